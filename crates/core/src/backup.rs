@@ -1,0 +1,368 @@
+//! Making a backup: snapshot, then one streaming pass that hashes,
+//! compresses and encrypts, then atomic publication (`.meta` before `.gpg`).
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::ErrorKind;
+use crate::activity_log::{ActivityLog, Level};
+use crate::clock::Clock;
+use crate::crypto::{self, Compression, CryptoError, Passphrase};
+use crate::hashing::{HashingWriter, SharedDigest};
+use crate::layout::DataDir;
+use crate::lock::{LockError, OperationLock};
+use crate::meta::BackupMeta;
+use crate::name::BackupName;
+use crate::progress::Progress;
+use crate::publish::{
+    PART_PREFIX, PART_SUFFIX, PartFile, create_private_file, ensure_private_dir, is_not_writable,
+    is_storage_full, part_path, sync_dir,
+};
+use crate::snapshot::{self, SnapshotError};
+use crate::staging::Staging;
+
+/// Which kind of encrypted backup to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NewBackupKind {
+    /// `servers_db_*.db.gpg`.
+    #[default]
+    Regular,
+    /// `prerestore_*.db.gpg`, the safety copy before a restore.
+    PreRestore,
+}
+
+/// Options of [`create_backup`].
+#[derive(Debug, Clone, Default)]
+pub struct BackupOptions {
+    /// Deflate effort (default: gpg's level 6).
+    pub compression: Compression,
+    /// Allow the scripts' well-known default passphrase for a new backup.
+    pub allow_default_passphrase: bool,
+    /// Regular or pre-restore.
+    pub kind: NewBackupKind,
+}
+
+/// What a successful backup produced.
+#[derive(Debug, Clone)]
+pub struct BackupReport {
+    /// The new backup's file name.
+    pub name: BackupName,
+    /// Full path of the `.gpg`.
+    pub path: PathBuf,
+    /// Full path of the `.meta`.
+    pub meta_path: PathBuf,
+    /// The metadata written.
+    pub meta: BackupMeta,
+    /// Wall time of the whole operation.
+    pub duration: Duration,
+    /// Leftovers of earlier interrupted runs that were cleaned up.
+    pub leftovers_removed: usize,
+}
+
+/// Why a backup failed. In every case no partial backup is listed and every
+/// existing file is untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The passphrase is the scripts' well-known default.
+    #[error("refusing to encrypt a new backup with Server Monitor's well-known default passphrase; set your own (--passphrase-file or DB_BACKUP_PASSPHRASE) or pass --allow-default-passphrase")]
+    DefaultPassphraseRefused,
+    /// The passphrase is empty.
+    #[error("the backup passphrase is empty")]
+    EmptyPassphrase,
+    /// Taking the snapshot failed (missing db, not SQLite, locked...).
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// Another operation runs on this data directory.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The backup folder has no space left.
+    #[error("the backup folder {path} is full: {source}")]
+    BackupFolderFull {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backup folder cannot be written.
+    #[error("cannot write to the backup folder {path}: {source}")]
+    BackupFolderNotWritable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A backup with this name already exists (two backups in one second).
+    #[error("a backup named {0} already exists; wait a second and try again")]
+    AlreadyExists(String),
+    /// Encryption failed.
+    #[error("encryption failed: {0}")]
+    Crypto(#[from] CryptoError),
+    /// Another I/O failure.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ErrorKind for BackupError {
+    fn kind(&self) -> &'static str {
+        match self {
+            BackupError::DefaultPassphraseRefused => "default_passphrase_refused",
+            BackupError::EmptyPassphrase => "empty_passphrase",
+            BackupError::Snapshot(e) => e.kind(),
+            BackupError::Lock(e) => e.kind(),
+            BackupError::BackupFolderFull { .. } => "backup_folder_full",
+            BackupError::BackupFolderNotWritable { .. } => "backup_folder_not_writable",
+            BackupError::AlreadyExists(_) => "backup_exists",
+            BackupError::Crypto(e) => e.kind(),
+            BackupError::Io { .. } => "io",
+        }
+    }
+}
+
+fn folder_error(path: &Path) -> impl Fn(std::io::Error) -> BackupError + '_ {
+    move |source| {
+        let path = path.display().to_string();
+        if is_storage_full(&source) {
+            BackupError::BackupFolderFull { path, source }
+        } else if is_not_writable(&source) {
+            BackupError::BackupFolderNotWritable { path, source }
+        } else {
+            BackupError::Io { path, source }
+        }
+    }
+}
+
+fn crypto_folder_error(path: &Path) -> impl Fn(CryptoError) -> BackupError + '_ {
+    move |e| match e {
+        CryptoError::Io(source) => folder_error(path)(source),
+        other => BackupError::Crypto(other),
+    }
+}
+
+/// Removes what interrupted runs left behind: plaintext in the staging
+/// folder, `.part` temporaries in the backup folder, and `.meta` files we
+/// wrote whose `.gpg` never got published. Call only under the
+/// [`OperationLock`]. Returns how many files were removed.
+pub fn remove_leftovers(data: &DataDir, staging: &Staging) -> usize {
+    let mut removed = staging.remove_leftovers().unwrap_or(0);
+    let Ok(read) = std::fs::read_dir(data.backups()) else {
+        return removed;
+    };
+    for entry in read.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let path = entry.path();
+        let stale = if name.starts_with(PART_PREFIX) && name.ends_with(PART_SUFFIX) {
+            true
+        } else if let Some(db_name) = name.strip_suffix(".meta") {
+            !data.backup_file(&format!("{db_name}.gpg")).exists()
+                && BackupMeta::read(&path)
+                    .map(|m| m.tool.as_deref() == Some("backupdesk"))
+                    .unwrap_or(false)
+        } else {
+            false
+        };
+        if stale && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Makes a new encrypted backup of the live database.
+///
+/// # Errors
+/// See [`BackupError`]; on any error nothing new is listed and nothing
+/// existing changed. A failure is also written to `logs/backup.log`.
+pub fn create_backup(
+    data: &DataDir,
+    passphrase: &Passphrase,
+    options: &BackupOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<BackupReport, BackupError> {
+    let log = ActivityLog::backup(data);
+    let result = run(data, passphrase, options, clock, progress);
+    match &result {
+        Ok(report) => log.append(
+            clock,
+            Level::Info,
+            &format!(
+                "Backup created: {} ({} bytes, sha256 {})",
+                report.path.display(),
+                report.meta.gpg_size.unwrap_or(0),
+                report.meta.checksum_sha256
+            ),
+        ),
+        Err(e) => log.append(clock, Level::Error, &format!("Backup failed: {e}")),
+    }
+    result
+}
+
+fn run(
+    data: &DataDir,
+    passphrase: &Passphrase,
+    options: &BackupOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<BackupReport, BackupError> {
+    let started = Instant::now();
+    if passphrase.is_empty() {
+        return Err(BackupError::EmptyPassphrase);
+    }
+    if passphrase.is_legacy_default() && !options.allow_default_passphrase {
+        return Err(BackupError::DefaultPassphraseRefused);
+    }
+    let live = data.database();
+    snapshot::check_is_sqlite(&live)?;
+
+    let _lock = OperationLock::acquire(data)?;
+    let state_dir = data.state();
+    let state_err = folder_error(&state_dir);
+    let staging = Staging::open(data).map_err(&state_err)?;
+    let leftovers_removed = remove_leftovers(data, &staging);
+
+    let backups = data.backups();
+    ensure_private_dir(&backups).map_err(folder_error(&backups))?;
+
+    let now = clock.now();
+    let name = match options.kind {
+        NewBackupKind::Regular => BackupName::new_encrypted(now.naive_local()),
+        NewBackupKind::PreRestore => BackupName::new_pre_restore(now.naive_local()),
+    };
+    let gpg_path = backups.join(name.file_name());
+    let meta_name = name.meta_name().expect("encrypted kinds have a .meta");
+    let meta_path = backups.join(&meta_name);
+    if gpg_path.exists() || meta_path.exists() {
+        return Err(BackupError::AlreadyExists(name.file_name().to_owned()));
+    }
+
+    let staged = staging.file("snapshot.db");
+    let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
+    let plain_size = std::fs::metadata(staged.path())
+        .map_err(&state_err)?
+        .len();
+
+    let gpg_part = PartFile::new(part_path(&backups, name.file_name()));
+    let file = create_private_file(gpg_part.path()).map_err(folder_error(&backups))?;
+    let gpg_digest = SharedDigest::default();
+    let writer = HashingWriter::new(BufWriter::with_capacity(crypto::STREAM_BUFFER, file), gpg_digest.clone());
+    let mut plain = BufReader::with_capacity(
+        crypto::STREAM_BUFFER,
+        std::fs::File::open(staged.path()).map_err(&state_err)?,
+    );
+    let plain_digest = {
+        let mut sink = WriterHandle::default();
+        let digest = crypto::encrypt(
+            &mut plain,
+            sink.attach(writer),
+            name.db_name(),
+            passphrase,
+            options.compression,
+            Some(plain_size),
+            progress,
+        )
+        .map_err(crypto_folder_error(&backups))?;
+        let file = sink.take().map_err(folder_error(&backups))?;
+        file.sync_all().map_err(folder_error(&backups))?;
+        digest
+    };
+    drop(plain);
+    drop(staged);
+    let gpg = gpg_digest.finish();
+
+    let meta = BackupMeta {
+        backup_name: name.db_name().to_owned(),
+        timestamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        size_bytes: plain_digest.size,
+        checksum_sha256: plain_digest.sha256,
+        database_path: live.display().to_string(),
+        encrypted: true,
+        tool: Some("backupdesk".to_owned()),
+        tool_version: Some(crate::TOOL_VERSION.to_owned()),
+        gpg_sha256: Some(gpg.sha256),
+        gpg_size: Some(gpg.size),
+        compression: Some(options.compression.label()),
+        page_size: Some(info.page_size),
+        page_count: Some(info.page_count),
+        journal_mode: Some(info.journal_mode),
+        tables: Some(info.tables),
+    };
+    let meta_part = PartFile::new(part_path(&backups, &meta_name));
+    {
+        let mut file = create_private_file(meta_part.path()).map_err(folder_error(&backups))?;
+        file.write_all(meta.to_json().as_bytes())
+            .map_err(folder_error(&backups))?;
+        file.sync_all().map_err(folder_error(&backups))?;
+    }
+    let publish_err = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            BackupError::AlreadyExists(name.file_name().to_owned())
+        } else {
+            folder_error(&backups)(e)
+        }
+    };
+    meta_part.publish(&meta_path).map_err(publish_err)?;
+    if let Err(e) = gpg_part.publish(&gpg_path) {
+        let _ = std::fs::remove_file(&meta_path);
+        return Err(publish_err(e));
+    }
+    sync_dir(&backups).map_err(folder_error(&backups))?;
+
+    Ok(BackupReport {
+        name,
+        path: gpg_path,
+        meta_path,
+        meta,
+        duration: started.elapsed(),
+        leftovers_removed,
+    })
+}
+
+/// Lets sequoia own the writer while we get the file back afterwards to
+/// fsync it: sequoia's `Message` takes its sink by value.
+#[derive(Default)]
+struct WriterHandle {
+    slot: std::sync::Arc<std::sync::Mutex<Option<HashingWriter<BufWriter<std::fs::File>>>>>,
+}
+
+impl WriterHandle {
+    fn attach(&mut self, writer: HashingWriter<BufWriter<std::fs::File>>) -> SharedWriter {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
+        SharedWriter(self.slot.clone())
+    }
+
+    fn take(&mut self) -> std::io::Result<std::fs::File> {
+        let writer = self
+            .slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| std::io::Error::other("writer already taken"))?;
+        writer
+            .into_inner()
+            .into_inner()
+            .map_err(|e| e.into_error())
+    }
+}
+
+struct SharedWriter(
+    std::sync::Arc<std::sync::Mutex<Option<HashingWriter<BufWriter<std::fs::File>>>>>,
+);
+
+impl Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(w) => w.write(buf),
+            None => Err(std::io::Error::other("writer closed")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}

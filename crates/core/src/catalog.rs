@@ -1,0 +1,244 @@
+//! The backups of a data directory: every file in `data/backups/` that is a
+//! backup, with its `.meta` and its verification record, newest first.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Local};
+use serde::Serialize;
+
+use crate::human::size_human;
+use crate::layout::DataDir;
+use crate::ledger::{Ledger, Verification};
+use crate::meta::BackupMeta;
+use crate::name::{BackupKind, BackupName, NameError, check_plain_file_name};
+
+/// Why the catalog could not be read or a backup was not found in it.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The backup folder exists but cannot be read.
+    #[error("cannot read the backup folder {path}: {source}")]
+    BackupFolderUnreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The name is not a valid backup name.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// No backup of that name exists.
+    #[error("no backup named '{0}' in the backup folder")]
+    BackupNotFound(String),
+}
+
+impl crate::ErrorKind for CatalogError {
+    fn kind(&self) -> &'static str {
+        match self {
+            CatalogError::BackupFolderUnreadable { .. } => "backup_folder_unreadable",
+            CatalogError::Name(e) => e.kind(),
+            CatalogError::BackupNotFound(_) => "backup_not_found",
+        }
+    }
+}
+
+/// One backup in the folder.
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    /// Its recognised name.
+    pub name: BackupName,
+    /// Full path of the backup file.
+    pub path: PathBuf,
+    /// Size of the backup file (the `.gpg` for encrypted ones).
+    pub size: u64,
+    /// Modification time of the backup file.
+    pub modified: SystemTime,
+    /// The `.meta`, when present and valid.
+    pub meta: Option<BackupMeta>,
+    /// Why a present `.meta` could not be used.
+    pub meta_problem: Option<String>,
+    /// The latest verification, if any.
+    pub verification: Option<Verification>,
+    /// When it last passed a deep verification, if ever.
+    pub deep_passed_at: Option<String>,
+}
+
+/// All backups of a data directory, newest first (by the time in the name,
+/// then by name, as the server lists them).
+#[derive(Debug, Clone, Default)]
+pub struct BackupCatalog {
+    entries: Vec<CatalogEntry>,
+}
+
+impl BackupCatalog {
+    /// Reads the backup folder. A missing folder is an empty catalog.
+    /// Files that are not backups (and dot files: our temporaries) are skipped.
+    ///
+    /// # Errors
+    /// [`CatalogError::BackupFolderUnreadable`].
+    pub fn scan(data: &DataDir) -> Result<Self, CatalogError> {
+        let dir = data.backups();
+        let unreadable = |source| CatalogError::BackupFolderUnreadable {
+            path: dir.display().to_string(),
+            source,
+        };
+        let read = match std::fs::read_dir(&dir) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(unreadable(e)),
+        };
+        let ledger = Ledger::load(data);
+        let mut entries = Vec::new();
+        for entry in read {
+            let entry = entry.map_err(unreadable)?;
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            let Ok(name) = BackupName::parse(file_name) else {
+                continue;
+            };
+            let Ok(metadata) = entry.metadata() else {
+                continue;
+            };
+            if !metadata.is_file() {
+                continue;
+            }
+            let (meta, meta_problem) = match name.meta_name() {
+                Some(meta_name) => {
+                    let meta_path = dir.join(&meta_name);
+                    if meta_path.exists() {
+                        match BackupMeta::read(&meta_path) {
+                            Ok(meta) => (Some(meta), None),
+                            Err(e) => (None, Some(e.to_string())),
+                        }
+                    } else {
+                        (None, None)
+                    }
+                }
+                None => (None, None),
+            };
+            entries.push(CatalogEntry {
+                path: entry.path(),
+                size: metadata.len(),
+                modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                meta,
+                meta_problem,
+                verification: ledger.verifications.get(file_name).cloned(),
+                deep_passed_at: ledger.deep_passed.get(file_name).cloned(),
+                name,
+            });
+        }
+        entries.sort_by(|a, b| {
+            (b.name.taken_at(), b.name.file_name()).cmp(&(a.name.taken_at(), a.name.file_name()))
+        });
+        Ok(BackupCatalog { entries })
+    }
+
+    /// Every backup, newest first.
+    pub fn entries(&self) -> &[CatalogEntry] {
+        &self.entries
+    }
+
+    /// The backup called `file_name`.
+    ///
+    /// # Errors
+    /// [`CatalogError::Name`] for names that could escape the folder or are
+    /// not backup names, [`CatalogError::BackupNotFound`] otherwise.
+    pub fn find(&self, file_name: &str) -> Result<&CatalogEntry, CatalogError> {
+        check_plain_file_name(file_name)?;
+        BackupName::parse(file_name)?;
+        self.entries
+            .iter()
+            .find(|e| e.name.file_name() == file_name)
+            .ok_or_else(|| CatalogError::BackupNotFound(file_name.to_owned()))
+    }
+}
+
+/// Verification state as shown in listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedState {
+    /// `never`, `passed` or `failed`.
+    pub state: &'static str,
+    /// `quick` or `deep`, when verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<crate::ledger::VerifyDepth>,
+    /// When, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// The error kind of a failed verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// When it last passed a deep verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep_passed_at: Option<String>,
+}
+
+/// One item of `list --json`: the server's list-item fields
+/// (`filename, path, size, size_human, created_at, encrypted, checksum,
+/// timestamp`), then Backup Desk's own.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    pub filename: String,
+    pub path: String,
+    pub size: u64,
+    pub size_human: String,
+    /// File mtime, naive local ISO 8601, as the server writes it.
+    pub created_at: String,
+    pub encrypted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// Backup Desk: what kind of file this is.
+    pub kind: BackupKind,
+    /// Backup Desk: whether a usable `.meta` exists.
+    pub has_meta: bool,
+    /// Backup Desk: why the `.meta` could not be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta_problem: Option<String>,
+    /// Backup Desk: size of the plaintext snapshot, from `.meta`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_size: Option<u64>,
+    /// Backup Desk: verification state.
+    pub verified: VerifiedState,
+}
+
+impl CatalogEntry {
+    /// The `list --json` item for this backup.
+    pub fn list_item(&self) -> ListItem {
+        let verified = match &self.verification {
+            None => VerifiedState {
+                state: "never",
+                depth: None,
+                at: None,
+                error_kind: None,
+                deep_passed_at: self.deep_passed_at.clone(),
+            },
+            Some(v) => VerifiedState {
+                state: if v.ok { "passed" } else { "failed" },
+                depth: Some(v.depth),
+                at: Some(v.at.clone()),
+                error_kind: v.error_kind.clone(),
+                deep_passed_at: self.deep_passed_at.clone(),
+            },
+        };
+        ListItem {
+            filename: self.name.file_name().to_owned(),
+            path: self.path.display().to_string(),
+            size: self.size,
+            size_human: size_human(self.size),
+            created_at: DateTime::<Local>::from(self.modified)
+                .naive_local()
+                .format("%Y-%m-%dT%H:%M:%S%.6f")
+                .to_string(),
+            encrypted: self.name.kind().is_encrypted(),
+            checksum: self.meta.as_ref().map(|m| m.checksum_sha256.clone()),
+            timestamp: self.meta.as_ref().map(|m| m.timestamp.clone()),
+            kind: self.name.kind(),
+            has_meta: self.meta.is_some(),
+            meta_problem: self.meta_problem.clone(),
+            db_size: self.meta.as_ref().map(|m| m.size_bytes),
+            verified,
+        }
+    }
+}

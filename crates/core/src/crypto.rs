@@ -1,0 +1,409 @@
+//! OpenPGP symmetric encryption in the format `gpg -d` reads (contract §2):
+//! SKESK v4 (AES-256, iterated+salted S2K), SEIPD v1 with MDC, a ZIP
+//! (deflate) compressed packet, then a binary literal packet.
+//!
+//! Never writes SEIPD v2 / AEAD: gpg 2.2 cannot read it.
+
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
+
+use sequoia_openpgp as openpgp;
+use openpgp::crypto::{Password, SessionKey};
+use openpgp::packet::{PKESK, SKESK};
+use openpgp::parse::Parse;
+use openpgp::parse::stream::{
+    DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper,
+};
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::stream::{Compressor, Encryptor, LiteralWriter, Message};
+use openpgp::types::{CompressionAlgorithm, CompressionLevel, DataFormat, SymmetricAlgorithm};
+use zeroize::Zeroizing;
+
+use crate::hashing::{Digested, HashingReader, SharedDigest};
+use crate::progress::{Phase, Progress};
+
+/// Buffer size for streaming: large enough to be fast, small enough to keep
+/// memory flat (sequoia's default of 25 MiB costs ~170 MB RSS on decrypt).
+pub const STREAM_BUFFER: usize = 1 << 20;
+
+/// The passphrase Server Monitor's scripts use when `$DB_BACKUP_PASSPHRASE`
+/// is unset. Backup Desk only ever *reads* backups with it (as a fallback);
+/// writing with it requires an explicit opt-in.
+const LEGACY_DEFAULT: &str = "ServerMonitorBackup2026";
+
+/// A backup passphrase. Zeroed on drop; never printed by `Debug`.
+#[derive(Clone)]
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    /// Wraps a passphrase. A trailing newline (from a file or a pipe) is
+    /// removed, as `gpg --passphrase-fd` does.
+    pub fn new(mut text: String) -> Self {
+        while text.ends_with('\n') || text.ends_with('\r') {
+            text.pop();
+        }
+        Passphrase(Zeroizing::new(text))
+    }
+
+    /// The well-known default of the server's scripts, for reading legacy backups.
+    pub fn legacy_default() -> Self {
+        Passphrase::new(LEGACY_DEFAULT.to_owned())
+    }
+
+    /// Whether this is the well-known default passphrase.
+    pub fn is_legacy_default(&self) -> bool {
+        self.0.as_str() == LEGACY_DEFAULT
+    }
+
+    /// Whether the passphrase is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The passphrase text (for secure storage only; never log it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn to_password(&self) -> Password {
+        Password::from(self.0.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+/// Deflate effort inside the OpenPGP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// No compressed packet at all (fastest, largest).
+    None,
+    /// Deflate level 1.
+    Fast,
+    /// Deflate level 6, what gpg uses.
+    #[default]
+    Default,
+    /// Deflate level 9.
+    Best,
+}
+
+impl Compression {
+    fn level(self) -> Option<u8> {
+        match self {
+            Compression::None => None,
+            Compression::Fast => Some(1),
+            Compression::Default => Some(6),
+            Compression::Best => Some(9),
+        }
+    }
+
+    /// The label recorded in `.meta`, e.g. `"zip-6"` or `"none"`.
+    pub fn label(self) -> String {
+        match self.level() {
+            Some(level) => format!("zip-{level}"),
+            None => "none".to_owned(),
+        }
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Compression::None),
+            "fast" => Ok(Compression::Fast),
+            "default" => Ok(Compression::Default),
+            "best" => Ok(Compression::Best),
+            other => Err(format!("unknown compression '{other}' (none, fast, default, best)")),
+        }
+    }
+}
+
+/// Why encryption or decryption failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// No passphrase we tried opens the message.
+    #[error("wrong passphrase: the backup cannot be decrypted with the passphrase given")]
+    WrongPassphrase,
+    /// The file ends before the message does.
+    #[error("the backup file is truncated: {0}")]
+    Truncated(String),
+    /// The integrity check (MDC) failed: the file was altered.
+    #[error("the backup file was altered or damaged: its integrity check (MDC) failed")]
+    Tampered,
+    /// The file is damaged in a way that stops parsing.
+    #[error("the backup file is damaged: {0}")]
+    Corrupt(String),
+    /// The file is not an OpenPGP message at all.
+    #[error("not an encrypted backup: {0}")]
+    NotOpenPgp(String),
+    /// An OpenPGP message of a kind Backup Desk does not accept.
+    #[error("unsupported backup format: {0}")]
+    UnsupportedFormat(String),
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[source] io::Error),
+}
+
+impl crate::ErrorKind for CryptoError {
+    fn kind(&self) -> &'static str {
+        match self {
+            CryptoError::WrongPassphrase => "wrong_passphrase",
+            CryptoError::Truncated(_) => "truncated_backup",
+            CryptoError::Tampered => "tampered_backup",
+            CryptoError::Corrupt(_) => "corrupt_backup",
+            CryptoError::NotOpenPgp(_) => "not_openpgp",
+            CryptoError::UnsupportedFormat(_) => "unsupported_format",
+            CryptoError::Io(_) => "io",
+        }
+    }
+}
+
+/// Encrypts `plain` into `out` as one OpenPGP message whose literal packet is
+/// named `literal_name`, in a single streaming pass. Returns the SHA-256 and
+/// size of the plaintext. `total` (when known) is the plaintext size, for
+/// progress.
+///
+/// # Errors
+/// [`CryptoError::Io`] when reading `plain` or writing `out` fails.
+pub fn encrypt<W>(
+    plain: &mut dyn Read,
+    out: W,
+    literal_name: &str,
+    passphrase: &Passphrase,
+    compression: Compression,
+    total: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<Digested, CryptoError>
+where
+    W: Write + Send + Sync,
+{
+    let message = Message::new(out);
+    let message = Encryptor::with_passwords(message, Some(passphrase.to_password()))
+        .symmetric_algo(SymmetricAlgorithm::AES256)
+        .build()
+        .map_err(openpgp_to_io)?;
+    let message = match compression.level() {
+        Some(level) => Compressor::new(message)
+            .algo(CompressionAlgorithm::Zip)
+            .level(CompressionLevel::new(level).map_err(openpgp_to_io)?)
+            .build()
+            .map_err(openpgp_to_io)?,
+        None => message,
+    };
+    let mut literal = LiteralWriter::new(message)
+        .format(DataFormat::Binary)
+        .filename(literal_name)
+        .map_err(openpgp_to_io)?
+        .build()
+        .map_err(openpgp_to_io)?;
+
+    progress.start(Phase::Encrypt, total);
+    let digest = SharedDigest::default();
+    let mut buffer = vec![0u8; STREAM_BUFFER];
+    loop {
+        let n = match plain.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CryptoError::Io(e)),
+        };
+        digest.update(&buffer[..n]);
+        literal.write_all(&buffer[..n]).map_err(CryptoError::Io)?;
+        progress.advance(n as u64);
+    }
+    literal.finalize().map_err(openpgp_to_io)?;
+    progress.finish();
+    Ok(digest.finish())
+}
+
+fn openpgp_to_io(e: impl std::fmt::Display) -> CryptoError {
+    CryptoError::Io(io::Error::other(e.to_string()))
+}
+
+/// The result of a successful decryption.
+#[derive(Debug, Clone)]
+pub struct Decrypted {
+    /// SHA-256 and size of the plaintext.
+    pub plaintext: Digested,
+    /// SHA-256 and size of the ciphertext as read.
+    pub ciphertext: Digested,
+    /// Index into the candidate passphrases of the one that worked.
+    pub passphrase_index: usize,
+}
+
+#[derive(Default)]
+struct HelperState {
+    saw_skesk: bool,
+    saw_v6: bool,
+    opened_with: Option<usize>,
+}
+
+struct Helper<'p> {
+    candidates: &'p [&'p Passphrase],
+    state: Arc<Mutex<HelperState>>,
+}
+
+impl VerificationHelper for Helper<'_> {
+    fn get_certs(&mut self, _: &[openpgp::KeyHandle]) -> openpgp::Result<Vec<openpgp::Cert>> {
+        Ok(Vec::new())
+    }
+    fn check(&mut self, _: MessageStructure) -> openpgp::Result<()> {
+        Ok(())
+    }
+}
+
+impl DecryptionHelper for Helper<'_> {
+    fn decrypt(
+        &mut self,
+        _pkesks: &[PKESK],
+        skesks: &[SKESK],
+        _sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> openpgp::Result<Option<openpgp::Cert>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.saw_skesk = !skesks.is_empty();
+        if skesks.iter().any(|s| matches!(s, SKESK::V6(_))) {
+            state.saw_v6 = true;
+            return Err(openpgp::Error::InvalidOperation("SEIPD v2".into()).into());
+        }
+        for (index, candidate) in self.candidates.iter().enumerate() {
+            let password = candidate.to_password();
+            for skesk in skesks {
+                if let Ok((algo, key)) = skesk.decrypt(&password) {
+                    if decrypt(algo, &key) {
+                        state.opened_with = Some(index);
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        Err(openpgp::Error::InvalidPassword.into())
+    }
+}
+
+/// Decrypts the OpenPGP message read from `ciphertext` into `sink`, trying
+/// each candidate passphrase in order. Streams with a bounded buffer; the
+/// data written to `sink` is only trustworthy once this returns `Ok` (the
+/// MDC is checked at the end).
+///
+/// # Errors
+/// [`CryptoError::WrongPassphrase`] when no candidate opens it;
+/// [`CryptoError::UnsupportedFormat`] for SEIPD v2/AEAD or public-key
+/// messages; [`CryptoError::Truncated`], [`CryptoError::Tampered`],
+/// [`CryptoError::Corrupt`], [`CryptoError::NotOpenPgp`] for damaged or
+/// foreign files; [`CryptoError::Io`] when writing to `sink` fails.
+pub fn decrypt<R>(
+    ciphertext: R,
+    sink: &mut dyn Write,
+    candidates: &[&Passphrase],
+    total: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<Decrypted, CryptoError>
+where
+    R: Read + Send + Sync,
+{
+    let cipher_digest = SharedDigest::default();
+    let reader = HashingReader::new(ciphertext, cipher_digest.clone());
+    let state = Arc::new(Mutex::new(HelperState::default()));
+    let helper = Helper {
+        candidates,
+        state: state.clone(),
+    };
+    let policy = StandardPolicy::new();
+    progress.start(Phase::Decrypt, total);
+    let decryptor = DecryptorBuilder::from_reader(reader)
+        .map_err(|e| classify(&e, &state))?
+        .buffer_size(STREAM_BUFFER)
+        .with_policy(&policy, None, helper);
+    let mut decryptor = match decryptor {
+        Ok(d) => d,
+        Err(e) => return Err(classify(&e, &state)),
+    };
+
+    let plain_digest = SharedDigest::default();
+    let mut buffer = vec![0u8; STREAM_BUFFER];
+    let mut reported = 0u64;
+    loop {
+        let n = match decryptor.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(classify_io(e, &state)),
+        };
+        plain_digest.update(&buffer[..n]);
+        sink.write_all(&buffer[..n]).map_err(CryptoError::Io)?;
+        let read_so_far = cipher_digest.size();
+        progress.advance(read_so_far.saturating_sub(reported));
+        reported = read_so_far;
+    }
+    progress.finish();
+    let opened_with = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .opened_with
+        .ok_or_else(|| CryptoError::UnsupportedFormat("the message is not encrypted".into()))?;
+    drop(decryptor);
+    Ok(Decrypted {
+        plaintext: plain_digest.finish(),
+        ciphertext: cipher_digest.finish(),
+        passphrase_index: opened_with,
+    })
+}
+
+fn classify_io(e: io::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        return CryptoError::Truncated(e.to_string());
+    }
+    match e.get_ref() {
+        Some(inner) => {
+            if let Some(pgp) = inner.downcast_ref::<openpgp::Error>() {
+                return classify_openpgp(pgp, state);
+            }
+            CryptoError::Corrupt(e.to_string())
+        }
+        None => CryptoError::Io(e),
+    }
+}
+
+fn classify(e: &openpgp::anyhow::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
+    for err in e.chain() {
+        if let Some(pgp) = err.downcast_ref::<openpgp::Error>() {
+            return classify_openpgp(pgp, state);
+        }
+        if let Some(io_err) = err.downcast_ref::<io::Error>() {
+            if io_err.kind() == io::ErrorKind::UnexpectedEof {
+                return CryptoError::Truncated(io_err.to_string());
+            }
+        }
+    }
+    let st = state.lock().unwrap_or_else(|e| e.into_inner());
+    if !st.saw_skesk {
+        return CryptoError::NotOpenPgp(e.to_string());
+    }
+    CryptoError::Corrupt(e.to_string())
+}
+
+fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
+    let st = state.lock().unwrap_or_else(|e| e.into_inner());
+    if st.saw_v6 {
+        return CryptoError::UnsupportedFormat(
+            "SEIPD v2 / AEAD encryption, which gpg 2.2 cannot read; Backup Desk only accepts SEIPD v1 (MDC)".into(),
+        );
+    }
+    match e {
+        openpgp::Error::InvalidPassword => CryptoError::WrongPassphrase,
+        openpgp::Error::ManipulatedMessage => CryptoError::Tampered,
+        openpgp::Error::MalformedPacket(m) | openpgp::Error::MalformedMessage(m)
+            if m.contains("runcated") || m.contains("EOF") =>
+        {
+            CryptoError::Truncated(m.clone())
+        }
+        other if !st.saw_skesk => CryptoError::NotOpenPgp(other.to_string()),
+        other => CryptoError::Corrupt(other.to_string()),
+    }
+}

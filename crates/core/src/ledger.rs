@@ -1,0 +1,100 @@
+//! Backup Desk's own records about backups, kept in
+//! `data/.backupdesk/ledger.json`: when each backup was last verified, how,
+//! and with which outcome. Written atomically; a damaged ledger is set aside
+//! and started afresh (it holds no data that cannot be re-derived).
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::layout::DataDir;
+use crate::publish::{create_private_file, ensure_private_dir, sync_dir};
+
+/// How thoroughly a backup was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyDepth {
+    /// Decrypt, size and SHA-256 against `.meta`.
+    Quick,
+    /// Quick, plus SQLite `integrity_check` and `foreign_key_check`.
+    Deep,
+}
+
+/// The outcome of the latest verification of one backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Quick or deep.
+    pub depth: VerifyDepth,
+    /// Whether it passed.
+    pub ok: bool,
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// The error kind when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+}
+
+/// Everything in the ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Latest verification per backup file name.
+    #[serde(default)]
+    pub verifications: BTreeMap<String, Verification>,
+    /// Latest *passed deep* verification per backup file name.
+    #[serde(default)]
+    pub deep_passed: BTreeMap<String, String>,
+}
+
+fn ledger_path(data: &DataDir) -> PathBuf {
+    data.state().join("ledger.json")
+}
+
+impl Ledger {
+    /// Loads the ledger; a missing or unreadable one reads as empty.
+    pub fn load(data: &DataDir) -> Self {
+        match std::fs::read(ledger_path(data)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the ledger is damaged; starting a new one");
+                Ledger::default()
+            }),
+            Err(_) => Ledger::default(),
+        }
+    }
+
+    /// Records a verification result under an exclusive lock on the ledger,
+    /// so concurrent verifications never lose each other's records.
+    ///
+    /// # Errors
+    /// When the state folder or the ledger cannot be written.
+    pub fn record(data: &DataDir, file_name: &str, verification: Verification) -> std::io::Result<()> {
+        ensure_private_dir(&data.state())?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data.state().join("ledger.lock"))?;
+        lock.lock()?;
+        let mut ledger = Ledger::load(data);
+        if verification.ok && verification.depth == VerifyDepth::Deep {
+            ledger
+                .deep_passed
+                .insert(file_name.to_owned(), verification.at.clone());
+        }
+        ledger.verifications.insert(file_name.to_owned(), verification);
+        ledger.save(data)
+    }
+
+    fn save(&self, data: &DataDir) -> std::io::Result<()> {
+        let path = ledger_path(data);
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = create_private_file(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(self).expect("ledger serializes"))?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        sync_dir(&data.state())
+    }
+}

@@ -1,0 +1,39 @@
+//! Backup Desk core: everything Backup Desk knows about keeping a Server
+//! Monitor database safe, with no user interface attached.
+//!
+//! The CLI (`crates/cli`) and the desktop app (`src-tauri`) are thin shells
+//! over this crate. Time comes in through [`clock::Clock`], progress goes out
+//! through [`progress::Progress`], and every module has its own error enum
+//! whose variants carry a stable machine-readable [`ErrorKind::kind`].
+
+pub mod activity_log;
+pub mod backup;
+pub mod catalog;
+pub mod clock;
+pub mod crypto;
+pub mod demo;
+pub mod hashing;
+pub mod human;
+pub mod ledger;
+pub mod layout;
+pub mod lock;
+pub mod meta;
+pub mod name;
+pub mod progress;
+pub mod publish;
+pub mod schedule;
+pub mod snapshot;
+pub mod staging;
+pub mod verify;
+
+
+/// A stable, machine-readable name for an error, shared by the CLI's `--json`
+/// output and the desktop app's IPC errors (`{kind, message}`). The UI
+/// branches on this, never on the message text.
+pub trait ErrorKind {
+    /// A `snake_case` identifier such as `wrong_passphrase`.
+    fn kind(&self) -> &'static str;
+}
+
+/// The version of this crate, recorded in every `.meta` we write.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

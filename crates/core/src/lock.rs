@@ -1,0 +1,63 @@
+//! One changing operation at a time per data directory.
+
+use std::fs::{File, OpenOptions, TryLockError};
+
+use crate::layout::DataDir;
+use crate::publish::ensure_private_dir;
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another Backup Desk process holds it.
+    #[error("another Backup Desk operation is running on {0}; try again when it has finished")]
+    Busy(String),
+    /// The lock file could not be created or opened.
+    #[error("cannot create the lock file in {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::ErrorKind for LockError {
+    fn kind(&self) -> &'static str {
+        match self {
+            LockError::Busy(_) => "busy",
+            LockError::Io { .. } => "io",
+        }
+    }
+}
+
+/// An exclusive advisory lock on `data/.backupdesk/lock`, released on drop
+/// (and by the kernel if the process dies).
+#[derive(Debug)]
+pub struct OperationLock {
+    _file: File,
+}
+
+impl OperationLock {
+    /// Takes the lock without waiting.
+    ///
+    /// # Errors
+    /// [`LockError::Busy`] when another process holds it.
+    pub fn acquire(data: &DataDir) -> Result<Self, LockError> {
+        let state = data.state();
+        let io = |source| LockError::Io {
+            path: state.display().to_string(),
+            source,
+        };
+        ensure_private_dir(&state).map_err(io)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(state.join("lock"))
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(OperationLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(LockError::Busy(data.root().display().to_string())),
+            Err(TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Crash-safe publication of files: private temporary files, fsync, then a
+//! no-clobber link into place, so a listed file is always complete.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Prefix and suffix of temporary files inside `data/backups/`. The server
+/// and our catalog ignore dot files; leftovers are removed by the next run.
+pub const PART_PREFIX: &str = ".";
+/// See [`PART_PREFIX`].
+pub const PART_SUFFIX: &str = ".part";
+
+/// Creates `dir` (and parents) and makes it 0700.
+///
+/// # Errors
+/// When creation or `chmod` fails.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates a new file readable only by its owner (0600); fails if it exists.
+///
+/// # Errors
+/// Any error from `open(O_CREAT|O_EXCL)`.
+pub fn create_private_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The temporary name used while `final_name` is being written.
+pub fn part_path(dir: &Path, final_name: &str) -> PathBuf {
+    dir.join(format!("{PART_PREFIX}{final_name}{PART_SUFFIX}"))
+}
+
+/// Moves the complete, synced file `part` to `dest` without ever replacing an
+/// existing `dest` (hard link, then unlink of the temporary name).
+///
+/// # Errors
+/// `AlreadyExists` when `dest` exists; other I/O errors as they come.
+pub fn publish_no_clobber(part: &Path, dest: &Path) -> io::Result<()> {
+    std::fs::hard_link(part, dest)?;
+    std::fs::remove_file(part)
+}
+
+/// fsyncs a directory so renames and links in it are durable.
+///
+/// # Errors
+/// When the directory cannot be opened or synced.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// A temporary file that is removed on drop unless it was published.
+#[derive(Debug)]
+pub struct PartFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl PartFile {
+    /// Guards `path`.
+    pub fn new(path: PathBuf) -> Self {
+        PartFile { path, armed: true }
+    }
+
+    /// The temporary path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Publishes to `dest` (see [`publish_no_clobber`]) and disarms the guard.
+    ///
+    /// # Errors
+    /// As [`publish_no_clobber`].
+    pub fn publish(mut self, dest: &Path) -> io::Result<()> {
+        publish_no_clobber(&self.path, dest)?;
+        self.armed = false;
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether an I/O error means the storage is full (ENOSPC, EDQUOT, EFBIG).
+pub fn is_storage_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge
+    )
+}
+
+/// Whether an I/O error means we may not write there (EACCES, EPERM, EROFS).
+pub fn is_not_writable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+    )
+}

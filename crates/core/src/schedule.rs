@@ -1,0 +1,1 @@
+//! Daily scheduled backups.

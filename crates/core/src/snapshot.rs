@@ -1,0 +1,274 @@
+//! Consistent snapshots of the live database and SQLite checks on copies.
+//!
+//! A snapshot is taken with SQLite's online backup API in **one step**
+//! (`step(-1)`): the step-wise copy `sqlite3 .backup` does restarts on every
+//! commit and never finishes under Server Monitor's write load (contract §6.7).
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, backup::StepResult};
+
+use crate::meta::TableRows;
+use crate::progress::{Phase, Progress};
+
+/// The 16-byte header every non-empty SQLite database starts with.
+pub const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// How long a snapshot keeps retrying while the database is locked.
+const BUSY_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Why a snapshot or a check could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The live database file does not exist.
+    #[error("database not found: {0}")]
+    DatabaseMissing(String),
+    /// The file exists but is not a SQLite database.
+    #[error("{0} is not a SQLite database")]
+    NotASqliteDatabase(String),
+    /// The database stayed locked longer than we wait.
+    #[error("the database stayed locked for {0:?}; is a long write running?")]
+    Busy(Duration),
+    /// SQLite reported an error.
+    #[error("SQLite error on {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Reading the file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::ErrorKind for SnapshotError {
+    fn kind(&self) -> &'static str {
+        match self {
+            SnapshotError::DatabaseMissing(_) => "database_missing",
+            SnapshotError::NotASqliteDatabase(_) => "not_a_sqlite_database",
+            SnapshotError::Busy(_) => "database_busy",
+            SnapshotError::Sqlite { .. } => "sqlite",
+            SnapshotError::Io { .. } => "io",
+        }
+    }
+}
+
+/// What was learned about a snapshot while taking it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    /// SQLite page size.
+    pub page_size: u64,
+    /// Number of pages.
+    pub page_count: u64,
+    /// Journal mode of the live database (`wal`, `delete`, ...).
+    pub journal_mode: String,
+    /// Row counts per table, in name order.
+    pub tables: Vec<TableRows>,
+}
+
+fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Sqlite {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Checks that `path` exists and is a SQLite database (a 0-byte file counts:
+/// SQLite treats it as an empty database).
+///
+/// # Errors
+/// [`SnapshotError::DatabaseMissing`], [`SnapshotError::NotASqliteDatabase`],
+/// [`SnapshotError::Io`].
+pub fn check_is_sqlite(path: &Path) -> Result<(), SnapshotError> {
+    let shown = path.display().to_string();
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SnapshotError::DatabaseMissing(shown));
+        }
+        Err(source) => return Err(SnapshotError::Io { path: shown, source }),
+    };
+    let mut header = [0u8; 16];
+    let mut filled = 0;
+    while filled < header.len() {
+        match file.read(&mut header[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(source) => return Err(SnapshotError::Io { path: shown, source }),
+        }
+    }
+    if filled == 0 || (filled == 16 && &header == SQLITE_HEADER) {
+        Ok(())
+    } else {
+        Err(SnapshotError::NotASqliteDatabase(shown))
+    }
+}
+
+/// Copies the live database at `live` into a new file `dest` as one
+/// consistent snapshot, while other processes keep writing.
+///
+/// Works for WAL and rollback-journal databases. `dest` must not exist.
+///
+/// # Errors
+/// [`SnapshotError::DatabaseMissing`] / [`SnapshotError::NotASqliteDatabase`]
+/// for a bad source, [`SnapshotError::Busy`] when the database stays locked,
+/// [`SnapshotError::Sqlite`] otherwise.
+pub fn take_snapshot(
+    live: &Path,
+    dest: &Path,
+    progress: &dyn Progress,
+) -> Result<SnapshotInfo, SnapshotError> {
+    check_is_sqlite(live)?;
+    let size = std::fs::metadata(live).map(|m| m.len()).ok();
+    progress.start(Phase::Snapshot, size);
+    let source = Connection::open_with_flags(
+        live,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite_err(live))?;
+    source
+        .busy_timeout(Duration::from_secs(5))
+        .map_err(sqlite_err(live))?;
+    let journal_mode: String = source
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| classify_open(live, e))?;
+
+    let mut target = Connection::open(dest).map_err(sqlite_err(dest))?;
+    {
+        let backup = rusqlite::backup::Backup::new(&source, &mut target).map_err(sqlite_err(dest))?;
+        let started = Instant::now();
+        loop {
+            match backup.step(-1).map_err(sqlite_err(live))? {
+                StepResult::Done => break,
+                StepResult::More => continue,
+                StepResult::Busy | StepResult::Locked => {
+                    if started.elapsed() > BUSY_PATIENCE {
+                        return Err(SnapshotError::Busy(BUSY_PATIENCE));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+    drop(source);
+    let page_size = pragma_u64(&target, "page_size").map_err(sqlite_err(dest))?;
+    let page_count = pragma_u64(&target, "page_count").map_err(sqlite_err(dest))?;
+    let tables = table_rows(&target).map_err(sqlite_err(dest))?;
+    target.close().map_err(|(_, e)| sqlite_err(dest)(e))?;
+    progress.finish();
+    Ok(SnapshotInfo {
+        page_size,
+        page_count,
+        journal_mode,
+        tables,
+    })
+}
+
+fn classify_open(path: &Path, e: rusqlite::Error) -> SnapshotError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.code == rusqlite::ErrorCode::NotADatabase {
+            return SnapshotError::NotASqliteDatabase(path.display().to_string());
+        }
+    }
+    sqlite_err(path)(e)
+}
+
+/// Row counts of every user table, in name order.
+///
+/// # Errors
+/// Any SQLite error.
+pub fn table_rows(conn: &Connection) -> rusqlite::Result<Vec<TableRows>> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    names
+        .into_iter()
+        .map(|name| {
+            let rows: i64 = conn.query_row(
+                &format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\"")),
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(TableRows {
+                name,
+                rows: rows.max(0) as u64,
+            })
+        })
+        .collect()
+}
+
+/// Reads an integer pragma such as `page_size`.
+///
+/// # Errors
+/// Any SQLite error.
+pub fn pragma_u64(conn: &Connection, pragma: &str) -> rusqlite::Result<u64> {
+    let value: i64 = conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))?;
+    Ok(value.max(0) as u64)
+}
+
+/// The outcome of SQLite's own checks on a database copy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DatabaseReport {
+    /// `PRAGMA integrity_check` lines; `["ok"]` when sound.
+    pub integrity: Vec<String>,
+    /// Rows reported by `PRAGMA foreign_key_check`.
+    pub foreign_key_errors: u64,
+    /// Row counts per table.
+    pub tables: Vec<TableRows>,
+    /// Page size.
+    pub page_size: u64,
+    /// Page count.
+    pub page_count: u64,
+}
+
+impl DatabaseReport {
+    /// Whether `integrity_check` answered exactly `ok`.
+    pub fn integrity_ok(&self) -> bool {
+        self.integrity == ["ok"]
+    }
+}
+
+/// Runs `integrity_check`, `foreign_key_check` and counts rows on a private
+/// copy at `path` (which may be modified by SQLite, e.g. a WAL checkpoint).
+///
+/// # Errors
+/// [`SnapshotError::NotASqliteDatabase`] when SQLite refuses the file,
+/// [`SnapshotError::Sqlite`] for other failures.
+pub fn inspect(path: &Path, progress: &dyn Progress) -> Result<DatabaseReport, SnapshotError> {
+    check_is_sqlite(path)?;
+    progress.start(Phase::IntegrityCheck, None);
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(sqlite_err(path))?;
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .map_err(|e| classify_open(path, e))?
+        .query_map([], |r| r.get(0))
+        .map_err(|e| classify_open(path, e))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(|e| classify_open(path, e))?;
+    let foreign_key_errors: u64 = conn
+        .prepare("PRAGMA foreign_key_check")
+        .map_err(sqlite_err(path))?
+        .query_map([], |_| Ok(()))
+        .map_err(sqlite_err(path))?
+        .count() as u64;
+    let tables = table_rows(&conn).unwrap_or_default();
+    let page_size = pragma_u64(&conn, "page_size").map_err(sqlite_err(path))?;
+    let page_count = pragma_u64(&conn, "page_count").map_err(sqlite_err(path))?;
+    progress.finish();
+    Ok(DatabaseReport {
+        integrity,
+        foreign_key_errors,
+        tables,
+        page_size,
+        page_count,
+    })
+}

@@ -1,0 +1,81 @@
+//! The private staging folder for plaintext: `data/.backupdesk/staging/`,
+//! mode 0700, on the same filesystem as the database. Every staged file is
+//! removed when its guard drops (success, error or panic); what a crash or
+//! `SIGKILL` leaves behind is removed by the next run.
+
+use std::path::{Path, PathBuf};
+
+use crate::layout::DataDir;
+use crate::publish::ensure_private_dir;
+
+/// The staging folder of one data directory.
+#[derive(Debug, Clone)]
+pub struct Staging {
+    dir: PathBuf,
+}
+
+impl Staging {
+    /// Creates (0700) the staging folder if needed.
+    ///
+    /// # Errors
+    /// When the folder cannot be created or made private.
+    pub fn open(data: &DataDir) -> std::io::Result<Self> {
+        ensure_private_dir(&data.state())?;
+        ensure_private_dir(&data.staging())?;
+        Ok(Staging {
+            dir: data.staging(),
+        })
+    }
+
+    /// Removes everything in the staging folder. Call only while holding the
+    /// [`crate::lock::OperationLock`], so no running operation is affected.
+    /// Returns how many entries were removed.
+    ///
+    /// # Errors
+    /// When the folder cannot be read or an entry cannot be removed.
+    pub fn remove_leftovers(&self) -> std::io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+            } else {
+                std::fs::remove_file(&path)?;
+            }
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// A guard for a new staged file `name` (not created yet). The file and
+    /// its SQLite companions (`-wal`, `-shm`, `-journal`) are removed when
+    /// the guard drops.
+    pub fn file(&self, name: &str) -> StagedFile {
+        StagedFile {
+            path: self.dir.join(format!("{}-{name}", std::process::id())),
+        }
+    }
+}
+
+/// A staged plaintext file, removed with its SQLite companions on drop.
+#[derive(Debug)]
+pub struct StagedFile {
+    path: PathBuf,
+}
+
+impl StagedFile {
+    /// Where the file lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+}

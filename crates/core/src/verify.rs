@@ -1,0 +1,341 @@
+//! Verifying backups. Quick: decrypt the whole stream and compare size and
+//! SHA-256 with `.meta`. Deep: also restore the snapshot into the private
+//! staging folder and run SQLite's `integrity_check` and `foreign_key_check`.
+//! Every result is recorded in the [`Ledger`].
+
+use std::io::{BufReader, BufWriter, Write};
+
+use serde::Serialize;
+
+use crate::ErrorKind;
+use crate::catalog::{BackupCatalog, CatalogEntry, CatalogError};
+use crate::clock::Clock;
+use crate::crypto::{self, CryptoError, Passphrase};
+use crate::hashing::{Digested, digest_file};
+use crate::layout::DataDir;
+use crate::ledger::{Ledger, Verification};
+pub use crate::ledger::VerifyDepth;
+use crate::meta::MetaError;
+use crate::progress::Progress;
+use crate::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
+use crate::staging::Staging;
+
+/// Why a backup did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The name is invalid or no such backup exists.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The `.meta` is unusable.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    /// Decryption failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The `.gpg` file differs from the one that was written (its SHA-256
+    /// in `.meta` does not match): it was altered, damaged or truncated.
+    #[error("the backup file was altered or damaged: its SHA-256 is {actual}, the .meta recorded {expected}")]
+    BackupAltered { expected: String, actual: String },
+    /// The decrypted snapshot's SHA-256 differs from `.meta`.
+    #[error("checksum mismatch: the decrypted snapshot has SHA-256 {actual}, the .meta says {expected}")]
+    ChecksumMismatch { expected: String, actual: String },
+    /// The decrypted snapshot's size differs from `.meta`.
+    #[error("size mismatch: the decrypted snapshot has {actual} bytes, the .meta says {expected}")]
+    SizeMismatch { expected: u64, actual: u64 },
+    /// The payload is not a SQLite database.
+    #[error("the backup decrypts, but what it holds is not a SQLite database")]
+    NotASqliteDatabase,
+    /// SQLite's `integrity_check` failed on the snapshot.
+    #[error("the snapshot fails SQLite's integrity check: {}", .0.join("; "))]
+    IntegrityCheckFailed(Vec<String>),
+    /// SQLite could not check the snapshot.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// Another I/O failure.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ErrorKind for VerifyError {
+    fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::Catalog(e) => e.kind(),
+            VerifyError::Meta(e) => e.kind(),
+            VerifyError::Crypto(e) => e.kind(),
+            VerifyError::BackupAltered { .. } => "backup_altered",
+            VerifyError::ChecksumMismatch { .. } => "checksum_mismatch",
+            VerifyError::SizeMismatch { .. } => "size_mismatch",
+            VerifyError::NotASqliteDatabase => "not_a_sqlite_database",
+            VerifyError::IntegrityCheckFailed(_) => "integrity_check_failed",
+            VerifyError::Snapshot(e) => e.kind(),
+            VerifyError::Io { .. } => "io",
+        }
+    }
+}
+
+/// What a passed verification found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The backup's file name.
+    pub filename: String,
+    /// Quick or deep.
+    pub depth: VerifyDepth,
+    /// Plaintext size.
+    pub size_bytes: u64,
+    /// Plaintext SHA-256.
+    pub checksum_sha256: String,
+    /// Whether a `.meta` checksum was there to compare against.
+    pub checksum_known: bool,
+    /// Whether the backup only opened with the scripts' default passphrase.
+    pub opened_with_default_passphrase: bool,
+    /// SQLite's findings (deep only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseReport>,
+    /// Things worth knowing that do not fail the verification.
+    pub warnings: Vec<String>,
+}
+
+/// Verifies the backup called `file_name` and records the outcome.
+///
+/// `passphrase` is tried first; the scripts' default passphrase is tried as
+/// a fallback for legacy backups (and reported as a warning).
+///
+/// # Errors
+/// See [`VerifyError`]. Verification never modifies any backup.
+pub fn verify(
+    data: &DataDir,
+    file_name: &str,
+    passphrase: &Passphrase,
+    depth: VerifyDepth,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, VerifyError> {
+    let catalog = BackupCatalog::scan(data)?;
+    let entry = catalog.find(file_name)?;
+    verify_entry(data, entry, passphrase, depth, clock, progress)
+}
+
+/// Verifies one catalogued backup and records the outcome in the ledger.
+///
+/// # Errors
+/// See [`VerifyError`].
+pub fn verify_entry(
+    data: &DataDir,
+    entry: &CatalogEntry,
+    passphrase: &Passphrase,
+    depth: VerifyDepth,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, VerifyError> {
+    let result = check(data, entry, passphrase, depth, progress);
+    let record = Verification {
+        depth,
+        ok: result.is_ok(),
+        at: clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        error_kind: result.as_ref().err().map(|e| e.kind().to_owned()),
+    };
+    if let Err(e) = Ledger::record(data, entry.name.file_name(), record) {
+        tracing::warn!(error = %e, "cannot record the verification result");
+    }
+    result
+}
+
+fn check(
+    data: &DataDir,
+    entry: &CatalogEntry,
+    passphrase: &Passphrase,
+    depth: VerifyDepth,
+    progress: &dyn Progress,
+) -> Result<VerifyReport, VerifyError> {
+    let mut warnings = Vec::new();
+    let meta = match (&entry.meta, &entry.meta_problem) {
+        (Some(meta), _) => Some(meta),
+        (None, Some(_)) => {
+            let meta_name = entry.name.meta_name().unwrap_or_default();
+            return Err(crate::meta::BackupMeta::read(&data.backup_file(&meta_name))
+                .err()
+                .map(VerifyError::Meta)
+                .unwrap_or_else(|| VerifyError::Io {
+                    path: meta_name,
+                    source: std::io::Error::other("metadata changed while reading"),
+                }));
+        }
+        (None, None) => {
+            if entry.name.kind().is_encrypted() {
+                warnings.push("no .meta: the checksum is unknown, only decryption and SQLite checks are possible".to_owned());
+            }
+            None
+        }
+    };
+
+    let staging = if depth == VerifyDepth::Deep {
+        Some(Staging::open(data).map_err(io_err(&data.staging()))?)
+    } else {
+        None
+    };
+    let staged = staging.as_ref().map(|s| s.file("verify.db"));
+
+    let io_path = entry.path.clone();
+    let (plain, opened_with_default) = if entry.name.kind().is_encrypted() {
+        let file = std::fs::File::open(&entry.path).map_err(io_err(&io_path))?;
+        let legacy = Passphrase::legacy_default();
+        let candidates: Vec<&Passphrase> = if passphrase.is_legacy_default() {
+            vec![passphrase]
+        } else {
+            vec![passphrase, &legacy]
+        };
+        let mut sink = HeaderCheck::new(match &staged {
+            Some(staged) => Box::new(BufWriter::with_capacity(
+                crypto::STREAM_BUFFER,
+                crate::publish::create_private_file(staged.path()).map_err(io_err(staged.path()))?,
+            )) as Box<dyn Write>,
+            None => Box::new(std::io::sink()),
+        });
+        let decrypted = crypto::decrypt(
+            BufReader::with_capacity(crypto::STREAM_BUFFER, file),
+            &mut sink,
+            &candidates,
+            Some(entry.size),
+            progress,
+        );
+        let decrypted = match decrypted {
+            Ok(d) => d,
+            Err(e) => return Err(diagnose(entry, e)),
+        };
+        sink.inner.flush().map_err(io_err(&io_path))?;
+        if !sink.looks_like_sqlite() {
+            return Err(VerifyError::NotASqliteDatabase);
+        }
+        if let Some(expected) = meta.and_then(|m| m.gpg_sha256.as_ref()) {
+            if *expected != decrypted.ciphertext.sha256 {
+                return Err(VerifyError::BackupAltered {
+                    expected: expected.clone(),
+                    actual: decrypted.ciphertext.sha256,
+                });
+            }
+        }
+        let legacy_used = !passphrase.is_legacy_default() && decrypted.passphrase_index == 1;
+        if legacy_used {
+            warnings.push("opened with Server Monitor's well-known default passphrase, not yours".to_owned());
+        }
+        (decrypted.plaintext, legacy_used || passphrase.is_legacy_default())
+    } else {
+        snapshot::check_is_sqlite(&entry.path).map_err(|e| match e {
+            SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
+            other => VerifyError::Snapshot(other),
+        })?;
+        warnings.push("plaintext backup: not encrypted, and anyone who can read the folder can read it".to_owned());
+        if let Some(staged) = &staged {
+            std::fs::copy(&entry.path, staged.path()).map_err(io_err(staged.path()))?;
+        }
+        (digest_file(&entry.path).map_err(io_err(&io_path))?, false)
+    };
+
+    if let Some(meta) = meta {
+        if meta.size_bytes != plain.size {
+            return Err(VerifyError::SizeMismatch {
+                expected: meta.size_bytes,
+                actual: plain.size,
+            });
+        }
+        if !meta.checksum_sha256.eq_ignore_ascii_case(&plain.sha256) {
+            return Err(VerifyError::ChecksumMismatch {
+                expected: meta.checksum_sha256.clone(),
+                actual: plain.sha256,
+            });
+        }
+    }
+
+    let database = match &staged {
+        Some(staged) => {
+            let report = snapshot::inspect(staged.path(), progress).map_err(|e| match e {
+                SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
+                other => VerifyError::Snapshot(other),
+            })?;
+            if !report.integrity_ok() {
+                return Err(VerifyError::IntegrityCheckFailed(report.integrity));
+            }
+            if report.foreign_key_errors > 0 {
+                warnings.push(format!(
+                    "{} foreign-key violations (copied faithfully from the live database)",
+                    report.foreign_key_errors
+                ));
+            }
+            Some(report)
+        }
+        None => None,
+    };
+
+    Ok(VerifyReport {
+        filename: entry.name.file_name().to_owned(),
+        depth,
+        size_bytes: plain.size,
+        checksum_sha256: plain.sha256,
+        checksum_known: meta.is_some(),
+        opened_with_default_passphrase: opened_with_default,
+        database,
+        warnings,
+    })
+}
+
+/// Turns a decryption failure into the most precise diagnosis: when `.meta`
+/// recorded the `.gpg` file's own SHA-256 and the file no longer matches it,
+/// the file was altered — whatever the decryptor made of it.
+fn diagnose(entry: &CatalogEntry, e: CryptoError) -> VerifyError {
+    if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_sha256.as_ref()) {
+        if let Ok(Digested { sha256: actual, .. }) = digest_file(&entry.path) {
+            if *expected != actual {
+                return VerifyError::BackupAltered {
+                    expected: expected.clone(),
+                    actual,
+                };
+            }
+        }
+    }
+    VerifyError::Crypto(e)
+}
+
+fn io_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> VerifyError + '_ {
+    move |source| VerifyError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Passes bytes through while remembering the first 16, to tell a SQLite
+/// payload from anything else.
+struct HeaderCheck {
+    inner: Box<dyn Write>,
+    header: Vec<u8>,
+}
+
+impl HeaderCheck {
+    fn new(inner: Box<dyn Write>) -> Self {
+        HeaderCheck {
+            inner,
+            header: Vec::with_capacity(16),
+        }
+    }
+
+    fn looks_like_sqlite(&self) -> bool {
+        self.header.is_empty() || self.header.as_slice() == SQLITE_HEADER
+    }
+}
+
+impl Write for HeaderCheck {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.header.len() < 16 {
+            let take = (16 - self.header.len()).min(buf.len());
+            self.header.extend_from_slice(&buf[..take]);
+        }
+        self.inner.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
