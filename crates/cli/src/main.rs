@@ -1,1 +1,50 @@
-fn main(){}
+//! `backupdesk`: encrypted, verified backups of a Server Monitor database.
+//!
+//! A small `main`: parse, run one verb, print the error chain, pick the exit
+//! code (0 success, 1 the operation failed, 2 usage error).
+
+mod args;
+mod cmd;
+mod failure;
+mod output;
+mod passphrase;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Cli;
+use crate::failure::Failure;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BACKUPDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let json = cli.global.json;
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let (kind, usage) = match error.downcast_ref::<Failure>() {
+                Some(f) => (f.kind, f.usage),
+                None => ("error", false),
+            };
+            if json {
+                output::print_json(&serde_json::json!({
+                    "ok": false,
+                    "error": { "kind": kind, "message": format!("{error:#}") },
+                }));
+            }
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}

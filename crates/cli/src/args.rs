@@ -1,0 +1,132 @@
+//! Command-line grammar. Global flags are accepted before or after the verb.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Encrypted, verified backups of a Server Monitor database.
+#[derive(Debug, Parser)]
+#[command(name = "backupdesk", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub verb: Verb,
+}
+
+/// Flags every verb accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The Server Monitor installation root.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/opt/server-monitor")]
+    pub data_dir: PathBuf,
+    /// A saved profile (local or remote server).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Machine-readable output with stable shapes.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Read the backup passphrase from this file (first line).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Do not ask for confirmation (for scripts).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// Make a new encrypted backup of the live database.
+    Backup(BackupArgs),
+    /// List every backup, newest first.
+    List,
+    /// Check that backups decrypt and match their checksums.
+    Verify(VerifyArgs),
+    /// Create demo data.
+    #[command(subcommand)]
+    Demo(DemoVerb),
+    /// Daily automatic backups (systemd timer or cron).
+    #[command(subcommand)]
+    Schedule(ScheduleVerb),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Deflate effort: none, fast, default (gpg's), best.
+    #[arg(long, default_value = "default")]
+    pub compression: backupdesk_core::crypto::Compression,
+    /// Allow Server Monitor's well-known default passphrase (not recommended).
+    #[arg(long)]
+    pub allow_default_passphrase: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The backup's file name, e.g. servers_db_20260110_012354.db.gpg.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Verify every backup.
+    #[arg(long)]
+    pub all: bool,
+    /// Also run SQLite's integrity and foreign-key checks on the snapshot.
+    #[arg(long)]
+    pub deep: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoVerb {
+    /// Create a Server Monitor data directory with realistic data.
+    Init(DemoInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoInitArgs {
+    /// Where to create it (becomes the installation root).
+    pub dir: PathBuf,
+    /// Approximate database size: 50MiB, 512M, 2GiB, or bytes.
+    #[arg(long, default_value = "50MiB", value_parser = parse_size)]
+    pub size: u64,
+    /// Journal mode of the database: wal or delete.
+    #[arg(long, default_value = "wal", value_parser = ["wal", "delete"])]
+    pub journal: String,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleVerb {
+    /// Install (or replace) the daily backup job.
+    Install(ScheduleInstallArgs),
+    /// Show whether the job is installed.
+    Status,
+    /// Remove the job.
+    Remove,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleInstallArgs {
+    /// Time of day, HH:MM (local time).
+    #[arg(long, default_value = "02:00")]
+    pub at: String,
+}
+
+/// Parses sizes like `50MiB`, `512M`, `2GiB`, `100MB` (binary units) or bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 50MiB)"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB or GiB)")),
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}

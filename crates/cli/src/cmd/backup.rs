@@ -1,0 +1,56 @@
+//! `backupdesk backup`
+
+use std::process::ExitCode;
+
+use backupdesk_core::backup::{BackupOptions, create_backup};
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::human::size_human;
+
+use crate::args::{BackupArgs, GlobalArgs};
+use crate::failure::fail;
+use crate::output::{print_json, short_hash};
+use crate::passphrase::{Purpose, resolve};
+use crate::progress::Bars;
+
+pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
+    let data = super::data_dir(global);
+    let passphrase = resolve(global.passphrase_file.as_deref(), Purpose::Encrypt)?;
+    let options = BackupOptions {
+        compression: args.compression,
+        allow_default_passphrase: args.allow_default_passphrase,
+        ..BackupOptions::default()
+    };
+    if passphrase.is_legacy_default() && args.allow_default_passphrase {
+        eprintln!("warning: encrypting with Server Monitor's well-known default passphrase; anyone who knows it can read this backup");
+    }
+    let report = create_backup(&data, &passphrase, &options, &SystemClock, &Bars::new(global.json)).map_err(fail)?;
+    let gpg_size = report.meta.gpg_size.unwrap_or(0);
+    if global.json {
+        print_json(&serde_json::json!({
+            "ok": true,
+            "filename": report.name.file_name(),
+            "path": report.path,
+            "meta_path": report.meta_path,
+            "size": gpg_size,
+            "size_human": size_human(gpg_size),
+            "checksum": report.meta.checksum_sha256,
+            "timestamp": report.meta.timestamp,
+            "duration_ms": report.duration.as_millis() as u64,
+            "leftovers_removed": report.leftovers_removed,
+            "meta": report.meta,
+        }));
+    } else {
+        println!(
+            "Backup created: {} ({} encrypted from a {} snapshot, sha256 {}, {:.1} s)",
+            report.path.display(),
+            size_human(gpg_size),
+            size_human(report.meta.size_bytes),
+            short_hash(&report.meta.checksum_sha256),
+            report.duration.as_secs_f64()
+        );
+        if report.leftovers_removed > 0 {
+            println!("Cleaned up {} leftover file(s) of an interrupted earlier run.", report.leftovers_removed);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,54 @@
+//! `backupdesk list`
+
+use std::process::ExitCode;
+
+use backupdesk_core::catalog::{BackupCatalog, ListItem};
+
+use crate::args::GlobalArgs;
+use crate::failure::fail;
+use crate::output::print_json;
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let data = super::data_dir(global);
+    let catalog = BackupCatalog::scan(&data).map_err(fail)?;
+    let items: Vec<ListItem> = catalog.entries().iter().map(|e| e.list_item()).collect();
+    if global.json {
+        print_json(&serde_json::json!({ "backups": items, "count": items.len() }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if items.is_empty() {
+        println!("No backups in {}.", data.backups().display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<36} {:<13} {:>11} {:<19} VERIFIED", "NAME", "KIND", "SIZE", "TAKEN");
+    for (item, entry) in items.iter().zip(catalog.entries()) {
+        let verified = match (item.verified.state, item.verified.depth, &item.verified.at) {
+            ("never", _, _) => "never".to_owned(),
+            (state, Some(depth), Some(at)) => format!("{state} ({depth:?}, {at})").to_lowercase(),
+            (state, _, _) => state.to_owned(),
+        };
+        let kind = match item.kind {
+            backupdesk_core::name::BackupKind::Encrypted if !item.has_meta => "encrypted*",
+            backupdesk_core::name::BackupKind::Encrypted => "encrypted",
+            backupdesk_core::name::BackupKind::LegacyPlain => "PLAINTEXT",
+            backupdesk_core::name::BackupKind::PreRestoreEncrypted => "pre-restore",
+            backupdesk_core::name::BackupKind::PreRestorePlain => "pre-restore!",
+        };
+        println!(
+            "{:<36} {:<13} {:>11} {:<19} {}",
+            item.filename,
+            kind,
+            item.size_human,
+            entry.name.taken_at().format("%Y-%m-%d %H:%M:%S"),
+            verified
+        );
+    }
+    println!("{} backup(s) in {}", items.len(), data.backups().display());
+    if items.iter().any(|i| i.kind == backupdesk_core::name::BackupKind::Encrypted && !i.has_meta) {
+        println!("* no .meta: checksum unknown");
+    }
+    if items.iter().any(|i| !i.encrypted) {
+        println!("PLAINTEXT / pre-restore!: unencrypted copies left by Server Monitor's scripts");
+    }
+    Ok(ExitCode::SUCCESS)
+}
