@@ -227,17 +227,10 @@ fn run(
     let backups = data.backups();
     ensure_private_dir(&backups).map_err(folder_error(&backups))?;
 
-    let now = clock.now();
-    let name = match options.kind {
-        NewBackupKind::Regular => BackupName::new_encrypted(now.naive_local()),
-        NewBackupKind::PreRestore => BackupName::new_pre_restore(now.naive_local()),
-    };
+    let (now, name) = free_name(&backups, options.kind, clock)?;
     let gpg_path = backups.join(name.file_name());
     let meta_name = name.meta_name().expect("encrypted kinds have a .meta");
     let meta_path = backups.join(&meta_name);
-    if gpg_path.exists() || meta_path.exists() {
-        return Err(BackupError::AlreadyExists(name.file_name().to_owned()));
-    }
 
     let staged = staging.file("snapshot.db");
     let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
@@ -319,6 +312,35 @@ fn run(
         duration: started.elapsed(),
         leftovers_removed,
     })
+}
+
+/// Picks the name for a backup taken now. Names have one-second resolution:
+/// when a backup of this second exists already, waits for the next second
+/// (a few times at most) rather than failing a scheduled run.
+fn free_name(
+    backups: &Path,
+    kind: NewBackupKind,
+    clock: &dyn Clock,
+) -> Result<(chrono::DateTime<chrono::FixedOffset>, BackupName), BackupError> {
+    let mut attempt = 0;
+    loop {
+        let now = clock.now();
+        let name = match kind {
+            NewBackupKind::Regular => BackupName::new_encrypted(now.naive_local()),
+            NewBackupKind::PreRestore => BackupName::new_pre_restore(now.naive_local()),
+        };
+        let taken = backups.join(name.file_name()).exists()
+            || name.meta_name().is_some_and(|m| backups.join(m).exists());
+        if !taken {
+            return Ok((now, name));
+        }
+        attempt += 1;
+        if attempt >= 3 {
+            return Err(BackupError::AlreadyExists(name.file_name().to_owned()));
+        }
+        let into_second = chrono::Timelike::nanosecond(&now).min(999_999_999);
+        std::thread::sleep(Duration::from_nanos(u64::from(1_000_000_000 - into_second)) + Duration::from_millis(5));
+    }
 }
 
 /// Lets sequoia own the writer while we get the file back afterwards to

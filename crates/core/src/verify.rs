@@ -36,6 +36,9 @@ pub enum VerifyError {
     /// in `.meta` does not match): it was altered, damaged or truncated.
     #[error("the backup file was altered or damaged: its SHA-256 is {actual}, the .meta recorded {expected}")]
     BackupAltered { expected: String, actual: String },
+    /// The `.gpg` file is shorter than the one that was written.
+    #[error("the backup file is truncated: it has {actual} bytes, {expected} were written")]
+    BackupTruncated { expected: u64, actual: u64 },
     /// The decrypted snapshot's SHA-256 differs from `.meta`.
     #[error("checksum mismatch: the decrypted snapshot has SHA-256 {actual}, the .meta says {expected}")]
     ChecksumMismatch { expected: String, actual: String },
@@ -67,6 +70,7 @@ impl ErrorKind for VerifyError {
             VerifyError::Meta(e) => e.kind(),
             VerifyError::Crypto(e) => e.kind(),
             VerifyError::BackupAltered { .. } => "backup_altered",
+            VerifyError::BackupTruncated { .. } => "truncated_backup",
             VerifyError::ChecksumMismatch { .. } => "checksum_mismatch",
             VerifyError::SizeMismatch { .. } => "size_mismatch",
             VerifyError::NotASqliteDatabase => "not_a_sqlite_database",
@@ -212,6 +216,12 @@ fn check(
         }
         if let Some(expected) = meta.and_then(|m| m.gpg_sha256.as_ref()) {
             if *expected != decrypted.ciphertext.sha256 {
+                if let Some(size) = meta.and_then(|m| m.gpg_size).filter(|s| *s > decrypted.ciphertext.size) {
+                    return Err(VerifyError::BackupTruncated {
+                        expected: size,
+                        actual: decrypted.ciphertext.size,
+                    });
+                }
                 return Err(VerifyError::BackupAltered {
                     expected: expected.clone(),
                     actual: decrypted.ciphertext.sha256,
@@ -286,6 +296,14 @@ fn check(
 /// recorded the `.gpg` file's own SHA-256 and the file no longer matches it,
 /// the file was altered — whatever the decryptor made of it.
 fn diagnose(entry: &CatalogEntry, e: CryptoError) -> VerifyError {
+    if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_size) {
+        if entry.size < expected {
+            return VerifyError::BackupTruncated {
+                expected,
+                actual: entry.size,
+            };
+        }
+    }
     if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_sha256.as_ref()) {
         if let Ok(Digested { sha256: actual, .. }) = digest_file(&entry.path) {
             if *expected != actual {

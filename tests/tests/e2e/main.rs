@@ -1,0 +1,12 @@
+//! End-to-end tests of Backup Desk: the `backupdesk` binary on real data
+//! directories, with the real `gpg` and real SQLite files. One test binary;
+//! modules group tests by behaviour.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod crash;
+mod gpg_interop;
+mod schedule;
+mod snapshot_load;

@@ -1,0 +1,62 @@
+//! Snapshots while another process commits every 10 ms, as Server Monitor's
+//! service does, in WAL and rollback-journal mode.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use backupdesk_core::demo::JournalMode;
+
+use crate::support::*;
+
+fn backup_under_writer(mode: JournalMode) {
+    let inst = Installation::demo(24 * MIB, mode);
+    let rows_before = table_counts(&inst.data.database())["monitoring_history"];
+    let mut writer = Command::new(assert_cmd::cargo::cargo_bin("sm-writer"))
+        .arg(inst.data.database())
+        .args(["10", "120000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(writer.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let (code, out) = inst.json(&["backup"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    assert_eq!(code, 0, "backup under load: {out:#}");
+
+    let rows_after = table_counts(&inst.data.database())["monitoring_history"];
+    assert!(rows_after > rows_before + 10, "the writer kept committing during the backup ({rows_before} -> {rows_after})");
+
+    let name = out["filename"].as_str().unwrap();
+    let (code, verified) = inst.json(&["verify", "--deep", name]);
+    assert_eq!(code, 0, "{verified:#}");
+    assert_eq!(verified["report"]["database"]["integrity"], serde_json::json!(["ok"]));
+    let snapshot_rows = verified["report"]["database"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "monitoring_history")
+        .unwrap()["rows"]
+        .as_i64()
+        .unwrap();
+    assert!(snapshot_rows >= rows_before && snapshot_rows <= rows_after, "a consistent point in time");
+
+    // And the real sqlite3 agrees on the gpg-decrypted copy.
+    let out_db = inst.dir.path().join("decrypted.db");
+    let gpg = Gpg::new().decrypt(PASSPHRASE, &inst.backup_path(name), &out_db);
+    assert!(gpg.status.success());
+    assert_eq!(sqlite3_integrity(&out_db), "ok");
+}
+
+#[test]
+fn snapshot_under_a_writer_in_wal_mode() {
+    backup_under_writer(JournalMode::Wal);
+}
+
+#[test]
+fn snapshot_under_a_writer_in_rollback_journal_mode() {
+    backup_under_writer(JournalMode::Delete);
+}

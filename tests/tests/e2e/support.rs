@@ -1,0 +1,274 @@
+//! Shared fixtures: demo installations (generated once per size and copied),
+//! the CLI, the real `gpg` with a private home, and file-state fingerprints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use backupdesk_core::clock::FixedClock;
+use backupdesk_core::demo::{DemoOptions, JournalMode, create_demo};
+use backupdesk_core::layout::DataDir;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+pub const DEFAULT_PASSPHRASE: &str = "ServerMonitorBackup2026";
+pub const MIB: u64 = 1024 * 1024;
+
+/// A temporary Server Monitor installation plus a passphrase file outside it.
+pub struct Installation {
+    pub dir: TempDir,
+    pub data: DataDir,
+    pub passphrase_file: PathBuf,
+}
+
+impl Installation {
+    /// An installation whose database is a copy of a generated demo database.
+    pub fn demo(size: u64, mode: JournalMode) -> Self {
+        let template = template(size, mode);
+        let inst = Self::empty();
+        std::fs::create_dir_all(inst.data.database().parent().unwrap()).unwrap();
+        std::fs::copy(&template, inst.data.database()).unwrap();
+        std::fs::create_dir_all(inst.data.backups()).unwrap();
+        std::fs::set_permissions(inst.data.backups(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        inst
+    }
+
+    /// An installation folder with no database at all.
+    pub fn empty() -> Self {
+        let dir = tempfile::Builder::new().prefix("bd-e2e-").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = dir.path().join("sm");
+        std::fs::create_dir_all(&root).unwrap();
+        let passphrase_file = dir.path().join("passphrase");
+        write_private(&passphrase_file, &format!("{PASSPHRASE}\n"));
+        Installation {
+            data: DataDir::new(&root),
+            dir,
+            passphrase_file,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.data.root()
+    }
+
+    /// `backupdesk --data-dir ROOT --passphrase-file F ARGS...`
+    pub fn cli(&self, args: &[&str]) -> Command {
+        let mut cmd = backupdesk();
+        cmd.arg("--data-dir")
+            .arg(self.root())
+            .arg("--passphrase-file")
+            .arg(&self.passphrase_file)
+            .args(args);
+        cmd
+    }
+
+    /// Runs the CLI with `--json`; returns the exit code and the parsed stdout.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut cmd = self.cli(args);
+        cmd.arg("--json");
+        run_json(cmd)
+    }
+
+    /// Makes a backup through the CLI and returns its file name.
+    pub fn backup(&self) -> String {
+        let (code, out) = self.json(&["backup"]);
+        assert_eq!(code, 0, "backup failed: {out:#}");
+        out["filename"].as_str().unwrap().to_owned()
+    }
+
+    /// A file in the backup folder.
+    pub fn backup_path(&self, name: &str) -> PathBuf {
+        self.data.backups().join(name)
+    }
+
+    /// SHA-256 of the live database and of every file in the backup folder:
+    /// what must never change when an operation fails.
+    pub fn fingerprint(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        let db = self.data.database();
+        if db.exists() {
+            map.insert("data/servers.db".to_owned(), sha256_file(&db));
+        }
+        if let Ok(read) = std::fs::read_dir(self.data.backups()) {
+            for entry in read.flatten() {
+                if entry.path().is_file() {
+                    map.insert(
+                        format!("data/backups/{}", entry.file_name().to_string_lossy()),
+                        sha256_file(&entry.path()),
+                    );
+                }
+            }
+        }
+        map
+    }
+
+    /// Files in the staging folder and temporaries in the backup folder.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for dir in [self.data.staging(), self.data.backups()] {
+            if let Ok(read) = std::fs::read_dir(&dir) {
+                for entry in read.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if dir == self.data.staging() || name.starts_with('.') {
+                        found.push(entry.path().display().to_string());
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+fn template(size: u64, mode: JournalMode) -> PathBuf {
+    static TEMPLATES: OnceLock<Mutex<HashMap<(u64, bool), (TempDir, PathBuf)>>> = OnceLock::new();
+    let mut map = TEMPLATES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let key = (size, mode == JournalMode::Wal);
+    let (_, path) = map.entry(key).or_insert_with(|| {
+        let dir = tempfile::Builder::new().prefix("bd-template-").tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let options = DemoOptions {
+            size_bytes: size,
+            journal_mode: mode,
+            ..DemoOptions::default()
+        };
+        create_demo(&data, &options, FixedClock::utc(2026, 11, 20, 12, 0, 0).0).unwrap();
+        let db = data.database();
+        (dir, db)
+    });
+    path.clone()
+}
+
+/// The `backupdesk` binary.
+pub fn backupdesk() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("backupdesk"));
+    cmd.env_remove("DB_BACKUP_PASSPHRASE").stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a command whose stdout is one JSON document.
+pub fn run_json(mut cmd: Command) -> (i32, serde_json::Value) {
+    let out = cmd.output().expect("run command");
+    let code = out.status.code().unwrap_or(-1);
+    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); exit {code}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, value)
+}
+
+/// Writes a file with mode 0600.
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+pub fn sha256_file(path: &Path) -> String {
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).unwrap();
+    std::io::copy(&mut file, &mut hasher).unwrap();
+    hex::encode(hasher.finalize())
+}
+
+/// The real `gpg`, with a private temporary home.
+pub struct Gpg {
+    home: TempDir,
+}
+
+impl Gpg {
+    pub fn new() -> Self {
+        let home = tempfile::Builder::new().prefix("bd-gnupg-").tempdir().unwrap();
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        Gpg { home }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", self.home.path());
+        cmd
+    }
+
+    /// The server script's exact line:
+    /// `echo "$PASS" | gpg --batch --yes --passphrase-fd 0 --symmetric --cipher-algo AES256 -o OUT IN`
+    pub fn encrypt_like_script(&self, passphrase: &str, input: &Path, output: &Path) {
+        let out = self.piped(
+            self.command()
+                .args(["--batch", "--yes", "--passphrase-fd", "0", "--symmetric", "--cipher-algo", "AES256", "-o"])
+                .arg(output)
+                .arg(input),
+            &format!("{passphrase}\n"),
+        );
+        assert!(out.status.success(), "gpg encrypt failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `gpg --batch --passphrase-fd 0 -d IN > OUT`; returns gpg's output.
+    pub fn decrypt(&self, passphrase: &str, input: &Path, output: &Path) -> Output {
+        self.piped(
+            self.command()
+                .args(["--batch", "--yes", "--passphrase-fd", "0", "-o"])
+                .arg(output)
+                .arg("-d")
+                .arg(input),
+            &format!("{passphrase}\n"),
+        )
+    }
+
+    fn piped(&self, cmd: &mut Command, stdin: &str) -> Output {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg is installed");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// Writes a `.meta` the way Server Monitor's script does (six fields,
+/// checksum of the plaintext).
+pub fn write_script_meta(meta_path: &Path, db_name: &str, plaintext: &Path, database_path: &Path) {
+    let size = std::fs::metadata(plaintext).unwrap().len();
+    let meta = serde_json::json!({
+        "backup_name": db_name,
+        "timestamp": "2026-11-20T01:00:00+00:00",
+        "size_bytes": size,
+        "checksum_sha256": sha256_file(plaintext),
+        "database_path": database_path.display().to_string(),
+        "encrypted": true,
+    });
+    std::fs::write(meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
+}
+
+/// Row counts per table of a SQLite file, via the `sqlite3` CLI-independent
+/// rusqlite connection (read-only).
+pub fn table_counts(db: &Path) -> BTreeMap<String, i64> {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    names
+        .into_iter()
+        .map(|n| {
+            let c: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0)).unwrap();
+            (n, c)
+        })
+        .collect()
+}
+
+/// `PRAGMA integrity_check` through the real `sqlite3` CLI.
+pub fn sqlite3_integrity(db: &Path) -> String {
+    let out = Command::new("sqlite3").arg(db).arg("PRAGMA integrity_check;").output().expect("sqlite3 is installed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
