@@ -2,19 +2,24 @@
 # Installs the Debian packages Backup Desk needs, and only the missing ones.
 # A no-op (no apt call at all) when everything is already there.
 #
-#   scripts/bootstrap.sh build   # what building the CLI needs
-#   scripts/bootstrap.sh test    # build + the reference tools the tests run
+#   scripts/bootstrap.sh build   # what building the CLI and its demo need
+#   scripts/bootstrap.sh test    # build + what the tests need
 set -euo pipefail
 
-build_pkgs=(build-essential pkg-config nettle-dev libclang-dev)
-test_pkgs=(sqlite3 gnupg)
+build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg)
+test_pkgs=(time util-linux)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  test) want+=("${test_pkgs[@]}") ;;
+  test) want+=(${test_pkgs[@]+"${test_pkgs[@]}"}) ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "bootstrap: cargo is not installed; install the Rust toolchain (rustup) first" >&2
+  exit 1
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -18,7 +18,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// The Server Monitor installation root.
-    #[arg(long, global = true, value_name = "DIR", default_value = "/opt/server-monitor")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/opt/server-monitor"
+    )]
     pub data_dir: PathBuf,
     /// A saved profile (local or remote server).
     #[arg(long, global = true, value_name = "NAME")]
@@ -114,7 +119,9 @@ pub struct ScheduleInstallArgs {
 /// Parses sizes like `50MiB`, `512M`, `2GiB`, `100MB` (binary units) or bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let number: u64 = digits
         .parse()

@@ -24,14 +24,17 @@ pub fn resolve(file: Option<&Path>, purpose: Purpose) -> anyhow::Result<Passphra
             .with_context(|| format!("cannot read the passphrase file {}", file.display()))?;
         let first = text.lines().next().unwrap_or("").to_owned();
         if first.is_empty() {
-            return Err(failed("empty_passphrase", format!("the passphrase file {} is empty", file.display())));
+            return Err(failed(
+                "empty_passphrase",
+                format!("the passphrase file {} is empty", file.display()),
+            ));
         }
         return Ok(Passphrase::new(first));
     }
-    if let Ok(text) = std::env::var("DB_BACKUP_PASSPHRASE") {
-        if !text.is_empty() {
-            return Ok(Passphrase::new(text));
-        }
+    if let Ok(text) = std::env::var("DB_BACKUP_PASSPHRASE")
+        && !text.is_empty()
+    {
+        return Ok(Passphrase::new(text));
     }
     if !std::io::stdin().is_terminal() {
         return Err(usage(
@@ -43,7 +46,10 @@ pub fn resolve(file: Option<&Path>, purpose: Purpose) -> anyhow::Result<Passphra
     if purpose == Purpose::Encrypt {
         let again = rpassword::prompt_password("Repeat the passphrase: ")?;
         if again != first {
-            return Err(failed("passphrase_mismatch", "the two passphrases differ; nothing was done"));
+            return Err(failed(
+                "passphrase_mismatch",
+                "the two passphrases differ; nothing was done",
+            ));
         }
     }
     Ok(Passphrase::new(first))

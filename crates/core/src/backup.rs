@@ -65,7 +65,9 @@ pub struct BackupReport {
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// The passphrase is the scripts' well-known default.
-    #[error("refusing to encrypt a new backup with Server Monitor's well-known default passphrase; set your own (--passphrase-file or DB_BACKUP_PASSPHRASE) or pass --allow-default-passphrase")]
+    #[error(
+        "refusing to encrypt a new backup with Server Monitor's well-known default passphrase; set your own (--passphrase-file or DB_BACKUP_PASSPHRASE) or pass --allow-default-passphrase"
+    )]
     DefaultPassphraseRefused,
     /// The passphrase is empty.
     #[error("the backup passphrase is empty")]
@@ -234,14 +236,15 @@ fn run(
 
     let staged = staging.file("snapshot.db");
     let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
-    let plain_size = std::fs::metadata(staged.path())
-        .map_err(&state_err)?
-        .len();
+    let plain_size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
 
     let gpg_part = PartFile::new(part_path(&backups, name.file_name()));
     let file = create_private_file(gpg_part.path()).map_err(folder_error(&backups))?;
     let gpg_digest = SharedDigest::default();
-    let writer = HashingWriter::new(BufWriter::with_capacity(crypto::STREAM_BUFFER, file), gpg_digest.clone());
+    let writer = HashingWriter::new(
+        BufWriter::with_capacity(crypto::STREAM_BUFFER, file),
+        gpg_digest.clone(),
+    );
     let mut plain = BufReader::with_capacity(
         crypto::STREAM_BUFFER,
         std::fs::File::open(staged.path()).map_err(&state_err)?,
@@ -339,7 +342,9 @@ fn free_name(
             return Err(BackupError::AlreadyExists(name.file_name().to_owned()));
         }
         let into_second = chrono::Timelike::nanosecond(&now).min(999_999_999);
-        std::thread::sleep(Duration::from_nanos(u64::from(1_000_000_000 - into_second)) + Duration::from_millis(5));
+        std::thread::sleep(
+            Duration::from_nanos(u64::from(1_000_000_000 - into_second)) + Duration::from_millis(5),
+        );
     }
 }
 
@@ -363,10 +368,7 @@ impl WriterHandle {
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .ok_or_else(|| std::io::Error::other("writer already taken"))?;
-        writer
-            .into_inner()
-            .into_inner()
-            .map_err(|e| e.into_error())
+        writer.into_inner().into_inner().map_err(|e| e.into_error())
     }
 }
 

@@ -7,7 +7,6 @@
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
 
-use sequoia_openpgp as openpgp;
 use openpgp::crypto::{Password, SessionKey};
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::Parse;
@@ -17,6 +16,7 @@ use openpgp::parse::stream::{
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::stream::{Compressor, Encryptor, LiteralWriter, Message};
 use openpgp::types::{CompressionAlgorithm, CompressionLevel, DataFormat, SymmetricAlgorithm};
+use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
 use crate::hashing::{Digested, HashingReader, SharedDigest};
@@ -118,7 +118,9 @@ impl std::str::FromStr for Compression {
             "fast" => Ok(Compression::Fast),
             "default" => Ok(Compression::Default),
             "best" => Ok(Compression::Best),
-            other => Err(format!("unknown compression '{other}' (none, fast, default, best)")),
+            other => Err(format!(
+                "unknown compression '{other}' (none, fast, default, best)"
+            )),
         }
     }
 }
@@ -274,11 +276,11 @@ impl DecryptionHelper for Helper<'_> {
         for (index, candidate) in self.candidates.iter().enumerate() {
             let password = candidate.to_password();
             for skesk in skesks {
-                if let Ok((algo, key)) = skesk.decrypt(&password) {
-                    if decrypt(algo, &key) {
-                        state.opened_with = Some(index);
-                        return Ok(None);
-                    }
+                if let Ok((algo, key)) = skesk.decrypt(&password)
+                    && decrypt(algo, &key)
+                {
+                    state.opened_with = Some(index);
+                    return Ok(None);
                 }
             }
         }
@@ -375,10 +377,10 @@ fn classify(e: &openpgp::anyhow::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
         if let Some(pgp) = err.downcast_ref::<openpgp::Error>() {
             return classify_openpgp(pgp, state);
         }
-        if let Some(io_err) = err.downcast_ref::<io::Error>() {
-            if io_err.kind() == io::ErrorKind::UnexpectedEof {
-                return CryptoError::Truncated(io_err.to_string());
-            }
+        if let Some(io_err) = err.downcast_ref::<io::Error>()
+            && io_err.kind() == io::ErrorKind::UnexpectedEof
+        {
+            return CryptoError::Truncated(io_err.to_string());
         }
     }
     let st = state.lock().unwrap_or_else(|e| e.into_inner());

@@ -151,11 +151,33 @@ impl Rng {
 }
 
 const PROCESSES: &[&str] = &[
-    "nginx", "postgres", "python3", "node", "java", "redis-server", "sshd", "dockerd", "containerd",
-    "systemd-journald", "php-fpm", "gunicorn", "celery", "prometheus", "node_exporter", "rsyslogd",
+    "nginx",
+    "postgres",
+    "python3",
+    "node",
+    "java",
+    "redis-server",
+    "sshd",
+    "dockerd",
+    "containerd",
+    "systemd-journald",
+    "php-fpm",
+    "gunicorn",
+    "celery",
+    "prometheus",
+    "node_exporter",
+    "rsyslogd",
 ];
-const OSES: &[&str] = &["Debian 12", "Ubuntu 22.04 LTS", "Ubuntu 24.04 LTS", "Rocky Linux 9", "Debian 11"];
-const ROLES: &[&str] = &["web", "db", "cache", "worker", "edge", "build", "mail", "backup"];
+const OSES: &[&str] = &[
+    "Debian 12",
+    "Ubuntu 22.04 LTS",
+    "Ubuntu 24.04 LTS",
+    "Rocky Linux 9",
+    "Debian 11",
+];
+const ROLES: &[&str] = &[
+    "web", "db", "cache", "worker", "edge", "build", "mail", "backup",
+];
 const SEVERITIES: &[&str] = &["info", "warning", "critical"];
 const METRICS: &[&str] = &["cpu_percent", "memory_percent", "disk_percent", "load_5"];
 
@@ -186,7 +208,8 @@ pub fn create_demo(
     std::fs::create_dir_all(data.logs()).map_err(io(&data.logs()))?;
     fill_database(&db, options, now)?;
     let conn = Connection::open(&db)?;
-    let history_rows: i64 = conn.query_row("SELECT count(*) FROM monitoring_history", [], |r| r.get(0))?;
+    let history_rows: i64 =
+        conn.query_row("SELECT count(*) FROM monitoring_history", [], |r| r.get(0))?;
     let tables: i64 = conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'",
         [],
@@ -205,7 +228,11 @@ fn ts(t: DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn fill_database(db: &Path, options: &DemoOptions, now: DateTime<FixedOffset>) -> Result<(), DemoError> {
+fn fill_database(
+    db: &Path,
+    options: &DemoOptions,
+    now: DateTime<FixedOffset>,
+) -> Result<(), DemoError> {
     let mut rng = Rng(options.seed);
     let mut conn = Connection::open(db)?;
     let mode = match options.journal_mode {
@@ -220,13 +247,18 @@ fn fill_database(db: &Path, options: &DemoOptions, now: DateTime<FixedOffset>) -
     let servers = options.servers.max(1) as i64;
     {
         let tx = conn.transaction()?;
-        for (i, name) in ["production", "staging", "databases", "edge"].iter().enumerate() {
+        for (i, name) in ["production", "staging", "databases", "edge"]
+            .iter()
+            .enumerate()
+        {
             tx.execute(
                 "INSERT INTO groups (id, name, description, color, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![i as i64 + 1, name, format!("{name} servers"), ["#2b8a3e", "#e67700", "#1971c2", "#862e9c"][i], created],
             )?;
         }
-        let users = ["admin", "alice", "bob", "carol", "dave", "erin", "frank", "grace"];
+        let users = [
+            "admin", "alice", "bob", "carol", "dave", "erin", "frank", "grace",
+        ];
         for (i, user) in users.iter().enumerate() {
             let role = if i < 2 { "admin" } else { "user" };
             tx.execute(
@@ -236,11 +268,18 @@ fn fill_database(db: &Path, options: &DemoOptions, now: DateTime<FixedOffset>) -
                     role, ts(now - Duration::minutes(rng.below(10_000) as i64)), created],
             )?;
             if role == "admin" {
-                tx.execute("INSERT INTO admin_users (user_id, granted_at) VALUES (?1, ?2)", params![i as i64 + 1, created])?;
+                tx.execute(
+                    "INSERT INTO admin_users (user_id, granted_at) VALUES (?1, ?2)",
+                    params![i as i64 + 1, created],
+                )?;
             }
             tx.execute(
                 "INSERT INTO group_memberships (group_id, user_id, role) VALUES (?1, ?2, ?3)",
-                params![(i % 4) as i64 + 1, i as i64 + 1, if role == "admin" { "owner" } else { "viewer" }],
+                params![
+                    (i % 4) as i64 + 1,
+                    i as i64 + 1,
+                    if role == "admin" { "owner" } else { "viewer" }
+                ],
             )?;
         }
         for id in 1..=servers {
@@ -273,10 +312,19 @@ fn fill_database(db: &Path, options: &DemoOptions, now: DateTime<FixedOffset>) -
                 params![id, "apt upgrade", "apt-get update && apt-get -y upgrade", "0 3 * * 0", "completed", ts(now - Duration::days(3)), "Reading package lists... Done\n0 upgraded, 0 newly installed.", created],
             )?;
         }
-        for (i, tag) in ["prod", "eu-west", "us-east", "critical", "legacy", "k8s"].iter().enumerate() {
-            tx.execute("INSERT INTO tags (id, name, color) VALUES (?1, ?2, ?3)", params![i as i64 + 1, tag, "#868e96"])?;
+        for (i, tag) in ["prod", "eu-west", "us-east", "critical", "legacy", "k8s"]
+            .iter()
+            .enumerate()
+        {
+            tx.execute(
+                "INSERT INTO tags (id, name, color) VALUES (?1, ?2, ?3)",
+                params![i as i64 + 1, tag, "#868e96"],
+            )?;
             for server in (1..=servers).filter(|s| (s + i as i64) % 3 == 0) {
-                tx.execute("INSERT INTO server_tag_map (server_id, tag_id) VALUES (?1, ?2)", params![server, i as i64 + 1])?;
+                tx.execute(
+                    "INSERT INTO server_tag_map (server_id, tag_id) VALUES (?1, ?2)",
+                    params![server, i as i64 + 1],
+                )?;
             }
         }
         tx.execute(
@@ -284,15 +332,35 @@ fn fill_database(db: &Path, options: &DemoOptions, now: DateTime<FixedOffset>) -
             params![format!("{:032x}", rng.next() as u128 * 7), created],
         )?;
         tx.execute("INSERT INTO domain_settings (domain, ssl_enabled, cert_path, key_path, updated_at) VALUES ('monitor.example.org', 1, '/etc/ssl/monitor.crt', '/etc/ssl/monitor.key', ?1)", params![created])?;
-        for (key, value) in [("retention_days", "90"), ("alert_cpu_threshold", "90"), ("alert_disk_threshold", "85"), ("smtp_host", "mail.example.org"), ("version", "2.4.0")] {
-            tx.execute("INSERT INTO system_settings (key, value, updated_at) VALUES (?1, ?2, ?3)", params![key, value, created])?;
+        for (key, value) in [
+            ("retention_days", "90"),
+            ("alert_cpu_threshold", "90"),
+            ("alert_disk_threshold", "85"),
+            ("smtp_host", "mail.example.org"),
+            ("version", "2.4.0"),
+        ] {
+            tx.execute(
+                "INSERT INTO system_settings (key, value, updated_at) VALUES (?1, ?2, ?3)",
+                params![key, value, created],
+            )?;
         }
-        for (i, (title, cmd)) in [("Disk usage", "df -h"), ("Top memory", "ps aux --sort=-%mem | head"), ("Failed units", "systemctl --failed"), ("Journal errors", "journalctl -p err -n 50")].iter().enumerate() {
+        for (i, (title, cmd)) in [
+            ("Disk usage", "df -h"),
+            ("Top memory", "ps aux --sort=-%mem | head"),
+            ("Failed units", "systemctl --failed"),
+            ("Journal errors", "journalctl -p err -n 50"),
+        ]
+        .iter()
+        .enumerate()
+        {
             tx.execute("INSERT INTO command_snippets (id, title, command, description, created_by, created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)", params![i as i64 + 1, title, cmd, format!("{title} on the selected server"), created])?;
         }
         tx.execute("INSERT INTO ssh_keys (name, public_key, fingerprint, key_path, created_by, created_at) VALUES ('deploy', ?1, ?2, '/opt/server-monitor/keys/deploy', 1, ?3)",
             params![format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{:040x} deploy@monitor", rng.next() as u128 * 3), format!("SHA256:{:043x}", rng.next() as u128 * 5), created])?;
-        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (24, ?1)", params![created])?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (24, ?1)",
+            params![created],
+        )?;
         for i in 0..20i64 {
             tx.execute("INSERT INTO sessions (id, user_id, created_at, expires_at, ip_address, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0')",
                 params![format!("{:032x}", rng.next() as u128 * 11 + i as u128), 1 + i % 8, ts(now - Duration::hours(i)), ts(now + Duration::hours(24 - i)), format!("192.0.2.{}", 10 + i)])?;
@@ -322,15 +390,33 @@ fn fill_database(db: &Path, options: &DemoOptions, now: DateTime<FixedOffset>) -
                 let mem = 30.0 + rng.unit() * 50.0;
                 let top = format!(
                     "[{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}},{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}},{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}}]",
-                    rng.pick(PROCESSES), cpu * 0.5, mem * 0.3, rng.pick(PROCESSES), cpu * 0.2, mem * 0.1, rng.pick(PROCESSES), cpu * 0.1, mem * 0.05
+                    rng.pick(PROCESSES),
+                    cpu * 0.5,
+                    mem * 0.3,
+                    rng.pick(PROCESSES),
+                    cpu * 0.2,
+                    mem * 0.1,
+                    rng.pick(PROCESSES),
+                    cpu * 0.1,
+                    mem * 0.05
                 );
                 history.execute(params![
-                    server, ts(when), (cpu * 10.0).round() / 10.0, (mem * 10.0).round() / 10.0,
-                    (mem * 167_772_16.0) as i64, 40.0 + (sample % 1000) as f64 / 50.0, 20_000_000_000i64 + sample * 1000,
-                    (cpu / 25.0 * 100.0).round() / 100.0, (cpu / 27.0 * 100.0).round() / 100.0, (cpu / 30.0 * 100.0).round() / 100.0,
-                    sample * 15_000 + rng.below(10_000) as i64, sample * 9_000 + rng.below(10_000) as i64,
-                    120 + rng.below(200) as i64, 86_400 * 30 + sample * 30,
-                    if cpu > 90.0 { "warning" } else { "ok" }, top,
+                    server,
+                    ts(when),
+                    (cpu * 10.0).round() / 10.0,
+                    (mem * 10.0).round() / 10.0,
+                    (mem * 16_777_216.0) as i64,
+                    40.0 + (sample % 1000) as f64 / 50.0,
+                    20_000_000_000i64 + sample * 1000,
+                    (cpu / 25.0 * 100.0).round() / 100.0,
+                    (cpu / 27.0 * 100.0).round() / 100.0,
+                    (cpu / 30.0 * 100.0).round() / 100.0,
+                    sample * 15_000 + rng.below(10_000) as i64,
+                    sample * 9_000 + rng.below(10_000) as i64,
+                    120 + rng.below(200) as i64,
+                    86_400 * 30 + sample * 30,
+                    if cpu > 90.0 { "warning" } else { "ok" },
+                    top,
                 ])?;
                 if rng.below(400) == 0 {
                     event += 1;

@@ -69,7 +69,11 @@ impl Ledger {
     ///
     /// # Errors
     /// When the state folder or the ledger cannot be written.
-    pub fn record(data: &DataDir, file_name: &str, verification: Verification) -> std::io::Result<()> {
+    pub fn record(
+        data: &DataDir,
+        file_name: &str,
+        verification: Verification,
+    ) -> std::io::Result<()> {
         ensure_private_dir(&data.state())?;
         let lock = OpenOptions::new()
             .create(true)
@@ -83,7 +87,9 @@ impl Ledger {
                 .deep_passed
                 .insert(file_name.to_owned(), verification.at.clone());
         }
-        ledger.verifications.insert(file_name.to_owned(), verification);
+        ledger
+            .verifications
+            .insert(file_name.to_owned(), verification);
         ledger.save(data)
     }
 

@@ -14,8 +14,8 @@ pub mod crypto;
 pub mod demo;
 pub mod hashing;
 pub mod human;
-pub mod ledger;
 pub mod layout;
+pub mod ledger;
 pub mod lock;
 pub mod meta;
 pub mod name;
@@ -25,7 +25,6 @@ pub mod schedule;
 pub mod snapshot;
 pub mod staging;
 pub mod verify;
-
 
 /// A stable, machine-readable name for an error, shared by the CLI's `--json`
 /// output and the desktop app's IPC errors (`{kind, message}`). The UI

@@ -56,7 +56,9 @@ impl OperationLock {
             .map_err(io)?;
         match file.try_lock() {
             Ok(()) => Ok(OperationLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(LockError::Busy(data.root().display().to_string())),
+            Err(TryLockError::WouldBlock) => {
+                Err(LockError::Busy(data.root().display().to_string()))
+            }
             Err(TryLockError::Error(e)) => Err(io(e)),
         }
     }

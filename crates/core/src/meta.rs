@@ -178,8 +178,14 @@ mod tests {
             r#"{"backup_name":"a","timestamp":"t","size_bytes":1,"checksum_sha256":"zz","database_path":"p","encrypted":true}"#,
         )
         .unwrap();
-        assert!(matches!(BackupMeta::read(&path), Err(MetaError::MalformedMeta { .. })));
+        assert!(matches!(
+            BackupMeta::read(&path),
+            Err(MetaError::MalformedMeta { .. })
+        ));
         std::fs::write(&path, vec![b' '; (MAX_META_BYTES + 1) as usize]).unwrap();
-        assert!(matches!(BackupMeta::read(&path), Err(MetaError::MetaTooLarge { .. })));
+        assert!(matches!(
+            BackupMeta::read(&path),
+            Err(MetaError::MetaTooLarge { .. })
+        ));
     }
 }

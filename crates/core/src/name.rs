@@ -41,7 +41,10 @@ pub enum BackupKind {
 impl BackupKind {
     /// Whether files of this kind are OpenPGP messages.
     pub fn is_encrypted(self) -> bool {
-        matches!(self, BackupKind::Encrypted | BackupKind::PreRestoreEncrypted)
+        matches!(
+            self,
+            BackupKind::Encrypted | BackupKind::PreRestoreEncrypted
+        )
     }
 
     /// Whether this is a safety copy made before a restore.
@@ -95,7 +98,8 @@ impl BackupName {
         if stem.len() != 15 {
             return Err(not_backup());
         }
-        let taken_at = NaiveDateTime::parse_from_str(stem, TIME_FORMAT).map_err(|_| not_backup())?;
+        let taken_at =
+            NaiveDateTime::parse_from_str(stem, TIME_FORMAT).map_err(|_| not_backup())?;
         Ok(BackupName {
             file_name: file_name.to_owned(),
             kind,
@@ -110,7 +114,12 @@ impl BackupName {
 
     /// The name of a new encrypted pre-restore safety backup.
     pub fn new_pre_restore(local: NaiveDateTime) -> Self {
-        Self::build("prerestore_", ".db.gpg", BackupKind::PreRestoreEncrypted, local)
+        Self::build(
+            "prerestore_",
+            ".db.gpg",
+            BackupKind::PreRestoreEncrypted,
+            local,
+        )
     }
 
     fn build(prefix: &str, suffix: &str, kind: BackupKind, local: NaiveDateTime) -> Self {
@@ -188,7 +197,10 @@ mod tests {
             ("servers_db_20260110_012354.db.gpg", BackupKind::Encrypted),
             ("servers_db_20260110_012354.db.bak", BackupKind::LegacyPlain),
             ("prerestore_20260110_015530.db", BackupKind::PreRestorePlain),
-            ("prerestore_20260110_015530.db.gpg", BackupKind::PreRestoreEncrypted),
+            (
+                "prerestore_20260110_015530.db.gpg",
+                BackupKind::PreRestoreEncrypted,
+            ),
         ];
         for (name, kind) in cases {
             let parsed = BackupName::parse(name).unwrap();
@@ -202,11 +214,30 @@ mod tests {
 
     #[test]
     fn refuses_escapes_and_other_files() {
-        for bad in ["", "..", "../servers_db_20260110_012354.db.gpg", "/etc/passwd", "a\0b", "a/b", "x..y"] {
-            assert!(matches!(BackupName::parse(bad), Err(NameError::InvalidName(_))), "{bad:?}");
+        for bad in [
+            "",
+            "..",
+            "../servers_db_20260110_012354.db.gpg",
+            "/etc/passwd",
+            "a\0b",
+            "a/b",
+            "x..y",
+        ] {
+            assert!(
+                matches!(BackupName::parse(bad), Err(NameError::InvalidName(_))),
+                "{bad:?}"
+            );
         }
-        for other in ["servers.db", "servers_db_2026.db.gpg", "servers_db_20261310_012354.db.gpg", "x.meta"] {
-            assert!(matches!(BackupName::parse(other), Err(NameError::NotABackupName(_))), "{other:?}");
+        for other in [
+            "servers.db",
+            "servers_db_2026.db.gpg",
+            "servers_db_20261310_012354.db.gpg",
+            "x.meta",
+        ] {
+            assert!(
+                matches!(BackupName::parse(other), Err(NameError::NotABackupName(_))),
+                "{other:?}"
+            );
         }
     }
 }

@@ -71,10 +71,14 @@ pub enum ScheduleError {
     #[error("passphrase file {0} does not exist")]
     PassphraseFileMissing(String),
     /// The passphrase file can be read by others, or is not ours.
-    #[error("passphrase file {path} must be owned by the user running the job and not readable by group or others (mode {mode:o}); run: chmod 600 {path}")]
+    #[error(
+        "passphrase file {path} must be owned by the user running the job and not readable by group or others (mode {mode:o}); run: chmod 600 {path}"
+    )]
     PassphraseFileNotPrivate { path: String, mode: u32 },
     /// A path contains characters that cannot be put in a job line safely.
-    #[error("path {0} contains characters that cannot be used in a scheduled job (whitespace, quotes, %, or newlines)")]
+    #[error(
+        "path {0} contains characters that cannot be used in a scheduled job (whitespace, quotes, %, or newlines)"
+    )]
     UnsafePath(String),
     /// `systemctl` or `crontab` failed.
     #[error("{program} failed: {message}")]
@@ -114,7 +118,10 @@ pub struct ScheduleStatus {
 
 fn safe(path: &Path) -> Result<String, ScheduleError> {
     let text = path.display().to_string();
-    if text.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '%' | '\\' | '$' | '`')) {
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '%' | '\\' | '$' | '`'))
+    {
         return Err(ScheduleError::UnsafePath(text));
     }
     Ok(text)
@@ -122,7 +129,8 @@ fn safe(path: &Path) -> Result<String, ScheduleError> {
 
 fn check_passphrase_file(path: &Path) -> Result<(), ScheduleError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|_| ScheduleError::PassphraseFileMissing(shown.clone()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|_| ScheduleError::PassphraseFileMissing(shown.clone()))?;
     let mode = meta.permissions().mode() & 0o777;
     let uid = effective_uid();
     if mode & 0o077 != 0 || meta.uid() != uid {
@@ -133,7 +141,9 @@ fn check_passphrase_file(path: &Path) -> Result<(), ScheduleError> {
 
 fn effective_uid() -> u32 {
     // The owner of our own process's /proc entry is our effective uid.
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0)
 }
 
 fn command_line(spec: &ScheduleSpec) -> Result<String, ScheduleError> {
@@ -153,19 +163,28 @@ fn run(program: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, Sch
     };
     let mut child = Command::new(program)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| failed(e.to_string()))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).map_err(|e| failed(e.to_string()))?;
+        pipe.write_all(text.as_bytes())
+            .map_err(|e| failed(e.to_string()))?;
     }
-    let out = child.wait_with_output().map_err(|e| failed(e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(failed(String::from_utf8_lossy(&out.stderr).trim().to_owned()))
+        Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ))
     }
 }
 
@@ -173,7 +192,9 @@ fn current_crontab(crontab: &Path) -> Result<String, ScheduleError> {
     match run(crontab, &["-l"], None) {
         Ok(text) => Ok(text),
         // `crontab -l` fails with "no crontab for user" when there is none.
-        Err(ScheduleError::CommandFailed { message, .. }) if message.contains("no crontab") => Ok(String::new()),
+        Err(ScheduleError::CommandFailed { message, .. }) if message.contains("no crontab") => {
+            Ok(String::new())
+        }
         Err(e) => Err(e),
     }
 }
@@ -198,11 +219,17 @@ fn unit_paths(unit_dir: &Path) -> (PathBuf, PathBuf) {
 /// # Errors
 /// [`ScheduleError`]: an unsafe or non-private passphrase file, a failing
 /// `systemctl`/`crontab`, or unwritable unit files.
-pub fn install(scheduler: &Scheduler, spec: &ScheduleSpec) -> Result<ScheduleStatus, ScheduleError> {
+pub fn install(
+    scheduler: &Scheduler,
+    spec: &ScheduleSpec,
+) -> Result<ScheduleStatus, ScheduleError> {
     check_passphrase_file(&spec.passphrase_file)?;
     let command = command_line(spec)?;
     match scheduler {
-        Scheduler::Systemd { unit_dir, systemctl } => {
+        Scheduler::Systemd {
+            unit_dir,
+            systemctl,
+        } => {
             let (service, timer) = unit_paths(unit_dir);
             let service_text = format!(
                 "[Unit]\nDescription=Backup Desk: encrypted backup of the Server Monitor database\nAfter=network.target\n\n[Service]\nType=oneshot\nExecStart={command}\nNice=10\nIOSchedulingClass=best-effort\nIOSchedulingPriority=7\n"
@@ -218,7 +245,11 @@ pub fn install(scheduler: &Scheduler, spec: &ScheduleSpec) -> Result<ScheduleSta
                 })?;
             }
             run(systemctl, &["daemon-reload"], None)?;
-            run(systemctl, &["enable", "--now", &format!("{JOB_NAME}.timer")], None)?;
+            run(
+                systemctl,
+                &["enable", "--now", &format!("{JOB_NAME}.timer")],
+                None,
+            )?;
         }
         Scheduler::Cron { crontab } => {
             let mut table = without_our_line(&current_crontab(crontab)?);
@@ -265,10 +296,17 @@ pub fn status(scheduler: &Scheduler) -> Result<ScheduleStatus, ScheduleError> {
 /// When `systemctl`/`crontab` fail or unit files cannot be removed.
 pub fn remove(scheduler: &Scheduler) -> Result<ScheduleStatus, ScheduleError> {
     match scheduler {
-        Scheduler::Systemd { unit_dir, systemctl } => {
+        Scheduler::Systemd {
+            unit_dir,
+            systemctl,
+        } => {
             let (service, timer) = unit_paths(unit_dir);
             if timer.exists() {
-                run(systemctl, &["disable", "--now", &format!("{JOB_NAME}.timer")], None)?;
+                run(
+                    systemctl,
+                    &["disable", "--now", &format!("{JOB_NAME}.timer")],
+                    None,
+                )?;
             }
             for path in [timer, service] {
                 match std::fs::remove_file(&path) {

@@ -92,7 +92,12 @@ pub fn check_is_sqlite(path: &Path) -> Result<(), SnapshotError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(SnapshotError::DatabaseMissing(shown));
         }
-        Err(source) => return Err(SnapshotError::Io { path: shown, source }),
+        Err(source) => {
+            return Err(SnapshotError::Io {
+                path: shown,
+                source,
+            });
+        }
     };
     let mut header = [0u8; 16];
     let mut filled = 0;
@@ -100,7 +105,12 @@ pub fn check_is_sqlite(path: &Path) -> Result<(), SnapshotError> {
         match file.read(&mut header[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
-            Err(source) => return Err(SnapshotError::Io { path: shown, source }),
+            Err(source) => {
+                return Err(SnapshotError::Io {
+                    path: shown,
+                    source,
+                });
+            }
         }
     }
     if filled == 0 || (filled == 16 && &header == SQLITE_HEADER) {
@@ -141,7 +151,8 @@ pub fn take_snapshot(
 
     let mut target = Connection::open(dest).map_err(sqlite_err(dest))?;
     {
-        let backup = rusqlite::backup::Backup::new(&source, &mut target).map_err(sqlite_err(dest))?;
+        let backup =
+            rusqlite::backup::Backup::new(&source, &mut target).map_err(sqlite_err(dest))?;
         let started = Instant::now();
         loop {
             match backup.step(-1).map_err(sqlite_err(live))? {
@@ -172,10 +183,10 @@ pub fn take_snapshot(
 }
 
 fn classify_open(path: &Path, e: rusqlite::Error) -> SnapshotError {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if f.code == rusqlite::ErrorCode::NotADatabase {
-            return SnapshotError::NotASqliteDatabase(path.display().to_string());
-        }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::NotADatabase
+    {
+        return SnapshotError::NotASqliteDatabase(path.display().to_string());
     }
     sqlite_err(path)(e)
 }

@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::crypto::{self, CryptoError, Passphrase};
 use crate::hashing::{Digested, digest_file};
 use crate::layout::DataDir;
-use crate::ledger::{Ledger, Verification};
 pub use crate::ledger::VerifyDepth;
+use crate::ledger::{Ledger, Verification};
 use crate::meta::MetaError;
 use crate::progress::Progress;
 use crate::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
@@ -34,13 +34,17 @@ pub enum VerifyError {
     Crypto(#[from] CryptoError),
     /// The `.gpg` file differs from the one that was written (its SHA-256
     /// in `.meta` does not match): it was altered, damaged or truncated.
-    #[error("the backup file was altered or damaged: its SHA-256 is {actual}, the .meta recorded {expected}")]
+    #[error(
+        "the backup file was altered or damaged: its SHA-256 is {actual}, the .meta recorded {expected}"
+    )]
     BackupAltered { expected: String, actual: String },
     /// The `.gpg` file is shorter than the one that was written.
     #[error("the backup file is truncated: it has {actual} bytes, {expected} were written")]
     BackupTruncated { expected: u64, actual: u64 },
     /// The decrypted snapshot's SHA-256 differs from `.meta`.
-    #[error("checksum mismatch: the decrypted snapshot has SHA-256 {actual}, the .meta says {expected}")]
+    #[error(
+        "checksum mismatch: the decrypted snapshot has SHA-256 {actual}, the .meta says {expected}"
+    )]
     ChecksumMismatch { expected: String, actual: String },
     /// The decrypted snapshot's size differs from `.meta`.
     #[error("size mismatch: the decrypted snapshot has {actual} bytes, the .meta says {expected}")]
@@ -139,7 +143,9 @@ pub fn verify_entry(
     let record = Verification {
         depth,
         ok: result.is_ok(),
-        at: clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        at: clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         error_kind: result.as_ref().err().map(|e| e.kind().to_owned()),
     };
     if let Err(e) = Ledger::record(data, entry.name.file_name(), record) {
@@ -195,7 +201,8 @@ fn check(
         let mut sink = HeaderCheck::new(match &staged {
             Some(staged) => Box::new(BufWriter::with_capacity(
                 crypto::STREAM_BUFFER,
-                crate::publish::create_private_file(staged.path()).map_err(io_err(staged.path()))?,
+                crate::publish::create_private_file(staged.path())
+                    .map_err(io_err(staged.path()))?,
             )) as Box<dyn Write>,
             None => Box::new(std::io::sink()),
         });
@@ -214,31 +221,42 @@ fn check(
         if !sink.looks_like_sqlite() {
             return Err(VerifyError::NotASqliteDatabase);
         }
-        if let Some(expected) = meta.and_then(|m| m.gpg_sha256.as_ref()) {
-            if *expected != decrypted.ciphertext.sha256 {
-                if let Some(size) = meta.and_then(|m| m.gpg_size).filter(|s| *s > decrypted.ciphertext.size) {
-                    return Err(VerifyError::BackupTruncated {
-                        expected: size,
-                        actual: decrypted.ciphertext.size,
-                    });
-                }
-                return Err(VerifyError::BackupAltered {
-                    expected: expected.clone(),
-                    actual: decrypted.ciphertext.sha256,
+        if let Some(expected) = meta.and_then(|m| m.gpg_sha256.as_ref())
+            && *expected != decrypted.ciphertext.sha256
+        {
+            if let Some(size) = meta
+                .and_then(|m| m.gpg_size)
+                .filter(|s| *s > decrypted.ciphertext.size)
+            {
+                return Err(VerifyError::BackupTruncated {
+                    expected: size,
+                    actual: decrypted.ciphertext.size,
                 });
             }
+            return Err(VerifyError::BackupAltered {
+                expected: expected.clone(),
+                actual: decrypted.ciphertext.sha256,
+            });
         }
         let legacy_used = !passphrase.is_legacy_default() && decrypted.passphrase_index == 1;
         if legacy_used {
-            warnings.push("opened with Server Monitor's well-known default passphrase, not yours".to_owned());
+            warnings.push(
+                "opened with Server Monitor's well-known default passphrase, not yours".to_owned(),
+            );
         }
-        (decrypted.plaintext, legacy_used || passphrase.is_legacy_default())
+        (
+            decrypted.plaintext,
+            legacy_used || passphrase.is_legacy_default(),
+        )
     } else {
         snapshot::check_is_sqlite(&entry.path).map_err(|e| match e {
             SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
             other => VerifyError::Snapshot(other),
         })?;
-        warnings.push("plaintext backup: not encrypted, and anyone who can read the folder can read it".to_owned());
+        warnings.push(
+            "plaintext backup: not encrypted, and anyone who can read the folder can read it"
+                .to_owned(),
+        );
         if let Some(staged) = &staged {
             std::fs::copy(&entry.path, staged.path()).map_err(io_err(staged.path()))?;
         }
@@ -296,23 +314,22 @@ fn check(
 /// recorded the `.gpg` file's own SHA-256 and the file no longer matches it,
 /// the file was altered — whatever the decryptor made of it.
 fn diagnose(entry: &CatalogEntry, e: CryptoError) -> VerifyError {
-    if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_size) {
-        if entry.size < expected {
-            return VerifyError::BackupTruncated {
-                expected,
-                actual: entry.size,
-            };
-        }
+    if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_size)
+        && entry.size < expected
+    {
+        return VerifyError::BackupTruncated {
+            expected,
+            actual: entry.size,
+        };
     }
-    if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_sha256.as_ref()) {
-        if let Ok(Digested { sha256: actual, .. }) = digest_file(&entry.path) {
-            if *expected != actual {
-                return VerifyError::BackupAltered {
-                    expected: expected.clone(),
-                    actual,
-                };
-            }
-        }
+    if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_sha256.as_ref())
+        && let Ok(Digested { sha256: actual, .. }) = digest_file(&entry.path)
+        && *expected != actual
+    {
+        return VerifyError::BackupAltered {
+            expected: expected.clone(),
+            actual,
+        };
     }
     VerifyError::Crypto(e)
 }

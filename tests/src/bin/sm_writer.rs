@@ -16,7 +16,8 @@ fn main() {
     let interval = Duration::from_millis(args[2].parse().expect("interval in ms"));
     let duration = Duration::from_millis(args[3].parse().expect("duration in ms"));
     let conn = rusqlite::Connection::open(&args[1]).expect("open database");
-    conn.busy_timeout(Duration::from_secs(30)).expect("busy timeout");
+    conn.busy_timeout(Duration::from_secs(30))
+        .expect("busy timeout");
     let started = Instant::now();
     let mut commits = 0u64;
     let mut worst = Duration::ZERO;

@@ -12,7 +12,10 @@ use crate::support::*;
 struct Lcg(u64);
 impl Lcg {
     fn next_unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -25,8 +28,16 @@ fn assert_listed_backups_are_complete(inst: &Installation, context: &str) {
     for item in list["backups"].as_array().unwrap() {
         let name = item["filename"].as_str().unwrap();
         let meta_path = inst.backup_path(&name.replace(".gpg", ".meta"));
-        let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap_or_else(|_| panic!("{context}: {name} listed without .meta"))).unwrap();
-        assert_eq!(meta["gpg_sha256"].as_str().unwrap(), sha256_file(&inst.backup_path(name)), "{context}: {name} is partial");
+        let meta: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(&meta_path)
+                .unwrap_or_else(|_| panic!("{context}: {name} listed without .meta")),
+        )
+        .unwrap();
+        assert_eq!(
+            meta["gpg_sha256"].as_str().unwrap(),
+            sha256_file(&inst.backup_path(name)),
+            "{context}: {name} is partial"
+        );
     }
 }
 
@@ -43,7 +54,12 @@ fn sigkill_during_backup_never_lists_a_partial_backup() {
     let mut killed_mid_way = 0;
     for run in 0..20 {
         let delay = full.mul_f64(rng.next_unit() * 1.1);
-        let mut child = inst.cli(&["backup", "--json"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = inst
+            .cli(&["backup", "--json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         let finished = child.try_wait().unwrap().is_some();
         child.kill().ok();
@@ -52,14 +68,25 @@ fn sigkill_during_backup_never_lists_a_partial_backup() {
             killed_mid_way += 1;
         }
         let context = format!("run {run}, killed after {delay:?}");
-        assert_eq!(sha256_file(&inst.data.database()), live, "{context}: live database changed");
+        assert_eq!(
+            sha256_file(&inst.data.database()),
+            live,
+            "{context}: live database changed"
+        );
         assert_listed_backups_are_complete(&inst, &context);
 
         // The next run cleans up whatever the killed one left.
         inst.backup();
-        assert!(inst.leftovers().is_empty(), "{context}: leftovers after the next run: {:?}", inst.leftovers());
+        assert!(
+            inst.leftovers().is_empty(),
+            "{context}: leftovers after the next run: {:?}",
+            inst.leftovers()
+        );
     }
-    assert!(killed_mid_way >= 10, "most kills landed during a backup ({killed_mid_way}/20)");
+    assert!(
+        killed_mid_way >= 10,
+        "most kills landed during a backup ({killed_mid_way}/20)"
+    );
     let (code, all) = inst.json(&["verify", "--all"]);
     assert_eq!(code, 0, "every listed backup verifies: {all:#}");
 }

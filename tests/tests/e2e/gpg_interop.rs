@@ -22,14 +22,26 @@ fn assert_gpg_reads_our_backup(inst: &Installation) -> (u64, String) {
     let out = gpg.decrypt(PASSPHRASE, &inst.backup_path(&name), &out_path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "gpg -d failed: {stderr}");
-    assert!(stderr.contains("AES256"), "gpg reports the cipher: {stderr}");
-    assert_eq!(std::fs::metadata(&out_path).unwrap().len(), meta["size_bytes"].as_u64().unwrap());
-    assert_eq!(sha256_file(&out_path), meta["checksum_sha256"].as_str().unwrap());
+    assert!(
+        stderr.contains("AES256"),
+        "gpg reports the cipher: {stderr}"
+    );
+    assert_eq!(
+        std::fs::metadata(&out_path).unwrap().len(),
+        meta["size_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(
+        sha256_file(&out_path),
+        meta["checksum_sha256"].as_str().unwrap()
+    );
     if meta["size_bytes"].as_u64().unwrap() > 0 {
         assert_eq!(sqlite3_integrity(&out_path), "ok");
         assert_eq!(table_counts(&out_path), table_counts(&inst.data.database()));
     }
-    (std::fs::metadata(inst.backup_path(&name)).unwrap().len(), name)
+    (
+        std::fs::metadata(inst.backup_path(&name)).unwrap().len(),
+        name,
+    )
 }
 
 #[test]
@@ -56,19 +68,42 @@ fn gpg_decrypts_a_backup_of_a_tiny_database_and_sees_the_contract_format() {
     let gpg = Gpg::new();
     let listing = Command::new("gpg")
         .env("GNUPGHOME", tempfile::tempdir().unwrap().path())
-        .args(["--batch", "--passphrase", PASSPHRASE, "--pinentry-mode", "loopback", "--list-packets"])
+        .args([
+            "--batch",
+            "--passphrase",
+            PASSPHRASE,
+            "--pinentry-mode",
+            "loopback",
+            "--list-packets",
+        ])
         .arg(inst.backup_path(&name))
         .output()
         .unwrap();
     drop(gpg);
     let text = String::from_utf8_lossy(&listing.stdout);
-    assert!(text.contains("symkey enc packet: version 4, cipher 9"), "{text}");
+    assert!(
+        text.contains("symkey enc packet: version 4, cipher 9"),
+        "{text}"
+    );
     assert!(text.contains("s2k 3"), "iterated+salted S2K: {text}");
-    assert!(text.contains("encrypted data packet:") && text.contains("mdc_method: 2"), "SEIPD v1 with MDC: {text}");
-    assert!(text.contains("compressed packet: algo=1"), "ZIP compression: {text}");
+    assert!(
+        text.contains("encrypted data packet:") && text.contains("mdc_method: 2"),
+        "SEIPD v1 with MDC: {text}"
+    );
+    assert!(
+        text.contains("compressed packet: algo=1"),
+        "ZIP compression: {text}"
+    );
     let db_name = name.trim_end_matches(".gpg");
-    assert!(text.contains(&format!("literal data packet:\n\tmode b (62), created")) || text.contains("mode b"), "{text}");
-    assert!(text.contains(&format!("name=\"{db_name}\"")), "literal named {db_name}: {text}");
+    assert!(
+        text.contains(&"literal data packet:\n\tmode b (62), created".to_string())
+            || text.contains("mode b"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("name=\"{db_name}\"")),
+        "literal named {db_name}: {text}"
+    );
 }
 
 #[test]
@@ -82,7 +117,9 @@ fn gpg_decrypts_a_backup_of_a_100_mib_database_and_sizes_match_the_script() {
     let theirs_path = inst.dir.path().join("script.db.gpg");
     gpg.encrypt_like_script(PASSPHRASE, &inst.data.database(), &theirs_path);
     let theirs = std::fs::metadata(&theirs_path).unwrap().len();
-    eprintln!("100 MiB demo db ({db_size} bytes): backupdesk {ours} bytes, gpg script line {theirs} bytes");
+    eprintln!(
+        "100 MiB demo db ({db_size} bytes): backupdesk {ours} bytes, gpg script line {theirs} bytes"
+    );
     assert!(
         (ours as f64) <= theirs as f64 * 1.05,
         "our backup ({ours}) is more than 5% larger than gpg's ({theirs})"
@@ -94,10 +131,30 @@ fn gpg_decrypts_a_backup_of_a_100_mib_database_and_sizes_match_the_script() {
 #[test]
 fn backups_made_by_the_server_script_are_listed_and_verified() {
     let cases = [
-        ("default passphrase, no .meta", DEFAULT_PASSPHRASE, false, "servers_db_20261120_010000.db.gpg"),
-        ("default passphrase, .meta", DEFAULT_PASSPHRASE, true, "servers_db_20261120_020000.db.gpg"),
-        ("custom passphrase, no .meta", PASSPHRASE, false, "servers_db_20261120_030000.db.gpg"),
-        ("custom passphrase, .meta", PASSPHRASE, true, "servers_db_20261120_040000.db.gpg"),
+        (
+            "default passphrase, no .meta",
+            DEFAULT_PASSPHRASE,
+            false,
+            "servers_db_20261120_010000.db.gpg",
+        ),
+        (
+            "default passphrase, .meta",
+            DEFAULT_PASSPHRASE,
+            true,
+            "servers_db_20261120_020000.db.gpg",
+        ),
+        (
+            "custom passphrase, no .meta",
+            PASSPHRASE,
+            false,
+            "servers_db_20261120_030000.db.gpg",
+        ),
+        (
+            "custom passphrase, .meta",
+            PASSPHRASE,
+            true,
+            "servers_db_20261120_040000.db.gpg",
+        ),
     ];
     let inst = Installation::demo(4 * MIB, JournalMode::Wal);
     let gpg = Gpg::new();
@@ -112,7 +169,12 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
         gpg.encrypt_like_script(pass, &plaintext, &inst.backup_path(name));
         if with_meta {
             let db_name = name.trim_end_matches(".gpg");
-            write_script_meta(&inst.backup_path(&format!("{db_name}.meta")), db_name, &plaintext, &inst.data.database());
+            write_script_meta(
+                &inst.backup_path(&format!("{db_name}.meta")),
+                db_name,
+                &plaintext,
+                &inst.data.database(),
+            );
         }
         let _ = label;
     }
@@ -121,7 +183,12 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
     assert_eq!(code, 0, "{list:#}");
     assert_eq!(list["count"], 4);
     for (label, pass, with_meta, name) in cases {
-        let item = list["backups"].as_array().unwrap().iter().find(|i| i["filename"] == name).unwrap_or_else(|| panic!("{label}: {name} listed"));
+        let item = list["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["filename"] == name)
+            .unwrap_or_else(|| panic!("{label}: {name} listed"));
         assert_eq!(item["encrypted"], true, "{label}");
         assert_eq!(item["has_meta"], with_meta, "{label}");
         assert_eq!(item["checksum"].is_string(), with_meta, "{label}");
@@ -131,8 +198,16 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
             let (code, out) = inst.json(&args);
             assert_eq!(code, 0, "{label} {depth:?}: {out:#}");
             assert_eq!(out["report"]["checksum_known"], with_meta, "{label}");
-            assert_eq!(out["report"]["opened_with_default_passphrase"], pass == DEFAULT_PASSPHRASE, "{label}");
-            assert_eq!(out["report"]["checksum_sha256"], sha256_file(&plaintext), "{label}");
+            assert_eq!(
+                out["report"]["opened_with_default_passphrase"],
+                pass == DEFAULT_PASSPHRASE,
+                "{label}"
+            );
+            assert_eq!(
+                out["report"]["checksum_sha256"],
+                sha256_file(&plaintext),
+                "{label}"
+            );
         }
     }
 }

@@ -26,7 +26,9 @@ fn systemd_timer_install_status_remove() {
     script(&systemctl, &format!("echo \"$@\" >> {}", calls.display()));
     let run = |args: &[&str]| {
         let mut cmd = inst.cli(args);
-        cmd.arg("--json").env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units).env("BACKUPDESK_SYSTEMCTL", &systemctl);
+        cmd.arg("--json")
+            .env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units)
+            .env("BACKUPDESK_SYSTEMCTL", &systemctl);
         run_json(cmd)
     };
 
@@ -36,12 +38,23 @@ fn systemd_timer_install_status_remove() {
     assert_eq!(out["definition"], "*-*-* 02:30:00");
     let service = std::fs::read_to_string(units.join("backupdesk-backup.service")).unwrap();
     let timer = std::fs::read_to_string(units.join("backupdesk-backup.timer")).unwrap();
-    assert!(service.contains("--passphrase-file") && service.contains(inst.passphrase_file.to_str().unwrap()), "{service}");
+    assert!(
+        service.contains("--passphrase-file")
+            && service.contains(inst.passphrase_file.to_str().unwrap()),
+        "{service}"
+    );
     assert!(service.contains("--yes backup") && service.contains("Type=oneshot"));
-    assert!(timer.contains("OnCalendar=*-*-* 02:30:00") && timer.contains("Persistent=true"), "{timer}");
+    assert!(
+        timer.contains("OnCalendar=*-*-* 02:30:00") && timer.contains("Persistent=true"),
+        "{timer}"
+    );
     assert!(!service.contains(PASSPHRASE) && !timer.contains(PASSPHRASE));
     let recorded = std::fs::read_to_string(&calls).unwrap();
-    assert!(recorded.contains("daemon-reload") && recorded.contains("enable --now backupdesk-backup.timer"), "{recorded}");
+    assert!(
+        recorded.contains("daemon-reload")
+            && recorded.contains("enable --now backupdesk-backup.timer"),
+        "{recorded}"
+    );
 
     let (_, status) = run(&["schedule", "status"]);
     assert_eq!(status["installed"], true);
@@ -49,14 +62,22 @@ fn systemd_timer_install_status_remove() {
     assert_eq!(code, 0);
     assert_eq!(removed["installed"], false);
     assert!(!units.join("backupdesk-backup.timer").exists());
-    assert!(std::fs::read_to_string(&calls).unwrap().contains("disable --now backupdesk-backup.timer"));
+    assert!(
+        std::fs::read_to_string(&calls)
+            .unwrap()
+            .contains("disable --now backupdesk-backup.timer")
+    );
 }
 
 #[test]
 fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
     let inst = Installation::empty();
     let table = inst.dir.path().join("crontab.txt");
-    std::fs::write(&table, "MAILTO=ops@example.org\n17 * * * * /usr/local/bin/other-job\n").unwrap();
+    std::fs::write(
+        &table,
+        "MAILTO=ops@example.org\n17 * * * * /usr/local/bin/other-job\n",
+    )
+    .unwrap();
     let crontab = inst.dir.path().join("crontab");
     script(
         &crontab,
@@ -67,20 +88,33 @@ fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
     );
     let run = |args: &[&str]| {
         let mut cmd = inst.cli(args);
-        cmd.arg("--json").env("BACKUPDESK_CRONTAB", &crontab).env_remove("BACKUPDESK_SYSTEMD_UNIT_DIR");
+        cmd.arg("--json")
+            .env("BACKUPDESK_CRONTAB", &crontab)
+            .env_remove("BACKUPDESK_SYSTEMD_UNIT_DIR");
         run_json(cmd)
     };
     if Path::new("/run/systemd/system").is_dir() {
-        eprintln!("systemd is running here: the cron path is not the one detected; skipping the cron half");
+        eprintln!(
+            "systemd is running here: the cron path is not the one detected; skipping the cron half"
+        );
         return;
     }
     let (code, out) = run(&["schedule", "install", "--at", "03:05"]);
     assert_eq!(code, 0, "{out:#}");
     let text = std::fs::read_to_string(&table).unwrap();
-    assert!(text.contains("MAILTO=ops@example.org") && text.contains("/usr/local/bin/other-job"), "{text}");
-    let ours = text.lines().find(|l| l.contains("# backupdesk-backup")).unwrap();
+    assert!(
+        text.contains("MAILTO=ops@example.org") && text.contains("/usr/local/bin/other-job"),
+        "{text}"
+    );
+    let ours = text
+        .lines()
+        .find(|l| l.contains("# backupdesk-backup"))
+        .unwrap();
     assert!(ours.starts_with("5 3 * * * "), "{ours}");
-    assert!(ours.contains("--passphrase-file") && !text.contains(PASSPHRASE), "{ours}");
+    assert!(
+        ours.contains("--passphrase-file") && !text.contains(PASSPHRASE),
+        "{ours}"
+    );
 
     // Installing again replaces, never duplicates.
     run(&["schedule", "install", "--at", "04:00"]);
@@ -91,18 +125,30 @@ fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
     let (_, removed) = run(&["schedule", "remove"]);
     assert_eq!(removed["installed"], false);
     let text = std::fs::read_to_string(&table).unwrap();
-    assert!(!text.contains("backupdesk") && text.contains("other-job"), "{text}");
+    assert!(
+        !text.contains("backupdesk") && text.contains("other-job"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_passphrase_file_others_can_read_is_refused() {
     let inst = Installation::empty();
-    std::fs::set_permissions(&inst.passphrase_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        &inst.passphrase_file,
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let units = inst.dir.path().join("units");
     std::fs::create_dir_all(&units).unwrap();
     let mut cmd = inst.cli(&["schedule", "install", "--json"]);
-    cmd.env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units).env("BACKUPDESK_SYSTEMCTL", "/bin/false");
+    cmd.env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units)
+        .env("BACKUPDESK_SYSTEMCTL", "/bin/false");
     let (code, out) = run_json(cmd);
-    assert_eq!((code, out["error"]["kind"].as_str()), (1, Some("passphrase_file_not_private")), "{out:#}");
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("passphrase_file_not_private")),
+        "{out:#}"
+    );
     assert_eq!(std::fs::read_dir(&units).unwrap().count(), 0);
 }

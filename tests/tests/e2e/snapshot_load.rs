@@ -28,12 +28,18 @@ fn backup_under_writer(mode: JournalMode) {
     assert_eq!(code, 0, "backup under load: {out:#}");
 
     let rows_after = table_counts(&inst.data.database())["monitoring_history"];
-    assert!(rows_after > rows_before + 10, "the writer kept committing during the backup ({rows_before} -> {rows_after})");
+    assert!(
+        rows_after > rows_before + 10,
+        "the writer kept committing during the backup ({rows_before} -> {rows_after})"
+    );
 
     let name = out["filename"].as_str().unwrap();
     let (code, verified) = inst.json(&["verify", "--deep", name]);
     assert_eq!(code, 0, "{verified:#}");
-    assert_eq!(verified["report"]["database"]["integrity"], serde_json::json!(["ok"]));
+    assert_eq!(
+        verified["report"]["database"]["integrity"],
+        serde_json::json!(["ok"])
+    );
     let snapshot_rows = verified["report"]["database"]["tables"]
         .as_array()
         .unwrap()
@@ -42,7 +48,10 @@ fn backup_under_writer(mode: JournalMode) {
         .unwrap()["rows"]
         .as_i64()
         .unwrap();
-    assert!(snapshot_rows >= rows_before && snapshot_rows <= rows_after, "a consistent point in time");
+    assert!(
+        snapshot_rows >= rows_before && snapshot_rows <= rows_after,
+        "a consistent point in time"
+    );
 
     // And the real sqlite3 agrees on the gpg-decrypted copy.
     let out_db = inst.dir.path().join("decrypted.db");

@@ -33,13 +33,17 @@ impl Installation {
         std::fs::create_dir_all(inst.data.database().parent().unwrap()).unwrap();
         std::fs::copy(&template, inst.data.database()).unwrap();
         std::fs::create_dir_all(inst.data.backups()).unwrap();
-        std::fs::set_permissions(inst.data.backups(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(inst.data.backups(), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
         inst
     }
 
     /// An installation folder with no database at all.
     pub fn empty() -> Self {
-        let dir = tempfile::Builder::new().prefix("bd-e2e-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("bd-e2e-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let root = dir.path().join("sm");
         std::fs::create_dir_all(&root).unwrap();
@@ -124,12 +128,21 @@ impl Installation {
     }
 }
 
+/// Generated demo databases, keyed by (size, WAL?), kept for the whole run.
+type Templates = Mutex<HashMap<(u64, bool), (TempDir, PathBuf)>>;
+
 fn template(size: u64, mode: JournalMode) -> PathBuf {
-    static TEMPLATES: OnceLock<Mutex<HashMap<(u64, bool), (TempDir, PathBuf)>>> = OnceLock::new();
-    let mut map = TEMPLATES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+    let mut map = TEMPLATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let key = (size, mode == JournalMode::Wal);
     let (_, path) = map.entry(key).or_insert_with(|| {
-        let dir = tempfile::Builder::new().prefix("bd-template-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("bd-template-")
+            .tempdir()
+            .unwrap();
         let data = DataDir::new(dir.path());
         let options = DemoOptions {
             size_bytes: size,
@@ -184,7 +197,10 @@ pub struct Gpg {
 
 impl Gpg {
     pub fn new() -> Self {
-        let home = tempfile::Builder::new().prefix("bd-gnupg-").tempdir().unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("bd-gnupg-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         Gpg { home }
     }
@@ -200,12 +216,25 @@ impl Gpg {
     pub fn encrypt_like_script(&self, passphrase: &str, input: &Path, output: &Path) {
         let out = self.piped(
             self.command()
-                .args(["--batch", "--yes", "--passphrase-fd", "0", "--symmetric", "--cipher-algo", "AES256", "-o"])
+                .args([
+                    "--batch",
+                    "--yes",
+                    "--passphrase-fd",
+                    "0",
+                    "--symmetric",
+                    "--cipher-algo",
+                    "AES256",
+                    "-o",
+                ])
                 .arg(output)
                 .arg(input),
             &format!("{passphrase}\n"),
         );
-        assert!(out.status.success(), "gpg encrypt failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "gpg encrypt failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `gpg --batch --passphrase-fd 0 -d IN > OUT`; returns gpg's output.
@@ -227,7 +256,12 @@ impl Gpg {
             .stderr(Stdio::piped())
             .spawn()
             .expect("gpg is installed");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 }
@@ -250,7 +284,9 @@ pub fn write_script_meta(meta_path: &Path, db_name: &str, plaintext: &Path, data
 /// Row counts per table of a SQLite file, via the `sqlite3` CLI-independent
 /// rusqlite connection (read-only).
 pub fn table_counts(db: &Path) -> BTreeMap<String, i64> {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let names: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
         .unwrap()
@@ -261,7 +297,9 @@ pub fn table_counts(db: &Path) -> BTreeMap<String, i64> {
     names
         .into_iter()
         .map(|n| {
-            let c: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0)).unwrap();
+            let c: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM \"{n}\""), [], |r| r.get(0))
+                .unwrap();
             (n, c)
         })
         .collect()
@@ -269,6 +307,10 @@ pub fn table_counts(db: &Path) -> BTreeMap<String, i64> {
 
 /// `PRAGMA integrity_check` through the real `sqlite3` CLI.
 pub fn sqlite3_integrity(db: &Path) -> String {
-    let out = Command::new("sqlite3").arg(db).arg("PRAGMA integrity_check;").output().expect("sqlite3 is installed");
+    let out = Command::new("sqlite3")
+        .arg(db)
+        .arg("PRAGMA integrity_check;")
+        .output()
+        .expect("sqlite3 is installed");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

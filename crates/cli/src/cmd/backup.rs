@@ -21,9 +21,18 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
         ..BackupOptions::default()
     };
     if passphrase.is_legacy_default() && args.allow_default_passphrase {
-        eprintln!("warning: encrypting with Server Monitor's well-known default passphrase; anyone who knows it can read this backup");
+        eprintln!(
+            "warning: encrypting with Server Monitor's well-known default passphrase; anyone who knows it can read this backup"
+        );
     }
-    let report = create_backup(&data, &passphrase, &options, &SystemClock, &Bars::new(global.json)).map_err(fail)?;
+    let report = create_backup(
+        &data,
+        &passphrase,
+        &options,
+        &SystemClock,
+        &Bars::new(global.json),
+    )
+    .map_err(fail)?;
     let gpg_size = report.meta.gpg_size.unwrap_or(0);
     if global.json {
         print_json(&serde_json::json!({
@@ -49,7 +58,10 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             report.duration.as_secs_f64()
         );
         if report.leftovers_removed > 0 {
-            println!("Cleaned up {} leftover file(s) of an interrupted earlier run.", report.leftovers_removed);
+            println!(
+                "Cleaned up {} leftover file(s) of an interrupted earlier run.",
+                report.leftovers_removed
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

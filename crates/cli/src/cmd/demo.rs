@@ -15,11 +15,16 @@ pub fn run(global: &GlobalArgs, verb: DemoVerb) -> anyhow::Result<ExitCode> {
     let DemoVerb::Init(args) = verb;
     let options = DemoOptions {
         size_bytes: args.size,
-        journal_mode: if args.journal == "delete" { JournalMode::Delete } else { JournalMode::Wal },
+        journal_mode: if args.journal == "delete" {
+            JournalMode::Delete
+        } else {
+            JournalMode::Wal
+        },
         seed: args.seed,
         ..DemoOptions::default()
     };
-    let report = create_demo(&DataDir::new(&args.dir), &options, SystemClock.now()).map_err(fail)?;
+    let report =
+        create_demo(&DataDir::new(&args.dir), &options, SystemClock.now()).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

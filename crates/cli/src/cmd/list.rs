@@ -20,7 +20,10 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         println!("No backups in {}.", data.backups().display());
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<36} {:<13} {:>11} {:<19} VERIFIED", "NAME", "KIND", "SIZE", "TAKEN");
+    println!(
+        "{:<36} {:<13} {:>11} {:<19} VERIFIED",
+        "NAME", "KIND", "SIZE", "TAKEN"
+    );
     for (item, entry) in items.iter().zip(catalog.entries()) {
         let verified = match (item.verified.state, item.verified.depth, &item.verified.at) {
             ("never", _, _) => "never".to_owned(),
@@ -44,7 +47,10 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("{} backup(s) in {}", items.len(), data.backups().display());
-    if items.iter().any(|i| i.kind == backupdesk_core::name::BackupKind::Encrypted && !i.has_meta) {
+    if items
+        .iter()
+        .any(|i| i.kind == backupdesk_core::name::BackupKind::Encrypted && !i.has_meta)
+    {
         println!("* no .meta: checksum unknown");
     }
     if items.iter().any(|i| !i.encrypted) {

@@ -20,7 +20,8 @@ pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> 
                     "schedule install needs --passphrase-file FILE (a root-only file); the passphrase is never put in the job itself",
                 ));
             };
-            let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let absolute =
+                |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
             let spec = ScheduleSpec {
                 at,
                 program: std::env::current_exe()?,

@@ -15,7 +15,11 @@ use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let data = super::data_dir(global);
-    let depth = if args.deep { VerifyDepth::Deep } else { VerifyDepth::Quick };
+    let depth = if args.deep {
+        VerifyDepth::Deep
+    } else {
+        VerifyDepth::Quick
+    };
     let bars = Bars::new(global.json);
     if let Some(name) = &args.name {
         // Refuse bad names before asking for a passphrase.
@@ -58,11 +62,17 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let passed = results.len() - failed;
     if global.json {
-        print_json(&serde_json::json!({ "ok": failed == 0, "passed": passed, "failed": failed, "results": results }));
+        print_json(
+            &serde_json::json!({ "ok": failed == 0, "passed": passed, "failed": failed, "results": results }),
+        );
     } else {
         println!("{passed} passed, {failed} failed");
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_human(report: &VerifyReport) {
