@@ -178,6 +178,7 @@ pub fn remove_leftovers(data: &DataDir, staging: &Staging) -> usize {
 /// # Errors
 /// See [`BackupError`]; on any error nothing new is listed and nothing
 /// existing changed. A failure is also written to `logs/backup.log`.
+#[tracing::instrument(skip(passphrase, clock, progress), fields(root = %data.root().display()))]
 pub fn create_backup(
     data: &DataDir,
     passphrase: &Passphrase,

@@ -27,16 +27,28 @@ impl Staging {
         })
     }
 
-    /// Removes everything in the staging folder. Call only while holding the
-    /// [`crate::lock::OperationLock`], so no running operation is affected.
-    /// Returns how many entries were removed.
+    /// Removes what dead processes left in the staging folder: every entry
+    /// whose `PID-` prefix names no running process (and anything without
+    /// such a prefix). Files of live processes, such as a deep verification
+    /// running beside a backup, are left alone. Returns how many entries
+    /// were removed.
     ///
     /// # Errors
     /// When the folder cannot be read or an entry cannot be removed.
     pub fn remove_leftovers(&self) -> std::io::Result<usize> {
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir)? {
-            let path = entry?.path();
+            let entry = entry?;
+            let name = entry.file_name();
+            let owner_alive = name
+                .to_str()
+                .and_then(|n| n.split_once('-'))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok())
+                .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if owner_alive {
+                continue;
+            }
+            let path = entry.path();
             if path.is_dir() {
                 std::fs::remove_dir_all(&path)?;
             } else {

@@ -131,6 +131,7 @@ pub fn verify(
 ///
 /// # Errors
 /// See [`VerifyError`].
+#[tracing::instrument(skip(data, entry, passphrase, clock, progress), fields(backup = %entry.name.file_name()))]
 pub fn verify_entry(
     data: &DataDir,
     entry: &CatalogEntry,

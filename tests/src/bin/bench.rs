@@ -29,8 +29,7 @@ fn main() {
     let out_dir = PathBuf::from("target/bench");
     std::fs::create_dir_all(&out_dir).expect("create target/bench");
 
-    let mut rows = Vec::new();
-    rows.push(list_10k(&bin));
+    let rows = vec![list_10k(&bin)];
 
     println!("{:<12} {:>12} {:>12}  target", "scenario", "median", "runs");
     for row in &rows {
@@ -40,12 +39,19 @@ fn main() {
             row["median_s"].as_f64().unwrap(),
             row["runs"].as_u64().unwrap(),
             row["target"].as_str().unwrap(),
-            if row["met"].as_bool().unwrap() { "met" } else { "NOT met" }
+            if row["met"].as_bool().unwrap() {
+                "met"
+            } else {
+                "NOT met"
+            }
         );
     }
     let report = serde_json::json!({ "size": size, "scenarios": rows });
-    std::fs::write(out_dir.join("report.json"), serde_json::to_vec_pretty(&report).unwrap())
-        .expect("write report");
+    std::fs::write(
+        out_dir.join("report.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .expect("write report");
     println!("report: target/bench/report.json");
 }
 
@@ -54,7 +60,10 @@ fn list_10k(bin: &Path) -> serde_json::Value {
     let backups = dir.join("data/backups");
     std::fs::create_dir_all(&backups).unwrap();
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(2, 0, 0).unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1)
+        .unwrap()
+        .and_hms_opt(2, 0, 0)
+        .unwrap();
     for i in 0..10_000i64 {
         let t = start + chrono::Duration::hours(6 * i);
         let stem = format!("servers_db_{}", t.format("%Y%m%d_%H%M%S"));

@@ -127,9 +127,9 @@ fn gpg_decrypts_a_backup_of_a_100_mib_database_and_sizes_match_the_script() {
 }
 
 /// A backup made by the server script, in each of the forms found in the
-/// wild, is listed and verified (quick and deep) by us.
-#[test]
-fn backups_made_by_the_server_script_are_listed_and_verified() {
+/// wild (default or custom passphrase, with or without `.meta`), is listed
+/// and verified (quick and deep) by us.
+fn script_backups_are_listed_and_verified(inst: &Installation) {
     let cases = [
         (
             "default passphrase, no .meta",
@@ -156,8 +156,8 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
             "servers_db_20261120_040000.db.gpg",
         ),
     ];
-    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
     let gpg = Gpg::new();
+    // The script snapshots with `sqlite3 DB ".backup X"`, then encrypts X.
     let plaintext = inst.dir.path().join("script-snapshot.db");
     let status = Command::new("sqlite3")
         .arg(inst.data.database())
@@ -165,7 +165,7 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
         .status()
         .unwrap();
     assert!(status.success());
-    for (label, pass, with_meta, name) in cases {
+    for (_, pass, with_meta, name) in cases {
         gpg.encrypt_like_script(pass, &plaintext, &inst.backup_path(name));
         if with_meta {
             let db_name = name.trim_end_matches(".gpg");
@@ -176,7 +176,6 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
                 &inst.data.database(),
             );
         }
-        let _ = label;
     }
 
     let (code, list) = inst.json(&["list"]);
@@ -210,4 +209,29 @@ fn backups_made_by_the_server_script_are_listed_and_verified() {
             );
         }
     }
+}
+
+#[test]
+fn script_backups_of_an_empty_database_are_listed_and_verified() {
+    let inst = Installation::empty();
+    std::fs::create_dir_all(inst.data.backups()).unwrap();
+    std::fs::File::create(inst.data.database()).unwrap();
+    script_backups_are_listed_and_verified(&inst);
+}
+
+#[test]
+fn script_backups_of_a_tiny_database_are_listed_and_verified() {
+    let inst = Installation::empty();
+    std::fs::create_dir_all(inst.data.backups()).unwrap();
+    let conn = rusqlite::Connection::open(inst.data.database()).unwrap();
+    conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT); INSERT INTO users (username) VALUES ('admin');")
+        .unwrap();
+    drop(conn);
+    script_backups_are_listed_and_verified(&inst);
+}
+
+#[test]
+fn script_backups_of_a_100_mib_database_are_listed_and_verified() {
+    let inst = Installation::demo(100 * MIB, JournalMode::Wal);
+    script_backups_are_listed_and_verified(&inst);
 }
