@@ -47,6 +47,18 @@ pub enum Verb {
     List,
     /// Check that backups decrypt and match their checksums.
     Verify(VerifyArgs),
+    /// Restore a backup over the live database (safety backup, automatic rollback).
+    Restore(RestoreArgs),
+    /// Delete backups the retention policy no longer keeps.
+    Prune(PruneArgs),
+    /// Protect a backup from pruning.
+    Pin(NameArg),
+    /// Remove the protection of `pin`.
+    Unpin(NameArg),
+    /// Integrity and size of the live database (the server's /api/database/health shape).
+    Health,
+    /// Sizes of the database, the backups and the data folder (the server's /api/database/storage shape).
+    Storage,
     /// Create demo data.
     #[command(subcommand)]
     Demo(DemoVerb),
@@ -63,6 +75,55 @@ pub struct BackupArgs {
     /// Allow Server Monitor's well-known default passphrase (not recommended).
     #[arg(long)]
     pub allow_default_passphrase: bool,
+    /// Do not prune old backups after this one.
+    #[arg(long)]
+    pub no_prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore; without it, pick one from a numbered list.
+    pub name: Option<String>,
+    /// Print the plan and what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Shell command that stops the service before the swap.
+    #[arg(long, value_name = "CMD")]
+    pub stop_cmd: Option<String>,
+    /// Shell command that starts the service after the swap.
+    #[arg(long, value_name = "CMD")]
+    pub start_cmd: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Print the plan; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the N newest backups.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest backup of each of the last N days that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N weeks that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the N newest pre-restore safety backups.
+    #[arg(long, value_name = "N")]
+    pub keep_pre_restore: Option<u32>,
+    /// Save this policy for the automatic prune after each backup.
+    #[arg(long)]
+    pub save: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The backup's file name.
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use crate::ErrorKind;
 use crate::activity_log::{ActivityLog, Level};
+use crate::catalog::BackupCatalog;
 use crate::clock::Clock;
 use crate::crypto::{self, Compression, CryptoError, Passphrase};
 use crate::hashing::{HashingWriter, SharedDigest};
 use crate::layout::DataDir;
+use crate::ledger::Ledger;
 use crate::lock::{LockError, OperationLock};
 use crate::meta::BackupMeta;
 use crate::name::BackupName;
@@ -19,8 +21,9 @@ use crate::publish::{
     PART_PREFIX, PART_SUFFIX, PartFile, create_private_file, ensure_private_dir, is_not_writable,
     is_storage_full, part_path, sync_dir,
 };
+use crate::retention::{self, PruneOutcome};
 use crate::snapshot::{self, SnapshotError};
-use crate::staging::Staging;
+use crate::staging::{StagedFile, Staging};
 
 /// Which kind of encrypted backup to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,7 +36,7 @@ pub enum NewBackupKind {
 }
 
 /// Options of [`create_backup`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BackupOptions {
     /// Deflate effort (default: gpg's level 6).
     pub compression: Compression,
@@ -41,6 +44,20 @@ pub struct BackupOptions {
     pub allow_default_passphrase: bool,
     /// Regular or pre-restore.
     pub kind: NewBackupKind,
+    /// Prune with the saved retention policy after a successful backup
+    /// (default: yes). A failing prune never fails the backup.
+    pub prune_after: bool,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            compression: Compression::default(),
+            allow_default_passphrase: false,
+            kind: NewBackupKind::Regular,
+            prune_after: true,
+        }
+    }
 }
 
 /// What a successful backup produced.
@@ -58,6 +75,10 @@ pub struct BackupReport {
     pub duration: Duration,
     /// Leftovers of earlier interrupted runs that were cleaned up.
     pub leftovers_removed: usize,
+    /// What the automatic prune removed, when it ran.
+    pub pruned: Option<PruneOutcome>,
+    /// Problems that did not fail the backup (a prune that could not run).
+    pub warnings: Vec<String>,
 }
 
 /// Why a backup failed. In every case no partial backup is listed and every
@@ -211,22 +232,65 @@ fn run(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<BackupReport, BackupError> {
-    let started = Instant::now();
+    check_passphrase(passphrase, options)?;
+    snapshot::check_is_sqlite(&data.database())?;
+    let _lock = OperationLock::acquire(data)?;
+    let state_dir = data.state();
+    let staging = Staging::open(data).map_err(folder_error(&state_dir))?;
+    let leftovers_removed = remove_leftovers(data, &staging);
+    let (mut report, snapshot) =
+        backup_locked(data, &staging, passphrase, options, clock, progress)?;
+    drop(snapshot);
+    report.leftovers_removed = leftovers_removed;
+    if options.prune_after {
+        match BackupCatalog::scan(data) {
+            Ok(catalog) => {
+                let ledger = Ledger::load(data);
+                let plan =
+                    retention::plan(&catalog, &ledger, &retention::saved_policy(data), clock);
+                let outcome = retention::apply(data, &plan);
+                for (name, error) in &outcome.failed {
+                    report
+                        .warnings
+                        .push(format!("could not prune {name}: {error}"));
+                }
+                report.pruned = Some(outcome);
+            }
+            Err(e) => report.warnings.push(format!("pruning skipped: {e}")),
+        }
+    }
+    Ok(report)
+}
+
+fn check_passphrase(passphrase: &Passphrase, options: &BackupOptions) -> Result<(), BackupError> {
     if passphrase.is_empty() {
         return Err(BackupError::EmptyPassphrase);
     }
     if passphrase.is_legacy_default() && !options.allow_default_passphrase {
         return Err(BackupError::DefaultPassphraseRefused);
     }
-    let live = data.database();
-    snapshot::check_is_sqlite(&live)?;
+    Ok(())
+}
 
-    let _lock = OperationLock::acquire(data)?;
+/// Makes a backup while the caller holds the [`OperationLock`]; hands back
+/// the plaintext snapshot, still staged (restore keeps it for a fast
+/// rollback). Prunes nothing.
+///
+/// # Errors
+/// As [`create_backup`].
+pub(crate) fn backup_locked(
+    data: &DataDir,
+    staging: &Staging,
+    passphrase: &Passphrase,
+    options: &BackupOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<(BackupReport, StagedFile), BackupError> {
+    let started = Instant::now();
+    check_passphrase(passphrase, options)?;
+    let live = data.database();
     let state_dir = data.state();
     let state_err = folder_error(&state_dir);
-    let staging = Staging::open(data).map_err(&state_err)?;
-    let leftovers_removed = remove_leftovers(data, &staging);
-
     let backups = data.backups();
     ensure_private_dir(&backups).map_err(folder_error(&backups))?;
 
@@ -267,7 +331,6 @@ fn run(
         digest
     };
     drop(plain);
-    drop(staged);
     let gpg = gpg_digest.finish();
 
     let meta = BackupMeta {
@@ -308,14 +371,17 @@ fn run(
     }
     sync_dir(&backups).map_err(folder_error(&backups))?;
 
-    Ok(BackupReport {
+    let report = BackupReport {
         name,
         path: gpg_path,
         meta_path,
         meta,
         duration: started.elapsed(),
-        leftovers_removed,
-    })
+        leftovers_removed: 0,
+        pruned: None,
+        warnings: Vec::new(),
+    };
+    Ok((report, staged))
 }
 
 /// Picks the name for a backup taken now. Names have one-second resolution:

@@ -3,15 +3,14 @@
 //! and with which outcome. Written atomically; a damaged ledger is set aside
 //! and started afresh (it holds no data that cannot be re-derived).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::layout::DataDir;
-use crate::publish::{create_private_file, ensure_private_dir, sync_dir};
+use crate::publish::{ensure_private_dir, write_atomic};
 
 /// How thoroughly a backup was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +45,9 @@ pub struct Ledger {
     /// Latest *passed deep* verification per backup file name.
     #[serde(default)]
     pub deep_passed: BTreeMap<String, String>,
+    /// Backups the admin pinned: retention never deletes them.
+    #[serde(default)]
+    pub pinned: BTreeSet<String>,
 }
 
 fn ledger_path(data: &DataDir) -> PathBuf {
@@ -64,8 +66,7 @@ impl Ledger {
         }
     }
 
-    /// Records a verification result under an exclusive lock on the ledger,
-    /// so concurrent verifications never lose each other's records.
+    /// Records a verification result.
     ///
     /// # Errors
     /// When the state folder or the ledger cannot be written.
@@ -74,6 +75,53 @@ impl Ledger {
         file_name: &str,
         verification: Verification,
     ) -> std::io::Result<()> {
+        Self::update(data, |ledger| {
+            if verification.ok && verification.depth == VerifyDepth::Deep {
+                ledger
+                    .deep_passed
+                    .insert(file_name.to_owned(), verification.at.clone());
+            }
+            ledger
+                .verifications
+                .insert(file_name.to_owned(), verification);
+        })
+    }
+
+    /// Pins (`true`) or unpins (`false`) a backup.
+    ///
+    /// # Errors
+    /// When the ledger cannot be written.
+    pub fn set_pinned(data: &DataDir, file_name: &str, pinned: bool) -> std::io::Result<()> {
+        Self::update(data, |ledger| {
+            if pinned {
+                ledger.pinned.insert(file_name.to_owned());
+            } else {
+                ledger.pinned.remove(file_name);
+            }
+        })
+    }
+
+    /// Drops every record of backups that no longer exist.
+    ///
+    /// # Errors
+    /// When the ledger cannot be written.
+    pub fn forget(data: &DataDir, file_names: &[String]) -> std::io::Result<()> {
+        if file_names.is_empty() {
+            return Ok(());
+        }
+        Self::update(data, |ledger| {
+            for name in file_names {
+                ledger.verifications.remove(name);
+                ledger.deep_passed.remove(name);
+                ledger.pinned.remove(name);
+            }
+        })
+    }
+
+    /// Read-modify-write under an exclusive lock on `ledger.lock`, so
+    /// concurrent processes never lose each other's records; the new ledger
+    /// replaces the old one atomically.
+    fn update(data: &DataDir, change: impl FnOnce(&mut Ledger)) -> std::io::Result<()> {
         ensure_private_dir(&data.state())?;
         let lock = OpenOptions::new()
             .create(true)
@@ -82,25 +130,10 @@ impl Ledger {
             .open(data.state().join("ledger.lock"))?;
         lock.lock()?;
         let mut ledger = Ledger::load(data);
-        if verification.ok && verification.depth == VerifyDepth::Deep {
-            ledger
-                .deep_passed
-                .insert(file_name.to_owned(), verification.at.clone());
-        }
-        ledger
-            .verifications
-            .insert(file_name.to_owned(), verification);
-        ledger.save(data)
-    }
-
-    fn save(&self, data: &DataDir) -> std::io::Result<()> {
-        let path = ledger_path(data);
-        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let mut file = create_private_file(&tmp)?;
-        file.write_all(&serde_json::to_vec_pretty(self).expect("ledger serializes"))?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        sync_dir(&data.state())
+        change(&mut ledger);
+        write_atomic(
+            &ledger_path(data),
+            &serde_json::to_vec_pretty(&ledger).expect("ledger serializes"),
+        )
     }
 }

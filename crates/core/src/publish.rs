@@ -78,6 +78,11 @@ impl PartFile {
         &self.path
     }
 
+    /// Keeps the file: it was moved into place by other means.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+
     /// Publishes to `dest` (see [`publish_no_clobber`]) and disarms the guard.
     ///
     /// # Errors
@@ -111,4 +116,26 @@ pub fn is_not_writable(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
     )
+}
+
+/// Replaces `path` atomically with `bytes` (0600): temporary file, fsync,
+/// rename, fsync of the folder.
+///
+/// # Errors
+/// Any I/O error; `path` is then unchanged.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = PartFile::new(dir.join(format!(".{file_name}.{}.tmp", std::process::id())));
+    let _ = std::fs::remove_file(tmp.path());
+    let mut file = create_private_file(tmp.path())?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(tmp.path(), path)?;
+    tmp.disarm();
+    sync_dir(dir)
 }

@@ -258,23 +258,48 @@ pub fn inspect(path: &Path, progress: &dyn Progress) -> Result<DatabaseReport, S
     progress.start(Phase::IntegrityCheck, None);
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(sqlite_err(path))?;
-    let integrity: Vec<String> = conn
+    let report = inspect_connection(path, &conn)?;
+    progress.finish();
+    Ok(report)
+}
+
+/// The same checks on a read-only connection, for a live WAL database
+/// (where readers never block the service's writes).
+///
+/// # Errors
+/// As [`inspect`].
+pub fn inspect_read_only(path: &Path) -> Result<DatabaseReport, SnapshotError> {
+    check_is_sqlite(path)?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sqlite_err(path))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(sqlite_err(path))?;
+    inspect_connection(path, &conn)
+}
+
+fn inspect_connection(path: &Path, conn: &Connection) -> Result<DatabaseReport, SnapshotError> {
+    let integrity: rusqlite::Result<Vec<String>> = conn
         .prepare("PRAGMA integrity_check")
-        .map_err(|e| classify_open(path, e))?
-        .query_map([], |r| r.get(0))
-        .map_err(|e| classify_open(path, e))?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(|e| classify_open(path, e))?;
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+    let integrity = match integrity {
+        Ok(lines) => lines,
+        // A database too damaged for integrity_check to finish has failed it.
+        Err(rusqlite::Error::SqliteFailure(f, message))
+            if f.code == rusqlite::ErrorCode::DatabaseCorrupt =>
+        {
+            vec![message.unwrap_or_else(|| "database disk image is malformed".to_owned())]
+        }
+        Err(e) => return Err(classify_open(path, e)),
+    };
     let foreign_key_errors: u64 = conn
         .prepare("PRAGMA foreign_key_check")
         .map_err(sqlite_err(path))?
         .query_map([], |_| Ok(()))
         .map_err(sqlite_err(path))?
         .count() as u64;
-    let tables = table_rows(&conn).unwrap_or_default();
-    let page_size = pragma_u64(&conn, "page_size").map_err(sqlite_err(path))?;
-    let page_count = pragma_u64(&conn, "page_count").map_err(sqlite_err(path))?;
-    progress.finish();
+    let tables = table_rows(conn).unwrap_or_default();
+    let page_size = pragma_u64(conn, "page_size").map_err(sqlite_err(path))?;
+    let page_count = pragma_u64(conn, "page_count").map_err(sqlite_err(path))?;
     Ok(DatabaseReport {
         integrity,
         foreign_key_errors,

@@ -18,7 +18,7 @@ use crate::ledger::{Ledger, Verification};
 use crate::meta::MetaError;
 use crate::progress::Progress;
 use crate::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
-use crate::staging::Staging;
+use crate::staging::{StagedFile, Staging};
 
 /// Why a backup did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +140,7 @@ pub fn verify_entry(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<VerifyReport, VerifyError> {
-    let result = check(data, entry, passphrase, depth, progress);
+    let result = check(data, entry, passphrase, depth, progress).map(|(report, _staged)| report);
     let record = Verification {
         depth,
         ok: result.is_ok(),
@@ -155,13 +155,16 @@ pub fn verify_entry(
     result
 }
 
-fn check(
+/// Runs the checks without recording them. A deep check keeps the verified
+/// plaintext copy in the staging folder and hands it back (restore swaps it
+/// in); it is removed when the [`StagedFile`] drops.
+pub(crate) fn check(
     data: &DataDir,
     entry: &CatalogEntry,
     passphrase: &Passphrase,
     depth: VerifyDepth,
     progress: &dyn Progress,
-) -> Result<VerifyReport, VerifyError> {
+) -> Result<(VerifyReport, Option<StagedFile>), VerifyError> {
     let mut warnings = Vec::new();
     let meta = match (&entry.meta, &entry.meta_problem) {
         (Some(meta), _) => Some(meta),
@@ -299,7 +302,7 @@ fn check(
         None => None,
     };
 
-    Ok(VerifyReport {
+    let report = VerifyReport {
         filename: entry.name.file_name().to_owned(),
         depth,
         size_bytes: plain.size,
@@ -308,7 +311,8 @@ fn check(
         opened_with_default_passphrase: opened_with_default,
         database,
         warnings,
-    })
+    };
+    Ok((report, staged))
 }
 
 /// Turns a decryption failure into the most precise diagnosis: when `.meta`

@@ -18,6 +18,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
     let options = BackupOptions {
         compression: args.compression,
         allow_default_passphrase: args.allow_default_passphrase,
+        prune_after: !args.no_prune,
         ..BackupOptions::default()
     };
     if passphrase.is_legacy_default() && args.allow_default_passphrase {
@@ -46,6 +47,8 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             "timestamp": report.meta.timestamp,
             "duration_ms": report.duration.as_millis() as u64,
             "leftovers_removed": report.leftovers_removed,
+            "pruned": report.pruned,
+            "warnings": report.warnings,
             "meta": report.meta,
         }));
     } else {
@@ -57,6 +60,17 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             short_hash(&report.meta.checksum_sha256),
             report.duration.as_secs_f64()
         );
+        if let Some(pruned) = report.pruned.as_ref().filter(|p| !p.deleted.is_empty()) {
+            println!(
+                "Pruned {} old backup(s), {} freed: {}",
+                pruned.deleted.len(),
+                size_human(pruned.bytes_freed),
+                pruned.deleted.join(", ")
+            );
+        }
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
         if report.leftovers_removed > 0 {
             println!(
                 "Cleaned up {} leftover file(s) of an interrupted earlier run.",

@@ -1,8 +1,13 @@
 //! One file per verb; `run` dispatches.
 
 mod backup;
+mod confirm;
 mod demo;
+mod health;
 mod list;
+mod pin;
+mod prune;
+mod restore;
 mod schedule;
 mod verify;
 
@@ -27,6 +32,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Backup(args) => backup::run(&global, &args),
         Verb::List => list::run(&global),
         Verb::Verify(args) => verify::run(&global, &args),
+        Verb::Restore(args) => restore::run(&global, &args),
+        Verb::Prune(args) => prune::run(&global, &args),
+        Verb::Pin(args) => pin::run(&global, &args.name, true),
+        Verb::Unpin(args) => pin::run(&global, &args.name, false),
+        Verb::Health => health::health(&global),
+        Verb::Storage => health::storage(&global),
         Verb::Demo(verb) => demo::run(&global, verb),
         Verb::Schedule(verb) => schedule::run(&global, verb),
     }

@@ -1,0 +1,647 @@
+//! Restores that cannot lose data. Plan, then execute:
+//!
+//! 1. resolve the name among catalogued backups only;
+//! 2. decrypt into the private staging folder, check size and SHA-256
+//!    against `.meta`, run `integrity_check` and `foreign_key_check` — any
+//!    failure stops here and the live database is never opened for writing;
+//! 3. run the optional stop command;
+//! 4. make an encrypted pre-restore backup of the live database (after the
+//!    stop, so no write is lost; if it fails, the start command runs and
+//!    nothing was changed);
+//! 5. swap: SQLite's backup API copies the staged database into the live
+//!    one in a single step, inside SQLite's own locking and journaling, so
+//!    WAL and rollback-journal databases, open readers and a running writer
+//!    are all safe, and a crash leaves either the old or the new content;
+//! 6. `integrity_check` the live result and compare row counts;
+//! 7. run the optional start command.
+//!
+//! Anything failing from step 5 on triggers an automatic rollback from the
+//! pre-restore snapshot, and the error names the pre-restore backup.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use rusqlite::{Connection, OpenFlags, backup::StepResult};
+use serde::Serialize;
+
+use crate::ErrorKind;
+use crate::activity_log::{ActivityLog, Level};
+use crate::backup::{self, BackupError, BackupOptions, NewBackupKind};
+use crate::catalog::{BackupCatalog, CatalogError};
+use crate::clock::Clock;
+use crate::crypto::{Compression, Passphrase};
+use crate::layout::DataDir;
+use crate::lock::{LockError, OperationLock};
+use crate::meta::TableRows;
+use crate::name::{BackupKind, BackupName};
+use crate::progress::Progress;
+use crate::retention;
+use crate::snapshot::{self, SnapshotError};
+use crate::staging::Staging;
+use crate::verify::{self, VerifyDepth, VerifyError};
+
+/// A point after the swap began where a test can force a failure.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// Half-way through copying pages into the live database.
+    MidSwap,
+    /// Right after the swap committed.
+    AfterSwap,
+    /// The post-swap integrity check reports a failure.
+    PostSwapCheck,
+    /// The start command fails.
+    StartCommand,
+}
+
+/// Options of [`plan`] and [`restore`].
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Shell command that stops the service before the swap.
+    pub stop_cmd: Option<String>,
+    /// Shell command that starts the service after the swap (and after a rollback).
+    pub start_cmd: Option<String>,
+    /// Compression of the pre-restore backup.
+    pub compression: Compression,
+    /// Test hook: force a failure at this point.
+    #[doc(hidden)]
+    pub fault: Option<FaultPoint>,
+}
+
+/// Why a restore did not happen, or was undone.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// Another operation runs on this data directory.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The name is invalid or no such backup exists.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The backup failed its checks (decryption, checksum, integrity...).
+    /// The live database was not touched.
+    #[error("the backup cannot be restored: {0}")]
+    Verify(#[source] VerifyError),
+    /// The pre-restore safety backup could not be made; nothing was changed.
+    #[error(
+        "the pre-restore backup of the live database could not be made, so nothing was changed: {0}"
+    )]
+    PreRestoreBackupFailed(#[source] BackupError),
+    /// The stop command failed; nothing was changed.
+    #[error("the stop command `{command}` failed ({detail}); nothing was changed")]
+    StopCommandFailed { command: String, detail: String },
+    /// Something failed after the swap began; the previous content is back.
+    #[error(
+        "the restore failed after the swap began ({reason}); the live database was rolled back to its previous content, which is also kept in {pre_restore_backup}"
+    )]
+    RolledBack {
+        reason: String,
+        pre_restore_backup: String,
+    },
+    /// The rollback failed too. The pre-restore backup holds the old state.
+    #[error(
+        "the restore failed ({reason}) and so did the automatic rollback ({rollback_error}); the previous content is in {pre_restore_backup}: restore it with `backupdesk restore {pre_restore_backup}`"
+    )]
+    RollbackFailed {
+        reason: String,
+        rollback_error: String,
+        pre_restore_backup: String,
+    },
+    /// Staging the backup failed for another reason.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite could not read the staged or live database.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+}
+
+impl ErrorKind for RestoreError {
+    fn kind(&self) -> &'static str {
+        match self {
+            RestoreError::Lock(e) => e.kind(),
+            RestoreError::Catalog(e) => e.kind(),
+            RestoreError::Verify(e) => e.kind(),
+            RestoreError::PreRestoreBackupFailed(_) => "pre_restore_backup_failed",
+            RestoreError::StopCommandFailed { .. } => "stop_command_failed",
+            RestoreError::RolledBack { .. } => "rolled_back",
+            RestoreError::RollbackFailed { .. } => "rollback_failed",
+            RestoreError::Io { .. } => "io",
+            RestoreError::Snapshot(e) => e.kind(),
+        }
+    }
+}
+
+/// Row counts of one table in the backup and in the live database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableChange {
+    pub name: String,
+    /// Rows in the backup (`None`: the table is not in the backup).
+    pub backup_rows: Option<u64>,
+    /// Rows in the live database (`None`: the table is not live).
+    pub live_rows: Option<u64>,
+}
+
+/// What a restore would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestorePlan {
+    /// The backup to restore.
+    pub backup: String,
+    /// Its kind.
+    pub kind: BackupKind,
+    /// The time in its name.
+    pub taken_at: NaiveDateTime,
+    /// Its age relative to the clock, in seconds.
+    pub age_seconds: i64,
+    /// Whether a `.meta` with checksums exists.
+    pub has_meta: bool,
+    /// Where the backup's row counts come from: `meta` or `staged_copy`.
+    pub counts_from: &'static str,
+    /// Per-table row counts, backup against live.
+    pub tables: Vec<TableChange>,
+    /// Size of the live database now.
+    pub live_size: u64,
+    /// Size of the database in the backup, when known.
+    pub backup_db_size: Option<u64>,
+    /// The name the pre-restore safety backup will get (approximately: the
+    /// second it is taken).
+    pub pre_restore_backup: String,
+    pub stop_cmd: Option<String>,
+    pub start_cmd: Option<String>,
+    /// The steps, in order, in words.
+    pub steps: Vec<String>,
+    /// Things the admin should know before confirming.
+    pub warnings: Vec<String>,
+}
+
+/// What a completed restore did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    /// The backup restored.
+    pub backup: String,
+    /// The safety backup holding the previous content (`None` when there
+    /// was no live database to save).
+    pub pre_restore_backup: Option<String>,
+    /// Row counts of the live database afterwards.
+    pub tables: Vec<TableRows>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Things worth knowing.
+    pub warnings: Vec<String>,
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RestoreError + '_ {
+    move |source| RestoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Plans the restore of `file_name` without changing anything. Row counts
+/// come from `.meta` when it has them; otherwise the backup is decrypted
+/// into the staging folder and counted (which needs `passphrase`).
+///
+/// # Errors
+/// An unknown or invalid name; a backup that fails its checks when it has
+/// to be staged.
+pub fn plan(
+    data: &DataDir,
+    file_name: &str,
+    passphrase: Option<&Passphrase>,
+    options: &RestoreOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestorePlan, RestoreError> {
+    let catalog = BackupCatalog::scan(data)?;
+    let entry = catalog.find(file_name)?;
+    let live = data.database();
+    let live_tables = live_counts(&live);
+    let mut warnings = Vec::new();
+    let meta_tables = entry.meta.as_ref().and_then(|m| m.tables.clone());
+    let (backup_tables, counts_from, backup_db_size) = match meta_tables {
+        Some(tables) => (tables, "meta", entry.meta.as_ref().map(|m| m.size_bytes)),
+        None => {
+            let Some(passphrase) = passphrase else {
+                return Err(RestoreError::Verify(VerifyError::Io {
+                    path: file_name.to_owned(),
+                    source: std::io::Error::other(
+                        "the .meta has no row counts; a passphrase is needed to count them",
+                    ),
+                }));
+            };
+            let (report, _staged) =
+                verify::check(data, entry, passphrase, VerifyDepth::Deep, progress)
+                    .map_err(RestoreError::Verify)?;
+            let tables = report.database.map(|d| d.tables).unwrap_or_default();
+            (tables, "staged_copy", Some(report.size_bytes))
+        }
+    };
+    if entry.meta.is_none() {
+        warnings.push("this backup has no .meta: its checksum cannot be checked, only that it decrypts and passes SQLite's checks".to_owned());
+    }
+    if !entry.name.kind().is_encrypted() {
+        warnings
+            .push("this backup is a plaintext file left by Server Monitor's scripts".to_owned());
+    }
+    if options.stop_cmd.is_none() {
+        warnings.push("no --stop-cmd: the swap is safe against a running service, but writes it makes between the safety backup and the swap are lost".to_owned());
+    }
+    let now = clock.now();
+    let pre = BackupName::new_pre_restore(now.naive_local())
+        .file_name()
+        .to_owned();
+    let mut names: Vec<&str> = backup_tables.iter().map(|t| t.name.as_str()).collect();
+    names.extend(live_tables.iter().map(|t| t.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    let tables = names
+        .into_iter()
+        .map(|name| TableChange {
+            name: name.to_owned(),
+            backup_rows: backup_tables
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.rows),
+            live_rows: live_tables.iter().find(|t| t.name == name).map(|t| t.rows),
+        })
+        .collect();
+    let mut steps = vec![
+        format!(
+            "decrypt {file_name} into the private staging folder and check its size and SHA-256"
+        ),
+        "run integrity_check and foreign_key_check on the staged copy".to_owned(),
+    ];
+    if let Some(cmd) = &options.stop_cmd {
+        steps.push(format!("stop the service: {cmd}"));
+    }
+    steps.push(format!("back up the live database, encrypted, as {pre}"));
+    steps.push(format!(
+        "copy the staged database into {} with SQLite's backup API, in one step",
+        live.display()
+    ));
+    steps.push(
+        "integrity_check the live database; on any failure roll back automatically".to_owned(),
+    );
+    if let Some(cmd) = &options.start_cmd {
+        steps.push(format!("start the service: {cmd}"));
+    }
+    Ok(RestorePlan {
+        backup: file_name.to_owned(),
+        kind: entry.name.kind(),
+        taken_at: entry.name.taken_at(),
+        age_seconds: (now.naive_local() - entry.name.taken_at()).num_seconds(),
+        has_meta: entry.meta.is_some(),
+        counts_from,
+        tables,
+        live_size: std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0),
+        backup_db_size,
+        pre_restore_backup: pre,
+        stop_cmd: options.stop_cmd.clone(),
+        start_cmd: options.start_cmd.clone(),
+        steps,
+        warnings,
+    })
+}
+
+fn live_counts(live: &Path) -> Vec<TableRows> {
+    Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .ok()
+        .and_then(|c| snapshot::table_rows(&c).ok())
+        .unwrap_or_default()
+}
+
+/// Restores `file_name` over the live database. See the module docs.
+///
+/// # Errors
+/// See [`RestoreError`]. Before the swap, every error leaves the live
+/// database untouched; after it began, the result is either the restored
+/// content or, via automatic rollback, exactly the previous content.
+#[tracing::instrument(skip(passphrase, clock, progress, options), fields(root = %data.root().display()))]
+pub fn restore(
+    data: &DataDir,
+    file_name: &str,
+    passphrase: &Passphrase,
+    options: &RestoreOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestoreReport, RestoreError> {
+    let log = ActivityLog::restore(data);
+    log.append(
+        clock,
+        Level::Info,
+        &format!("Restore of {file_name} requested"),
+    );
+    let result = run(data, file_name, passphrase, options, clock, progress, &log);
+    match &result {
+        Ok(report) => log.append(
+            clock,
+            Level::Info,
+            &format!(
+                "Database restored from {} (previous content in {})",
+                report.backup,
+                report
+                    .pre_restore_backup
+                    .as_deref()
+                    .unwrap_or("no pre-restore backup: there was no live database")
+            ),
+        ),
+        Err(e) => log.append(clock, Level::Error, &format!("Restore failed: {e}")),
+    }
+    result
+}
+
+fn run(
+    data: &DataDir,
+    file_name: &str,
+    passphrase: &Passphrase,
+    options: &RestoreOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    log: &ActivityLog,
+) -> Result<RestoreReport, RestoreError> {
+    let started = Instant::now();
+    let _lock = OperationLock::acquire(data)?;
+    let staging = Staging::open(data).map_err(io_err(&data.staging()))?;
+    backup::remove_leftovers(data, &staging);
+    let catalog = BackupCatalog::scan(data)?;
+    let entry = catalog.find(file_name)?;
+    let mut warnings = Vec::new();
+
+    // Stage and check. The live database is not touched before this passes.
+    let (report, staged) = verify::check(data, entry, passphrase, VerifyDepth::Deep, progress)
+        .map_err(RestoreError::Verify)?;
+    let staged = staged.expect("a deep check keeps its staged copy");
+    warnings.extend(report.warnings.iter().cloned());
+    let expected_tables = report.database.map(|d| d.tables).unwrap_or_default();
+    log.append(
+        clock,
+        Level::Info,
+        &format!(
+            "{file_name} decrypted and checked ({} bytes, integrity ok)",
+            report.size_bytes
+        ),
+    );
+
+    let live = data.database();
+    let live_exists = live.exists();
+    if live_exists {
+        snapshot::check_is_sqlite(&live)?;
+        match_page_size(&live, staged.path())?;
+    }
+
+    if let Some(cmd) = &options.stop_cmd {
+        run_shell(cmd).map_err(|detail| RestoreError::StopCommandFailed {
+            command: cmd.clone(),
+            detail,
+        })?;
+        log.append(clock, Level::Info, &format!("Service stopped: {cmd}"));
+    }
+
+    // The safety backup, encrypted like any other, taken after the service
+    // stopped so no write is lost; its snapshot stays staged for a fast
+    // rollback.
+    let (pre_name, pre_snapshot) = if live_exists {
+        let pre_options = BackupOptions {
+            compression: options.compression,
+            allow_default_passphrase: true,
+            kind: NewBackupKind::PreRestore,
+            prune_after: false,
+        };
+        match backup::backup_locked(data, &staging, passphrase, &pre_options, clock, progress) {
+            Ok((pre, snapshot)) => {
+                log.append(
+                    clock,
+                    Level::Info,
+                    &format!("Pre-restore backup created: {}", pre.path.display()),
+                );
+                (Some(pre.name.file_name().to_owned()), Some(snapshot))
+            }
+            Err(e) => {
+                restart_service(options, clock, log);
+                return Err(RestoreError::PreRestoreBackupFailed(e));
+            }
+        }
+    } else {
+        warnings.push("there was no live database, so there is no pre-restore backup".to_owned());
+        (None, None)
+    };
+
+    // The point of no return begins: from here on, failures roll back.
+    let outcome =
+        swap_and_check(staged.path(), &live, &expected_tables, options.fault).and_then(|()| {
+            if let Some(cmd) = &options.start_cmd {
+                if options.fault == Some(FaultPoint::StartCommand) {
+                    return Err("start command failed (injected fault)".to_owned());
+                }
+                run_shell(cmd).map_err(|e| format!("the start command `{cmd}` failed: {e}"))?;
+            }
+            Ok(())
+        });
+    drop(staged);
+
+    match outcome {
+        Ok(()) => {
+            if options.start_cmd.is_some() {
+                log.append(clock, Level::Info, "Service started");
+            }
+            prune_pre_restore(data, clock, &mut warnings);
+            Ok(RestoreReport {
+                backup: file_name.to_owned(),
+                pre_restore_backup: pre_name,
+                tables: live_counts(&live),
+                duration_ms: started.elapsed().as_millis() as u64,
+                warnings,
+            })
+        }
+        Err(reason) => {
+            log.append(
+                clock,
+                Level::Error,
+                &format!("Restore failed after the swap began: {reason}; rolling back"),
+            );
+            let pre_restore_backup = pre_name.clone().unwrap_or_else(|| "(none)".to_owned());
+            let rollback = match &pre_snapshot {
+                Some(snapshot) => swap_and_check(snapshot.path(), &live, &[], None),
+                None => Err("there was no live database before the restore".to_owned()),
+            };
+            restart_service(options, clock, log);
+            match rollback {
+                Ok(()) => {
+                    log.append(
+                        clock,
+                        Level::Info,
+                        &format!("Rolled back; previous content also kept in {pre_restore_backup}"),
+                    );
+                    Err(RestoreError::RolledBack {
+                        reason,
+                        pre_restore_backup,
+                    })
+                }
+                Err(rollback_error) => Err(RestoreError::RollbackFailed {
+                    reason,
+                    rollback_error,
+                    pre_restore_backup,
+                }),
+            }
+        }
+    }
+}
+
+/// Runs the start command after a failure, so the service is not left
+/// stopped; its own failure is logged.
+fn restart_service(options: &RestoreOptions, clock: &dyn Clock, log: &ActivityLog) {
+    if let Some(cmd) = &options.start_cmd {
+        match run_shell(cmd) {
+            Ok(()) => log.append(clock, Level::Info, "Service started again"),
+            Err(e) => log.append(
+                clock,
+                Level::Error,
+                &format!("The start command failed too: {e}"),
+            ),
+        }
+    }
+}
+
+fn prune_pre_restore(data: &DataDir, clock: &dyn Clock, warnings: &mut Vec<String>) {
+    let policy = retention::saved_policy(data);
+    let Ok(catalog) = BackupCatalog::scan(data) else {
+        return;
+    };
+    let ledger = crate::ledger::Ledger::load(data);
+    let mut plan = retention::plan(&catalog, &ledger, &policy, clock);
+    plan.decisions
+        .retain(|d| BackupName::parse(&d.filename).is_ok_and(|n| n.kind().is_pre_restore()));
+    let outcome = retention::apply(data, &plan);
+    for (name, error) in outcome.failed {
+        warnings.push(format!(
+            "could not prune the old pre-restore backup {name}: {error}"
+        ));
+    }
+}
+
+/// If the live database uses another page size than the staged copy,
+/// rebuilds the staged copy with the live page size (the backup API cannot
+/// change the page size of a WAL database).
+fn match_page_size(live: &Path, staged: &Path) -> Result<(), RestoreError> {
+    let page_size = |path: &Path| -> Result<u64, RestoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| sqlite(path, e))?;
+        snapshot::pragma_u64(&conn, "page_size").map_err(|e| sqlite(path, e))
+    };
+    let (live_size, staged_size) = (page_size(live)?, page_size(staged)?);
+    if live_size == staged_size || std::fs::metadata(live).map(|m| m.len()).unwrap_or(0) == 0 {
+        return Ok(());
+    }
+    let conn = Connection::open(staged).map_err(|e| sqlite(staged, e))?;
+    conn.query_row("PRAGMA journal_mode=DELETE", [], |_| Ok(()))
+        .map_err(|e| sqlite(staged, e))?;
+    conn.execute_batch(&format!("PRAGMA page_size={live_size}; VACUUM;"))
+        .map_err(|e| sqlite(staged, e))?;
+    Ok(())
+}
+
+fn sqlite(path: &Path, source: rusqlite::Error) -> RestoreError {
+    RestoreError::Snapshot(SnapshotError::Sqlite {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Copies `source` into `live` with the backup API in one step, then checks
+/// the live result. `expected` (when not empty) are the row counts the live
+/// database must have afterwards.
+fn swap_and_check(
+    source: &Path,
+    live: &Path,
+    expected: &[TableRows],
+    fault: Option<FaultPoint>,
+) -> Result<(), String> {
+    copy_into_live(source, live, fault)
+        .map_err(|e| format!("copying into the live database failed: {e}"))?;
+    if fault == Some(FaultPoint::AfterSwap) {
+        return Err("injected failure right after the swap".to_owned());
+    }
+    let conn = Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open the live database: {e}"))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| format!("integrity_check failed to run: {e}"))?;
+    if integrity != ["ok"] || fault == Some(FaultPoint::PostSwapCheck) {
+        return Err(format!(
+            "the live database fails integrity_check after the swap: {}",
+            integrity.join("; ")
+        ));
+    }
+    if !expected.is_empty() {
+        let actual = snapshot::table_rows(&conn).map_err(|e| e.to_string())?;
+        for table in expected {
+            let live_rows = actual.iter().find(|t| t.name == table.name).map(|t| t.rows);
+            // A running service may add rows after the swap; fewer is wrong.
+            if live_rows.is_none_or(|rows| rows < table.rows) {
+                return Err(format!(
+                    "table {} has {} rows after the swap, the backup has {}",
+                    table.name,
+                    live_rows.map_or("no".to_owned(), |r| r.to_string()),
+                    table.rows
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn copy_into_live(
+    source: &Path,
+    live: &Path,
+    fault: Option<FaultPoint>,
+) -> Result<(), rusqlite::Error> {
+    let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut dst = Connection::open(live)?;
+    dst.busy_timeout(Duration::from_secs(30))?;
+    let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+    if fault == Some(FaultPoint::MidSwap) {
+        // Copy some pages, then abandon the copy: SQLite rolls back the
+        // destination's open write transaction when the backup is dropped.
+        let _ = backup.step(8)?;
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+            Some("injected failure half-way through the swap".to_owned()),
+        ));
+    }
+    let started = Instant::now();
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            _ if started.elapsed() > Duration::from_secs(60) => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some("the live database stayed locked for 60 s".to_owned()),
+                ));
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Runs `cmd` with `sh -c`; the error says how it failed.
+fn run_shell(cmd: &str) -> Result<(), String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(format!("{}; {}", out.status, stderr.trim()))
+    }
+}

@@ -1,0 +1,311 @@
+//! Grandfather-father-son retention: which backups to keep, by which rule,
+//! and which to delete. Planning is pure (backups and a clock in, a plan
+//! out); [`apply`] carries a plan out.
+//!
+//! Never deleted: the newest regular backup, pinned backups, the newest
+//! backup that passed a deep verification, and anything dated in the future
+//! of the clock. Pre-restore safety copies have their own count.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{BackupCatalog, CatalogEntry};
+use crate::clock::Clock;
+use crate::layout::DataDir;
+use crate::ledger::Ledger;
+
+/// How many backups each rule keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionPolicy {
+    /// The N newest regular backups.
+    pub keep_last: u32,
+    /// The newest backup of each of the N most recent days that have one.
+    pub daily: u32,
+    /// The newest backup of each of the N most recent ISO weeks that have one.
+    pub weekly: u32,
+    /// The newest backup of each of the N most recent months that have one.
+    pub monthly: u32,
+    /// The N newest pre-restore safety backups.
+    pub pre_restore: u32,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            keep_last: 3,
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+            pre_restore: 3,
+        }
+    }
+}
+
+/// Why a backup is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", content = "period", rename_all = "snake_case")]
+pub enum KeepReason {
+    /// The newest regular backup (always kept).
+    Newest,
+    /// Pinned by the admin.
+    Pinned,
+    /// The newest backup that passed a deep verification.
+    NewestDeepVerified,
+    /// Dated after "now": the clock or the name is off; never deleted.
+    FutureDated,
+    /// One of the `keep_last` newest.
+    Last,
+    /// Newest of this day (`2026-11-24`).
+    Daily(String),
+    /// Newest of this ISO week (`2026-W48`).
+    Weekly(String),
+    /// Newest of this month (`2026-10`).
+    Monthly(String),
+    /// One of the newest pre-restore backups.
+    PreRestore,
+}
+
+impl std::fmt::Display for KeepReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeepReason::Newest => f.write_str("newest"),
+            KeepReason::Pinned => f.write_str("pinned"),
+            KeepReason::NewestDeepVerified => f.write_str("newest deep-verified"),
+            KeepReason::FutureDated => f.write_str("future-dated"),
+            KeepReason::Last => f.write_str("last"),
+            KeepReason::Daily(p) => write!(f, "daily {p}"),
+            KeepReason::Weekly(p) => write!(f, "weekly {p}"),
+            KeepReason::Monthly(p) => write!(f, "monthly {p}"),
+            KeepReason::PreRestore => f.write_str("pre-restore"),
+        }
+    }
+}
+
+/// The decision for one backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionDecision {
+    /// The backup's file name.
+    pub filename: String,
+    /// The time in its name.
+    pub taken_at: NaiveDateTime,
+    /// Bytes on disk (backup file plus `.meta`).
+    pub bytes: u64,
+    /// Every rule that keeps it; empty means delete.
+    pub keep: Vec<KeepReason>,
+}
+
+impl RetentionDecision {
+    /// Whether the plan deletes this backup.
+    pub fn deleted(&self) -> bool {
+        self.keep.is_empty()
+    }
+}
+
+/// What a prune would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionPlan {
+    /// The policy applied.
+    pub policy: RetentionPolicy,
+    /// "Now" according to the clock.
+    pub now: NaiveDateTime,
+    /// Every backup, newest first.
+    pub decisions: Vec<RetentionDecision>,
+    /// Bytes freed by the deletions.
+    pub bytes_freed: u64,
+    /// Number of backups deleted.
+    pub delete_count: usize,
+    /// Number of backups kept.
+    pub keep_count: usize,
+}
+
+/// Plans retention over a catalog.
+pub fn plan(
+    catalog: &BackupCatalog,
+    ledger: &Ledger,
+    policy: &RetentionPolicy,
+    clock: &dyn Clock,
+) -> RetentionPlan {
+    let now = clock.now().naive_local();
+    let entries = catalog.entries();
+    let mut decisions: Vec<RetentionDecision> = entries
+        .iter()
+        .map(|e| RetentionDecision {
+            filename: e.name.file_name().to_owned(),
+            taken_at: e.name.taken_at(),
+            bytes: e.size + meta_size(e),
+            keep: Vec::new(),
+        })
+        .collect();
+
+    for decision in &mut decisions {
+        if decision.taken_at > now {
+            decision.keep.push(KeepReason::FutureDated);
+        }
+        if ledger.pinned.contains(&decision.filename) {
+            decision.keep.push(KeepReason::Pinned);
+        }
+    }
+    // The rules walk backups up to "now", newest first; future-dated ones
+    // are kept above and must not push real backups out of their periods.
+    let in_past = |i: &usize| decisions[*i].taken_at <= now;
+    let regular: Vec<usize> = (0..entries.len())
+        .filter(|&i| !entries[i].name.kind().is_pre_restore())
+        .filter(in_past)
+        .collect();
+    let pre_restore: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].name.kind().is_pre_restore())
+        .filter(in_past)
+        .collect();
+
+    if let Some(&newest) = regular.first() {
+        decisions[newest].keep.push(KeepReason::Newest);
+    }
+    if let Some(&i) = regular
+        .iter()
+        .find(|&&i| ledger.deep_passed.contains_key(&decisions[i].filename))
+    {
+        decisions[i].keep.push(KeepReason::NewestDeepVerified);
+    }
+    for &i in regular.iter().take(policy.keep_last as usize) {
+        decisions[i].keep.push(KeepReason::Last);
+    }
+    keep_buckets(
+        &mut decisions,
+        &regular,
+        policy.daily,
+        |t| t.format("%Y-%m-%d").to_string(),
+        KeepReason::Daily,
+    );
+    keep_buckets(
+        &mut decisions,
+        &regular,
+        policy.weekly,
+        |t| {
+            let week = t.iso_week();
+            format!("{}-W{:02}", week.year(), week.week())
+        },
+        KeepReason::Weekly,
+    );
+    keep_buckets(
+        &mut decisions,
+        &regular,
+        policy.monthly,
+        |t| t.format("%Y-%m").to_string(),
+        KeepReason::Monthly,
+    );
+    for &i in pre_restore.iter().take(policy.pre_restore as usize) {
+        decisions[i].keep.push(KeepReason::PreRestore);
+    }
+
+    let bytes_freed = decisions
+        .iter()
+        .filter(|d| d.deleted())
+        .map(|d| d.bytes)
+        .sum();
+    let delete_count = decisions.iter().filter(|d| d.deleted()).count();
+    RetentionPlan {
+        policy: *policy,
+        now,
+        keep_count: decisions.len() - delete_count,
+        decisions,
+        bytes_freed,
+        delete_count,
+    }
+}
+
+/// Walks `indices` newest first and keeps the newest backup of each of the
+/// `count` most recent periods.
+fn keep_buckets(
+    decisions: &mut [RetentionDecision],
+    indices: &[usize],
+    count: u32,
+    period: impl Fn(NaiveDateTime) -> String,
+    reason: impl Fn(String) -> KeepReason,
+) {
+    let mut seen = BTreeSet::new();
+    for &i in indices {
+        if seen.len() >= count as usize {
+            break;
+        }
+        let key = period(decisions[i].taken_at);
+        if seen.insert(key.clone()) {
+            decisions[i].keep.push(reason(key));
+        }
+    }
+}
+
+fn meta_size(entry: &CatalogEntry) -> u64 {
+    entry
+        .name
+        .meta_name()
+        .and_then(|m| std::fs::metadata(entry.path.with_file_name(m)).ok())
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PruneOutcome {
+    /// Backups removed.
+    pub deleted: Vec<String>,
+    /// Bytes freed.
+    pub bytes_freed: u64,
+    /// Backups that could not be removed, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Deletes what `plan` marks for deletion: the backup file first, then its
+/// `.meta` (so a listed backup never loses its metadata), then its ledger
+/// records. Call under the [`crate::lock::OperationLock`]. Keeps going past
+/// a file that cannot be removed and reports it.
+pub fn apply(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
+    let mut outcome = PruneOutcome::default();
+    for decision in plan.decisions.iter().filter(|d| d.deleted()) {
+        let Ok(name) = crate::name::BackupName::parse(&decision.filename) else {
+            continue;
+        };
+        let path = data.backup_file(name.file_name());
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                outcome
+                    .failed
+                    .push((decision.filename.clone(), e.to_string()));
+                continue;
+            }
+        }
+        if let Some(meta) = name.meta_name() {
+            let _ = std::fs::remove_file(data.backup_file(&meta));
+        }
+        outcome.deleted.push(decision.filename.clone());
+        outcome.bytes_freed += decision.bytes;
+    }
+    let _ = crate::publish::sync_dir(&data.backups());
+    if let Err(e) = Ledger::forget(data, &outcome.deleted) {
+        tracing::warn!(error = %e, "cannot update the ledger after pruning");
+    }
+    outcome
+}
+
+/// The policy saved for this data directory (`data/.backupdesk/retention.json`),
+/// or the default.
+pub fn saved_policy(data: &DataDir) -> RetentionPolicy {
+    std::fs::read(data.state().join("retention.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Saves the policy used by automatic pruning after each backup.
+///
+/// # Errors
+/// When the state folder cannot be written.
+pub fn save_policy(data: &DataDir, policy: &RetentionPolicy) -> std::io::Result<()> {
+    crate::publish::ensure_private_dir(&data.state())?;
+    crate::publish::write_atomic(
+        &data.state().join("retention.json"),
+        &serde_json::to_vec_pretty(policy).expect("policy serializes"),
+    )
+}
