@@ -223,8 +223,15 @@ where
     Ok(digest.finish())
 }
 
-fn openpgp_to_io(e: impl std::fmt::Display) -> CryptoError {
-    CryptoError::Io(io::Error::other(e.to_string()))
+/// Sequoia reports I/O failures wrapped in its own error type; keep the
+/// I/O error's kind (a full disk must stay a full disk).
+fn openpgp_to_io(e: openpgp::anyhow::Error) -> CryptoError {
+    let kind = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<io::Error>())
+        .map(|io| io.kind())
+        .unwrap_or(io::ErrorKind::Other);
+    CryptoError::Io(io::Error::new(kind, e.to_string()))
 }
 
 /// The result of a successful decryption.

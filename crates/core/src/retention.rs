@@ -268,13 +268,13 @@ pub fn apply(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
             continue;
         };
         let path = data.backup_file(name.file_name());
-        if let Err(e) = std::fs::remove_file(&path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                outcome
-                    .failed
-                    .push((decision.filename.clone(), e.to_string()));
-                continue;
-            }
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            outcome
+                .failed
+                .push((decision.filename.clone(), e.to_string()));
+            continue;
         }
         if let Some(meta) = name.meta_name() {
             let _ = std::fs::remove_file(data.backup_file(&meta));

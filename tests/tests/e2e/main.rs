@@ -8,5 +8,8 @@ mod bad_input;
 mod cli;
 mod crash;
 mod gpg_interop;
+mod health;
+mod restore;
+mod retention;
 mod schedule;
 mod snapshot_load;

@@ -314,3 +314,124 @@ pub fn sqlite3_integrity(db: &Path) -> String {
         .expect("sqlite3 is installed");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// A deterministic digest of every table's content (rows in rowid order),
+/// independent of page layout. `monitoring_history_upto` limits that table
+/// to rows with `id <= N` (rows a running service added later).
+pub fn content_digest(db: &Path, monitoring_history_upto: Option<i64>) -> BTreeMap<String, String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut digests = BTreeMap::new();
+    for name in names {
+        let filter = match (name.as_str(), monitoring_history_upto) {
+            ("monitoring_history", Some(max)) => format!(" WHERE id <= {max}"),
+            _ => String::new(),
+        };
+        let order = if name == "system_settings" || name == "server_tag_map" || name == "sessions" {
+            ""
+        } else {
+            " ORDER BY rowid"
+        };
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{name}\"{filter}{order}"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let mut hasher = Sha256::new();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                let value: rusqlite::types::Value = row.get(i).unwrap();
+                hasher.update(format!("{value:?}\u{1f}").as_bytes());
+            }
+            hasher.update(b"\x1e");
+        }
+        digests.insert(name, hex::encode(hasher.finalize()));
+    }
+    digests
+}
+
+/// The largest `id` in `monitoring_history`.
+pub fn max_history_id(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT coalesce(max(id), 0) FROM monitoring_history",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Changes the live database so it differs from earlier backups in several tables.
+pub fn change_live(db: &Path, tag: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "DELETE FROM alerts WHERE id % 2 = 0;
+         INSERT INTO tags (name, color) VALUES ('{tag}', '#000000');
+         UPDATE servers SET status = 'maintenance' WHERE id % 3 = 0;
+         INSERT INTO monitoring_history (server_id, timestamp, cpu_percent, status) SELECT server_id, timestamp, cpu_percent, 'copy' FROM monitoring_history LIMIT 500;"
+    ))
+    .unwrap();
+}
+
+/// Decrypts a backup with the real gpg into `out`.
+pub fn gpg_decrypt_to(passphrase: &str, backup: &Path, out: &Path) {
+    let result = Gpg::new().decrypt(passphrase, backup, out);
+    assert!(
+        result.status.success(),
+        "gpg -d {}: {}",
+        backup.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+/// Whether `ours` has exactly the keys of `fixture`, recursively, with the
+/// same JSON types (arrays compared by their first element).
+pub fn same_shape(
+    ours: &serde_json::Value,
+    fixture: &serde_json::Value,
+    path: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    match (ours, fixture) {
+        (Value::Object(a), Value::Object(b)) => {
+            let ka: std::collections::BTreeSet<_> = a.keys().collect();
+            let kb: std::collections::BTreeSet<_> = b.keys().collect();
+            if ka != kb {
+                return Err(format!("{path}: keys {ka:?} but the contract has {kb:?}"));
+            }
+            for key in kb {
+                same_shape(&a[key], &b[key], &format!("{path}.{key}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) => match (a.first(), b.first()) {
+            (Some(x), Some(y)) => same_shape(x, y, &format!("{path}[0]")),
+            _ => Ok(()),
+        },
+        (Value::Number(a), Value::Number(b)) if a.is_f64() == b.is_f64() => Ok(()),
+        (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Null, Value::Null) => Ok(()),
+        _ => Err(format!(
+            "{path}: {ours} has another type than the contract's {fixture}"
+        )),
+    }
+}
+
+/// A contract fixture from `tests/fixtures/contract/`.
+pub fn contract(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/contract")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}

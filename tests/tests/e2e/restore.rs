@@ -1,0 +1,555 @@
+//! Restores that cannot lose data: round trips under a live writer and an
+//! open reader, backups made by gpg, every bad input, injected faults after
+//! the swap began, and SIGKILL at random points.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::crypto::Passphrase;
+use backupdesk_core::demo::JournalMode;
+use backupdesk_core::progress::NoProgress;
+use backupdesk_core::restore::{FaultPoint, RestoreOptions, restore};
+
+use crate::support::*;
+
+fn only_encrypted_files_in_backups(inst: &Installation) {
+    for entry in std::fs::read_dir(inst.data.backups()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".gpg") || name.ends_with(".meta"),
+            "unexpected file in data/backups: {name}"
+        );
+    }
+    assert!(
+        inst.leftovers().is_empty(),
+        "leftovers: {:?}",
+        inst.leftovers()
+    );
+}
+
+fn restore_round_trip(mode: JournalMode) {
+    let inst = Installation::demo(8 * MIB, mode);
+    let name = inst.backup();
+    let backup_db = inst.dir.path().join("backup-content.db");
+    gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&name), &backup_db);
+    let expected = content_digest(&backup_db, None);
+    let backup_max_id = max_history_id(&backup_db);
+
+    change_live(&inst.data.database(), "changed-after-backup");
+    let before_restore = content_digest(&inst.data.database(), None);
+    assert_ne!(before_restore, expected);
+
+    // A reader holding the file open, and the service writing every 10 ms.
+    let reader = rusqlite::Connection::open(inst.data.database()).unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM tags", [], |r| r.get(0))
+        .unwrap();
+    let mut writer = Command::new(assert_cmd::cargo::cargo_bin("sm-writer"))
+        .arg(inst.data.database())
+        .args(["10", "120000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(writer.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+
+    let (code, out) = inst.json(&["restore", &name, "--yes"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    assert_eq!(code, 0, "{out:#}");
+
+    // The live database holds the backup's content (plus whatever the
+    // service wrote after the swap, which only ever appends samples).
+    assert_eq!(sqlite3_integrity(&inst.data.database()), "ok");
+    assert_eq!(
+        content_digest(&inst.data.database(), Some(backup_max_id)),
+        expected
+    );
+    let tags: i64 = reader
+        .query_row(
+            "SELECT count(*) FROM tags WHERE name = 'changed-after-backup'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tags, 0, "the open reader sees the restored content");
+    let journal: String = reader
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        journal,
+        if mode == JournalMode::Wal {
+            "wal"
+        } else {
+            "delete"
+        }
+    );
+
+    // The previous content is kept, encrypted, and gpg reads it.
+    let pre = out["report"]["pre_restore_backup"].as_str().unwrap();
+    assert!(
+        pre.starts_with("prerestore_") && pre.ends_with(".db.gpg"),
+        "{pre}"
+    );
+    assert!(inst.backup_path(&pre.replace(".gpg", ".meta")).exists());
+    let pre_db = inst.dir.path().join("pre.db");
+    gpg_decrypt_to(PASSPHRASE, &inst.backup_path(pre), &pre_db);
+    let pre_content = content_digest(&pre_db, None);
+    assert_eq!(pre_content["tags"], before_restore["tags"]);
+    assert_eq!(pre_content["alerts"], before_restore["alerts"]);
+    only_encrypted_files_in_backups(&inst);
+    let log = std::fs::read_to_string(inst.data.logs().join("restore.log")).unwrap();
+    assert!(log.contains("[INFO] Database restored from"), "{log}");
+}
+
+#[test]
+fn restore_round_trip_in_wal_mode_with_a_reader_and_a_writer() {
+    restore_round_trip(JournalMode::Wal);
+}
+
+#[test]
+fn restore_round_trip_in_rollback_journal_mode_with_a_reader_and_a_writer() {
+    restore_round_trip(JournalMode::Delete);
+}
+
+#[test]
+fn restore_of_a_gpg_backup_with_the_default_passphrase_and_no_meta() {
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let plaintext = inst.dir.path().join("script.db");
+    assert!(
+        Command::new("sqlite3")
+            .arg(inst.data.database())
+            .arg(format!(".backup '{}'", plaintext.display()))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let expected = content_digest(&plaintext, None);
+    let name = "servers_db_20261120_010000.db.gpg";
+    Gpg::new().encrypt_like_script(DEFAULT_PASSPHRASE, &plaintext, &inst.backup_path(name));
+    change_live(&inst.data.database(), "after-script-backup");
+
+    let (code, plan) = inst.json(&["restore", name, "--dry-run"]);
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(plan["plan"]["counts_from"], "staged_copy");
+    assert!(plan["plan"]["warnings"].to_string().contains("no .meta"));
+
+    let (code, out) = inst.json(&["restore", name, "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(
+        out["report"]["warnings"]
+            .to_string()
+            .contains("default passphrase"),
+        "{out:#}"
+    );
+    assert_eq!(content_digest(&inst.data.database(), None), expected);
+    // The safety copy is encrypted with the admin's passphrase, not the default.
+    let pre = out["report"]["pre_restore_backup"].as_str().unwrap();
+    let check = Gpg::new().decrypt(
+        DEFAULT_PASSPHRASE,
+        &inst.backup_path(pre),
+        &inst.dir.path().join("x.db"),
+    );
+    assert!(!check.status.success());
+    only_encrypted_files_in_backups(&inst);
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_changes_nothing() {
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let name = inst.backup();
+    change_live(&inst.data.database(), "dry");
+    let before = inst.fingerprint();
+    let out = inst
+        .cli(&[
+            "restore",
+            &name,
+            "--dry-run",
+            "--stop-cmd",
+            "systemctl stop server-monitor-api",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("Restore plan for {name}")) && text.contains("minutes ago"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stop the service: systemctl stop server-monitor-api"),
+        "{text}"
+    );
+    assert!(
+        text.contains("row counts of the backup from .meta"),
+        "{text}"
+    );
+    let tags = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("tags "))
+        .unwrap();
+    assert!(
+        tags.contains("-1"),
+        "one tag more live than in the backup: {tags}"
+    );
+    assert!(text.contains("Dry run: nothing was changed."));
+    assert_eq!(inst.fingerprint(), before);
+}
+
+/// Runs a failing restore and checks the live database is byte-identical
+/// and no new backup appeared.
+fn assert_restore_fails(inst: &Installation, args: &[&str], kind: &str) -> String {
+    let live = sha256_file(&inst.data.database());
+    let before = inst.fingerprint();
+    let mut full = vec!["restore"];
+    full.extend_from_slice(args);
+    full.push("--yes");
+    let (code, out) = inst.json(&full);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some(kind)),
+        "{args:?}: {out:#}"
+    );
+    assert_eq!(
+        sha256_file(&inst.data.database()),
+        live,
+        "{args:?}: the live database changed"
+    );
+    assert_eq!(inst.fingerprint(), before, "{args:?}: files changed");
+    assert!(
+        inst.leftovers().is_empty(),
+        "{args:?}: {:?}",
+        inst.leftovers()
+    );
+    out["error"]["message"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn bad_backups_never_touch_the_live_database() {
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let good = inst.backup();
+    change_live(&inst.data.database(), "live");
+    let gpg = Gpg::new();
+
+    // Wrong passphrase.
+    let wrong = inst.dir.path().join("wrong");
+    write_private(&wrong, "wrong passphrase");
+    let mut cmd = backupdesk();
+    cmd.arg("--data-dir")
+        .arg(inst.root())
+        .arg("--passphrase-file")
+        .arg(&wrong)
+        .args(["--json", "restore", &good, "--yes"]);
+    let live = sha256_file(&inst.data.database());
+    let (code, out) = run_json(cmd);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("wrong_passphrase")),
+        "{out:#}"
+    );
+    assert_eq!(sha256_file(&inst.data.database()), live);
+
+    // Truncated, altered, checksum mismatch: copies of the good backup.
+    let bytes = std::fs::read(inst.backup_path(&good)).unwrap();
+    let meta = std::fs::read_to_string(inst.backup_path(&good.replace(".gpg", ".meta"))).unwrap();
+    let install = |name: &str, gpg_bytes: &[u8], meta_text: &str| {
+        std::fs::write(inst.backup_path(name), gpg_bytes).unwrap();
+        std::fs::write(inst.backup_path(&name.replace(".gpg", ".meta")), meta_text).unwrap();
+    };
+    install(
+        "servers_db_20261101_000000.db.gpg",
+        &bytes[..bytes.len() * 2 / 3],
+        &meta,
+    );
+    assert_restore_fails(
+        &inst,
+        &["servers_db_20261101_000000.db.gpg"],
+        "truncated_backup",
+    );
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x04;
+    install("servers_db_20261102_000000.db.gpg", &flipped, &meta);
+    assert_restore_fails(
+        &inst,
+        &["servers_db_20261102_000000.db.gpg"],
+        "backup_altered",
+    );
+    let mut wrong_sum: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    wrong_sum["checksum_sha256"] = "cd".repeat(32).into();
+    install(
+        "servers_db_20261103_000000.db.gpg",
+        &bytes,
+        &wrong_sum.to_string(),
+    );
+    assert_restore_fails(
+        &inst,
+        &["servers_db_20261103_000000.db.gpg"],
+        "checksum_mismatch",
+    );
+
+    // A payload that is not SQLite.
+    let text = inst.dir.path().join("text.txt");
+    std::fs::write(&text, "hello ".repeat(1000)).unwrap();
+    gpg.encrypt_like_script(
+        PASSPHRASE,
+        &text,
+        &inst.backup_path("servers_db_20261104_000000.db.gpg"),
+    );
+    assert_restore_fails(
+        &inst,
+        &["servers_db_20261104_000000.db.gpg"],
+        "not_a_sqlite_database",
+    );
+
+    // A SQLite file that fails its integrity check.
+    let damaged = inst.dir.path().join("damaged.db");
+    std::fs::copy(inst.data.database(), &damaged).unwrap();
+    {
+        let mut pages = std::fs::read(&damaged).unwrap();
+        let len = pages.len();
+        for b in &mut pages[len / 2..len / 2 + 8192] {
+            *b = 0x5a;
+        }
+        std::fs::write(&damaged, pages).unwrap();
+    }
+    gpg.encrypt_like_script(
+        PASSPHRASE,
+        &damaged,
+        &inst.backup_path("servers_db_20261105_000000.db.gpg"),
+    );
+    assert_restore_fails(
+        &inst,
+        &["servers_db_20261105_000000.db.gpg"],
+        "integrity_check_failed",
+    );
+
+    // Names outside the catalog.
+    for bad in ["../servers.db", "/etc/passwd", "../../sm/data/servers.db"] {
+        assert_restore_fails(&inst, &[bad], "invalid_name");
+    }
+    assert_restore_fails(
+        &inst,
+        &["servers_db_20200101_000000.db.gpg"],
+        "backup_not_found",
+    );
+
+    // A stop command that fails.
+    let message = assert_restore_fails(
+        &inst,
+        &[&good, "--stop-cmd", "echo cannot stop >&2; exit 3"],
+        "stop_command_failed",
+    );
+    assert!(message.contains("cannot stop"), "{message}");
+}
+
+#[test]
+fn a_pre_restore_backup_that_cannot_be_written_stops_the_restore() {
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let good = inst.backup();
+    change_live(&inst.data.database(), "live");
+    // Move the backups onto a small tmpfs that has room for them but not for
+    // a pre-restore backup.
+    let saved = inst.dir.path().join("saved");
+    std::fs::create_dir_all(&saved).unwrap();
+    for entry in std::fs::read_dir(inst.data.backups()).unwrap().flatten() {
+        std::fs::rename(entry.path(), saved.join(entry.file_name())).unwrap();
+    }
+    let used: u64 = std::fs::read_dir(&saved)
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    let size_kib = used / 1024 + 64;
+    let backups = inst.data.backups();
+    assert!(
+        Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size_kib}k,mode=0700"),
+                "tmpfs"
+            ])
+            .arg(&backups)
+            .status()
+            .unwrap()
+            .success()
+    );
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(backups.clone());
+    for entry in std::fs::read_dir(&saved).unwrap().flatten() {
+        std::fs::copy(entry.path(), backups.join(entry.file_name())).unwrap();
+    }
+    let started = inst.dir.path().join("started");
+    let start_cmd = format!("touch {}", started.display());
+    let message = assert_restore_fails(
+        &inst,
+        &[&good, "--stop-cmd", "true", "--start-cmd", &start_cmd],
+        "pre_restore_backup_failed",
+    );
+    assert!(message.contains("full"), "{message}");
+    assert!(
+        started.exists(),
+        "the service is started again after the failure"
+    );
+
+    // Read-only: the same, with the folder remounted read-only.
+    assert!(
+        Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&backups)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let message = assert_restore_fails(&inst, &[&good], "pre_restore_backup_failed");
+    assert!(
+        message.contains("cannot write") || message.contains("Read-only"),
+        "{message}"
+    );
+}
+
+/// A failure forced at each step after the swap began ends in a rollback to
+/// the exact previous content.
+#[test]
+fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
+    for (fault, mode) in [
+        (FaultPoint::MidSwap, JournalMode::Wal),
+        (FaultPoint::AfterSwap, JournalMode::Wal),
+        (FaultPoint::PostSwapCheck, JournalMode::Delete),
+        (FaultPoint::StartCommand, JournalMode::Delete),
+        (FaultPoint::MidSwap, JournalMode::Delete),
+        (FaultPoint::AfterSwap, JournalMode::Delete),
+    ] {
+        let inst = Installation::demo(4 * MIB, mode);
+        let name = inst.backup();
+        change_live(&inst.data.database(), "old-content");
+        let old = content_digest(&inst.data.database(), None);
+        let options = RestoreOptions {
+            start_cmd: Some("true".to_owned()),
+            fault: Some(fault),
+            ..RestoreOptions::default()
+        };
+        let passphrase = Passphrase::new(PASSPHRASE.to_owned());
+        let err = restore(
+            &inst.data,
+            &name,
+            &passphrase,
+            &options,
+            &SystemClock,
+            &NoProgress,
+        )
+        .unwrap_err();
+        assert_eq!(
+            backupdesk_core::ErrorKind::kind(&err),
+            "rolled_back",
+            "{fault:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains("prerestore_"),
+            "{fault:?}: names the pre-restore backup: {err}"
+        );
+        assert_eq!(sqlite3_integrity(&inst.data.database()), "ok", "{fault:?}");
+        assert_eq!(
+            content_digest(&inst.data.database(), None),
+            old,
+            "{fault:?} {mode:?}: not the old content"
+        );
+        let log = std::fs::read_to_string(inst.data.logs().join("restore.log")).unwrap();
+        assert!(log.contains("Rolled back"), "{log}");
+        assert!(inst.leftovers().is_empty());
+    }
+}
+
+/// A tiny deterministic generator so every run kills at the same points.
+struct Lcg(u64);
+impl Lcg {
+    fn next_unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn sigkill_during_restore(mode: JournalMode, seed: u64, runs: usize) {
+    let inst = Installation::demo(8 * MIB, mode);
+    let a = inst.backup();
+    change_live(&inst.data.database(), "content-b");
+    let b = inst.backup();
+    let digest_of = |name: &str| {
+        let out = inst.dir.path().join(format!("{name}.plain"));
+        gpg_decrypt_to(PASSPHRASE, &inst.backup_path(name), &out);
+        content_digest(&out, None)
+    };
+    let (content_a, content_b) = (digest_of(&a), digest_of(&b));
+    assert_ne!(content_a, content_b);
+
+    let started = std::time::Instant::now();
+    let (code, out) = inst.json(&["restore", &a, "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    let full = started.elapsed();
+
+    let mut rng = Lcg(seed);
+    let mut current = a.clone();
+    let mut changed_while_killed = 0;
+    for run in 0..runs {
+        let target = if current == a { b.clone() } else { a.clone() };
+        let (old, new) = if target == a {
+            (&content_b, &content_a)
+        } else {
+            (&content_a, &content_b)
+        };
+        let delay = full.mul_f64(rng.next_unit() * 1.1);
+        let mut child = inst
+            .cli(&["restore", &target, "--yes", "--json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        child.kill().ok();
+        child.wait().unwrap();
+        let context = format!("{mode:?} run {run}, killed after {delay:?}");
+        assert_eq!(sqlite3_integrity(&inst.data.database()), "ok", "{context}");
+        let now = content_digest(&inst.data.database(), None);
+        assert!(
+            now == *old || now == *new,
+            "{context}: a mix of old and new content"
+        );
+        if now == *new {
+            current = target.clone();
+            changed_while_killed += 1;
+        }
+        // The next run completes and cleans up what the killed one left.
+        let next = if current == a { b.clone() } else { a.clone() };
+        let (code, out) = inst.json(&["restore", &next, "--yes"]);
+        assert_eq!(code, 0, "{context}: next run: {out:#}");
+        current = next;
+        assert!(
+            inst.leftovers().is_empty(),
+            "{context}: {:?}",
+            inst.leftovers()
+        );
+        only_encrypted_files_in_backups(&inst);
+    }
+    eprintln!("{mode:?}: {changed_while_killed}/{runs} killed restores had completed the swap");
+}
+
+#[test]
+fn sigkill_during_restore_leaves_old_or_new_content_in_wal_mode() {
+    sigkill_during_restore(JournalMode::Wal, 7, 12);
+}
+
+#[test]
+fn sigkill_during_restore_leaves_old_or_new_content_in_rollback_mode() {
+    sigkill_during_restore(JournalMode::Delete, 11, 12);
+}
