@@ -68,6 +68,10 @@ pub struct RestoreOptions {
     /// Test hook: force a failure at this point.
     #[doc(hidden)]
     pub fault: Option<FaultPoint>,
+    /// Test hook: pause half-way through the swap (so a test can kill the
+    /// process while the live database is being written).
+    #[doc(hidden)]
+    pub pause_mid_swap: Option<Duration>,
 }
 
 /// Why a restore did not happen, or was undone.
@@ -431,16 +435,22 @@ fn run(
     };
 
     // The point of no return begins: from here on, failures roll back.
-    let outcome =
-        swap_and_check(staged.path(), &live, &expected_tables, options.fault).and_then(|()| {
-            if let Some(cmd) = &options.start_cmd {
-                if options.fault == Some(FaultPoint::StartCommand) {
-                    return Err("start command failed (injected fault)".to_owned());
-                }
-                run_shell(cmd).map_err(|e| format!("the start command `{cmd}` failed: {e}"))?;
+    let outcome = swap_and_check(
+        staged.path(),
+        &live,
+        &expected_tables,
+        options.fault,
+        options.pause_mid_swap,
+    )
+    .and_then(|()| {
+        if let Some(cmd) = &options.start_cmd {
+            if options.fault == Some(FaultPoint::StartCommand) {
+                return Err("start command failed (injected fault)".to_owned());
             }
-            Ok(())
-        });
+            run_shell(cmd).map_err(|e| format!("the start command `{cmd}` failed: {e}"))?;
+        }
+        Ok(())
+    });
     drop(staged);
 
     match outcome {
@@ -465,7 +475,7 @@ fn run(
             );
             let pre_restore_backup = pre_name.clone().unwrap_or_else(|| "(none)".to_owned());
             let rollback = match &pre_snapshot {
-                Some(snapshot) => swap_and_check(snapshot.path(), &live, &[], None),
+                Some(snapshot) => swap_and_check(snapshot.path(), &live, &[], None, None),
                 None => Err("there was no live database before the restore".to_owned()),
             };
             restart_service(options, clock, log);
@@ -559,8 +569,9 @@ fn swap_and_check(
     live: &Path,
     expected: &[TableRows],
     fault: Option<FaultPoint>,
+    pause: Option<Duration>,
 ) -> Result<(), String> {
-    copy_into_live(source, live, fault)
+    copy_into_live(source, live, fault, pause)
         .map_err(|e| format!("copying into the live database failed: {e}"))?;
     if fault == Some(FaultPoint::AfterSwap) {
         return Err("injected failure right after the swap".to_owned());
@@ -601,6 +612,7 @@ fn copy_into_live(
     source: &Path,
     live: &Path,
     fault: Option<FaultPoint>,
+    pause: Option<Duration>,
 ) -> Result<(), rusqlite::Error> {
     let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut dst = Connection::open(live)?;
@@ -614,6 +626,11 @@ fn copy_into_live(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
             Some("injected failure half-way through the swap".to_owned()),
         ));
+    }
+    if let Some(pause) = pause {
+        let half = (snapshot::pragma_u64(&src, "page_count")? / 2).max(1) as i32;
+        let _ = backup.step(half)?;
+        std::thread::sleep(pause);
     }
     let started = Instant::now();
     loop {

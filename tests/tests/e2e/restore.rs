@@ -496,7 +496,7 @@ fn sigkill_during_restore(mode: JournalMode, seed: u64, runs: usize) {
     let started = std::time::Instant::now();
     let (code, out) = inst.json(&["restore", &a, "--yes"]);
     assert_eq!(code, 0, "{out:#}");
-    let full = started.elapsed();
+    let mut full = started.elapsed();
 
     let mut rng = Lcg(seed);
     let mut current = a.clone();
@@ -508,7 +508,14 @@ fn sigkill_during_restore(mode: JournalMode, seed: u64, runs: usize) {
         } else {
             (&content_a, &content_b)
         };
-        let delay = full.mul_f64(rng.next_unit() * 1.1);
+        // Half the kills anywhere in the run, half in its last part, where
+        // the pre-restore backup and the swap happen.
+        let point = if run % 2 == 0 {
+            rng.next_unit() * 1.1
+        } else {
+            0.7 + rng.next_unit() * 0.35
+        };
+        let delay = full.mul_f64(point);
         let mut child = inst
             .cli(&["restore", &target, "--yes", "--json"])
             .stdout(Stdio::null())
@@ -531,7 +538,9 @@ fn sigkill_during_restore(mode: JournalMode, seed: u64, runs: usize) {
         }
         // The next run completes and cleans up what the killed one left.
         let next = if current == a { b.clone() } else { a.clone() };
+        let next_started = std::time::Instant::now();
         let (code, out) = inst.json(&["restore", &next, "--yes"]);
+        full = next_started.elapsed();
         assert_eq!(code, 0, "{context}: next run: {out:#}");
         current = next;
         assert!(
@@ -542,6 +551,53 @@ fn sigkill_during_restore(mode: JournalMode, seed: u64, runs: usize) {
         only_encrypted_files_in_backups(&inst);
     }
     eprintln!("{mode:?}: {changed_while_killed}/{runs} killed restores had completed the swap");
+
+    // And four kills that certainly land half-way through the swap, while
+    // half of the pages are written into the live database: SQLite's
+    // journal (or uncommitted WAL frames) must leave the old content.
+    for run in 0..4 {
+        let target = if current == a { b.clone() } else { a.clone() };
+        let old = if current == a { &content_a } else { &content_b };
+        let mut cmd = inst.cli(&["restore", &target, "--yes", "--json"]);
+        cmd.env("BACKUPDESK_TEST_SWAP_PAUSE_MS", "3000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        // Wait until the pre-restore backup of this run exists: the swap follows.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let pre_count = |inst: &Installation| {
+            std::fs::read_dir(inst.data.backups())
+                .unwrap()
+                .flatten()
+                .filter(|e| {
+                    e.file_name().to_string_lossy().starts_with("prerestore_")
+                        && e.file_name().to_string_lossy().ends_with(".gpg")
+                })
+                .count()
+        };
+        let before = pre_count(&inst);
+        while pre_count(&inst) == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "mid-swap run {run}: still paused in the swap"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let context = format!("{mode:?} mid-swap kill {run}");
+        assert_eq!(sqlite3_integrity(&inst.data.database()), "ok", "{context}");
+        assert_eq!(
+            content_digest(&inst.data.database(), None),
+            *old,
+            "{context}: not the old content"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+    }
+    let (code, out) = inst.json(&["restore", &a, "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
 }
 
 #[test]
