@@ -103,6 +103,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
 fn age(seconds: i64) -> String {
     match seconds {
         s if s < 0 => "in the future".to_owned(),
+        s if s < 60 => "just now".to_owned(),
         s if s < 3600 => format!("{} minutes ago", s / 60),
         s if s < 86_400 => format!("{} hours ago", s / 3600),
         s => format!("{} days ago", s / 86_400),
