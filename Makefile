@@ -29,3 +29,4 @@ test: deps-test lint
 bench: deps-test
 	$(CARGO) build --release --workspace --bins
 	target/release/backupdesk-bench --size $(SIZE)
+	target/release/backupdesk-list-bench

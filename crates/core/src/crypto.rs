@@ -8,18 +8,20 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
 
 use openpgp::crypto::{Password, SessionKey};
+use openpgp::packet::Tag;
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::Parse;
 use openpgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper,
 };
 use openpgp::policy::StandardPolicy;
-use openpgp::serialize::stream::{Compressor, Encryptor, LiteralWriter, Message};
-use openpgp::types::{CompressionAlgorithm, CompressionLevel, DataFormat, SymmetricAlgorithm};
+use openpgp::serialize::stream::{ArbitraryWriter, Encryptor, LiteralWriter, Message};
+use openpgp::types::{CompressionAlgorithm, DataFormat, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
-use crate::hashing::{Digested, HashingReader, SharedDigest};
+use crate::hashing::{Digested, SharedDigest};
+use crate::parallel_deflate::{self, Reorder};
 use crate::progress::{Phase, Progress};
 
 /// Buffer size for streaming: large enough to be fast, small enough to keep
@@ -84,7 +86,8 @@ pub enum Compression {
     None,
     /// Deflate level 1.
     Fast,
-    /// Deflate level 6, what gpg uses.
+    /// Deflate level 3: measured on Server Monitor data, zlib-rs at level 3
+    /// is as small as gpg's level-6 output (0.995x) and twice as fast.
     #[default]
     Default,
     /// Deflate level 9.
@@ -96,7 +99,7 @@ impl Compression {
         match self {
             Compression::None => None,
             Compression::Fast => Some(1),
-            Compression::Default => Some(6),
+            Compression::Default => Some(3),
             Compression::Best => Some(9),
         }
     }
@@ -170,8 +173,13 @@ impl crate::ErrorKind for CryptoError {
 /// size of the plaintext. `total` (when known) is the plaintext size, for
 /// progress.
 ///
+/// Deflate runs on every core ([`crate::parallel_deflate`]) while this
+/// thread reads and hashes and another encrypts and writes; memory stays
+/// bounded by a few blocks in flight.
+///
 /// # Errors
-/// [`CryptoError::Io`] when reading `plain` or writing `out` fails.
+/// [`CryptoError::Io`] when reading `plain` or writing `out` fails (a full
+/// disk keeps its error kind).
 pub fn encrypt<W>(
     plain: &mut dyn Read,
     out: W,
@@ -184,26 +192,78 @@ pub fn encrypt<W>(
 where
     W: Write + Send + Sync,
 {
-    let message = Message::new(out);
-    let message = Encryptor::with_passwords(message, Some(passphrase.to_password()))
+    let Some(level) = compression.level() else {
+        let message = encryptor(Message::new(out), passphrase)?;
+        return write_literal(message, plain, literal_name, total, progress);
+    };
+    std::thread::scope(|scope| {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        let (sink, compressed) = parallel_deflate::start(scope, u32::from(level), workers);
+        let writer = scope.spawn(move || -> Result<(), CryptoError> {
+            let message = encryptor(Message::new(out), passphrase)?;
+            let mut packet =
+                ArbitraryWriter::new(message, Tag::CompressedData).map_err(openpgp_to_io)?;
+            packet
+                .write_all(&[u8::from(CompressionAlgorithm::Zip)])
+                .map_err(CryptoError::Io)?;
+            let mut reorder = Reorder::default();
+            let mut finished = false;
+            for block in compressed {
+                for block in reorder.accept(block) {
+                    packet
+                        .write_all(&block.bytes.map_err(CryptoError::Io)?)
+                        .map_err(CryptoError::Io)?;
+                    finished |= block.last;
+                }
+            }
+            if !finished {
+                return Err(CryptoError::Io(io::Error::other(
+                    "compression stopped early",
+                )));
+            }
+            packet.finalize().map_err(openpgp_to_io)
+        });
+        let framed = write_literal(Message::new(sink), plain, literal_name, total, progress);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(CryptoError::Io(io::Error::other(
+                "the encryption thread panicked",
+            )))
+        });
+        // The writer's error (say, a full disk) is the cause of any error the
+        // reading side saw when the pipeline stopped.
+        written?;
+        framed
+    })
+}
+
+fn encryptor<'a>(
+    message: Message<'a>,
+    passphrase: &Passphrase,
+) -> Result<Message<'a>, CryptoError> {
+    Encryptor::with_passwords(message, Some(passphrase.to_password()))
         .symmetric_algo(SymmetricAlgorithm::AES256)
         .build()
-        .map_err(openpgp_to_io)?;
-    let message = match compression.level() {
-        Some(level) => Compressor::new(message)
-            .algo(CompressionAlgorithm::Zip)
-            .level(CompressionLevel::new(level).map_err(openpgp_to_io)?)
-            .build()
-            .map_err(openpgp_to_io)?,
-        None => message,
-    };
+        .map_err(openpgp_to_io)
+}
+
+/// Writes the binary literal packet (named `literal_name`) holding `plain`
+/// into `message`, hashing the plaintext on the way.
+fn write_literal(
+    message: Message<'_>,
+    plain: &mut dyn Read,
+    literal_name: &str,
+    total: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<Digested, CryptoError> {
     let mut literal = LiteralWriter::new(message)
         .format(DataFormat::Binary)
         .filename(literal_name)
         .map_err(openpgp_to_io)?
         .build()
         .map_err(openpgp_to_io)?;
-
     progress.start(Phase::Encrypt, total);
     let digest = SharedDigest::default();
     let mut buffer = vec![0u8; STREAM_BUFFER];
@@ -317,51 +377,111 @@ where
     R: Read + Send + Sync,
 {
     let cipher_digest = SharedDigest::default();
-    let reader = HashingReader::new(ciphertext, cipher_digest.clone());
     let state = Arc::new(Mutex::new(HelperState::default()));
     let helper = Helper {
         candidates,
         state: state.clone(),
     };
-    let policy = StandardPolicy::new();
     progress.start(Phase::Decrypt, total);
-    let decryptor = DecryptorBuilder::from_reader(reader)
-        .map_err(|e| classify(&e, &state))?
-        .buffer_size(STREAM_BUFFER)
-        .with_policy(&policy, None, helper);
-    let mut decryptor = match decryptor {
-        Ok(d) => d,
-        Err(e) => return Err(classify(&e, &state)),
-    };
-
+    // This thread decrypts and inflates; the caller's thread hashes the
+    // plaintext and writes it out, so the two run on separate cores.
     let plain_digest = SharedDigest::default();
-    let mut buffer = vec![0u8; STREAM_BUFFER];
-    let mut reported = 0u64;
-    loop {
-        let n = match decryptor.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(classify_io(e, &state)),
+    std::thread::scope(|scope| -> Result<(), CryptoError> {
+        let (blocks_tx, blocks_rx) = std::sync::mpsc::sync_channel::<Block>(8);
+        let reader = ForwardingReader {
+            inner: ciphertext,
+            tx: blocks_tx.clone(),
         };
-        plain_digest.update(&buffer[..n]);
-        sink.write_all(&buffer[..n]).map_err(CryptoError::Io)?;
-        let read_so_far = cipher_digest.size();
-        progress.advance(read_so_far.saturating_sub(reported));
-        reported = read_so_far;
-    }
+        let decrypting = scope.spawn(|| -> Result<(), CryptoError> {
+            let policy = StandardPolicy::new();
+            let mut decryptor = DecryptorBuilder::from_reader(reader)
+                .map_err(|e| classify(&e, &state))?
+                .buffer_size(STREAM_BUFFER)
+                .with_policy(&policy, None, helper)
+                .map_err(|e| classify(&e, &state))?;
+            let blocks_tx = blocks_tx;
+            loop {
+                let mut block = vec![0u8; STREAM_BUFFER];
+                let mut filled = 0;
+                while filled < block.len() {
+                    match decryptor.read(&mut block[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(classify_io(e, &state)),
+                    }
+                }
+                if filled == 0 {
+                    return Ok(());
+                }
+                block.truncate(filled);
+                if blocks_tx.send(Block::Plain(block)).is_err() {
+                    return Ok(());
+                }
+            }
+        });
+        // Hash both streams here, off the decrypting core.
+        let mut written = Ok(());
+        for block in blocks_rx {
+            match block {
+                Block::Cipher(bytes) => {
+                    cipher_digest.update(&bytes);
+                    progress.advance(bytes.len() as u64);
+                }
+                Block::Plain(bytes) => {
+                    plain_digest.update(&bytes);
+                    if let Err(e) = sink.write_all(&bytes) {
+                        written = Err(CryptoError::Io(e));
+                        break;
+                    }
+                }
+            }
+        }
+        let decrypted = decrypting.join().unwrap_or_else(|_| {
+            Err(CryptoError::Io(io::Error::other(
+                "the decryption thread panicked",
+            )))
+        });
+        decrypted?;
+        written
+    })?;
     progress.finish();
     let opened_with = state
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .opened_with
         .ok_or_else(|| CryptoError::UnsupportedFormat("the message is not encrypted".into()))?;
-    drop(decryptor);
     Ok(Decrypted {
         plaintext: plain_digest.finish(),
         ciphertext: cipher_digest.finish(),
         passphrase_index: opened_with,
     })
+}
+
+/// What the decrypting thread hands to the hashing one.
+enum Block {
+    /// Bytes of the `.gpg` file as read.
+    Cipher(Vec<u8>),
+    /// Decrypted, decompressed plaintext.
+    Plain(Vec<u8>),
+}
+
+/// Passes a copy of everything read on to the hashing thread.
+struct ForwardingReader<R> {
+    inner: R,
+    tx: std::sync::mpsc::SyncSender<Block>,
+}
+
+impl<R: Read> Read for ForwardingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            // A closed channel means the consumer stopped; reading goes on
+            // so the decryptor reports its own state.
+            let _ = self.tx.send(Block::Cipher(buf[..n].to_vec()));
+        }
+        Ok(n)
+    }
 }
 
 fn classify_io(e: io::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod lock;
 pub mod meta;
 pub mod name;
+pub mod parallel_deflate;
 pub mod progress;
 pub mod publish;
 pub mod restore;

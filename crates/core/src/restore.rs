@@ -6,8 +6,9 @@
 //!    failure stops here and the live database is never opened for writing;
 //! 3. run the optional stop command;
 //! 4. make an encrypted pre-restore backup of the live database (after the
-//!    stop, so no write is lost; if it fails, the start command runs and
-//!    nothing was changed);
+//!    stop, so no write is lost; without a stop command it is taken in
+//!    parallel with steps 1–2 and removed again if they fail; if it fails,
+//!    the start command runs and nothing was changed);
 //! 5. swap: SQLite's backup API copies the staged database into the live
 //!    one in a single step, inside SQLite's own locking and journaling, so
 //!    WAL and rollback-journal databases, open readers and a running writer
@@ -36,10 +37,10 @@ use crate::layout::DataDir;
 use crate::lock::{LockError, OperationLock};
 use crate::meta::TableRows;
 use crate::name::{BackupKind, BackupName};
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 use crate::retention;
 use crate::snapshot::{self, SnapshotError};
-use crate::staging::Staging;
+use crate::staging::{StagedFile, Staging};
 use crate::verify::{self, VerifyDepth, VerifyError};
 
 /// A point after the swap began where a test can force a failure.
@@ -63,8 +64,9 @@ pub struct RestoreOptions {
     pub stop_cmd: Option<String>,
     /// Shell command that starts the service after the swap (and after a rollback).
     pub start_cmd: Option<String>,
-    /// Compression of the pre-restore backup.
-    pub compression: Compression,
+    /// Compression of the pre-restore backup (default: fast; safety copies
+    /// are short-lived and speed matters more than size).
+    pub compression: Option<Compression>,
     /// Test hook: force a failure at this point.
     #[doc(hidden)]
     pub fault: Option<FaultPoint>,
@@ -375,9 +377,46 @@ fn run(
     let entry = catalog.find(file_name)?;
     let mut warnings = Vec::new();
 
-    // Stage and check. The live database is not touched before this passes.
-    let (report, staged) = verify::check(data, entry, passphrase, VerifyDepth::Deep, progress)
-        .map_err(RestoreError::Verify)?;
+    let live = data.database();
+    let live_exists = live.exists();
+    let pre_options = BackupOptions {
+        compression: options.compression.unwrap_or(Compression::Fast),
+        allow_default_passphrase: true,
+        kind: NewBackupKind::PreRestore,
+        prune_after: false,
+    };
+
+    // Stage and check the backup; the live database is not touched before
+    // this passes. With no service to stop first, the safety backup of the
+    // live database is taken at the same time, on the other core.
+    let parallel = options.stop_cmd.is_none() && live_exists;
+    let (checked, early_pre) = if parallel {
+        std::thread::scope(|scope| {
+            let pre = scope.spawn(|| {
+                backup::backup_locked(data, &staging, passphrase, &pre_options, clock, &NoProgress)
+            });
+            let checked = verify::check(data, entry, passphrase, VerifyDepth::Deep, progress);
+            let pre = pre.join().unwrap_or_else(|_| {
+                Err(BackupError::Io {
+                    path: data.backups().display().to_string(),
+                    source: std::io::Error::other("the pre-restore backup thread panicked"),
+                })
+            });
+            (checked, Some(pre))
+        })
+    } else {
+        (
+            verify::check(data, entry, passphrase, VerifyDepth::Deep, progress),
+            None,
+        )
+    };
+    let (report, staged) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            discard_unused_safety_backup(&early_pre);
+            return Err(RestoreError::Verify(e));
+        }
+    };
     let staged = staged.expect("a deep check keeps its staged copy");
     warnings.extend(report.warnings.iter().cloned());
     let expected_tables = report.database.map(|d| d.tables).unwrap_or_default();
@@ -390,11 +429,14 @@ fn run(
         ),
     );
 
-    let live = data.database();
-    let live_exists = live.exists();
     if live_exists {
-        snapshot::check_is_sqlite(&live)?;
-        match_page_size(&live, staged.path())?;
+        let checked_live = snapshot::check_is_sqlite(&live)
+            .map_err(RestoreError::from)
+            .and_then(|()| match_page_size(&live, staged.path()));
+        if let Err(e) = checked_live {
+            discard_unused_safety_backup(&early_pre);
+            return Err(e);
+        }
     }
 
     if let Some(cmd) = &options.stop_cmd {
@@ -405,33 +447,39 @@ fn run(
         log.append(clock, Level::Info, &format!("Service stopped: {cmd}"));
     }
 
-    // The safety backup, encrypted like any other, taken after the service
-    // stopped so no write is lost; its snapshot stays staged for a fast
-    // rollback.
-    let (pre_name, pre_snapshot) = if live_exists {
-        let pre_options = BackupOptions {
-            compression: options.compression,
-            allow_default_passphrase: true,
-            kind: NewBackupKind::PreRestore,
-            prune_after: false,
-        };
-        match backup::backup_locked(data, &staging, passphrase, &pre_options, clock, progress) {
-            Ok((pre, snapshot)) => {
-                log.append(
-                    clock,
-                    Level::Info,
-                    &format!("Pre-restore backup created: {}", pre.path.display()),
-                );
-                (Some(pre.name.file_name().to_owned()), Some(snapshot))
-            }
-            Err(e) => {
-                restart_service(options, clock, log);
-                return Err(RestoreError::PreRestoreBackupFailed(e));
-            }
+    // The safety backup, encrypted like any other (taken after the service
+    // stopped, when there is one, so no write is lost); its snapshot stays
+    // staged for a fast rollback.
+    let pre_result = match early_pre {
+        Some(result) => Some(result),
+        None if live_exists => Some(backup::backup_locked(
+            data,
+            &staging,
+            passphrase,
+            &pre_options,
+            clock,
+            progress,
+        )),
+        None => None,
+    };
+    let (pre_name, pre_snapshot) = match pre_result {
+        Some(Ok((pre, snapshot))) => {
+            log.append(
+                clock,
+                Level::Info,
+                &format!("Pre-restore backup created: {}", pre.path.display()),
+            );
+            (Some(pre.name.file_name().to_owned()), Some(snapshot))
         }
-    } else {
-        warnings.push("there was no live database, so there is no pre-restore backup".to_owned());
-        (None, None)
+        Some(Err(e)) => {
+            restart_service(options, clock, log);
+            return Err(RestoreError::PreRestoreBackupFailed(e));
+        }
+        None => {
+            warnings
+                .push("there was no live database, so there is no pre-restore backup".to_owned());
+            (None, None)
+        }
     };
 
     // The point of no return begins: from here on, failures roll back.
@@ -498,6 +546,17 @@ fn run(
                 }),
             }
         }
+    }
+}
+
+/// A safety backup taken in parallel with checks that then failed was made
+/// for nothing: remove it, so a refused restore changes nothing.
+fn discard_unused_safety_backup(
+    early: &Option<Result<(backup::BackupReport, StagedFile), BackupError>>,
+) {
+    if let Some(Ok((pre, _))) = early {
+        let _ = std::fs::remove_file(&pre.path);
+        let _ = std::fs::remove_file(&pre.meta_path);
     }
 }
 
@@ -571,8 +630,10 @@ fn swap_and_check(
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
 ) -> Result<(), String> {
+    let started = Instant::now();
     copy_into_live(source, live, fault, pause)
         .map_err(|e| format!("copying into the live database failed: {e}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "swap done");
     if fault == Some(FaultPoint::AfterSwap) {
         return Err("injected failure right after the swap".to_owned());
     }
@@ -584,6 +645,7 @@ fn swap_and_check(
         .prepare("PRAGMA integrity_check")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(|e| format!("integrity_check failed to run: {e}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "post-swap integrity_check done");
     if integrity != ["ok"] || fault == Some(FaultPoint::PostSwapCheck) {
         return Err(format!(
             "the live database fails integrity_check after the swap: {}",

@@ -1,19 +1,124 @@
-//! `make bench`: measures Backup Desk's release binary on generated data and
-//! writes `target/bench/report.json` plus a short table on stdout.
+//! `make bench`: Backup Desk's release binary against the shell pipelines of
+//! Server Monitor's scripts, on a generated realistic database.
 //!
-//! Scenarios so far:
-//! - `list-10k`: `backupdesk list --json` over 10,000 backups (each with a
-//!   `.meta`), median of 5 runs. Target: well under a second (< 0.5 s).
+//! Each scenario runs its two sides alternately (A B A B ...), at least three
+//! pairs, and reports the median wall time of each side, the median of the
+//! per-pair ratios, output sizes and peak RSS (GNU time's `%M`, the largest
+//! resident set of the process tree's biggest member). Writes
+//! `target/bench/report.json` and prints a table with each target.
 //!
-//! usage: backupdesk-bench [--size 512MiB] [--bin target/release/backupdesk]
+//! usage: backupdesk-bench [--size 512MiB] [--pairs 3] [--rss-only]
+//!   --rss-only: run each Backup Desk operation once and report its peak RSS
+//!   (for the 2 GiB memory check, where the references take many minutes).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
+use serde_json::{Value, json};
+
+const PASSPHRASE: &str = "bench passphrase, not a secret";
+
+struct Run {
+    seconds: f64,
+    rss_kib: u64,
+}
+
+/// Runs `program args` under `/usr/bin/time`, returning wall time and peak RSS.
+fn timed(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let rss_file = std::env::temp_dir().join(format!("bd-bench-rss-{}", std::process::id()));
+    let started = Instant::now();
+    let status = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run /usr/bin/time (package: time)");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success(), "{} {args:?} failed", program.display());
+    let rss_kib = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or(0);
+    Run { seconds, rss_kib }
+}
+
+fn sh(script: &str) -> Run {
+    timed(Path::new("/bin/bash"), &["-c", script], &[])
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+struct Bench {
+    bin: PathBuf,
+    root: PathBuf,
+    work: PathBuf,
+    pass_file: PathBuf,
+}
+
+impl Bench {
+    fn ours(&self, args: &[&str]) -> Run {
+        let mut full = vec![
+            "--data-dir",
+            self.root.to_str().unwrap(),
+            "--passphrase-file",
+            self.pass_file.to_str().unwrap(),
+        ];
+        full.extend_from_slice(args);
+        timed(&self.bin, &full, &[])
+    }
+
+    fn backups(&self) -> PathBuf {
+        self.root.join("data/backups")
+    }
+
+    fn clear_backups(&self) {
+        for entry in std::fs::read_dir(self.backups()).unwrap().flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+
+    fn newest_backup(&self) -> String {
+        let mut names: Vec<String> = std::fs::read_dir(self.backups())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("servers_db_") && n.ends_with(".gpg"))
+            .collect();
+        names.sort();
+        names.pop().expect("a backup exists")
+    }
+}
+
+/// One scenario's result, with its target check.
+fn row(scenario: &str, ours: &[Run], reference: &[Run], ratio_target: f64, extra: Value) -> Value {
+    let ratios: Vec<f64> = ours
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| a.seconds / b.seconds)
+        .collect();
+    let ratio = median(&ratios);
+    json!({
+        "scenario": scenario,
+        "ours_median_s": median(&ours.iter().map(|r| r.seconds).collect::<Vec<_>>()),
+        "reference_median_s": median(&reference.iter().map(|r| r.seconds).collect::<Vec<_>>()),
+        "pair_ratios": ratios,
+        "ratio_median": ratio,
+        "ratio_target": ratio_target,
+        "time_met": ratio <= ratio_target,
+        "ours_peak_rss_mib": ours.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0,
+        "reference_peak_rss_mib": reference.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0,
+        "extra": extra,
+    })
 }
 
 fn main() {
@@ -24,83 +129,232 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let bin = PathBuf::from(flag("--bin").unwrap_or_else(|| "target/release/backupdesk".into()));
     let size = flag("--size").unwrap_or_else(|| "512MiB".into());
+    let pairs: usize = flag("--pairs")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3)
+        .max(3);
+    let rss_only = args.iter().any(|a| a == "--rss-only");
+    let release = PathBuf::from("target/release");
+    let bin = release.join("backupdesk");
+    let writer = release.join("sm-writer");
     let out_dir = PathBuf::from("target/bench");
-    std::fs::create_dir_all(&out_dir).expect("create target/bench");
+    std::fs::create_dir_all(&out_dir).unwrap();
 
-    let rows = vec![list_10k(&bin)];
+    let work = std::env::temp_dir().join(format!("bd-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let bench = Bench {
+        bin: bin.clone(),
+        root: work.join("sm"),
+        pass_file: work.join("passphrase"),
+        work: work.clone(),
+    };
+    std::fs::write(&bench.pass_file, format!("{PASSPHRASE}\n")).unwrap();
+    eprintln!("generating a {size} demo database in {}", work.display());
+    let demo = timed(
+        &bin,
+        &[
+            "demo",
+            "init",
+            bench.root.to_str().unwrap(),
+            "--size",
+            &size,
+        ],
+        &[],
+    );
+    let db = bench.root.join("data/servers.db");
+    let db_size = std::fs::metadata(&db).unwrap().len();
+    eprintln!("  {db_size} bytes in {:.1} s", demo.seconds);
+    let gnupg = work.join("gnupg");
+    std::fs::create_dir_all(&gnupg).unwrap();
+    let gpg = format!("GNUPGHOME={} gpg --batch --yes --quiet", gnupg.display());
+    let x = work.join("ref.db");
+    let xs = x.display().to_string();
+    let pass = bench.pass_file.display().to_string();
 
-    println!("{:<12} {:>12} {:>12}  target", "scenario", "median", "runs");
-    for row in &rows {
+    let mut rows = Vec::new();
+    if rss_only {
+        bench.clear_backups();
+        let b = bench.ours(&["backup", "--no-prune"]);
+        let name = bench.newest_backup();
+        let v = bench.ours(&["verify", &name]);
+        let r = bench.ours(&["restore", &name, "--yes"]);
+        for (scenario, run) in [("backup", b), ("verify", v), ("restore", r)] {
+            rows.push(json!({
+                "scenario": scenario, "ours_s": run.seconds,
+                "ours_peak_rss_mib": run.rss_kib as f64 / 1024.0,
+                "rss_target_mib": 64, "rss_met": run.rss_kib <= 64 * 1024,
+            }));
+        }
+    } else {
+        // Backup: ours vs sqlite3 .backup + sha256sum + gpg --symmetric.
+        let (mut ours, mut reference) = (Vec::new(), Vec::new());
+        let (mut ours_size, mut ref_size) = (0, 0);
+        for pair in 0..pairs {
+            eprintln!("backup pair {}", pair + 1);
+            bench.clear_backups();
+            ours.push(bench.ours(&["backup", "--no-prune"]));
+            ours_size = std::fs::metadata(bench.backups().join(bench.newest_backup()))
+                .unwrap()
+                .len();
+            let _ = std::fs::remove_file(&x);
+            let _ = std::fs::remove_file(format!("{xs}.gpg"));
+            reference.push(sh(&format!(
+                "sqlite3 {db} \".backup {xs}\" && sha256sum {xs} >/dev/null && {gpg} --passphrase-fd 0 --symmetric --cipher-algo AES256 {xs} < {pass}",
+                db = db.display()
+            )));
+            ref_size = std::fs::metadata(format!("{xs}.gpg")).unwrap().len();
+        }
+        let size_ratio = ours_size as f64 / ref_size as f64;
+        rows.push(row(
+            "backup",
+            &ours,
+            &reference,
+            0.35,
+            json!({
+                "ours_output_bytes": ours_size, "reference_output_bytes": ref_size,
+                "size_ratio": size_ratio, "size_target": 1.05, "size_met": size_ratio <= 1.05,
+            }),
+        ));
+
+        // Verify (quick): ours vs gpg -d | sha256sum.
+        let name = bench.newest_backup();
+        let backup_path = bench.backups().join(&name);
+        let (mut ours, mut reference) = (Vec::new(), Vec::new());
+        for pair in 0..pairs {
+            eprintln!("verify pair {}", pair + 1);
+            ours.push(bench.ours(&["verify", &name]));
+            reference.push(sh(&format!(
+                "{gpg} --passphrase-fd 3 -d {} 3< {pass} | sha256sum >/dev/null",
+                backup_path.display()
+            )));
+        }
+        rows.push(row("verify", &ours, &reference, 0.60, json!({})));
+
+        // Restore: ours vs the scripts' sequence on a copy of the live db.
+        let live_copy = work.join("live-copy.db");
+        std::fs::copy(&db, &live_copy).unwrap();
+        let (mut ours, mut reference) = (Vec::new(), Vec::new());
+        for pair in 0..pairs {
+            eprintln!("restore pair {}", pair + 1);
+            ours.push(bench.ours(&["restore", &name, "--yes"]));
+            let staged = work.join("restored.db");
+            reference.push(sh(&format!(
+                "{gpg} --passphrase-fd 3 -o {s} -d {b} 3< {pass} && sha256sum {s} >/dev/null \
+                 && sqlite3 {s} 'PRAGMA integrity_check' >/dev/null && cp {l} {w}/prerestore.db \
+                 && cp {s} {l} && sqlite3 {l} 'PRAGMA integrity_check' >/dev/null && rm -f {s} {w}/prerestore.db",
+                s = staged.display(),
+                b = backup_path.display(),
+                l = live_copy.display(),
+                w = work.display()
+            )));
+        }
+        rows.push(row("restore", &ours, &reference, 0.50, json!({})));
+
+        // Snapshot under a writer committing every 10 ms vs idle.
+        let (mut loaded, mut idle) = (Vec::new(), Vec::new());
+        let mut writer_report = String::new();
+        for pair in 0..pairs {
+            eprintln!("snapshot-under-load pair {}", pair + 1);
+            bench.clear_backups();
+            let mut w = Command::new(&writer)
+                .arg(&db)
+                .args(["10", "600000"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("sm-writer (built with make bench)");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            loaded.push(bench.ours(&["backup", "--no-prune"]));
+            let _ = w.kill();
+            let out = w.wait_with_output().unwrap();
+            writer_report = String::from_utf8_lossy(&out.stdout).into_owned();
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            bench.clear_backups();
+            idle.push(bench.ours(&["backup", "--no-prune"]));
+        }
+        let _ = writer_report;
+        rows.push(row(
+            "backup under a 10 ms writer vs idle",
+            &loaded,
+            &idle,
+            1.5,
+            json!({}),
+        ));
+    }
+
+    let _ = std::fs::remove_dir_all(&bench.work);
+    print_table(&rows, &size, db_size, rss_only);
+    let report = json!({
+        "size": size, "database_bytes": db_size, "pairs": pairs, "rss_only": rss_only,
+        "machine": { "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "scenarios": rows,
+    });
+    std::fs::write(
+        out_dir.join("report.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    println!("report: target/bench/report.json");
+}
+
+fn print_table(rows: &[Value], size: &str, db_size: u64, rss_only: bool) {
+    println!("Backup Desk bench, {size} database ({db_size} bytes)");
+    if rss_only {
         println!(
-            "{:<12} {:>10.3} s {:>12}  {} ({})",
-            row["scenario"].as_str().unwrap(),
-            row["median_s"].as_f64().unwrap(),
-            row["runs"].as_u64().unwrap(),
-            row["target"].as_str().unwrap(),
-            if row["met"].as_bool().unwrap() {
+            "{:<10} {:>9} {:>13}  target",
+            "scenario", "time", "peak RSS"
+        );
+        for r in rows {
+            println!(
+                "{:<10} {:>7.2} s {:>9.1} MiB  <= 64 MiB: {}",
+                r["scenario"].as_str().unwrap(),
+                r["ours_s"].as_f64().unwrap(),
+                r["ours_peak_rss_mib"].as_f64().unwrap(),
+                if r["rss_met"].as_bool().unwrap() {
+                    "met"
+                } else {
+                    "NOT met"
+                }
+            );
+        }
+        return;
+    }
+    println!(
+        "{:<38} {:>9} {:>9} {:>7} {:>8} {:>9}  targets",
+        "scenario", "ours", "reference", "ratio", "target", "RSS"
+    );
+    for r in rows {
+        let rss = r["ours_peak_rss_mib"].as_f64().unwrap();
+        let mut targets = format!(
+            "time {}",
+            if r["time_met"].as_bool().unwrap() {
                 "met"
             } else {
                 "NOT met"
             }
         );
+        if r["scenario"] != "backup under a 10 ms writer vs idle" {
+            targets.push_str(&format!(
+                ", RSS <= 64 MiB {}",
+                if rss <= 64.0 { "met" } else { "NOT met" }
+            ));
+        }
+        if let Some(size_ratio) = r["extra"]["size_ratio"].as_f64() {
+            targets.push_str(&format!(
+                ", size {:.3}x {}",
+                size_ratio,
+                if size_ratio <= 1.05 { "met" } else { "NOT met" }
+            ));
+        }
+        println!(
+            "{:<38} {:>7.2} s {:>7.2} s {:>7.3} {:>8} {:>5.1} MiB  {targets}",
+            r["scenario"].as_str().unwrap(),
+            r["ours_median_s"].as_f64().unwrap(),
+            r["reference_median_s"].as_f64().unwrap(),
+            r["ratio_median"].as_f64().unwrap(),
+            format!("<= {}", r["ratio_target"]),
+            rss,
+        );
     }
-    let report = serde_json::json!({ "size": size, "scenarios": rows });
-    std::fs::write(
-        out_dir.join("report.json"),
-        serde_json::to_vec_pretty(&report).unwrap(),
-    )
-    .expect("write report");
-    println!("report: target/bench/report.json");
-}
-
-fn list_10k(bin: &Path) -> serde_json::Value {
-    let dir = tempfile_dir("bd-bench-list");
-    let backups = dir.join("data/backups");
-    std::fs::create_dir_all(&backups).unwrap();
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1)
-        .unwrap()
-        .and_hms_opt(2, 0, 0)
-        .unwrap();
-    for i in 0..10_000i64 {
-        let t = start + chrono::Duration::hours(6 * i);
-        let stem = format!("servers_db_{}", t.format("%Y%m%d_%H%M%S"));
-        std::fs::write(backups.join(format!("{stem}.db.gpg")), [0x8cu8; 64]).unwrap();
-        let meta = serde_json::json!({
-            "backup_name": format!("{stem}.db"), "timestamp": t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
-            "size_bytes": 225280, "checksum_sha256": "0".repeat(64),
-            "database_path": "/opt/server-monitor/data/servers.db", "encrypted": true,
-        });
-        std::fs::write(backups.join(format!("{stem}.db.meta")), meta.to_string()).unwrap();
-    }
-    let mut times = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        let out = Command::new(bin)
-            .arg("--data-dir")
-            .arg(&dir)
-            .args(["list", "--json"])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run backupdesk");
-        times.push(t.elapsed());
-        assert!(out.status.success());
-        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(value["count"], 10_000);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    let m = median(times);
-    serde_json::json!({
-        "scenario": "list-10k", "median_s": m.as_secs_f64(), "runs": 5,
-        "target": "< 0.5 s", "met": m < Duration::from_millis(500),
-    })
-}
-
-fn tempfile_dir(prefix: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
