@@ -168,6 +168,7 @@ fn main() {
     eprintln!("  {db_size} bytes in {:.1} s", demo.seconds);
     let gnupg = work.join("gnupg");
     std::fs::create_dir_all(&gnupg).unwrap();
+    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let gpg = format!("GNUPGHOME={} gpg --batch --yes --quiet", gnupg.display());
     let x = work.join("ref.db");
     let xs = x.display().to_string();
