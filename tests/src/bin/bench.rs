@@ -2,7 +2,7 @@
 //! Server Monitor's scripts, on a generated realistic database.
 //!
 //! Each scenario runs its two sides alternately (A B A B ...), at least three
-//! pairs, and reports the median wall time of each side, the median of the
+//! pairs, each run after a `sync` (as hyperfine's `--prepare sync`), and reports the median wall time of each side, the median of the
 //! per-pair ratios, output sizes and peak RSS (GNU time's `%M`, the largest
 //! resident set of the process tree's biggest member). Writes
 //! `target/bench/report.json` and prints a table with each target.
@@ -25,7 +25,10 @@ struct Run {
 }
 
 /// Runs `program args` under `/usr/bin/time`, returning wall time and peak RSS.
+/// Dirty pages of the previous command are flushed first (`sync`, not
+/// timed), so neither side pays for the other's writeback.
 fn timed(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let _ = Command::new("sync").status();
     let rss_file = std::env::temp_dir().join(format!("bd-bench-rss-{}", std::process::id()));
     let started = Instant::now();
     let status = Command::new("/usr/bin/time")
