@@ -8,18 +8,6 @@ use backupdesk_core::demo::JournalMode;
 
 use crate::support::*;
 
-/// A tiny deterministic generator so every run kills at the same points.
-struct Lcg(u64);
-impl Lcg {
-    fn next_unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Every listed encrypted backup is complete: its `.meta` exists and records
 /// exactly the SHA-256 of the `.gpg` as it is on disk.
 fn assert_listed_backups_are_complete(inst: &Installation, context: &str) {

@@ -1,8 +1,6 @@
 //! `health` and `storage`: the server's JSON shapes, validated against
 //! fixtures transcribed from the contract.
 
-use std::process::{Command, Stdio};
-
 use backupdesk_core::demo::JournalMode;
 
 use crate::support::*;
@@ -86,16 +84,10 @@ fn health_reports_a_damaged_database_as_unhealthy() {
 #[test]
 fn health_runs_while_the_service_writes() {
     let inst = Installation::demo(8 * MIB, JournalMode::Delete);
-    let mut writer = Command::new(assert_cmd::cargo::cargo_bin("sm-writer"))
-        .arg(inst.data.database())
-        .args(["10", "60000"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let writer = start_writer(&inst.data.database());
     std::thread::sleep(std::time::Duration::from_millis(200));
     let (code, health) = inst.json(&["health"]);
-    writer.kill().unwrap();
-    writer.wait().unwrap();
+    stop_writer(writer);
     assert_eq!(code, 0, "{health:#}");
     assert_eq!(health["integrity_check"], "passed");
 }

@@ -2,7 +2,6 @@
 //! open reader, backups made by gpg, every bad input, injected faults after
 //! the swap began, and SIGKILL at random points.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use backupdesk_core::clock::SystemClock;
@@ -45,19 +44,11 @@ fn restore_round_trip(mode: JournalMode) {
     let _: i64 = reader
         .query_row("SELECT count(*) FROM tags", [], |r| r.get(0))
         .unwrap();
-    let mut writer = Command::new(assert_cmd::cargo::cargo_bin("sm-writer"))
-        .arg(inst.data.database())
-        .args(["10", "120000"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(writer.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let writer = start_writer(&inst.data.database());
 
     let (code, out) = inst.json(&["restore", &name, "--yes"]);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    writer.kill().unwrap();
-    writer.wait().unwrap();
+    stop_writer(writer);
     assert_eq!(code, 0, "{out:#}");
 
     // The live database holds the backup's content (plus whatever the
@@ -466,18 +457,6 @@ fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
         let log = std::fs::read_to_string(inst.data.logs().join("restore.log")).unwrap();
         assert!(log.contains("Rolled back"), "{log}");
         assert!(inst.leftovers().is_empty());
-    }
-}
-
-/// A tiny deterministic generator so every run kills at the same points.
-struct Lcg(u64);
-impl Lcg {
-    fn next_unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

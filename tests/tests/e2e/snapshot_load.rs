@@ -1,9 +1,6 @@
 //! Snapshots while another process commits every 10 ms, as Server Monitor's
 //! service does, in WAL and rollback-journal mode.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use backupdesk_core::demo::JournalMode;
 
 use crate::support::*;
@@ -11,20 +8,12 @@ use crate::support::*;
 fn backup_under_writer(mode: JournalMode) {
     let inst = Installation::demo(24 * MIB, mode);
     let rows_before = table_counts(&inst.data.database())["monitoring_history"];
-    let mut writer = Command::new(assert_cmd::cargo::cargo_bin("sm-writer"))
-        .arg(inst.data.database())
-        .args(["10", "120000"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(writer.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let writer = start_writer(&inst.data.database());
     std::thread::sleep(std::time::Duration::from_millis(300));
 
     let (code, out) = inst.json(&["backup"]);
     std::thread::sleep(std::time::Duration::from_millis(200));
-    writer.kill().unwrap();
-    writer.wait().unwrap();
+    stop_writer(writer);
     assert_eq!(code, 0, "backup under load: {out:#}");
 
     let rows_after = table_counts(&inst.data.database())["monitoring_history"];

@@ -435,3 +435,38 @@ pub fn contract(name: &str) -> serde_json::Value {
         .join(name);
     serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
 }
+
+/// A tiny deterministic generator, so seeded tests kill at the same points.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number in `[0, 1)`.
+    pub fn next_unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Stands in for Server Monitor's service: `sm-writer` committing a sample
+/// every 10 ms to `db`, started and ready. Kill it when done.
+pub fn start_writer(db: &Path) -> std::process::Child {
+    use std::io::BufRead;
+    let mut writer = Command::new(assert_cmd::cargo::cargo_bin("sm-writer"))
+        .arg(db)
+        .args(["10", "120000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(writer.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    writer
+}
+
+/// Stops a writer started by [`start_writer`].
+pub fn stop_writer(mut writer: std::process::Child) {
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+}
