@@ -62,6 +62,12 @@ pub enum Verb {
     /// Create demo data.
     #[command(subcommand)]
     Demo(DemoVerb),
+    /// Saved local installations and remote servers.
+    #[command(subcommand)]
+    Profile(ProfileVerb),
+    /// The backup passphrase in the OS keychain.
+    #[command(subcommand)]
+    Passphrase(PassphraseVerb),
     /// Daily automatic backups (systemd timer or cron).
     #[command(subcommand)]
     Schedule(ScheduleVerb),
@@ -158,6 +164,57 @@ pub struct DemoInitArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 0x5eed)]
     pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileVerb {
+    /// Save a profile: a local data directory or a remote server.
+    Add(ProfileAddArgs),
+    /// List profiles.
+    List,
+    /// Show one profile.
+    Show(ProfileName),
+    /// Remove a profile (and forget its secrets in the keychain).
+    Remove(ProfileName),
+    /// Check that a profile is reachable and healthy.
+    Test(ProfileName),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileName {
+    /// The profile's name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileAddArgs {
+    /// The profile's name (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// A local Server Monitor installation root.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["url", "username"], required_unless_present = "url")]
+    pub local: Option<PathBuf>,
+    /// A remote server's base URL (http:// or https://).
+    #[arg(long, value_name = "URL", requires = "username")]
+    pub url: Option<String>,
+    /// The admin account on the remote server.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// A CA certificate (PEM) for a self-signed remote server.
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub ca_cert: Option<PathBuf>,
+    /// A backup older than this many hours is overdue.
+    #[arg(long, default_value_t = 26)]
+    pub overdue_hours: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PassphraseVerb {
+    /// Store the backup passphrase in the keychain (from --passphrase-file or a prompt).
+    Set,
+    /// Check the stored passphrase against the newest backup (first block only).
+    Test,
+    /// Remove the passphrase from the keychain.
+    Forget,
 }
 
 #[derive(Debug, Subcommand)]

@@ -536,3 +536,32 @@ fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
         other => CryptoError::Corrupt(other.to_string()),
     }
 }
+
+/// Checks that `passphrase` opens the OpenPGP message read from
+/// `ciphertext`, decrypting only its first block (fast, whatever the size).
+///
+/// # Errors
+/// [`CryptoError::WrongPassphrase`] when it does not; the other variants for
+/// damaged or foreign files.
+pub fn check_passphrase<R>(ciphertext: R, passphrase: &Passphrase) -> Result<(), CryptoError>
+where
+    R: Read + Send + Sync,
+{
+    let state = Arc::new(Mutex::new(HelperState::default()));
+    let candidates = [passphrase];
+    let helper = Helper {
+        candidates: &candidates,
+        state: state.clone(),
+    };
+    let policy = StandardPolicy::new();
+    let mut decryptor = DecryptorBuilder::from_reader(ciphertext)
+        .map_err(|e| classify(&e, &state))?
+        .buffer_size(64 * 1024)
+        .with_policy(&policy, None, helper)
+        .map_err(|e| classify(&e, &state))?;
+    let mut first = [0u8; 16];
+    match decryptor.read(&mut first) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(classify_io(e, &state)),
+    }
+}

@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod gpg_interop;
 mod health;
+mod keychain;
 mod restore;
 mod retention;
 mod schedule;

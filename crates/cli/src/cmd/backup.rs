@@ -14,7 +14,7 @@ use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
     let data = super::data_dir(global);
-    let passphrase = resolve(global.passphrase_file.as_deref(), Purpose::Encrypt)?;
+    let passphrase = resolve(global, Purpose::Encrypt)?;
     let options = BackupOptions {
         compression: args.compression,
         allow_default_passphrase: args.allow_default_passphrase,

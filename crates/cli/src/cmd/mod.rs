@@ -5,7 +5,9 @@ mod confirm;
 mod demo;
 mod health;
 mod list;
+mod passphrase;
 mod pin;
+mod profile;
 mod prune;
 mod restore;
 mod schedule;
@@ -16,17 +18,15 @@ use std::process::ExitCode;
 use backupdesk_core::layout::DataDir;
 
 use crate::args::{Cli, GlobalArgs, Verb};
-use crate::failure::usage;
 
 /// Runs the verb; `Ok` carries the exit code (verify --all may pass some
 /// backups and fail others).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let global = cli.global;
-    if let Some(profile) = &global.profile {
-        return Err(usage(
-            "profiles_unavailable",
-            format!("--profile {profile}: profiles are not available yet; use --data-dir"),
-        ));
+    let mut global = cli.global;
+    if let Some(name) = global.profile.clone() {
+        if !matches!(cli.verb, Verb::Profile(_)) {
+            global.data_dir = profile::local_data_dir(&name)?;
+        }
     }
     match cli.verb {
         Verb::Backup(args) => backup::run(&global, &args),
@@ -39,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Health => health::health(&global),
         Verb::Storage => health::storage(&global),
         Verb::Demo(verb) => demo::run(&global, verb),
+        Verb::Profile(verb) => profile::run(&global, verb),
+        Verb::Passphrase(verb) => passphrase::run(&global, verb),
         Verb::Schedule(verb) => schedule::run(&global, verb),
     }
 }
@@ -46,4 +48,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The data directory selected by the global flags.
 fn data_dir(global: &GlobalArgs) -> DataDir {
     DataDir::new(&global.data_dir)
+}
+
+/// The keychain scope of the selected installation: the profile's name, or
+/// `dir:` and the absolute data directory.
+pub fn keychain_scope(global: &GlobalArgs) -> String {
+    match &global.profile {
+        Some(name) => name.clone(),
+        None => format!(
+            "dir:{}",
+            std::path::absolute(&global.data_dir)
+                .unwrap_or_else(|_| global.data_dir.clone())
+                .display()
+        ),
+    }
 }

@@ -44,10 +44,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
             .and_then(|m| m.tables.as_ref())
             .is_none();
     let passphrase = if needs_passphrase {
-        Some(resolve(
-            global.passphrase_file.as_deref(),
-            Purpose::Decrypt,
-        )?)
+        Some(resolve(global, Purpose::Decrypt)?)
     } else {
         None
     };

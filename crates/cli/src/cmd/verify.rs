@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         // Refuse bad names before asking for a passphrase.
         let catalog = BackupCatalog::scan(&data).map_err(fail)?;
         catalog.find(name).map_err(fail)?;
-        let passphrase = resolve(global.passphrase_file.as_deref(), Purpose::Decrypt)?;
+        let passphrase = resolve(global, Purpose::Decrypt)?;
         let report = verify(&data, name, &passphrase, depth, &SystemClock, &bars).map_err(fail)?;
         if global.json {
             print_json(&serde_json::json!({ "ok": true, "report": report }));
@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     }
 
     let catalog = BackupCatalog::scan(&data).map_err(fail)?;
-    let passphrase = resolve(global.passphrase_file.as_deref(), Purpose::Decrypt)?;
+    let passphrase = resolve(global, Purpose::Decrypt)?;
     let mut results = Vec::new();
     let mut failed = 0usize;
     for entry in catalog.entries() {

@@ -1,0 +1,166 @@
+//! `backupdesk profile add|list|show|remove|test`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::health;
+use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::layout::DataDir;
+use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
+
+use crate::args::{GlobalArgs, ProfileVerb};
+use crate::failure::{fail, failed};
+use crate::output::print_json;
+
+/// The data directory of a local profile, for `--profile NAME`.
+pub fn local_data_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let book = ProfileBook::load(&config_dir()).map_err(fail)?;
+    match &book.get(name).map_err(fail)?.target {
+        ProfileTarget::Local { data_dir } => Ok(data_dir.clone()),
+        ProfileTarget::Remote { base_url, .. } => Err(failed(
+            "remote_unsupported",
+            format!(
+                "profile {name} is the remote server {base_url}: remote operations are not available in this version yet"
+            ),
+        )),
+    }
+}
+
+pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
+    let mut book = ProfileBook::load(&config_dir()).map_err(fail)?;
+    match verb {
+        ProfileVerb::Add(args) => {
+            let target = match (args.local, args.url, args.username) {
+                (Some(dir), _, _) => ProfileTarget::Local {
+                    data_dir: std::path::absolute(&dir).unwrap_or(dir),
+                },
+                (None, Some(base_url), Some(username)) => {
+                    if base_url.starts_with("http://") && !is_loopback(&base_url) {
+                        eprintln!(
+                            "warning: {base_url} is plain http://: the API token would travel unencrypted; use https://"
+                        );
+                    }
+                    ProfileTarget::Remote {
+                        base_url,
+                        username,
+                        ca_cert: args.ca_cert,
+                    }
+                }
+                _ => unreachable!("clap requires --local or --url with --username"),
+            };
+            let profile = Profile {
+                target,
+                retention: None,
+                overdue_after_hours: args.overdue_hours,
+            };
+            book.add(&args.name, profile.clone()).map_err(fail)?;
+            if global.json {
+                print_json(
+                    &serde_json::json!({ "ok": true, "name": args.name, "profile": profile }),
+                );
+            } else {
+                println!(
+                    "Profile {} saved in {}.",
+                    args.name,
+                    config_dir().join("profiles.toml").display()
+                );
+            }
+        }
+        ProfileVerb::List => {
+            if global.json {
+                print_json(&serde_json::json!({ "profiles": book.profiles() }));
+            } else if book.profiles().is_empty() {
+                println!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
+            } else {
+                for (name, profile) in book.profiles() {
+                    println!("{name:<20} {}", describe(&profile.target));
+                }
+            }
+        }
+        ProfileVerb::Show(p) => {
+            let profile = book.get(&p.name).map_err(fail)?;
+            let stored = Keychain::open()
+                .and_then(|k| k.get(&p.name, SecretKind::Passphrase))
+                .map(|s| if s.is_some() { "stored" } else { "not stored" })
+                .unwrap_or("keychain unavailable");
+            if global.json {
+                print_json(
+                    &serde_json::json!({ "name": p.name, "profile": profile, "passphrase": stored }),
+                );
+            } else {
+                println!("{}: {}", p.name, describe(&profile.target));
+                println!(
+                    "  overdue after {} hours; passphrase in keychain: {stored}",
+                    profile.overdue_after_hours
+                );
+            }
+        }
+        ProfileVerb::Remove(p) => {
+            book.remove(&p.name).map_err(fail)?;
+            if let Ok(keychain) = Keychain::open() {
+                for kind in [
+                    SecretKind::Passphrase,
+                    SecretKind::ApiToken,
+                    SecretKind::Password,
+                ] {
+                    let _ = keychain.forget(&p.name, kind);
+                }
+            }
+            if global.json {
+                print_json(&serde_json::json!({ "ok": true, "removed": p.name }));
+            } else {
+                println!("Profile {} removed (and its secrets forgotten).", p.name);
+            }
+        }
+        ProfileVerb::Test(p) => {
+            let profile = book.get(&p.name).map_err(fail)?;
+            let ProfileTarget::Local { data_dir } = &profile.target else {
+                return Err(failed(
+                    "remote_unsupported",
+                    "testing remote profiles is not available in this version yet",
+                ));
+            };
+            let report = health::health(&DataDir::new(data_dir), &SystemClock);
+            if global.json {
+                print_json(
+                    &serde_json::json!({ "ok": report.healthy(), "name": p.name, "health": report }),
+                );
+            } else if report.healthy() {
+                println!("{}: reachable, database healthy.", p.name);
+            } else {
+                println!(
+                    "{}: NOT healthy: {}",
+                    p.name,
+                    serde_json::to_string(&report).unwrap_or_default()
+                );
+            }
+            return Ok(if report.healthy() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(target: &ProfileTarget) -> String {
+    match target {
+        ProfileTarget::Local { data_dir } => format!("local  {}", data_dir.display()),
+        ProfileTarget::Remote {
+            base_url, username, ..
+        } => format!("remote {base_url} as {username}"),
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    host == "localhost" || host.starts_with("127.") || url.contains("://[::1]")
+}

@@ -1,0 +1,214 @@
+//! Profiles: named local installations and remote servers, kept in a TOML
+//! file in the platform's config folder (`~/.config/backupdesk/profiles.toml`
+//! on Linux; `BACKUPDESK_CONFIG_DIR` overrides the folder). No secret ever
+//! goes in this file: passphrases, tokens and passwords live in the keychain.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::publish::{ensure_private_dir, write_atomic};
+use crate::retention::RetentionPolicy;
+
+/// Where a profile's backups are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProfileTarget {
+    /// A Server Monitor data directory on this machine.
+    Local {
+        /// The installation root (`/opt/server-monitor`).
+        data_dir: PathBuf,
+    },
+    /// A Server Monitor server reached over its HTTP API.
+    Remote {
+        /// Base URL such as `https://monitor.example.org:9083`.
+        base_url: String,
+        /// The admin account's user name.
+        username: String,
+        /// A CA certificate (PEM) for a self-signed server.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ca_cert: Option<PathBuf>,
+    },
+}
+
+/// One profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Where the backups are.
+    #[serde(flatten)]
+    pub target: ProfileTarget,
+    /// Retention for this profile (default policy when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
+    /// A backup older than this many hours is overdue.
+    #[serde(default = "default_overdue_hours")]
+    pub overdue_after_hours: u32,
+}
+
+fn default_overdue_hours() -> u32 {
+    26
+}
+
+/// Why the profile book could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// No profile of that name.
+    #[error("no profile named '{0}' (see `backupdesk profile list`)")]
+    ProfileNotFound(String),
+    /// A profile of that name exists already.
+    #[error("a profile named '{0}' exists already; remove it first")]
+    ProfileExists(String),
+    /// Names are letters, digits, `-`, `_` and `.`.
+    #[error(
+        "'{0}' is not a valid profile name: use letters, digits, '-', '_' and '.' (at most 64)"
+    )]
+    InvalidProfileName(String),
+    /// A base URL that is not http(s).
+    #[error("'{0}' is not an http:// or https:// URL")]
+    InvalidUrl(String),
+    /// The config file is not valid TOML of the expected shape.
+    #[error("{path}: {reason}")]
+    MalformedConfig { path: String, reason: String },
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl crate::ErrorKind for ProfileError {
+    fn kind(&self) -> &'static str {
+        match self {
+            ProfileError::ProfileNotFound(_) => "profile_not_found",
+            ProfileError::ProfileExists(_) => "profile_exists",
+            ProfileError::InvalidProfileName(_) => "invalid_profile_name",
+            ProfileError::InvalidUrl(_) => "invalid_url",
+            ProfileError::MalformedConfig { .. } => "malformed_config",
+            ProfileError::Io { .. } => "io",
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// All profiles and the file they live in.
+#[derive(Debug)]
+pub struct ProfileBook {
+    path: PathBuf,
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// The config folder: `BACKUPDESK_CONFIG_DIR`, else the platform's.
+pub fn config_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BACKUPDESK_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("org", "Backup Desk", "backupdesk")
+        .map(|d| d.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".backupdesk"))
+}
+
+impl ProfileBook {
+    /// Loads `profiles.toml` from `dir`; a missing file is an empty book.
+    ///
+    /// # Errors
+    /// [`ProfileError::MalformedConfig`] or [`ProfileError::Io`].
+    pub fn load(dir: &Path) -> Result<Self, ProfileError> {
+        let path = dir.join("profiles.toml");
+        let shown = path.display().to_string();
+        let profiles = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str::<ConfigFile>(&text)
+                    .map_err(|e| ProfileError::MalformedConfig {
+                        path: shown,
+                        reason: e.to_string(),
+                    })?
+                    .profiles
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(source) => {
+                return Err(ProfileError::Io {
+                    path: shown,
+                    source,
+                });
+            }
+        };
+        Ok(ProfileBook { path, profiles })
+    }
+
+    /// Every profile by name.
+    pub fn profiles(&self) -> &BTreeMap<String, Profile> {
+        &self.profiles
+    }
+
+    /// The profile called `name`.
+    ///
+    /// # Errors
+    /// [`ProfileError::ProfileNotFound`].
+    pub fn get(&self, name: &str) -> Result<&Profile, ProfileError> {
+        self.profiles
+            .get(name)
+            .ok_or_else(|| ProfileError::ProfileNotFound(name.to_owned()))
+    }
+
+    /// Adds a profile and saves the book.
+    ///
+    /// # Errors
+    /// An invalid or taken name, an invalid URL, or a failed save.
+    pub fn add(&mut self, name: &str, profile: Profile) -> Result<(), ProfileError> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !name.starts_with('.');
+        if !valid {
+            return Err(ProfileError::InvalidProfileName(name.to_owned()));
+        }
+        if self.profiles.contains_key(name) {
+            return Err(ProfileError::ProfileExists(name.to_owned()));
+        }
+        if let ProfileTarget::Remote { base_url, .. } = &profile.target {
+            if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                return Err(ProfileError::InvalidUrl(base_url.clone()));
+            }
+        }
+        self.profiles.insert(name.to_owned(), profile);
+        self.save()
+    }
+
+    /// Removes a profile and saves the book.
+    ///
+    /// # Errors
+    /// [`ProfileError::ProfileNotFound`] or a failed save.
+    pub fn remove(&mut self, name: &str) -> Result<Profile, ProfileError> {
+        let removed = self
+            .profiles
+            .remove(name)
+            .ok_or_else(|| ProfileError::ProfileNotFound(name.to_owned()))?;
+        self.save()?;
+        Ok(removed)
+    }
+
+    fn save(&self) -> Result<(), ProfileError> {
+        let io = |source| ProfileError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = self.path.parent() {
+            ensure_private_dir(dir).map_err(io)?;
+        }
+        let text = toml::to_string_pretty(&ConfigFile {
+            profiles: self.profiles.clone(),
+        })
+        .expect("profiles serialize");
+        write_atomic(&self.path, text.as_bytes()).map_err(io)
+    }
+}
