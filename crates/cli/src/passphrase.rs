@@ -26,10 +26,10 @@ pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphra
     if let Some(file) = &global.passphrase_file {
         return from_file(file);
     }
-    if let Ok(text) = std::env::var("DB_BACKUP_PASSPHRASE") {
-        if !text.is_empty() {
-            return Ok(Passphrase::new(text));
-        }
+    if let Ok(text) = std::env::var("DB_BACKUP_PASSPHRASE")
+        && !text.is_empty()
+    {
+        return Ok(Passphrase::new(text));
     }
     match Keychain::open()
         .and_then(|k| k.get(&crate::cmd::keychain_scope(global), SecretKind::Passphrase))

@@ -559,8 +559,7 @@ where
         .buffer_size(64 * 1024)
         .with_policy(&policy, None, helper)
         .map_err(|e| classify(&e, &state))?;
-    let mut first = [0u8; 16];
-    match decryptor.read(&mut first) {
+    match io::copy(&mut (&mut decryptor).take(16), &mut io::sink()) {
         Ok(_) => Ok(()),
         Err(e) => Err(classify_io(e, &state)),
     }

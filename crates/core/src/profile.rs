@@ -175,10 +175,10 @@ impl ProfileBook {
         if self.profiles.contains_key(name) {
             return Err(ProfileError::ProfileExists(name.to_owned()));
         }
-        if let ProfileTarget::Remote { base_url, .. } = &profile.target {
-            if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-                return Err(ProfileError::InvalidUrl(base_url.clone()));
-            }
+        if let ProfileTarget::Remote { base_url, .. } = &profile.target
+            && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+        {
+            return Err(ProfileError::InvalidUrl(base_url.clone()));
         }
         self.profiles.insert(name.to_owned(), profile);
         self.save()

@@ -207,7 +207,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn profiles_are_validated_and_kept_without_secrets() {
-    let inst = Installation::demo(1 * MIB, JournalMode::Wal);
+    let inst = Installation::demo(MIB, JournalMode::Wal);
     let config = inst.dir.path().join("config");
     let run = |args: &[&str]| {
         let mut cmd = backupdesk();

@@ -23,10 +23,10 @@ use crate::args::{Cli, GlobalArgs, Verb};
 /// backups and fail others).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut global = cli.global;
-    if let Some(name) = global.profile.clone() {
-        if !matches!(cli.verb, Verb::Profile(_)) {
-            global.data_dir = profile::local_data_dir(&name)?;
-        }
+    if let Some(name) = global.profile.clone()
+        && !matches!(cli.verb, Verb::Profile(_))
+    {
+        global.data_dir = profile::local_data_dir(&name)?;
     }
     match cli.verb {
         Verb::Backup(args) => backup::run(&global, &args),
