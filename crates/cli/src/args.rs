@@ -215,6 +215,16 @@ pub enum PassphraseVerb {
     Test,
     /// Remove the passphrase from the keychain.
     Forget,
+    /// Re-encrypt every local backup under a new passphrase (resumable),
+    /// then store the new one in the keychain.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Read the new passphrase from this file (first line); else it is asked twice.
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -177,7 +177,9 @@ pub fn remove_leftovers(data: &DataDir, staging: &Staging) -> usize {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let path = entry.path();
-        let stale = if name.starts_with(PART_PREFIX) && name.ends_with(PART_SUFFIX) {
+        let stale = if name.starts_with(PART_PREFIX)
+            && (name.ends_with(PART_SUFFIX) || name.ends_with(".tmp"))
+        {
             true
         } else if let Some(db_name) = name.strip_suffix(".meta") {
             !data.backup_file(&format!("{db_name}.gpg")).exists()

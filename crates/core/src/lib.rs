@@ -27,6 +27,7 @@ pub mod progress;
 pub mod publish;
 pub mod restore;
 pub mod retention;
+pub mod rotation;
 pub mod schedule;
 pub mod snapshot;
 pub mod staging;

@@ -12,5 +12,6 @@ mod health;
 mod keychain;
 mod restore;
 mod retention;
+mod rotation;
 mod schedule;
 mod snapshot_load;

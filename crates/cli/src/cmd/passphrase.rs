@@ -6,13 +6,20 @@ use backupdesk_core::catalog::BackupCatalog;
 use backupdesk_core::crypto::check_passphrase;
 use backupdesk_core::keychain::{Keychain, SecretKind};
 
-use crate::args::{GlobalArgs, PassphraseVerb};
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::rotation;
+
+use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
 use crate::failure::{fail, failed};
 use crate::output::print_json;
-use crate::passphrase::{Purpose, from_file, prompt};
+use crate::passphrase::{Purpose, from_file, prompt, resolve};
+use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode> {
     let scope = super::keychain_scope(global);
+    if let PassphraseVerb::Rotate(args) = &verb {
+        return rotate(global, &scope, args);
+    }
     let keychain = Keychain::open().map_err(fail)?;
     let (ok, message) = match verb {
         PassphraseVerb::Set => {
@@ -73,6 +80,7 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
                 (true, format!("No passphrase was stored for {scope}."))
             }
         }
+        PassphraseVerb::Rotate(_) => unreachable!("handled above"),
     };
     if global.json {
         print_json(&serde_json::json!({ "ok": ok, "scope": scope, "message": message }));
@@ -80,4 +88,47 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
         println!("{message}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn rotate(global: &GlobalArgs, scope: &str, args: &RotateArgs) -> anyhow::Result<ExitCode> {
+    let data = super::data_dir(global);
+    let old = resolve(global, Purpose::Decrypt)?;
+    let new = match &args.new_passphrase_file {
+        Some(file) => from_file(file)?,
+        None => {
+            eprintln!("The new passphrase:");
+            prompt(Purpose::Encrypt)?
+        }
+    };
+    let report =
+        rotation::rotate(&data, &old, &new, &SystemClock, &Bars::new(global.json)).map_err(fail)?;
+    let keychain_note = if report.complete() {
+        match Keychain::open().and_then(|k| k.set(scope, SecretKind::Passphrase, new.expose())) {
+            Ok(()) => format!("the keychain now holds the new passphrase for {scope}"),
+            Err(e) => format!("the keychain was not updated: {e}"),
+        }
+    } else {
+        "the keychain was not updated, since some backups still need the old passphrase".to_owned()
+    };
+    if global.json {
+        print_json(&serde_json::json!({
+            "ok": report.complete(), "report": report, "keychain": keychain_note,
+        }));
+    } else {
+        println!(
+            "Re-encrypted {} backup(s); {} were already under the new passphrase; {} left alone.",
+            report.rotated.len(),
+            report.already_rotated.len(),
+            report.skipped.len()
+        );
+        for skipped in &report.skipped {
+            println!("  left alone: {}: {}", skipped.filename, skipped.message);
+        }
+        println!("Note: {keychain_note}.");
+    }
+    Ok(if report.complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
