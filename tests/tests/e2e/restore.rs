@@ -589,3 +589,74 @@ fn sigkill_during_restore_leaves_old_or_new_content_in_wal_mode() {
 fn sigkill_during_restore_leaves_old_or_new_content_in_rollback_mode() {
     sigkill_during_restore(JournalMode::Delete, 11, 12);
 }
+
+/// `backupdesk restore` with no name, on a real terminal (a pty from
+/// `script`): a numbered list, a pick, a typed confirmation.
+fn interactive_restore(inst: &Installation, answers: &str) -> (bool, String) {
+    let command = format!(
+        "{} --data-dir {} --passphrase-file {} restore",
+        assert_cmd::cargo::cargo_bin("backupdesk").display(),
+        inst.root().display(),
+        inst.passphrase_file.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) gives the CLI a terminal");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn interactive_restore_picks_from_a_numbered_list_and_asks_to_type_restore() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let name = inst.backup();
+    change_live(&inst.data.database(), "interactive");
+    let before = inst.fingerprint();
+
+    let (ok, screen) = interactive_restore(&inst, "1\nno\n");
+    assert!(!ok, "{screen}");
+    assert!(
+        screen.contains(&format!("1) {name}")),
+        "a numbered list: {screen}"
+    );
+    assert!(screen.contains("Type RESTORE to continue"), "{screen}");
+    assert!(
+        screen.contains("not confirmed; nothing was changed"),
+        "{screen}"
+    );
+    assert_eq!(inst.fingerprint(), before);
+
+    let (ok, screen) = interactive_restore(&inst, "7\n");
+    assert!(
+        !ok && screen.contains("is not a number from the list"),
+        "{screen}"
+    );
+    assert_eq!(inst.fingerprint(), before);
+
+    let (ok, screen) = interactive_restore(&inst, "1\nRESTORE\n");
+    assert!(ok, "{screen}");
+    assert!(screen.contains(&format!("Restored {name}")), "{screen}");
+    let tags: i64 = rusqlite::Connection::open(inst.data.database())
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM tags WHERE name = 'interactive'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tags, 0, "the backup's content is live");
+}
