@@ -51,6 +51,8 @@ pub enum Verb {
     Restore(RestoreArgs),
     /// Delete backups the retention policy no longer keeps.
     Prune(PruneArgs),
+    /// Delete one backup (its .gpg and .meta).
+    Delete(NameArg),
     /// Protect a backup from pruning.
     Pin(NameArg),
     /// Remove the protection of `pin`.

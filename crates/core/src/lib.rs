@@ -31,6 +31,7 @@ pub mod rotation;
 pub mod schedule;
 pub mod snapshot;
 pub mod staging;
+pub mod target;
 pub mod verify;
 
 /// A stable, machine-readable name for an error, shared by the CLI's `--json`

@@ -29,7 +29,13 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unknown size unit"));
-    cmd().args(["--profile", "prod", "list"]).assert().code(2);
+    let config = tempfile::tempdir().unwrap();
+    cmd()
+        .args(["--profile", "prod", "list"])
+        .env("BACKUPDESK_CONFIG_DIR", config.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no profile named 'prod'"));
 }
 
 #[test]
@@ -319,4 +325,36 @@ fn a_second_backup_in_the_same_second_waits_instead_of_failing() {
     let a = inst.backup();
     let b = inst.backup();
     assert_ne!(a, b);
+}
+
+#[test]
+fn delete_removes_the_backup_and_its_meta_and_refuses_bad_names() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let (code, out) = inst.json(&["backup", "--no-prune"]);
+    assert_eq!(code, 0, "{out:#}");
+    let name = out["filename"].as_str().unwrap().to_owned();
+    let before = inst.fingerprint();
+    let (code, out) = inst.json(&["delete", &name]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (2, Some("confirmation_required")),
+        "{out:#}"
+    );
+    for (bad, kind) in [
+        ("../servers.db", "invalid_name"),
+        ("servers_db_20200101_000000.db.gpg", "backup_not_found"),
+    ] {
+        let (code, out) = inst.json(&["delete", bad, "--yes"]);
+        assert_eq!(
+            (code, out["error"]["kind"].as_str()),
+            (1, Some(kind)),
+            "{out:#}"
+        );
+    }
+    assert_eq!(inst.fingerprint(), before);
+    let (code, out) = inst.json(&["delete", &name, "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(!inst.backup_path(&name).exists());
+    assert!(!inst.backup_path(&name.replace(".gpg", ".meta")).exists());
+    assert_eq!(inst.json(&["list"]).1["count"], 0);
 }

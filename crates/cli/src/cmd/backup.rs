@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::backup::{BackupOptions, create_backup};
+use backupdesk_core::backup::BackupOptions;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::human::size_human;
+use backupdesk_core::target::Target;
 
 use crate::args::{BackupArgs, GlobalArgs};
 use crate::failure::fail;
@@ -13,7 +14,7 @@ use crate::passphrase::{Purpose, resolve};
 use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
+    let target = super::target(global);
     let passphrase = resolve(global, Purpose::Encrypt)?;
     let options = BackupOptions {
         compression: args.compression,
@@ -26,14 +27,9 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             "warning: encrypting with Server Monitor's well-known default passphrase; anyone who knows it can read this backup"
         );
     }
-    let report = create_backup(
-        &data,
-        &passphrase,
-        &options,
-        &SystemClock,
-        &Bars::new(global.json),
-    )
-    .map_err(fail)?;
+    let report = target
+        .backup(&passphrase, &options, &SystemClock, &Bars::new(global.json))
+        .map_err(fail)?;
     let gpg_size = report.meta.gpg_size.unwrap_or(0);
     if global.json {
         print_json(&serde_json::json!({

@@ -3,13 +3,16 @@
 use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::health::{self, HealthReport, StorageReport};
+use backupdesk_core::health::{HealthReport, StorageReport};
+use backupdesk_core::target::Target;
+
+use crate::failure::fail;
 
 use crate::args::GlobalArgs;
 use crate::output::print_json;
 
 pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = health::health(&super::data_dir(global), &SystemClock);
+    let report = super::target(global).health(&SystemClock).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {
@@ -40,7 +43,7 @@ pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn storage(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = health::storage(&super::data_dir(global));
+    let report = super::target(global).storage().map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

@@ -2,29 +2,30 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::{BackupCatalog, ListItem};
+use backupdesk_core::catalog::ListItem;
+use backupdesk_core::name::BackupName;
+use backupdesk_core::target::Target;
 
 use crate::args::GlobalArgs;
 use crate::failure::fail;
 use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
-    let catalog = BackupCatalog::scan(&data).map_err(fail)?;
-    let items: Vec<ListItem> = catalog.entries().iter().map(|e| e.list_item()).collect();
+    let target = super::target(global);
+    let items: Vec<ListItem> = target.list().map_err(fail)?;
     if global.json {
         print_json(&serde_json::json!({ "backups": items, "count": items.len() }));
         return Ok(ExitCode::SUCCESS);
     }
     if items.is_empty() {
-        println!("No backups in {}.", data.backups().display());
+        println!("No backups in {}.", target.describe());
         return Ok(ExitCode::SUCCESS);
     }
     println!(
         "{:<36} {:<13} {:>11} {:<19} VERIFIED",
         "NAME", "KIND", "SIZE", "TAKEN"
     );
-    for (item, entry) in items.iter().zip(catalog.entries()) {
+    for item in &items {
         let verified = match (item.verified.state, item.verified.depth, &item.verified.at) {
             ("never", _, _) => "never".to_owned(),
             (state, Some(depth), Some(at)) => format!("{state} ({depth:?}, {at})").to_lowercase(),
@@ -42,11 +43,13 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             item.filename,
             kind,
             item.size_human,
-            entry.name.taken_at().format("%Y-%m-%d %H:%M:%S"),
+            BackupName::parse(&item.filename)
+                .map(|n| n.taken_at().format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
             verified
         );
     }
-    println!("{} backup(s) in {}", items.len(), data.backups().display());
+    println!("{} backup(s) in {}", items.len(), target.describe());
     if items
         .iter()
         .any(|i| i.kind == backupdesk_core::name::BackupKind::Encrypted && !i.has_meta)

@@ -2,6 +2,7 @@
 
 mod backup;
 mod confirm;
+mod delete;
 mod demo;
 mod health;
 mod list;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Verify(args) => verify::run(&global, &args),
         Verb::Restore(args) => restore::run(&global, &args),
         Verb::Prune(args) => prune::run(&global, &args),
+        Verb::Delete(args) => delete::run(&global, &args.name),
         Verb::Pin(args) => pin::run(&global, &args.name, true),
         Verb::Unpin(args) => pin::run(&global, &args.name, false),
         Verb::Health => health::health(&global),
@@ -43,6 +45,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Passphrase(verb) => passphrase::run(&global, verb),
         Verb::Schedule(verb) => schedule::run(&global, verb),
     }
+}
+
+/// The target selected by the global flags (local; remote profiles are
+/// refused earlier until the remote client lands).
+fn target(global: &GlobalArgs) -> backupdesk_core::target::LocalTarget {
+    backupdesk_core::target::LocalTarget::new(data_dir(global))
 }
 
 /// The data directory selected by the global flags.

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use backupdesk_core::catalog::BackupCatalog;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::human::size_human;
-use backupdesk_core::restore::{self, RestoreOptions, RestorePlan};
+use backupdesk_core::restore::{RestoreOptions, RestorePlan};
+use backupdesk_core::target::Target;
 
 use crate::args::{GlobalArgs, RestoreArgs};
 use crate::cmd::confirm;
@@ -48,15 +49,10 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     } else {
         None
     };
-    let plan = restore::plan(
-        &data,
-        &name,
-        passphrase.as_ref(),
-        &options,
-        &SystemClock,
-        &bars,
-    )
-    .map_err(fail)?;
+    let target = super::target(global);
+    let plan = target
+        .plan_restore(&name, passphrase.as_ref(), &options, &SystemClock, &bars)
+        .map_err(fail)?;
     if args.dry_run {
         if global.json {
             print_json(&serde_json::json!({ "ok": true, "dry_run": true, "plan": plan }));
@@ -71,8 +67,9 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     }
     confirm::typed(global.yes, "This replaces the live database.", "RESTORE")?;
     let passphrase = passphrase.expect("resolved for a real restore");
-    let report =
-        restore::restore(&data, &name, &passphrase, &options, &SystemClock, &bars).map_err(fail)?;
+    let report = target
+        .restore(&name, &passphrase, &options, &SystemClock, &bars)
+        .map_err(fail)?;
     if global.json {
         print_json(&serde_json::json!({ "ok": true, "report": report }));
     } else {
