@@ -37,6 +37,18 @@ pub struct GlobalArgs {
     /// Do not ask for confirmation (for scripts).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// The remote server selected by `--profile` (filled in after parsing).
+    #[arg(skip)]
+    pub remote: Option<RemoteProfile>,
+}
+
+/// A remote profile, resolved from the profile book.
+#[derive(Debug, Clone)]
+pub struct RemoteProfile {
+    pub name: String,
+    pub base_url: String,
+    pub username: String,
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +79,8 @@ pub enum Verb {
     /// Saved local installations and remote servers.
     #[command(subcommand)]
     Profile(ProfileVerb),
+    /// Log in to a remote profile's server and keep the token in the keychain.
+    Login(LoginArgs),
     /// The backup passphrase in the OS keychain.
     #[command(subcommand)]
     Passphrase(PassphraseVerb),
@@ -207,6 +221,19 @@ pub struct ProfileAddArgs {
     /// A backup older than this many hours is overdue.
     #[arg(long, default_value_t = 26)]
     pub overdue_hours: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The remote profile.
+    pub profile_name: String,
+    /// Read the password from this file (first line) instead of asking.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Also keep the password in the keychain, so an expired token is
+    /// renewed by one automatic login (asked when omitted; off by default).
+    #[arg(long)]
+    pub remember_password: bool,
 }
 
 #[derive(Debug, Subcommand)]

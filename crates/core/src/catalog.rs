@@ -160,16 +160,12 @@ pub struct VerifiedState {
     /// `never`, `passed` or `failed`.
     pub state: &'static str,
     /// `quick` or `deep`, when verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub depth: Option<crate::ledger::VerifyDepth>,
     /// When, RFC 3339.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
     /// The error kind of a failed verification.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
     /// When it last passed a deep verification.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deep_passed_at: Option<String>,
 }
 
@@ -193,11 +189,10 @@ pub struct ListItem {
     pub kind: BackupKind,
     /// Backup Desk: whether a usable `.meta` exists.
     pub has_meta: bool,
-    /// Backup Desk: why the `.meta` could not be used.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Backup Desk: why the `.meta` could not be used (null when fine).
     pub meta_problem: Option<String>,
-    /// Backup Desk: size of the plaintext snapshot, from `.meta`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Backup Desk: size of the plaintext snapshot, from `.meta` (null
+    /// when unknown, as for a server's backups).
     pub db_size: Option<u64>,
     /// Backup Desk: verification state.
     pub verified: VerifiedState,

@@ -25,6 +25,7 @@ pub mod parallel_deflate;
 pub mod profile;
 pub mod progress;
 pub mod publish;
+pub mod remote;
 pub mod restore;
 pub mod retention;
 pub mod rotation;

@@ -1,7 +1,9 @@
 //! One `Target` for every place backups live, so the CLI and the app never
-//! care which one they drive. [`LocalTarget`] works on a data directory; a
-//! remote implementation over the server's `/api/database/*` comes next and
-//! answers with the same shapes (the `--json` output does not change).
+//! care which one they drive: [`LocalTarget`] works on a data directory,
+//! [`RemoteTarget`] on a server's `/api/database/*`. Health, storage and
+//! list answer with the same shapes; backup and restore report what each
+//! side can say (a local backup knows its `.meta`, a remote one what the
+//! server lists).
 
 use crate::ErrorKind;
 use crate::backup::{self, BackupError, BackupOptions, BackupReport};
@@ -13,7 +15,47 @@ use crate::layout::DataDir;
 use crate::ledger::Ledger;
 use crate::lock::{LockError, OperationLock};
 use crate::progress::Progress;
+use crate::remote::{RemoteBackup, RemoteError, RemoteRestoreReport, RemoteServer};
 use crate::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreReport};
+
+/// What a backup produced, on either side.
+#[derive(Debug, Clone)]
+pub enum BackupDone {
+    /// A local backup, with its `.meta`.
+    Local(Box<BackupReport>),
+    /// A backup the server made.
+    Remote(Box<RemoteBackup>),
+}
+
+/// What a restore would do, on either side.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum RestorePlanned {
+    /// The local plan with row counts.
+    Local(Box<RestorePlan>),
+    /// The safe remote sequence.
+    Remote(Box<RemoteRestorePlan>),
+}
+
+/// What a restore did, on either side.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum RestoreDone {
+    /// A local restore.
+    Local(Box<RestoreReport>),
+    /// A remote restore, followed to its real outcome.
+    Remote(Box<RemoteRestoreReport>),
+}
+
+/// The safe remote restore, in words, with what the server has now.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemoteRestorePlan {
+    pub backup: String,
+    pub server: String,
+    pub steps: Vec<String>,
+    pub current: HealthReport,
+    pub warnings: Vec<String>,
+}
 
 /// Why an operation on a target failed; `kind()` passes the underlying
 /// module's kind through unchanged.
@@ -27,6 +69,8 @@ pub enum TargetError {
     Restore(#[from] RestoreError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
     /// Deleting a backup failed.
     #[error("cannot delete {name}: {source}")]
     DeleteFailed {
@@ -43,6 +87,7 @@ impl ErrorKind for TargetError {
             TargetError::Backup(e) => e.kind(),
             TargetError::Restore(e) => e.kind(),
             TargetError::Lock(e) => e.kind(),
+            TargetError::Remote(e) => e.kind(),
             TargetError::DeleteFailed { .. } => "delete_failed",
         }
     }
@@ -65,7 +110,7 @@ pub trait Target {
         options: &BackupOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
-    ) -> Result<BackupReport, TargetError>;
+    ) -> Result<BackupDone, TargetError>;
     /// `DELETE /api/database/backups/{name}`.
     fn delete(&self, name: &str) -> Result<(), TargetError>;
     /// What a restore of `name` would do (changes nothing).
@@ -76,7 +121,7 @@ pub trait Target {
         options: &RestoreOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
-    ) -> Result<RestorePlan, TargetError>;
+    ) -> Result<RestorePlanned, TargetError>;
     /// `POST /api/database/restore`, made safe.
     fn restore(
         &self,
@@ -85,7 +130,7 @@ pub trait Target {
         options: &RestoreOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
-    ) -> Result<RestoreReport, TargetError>;
+    ) -> Result<RestoreDone, TargetError>;
 }
 
 /// A Server Monitor data directory on this machine.
@@ -133,10 +178,10 @@ impl Target for LocalTarget {
         options: &BackupOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
-    ) -> Result<BackupReport, TargetError> {
-        Ok(backup::create_backup(
+    ) -> Result<BackupDone, TargetError> {
+        Ok(BackupDone::Local(Box::new(backup::create_backup(
             &self.data, passphrase, options, clock, progress,
-        )?)
+        )?)))
     }
 
     /// Removes the backup file first, then its `.meta` (a listed backup never
@@ -164,10 +209,10 @@ impl Target for LocalTarget {
         options: &RestoreOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
-    ) -> Result<RestorePlan, TargetError> {
-        Ok(restore::plan(
+    ) -> Result<RestorePlanned, TargetError> {
+        Ok(RestorePlanned::Local(Box::new(restore::plan(
             &self.data, name, passphrase, options, clock, progress,
-        )?)
+        )?)))
     }
 
     fn restore(
@@ -177,9 +222,109 @@ impl Target for LocalTarget {
         options: &RestoreOptions,
         clock: &dyn Clock,
         progress: &dyn Progress,
-    ) -> Result<RestoreReport, TargetError> {
-        Ok(restore::restore(
+    ) -> Result<RestoreDone, TargetError> {
+        Ok(RestoreDone::Local(Box::new(restore::restore(
             &self.data, name, passphrase, options, clock, progress,
-        )?)
+        )?)))
+    }
+}
+
+/// A Server Monitor server reached over its HTTP API.
+#[derive(Debug)]
+pub struct RemoteTarget {
+    server: RemoteServer,
+    /// How long to wait for the server to answer again after a restore.
+    pub restart_wait: std::time::Duration,
+}
+
+impl RemoteTarget {
+    /// Drives `server`.
+    pub fn new(server: RemoteServer) -> Self {
+        RemoteTarget {
+            server,
+            restart_wait: std::time::Duration::from_secs(120),
+        }
+    }
+
+    /// The client (login, token renewal).
+    pub fn server(&self) -> &RemoteServer {
+        &self.server
+    }
+}
+
+impl Target for RemoteTarget {
+    fn describe(&self) -> String {
+        self.server.base_url().to_owned()
+    }
+
+    fn health(&self, _clock: &dyn Clock) -> Result<HealthReport, TargetError> {
+        Ok(self.server.health()?)
+    }
+
+    fn storage(&self) -> Result<StorageReport, TargetError> {
+        Ok(self.server.storage()?)
+    }
+
+    fn list(&self) -> Result<Vec<ListItem>, TargetError> {
+        Ok(self.server.list()?)
+    }
+
+    /// The server encrypts with its own passphrase; ours is not sent.
+    fn backup(
+        &self,
+        _passphrase: &Passphrase,
+        _options: &BackupOptions,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<BackupDone, TargetError> {
+        Ok(BackupDone::Remote(Box::new(self.server.backup()?)))
+    }
+
+    fn delete(&self, name: &str) -> Result<(), TargetError> {
+        Ok(self.server.delete(name)?)
+    }
+
+    fn plan_restore(
+        &self,
+        name: &str,
+        _passphrase: Option<&Passphrase>,
+        _options: &RestoreOptions,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<RestorePlanned, TargetError> {
+        crate::name::BackupName::parse(name).map_err(RemoteError::from)?;
+        if !self.server.list()?.iter().any(|i| i.filename == name) {
+            return Err(RemoteError::BackupNotFound(name.to_owned()).into());
+        }
+        let current = self.server.health()?;
+        Ok(RestorePlanned::Remote(Box::new(RemoteRestorePlan {
+            backup: name.to_owned(),
+            server: self.server.base_url().to_owned(),
+            steps: vec![
+                "take a fresh backup on the server and confirm it appears in the list (the way back)".to_owned(),
+                "record the server's health and row counts".to_owned(),
+                format!("ask the server to restore {name} (sent once, never retried)"),
+                "wait for the server to answer again (it restarts; the call may time out or drop)".to_owned(),
+                "compare: an empty or table-less database is reported as a failed restore, naming the fresh backup".to_owned(),
+            ],
+            current,
+            warnings: vec![
+                "Server Monitor's own restore can leave an empty database and report success; Backup Desk checks the outcome and names the fresh backup to go back to".to_owned(),
+                "the restore restarts the server's API: other clients' tokens stop working".to_owned(),
+            ],
+        })))
+    }
+
+    fn restore(
+        &self,
+        name: &str,
+        _passphrase: &Passphrase,
+        _options: &RestoreOptions,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<RestoreDone, TargetError> {
+        Ok(RestoreDone::Remote(Box::new(
+            self.server.restore(name, self.restart_wait)?,
+        )))
     }
 }

@@ -269,7 +269,9 @@ fn profiles_are_validated_and_kept_without_secrets() {
         (0, &serde_json::json!(true)),
         "{test:#}"
     );
-    let (code, out) = run(&["--profile", "edge", "list"]);
+    // A local-only verb on a remote profile is refused before any request
+    // (and this host is never contacted: tests send traffic to loopback only).
+    let (code, out) = run(&["--profile", "edge", "verify", "--all"]);
     assert_eq!(
         (code, out["error"]["kind"].as_str()),
         (1, Some("remote_unsupported"))

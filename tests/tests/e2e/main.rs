@@ -10,6 +10,7 @@ mod crash;
 mod gpg_interop;
 mod health;
 mod keychain;
+mod remote;
 mod restore;
 mod retention;
 mod rotation;

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::target::Target;
+use backupdesk_core::catalog::CatalogError;
+use backupdesk_core::name::BackupName;
 
 use crate::args::GlobalArgs;
 use crate::cmd::confirm;
@@ -10,16 +11,20 @@ use crate::failure::fail;
 use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
-    let target = super::target(global);
-    // Refuse unknown or escaping names before asking anything.
+    // Escaping or unknown names are refused before anything else (and, for
+    // a server, before any request with the name: it does not URL-decode).
+    BackupName::parse(name)
+        .map_err(CatalogError::from)
+        .map_err(fail)?;
+    let handle = super::target(global)?;
+    let target = handle.get();
     if !target
         .list()
         .map_err(fail)?
         .iter()
         .any(|i| i.filename == name)
     {
-        let catalog = backupdesk_core::catalog::BackupCatalog::scan(target.data()).map_err(fail)?;
-        catalog.find(name).map_err(fail)?;
+        return Err(fail(CatalogError::BackupNotFound(name.to_owned())));
     }
     confirm::typed(
         global.yes,

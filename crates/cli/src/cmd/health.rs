@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::health::{HealthReport, StorageReport};
-use backupdesk_core::target::Target;
 
 use crate::failure::fail;
 
@@ -12,7 +11,10 @@ use crate::args::GlobalArgs;
 use crate::output::print_json;
 
 pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = super::target(global).health(&SystemClock).map_err(fail)?;
+    let report = super::target(global)?
+        .get()
+        .health(&SystemClock)
+        .map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {
@@ -43,7 +45,7 @@ pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn storage(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = super::target(global).storage().map_err(fail)?;
+    let report = super::target(global)?.get().storage().map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

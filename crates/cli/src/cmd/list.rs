@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use backupdesk_core::catalog::ListItem;
 use backupdesk_core::name::BackupName;
-use backupdesk_core::target::Target;
 
 use crate::args::GlobalArgs;
 use crate::failure::fail;
 use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let target = super::target(global);
+    let handle = super::target(global)?;
+    let target = handle.get();
     let items: Vec<ListItem> = target.list().map_err(fail)?;
     if global.json {
         print_json(&serde_json::json!({ "backups": items, "count": items.len() }));

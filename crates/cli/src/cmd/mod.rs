@@ -1,14 +1,15 @@
 //! One file per verb; `run` dispatches.
 
 mod backup;
-mod confirm;
+pub mod confirm;
 mod delete;
 mod demo;
 mod health;
 mod list;
+mod login;
 mod passphrase;
 mod pin;
-mod profile;
+pub mod profile;
 mod prune;
 mod restore;
 mod schedule;
@@ -25,9 +26,33 @@ use crate::args::{Cli, GlobalArgs, Verb};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut global = cli.global;
     if let Some(name) = global.profile.clone()
-        && !matches!(cli.verb, Verb::Profile(_))
+        && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_))
     {
-        global.data_dir = profile::local_data_dir(&name)?;
+        match profile::resolve(&name)? {
+            profile::Resolved::Local(dir) => global.data_dir = dir,
+            profile::Resolved::Remote(remote) => global.remote = Some(remote),
+        }
+    }
+    let works_remotely = matches!(
+        cli.verb,
+        Verb::List
+            | Verb::Backup(_)
+            | Verb::Restore(_)
+            | Verb::Delete(_)
+            | Verb::Health
+            | Verb::Storage
+            | Verb::Profile(_)
+            | Verb::Login(_)
+            | Verb::Demo(_)
+    );
+    if let (false, Some(remote)) = (works_remotely, &global.remote) {
+        return Err(crate::failure::failed(
+            "remote_unsupported",
+            format!(
+                "profile {} is the remote server {}: this verb works on local installations only",
+                remote.name, remote.base_url
+            ),
+        ));
     }
     match cli.verb {
         Verb::Backup(args) => backup::run(&global, &args),
@@ -42,15 +67,83 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Storage => health::storage(&global),
         Verb::Demo(verb) => demo::run(&global, verb),
         Verb::Profile(verb) => profile::run(&global, verb),
+        Verb::Login(args) => login::run(&global, &args),
         Verb::Passphrase(verb) => passphrase::run(&global, verb),
         Verb::Schedule(verb) => schedule::run(&global, verb),
     }
 }
 
-/// The target selected by the global flags (local; remote profiles are
-/// refused earlier until the remote client lands).
-fn target(global: &GlobalArgs) -> backupdesk_core::target::LocalTarget {
-    backupdesk_core::target::LocalTarget::new(data_dir(global))
+/// The target selected by the global flags: the data directory, or the
+/// remote server of `--profile` with its token (and, if kept, password)
+/// from the keychain. A token renewed by a re-login is stored again when
+/// the handle drops.
+pub enum TargetHandle {
+    Local(backupdesk_core::target::LocalTarget),
+    Remote {
+        profile: String,
+        target: backupdesk_core::target::RemoteTarget,
+    },
+}
+
+impl TargetHandle {
+    pub fn get(&self) -> &dyn backupdesk_core::target::Target {
+        match self {
+            TargetHandle::Local(t) => t,
+            TargetHandle::Remote { target, .. } => target,
+        }
+    }
+
+    pub fn is_remote(&self) -> bool {
+        matches!(self, TargetHandle::Remote { .. })
+    }
+}
+
+impl Drop for TargetHandle {
+    fn drop(&mut self) {
+        use backupdesk_core::keychain::{Keychain, SecretKind};
+        if let TargetHandle::Remote { profile, target } = self
+            && let Some(token) = target.server().renewed_token()
+            && let Ok(keychain) = Keychain::open()
+        {
+            let _ = keychain.set(profile, SecretKind::ApiToken, &token);
+        }
+    }
+}
+
+fn target(global: &GlobalArgs) -> anyhow::Result<TargetHandle> {
+    use backupdesk_core::keychain::{Keychain, SecretKind};
+    let Some(remote) = &global.remote else {
+        return Ok(TargetHandle::Local(
+            backupdesk_core::target::LocalTarget::new(data_dir(global)),
+        ));
+    };
+    if backupdesk_core::remote::insecure_url(&remote.base_url) {
+        eprintln!(
+            "warning: {} is plain http:// to another machine: the API token travels unencrypted",
+            remote.base_url
+        );
+    }
+    let server = backupdesk_core::remote::RemoteServer::new(
+        &remote.base_url,
+        &remote.username,
+        remote.ca_cert.as_deref(),
+    )
+    .map_err(crate::failure::fail)?;
+    match Keychain::open() {
+        Ok(keychain) => {
+            if let Ok(Some(token)) = keychain.get(&remote.name, SecretKind::ApiToken) {
+                server.set_token(&token);
+            }
+            if let Ok(Some(password)) = keychain.get(&remote.name, SecretKind::Password) {
+                server.set_password(&password);
+            }
+        }
+        Err(e) => eprintln!("note: {e}; no stored token can be used"),
+    }
+    Ok(TargetHandle::Remote {
+        profile: remote.name.clone(),
+        target: backupdesk_core::target::RemoteTarget::new(server),
+    })
 }
 
 /// The data directory selected by the global flags.

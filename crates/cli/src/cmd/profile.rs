@@ -4,27 +4,35 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::health;
 use backupdesk_core::keychain::{Keychain, SecretKind};
-use backupdesk_core::layout::DataDir;
 use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
 
-use crate::args::{GlobalArgs, ProfileVerb};
-use crate::failure::{fail, failed};
+use crate::args::{GlobalArgs, ProfileVerb, RemoteProfile};
+use crate::failure::fail;
 use crate::output::print_json;
 
-/// The data directory of a local profile, for `--profile NAME`.
-pub fn local_data_dir(name: &str) -> anyhow::Result<PathBuf> {
+/// What `--profile NAME` selects.
+pub enum Resolved {
+    Local(PathBuf),
+    Remote(RemoteProfile),
+}
+
+/// Looks `--profile NAME` up in the profile book.
+pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
     let book = ProfileBook::load(&config_dir()).map_err(fail)?;
-    match &book.get(name).map_err(fail)?.target {
-        ProfileTarget::Local { data_dir } => Ok(data_dir.clone()),
-        ProfileTarget::Remote { base_url, .. } => Err(failed(
-            "remote_unsupported",
-            format!(
-                "profile {name} is the remote server {base_url}: remote operations are not available in this version yet"
-            ),
-        )),
-    }
+    Ok(match &book.get(name).map_err(fail)?.target {
+        ProfileTarget::Local { data_dir } => Resolved::Local(data_dir.clone()),
+        ProfileTarget::Remote {
+            base_url,
+            username,
+            ca_cert,
+        } => Resolved::Remote(RemoteProfile {
+            name: name.to_owned(),
+            base_url: base_url.clone(),
+            username: username.clone(),
+            ca_cert: ca_cert.clone(),
+        }),
+    })
 }
 
 pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
@@ -114,14 +122,16 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
             }
         }
         ProfileVerb::Test(p) => {
-            let profile = book.get(&p.name).map_err(fail)?;
-            let ProfileTarget::Local { data_dir } = &profile.target else {
-                return Err(failed(
-                    "remote_unsupported",
-                    "testing remote profiles is not available in this version yet",
-                ));
-            };
-            let report = health::health(&DataDir::new(data_dir), &SystemClock);
+            book.get(&p.name).map_err(fail)?;
+            let mut selected = global.clone();
+            match resolve(&p.name)? {
+                Resolved::Local(dir) => selected.data_dir = dir,
+                Resolved::Remote(remote) => selected.remote = Some(remote),
+            }
+            let report = super::target(&selected)?
+                .get()
+                .health(&SystemClock)
+                .map_err(fail)?;
             if global.json {
                 print_json(
                     &serde_json::json!({ "ok": report.healthy(), "name": p.name, "health": report }),

@@ -3,11 +3,14 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::BackupCatalog;
+use backupdesk_core::catalog::{BackupCatalog, CatalogError, ListItem};
 use backupdesk_core::clock::SystemClock;
+use backupdesk_core::crypto::Passphrase;
+use backupdesk_core::health::HealthReport;
 use backupdesk_core::human::size_human;
-use backupdesk_core::restore::{RestoreOptions, RestorePlan};
-use backupdesk_core::target::Target;
+use backupdesk_core::name::BackupName;
+use backupdesk_core::restore::RestoreOptions;
+use backupdesk_core::target::{RestoreDone, RestorePlanned};
 
 use crate::args::{GlobalArgs, RestoreArgs};
 use crate::cmd::confirm;
@@ -17,14 +20,21 @@ use crate::passphrase::{Purpose, resolve};
 use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
-    let catalog = BackupCatalog::scan(&data).map_err(fail)?;
+    let handle = super::target(global)?;
+    let target = handle.get();
+    let items = target.list().map_err(fail)?;
     let name = match &args.name {
         Some(name) => {
-            catalog.find(name).map_err(fail)?;
+            // Escaping or unknown names are refused before anything else.
+            BackupName::parse(name)
+                .map_err(CatalogError::from)
+                .map_err(fail)?;
+            if !items.iter().any(|i| &i.filename == name) {
+                return Err(fail(CatalogError::BackupNotFound(name.clone())));
+            }
             name.clone()
         }
-        None => pick(&catalog)?,
+        None => pick(&items)?,
     };
     let options = RestoreOptions {
         stop_cmd: args.stop_cmd.clone(),
@@ -37,19 +47,20 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         ..RestoreOptions::default()
     };
     let bars = Bars::new(global.json);
-    let entry = catalog.find(&name).map_err(fail)?;
-    let needs_passphrase = !args.dry_run
-        || entry
-            .meta
-            .as_ref()
-            .and_then(|m| m.tables.as_ref())
-            .is_none();
+    // A local dry run needs the passphrase only when the .meta has no row
+    // counts; a server uses its own passphrase.
+    let needs_passphrase = !handle.is_remote()
+        && (!args.dry_run
+            || BackupCatalog::scan(&super::data_dir(global))
+                .ok()
+                .and_then(|c| c.find(&name).ok().and_then(|e| e.meta.clone()))
+                .and_then(|m| m.tables)
+                .is_none());
     let passphrase = if needs_passphrase {
         Some(resolve(global, Purpose::Decrypt)?)
     } else {
         None
     };
-    let target = super::target(global);
     let plan = target
         .plan_restore(&name, passphrase.as_ref(), &options, &SystemClock, &bars)
         .map_err(fail)?;
@@ -66,29 +77,45 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         print_plan(&plan);
     }
     confirm::typed(global.yes, "This replaces the live database.", "RESTORE")?;
-    let passphrase = passphrase.expect("resolved for a real restore");
-    let report = target
+    let passphrase = passphrase.unwrap_or_else(|| Passphrase::new(String::new()));
+    let done = target
         .restore(&name, &passphrase, &options, &SystemClock, &bars)
         .map_err(fail)?;
     if global.json {
-        print_json(&serde_json::json!({ "ok": true, "report": report }));
-    } else {
-        println!(
-            "Restored {} into {}.",
-            report.backup,
-            data.database().display()
-        );
-        match &report.pre_restore_backup {
-            Some(pre) => println!(
-                "The previous database is kept, encrypted, in {}.",
-                data.backup_file(pre).display()
-            ),
-            None => {
-                println!("There was no live database before, so there is no pre-restore backup.")
+        print_json(&serde_json::json!({ "ok": true, "report": done }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match done {
+        RestoreDone::Local(report) => {
+            let data = super::data_dir(global);
+            println!(
+                "Restored {} into {}.",
+                report.backup,
+                data.database().display()
+            );
+            match &report.pre_restore_backup {
+                Some(pre) => println!(
+                    "The previous database is kept, encrypted, in {}.",
+                    data.backup_file(pre).display()
+                ),
+                None => println!(
+                    "There was no live database before, so there is no pre-restore backup."
+                ),
+            }
+            for warning in &report.warnings {
+                println!("  warning: {warning}");
             }
         }
-        for warning in &report.warnings {
-            println!("  warning: {warning}");
+        RestoreDone::Remote(report) => {
+            println!(
+                "Restored {} on {}; the server answers again and its database is healthy.",
+                report.backup,
+                target.describe()
+            );
+            println!(
+                "The database before the restore is in the backup {}.",
+                report.pre_restore_backup
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -104,7 +131,26 @@ fn age(seconds: i64) -> String {
     }
 }
 
-fn print_plan(plan: &RestorePlan) {
+fn print_plan(planned: &RestorePlanned) {
+    let plan = match planned {
+        RestorePlanned::Local(plan) => plan,
+        RestorePlanned::Remote(plan) => {
+            println!("Restore plan for {} on {}", plan.backup, plan.server);
+            for (i, step) in plan.steps.iter().enumerate() {
+                println!("  {}. {step}", i + 1);
+            }
+            if let HealthReport::Checked(h) = &plan.current {
+                println!(
+                    "The server's database now: {}, {} tables, integrity {}.",
+                    h.size_human, h.tables, h.integrity_check
+                );
+            }
+            for warning in &plan.warnings {
+                println!("  warning: {warning}");
+            }
+            return;
+        }
+    };
     println!(
         "Restore plan for {} (taken {}, {})",
         plan.backup,
@@ -154,19 +200,17 @@ fn print_plan(plan: &RestorePlan) {
 
 /// `restore` without a name: a numbered list to pick from, like the
 /// scripts' `restore-database.sh interactive`.
-fn pick(catalog: &BackupCatalog) -> anyhow::Result<String> {
+fn pick(items: &[ListItem]) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(
             "backup_name_required",
             "restore needs a backup name (no terminal to pick one on)",
         ));
     }
-    let entries = catalog.entries();
-    if entries.is_empty() {
+    if items.is_empty() {
         return Err(failed("no_backups", "there are no backups to restore"));
     }
-    for (i, entry) in entries.iter().enumerate() {
-        let item = entry.list_item();
+    for (i, item) in items.iter().enumerate() {
         println!(
             "{:>3}) {:<36} {:>11}  verified: {}",
             i + 1,
@@ -179,12 +223,12 @@ fn pick(catalog: &BackupCatalog) -> anyhow::Result<String> {
     let index: usize = answer
         .parse()
         .ok()
-        .filter(|n| (1..=entries.len()).contains(n))
+        .filter(|n| (1..=items.len()).contains(n))
         .ok_or_else(|| {
             failed(
                 "not_confirmed",
                 format!("'{answer}' is not a number from the list; nothing was changed"),
             )
         })?;
-    Ok(entries[index - 1].name.file_name().to_owned())
+    Ok(items[index - 1].filename.clone())
 }

@@ -1,0 +1,91 @@
+//! `backupdesk login PROFILE`: asks for the password (never on the command
+//! line), logs in once (no automatic retry: the server blocks an address
+//! after five logins in five minutes), keeps the token in the keychain and,
+//! only when asked, the password for one automatic re-login.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::remote::{RemoteServer, insecure_url};
+
+use crate::args::{GlobalArgs, LoginArgs};
+use crate::cmd::confirm;
+use crate::cmd::profile::{Resolved, resolve};
+use crate::failure::{fail, failed, usage};
+use crate::output::print_json;
+
+pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+    let Resolved::Remote(remote) = resolve(&args.profile_name)? else {
+        return Err(failed(
+            "not_remote",
+            format!(
+                "profile {} is local: there is nothing to log in to",
+                args.profile_name
+            ),
+        ));
+    };
+    if insecure_url(&remote.base_url) {
+        eprintln!(
+            "warning: {} is plain http:// to another machine: the password and token travel unencrypted",
+            remote.base_url
+        );
+    }
+    let password = match &args.password_file {
+        Some(file) => std::fs::read_to_string(file)?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        None if std::io::stdin().is_terminal() => rpassword::prompt_password(format!(
+            "Password for {} at {}: ",
+            remote.username, remote.base_url
+        ))?,
+        None => {
+            return Err(usage(
+                "password_required",
+                "no terminal to ask for the password on: use --password-file FILE",
+            ));
+        }
+    };
+    let server = RemoteServer::new(
+        &remote.base_url,
+        &remote.username,
+        remote.ca_cert.as_deref(),
+    )
+    .map_err(fail)?;
+    let token = server.login(&password).map_err(fail)?;
+    let keychain = Keychain::open().map_err(fail)?;
+    keychain
+        .set(&remote.name, SecretKind::ApiToken, &token)
+        .map_err(fail)?;
+    let remember = args.remember_password
+        || (std::io::stdin().is_terminal()
+            && !global.yes
+            && confirm::ask("Keep the password in the keychain for one automatic re-login when the token expires? [y/N] ")?
+                .eq_ignore_ascii_case("y"));
+    if remember {
+        keychain
+            .set(&remote.name, SecretKind::Password, &password)
+            .map_err(fail)?;
+    } else {
+        let _ = keychain.forget(&remote.name, SecretKind::Password);
+    }
+    if global.json {
+        print_json(
+            &serde_json::json!({ "ok": true, "profile": remote.name, "password_kept": remember }),
+        );
+    } else {
+        println!(
+            "Logged in to {} as {}; the token is in the keychain{}.",
+            remote.base_url,
+            remote.username,
+            if remember {
+                ", and so is the password"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,4 @@
+//! Test support for Backup Desk's end-to-end tests: a stand-in for the real
+//! Server Monitor HTTP API, written from the contract document.
+
+pub mod standin;

@@ -1,0 +1,381 @@
+//! The remote client against the stand-in server (real HTTP on 127.0.0.1),
+//! each server quirk with the client's behaviour asserted, and the CLI
+//! against a remote profile and a local directory giving the same JSON.
+
+use std::path::Path;
+use std::time::Duration;
+
+use backupdesk_core::ErrorKind;
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::demo::JournalMode;
+use backupdesk_core::health::HealthReport;
+use backupdesk_core::remote::{RemoteError, RemoteServer, insecure_url};
+use backupdesk_core::target::{LocalTarget, RemoteTarget, Target};
+use backupdesk_e2e::standin::{ADMIN, StandIn, StandInOptions, VIEWER};
+
+use crate::support::*;
+
+const SERVER_PASSPHRASE: &str = "the server's own passphrase";
+
+fn serve(inst: &Installation, empty_db_after_restore: bool) -> StandIn {
+    StandIn::start(StandInOptions {
+        data_dir: inst.root().to_path_buf(),
+        passphrase: SERVER_PASSPHRASE.to_owned(),
+        token_lifetime: Duration::from_secs(3600),
+        empty_db_after_restore,
+    })
+}
+
+fn client(server: &StandIn, user: (&str, &str)) -> RemoteServer {
+    let client = RemoteServer::new(&server.base_url, user.0, None).unwrap();
+    client.login(user.1).unwrap();
+    client
+}
+
+#[test]
+fn health_storage_and_list_have_the_same_shapes_locally_and_remotely() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let remote = RemoteTarget::new(client(&server, ADMIN));
+    let local = LocalTarget::new(inst.data.clone());
+    remote
+        .backup(
+            &backupdesk_core::crypto::Passphrase::new(String::new()),
+            &Default::default(),
+            &SystemClock,
+            &backupdesk_core::progress::NoProgress,
+        )
+        .unwrap();
+    let json = serde_json::to_value::<HealthReport>;
+    let pairs = [
+        (
+            json(remote.health(&SystemClock).unwrap()).unwrap(),
+            json(local.health(&SystemClock).unwrap()).unwrap(),
+            "health.json",
+        ),
+        (
+            serde_json::to_value(remote.storage().unwrap()).unwrap(),
+            serde_json::to_value(local.storage().unwrap()).unwrap(),
+            "storage.json",
+        ),
+    ];
+    for (r, l, fixture) in pairs {
+        same_shape(&r, &contract(fixture), fixture).unwrap();
+        same_shape(&r, &l, fixture).unwrap();
+    }
+    let r = serde_json::to_value(remote.list().unwrap()).unwrap();
+    let l = serde_json::to_value(local.list().unwrap()).unwrap();
+    assert_eq!(r.as_array().unwrap().len(), 1);
+    same_shape(&r, &l, "list").unwrap();
+    assert_eq!(r[0]["filename"], l[0]["filename"]);
+    assert_eq!(r[0]["checksum"], l[0]["checksum"]);
+}
+
+#[test]
+fn an_expired_token_is_renewed_by_exactly_one_login() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let expired = server.expired_token(ADMIN.0);
+
+    let without_password = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
+    without_password.set_token(&expired);
+    let err = without_password.list().unwrap_err();
+    assert_eq!(err.kind(), "authentication_required", "{err}");
+    assert_eq!(server.login_requests(), 0, "no password, no login");
+
+    let with_password = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
+    with_password.set_token(&expired);
+    with_password.set_password(ADMIN.1);
+    assert!(with_password.list().is_ok());
+    assert_eq!(server.login_requests(), 1, "one re-login");
+    assert!(
+        with_password.renewed_token().is_some(),
+        "the new token is handed back to be stored"
+    );
+
+    let wrong = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
+    wrong.set_token(&expired);
+    wrong.set_password("not the password");
+    let err = wrong.list().unwrap_err();
+    assert_eq!(err.kind(), "login_failed", "{err}");
+    assert_eq!(
+        server.login_requests(),
+        2,
+        "exactly one more login, never a loop"
+    );
+}
+
+#[test]
+fn the_login_rate_limit_is_reported_with_its_wait_and_never_retried() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let admin = client(&server, ADMIN);
+    let c = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
+    for attempt in 2..=5 {
+        let err = c.login("wrong").unwrap_err();
+        assert_eq!(err.kind(), "login_failed", "attempt {attempt}");
+    }
+    let err = c.login("wrong").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RemoteError::RateLimited {
+                retry_after_seconds: 900
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("15 min"), "{err}");
+    assert_eq!(server.login_requests(), 6, "one request per login call");
+    // The address is blocked for every call now, with the wait shown.
+    let err = admin.list().unwrap_err();
+    assert_eq!(err.kind(), "rate_limited", "{err}");
+    assert_eq!(server.login_requests(), 6);
+}
+
+#[test]
+fn a_non_admin_account_is_told_so() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let viewer = client(&server, VIEWER);
+    let err = viewer.health().unwrap_err();
+    assert_eq!(err.kind(), "not_admin");
+    assert!(err.to_string().contains("not an admin"));
+}
+
+#[test]
+fn a_backup_answered_with_500_after_the_servers_prune_is_recognised() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let admin = client(&server, ADMIN);
+    let first = admin.backup().unwrap();
+    assert!(first.server_reported.is_none());
+    // An old backup the server's "older than 7 days" retention will remove.
+    let old = "servers_db_20200101_020000.db.gpg";
+    std::fs::copy(
+        inst.backup_path(&first.item.filename),
+        inst.backup_path(old),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = admin.backup().unwrap();
+    assert!(second.server_reported.is_some(), "the server answered 500");
+    assert_ne!(second.item.filename, first.item.filename);
+    assert!(
+        inst.backup_path(&second.item.filename).exists(),
+        "the new backup exists"
+    );
+    assert!(
+        !inst.backup_path(old).exists(),
+        "the server pruned the old one"
+    );
+}
+
+#[test]
+fn a_restore_whose_connection_drops_is_followed_to_its_real_outcome() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let admin = client(&server, ADMIN);
+    admin.set_password(ADMIN.1);
+    let backup = admin.backup().unwrap().item.filename;
+    let expected = {
+        let plain = inst.dir.path().join("expected.db");
+        gpg_decrypt_to(SERVER_PASSPHRASE, &inst.backup_path(&backup), &plain);
+        content_digest(&plain, None)
+    };
+    change_live(&inst.data.database(), "remote-change");
+    std::thread::sleep(Duration::from_millis(1100));
+    let logins_before = server.login_requests();
+    let report = admin.restore(&backup, Duration::from_secs(30)).unwrap();
+    assert!(
+        report.server_answer.is_none(),
+        "the connection dropped: {:?}",
+        report.server_answer
+    );
+    assert!(matches!(report.after, HealthReport::Checked(ref h) if h.healthy && h.tables == 23));
+    assert_eq!(
+        server.login_requests(),
+        logins_before + 1,
+        "one re-login after the restart"
+    );
+    assert_eq!(content_digest(&inst.data.database(), None), expected);
+    assert!(
+        admin
+            .list()
+            .unwrap()
+            .iter()
+            .any(|i| i.filename == report.pre_restore_backup),
+        "the fresh safety backup is listed"
+    );
+
+    // Without a kept password the outcome cannot be checked: said plainly.
+    let no_password = client(&server, ADMIN);
+    std::thread::sleep(Duration::from_millis(1100));
+    let err = no_password
+        .restore(&backup, Duration::from_secs(30))
+        .unwrap_err();
+    assert_eq!(err.kind(), "restore_unverified", "{err}");
+    assert!(
+        err.to_string().contains("prerestore") || err.to_string().contains("servers_db_"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_database_after_a_successful_restore_is_a_failed_restore() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let server = serve(&inst, true);
+    let admin = client(&server, ADMIN);
+    admin.set_password(ADMIN.1);
+    let backup = admin.backup().unwrap().item.filename;
+    std::thread::sleep(Duration::from_millis(1100));
+    let err = admin.restore(&backup, Duration::from_secs(30)).unwrap_err();
+    let RemoteError::RemoteRestoreFailed {
+        pre_restore_backup,
+        reason,
+        ..
+    } = &err
+    else {
+        panic!("expected a failed restore, got {err}");
+    };
+    assert!(reason.contains("empty"), "{reason}");
+    assert!(
+        err.to_string().contains("FAILED") && err.to_string().contains(pre_restore_backup.as_str())
+    );
+    assert!(
+        inst.backup_path(pre_restore_backup).exists(),
+        "the way back exists"
+    );
+}
+
+#[test]
+fn names_are_validated_before_any_request() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let admin = client(&server, ADMIN);
+    let before = server.database_requests();
+    for bad in [
+        "../servers.db",
+        "..%2F..%2Fdata%2Fservers.db",
+        "/etc/passwd",
+    ] {
+        let err = admin.delete(bad).unwrap_err();
+        assert!(
+            ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
+            "{bad}: {err}"
+        );
+        let err = admin.restore(bad, Duration::from_secs(1)).unwrap_err();
+        assert!(
+            ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
+            "{bad}: {err}"
+        );
+    }
+    assert_eq!(server.database_requests(), before, "nothing was sent");
+    assert!(inst.data.database().exists());
+}
+
+#[test]
+fn plain_http_to_another_host_is_flagged() {
+    assert!(insecure_url("http://monitor.example.org:9083"));
+    assert!(!insecure_url("http://127.0.0.1:9083"));
+    assert!(!insecure_url("http://localhost:9083"));
+    assert!(!insecure_url("https://monitor.example.org"));
+}
+
+/// Runs `script` in a D-Bus session with a real gnome-keyring, with `$B`,
+/// `$URL`, `$LOCAL` (a local data dir), `$PW` (admin password file), `$PP`
+/// and `$OUT` set.
+fn cli_session(inst: &Installation, server: &StandIn, local: &Path, script: &str) -> String {
+    let out_dir = inst.dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let pw = inst.dir.path().join("admin-password");
+    write_private(&pw, ADMIN.1);
+    let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
+    let output = std::process::Command::new("dbus-run-session")
+        .arg("--")
+        .arg(with_keyring)
+        .args(["bash", "-c", script])
+        .env("B", assert_cmd::cargo::cargo_bin("backupdesk"))
+        .env("URL", &server.base_url)
+        .env("LOCAL", local)
+        .env("PW", &pw)
+        .env("PP", &inst.passphrase_file)
+        .env("OUT", &out_dir)
+        .env("BACKUPDESK_CONFIG_DIR", inst.dir.path().join("config"))
+        .env_remove("DB_BACKUP_PASSPHRASE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn the_cli_drives_a_remote_profile_like_a_local_one() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let local = Installation::demo(2 * MIB, JournalMode::Wal);
+    let text = cli_session(
+        &inst,
+        &server,
+        local.root(),
+        r#"set -e
+        $B profile add lab --url "$URL" --username admin
+        $B profile add here --local "$LOCAL"
+        $B login lab --password-file "$PW"
+        $B --profile lab --json backup > "$OUT/remote-backup.json"
+        $B --profile here --passphrase-file "$PP" --json backup > "$OUT/local-backup.json"
+        for verb in list health storage; do
+          $B --profile lab --json $verb > "$OUT/remote-$verb.json"
+          $B --profile here --json $verb > "$OUT/local-$verb.json"
+        done
+        N=$($B --profile lab list | awk '/^servers_db_/ {print $1; exit}')
+        $B --profile lab restore "$N" --dry-run
+        $B --profile lab --json profile test lab > "$OUT/test.json"
+        set +e
+        $B --profile lab verify --all > /dev/null 2> "$OUT/verify.err"; echo $? > "$OUT/verify.code"
+        "#,
+    );
+    assert!(
+        text.contains("Restore plan for") && text.contains("take a fresh backup on the server"),
+        "{text}"
+    );
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(inst.dir.path().join("out").join(name)).unwrap())
+            .unwrap()
+    };
+    for verb in ["list", "health", "storage"] {
+        same_shape(
+            &read(&format!("remote-{verb}.json")),
+            &read(&format!("local-{verb}.json")),
+            verb,
+        )
+        .unwrap();
+    }
+    let (remote, local) = (read("remote-backup.json"), read("local-backup.json"));
+    for key in [
+        "ok",
+        "filename",
+        "path",
+        "size",
+        "size_human",
+        "checksum",
+        "timestamp",
+        "warnings",
+    ] {
+        assert!(
+            remote.get(key).is_some() && local.get(key).is_some(),
+            "backup --json has {key} on both sides"
+        );
+    }
+    assert_eq!(read("test.json")["ok"], true);
+    let code = std::fs::read_to_string(inst.dir.path().join("out/verify.code")).unwrap();
+    assert_eq!(code.trim(), "1");
+    let err = std::fs::read_to_string(inst.dir.path().join("out/verify.err")).unwrap();
+    assert!(err.contains("local installations only"), "{err}");
+}
