@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg)
-test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin)
+test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

@@ -535,3 +535,84 @@ async fn delete_handler(State(state): State<Arc<AppState>>, request: Request) ->
         ),
     }
 }
+
+/// A TLS front for a stand-in: terminates TLS on 127.0.0.1 (random port)
+/// with the given PEM certificate chain and key, and forwards each
+/// connection to `backend` in clear. For testing the per-profile CA
+/// certificate of self-signed servers.
+pub struct TlsFront {
+    /// `https://127.0.0.1:PORT`.
+    pub base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TlsFront {
+    /// Starts the front.
+    ///
+    /// # Panics
+    /// When the certificate or key cannot be loaded (a test set-up error).
+    pub fn start(cert_pem: &std::path::Path, key_pem: &std::path::Path, backend: &str) -> Self {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_pem)
+            .expect("certificate file")
+            .collect::<Result<_, _>>()
+            .expect("certificates");
+        let key = PrivateKeyDer::from_pem_file(key_pem).expect("private key");
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+            tokio_rustls::rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server certificate");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let backend = backend.trim_start_matches("http://").to_owned();
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addr_tx.send(listener.local_addr().expect("address")).ok();
+                loop {
+                    tokio::select! {
+                        _ = &mut rx => return,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let acceptor = acceptor.clone();
+                            let backend = backend.clone();
+                            tokio::spawn(async move {
+                                let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                                let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else { return };
+                                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        let addr = addr_rx.recv().expect("TLS front started");
+        TlsFront {
+            base_url: format!("https://{addr}"),
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -40,6 +40,9 @@ pub struct GlobalArgs {
     /// The remote server selected by `--profile` (filled in after parsing).
     #[arg(skip)]
     pub remote: Option<RemoteProfile>,
+    /// The retention policy of the selected profile, if it has one.
+    #[arg(skip)]
+    pub retention: Option<backupdesk_core::retention::RetentionPolicy>,
 }
 
 /// A remote profile, resolved from the profile book.
@@ -221,6 +224,18 @@ pub struct ProfileAddArgs {
     /// A backup older than this many hours is overdue.
     #[arg(long, default_value_t = 26)]
     pub overdue_hours: u32,
+    /// Retention for this profile: keep the N newest backups.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Retention: the newest backup of each of the last N days.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Retention: the newest backup of each of the last N weeks.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Retention: the newest backup of each of the last N months.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,9 @@ pub struct BackupOptions {
     /// Prune with the saved retention policy after a successful backup
     /// (default: yes). A failing prune never fails the backup.
     pub prune_after: bool,
+    /// The policy for that prune (a profile's); `None`: the one saved in
+    /// the data directory, or the default.
+    pub retention: Option<crate::retention::RetentionPolicy>,
 }
 
 impl Default for BackupOptions {
@@ -56,6 +59,7 @@ impl Default for BackupOptions {
             allow_default_passphrase: false,
             kind: NewBackupKind::Regular,
             prune_after: true,
+            retention: None,
         }
     }
 }
@@ -248,8 +252,14 @@ fn run(
         match BackupCatalog::scan(data) {
             Ok(catalog) => {
                 let ledger = Ledger::load(data);
-                let plan =
-                    retention::plan(&catalog, &ledger, &retention::saved_policy(data), clock);
+                let plan = retention::plan(
+                    &catalog,
+                    &ledger,
+                    &options
+                        .retention
+                        .unwrap_or_else(|| retention::saved_policy(data)),
+                    clock,
+                );
                 let outcome = retention::apply(data, &plan);
                 for (name, error) in &outcome.failed {
                     report

@@ -176,7 +176,12 @@ impl RemoteServer {
                     reason,
                 };
                 let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-                Some(reqwest::Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?)
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+                if certs.is_empty() {
+                    return Err(bad("the file holds no PEM certificate".to_owned()));
+                }
+                Some(certs)
             }
             None => None,
         };
@@ -186,8 +191,8 @@ impl RemoteServer {
                 .connect_timeout(Duration::from_secs(10))
                 .pool_max_idle_per_host(0)
                 .user_agent(concat!("backupdesk/", env!("CARGO_PKG_VERSION")));
-            if let Some(ca) = &ca {
-                builder = builder.add_root_certificate(ca.clone());
+            for cert in ca.iter().flatten() {
+                builder = builder.add_root_certificate(cert.clone());
             }
             builder
                 .build()

@@ -384,6 +384,7 @@ fn run(
         allow_default_passphrase: true,
         kind: NewBackupKind::PreRestore,
         prune_after: false,
+        retention: None,
     };
 
     // Stage and check the backup; the live database is not touched before

@@ -319,11 +319,11 @@ fn cli_session(inst: &Installation, server: &StandIn, local: &Path, script: &str
 fn the_cli_drives_a_remote_profile_like_a_local_one() {
     let inst = Installation::demo(2 * MIB, JournalMode::Wal);
     let server = serve(&inst, false);
-    let local = Installation::demo(2 * MIB, JournalMode::Wal);
+    let local_inst = Installation::demo(2 * MIB, JournalMode::Wal);
     let text = cli_session(
         &inst,
         &server,
-        local.root(),
+        local_inst.root(),
         r#"set -e
         $B profile add lab --url "$URL" --username admin
         $B profile add here --local "$LOCAL"
@@ -378,4 +378,150 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
     assert_eq!(code.trim(), "1");
     let err = std::fs::read_to_string(inst.dir.path().join("out/verify.err")).unwrap();
     assert!(err.contains("local installations only"), "{err}");
+
+    // No token (a JWT starts with "eyJ"), password or passphrase in the
+    // output, the JSON files, the config or the logs.
+    let mut haystack = text.clone();
+    for dir in [
+        inst.dir.path().join("out"),
+        inst.dir.path().join("config"),
+        inst.data.logs(),
+        local_inst.data.logs(),
+    ] {
+        if let Ok(read) = std::fs::read_dir(&dir) {
+            for entry in read.flatten() {
+                haystack.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(entry.path()).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    assert!(haystack.contains("servers_db_"), "outputs were captured");
+    for secret in ["eyJ", ADMIN.1, PASSPHRASE, SERVER_PASSPHRASE] {
+        assert!(!haystack.contains(secret), "{secret:?} leaked");
+    }
+}
+
+#[test]
+fn an_unhealthy_server_answers_200_and_is_reported_unhealthy() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let admin = client(&server, ADMIN);
+    std::fs::write(inst.data.database(), "not a database at all").unwrap();
+    let report = admin.health().unwrap();
+    let HealthReport::Failed(failure) = &report else {
+        panic!("expected the error shape, got {report:?}");
+    };
+    assert!(
+        !failure.healthy && failure.error.contains("not a SQLite database"),
+        "{failure:?}"
+    );
+    same_shape(
+        &serde_json::to_value(&report).unwrap(),
+        &contract("health_error.json"),
+        "health",
+    )
+    .unwrap();
+}
+
+/// A self-signed server: trusted with the profile's CA certificate, refused
+/// without it (never "accept invalid certificates").
+#[test]
+fn a_self_signed_server_is_trusted_only_with_its_ca_certificate() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let pki = inst.dir.path().join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&pki)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Backup Desk test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        pki.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let front = backupdesk_e2e::standin::TlsFront::start(
+        &pki.join("server.pem"),
+        &pki.join("server.key"),
+        &server.base_url,
+    );
+
+    let trusted = RemoteServer::new(&front.base_url, ADMIN.0, Some(&pki.join("ca.pem"))).unwrap();
+    trusted.login(ADMIN.1).unwrap();
+    assert!(matches!(
+        trusted.health().unwrap(),
+        HealthReport::Checked(_)
+    ));
+
+    let untrusted = RemoteServer::new(&front.base_url, ADMIN.0, None).unwrap();
+    let err = untrusted.login(ADMIN.1).unwrap_err();
+    assert_eq!(err.kind(), "unreachable", "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+
+    let bad_ca = pki.join("not-a-cert.pem");
+    std::fs::write(&bad_ca, "garbage").unwrap();
+    let err = RemoteServer::new(&front.base_url, ADMIN.0, Some(&bad_ca))
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.kind(), "bad_ca_certificate", "{err}");
 }

@@ -471,3 +471,49 @@ fn backup_prunes_with_the_saved_policy_and_a_failed_prune_never_fails_it() {
     );
     assert!(inst.backup_path(&stuck).exists());
 }
+
+#[test]
+fn a_profiles_retention_policy_applies_to_prune_and_backup() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    for day in 1..=5 {
+        std::fs::write(
+            inst.backup_path(&format!("servers_db_202601{day:02}_020000.db.gpg")),
+            vec![1u8; 100],
+        )
+        .unwrap();
+    }
+    let config = inst.dir.path().join("config");
+    let run = |args: &[&str]| {
+        let mut cmd = inst.cli(args);
+        cmd.arg("--json").env("BACKUPDESK_CONFIG_DIR", &config);
+        run_json(cmd)
+    };
+    let root = inst.root().to_str().unwrap().to_owned();
+    let (code, _) = run(&[
+        "profile",
+        "add",
+        "tight",
+        "--local",
+        &root,
+        "--keep-last",
+        "0",
+        "--keep-daily",
+        "2",
+        "--keep-weekly",
+        "0",
+        "--keep-monthly",
+        "0",
+    ]);
+    assert_eq!(code, 0);
+    let (code, dry) = run(&["--profile", "tight", "prune", "--dry-run"]);
+    assert_eq!(code, 0, "{dry:#}");
+    assert_eq!(dry["plan"]["policy"]["daily"], 2);
+    assert_eq!(dry["plan"]["delete_count"], 3, "{dry:#}");
+    let (code, out) = run(&["--profile", "tight", "backup"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["pruned"]["deleted"].as_array().unwrap().len(),
+        4,
+        "the profile's 2 daily keep today and 01-05: {out:#}"
+    );
+}

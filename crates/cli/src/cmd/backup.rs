@@ -26,6 +26,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
         compression: args.compression,
         allow_default_passphrase: args.allow_default_passphrase,
         prune_after: !args.no_prune,
+        retention: global.retention,
         ..BackupOptions::default()
     };
     if passphrase.is_legacy_default() && args.allow_default_passphrase {

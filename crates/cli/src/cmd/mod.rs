@@ -29,7 +29,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_))
     {
         match profile::resolve(&name)? {
-            profile::Resolved::Local(dir) => global.data_dir = dir,
+            profile::Resolved::Local(dir, retention) => {
+                global.data_dir = dir;
+                global.retention = retention;
+            }
             profile::Resolved::Remote(remote) => global.remote = Some(remote),
         }
     }

@@ -13,15 +13,16 @@ use crate::output::print_json;
 
 /// What `--profile NAME` selects.
 pub enum Resolved {
-    Local(PathBuf),
+    Local(PathBuf, Option<backupdesk_core::retention::RetentionPolicy>),
     Remote(RemoteProfile),
 }
 
 /// Looks `--profile NAME` up in the profile book.
 pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
     let book = ProfileBook::load(&config_dir()).map_err(fail)?;
-    Ok(match &book.get(name).map_err(fail)?.target {
-        ProfileTarget::Local { data_dir } => Resolved::Local(data_dir.clone()),
+    let profile = book.get(name).map_err(fail)?;
+    Ok(match &profile.target {
+        ProfileTarget::Local { data_dir } => Resolved::Local(data_dir.clone(), profile.retention),
         ProfileTarget::Remote {
             base_url,
             username,
@@ -57,9 +58,27 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 }
                 _ => unreachable!("clap requires --local or --url with --username"),
             };
+            let retention = [
+                args.keep_last,
+                args.keep_daily,
+                args.keep_weekly,
+                args.keep_monthly,
+            ]
+            .iter()
+            .any(Option::is_some)
+            .then(|| {
+                let d = backupdesk_core::retention::RetentionPolicy::default();
+                backupdesk_core::retention::RetentionPolicy {
+                    keep_last: args.keep_last.unwrap_or(d.keep_last),
+                    daily: args.keep_daily.unwrap_or(d.daily),
+                    weekly: args.keep_weekly.unwrap_or(d.weekly),
+                    monthly: args.keep_monthly.unwrap_or(d.monthly),
+                    pre_restore: d.pre_restore,
+                }
+            });
             let profile = Profile {
                 target,
-                retention: None,
+                retention,
                 overdue_after_hours: args.overdue_hours,
             };
             book.add(&args.name, profile.clone()).map_err(fail)?;
@@ -125,7 +144,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
             book.get(&p.name).map_err(fail)?;
             let mut selected = global.clone();
             match resolve(&p.name)? {
-                Resolved::Local(dir) => selected.data_dir = dir,
+                Resolved::Local(dir, _) => selected.data_dir = dir,
                 Resolved::Remote(remote) => selected.remote = Some(remote),
             }
             let report = super::target(&selected)?

@@ -16,7 +16,9 @@ use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     let data = super::data_dir(global);
-    let saved = retention::saved_policy(&data);
+    let saved = global
+        .retention
+        .unwrap_or_else(|| retention::saved_policy(&data));
     let policy = RetentionPolicy {
         keep_last: args.keep_last.unwrap_or(saved.keep_last),
         daily: args.keep_daily.unwrap_or(saved.daily),
