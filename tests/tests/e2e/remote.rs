@@ -335,7 +335,13 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
           $B --profile here --json $verb > "$OUT/local-$verb.json"
         done
         N=$($B --profile lab list | awk '/^servers_db_/ {print $1; exit}')
+        M=$($B --profile here list | awk '/^servers_db_/ {print $1; exit}')
         $B --profile lab restore "$N" --dry-run
+        $B --profile lab --json restore "$N" --dry-run > "$OUT/remote-dry.json"
+        $B --profile here --passphrase-file "$PP" --json restore "$M" --dry-run > "$OUT/local-dry.json"
+        $B --profile lab --json delete "$N" --yes > "$OUT/remote-delete.json"
+        $B --profile here --json delete "$M" --yes > "$OUT/local-delete.json"
+        $B --profile lab --json list > "$OUT/remote-after-delete.json"
         $B --profile lab --json profile test lab > "$OUT/test.json"
         set +e
         $B --profile lab verify --all > /dev/null 2> "$OUT/verify.err"; echo $? > "$OUT/verify.code"
@@ -374,6 +380,27 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
         );
     }
     assert_eq!(read("test.json")["ok"], true);
+    for (r, l) in [
+        ("remote-dry.json", "local-dry.json"),
+        ("remote-delete.json", "local-delete.json"),
+    ] {
+        let (r, l) = (read(r), read(l));
+        let keys =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&r), keys(&l), "same top-level shape");
+    }
+    assert_eq!(
+        read("remote-dry.json")["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        read("remote-after-delete.json")["count"],
+        0,
+        "deleted on the server"
+    );
     let code = std::fs::read_to_string(inst.dir.path().join("out/verify.code")).unwrap();
     assert_eq!(code.trim(), "1");
     let err = std::fs::read_to_string(inst.dir.path().join("out/verify.err")).unwrap();
