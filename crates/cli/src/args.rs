@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use backupdesk_core::retention::RetentionPolicy;
 use clap::{Args, Parser, Subcommand};
 
 /// Encrypted, verified backups of a Server Monitor database.
@@ -125,21 +126,8 @@ pub struct PruneArgs {
     /// Print the plan; delete nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Keep the N newest backups.
-    #[arg(long, value_name = "N")]
-    pub keep_last: Option<u32>,
-    /// Keep the newest backup of each of the last N days that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_daily: Option<u32>,
-    /// Keep the newest backup of each of the last N weeks that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_weekly: Option<u32>,
-    /// Keep the newest backup of each of the last N months that have one.
-    #[arg(long, value_name = "N")]
-    pub keep_monthly: Option<u32>,
-    /// Keep the N newest pre-restore safety backups.
-    #[arg(long, value_name = "N")]
-    pub keep_pre_restore: Option<u32>,
+    #[command(flatten)]
+    pub policy: RetentionArgs,
     /// Save this policy for the automatic prune after each backup.
     #[arg(long)]
     pub save: bool,
@@ -224,18 +212,55 @@ pub struct ProfileAddArgs {
     /// A backup older than this many hours is overdue.
     #[arg(long, default_value_t = 26)]
     pub overdue_hours: u32,
-    /// Retention for this profile: keep the N newest backups.
+    /// This profile's retention (unset counts keep their defaults).
+    #[command(flatten)]
+    pub policy: RetentionArgs,
+}
+
+/// `--keep-*` flags: a retention policy, each count over a base policy.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct RetentionArgs {
+    /// Keep the N newest backups.
     #[arg(long, value_name = "N")]
     pub keep_last: Option<u32>,
-    /// Retention: the newest backup of each of the last N days.
+    /// Keep the newest backup of each of the last N days that have one.
     #[arg(long, value_name = "N")]
     pub keep_daily: Option<u32>,
-    /// Retention: the newest backup of each of the last N weeks.
+    /// Keep the newest backup of each of the last N weeks that have one.
     #[arg(long, value_name = "N")]
     pub keep_weekly: Option<u32>,
-    /// Retention: the newest backup of each of the last N months.
+    /// Keep the newest backup of each of the last N months that have one.
     #[arg(long, value_name = "N")]
     pub keep_monthly: Option<u32>,
+    /// Keep the N newest pre-restore safety backups.
+    #[arg(long, value_name = "N")]
+    pub keep_pre_restore: Option<u32>,
+}
+
+impl RetentionArgs {
+    /// Whether any count was given.
+    pub fn any(&self) -> bool {
+        [
+            self.keep_last,
+            self.keep_daily,
+            self.keep_weekly,
+            self.keep_monthly,
+            self.keep_pre_restore,
+        ]
+        .iter()
+        .any(Option::is_some)
+    }
+
+    /// `base` with the given counts replaced.
+    pub fn over(&self, base: RetentionPolicy) -> RetentionPolicy {
+        RetentionPolicy {
+            keep_last: self.keep_last.unwrap_or(base.keep_last),
+            daily: self.keep_daily.unwrap_or(base.daily),
+            weekly: self.keep_weekly.unwrap_or(base.weekly),
+            monthly: self.keep_monthly.unwrap_or(base.monthly),
+            pre_restore: self.keep_pre_restore.unwrap_or(base.pre_restore),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

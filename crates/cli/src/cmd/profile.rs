@@ -58,23 +58,9 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 }
                 _ => unreachable!("clap requires --local or --url with --username"),
             };
-            let retention = [
-                args.keep_last,
-                args.keep_daily,
-                args.keep_weekly,
-                args.keep_monthly,
-            ]
-            .iter()
-            .any(Option::is_some)
-            .then(|| {
-                let d = backupdesk_core::retention::RetentionPolicy::default();
-                backupdesk_core::retention::RetentionPolicy {
-                    keep_last: args.keep_last.unwrap_or(d.keep_last),
-                    daily: args.keep_daily.unwrap_or(d.daily),
-                    weekly: args.keep_weekly.unwrap_or(d.weekly),
-                    monthly: args.keep_monthly.unwrap_or(d.monthly),
-                    pre_restore: d.pre_restore,
-                }
+            let retention = args.policy.any().then(|| {
+                args.policy
+                    .over(backupdesk_core::retention::RetentionPolicy::default())
             });
             let profile = Profile {
                 target,

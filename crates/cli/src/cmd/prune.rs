@@ -7,7 +7,7 @@ use backupdesk_core::clock::SystemClock;
 use backupdesk_core::human::size_human;
 use backupdesk_core::ledger::Ledger;
 use backupdesk_core::lock::OperationLock;
-use backupdesk_core::retention::{self, RetentionPlan, RetentionPolicy};
+use backupdesk_core::retention::{self, RetentionPlan};
 
 use crate::args::{GlobalArgs, PruneArgs};
 use crate::cmd::confirm;
@@ -19,13 +19,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     let saved = global
         .retention
         .unwrap_or_else(|| retention::saved_policy(&data));
-    let policy = RetentionPolicy {
-        keep_last: args.keep_last.unwrap_or(saved.keep_last),
-        daily: args.keep_daily.unwrap_or(saved.daily),
-        weekly: args.keep_weekly.unwrap_or(saved.weekly),
-        monthly: args.keep_monthly.unwrap_or(saved.monthly),
-        pre_restore: args.keep_pre_restore.unwrap_or(saved.pre_restore),
-    };
+    let policy = args.policy.over(saved);
     let _lock = if args.dry_run {
         None
     } else {
