@@ -97,13 +97,21 @@ impl StandIn {
                 .build()
                 .expect("tokio runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                // axum (hyper) listens inside; clients talk to a front that
+                // answers like the real server, as HTTP/1.0 with
+                // `Connection: close` (hyper itself always says 1.1).
+                let inner = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
-                addr_tx.send(listener.local_addr().expect("address")).ok();
+                let inner_addr = inner.local_addr().expect("address");
+                let front = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx.send(front.local_addr().expect("address")).ok();
+                tokio::spawn(http10_front(front, inner_addr));
                 let app = router(app_state);
                 axum::serve(
-                    listener,
+                    inner,
                     app.into_make_service_with_connect_info::<SocketAddr>(),
                 )
                 .with_graceful_shutdown(async {
@@ -157,6 +165,39 @@ impl Drop for StandIn {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Forwards each connection to `inner` and rewrites the response's status
+/// line to HTTP/1.0 (one response per connection: `Connection: close`).
+async fn http10_front(front: tokio::net::TcpListener, inner: SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((client, _)) = front.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let Ok(backend) = tokio::net::TcpStream::connect(inner).await else {
+                return;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut backend_read, mut backend_write) = backend.into_split();
+            let upstream = tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut client_read, &mut backend_write).await;
+                let _ = backend_write.shutdown().await;
+            });
+            let mut first = vec![0u8; 64 * 1024];
+            if let Ok(n) = backend_read.read(&mut first).await {
+                if first[..n].starts_with(b"HTTP/1.1") {
+                    first[..8].copy_from_slice(b"HTTP/1.0");
+                }
+                if n > 0 && client_write.write_all(&first[..n]).await.is_ok() {
+                    let _ = tokio::io::copy(&mut backend_read, &mut client_write).await;
+                }
+            }
+            let _ = client_write.shutdown().await;
+            upstream.abort();
+        });
     }
 }
 

@@ -552,3 +552,27 @@ fn a_self_signed_server_is_trusted_only_with_its_ca_certificate() {
         .unwrap_err();
     assert_eq!(err.kind(), "bad_ca_certificate", "{err}");
 }
+
+/// The stand-in answers like the real server: HTTP/1.0, `Connection: close`.
+#[test]
+fn the_stand_in_speaks_http_1_0_without_keep_alive() {
+    use std::io::{Read, Write};
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let server = serve(&inst, false);
+    let addr = server.base_url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /api/database/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
+    assert!(
+        answer.to_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(r#"{"error":"Authentication required"}"#),
+        "{answer}"
+    );
+}
