@@ -327,7 +327,7 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
         r#"set -e
         $B profile add lab --url "$URL" --username admin
         $B profile add here --local "$LOCAL"
-        $B login lab --password-file "$PW"
+        $B login lab --password-file "$PW" --remember-password
         $B --profile lab --json backup > "$OUT/remote-backup.json"
         $B --profile here --passphrase-file "$PP" --json backup > "$OUT/local-backup.json"
         for verb in list health storage; do
@@ -339,6 +339,8 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
         $B --profile lab restore "$N" --dry-run
         $B --profile lab --json restore "$N" --dry-run > "$OUT/remote-dry.json"
         $B --profile here --passphrase-file "$PP" --json restore "$M" --dry-run > "$OUT/local-dry.json"
+        $B --profile lab --json restore "$N" --yes > "$OUT/remote-restore.json"
+        $B --profile here --passphrase-file "$PP" --json restore "$M" --yes > "$OUT/local-restore.json"
         $B --profile lab --json delete "$N" --yes > "$OUT/remote-delete.json"
         $B --profile here --json delete "$M" --yes > "$OUT/local-delete.json"
         $B --profile lab --json list > "$OUT/remote-after-delete.json"
@@ -396,10 +398,12 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
             .len(),
         5
     );
+    assert_eq!(read("remote-restore.json")["ok"], true);
+    assert!(read("remote-restore.json")["report"]["pre_restore_backup"].is_string());
+    let after = read("remote-after-delete.json");
     assert_eq!(
-        read("remote-after-delete.json")["count"],
-        0,
-        "deleted on the server"
+        after["count"], 1,
+        "the restored backup was deleted; the fresh safety backup remains: {after:#}"
     );
     let code = std::fs::read_to_string(inst.dir.path().join("out/verify.code")).unwrap();
     assert_eq!(code.trim(), "1");
