@@ -71,8 +71,61 @@ pub struct StandIn {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     state: Arc<AppState>,
+    _background: Background,
+}
+
+/// A server running on its own thread with a one-thread tokio runtime;
+/// stopped (and joined) when dropped.
+struct Background {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Binds a loopback listener on a random port and runs
+    /// `serve(listener, shutdown)` on a new thread; returns the address.
+    fn start<F, Fut>(serve: F) -> (SocketAddr, Self)
+    where
+        F: FnOnce(tokio::net::TcpListener, tokio::sync::oneshot::Receiver<()>) -> Fut
+            + Send
+            + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx.send(listener.local_addr().expect("address")).ok();
+                serve(listener, rx).await;
+            });
+        });
+        let addr = addr_rx.recv().expect("server started");
+        (
+            addr,
+            Background {
+                shutdown: Some(tx),
+                thread: Some(thread),
+            },
+        )
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl StandIn {
@@ -88,45 +141,31 @@ impl StandIn {
             login_requests: AtomicUsize::new(0),
             database_requests: AtomicUsize::new(0),
         });
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let app_state = state.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async move {
-                // axum (hyper) listens inside; clients talk to a front that
-                // answers like the real server, as HTTP/1.0 with
-                // `Connection: close` (hyper itself always says 1.1).
-                let inner = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                let inner_addr = inner.local_addr().expect("address");
-                let front = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx.send(front.local_addr().expect("address")).ok();
-                tokio::spawn(http10_front(front, inner_addr));
-                let app = router(app_state);
-                axum::serve(
-                    inner,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
+        let (addr, background) = Background::start(move |front, shutdown| async move {
+            // axum (hyper) listens inside; clients talk to a front that
+            // answers like the real server, as HTTP/1.0 with
+            // `Connection: close` (hyper itself always says 1.1).
+            let inner = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
-                .ok();
-            });
+                .expect("bind");
+            let inner_addr = inner.local_addr().expect("address");
+            tokio::spawn(http10_front(front, inner_addr));
+            let app = router(app_state);
+            axum::serve(
+                inner,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = shutdown.await;
+            })
+            .await
+            .ok();
         });
-        let addr = addr_rx.recv().expect("stand-in started");
         StandIn {
             base_url: format!("http://{addr}"),
             state,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _background: background,
         }
     }
 
@@ -154,17 +193,6 @@ impl StandIn {
     /// Simulates a restart: every token becomes invalid.
     pub fn restart(&self) {
         *self.state.secret.lock().unwrap() = random_secret();
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -584,8 +612,7 @@ async fn delete_handler(State(state): State<Arc<AppState>>, request: Request) ->
 pub struct TlsFront {
     /// `https://127.0.0.1:PORT`.
     pub base_url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _background: Background,
 }
 
 impl TlsFront {
@@ -611,49 +638,26 @@ impl TlsFront {
         .expect("server certificate");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let backend = backend.trim_start_matches("http://").to_owned();
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                addr_tx.send(listener.local_addr().expect("address")).ok();
-                loop {
-                    tokio::select! {
-                        _ = &mut rx => return,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let acceptor = acceptor.clone();
-                            let backend = backend.clone();
-                            tokio::spawn(async move {
-                                let Ok(mut tls) = acceptor.accept(stream).await else { return };
-                                let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else { return };
-                                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                            });
-                        }
+        let (addr, background) = Background::start(move |listener, mut shutdown| async move {
+            loop {
+                tokio::select! {
+                    _ = &mut shutdown => return,
+                    accepted = listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        let acceptor = acceptor.clone();
+                        let backend = backend.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                            let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else { return };
+                            let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                        });
                     }
                 }
-            });
+            }
         });
-        let addr = addr_rx.recv().expect("TLS front started");
         TlsFront {
             base_url: format!("https://{addr}"),
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            _background: background,
         }
     }
 }

@@ -3,38 +3,18 @@
 //! (`dbus-run-session` + `tests/scripts/with-keyring.sh`).
 
 use std::path::Path;
-use std::process::Command;
 
 use backupdesk_core::demo::JournalMode;
 
 use crate::support::*;
 
-/// Runs `script` (bash) inside a fresh D-Bus session with an unlocked
-/// gnome-keyring; `$B` is the CLI, `$ROOT` the installation, `$PP` the
-/// passphrase file, `$OUT` a folder for outputs. Returns the combined output.
+/// Runs `script` in a keyring session with the config folder `config`.
 fn in_keyring_session(inst: &Installation, config: &Path, script: &str) -> (bool, String) {
-    let out_dir = inst.dir.path().join("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
-    let output = Command::new("dbus-run-session")
-        .arg("--")
-        .arg(with_keyring)
-        .args(["bash", "-c", script])
-        .env("B", assert_cmd::cargo::cargo_bin("backupdesk"))
-        .env("ROOT", inst.root())
-        .env("PP", &inst.passphrase_file)
-        .env("OUT", &out_dir)
-        .env("BACKUPDESK_CONFIG_DIR", config)
-        .env_remove("DB_BACKUP_PASSPHRASE")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("dbus-run-session (package dbus-daemon) and gnome-keyring");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    keyring_session(
+        inst,
+        &[("BACKUPDESK_CONFIG_DIR", config.as_os_str())],
+        script,
+    )
 }
 
 fn json_file(inst: &Installation, name: &str) -> serde_json::Value {

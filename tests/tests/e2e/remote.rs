@@ -286,32 +286,20 @@ fn plain_http_to_another_host_is_flagged() {
 /// `$URL`, `$LOCAL` (a local data dir), `$PW` (admin password file), `$PP`
 /// and `$OUT` set.
 fn cli_session(inst: &Installation, server: &StandIn, local: &Path, script: &str) -> String {
-    let out_dir = inst.dir.path().join("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
     let pw = inst.dir.path().join("admin-password");
     write_private(&pw, ADMIN.1);
-    let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
-    let output = std::process::Command::new("dbus-run-session")
-        .arg("--")
-        .arg(with_keyring)
-        .args(["bash", "-c", script])
-        .env("B", assert_cmd::cargo::cargo_bin("backupdesk"))
-        .env("URL", &server.base_url)
-        .env("LOCAL", local)
-        .env("PW", &pw)
-        .env("PP", &inst.passphrase_file)
-        .env("OUT", &out_dir)
-        .env("BACKUPDESK_CONFIG_DIR", inst.dir.path().join("config"))
-        .env_remove("DB_BACKUP_PASSPHRASE")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let config = inst.dir.path().join("config");
+    let (ok, text) = keyring_session(
+        inst,
+        &[
+            ("URL", server.base_url.as_ref()),
+            ("LOCAL", local.as_os_str()),
+            ("PW", pw.as_os_str()),
+            ("BACKUPDESK_CONFIG_DIR", config.as_os_str()),
+        ],
+        script,
     );
-    assert!(output.status.success(), "{text}");
+    assert!(ok, "{text}");
     text
 }
 

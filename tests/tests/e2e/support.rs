@@ -470,3 +470,37 @@ pub fn stop_writer(mut writer: std::process::Child) {
     writer.kill().unwrap();
     writer.wait().unwrap();
 }
+
+/// Runs `script` (bash) in a fresh D-Bus session with a real, unlocked
+/// gnome-keyring (`tests/scripts/with-keyring.sh`). The script sees `$B`
+/// (the CLI), `$ROOT` (the installation), `$PP` (its passphrase file),
+/// `$OUT` (a folder for outputs) and `env`. Returns success and the
+/// combined output.
+pub fn keyring_session(
+    inst: &Installation,
+    env: &[(&str, &std::ffi::OsStr)],
+    script: &str,
+) -> (bool, String) {
+    let out_dir = inst.dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
+    let output = Command::new("dbus-run-session")
+        .arg("--")
+        .arg(with_keyring)
+        .args(["bash", "-c", script])
+        .env("B", assert_cmd::cargo::cargo_bin("backupdesk"))
+        .env("ROOT", inst.root())
+        .env("PP", &inst.passphrase_file)
+        .env("OUT", &out_dir)
+        .envs(env.iter().copied())
+        .env_remove("DB_BACKUP_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("dbus-run-session (package dbus-daemon) and gnome-keyring");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
