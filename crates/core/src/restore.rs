@@ -89,6 +89,12 @@ pub enum RestoreError {
     /// The live database was not touched.
     #[error("the backup cannot be restored: {0}")]
     Verify(#[source] VerifyError),
+    /// Planning needs to decrypt the backup (its `.meta` has no row counts)
+    /// and no passphrase was given.
+    #[error(
+        "{0} has no row counts in its .meta: a passphrase is needed to count them in a staged copy"
+    )]
+    PassphraseRequired(String),
     /// The pre-restore safety backup could not be made; nothing was changed.
     #[error(
         "the pre-restore backup of the live database could not be made, so nothing was changed: {0}"
@@ -132,6 +138,7 @@ impl ErrorKind for RestoreError {
             RestoreError::Lock(e) => e.kind(),
             RestoreError::Catalog(e) => e.kind(),
             RestoreError::Verify(e) => e.kind(),
+            RestoreError::PassphraseRequired(_) => "passphrase_required",
             RestoreError::PreRestoreBackupFailed(_) => "pre_restore_backup_failed",
             RestoreError::StopCommandFailed { .. } => "stop_command_failed",
             RestoreError::RolledBack { .. } => "rolled_back",
@@ -232,12 +239,7 @@ pub fn plan(
         Some(tables) => (tables, "meta", entry.meta.as_ref().map(|m| m.size_bytes)),
         None => {
             let Some(passphrase) = passphrase else {
-                return Err(RestoreError::Verify(VerifyError::Io {
-                    path: file_name.to_owned(),
-                    source: std::io::Error::other(
-                        "the .meta has no row counts; a passphrase is needed to count them",
-                    ),
-                }));
+                return Err(RestoreError::PassphraseRequired(file_name.to_owned()));
             };
             let (report, _staged) =
                 verify::check(data, entry, passphrase, VerifyDepth::Deep, progress)
