@@ -599,13 +599,13 @@ fn prune_pre_restore(data: &DataDir, clock: &dyn Clock, warnings: &mut Vec<Strin
 /// rebuilds the staged copy with the live page size (the backup API cannot
 /// change the page size of a WAL database).
 fn match_page_size(live: &Path, staged: &Path) -> Result<(), RestoreError> {
-    let page_size = |path: &Path| -> Result<u64, RestoreError> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| sqlite(path, e))?;
-        snapshot::pragma_u64(&conn, "page_size").map_err(|e| sqlite(path, e))
+    // Read from the file headers: no SQLite connection to the live file
+    // (which could be refused while a crashed writer's hot journal waits).
+    let (Some(live_size), Some(staged_size)) = (header_page_size(live), header_page_size(staged))
+    else {
+        return Ok(());
     };
-    let (live_size, staged_size) = (page_size(live)?, page_size(staged)?);
-    if live_size == staged_size || std::fs::metadata(live).map(|m| m.len()).unwrap_or(0) == 0 {
+    if live_size == staged_size {
         return Ok(());
     }
     let conn = Connection::open(staged).map_err(|e| sqlite(staged, e))?;
@@ -614,6 +614,21 @@ fn match_page_size(live: &Path, staged: &Path) -> Result<(), RestoreError> {
     conn.execute_batch(&format!("PRAGMA page_size={live_size}; VACUUM;"))
         .map_err(|e| sqlite(staged, e))?;
     Ok(())
+}
+
+/// The page size recorded in a database file's header (offset 16, big
+/// endian, 1 meaning 65536); `None` for an empty or unreadable file.
+fn header_page_size(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut header = [0u8; 18];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    match u16::from_be_bytes([header[16], header[17]]) {
+        1 => Some(65536),
+        n => Some(u64::from(n)),
+    }
 }
 
 fn sqlite(path: &Path, source: rusqlite::Error) -> RestoreError {

@@ -137,10 +137,19 @@ pub fn take_snapshot(
     check_is_sqlite(live)?;
     let size = std::fs::metadata(live).map(|m| m.len()).ok();
     progress.start(Phase::Snapshot, size);
+    // Read-write (never create), so that SQLite can roll back a hot journal
+    // a crashed writer left behind; nothing else is ever written. Read-only
+    // when we may not write there.
     let source = Connection::open_with_flags(
         live,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
+    .or_else(|_| {
+        Connection::open_with_flags(
+            live,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    })
     .map_err(sqlite_err(live))?;
     source
         .busy_timeout(Duration::from_secs(5))

@@ -58,3 +58,59 @@ fn snapshot_under_a_writer_in_wal_mode() {
 fn snapshot_under_a_writer_in_rollback_journal_mode() {
     backup_under_writer(JournalMode::Delete);
 }
+
+/// The service crashed in the middle of a big transaction (rollback
+/// journal mode), leaving a hot journal: the backup rolls it back through
+/// SQLite and saves the last committed state.
+#[test]
+fn a_hot_journal_left_by_a_crashed_writer_is_rolled_back_first() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let inst = Installation::demo(8 * MIB, JournalMode::Delete);
+    let rows_before = table_counts(&inst.data.database())["monitoring_history"];
+    let mut writer = Command::new("sqlite3")
+        .arg(inst.data.database())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = writer.stdin.take().unwrap();
+    // A delete far larger than the page cache spills changed pages into the
+    // database file, with their originals in the journal.
+    stdin
+        .write_all(
+            b"PRAGMA cache_size=10;\nBEGIN;\nDELETE FROM monitoring_history;\nSELECT 'deleted';\n",
+        )
+        .unwrap();
+    stdin.flush().unwrap();
+    let journal = inst.data.database().with_file_name("servers.db-journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(journal.exists() && std::fs::metadata(&journal).unwrap().len() > 4096) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never wrote its journal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    drop(stdin);
+    assert!(journal.exists(), "a hot journal is left behind");
+
+    let (code, out) = inst.json(&["backup"]);
+    assert_eq!(code, 0, "{out:#}");
+    let tables = out["meta"]["tables"].as_array().unwrap();
+    let history = tables
+        .iter()
+        .find(|t| t["name"] == "monitoring_history")
+        .unwrap();
+    assert_eq!(
+        history["rows"].as_i64().unwrap(),
+        rows_before,
+        "the last committed state"
+    );
+    let name = out["filename"].as_str().unwrap();
+    let (code, verified) = inst.json(&["verify", "--deep", name]);
+    assert_eq!(code, 0, "{verified:#}");
+}

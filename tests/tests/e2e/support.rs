@@ -281,12 +281,14 @@ pub fn write_script_meta(meta_path: &Path, db_name: &str, plaintext: &Path, data
     std::fs::write(meta_path, serde_json::to_string_pretty(&meta).unwrap()).unwrap();
 }
 
-/// Row counts per table of a SQLite file, via the `sqlite3` CLI-independent
-/// rusqlite connection (read-only).
+/// Row counts per table of a SQLite file. Opened read-write (never
+/// created) so that a hot journal left by a killed writer is rolled back.
 pub fn table_counts(db: &Path) -> BTreeMap<String, i64> {
     let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
             .unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
     let names: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
         .unwrap()
