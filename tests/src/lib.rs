@@ -1,4 +1,5 @@
 //! Test support for Backup Desk's end-to-end tests: a stand-in for the real
 //! Server Monitor HTTP API, written from the contract document.
 
+pub mod bench_args;
 pub mod standin;

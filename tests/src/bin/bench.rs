@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use backupdesk_e2e::bench_args::{flag, median, switch};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "bench passphrase, not a secret";
@@ -53,12 +54,6 @@ fn timed(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 
 fn sh(script: &str) -> Run {
     timed(Path::new("/bin/bash"), &["-c", script], &[])
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 struct Bench {
@@ -125,19 +120,12 @@ fn row(scenario: &str, ours: &[Run], reference: &[Run], ratio_target: f64, extra
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let size = flag("--size").unwrap_or_else(|| "512MiB".into());
     let pairs: usize = flag("--pairs")
         .and_then(|p| p.parse().ok())
         .unwrap_or(3)
         .max(3);
-    let rss_only = args.iter().any(|a| a == "--rss-only");
+    let rss_only = switch("--rss-only");
     let release = PathBuf::from("target/release");
     let bin = release.join("backupdesk");
     let writer = release.join("sm-writer");

@@ -11,19 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
-}
+use backupdesk_e2e::bench_args::{flag, median};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let bin = PathBuf::from(flag("--bin").unwrap_or_else(|| "target/release/backupdesk".into()));
     let out_dir = PathBuf::from("target/bench");
     std::fs::create_dir_all(&out_dir).expect("create target/bench");
@@ -90,7 +80,7 @@ fn list_10k(bin: &Path) -> serde_json::Value {
         assert_eq!(value["count"], 10_000);
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let m = median(times);
+    let m = median(&times);
     serde_json::json!({
         "scenario": "list-10k", "median_s": m.as_secs_f64(), "runs": 5,
         "target": "< 0.5 s", "met": m < Duration::from_millis(500),

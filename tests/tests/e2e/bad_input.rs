@@ -37,12 +37,7 @@ fn wrong_passphrase() {
     let (inst, name) = installation_with_backup();
     let wrong = inst.dir.path().join("wrong");
     write_private(&wrong, "not the passphrase\n");
-    let mut cmd = backupdesk();
-    cmd.arg("--data-dir")
-        .arg(inst.root())
-        .arg("--passphrase-file")
-        .arg(&wrong)
-        .args(["--json", "verify", &name]);
+    let cmd = inst.cli_with(&wrong, &["--json", "verify", &name]);
     let before = inst.fingerprint();
     let (code, out) = run_json(cmd);
     assert_eq!(

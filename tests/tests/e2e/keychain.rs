@@ -93,13 +93,8 @@ fn without_a_keychain_the_error_says_so() {
     inst.backup();
     let config = inst.dir.path().join("config");
     let nowhere = format!("unix:path={}", inst.dir.path().join("no-bus").display());
-    let mut set = backupdesk();
-    set.args(["--json", "--data-dir"])
-        .arg(inst.root())
-        .arg("--passphrase-file")
-        .arg(&inst.passphrase_file)
-        .args(["passphrase", "set"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &nowhere)
+    let mut set = inst.cli(&["--json", "passphrase", "set"]);
+    set.env("DBUS_SESSION_BUS_ADDRESS", &nowhere)
         .env("BACKUPDESK_CONFIG_DIR", &config);
     let (code, out) = run_json(set);
     assert_eq!(

@@ -228,12 +228,7 @@ fn bad_backups_never_touch_the_live_database() {
     // Wrong passphrase.
     let wrong = inst.dir.path().join("wrong");
     write_private(&wrong, "wrong passphrase");
-    let mut cmd = backupdesk();
-    cmd.arg("--data-dir")
-        .arg(inst.root())
-        .arg("--passphrase-file")
-        .arg(&wrong)
-        .args(["--json", "restore", &good, "--yes"]);
+    let cmd = inst.cli_with(&wrong, &["--json", "restore", &good, "--yes"]);
     let live = sha256_file(&inst.data.database());
     let (code, out) = run_json(cmd);
     assert_eq!(

@@ -84,13 +84,7 @@ fn rotation_re_encrypts_everything_and_leaves_foreign_backups_alone() {
             "{name} no longer opens with the old one"
         );
     }
-    let mut verify = backupdesk();
-    verify
-        .arg("--data-dir")
-        .arg(inst.root())
-        .arg("--passphrase-file")
-        .arg(&new_file);
-    verify.args(["--json", "verify", &names[0]]);
+    let verify = inst.cli_with(&new_file, &["--json", "verify", &names[0]]);
     let (code, out) = run_json(verify);
     assert_eq!(code, 0, "the .meta matches the new file: {out:#}");
 }
@@ -110,13 +104,11 @@ fn a_killed_rotation_completes_when_run_again() {
     assert!(probe_out.status.success());
     // Rotate back, so the real test starts from the old passphrase again.
     let old_file = inst.passphrase_file.clone();
-    let mut back = backupdesk();
-    back.arg("--data-dir")
-        .arg(inst.root())
-        .arg("--passphrase-file")
-        .arg(&new_file);
-    back.args(["passphrase", "rotate", "--new-passphrase-file"])
-        .arg(&old_file);
+    let mut back = inst.cli_with(
+        &new_file,
+        &["passphrase", "rotate", "--new-passphrase-file"],
+    );
+    back.arg(&old_file);
     back.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
     assert!(back.output().unwrap().status.success());
 
@@ -163,13 +155,7 @@ fn a_killed_rotation_completes_when_run_again() {
     for (name, sum) in names.iter().zip(&before) {
         assert_eq!(checksum(&inst, name), *sum);
     }
-    let mut verify = backupdesk();
-    verify
-        .arg("--data-dir")
-        .arg(inst.root())
-        .arg("--passphrase-file")
-        .arg(&new_file);
-    verify.args(["--json", "verify", "--all"]);
+    let verify = inst.cli_with(&new_file, &["--json", "verify", "--all"]);
     let (code, out) = run_json(verify);
     assert_eq!(code, 0, "{out:#}");
     assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());

@@ -62,11 +62,16 @@ impl Installation {
 
     /// `backupdesk --data-dir ROOT --passphrase-file F ARGS...`
     pub fn cli(&self, args: &[&str]) -> Command {
+        self.cli_with(&self.passphrase_file, args)
+    }
+
+    /// The same with another passphrase file (a wrong or a new one).
+    pub fn cli_with(&self, passphrase_file: &Path, args: &[&str]) -> Command {
         let mut cmd = backupdesk();
         cmd.arg("--data-dir")
             .arg(self.root())
             .arg("--passphrase-file")
-            .arg(&self.passphrase_file)
+            .arg(passphrase_file)
             .args(args);
         cmd
     }
