@@ -1,7 +1,7 @@
 //! Making a backup: snapshot, then one streaming pass that hashes,
 //! compresses and encrypts, then atomic publication (`.meta` before `.gpg`).
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -244,8 +244,15 @@ fn run(
     let state_dir = data.state();
     let staging = Staging::open(data).map_err(folder_error(&state_dir))?;
     let leftovers_removed = remove_leftovers(data, &staging);
-    let (mut report, snapshot) =
-        backup_locked(data, &staging, passphrase, options, clock, progress)?;
+    let (mut report, snapshot) = backup_locked(
+        data,
+        &staging,
+        passphrase,
+        options,
+        clock,
+        progress,
+        SnapshotSource::StagedCopy,
+    )?;
     drop(snapshot);
     report.leftovers_removed = leftovers_removed;
     if options.prune_after {
@@ -284,8 +291,20 @@ fn check_passphrase(passphrase: &Passphrase, options: &BackupOptions) -> Result<
     Ok(())
 }
 
+/// Where a backup reads the database from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SnapshotSource {
+    /// A consistent copy in the staging folder, safe beside a running
+    /// service; handed back to the caller still staged.
+    StagedCopy,
+    /// The live file itself, frozen by a write lock while it is read (see
+    /// [`snapshot::freeze`]): for a database no other process uses. Falls
+    /// back to a staged copy when it cannot be frozen.
+    FrozenInPlace,
+}
+
 /// Makes a backup while the caller holds the [`OperationLock`]; hands back
-/// the plaintext snapshot, still staged (restore keeps it for a fast
+/// the plaintext snapshot when one was staged (restore keeps it for a fast
 /// rollback). Prunes nothing.
 ///
 /// # Errors
@@ -297,10 +316,12 @@ pub(crate) fn backup_locked(
     options: &BackupOptions,
     clock: &dyn Clock,
     progress: &dyn Progress,
-) -> Result<(BackupReport, StagedFile), BackupError> {
+    source: SnapshotSource,
+) -> Result<(BackupReport, Option<StagedFile>), BackupError> {
     let started = Instant::now();
     check_passphrase(passphrase, options)?;
     let live = data.database();
+    let mut frozen_lock = None;
     let state_dir = data.state();
     let state_err = folder_error(&state_dir);
     let backups = data.backups();
@@ -311,9 +332,23 @@ pub(crate) fn backup_locked(
     let meta_name = name.meta_name().expect("encrypted kinds have a .meta");
     let meta_path = backups.join(&meta_name);
 
-    let staged = staging.file("snapshot.db");
-    let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
-    let plain_size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
+    let (info, staged, plain_size, plain_file): (_, _, _, Box<dyn Read>) = match source {
+        SnapshotSource::FrozenInPlace if let Some(frozen) = snapshot::freeze(&live)? => {
+            let size = frozen.size();
+            let reader = frozen.reader().map_err(folder_error(&live))?;
+            let info = frozen.info.clone();
+            frozen_lock = Some(frozen);
+            tracing::debug!("reading the frozen live database in place");
+            (info, None, size, Box::new(reader))
+        }
+        _ => {
+            let staged = staging.file("snapshot.db");
+            let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
+            let size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
+            let file = std::fs::File::open(staged.path()).map_err(&state_err)?;
+            (info, Some(staged), size, Box::new(file))
+        }
+    };
 
     let gpg_part = PartFile::new(part_path(&backups, name.file_name()));
     let file = create_private_file(gpg_part.path()).map_err(folder_error(&backups))?;
@@ -322,10 +357,7 @@ pub(crate) fn backup_locked(
         BufWriter::with_capacity(crypto::STREAM_BUFFER, file),
         gpg_digest.clone(),
     );
-    let mut plain = BufReader::with_capacity(
-        crypto::STREAM_BUFFER,
-        std::fs::File::open(staged.path()).map_err(&state_err)?,
-    );
+    let mut plain = BufReader::with_capacity(crypto::STREAM_BUFFER, plain_file);
     let plain_digest = {
         let mut sink = WriterHandle::default();
         let digest = crypto::encrypt(
@@ -343,6 +375,7 @@ pub(crate) fn backup_locked(
         digest
     };
     drop(plain);
+    drop(frozen_lock);
     let gpg = gpg_digest.finish();
 
     let meta = BackupMeta {

@@ -9,11 +9,14 @@
 //!    stop, so no write is lost; without a stop command it is taken in
 //!    parallel with steps 1–2 and removed again if they fail; if it fails,
 //!    the start command runs and nothing was changed);
-//! 5. swap: SQLite's backup API copies the staged database into the live
-//!    one in a single step, inside SQLite's own locking and journaling, so
-//!    WAL and rollback-journal databases, open readers and a running writer
-//!    are all safe, and a crash leaves either the old or the new content;
-//! 6. `integrity_check` the live result and compare row counts;
+//! 5. swap: an atomic rename of the checked copy over the live file when no
+//!    process has the live database open, else SQLite's backup API copying
+//!    it into the live one in a single step, inside SQLite's own locking and
+//!    journaling (open readers and a running writer are safe); either way a
+//!    crash leaves the old or the new content (see `swap`);
+//! 6. check the live result: after a rename, that it is the checked file
+//!    itself (same inode) with the expected tables; after a backup-API copy,
+//!    `integrity_check` and row counts;
 //! 7. run the optional start command.
 //!
 //! Anything failing from step 5 on triggers an automatic rollback from the
@@ -24,12 +27,17 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use rusqlite::{Connection, OpenFlags, backup::StepResult};
+use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
+
+mod holders;
+mod swap;
+
+pub use swap::SwapMethod;
 
 use crate::ErrorKind;
 use crate::activity_log::{ActivityLog, Level};
-use crate::backup::{self, BackupError, BackupOptions, NewBackupKind};
+use crate::backup::{self, BackupError, BackupOptions, NewBackupKind, SnapshotSource};
 use crate::catalog::{BackupCatalog, CatalogError};
 use crate::clock::Clock;
 use crate::crypto::{Compression, Passphrase};
@@ -199,6 +207,8 @@ pub struct RestoreReport {
     /// The safety backup holding the previous content (`None` when there
     /// was no live database to save).
     pub pre_restore_backup: Option<String>,
+    /// How the restored database was put in place.
+    pub swap: SwapMethod,
     /// Row counts of the live database afterwards.
     pub tables: Vec<TableRows>,
     /// Wall time.
@@ -242,7 +252,7 @@ pub fn plan(
                 return Err(RestoreError::PassphraseRequired(file_name.to_owned()));
             };
             let (report, _staged) =
-                verify::check(data, entry, passphrase, VerifyDepth::Deep, progress)
+                verify::check(data, entry, passphrase, VerifyDepth::Deep, false, progress)
                     .map_err(RestoreError::Verify)?;
             let tables = report.database.map(|d| d.tables).unwrap_or_default();
             (tables, "staged_copy", Some(report.size_bytes))
@@ -288,11 +298,11 @@ pub fn plan(
     }
     steps.push(format!("back up the live database, encrypted, as {pre}"));
     steps.push(format!(
-        "copy the staged database into {} with SQLite's backup API, in one step",
+        "put the checked copy in place of {}: an atomic rename when no process has it open, else SQLite's backup API in one step",
         live.display()
     ));
     steps.push(
-        "integrity_check the live database; on any failure roll back automatically".to_owned(),
+        "check the live database (the renamed file itself, or integrity_check after a copy); on any failure roll back automatically".to_owned(),
     );
     if let Some(cmd) = &options.start_cmd {
         steps.push(format!("start the service: {cmd}"));
@@ -396,9 +406,22 @@ fn run(
     let (checked, early_pre) = if parallel {
         std::thread::scope(|scope| {
             let pre = scope.spawn(|| {
-                backup::backup_locked(data, &staging, passphrase, &pre_options, clock, &NoProgress)
+                // The staged checks are the critical path: the safety
+                // backup fills the cycles they leave.
+                let _ = rustix::process::setpriority_process(None, 10);
+                let r = backup::backup_locked(
+                    data,
+                    &staging,
+                    passphrase,
+                    &pre_options,
+                    clock,
+                    &NoProgress,
+                    pre_source(&live),
+                );
+                tracing::debug!(elapsed = ?started.elapsed(), "parallel pre-restore backup done");
+                r
             });
-            let checked = verify::check(data, entry, passphrase, VerifyDepth::Deep, progress);
+            let checked = verify::check(data, entry, passphrase, VerifyDepth::Deep, true, progress);
             let pre = pre.join().unwrap_or_else(|_| {
                 Err(BackupError::Io {
                     path: data.backups().display().to_string(),
@@ -409,7 +432,7 @@ fn run(
         })
     } else {
         (
-            verify::check(data, entry, passphrase, VerifyDepth::Deep, progress),
+            verify::check(data, entry, passphrase, VerifyDepth::Deep, true, progress),
             None,
         )
     };
@@ -421,6 +444,7 @@ fn run(
         }
     };
     let staged = staged.expect("a deep check keeps its staged copy");
+    tracing::debug!(elapsed = ?started.elapsed(), "staged and checked");
     warnings.extend(report.warnings.iter().cloned());
     let expected_tables = report.database.map(|d| d.tables).unwrap_or_default();
     log.append(
@@ -462,6 +486,7 @@ fn run(
             &pre_options,
             clock,
             progress,
+            pre_source(&live),
         )),
         None => None,
     };
@@ -472,7 +497,7 @@ fn run(
                 Level::Info,
                 &format!("Pre-restore backup created: {}", pre.path.display()),
             );
-            (Some(pre.name.file_name().to_owned()), Some(snapshot))
+            (Some(pre.name.file_name().to_owned()), snapshot)
         }
         Some(Err(e)) => {
             restart_service(options, clock, log);
@@ -486,13 +511,40 @@ fn run(
     };
 
     // The point of no return begins: from here on, failures roll back.
-    let outcome = swap_and_check(
-        staged.path(),
-        &live,
-        &expected_tables,
-        options.fault,
-        options.pause_mid_swap,
-    )
+    tracing::debug!(elapsed = ?started.elapsed(), "pre-restore backup done");
+    let previous = staging.file("previous.db");
+    let method = if live_exists {
+        swap::choose(staged.path(), &live, &previous)
+    } else {
+        SwapMethod::BackupApi
+    };
+    // A backup-API swap rolls back from a staged copy of the old content;
+    // when the safety backup read the live file in place, make that copy now.
+    let mut pre_snapshot = pre_snapshot;
+    if method == SwapMethod::BackupApi && live_exists && pre_snapshot.is_none() {
+        let copy = staging.file("rollback.db");
+        if let Err(e) = snapshot::take_snapshot(&live, copy.path(), &NoProgress) {
+            restart_service(options, clock, log);
+            return Err(e.into());
+        }
+        pre_snapshot = Some(copy);
+    }
+    let outcome = match method {
+        SwapMethod::Rename => swap::by_rename(
+            staged.path(),
+            &live,
+            &expected_tables,
+            options.fault,
+            options.pause_mid_swap,
+        ),
+        SwapMethod::BackupApi => swap::by_backup_api(
+            staged.path(),
+            &live,
+            &expected_tables,
+            options.fault,
+            options.pause_mid_swap,
+        ),
+    }
     .and_then(|()| {
         if let Some(cmd) = &options.start_cmd {
             if options.fault == Some(FaultPoint::StartCommand) {
@@ -503,6 +555,7 @@ fn run(
         Ok(())
     });
     drop(staged);
+    tracing::debug!(elapsed = ?started.elapsed(), ?method, "swapped and checked");
 
     match outcome {
         Ok(()) => {
@@ -513,6 +566,7 @@ fn run(
             Ok(RestoreReport {
                 backup: file_name.to_owned(),
                 pre_restore_backup: pre_name,
+                swap: method,
                 tables: live_counts(&live),
                 duration_ms: started.elapsed().as_millis() as u64,
                 warnings,
@@ -525,9 +579,17 @@ fn run(
                 &format!("Restore failed after the swap began: {reason}; rolling back"),
             );
             let pre_restore_backup = pre_name.clone().unwrap_or_else(|| "(none)".to_owned());
-            let rollback = match &pre_snapshot {
-                Some(snapshot) => swap_and_check(snapshot.path(), &live, &[], None, None),
-                None => Err("there was no live database before the restore".to_owned()),
+            let rollback = match (method, &pre_snapshot) {
+                _ if !live_exists => {
+                    Err("there was no live database before the restore".to_owned())
+                }
+                (SwapMethod::Rename, _) => swap::rollback_rename(previous.path(), &live),
+                (SwapMethod::BackupApi, Some(snapshot)) => {
+                    swap::by_backup_api(snapshot.path(), &live, &[], None, None)
+                }
+                (SwapMethod::BackupApi, None) => {
+                    Err("no copy of the previous content was staged".to_owned())
+                }
             };
             restart_service(options, clock, log);
             match rollback {
@@ -552,10 +614,21 @@ fn run(
     }
 }
 
+/// The safety backup reads the live file in place (frozen by a write lock)
+/// when no other process has it open, and copies it into the staging folder
+/// first otherwise, so a running service is never blocked for long.
+fn pre_source(live: &Path) -> SnapshotSource {
+    if holders::holders(&holders::database_files(live)) == holders::Holders::Nobody {
+        SnapshotSource::FrozenInPlace
+    } else {
+        SnapshotSource::StagedCopy
+    }
+}
+
 /// A safety backup taken in parallel with checks that then failed was made
 /// for nothing: remove it, so a refused restore changes nothing.
 fn discard_unused_safety_backup(
-    early: &Option<Result<(backup::BackupReport, StagedFile), BackupError>>,
+    early: &Option<Result<(backup::BackupReport, Option<StagedFile>), BackupError>>,
 ) {
     if let Some(Ok((pre, _))) = early {
         let _ = std::fs::remove_file(&pre.path);
@@ -636,96 +709,6 @@ fn sqlite(path: &Path, source: rusqlite::Error) -> RestoreError {
         path: path.display().to_string(),
         source,
     })
-}
-
-/// Copies `source` into `live` with the backup API in one step, then checks
-/// the live result. `expected` (when not empty) are the row counts the live
-/// database must have afterwards.
-fn swap_and_check(
-    source: &Path,
-    live: &Path,
-    expected: &[TableRows],
-    fault: Option<FaultPoint>,
-    pause: Option<Duration>,
-) -> Result<(), String> {
-    let started = Instant::now();
-    copy_into_live(source, live, fault, pause)
-        .map_err(|e| format!("copying into the live database failed: {e}"))?;
-    tracing::debug!(elapsed = ?started.elapsed(), "swap done");
-    if fault == Some(FaultPoint::AfterSwap) {
-        return Err("injected failure right after the swap".to_owned());
-    }
-    let conn = Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open the live database: {e}"))?;
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(|e| e.to_string())?;
-    let integrity: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(|e| format!("integrity_check failed to run: {e}"))?;
-    tracing::debug!(elapsed = ?started.elapsed(), "post-swap integrity_check done");
-    if integrity != ["ok"] || fault == Some(FaultPoint::PostSwapCheck) {
-        return Err(format!(
-            "the live database fails integrity_check after the swap: {}",
-            integrity.join("; ")
-        ));
-    }
-    if !expected.is_empty() {
-        let actual = snapshot::table_rows(&conn).map_err(|e| e.to_string())?;
-        for table in expected {
-            let live_rows = actual.iter().find(|t| t.name == table.name).map(|t| t.rows);
-            // A running service may add rows after the swap; fewer is wrong.
-            if live_rows.is_none_or(|rows| rows < table.rows) {
-                return Err(format!(
-                    "table {} has {} rows after the swap, the backup has {}",
-                    table.name,
-                    live_rows.map_or("no".to_owned(), |r| r.to_string()),
-                    table.rows
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn copy_into_live(
-    source: &Path,
-    live: &Path,
-    fault: Option<FaultPoint>,
-    pause: Option<Duration>,
-) -> Result<(), rusqlite::Error> {
-    let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let mut dst = Connection::open(live)?;
-    dst.busy_timeout(Duration::from_secs(30))?;
-    let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-    if fault == Some(FaultPoint::MidSwap) {
-        // Copy some pages, then abandon the copy: SQLite rolls back the
-        // destination's open write transaction when the backup is dropped.
-        let _ = backup.step(8)?;
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
-            Some("injected failure half-way through the swap".to_owned()),
-        ));
-    }
-    if let Some(pause) = pause {
-        let half = (snapshot::pragma_u64(&src, "page_count")? / 2).max(1) as i32;
-        let _ = backup.step(half)?;
-        std::thread::sleep(pause);
-    }
-    let started = Instant::now();
-    loop {
-        match backup.step(-1)? {
-            StepResult::Done => return Ok(()),
-            StepResult::More => {}
-            _ if started.elapsed() > Duration::from_secs(60) => {
-                return Err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                    Some("the live database stayed locked for 60 s".to_owned()),
-                ));
-            }
-            _ => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
 }
 
 /// Runs `cmd` with `sh -c`; the error says how it failed.

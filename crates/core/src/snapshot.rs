@@ -191,6 +191,86 @@ pub fn take_snapshot(
     })
 }
 
+/// The live database held still so a backup can read the file in place
+/// instead of copying it first: a write lock (`BEGIN IMMEDIATE`) keeps
+/// every other connection from changing it, and with no WAL content and no
+/// hot journal the file on disk *is* the database. The lock is released
+/// when this is dropped. Only for a database nobody else uses: a running
+/// service's writes would wait for the lock.
+pub struct FrozenDatabase {
+    conn: Connection,
+    path: std::path::PathBuf,
+    /// What a snapshot would have recorded.
+    pub info: SnapshotInfo,
+}
+
+impl FrozenDatabase {
+    /// The database's bytes: the first `page_count * page_size` bytes of
+    /// the file.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub fn reader(&self) -> std::io::Result<impl Read + use<>> {
+        Ok(std::fs::File::open(&self.path)?.take(self.size()))
+    }
+
+    /// Size of the database in bytes.
+    pub fn size(&self) -> u64 {
+        self.info.page_count * self.info.page_size
+    }
+}
+
+impl Drop for FrozenDatabase {
+    fn drop(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// Freezes `live` (see [`FrozenDatabase`]); `Ok(None)` when its file is not
+/// the whole database (WAL frames waiting) or it cannot be locked at once.
+///
+/// # Errors
+/// As [`take_snapshot`] for a missing or non-SQLite file.
+pub fn freeze(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
+    check_is_sqlite(live)?;
+    let Ok(conn) = Connection::open_with_flags(
+        live,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return Ok(None);
+    };
+    let journal_mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| classify_open(live, e))?;
+    if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+        return Ok(None);
+    }
+    let frozen = |conn: Connection| -> rusqlite::Result<FrozenDatabase> {
+        let page_size = pragma_u64(&conn, "page_size")?;
+        let page_count = pragma_u64(&conn, "page_count")?;
+        let tables = table_rows(&conn)?;
+        Ok(FrozenDatabase {
+            conn,
+            path: live.to_path_buf(),
+            info: SnapshotInfo {
+                page_size,
+                page_count,
+                journal_mode,
+                tables,
+            },
+        })
+    };
+    let frozen = frozen(conn).map_err(sqlite_err(live))?;
+    let mut wal = live.as_os_str().to_owned();
+    wal.push("-wal");
+    let file_len = std::fs::metadata(live).map(|m| m.len()).unwrap_or(0);
+    let wal_len = std::fs::metadata(std::path::PathBuf::from(wal)).map_or(0, |m| m.len());
+    if wal_len > 0 || file_len < frozen.size() {
+        return Ok(None);
+    }
+    Ok(Some(frozen))
+}
+
 fn classify_open(path: &Path, e: rusqlite::Error) -> SnapshotError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e
         && f.code == rusqlite::ErrorCode::NotADatabase

@@ -140,7 +140,8 @@ pub fn verify_entry(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<VerifyReport, VerifyError> {
-    let result = check(data, entry, passphrase, depth, progress).map(|(report, _staged)| report);
+    let result =
+        check(data, entry, passphrase, depth, false, progress).map(|(report, _staged)| report);
     let record = Verification {
         depth,
         ok: result.is_ok(),
@@ -163,6 +164,7 @@ pub(crate) fn check(
     entry: &CatalogEntry,
     passphrase: &Passphrase,
     depth: VerifyDepth,
+    sync_staged: bool,
     progress: &dyn Progress,
 ) -> Result<(VerifyReport, Option<StagedFile>), VerifyError> {
     let mut warnings = Vec::new();
@@ -282,9 +284,29 @@ pub(crate) fn check(
         }
     }
 
+    tracing::debug!("decrypted and hashed");
     let database = match &staged {
         Some(staged) => {
-            let report = snapshot::inspect(staged.path(), progress).map_err(|e| match e {
+            // A staged copy that will become the live database is written
+            // to disk while SQLite checks it, not after.
+            let (report, synced) = std::thread::scope(|scope| {
+                let synced = sync_staged.then(|| {
+                    scope.spawn(|| std::fs::File::open(staged.path()).and_then(|f| f.sync_all()))
+                });
+                let report = snapshot::inspect(staged.path(), progress);
+                let synced = synced.map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
+                });
+                (report, synced)
+            });
+            if let Some(Err(e)) = synced {
+                return Err(VerifyError::Io {
+                    path: staged.path().display().to_string(),
+                    source: e,
+                });
+            }
+            let report = report.map_err(|e| match e {
                 SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
                 other => VerifyError::Snapshot(other),
             })?;

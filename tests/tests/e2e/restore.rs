@@ -50,6 +50,10 @@ fn restore_round_trip(mode: JournalMode) {
     std::thread::sleep(std::time::Duration::from_millis(200));
     stop_writer(writer);
     assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["report"]["swap"], "backup_api",
+        "a database in use is swapped inside SQLite's locking"
+    );
 
     // The live database holds the backup's content (plus whatever the
     // service wrote after the swap, which only ever appends samples).
@@ -127,8 +131,27 @@ fn restore_of_a_gpg_backup_with_the_default_passphrase_and_no_meta() {
     assert_eq!(plan["plan"]["counts_from"], "staged_copy");
     assert!(plan["plan"]["warnings"].to_string().contains("no .meta"));
 
+    // The service's file: its owner and mode must survive the swap.
+    let live = inst.data.database();
+    std::os::unix::fs::chown(&live, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&live, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+
     let (code, out) = inst.json(&["restore", name, "--yes"]);
     assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["report"]["swap"], "rename",
+        "nobody holds the database: an atomic rename"
+    );
+    let meta = std::fs::metadata(&live).unwrap();
+    assert_eq!(
+        (
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            std::os::unix::fs::MetadataExt::gid(&meta),
+            std::os::unix::fs::MetadataExt::mode(&meta) & 0o7777
+        ),
+        (65534, 65534, 0o640),
+        "owner and mode of the live file are kept"
+    );
     assert!(
         out["report"]["warnings"]
             .to_string()
@@ -407,18 +430,30 @@ fn a_pre_restore_backup_that_cannot_be_written_stops_the_restore() {
 /// the exact previous content.
 #[test]
 fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
-    for (fault, mode) in [
-        (FaultPoint::MidSwap, JournalMode::Wal),
-        (FaultPoint::AfterSwap, JournalMode::Wal),
-        (FaultPoint::PostSwapCheck, JournalMode::Delete),
-        (FaultPoint::StartCommand, JournalMode::Delete),
-        (FaultPoint::MidSwap, JournalMode::Delete),
-        (FaultPoint::AfterSwap, JournalMode::Delete),
-    ] {
+    for (fault, mode, held) in [
+        (FaultPoint::MidSwap, JournalMode::Wal, true),
+        (FaultPoint::PostSwapCheck, JournalMode::Wal, true),
+        (FaultPoint::AfterSwap, JournalMode::Delete, true),
+    ]
+    .into_iter()
+    .chain(
+        [
+            (FaultPoint::MidSwap, JournalMode::Wal),
+            (FaultPoint::AfterSwap, JournalMode::Wal),
+            (FaultPoint::PostSwapCheck, JournalMode::Delete),
+            (FaultPoint::StartCommand, JournalMode::Delete),
+            (FaultPoint::MidSwap, JournalMode::Delete),
+            (FaultPoint::AfterSwap, JournalMode::Delete),
+        ]
+        .map(|(fault, mode)| (fault, mode, false)),
+    ) {
         let inst = Installation::demo(4 * MIB, mode);
         let name = inst.backup();
         change_live(&inst.data.database(), "old-content");
         let old = content_digest(&inst.data.database(), None);
+        // A reader holding the file sends the swap through SQLite's backup
+        // API; without one it is a rename. Both must roll back exactly.
+        let reader = held.then(|| rusqlite::Connection::open(inst.data.database()).unwrap());
         let options = RestoreOptions {
             start_cmd: Some("true".to_owned()),
             fault: Some(fault),
@@ -434,10 +469,11 @@ fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
             &NoProgress,
         )
         .unwrap_err();
+        drop(reader);
         assert_eq!(
             backupdesk_core::ErrorKind::kind(&err),
             "rolled_back",
-            "{fault:?}: {err}"
+            "{fault:?} held={held}: {err}"
         );
         assert!(
             err.to_string().contains("prerestore_"),

@@ -9,7 +9,7 @@ use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::health::HealthReport;
 use backupdesk_core::human::size_human;
 use backupdesk_core::name::BackupName;
-use backupdesk_core::restore::RestoreOptions;
+use backupdesk_core::restore::{RestoreOptions, SwapMethod};
 use backupdesk_core::target::{RestoreDone, RestorePlanned};
 
 use crate::args::{GlobalArgs, RestoreArgs};
@@ -88,8 +88,12 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     match done {
         RestoreDone::Local(report) => {
             let data = super::data_dir(global);
+            let how = match report.swap {
+                SwapMethod::Rename => "by an atomic rename: no process had it open",
+                SwapMethod::BackupApi => "with SQLite's backup API: the database was in use",
+            };
             println!(
-                "Restored {} into {}.",
+                "Restored {} into {} ({how}).",
                 report.backup,
                 data.database().display()
             );

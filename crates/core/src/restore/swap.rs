@@ -1,0 +1,247 @@
+//! The swap: putting the staged, checked database in place of the live one.
+//!
+//! Two ways, chosen per restore ([`choose`]):
+//! - **rename**, when no process (this one included) has the live database
+//!   or its companions open, the live database has no WAL content or hot
+//!   journal waiting, and the staged copy can get the live file's owner and
+//!   mode: the old file is kept as a hard link in the staging folder, the
+//!   staged file (fsynced) is renamed over the live path and the folder
+//!   fsynced. A crash leaves the old or the new file, never a mix, and the
+//!   live file afterwards *is* the file that passed `integrity_check` (same
+//!   inode), so it is not checked a second time; a rollback renames the old
+//!   file back.
+//! - **backup API**, otherwise: SQLite copies the staged database into the
+//!   live one in one step inside its own locking and journaling, so open
+//!   readers and a running writer are safe; `integrity_check` then runs on
+//!   the live result.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, backup::StepResult};
+use serde::Serialize;
+
+use super::FaultPoint;
+use super::holders::{self, Holders};
+use crate::meta::TableRows;
+use crate::publish::sync_dir;
+use crate::snapshot;
+use crate::staging::StagedFile;
+
+/// How the staged database was put in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapMethod {
+    /// An atomic rename (nobody had the live database open).
+    Rename,
+    /// SQLite's backup API, in one step (the database was in use, or a
+    /// rename was not possible).
+    BackupApi,
+}
+
+/// Picks the swap method and, for a rename, prepares the staged file (owner,
+/// mode, fsync) and keeps the live file as a hard link at `previous` for a
+/// rollback. Never changes the live database.
+pub(super) fn choose(staged: &Path, live: &Path, previous: &StagedFile) -> SwapMethod {
+    let prepared = prepare_rename(staged, live).and_then(|()| {
+        std::fs::hard_link(live, previous.path())
+            .map_err(|e| format!("cannot keep the previous database for a rollback: {e}"))
+    });
+    match prepared {
+        Ok(()) => SwapMethod::Rename,
+        Err(why) => {
+            tracing::debug!(why, "swapping with the backup API");
+            SwapMethod::BackupApi
+        }
+    }
+}
+
+fn prepare_rename(staged: &Path, live: &Path) -> Result<(), String> {
+    let files = holders::database_files(live);
+    // Pending WAL frames or a hot journal belong to the old file: a rename
+    // would leave them to be replayed into the new one.
+    for companion in &files[1..] {
+        if let Ok(meta) = std::fs::metadata(companion)
+            && meta.len() > 0
+            && !companion.to_string_lossy().ends_with("-shm")
+        {
+            return Err(format!("{} is not empty", companion.display()));
+        }
+    }
+    for companion in holders::database_files(staged).iter().skip(1) {
+        if std::fs::metadata(companion).is_ok_and(|m| m.len() > 0) {
+            return Err(format!("{} is not empty", companion.display()));
+        }
+    }
+    match holders::holders(&files) {
+        Holders::Nobody => {}
+        Holders::Some(pids) => return Err(format!("held open by {pids:?}")),
+        Holders::Unknown => return Err("cannot tell who holds it open".to_owned()),
+    }
+    let live_meta = std::fs::metadata(live).map_err(|e| e.to_string())?;
+    let staged_meta = std::fs::metadata(staged).map_err(|e| e.to_string())?;
+    if live_meta.dev() != staged_meta.dev() {
+        return Err("the staging folder is on another filesystem".to_owned());
+    }
+    if (live_meta.uid(), live_meta.gid()) != (staged_meta.uid(), staged_meta.gid()) {
+        std::os::unix::fs::chown(staged, Some(live_meta.uid()), Some(live_meta.gid()))
+            .map_err(|e| format!("cannot give the staged copy the live owner: {e}"))?;
+    }
+    std::fs::set_permissions(
+        staged,
+        std::fs::Permissions::from_mode(live_meta.mode() & 0o7777),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::File::open(staged)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Renames `staged` over `live` and checks that the live path now holds
+/// that very file and its tables.
+pub(super) fn by_rename(
+    staged: &Path,
+    live: &Path,
+    expected: &[TableRows],
+    fault: Option<FaultPoint>,
+    pause: Option<Duration>,
+) -> Result<(), String> {
+    let staged_id = file_id(staged).map_err(|e| format!("cannot read the staged copy: {e}"))?;
+    if fault == Some(FaultPoint::MidSwap) {
+        return Err("injected failure half-way through the swap".to_owned());
+    }
+    if let Some(pause) = pause {
+        std::thread::sleep(pause);
+    }
+    std::fs::rename(staged, live).map_err(|e| format!("renaming into place failed: {e}"))?;
+    if let Some(dir) = live.parent() {
+        sync_dir(dir).map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+    }
+    if fault == Some(FaultPoint::AfterSwap) {
+        return Err("injected failure right after the swap".to_owned());
+    }
+    if file_id(live).ok() != Some(staged_id) {
+        return Err("the live path does not hold the checked copy after the rename".to_owned());
+    }
+    if fault == Some(FaultPoint::PostSwapCheck) {
+        return Err("the live database fails its check after the swap (injected)".to_owned());
+    }
+    let conn = open_live(live)?;
+    check_counts(&conn, expected)
+}
+
+/// Undoes [`by_rename`]: the kept previous file goes back in place.
+pub(super) fn rollback_rename(previous: &Path, live: &Path) -> Result<(), String> {
+    std::fs::rename(previous, live)
+        .map_err(|e| format!("renaming the previous database back failed: {e}"))?;
+    if let Some(dir) = live.parent() {
+        sync_dir(dir).map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn file_id(path: &Path) -> std::io::Result<(u64, u64)> {
+    std::fs::metadata(path).map(|m| (m.dev(), m.ino()))
+}
+
+/// Copies `source` into `live` with the backup API in one step, then checks
+/// the live result. `expected` (when not empty) are the row counts the live
+/// database must have afterwards.
+pub(super) fn by_backup_api(
+    source: &Path,
+    live: &Path,
+    expected: &[TableRows],
+    fault: Option<FaultPoint>,
+    pause: Option<Duration>,
+) -> Result<(), String> {
+    let started = Instant::now();
+    copy_into_live(source, live, fault, pause)
+        .map_err(|e| format!("copying into the live database failed: {e}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "swap done");
+    if fault == Some(FaultPoint::AfterSwap) {
+        return Err("injected failure right after the swap".to_owned());
+    }
+    let conn = open_live(live)?;
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| format!("integrity_check failed to run: {e}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "post-swap integrity_check done");
+    if integrity != ["ok"] || fault == Some(FaultPoint::PostSwapCheck) {
+        return Err(format!(
+            "the live database fails integrity_check after the swap: {}",
+            integrity.join("; ")
+        ));
+    }
+    check_counts(&conn, expected)
+}
+
+fn open_live(live: &Path) -> Result<Connection, String> {
+    let conn = Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open the live database: {e}"))?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+fn check_counts(conn: &Connection, expected: &[TableRows]) -> Result<(), String> {
+    if expected.is_empty() {
+        return Ok(());
+    }
+    let actual = snapshot::table_rows(conn).map_err(|e| e.to_string())?;
+    for table in expected {
+        let live_rows = actual.iter().find(|t| t.name == table.name).map(|t| t.rows);
+        // A running service may add rows after the swap; fewer is wrong.
+        if live_rows.is_none_or(|rows| rows < table.rows) {
+            return Err(format!(
+                "table {} has {} rows after the swap, the backup has {}",
+                table.name,
+                live_rows.map_or("no".to_owned(), |r| r.to_string()),
+                table.rows
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn copy_into_live(
+    source: &Path,
+    live: &Path,
+    fault: Option<FaultPoint>,
+    pause: Option<Duration>,
+) -> Result<(), rusqlite::Error> {
+    let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut dst = Connection::open(live)?;
+    dst.busy_timeout(Duration::from_secs(30))?;
+    let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+    if fault == Some(FaultPoint::MidSwap) {
+        // Copy some pages, then abandon the copy: SQLite rolls back the
+        // destination's open write transaction when the backup is dropped.
+        let _ = backup.step(8)?;
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+            Some("injected failure half-way through the swap".to_owned()),
+        ));
+    }
+    if let Some(pause) = pause {
+        let half = (snapshot::pragma_u64(&src, "page_count")? / 2).max(1) as i32;
+        let _ = backup.step(half)?;
+        std::thread::sleep(pause);
+    }
+    let started = Instant::now();
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            _ if started.elapsed() > Duration::from_secs(60) => {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some("the live database stayed locked for 60 s".to_owned()),
+                ));
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
