@@ -29,6 +29,13 @@ pub enum CatalogError {
     /// No backup of that name exists.
     #[error("no backup named '{0}' in the backup folder")]
     BackupNotFound(String),
+    /// The ledger (pins, verifications) could not be written.
+    #[error("cannot record it in {path}: {source}")]
+    LedgerUnwritable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl crate::ErrorKind for CatalogError {
@@ -37,6 +44,7 @@ impl crate::ErrorKind for CatalogError {
             CatalogError::BackupFolderUnreadable { .. } => "backup_folder_unreadable",
             CatalogError::Name(e) => e.kind(),
             CatalogError::BackupNotFound(_) => "backup_not_found",
+            CatalogError::LedgerUnwritable { .. } => "io",
         }
     }
 }
@@ -60,6 +68,8 @@ pub struct CatalogEntry {
     pub verification: Option<Verification>,
     /// When it last passed a deep verification, if ever.
     pub deep_passed_at: Option<String>,
+    /// Pinned by the admin: retention never deletes it.
+    pub pinned: bool,
 }
 
 /// All backups of a data directory, newest first (by the time in the name,
@@ -125,6 +135,7 @@ impl BackupCatalog {
                 meta_problem,
                 verification: ledger.verifications.get(file_name).cloned(),
                 deep_passed_at: ledger.deep_passed.get(file_name).cloned(),
+                pinned: ledger.pinned.contains(file_name),
                 name,
             });
         }
@@ -137,6 +148,21 @@ impl BackupCatalog {
     /// Every backup, newest first.
     pub fn entries(&self) -> &[CatalogEntry] {
         &self.entries
+    }
+
+    /// Pins (or unpins) backup `file_name` of `data`: retention never
+    /// deletes a pinned backup.
+    ///
+    /// # Errors
+    /// An unknown or invalid name; a ledger that cannot be written.
+    pub fn set_pinned(data: &DataDir, file_name: &str, pinned: bool) -> Result<(), CatalogError> {
+        Self::scan(data)?.find(file_name)?;
+        Ledger::set_pinned(data, file_name, pinned).map_err(|source| {
+            CatalogError::LedgerUnwritable {
+                path: data.state().display().to_string(),
+                source,
+            }
+        })
     }
 
     /// The backup called `file_name`.
@@ -156,6 +182,7 @@ impl BackupCatalog {
 
 /// Verification state as shown in listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifiedState {
     /// `never`, `passed` or `failed`.
     pub state: &'static str,
@@ -173,6 +200,7 @@ pub struct VerifiedState {
 /// (`filename, path, size, size_human, created_at, encrypted, checksum,
 /// timestamp`), then Backup Desk's own.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListItem {
     pub filename: String,
     pub path: String,
@@ -196,6 +224,8 @@ pub struct ListItem {
     pub db_size: Option<u64>,
     /// Backup Desk: verification state.
     pub verified: VerifiedState,
+    /// Backup Desk: pinned (retention never deletes it).
+    pub pinned: bool,
 }
 
 impl CatalogEntry {
@@ -234,6 +264,7 @@ impl CatalogEntry {
             meta_problem: self.meta_problem.clone(),
             db_size: self.meta.as_ref().map(|m| m.size_bytes),
             verified,
+            pinned: self.pinned,
         }
     }
 }

@@ -83,6 +83,7 @@ impl std::fmt::Debug for Passphrase {
 
 /// Deflate effort inside the OpenPGP message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Compression {
     /// No compressed packet at all (fastest, largest).
@@ -155,6 +156,9 @@ pub enum CryptoError {
     /// Reading or writing failed.
     #[error("{0}")]
     Io(#[source] io::Error),
+    /// The caller cancelled the operation (see [`Progress::cancelled`]).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl crate::ErrorKind for CryptoError {
@@ -167,6 +171,7 @@ impl crate::ErrorKind for CryptoError {
             CryptoError::NotOpenPgp(_) => "not_openpgp",
             CryptoError::UnsupportedFormat(_) => "unsupported_format",
             CryptoError::Io(_) => "io",
+            CryptoError::Cancelled => "cancelled",
         }
     }
 }
@@ -280,6 +285,9 @@ fn write_literal(
         digest.update(&buffer[..n]);
         literal.write_all(&buffer[..n]).map_err(CryptoError::Io)?;
         progress.advance(n as u64);
+        if progress.cancelled() {
+            return Err(CryptoError::Cancelled);
+        }
     }
     literal.finalize().map_err(openpgp_to_io)?;
     progress.finish();
@@ -436,6 +444,10 @@ where
                 Block::Cipher(bytes) => {
                     cipher_digest.update(&bytes);
                     progress.advance(bytes.len() as u64);
+                    if progress.cancelled() {
+                        written = Err(CryptoError::Cancelled);
+                        break;
+                    }
                 }
                 Block::Plain(bytes) => {
                     plain_digest.update(&bytes);

@@ -117,6 +117,7 @@ impl crate::ErrorKind for DemoError {
 
 /// What [`create_demo`] made.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoReport {
     /// The database path.
     pub database: String,

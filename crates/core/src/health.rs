@@ -20,6 +20,7 @@ use crate::staging::Staging;
 
 /// `GET /api/database/health`, success shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Health {
     pub healthy: bool,
     /// `"passed"` or `"failed"`.
@@ -37,6 +38,7 @@ pub struct Health {
 
 /// `GET /api/database/health`, error shape (the server still answers 200).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HealthFailure {
     /// Always `false`.
     pub healthy: bool,
@@ -46,6 +48,7 @@ pub struct HealthFailure {
 
 /// Either health shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum HealthReport {
     /// The checks ran.
@@ -129,6 +132,7 @@ fn is_wal(path: &std::path::Path) -> bool {
 
 /// `GET /api/database/storage`, success shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Storage {
     pub database: SizedItem,
     pub backups: BackupStorage,
@@ -137,6 +141,7 @@ pub struct Storage {
 
 /// `{"size", "size_human"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SizedItem {
     pub size: u64,
     pub size_human: String,
@@ -144,6 +149,7 @@ pub struct SizedItem {
 
 /// `{"count", "total_size", "size_human", "average_size"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BackupStorage {
     pub count: u64,
     pub total_size: u64,
@@ -154,6 +160,7 @@ pub struct BackupStorage {
 
 /// `{"total_size", "size_human"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DirectoryStorage {
     pub total_size: u64,
     pub size_human: String,
@@ -161,12 +168,14 @@ pub struct DirectoryStorage {
 
 /// `GET /api/database/storage`, error shape (the server answers 200).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StorageFailure {
     pub error: String,
 }
 
 /// Either storage shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum StorageReport {
     /// Sizes were read.

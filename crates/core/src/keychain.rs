@@ -136,4 +136,15 @@ impl Keychain {
             Err(e) => Err(classify(e)),
         }
     }
+
+    /// Forgets every secret of `scope` (passphrase, token, password).
+    pub fn forget_all(&self, scope: &str) {
+        for kind in [
+            SecretKind::Passphrase,
+            SecretKind::ApiToken,
+            SecretKind::Password,
+        ] {
+            let _ = self.forget(scope, kind);
+        }
+    }
 }

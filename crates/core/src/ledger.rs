@@ -14,6 +14,7 @@ use crate::publish::{ensure_private_dir, write_atomic};
 
 /// How thoroughly a backup was verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VerifyDepth {
     /// Decrypt, size and SHA-256 against `.meta`.
@@ -24,6 +25,7 @@ pub enum VerifyDepth {
 
 /// The outcome of the latest verification of one backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verification {
     /// Quick or deep.
     pub depth: VerifyDepth,
@@ -38,6 +40,7 @@ pub struct Verification {
 
 /// Everything in the ledger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Ledger {
     /// Latest verification per backup file name.
     #[serde(default)]

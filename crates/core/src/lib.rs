@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
+pub mod fleet;
 pub mod hashing;
 pub mod health;
 pub mod human;

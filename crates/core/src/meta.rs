@@ -41,6 +41,7 @@ impl crate::ErrorKind for MetaError {
 
 /// A table and its row count at snapshot time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TableRows {
     /// Table name.
     pub name: String,
@@ -53,6 +54,7 @@ pub struct TableRows {
 /// Invariant: `checksum_sha256` and `size_bytes` describe the plaintext
 /// SQLite snapshot (what `gpg -d` yields), never the `.gpg` file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BackupMeta {
     /// `servers_db_YYYYMMDD_HHMMSS.db`: the backup's name without `.gpg`.
     pub backup_name: String,

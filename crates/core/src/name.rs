@@ -26,6 +26,7 @@ impl crate::ErrorKind for NameError {
 
 /// What a file in the backup folder is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum BackupKind {
     /// `servers_db_*.db.gpg`: a regular encrypted backup.

@@ -13,6 +13,7 @@ use crate::retention::RetentionPolicy;
 
 /// Where a profile's backups are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProfileTarget {
     /// A Server Monitor data directory on this machine.
@@ -34,6 +35,7 @@ pub enum ProfileTarget {
 
 /// One profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Profile {
     /// Where the backups are.
     #[serde(flatten)]
@@ -44,6 +46,18 @@ pub struct Profile {
     /// A backup older than this many hours is overdue.
     #[serde(default = "default_overdue_hours")]
     pub overdue_after_hours: u32,
+}
+
+impl Profile {
+    /// A profile for `target` with the default retention and the default
+    /// overdue threshold (26 hours: a daily backup plus slack).
+    pub fn new(target: ProfileTarget) -> Self {
+        Profile {
+            target,
+            retention: None,
+            overdue_after_hours: default_overdue_hours(),
+        }
+    }
 }
 
 fn default_overdue_hours() -> u32 {

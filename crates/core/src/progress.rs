@@ -3,6 +3,7 @@
 
 /// What a long operation is doing right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Taking a consistent copy of the live database.
@@ -24,6 +25,12 @@ pub trait Progress: Send + Sync {
     fn advance(&self, bytes: u64);
     /// The current phase is over.
     fn finish(&self);
+    /// Whether the caller asked to stop. Operations check it between
+    /// buffers and stop with a `cancelled` error, leaving nothing behind; a
+    /// restore stops asking once its swap has begun.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Progress that goes nowhere.

@@ -30,6 +30,9 @@ pub const RESTORE_TIMEOUT: Duration = Duration::from_secs(180);
 /// Why a remote operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
+    /// The profile is a local installation: there is no server to log in to.
+    #[error("profile {0} is local: there is nothing to log in to")]
+    NotRemote(String),
     /// The server could not be reached.
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
@@ -101,6 +104,7 @@ pub enum RemoteError {
 impl ErrorKind for RemoteError {
     fn kind(&self) -> &'static str {
         match self {
+            RemoteError::NotRemote(_) => "not_remote",
             RemoteError::Unreachable { .. } => "unreachable",
             RemoteError::Timeout { .. } => "timeout",
             RemoteError::LoginFailed(_) => "login_failed",
@@ -519,6 +523,7 @@ impl RemoteServer {
 
 /// A backup made on the server.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteBackup {
     /// The new backup as listed.
     pub item: ListItem,
@@ -528,6 +533,7 @@ pub struct RemoteBackup {
 
 /// What a remote restore did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteRestoreReport {
     pub backup: String,
     /// The fresh backup taken just before (the way back).
@@ -567,6 +573,7 @@ fn list_item(value: &Value) -> Option<ListItem> {
             error_kind: None,
             deep_passed_at: None,
         },
+        pinned: false,
         filename,
     })
 }

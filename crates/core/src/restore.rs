@@ -128,6 +128,9 @@ pub enum RestoreError {
         rollback_error: String,
         pre_restore_backup: String,
     },
+    /// The caller cancelled before the swap began; nothing was changed.
+    #[error("the restore was cancelled before the swap began; nothing was changed")]
+    Cancelled,
     /// Staging the backup failed for another reason.
     #[error("{path}: {source}")]
     Io {
@@ -152,6 +155,7 @@ impl ErrorKind for RestoreError {
             RestoreError::RolledBack { .. } => "rolled_back",
             RestoreError::RollbackFailed { .. } => "rollback_failed",
             RestoreError::Io { .. } => "io",
+            RestoreError::Cancelled => "cancelled",
             RestoreError::Snapshot(e) => e.kind(),
         }
     }
@@ -159,6 +163,7 @@ impl ErrorKind for RestoreError {
 
 /// Row counts of one table in the backup and in the live database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TableChange {
     pub name: String,
     /// Rows in the backup (`None`: the table is not in the backup).
@@ -169,6 +174,7 @@ pub struct TableChange {
 
 /// What a restore would do.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RestorePlan {
     /// The backup to restore.
     pub backup: String,
@@ -201,6 +207,7 @@ pub struct RestorePlan {
 
 /// What a completed restore did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RestoreReport {
     /// The backup restored.
     pub backup: String,
@@ -437,7 +444,15 @@ fn run(
         )
     };
     let (report, staged) = match checked {
+        Ok(_) if progress.cancelled() => {
+            discard_unused_safety_backup(&early_pre);
+            return Err(RestoreError::Cancelled);
+        }
         Ok(checked) => checked,
+        Err(VerifyError::Crypto(crate::crypto::CryptoError::Cancelled)) => {
+            discard_unused_safety_backup(&early_pre);
+            return Err(RestoreError::Cancelled);
+        }
         Err(e) => {
             discard_unused_safety_backup(&early_pre);
             return Err(RestoreError::Verify(e));
@@ -512,6 +527,15 @@ fn run(
 
     // The point of no return begins: from here on, failures roll back.
     tracing::debug!(elapsed = ?started.elapsed(), "pre-restore backup done");
+    // Last chance to cancel: after this line the swap begins.
+    if progress.cancelled() {
+        if let Some(pre) = &pre_name {
+            let _ = std::fs::remove_file(data.backup_file(pre));
+            let _ = std::fs::remove_file(data.backup_file(&pre.replace(".db.gpg", ".db.meta")));
+        }
+        restart_service(options, clock, log);
+        return Err(RestoreError::Cancelled);
+    }
     let previous = staging.file("previous.db");
     let method = if live_exists {
         swap::choose(staged.path(), &live, &previous)

@@ -18,6 +18,7 @@ use crate::ledger::Ledger;
 
 /// How many backups each rule keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct RetentionPolicy {
     /// The N newest regular backups.
@@ -46,6 +47,7 @@ impl Default for RetentionPolicy {
 
 /// Why a backup is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "rule", content = "period", rename_all = "snake_case")]
 pub enum KeepReason {
     /// The newest regular backup (always kept).
@@ -86,6 +88,7 @@ impl std::fmt::Display for KeepReason {
 
 /// The decision for one backup.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetentionDecision {
     /// The backup's file name.
     pub filename: String,
@@ -106,6 +109,7 @@ impl RetentionDecision {
 
 /// What a prune would do.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetentionPlan {
     /// The policy applied.
     pub policy: RetentionPolicy,
@@ -119,6 +123,34 @@ pub struct RetentionPlan {
     pub delete_count: usize,
     /// Number of backups kept.
     pub keep_count: usize,
+}
+
+/// Plans retention over the backups of `data` as they are now.
+///
+/// # Errors
+/// When the backup folder cannot be read.
+pub fn plan_for(
+    data: &DataDir,
+    policy: &RetentionPolicy,
+    clock: &dyn Clock,
+) -> Result<RetentionPlan, crate::catalog::CatalogError> {
+    let catalog = BackupCatalog::scan(data)?;
+    Ok(plan(&catalog, &Ledger::load(data), policy, clock))
+}
+
+/// Plans and applies `policy` to `data` under the operation lock: what a
+/// "prune now" does.
+///
+/// # Errors
+/// Another operation holds the lock; the backup folder cannot be read.
+pub fn prune(
+    data: &DataDir,
+    policy: &RetentionPolicy,
+    clock: &dyn Clock,
+) -> Result<PruneOutcome, crate::target::TargetError> {
+    let _lock = crate::lock::OperationLock::acquire(data)?;
+    let plan = plan_for(data, policy, clock)?;
+    Ok(apply(data, &plan))
 }
 
 /// Plans retention over a catalog.
@@ -248,6 +280,7 @@ fn meta_size(entry: &CatalogEntry) -> u64 {
 
 /// What [`apply`] did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PruneOutcome {
     /// Backups removed.
     pub deleted: Vec<String>,

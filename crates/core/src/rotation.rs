@@ -59,6 +59,7 @@ impl ErrorKind for RotationError {
 
 /// A backup rotation left alone, and why.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Skipped {
     pub filename: String,
     /// Error kind, e.g. `wrong_passphrase`.
@@ -68,6 +69,7 @@ pub struct Skipped {
 
 /// What a rotation did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RotationReport {
     /// Re-encrypted under the new passphrase by this run.
     pub rotated: Vec<String>,

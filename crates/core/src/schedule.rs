@@ -14,6 +14,7 @@ pub const JOB_NAME: &str = "backupdesk-backup";
 
 /// Where the job goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scheduler {
     /// A `.service` + `.timer` pair in `unit_dir`, driven by `systemctl`.
@@ -106,6 +107,7 @@ impl crate::ErrorKind for ScheduleError {
 
 /// The state of the scheduled job.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScheduleStatus {
     /// Where we looked.
     pub scheduler: Scheduler,

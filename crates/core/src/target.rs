@@ -27,8 +27,43 @@ pub enum BackupDone {
     Remote(Box<RemoteBackup>),
 }
 
+/// A backup that was made, in the few words both sides can say.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupSummary {
+    /// The new backup's file name.
+    pub name: String,
+    /// Size of the backup file in bytes.
+    pub size: u64,
+    /// Wall time in milliseconds (local backups; `null` for a server's).
+    pub duration_ms: Option<u64>,
+    /// Problems that did not fail the backup.
+    pub warnings: Vec<String>,
+}
+
+impl BackupDone {
+    /// The summary of either side's report.
+    pub fn summary(&self) -> BackupSummary {
+        match self {
+            BackupDone::Local(report) => BackupSummary {
+                name: report.name.file_name().to_owned(),
+                size: report.meta.gpg_size.unwrap_or(0),
+                duration_ms: Some(report.duration.as_millis() as u64),
+                warnings: report.warnings.clone(),
+            },
+            BackupDone::Remote(remote) => BackupSummary {
+                name: remote.item.filename.clone(),
+                size: remote.item.size,
+                duration_ms: None,
+                warnings: remote.server_reported.iter().cloned().collect(),
+            },
+        }
+    }
+}
+
 /// What a restore would do, on either side.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum RestorePlanned {
     /// The local plan with row counts.
@@ -39,6 +74,7 @@ pub enum RestorePlanned {
 
 /// What a restore did, on either side.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(untagged)]
 pub enum RestoreDone {
     /// A local restore.
@@ -49,6 +85,7 @@ pub enum RestoreDone {
 
 /// The safe remote restore, in words, with what the server has now.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteRestorePlan {
     pub backup: String,
     pub server: String,
@@ -71,6 +108,8 @@ pub enum TargetError {
     Lock(#[from] LockError),
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Keychain(#[from] crate::keychain::KeychainError),
     /// Deleting a backup failed.
     #[error("cannot delete {name}: {source}")]
     DeleteFailed {
@@ -88,6 +127,7 @@ impl ErrorKind for TargetError {
             TargetError::Restore(e) => e.kind(),
             TargetError::Lock(e) => e.kind(),
             TargetError::Remote(e) => e.kind(),
+            TargetError::Keychain(e) => e.kind(),
             TargetError::DeleteFailed { .. } => "delete_failed",
         }
     }
@@ -326,5 +366,111 @@ impl Target for RemoteTarget {
         Ok(RestoreDone::Remote(Box::new(
             self.server.restore(name, self.restart_wait)?,
         )))
+    }
+}
+
+/// The target a profile names, opened with its secrets from the keychain
+/// (a remote profile's token and, if kept, password). A token renewed by a
+/// re-login is stored back in the keychain when this drops.
+pub enum OpenedTarget {
+    /// A local installation.
+    Local(LocalTarget),
+    /// A remote server.
+    Remote {
+        /// The profile name (the keychain scope).
+        profile: String,
+        /// The client.
+        target: RemoteTarget,
+    },
+}
+
+impl OpenedTarget {
+    /// Opens the target of profile `name`.
+    ///
+    /// # Errors
+    /// [`TargetError::Remote`] for an unusable URL or CA certificate.
+    pub fn open(name: &str, profile: &crate::profile::Profile) -> Result<Self, TargetError> {
+        use crate::keychain::{Keychain, SecretKind};
+        use crate::profile::ProfileTarget;
+        match &profile.target {
+            ProfileTarget::Local { data_dir } => {
+                Ok(OpenedTarget::Local(LocalTarget::new(DataDir::new(data_dir))))
+            }
+            ProfileTarget::Remote {
+                base_url,
+                username,
+                ca_cert,
+            } => {
+                let server = RemoteServer::new(base_url, username, ca_cert.as_deref())?;
+                if let Ok(keychain) = Keychain::open() {
+                    if let Ok(Some(token)) = keychain.get(name, SecretKind::ApiToken) {
+                        server.set_token(&token);
+                    }
+                    if let Ok(Some(password)) = keychain.get(name, SecretKind::Password) {
+                        server.set_password(&password);
+                    }
+                }
+                Ok(OpenedTarget::Remote {
+                    profile: name.to_owned(),
+                    target: RemoteTarget::new(server),
+                })
+            }
+        }
+    }
+
+    /// The target, whichever side it is on.
+    pub fn get(&self) -> &dyn Target {
+        match self {
+            OpenedTarget::Local(t) => t,
+            OpenedTarget::Remote { target, .. } => target,
+        }
+    }
+
+    /// The local installation, for local-only operations.
+    pub fn local(&self) -> Option<&LocalTarget> {
+        match self {
+            OpenedTarget::Local(t) => Some(t),
+            OpenedTarget::Remote { .. } => None,
+        }
+    }
+}
+
+/// Logs in to the remote profile `name` with `password` and keeps the token
+/// in the keychain (and the password too when `remember`, for one automatic
+/// re-login when the token expires; otherwise a kept password is forgotten).
+///
+/// # Errors
+/// A local profile; a refused login; an unusable keychain.
+pub fn sign_in(
+    name: &str,
+    profile: &crate::profile::Profile,
+    password: &str,
+    remember: bool,
+) -> Result<(), TargetError> {
+    use crate::keychain::{Keychain, SecretKind};
+    let opened = OpenedTarget::open(name, profile)?;
+    let OpenedTarget::Remote { target, .. } = &opened else {
+        return Err(RemoteError::NotRemote(name.to_owned()).into());
+    };
+    let token = target.server().login(password)?;
+    let keychain = Keychain::open()?;
+    keychain.set(name, SecretKind::ApiToken, &token)?;
+    if remember {
+        keychain.set(name, SecretKind::Password, password)?;
+    } else {
+        keychain.forget(name, SecretKind::Password)?;
+    }
+    Ok(())
+}
+
+impl Drop for OpenedTarget {
+    fn drop(&mut self) {
+        use crate::keychain::{Keychain, SecretKind};
+        if let OpenedTarget::Remote { profile, target } = self
+            && let Some(token) = target.server().renewed_token()
+            && let Ok(keychain) = Keychain::open()
+        {
+            let _ = keychain.set(profile, SecretKind::ApiToken, &token);
+        }
     }
 }

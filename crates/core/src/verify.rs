@@ -65,6 +65,9 @@ pub enum VerifyError {
         #[source]
         source: std::io::Error,
     },
+    /// There is no encrypted backup to test a passphrase on.
+    #[error("there is no encrypted backup to test the passphrase on")]
+    NoEncryptedBackup,
 }
 
 impl ErrorKind for VerifyError {
@@ -73,6 +76,7 @@ impl ErrorKind for VerifyError {
             VerifyError::Catalog(e) => e.kind(),
             VerifyError::Meta(e) => e.kind(),
             VerifyError::Crypto(e) => e.kind(),
+            VerifyError::NoEncryptedBackup => "no_backups",
             VerifyError::BackupAltered { .. } => "backup_altered",
             VerifyError::BackupTruncated { .. } => "truncated_backup",
             VerifyError::ChecksumMismatch { .. } => "checksum_mismatch",
@@ -87,6 +91,7 @@ impl ErrorKind for VerifyError {
 
 /// What a passed verification found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifyReport {
     /// The backup's file name.
     pub filename: String,
@@ -337,10 +342,31 @@ pub(crate) fn check(
     Ok((report, staged))
 }
 
+/// Checks that `passphrase` opens the newest encrypted backup (its session
+/// key only: instant, whatever the size). Returns that backup's name.
+///
+/// # Errors
+/// [`VerifyError::NoEncryptedBackup`]; [`CryptoError::WrongPassphrase`]
+/// (as [`VerifyError::Crypto`]) when it does not open it.
+pub fn test_passphrase(data: &DataDir, passphrase: &Passphrase) -> Result<String, VerifyError> {
+    let catalog = BackupCatalog::scan(data)?;
+    let newest = catalog
+        .entries()
+        .iter()
+        .find(|e| e.name.kind().is_encrypted())
+        .ok_or(VerifyError::NoEncryptedBackup)?;
+    let file = std::fs::File::open(&newest.path).map_err(io_err(&newest.path))?;
+    crypto::check_passphrase(BufReader::new(file), passphrase)?;
+    Ok(newest.name.file_name().to_owned())
+}
+
 /// Turns a decryption failure into the most precise diagnosis: when `.meta`
 /// recorded the `.gpg` file's own SHA-256 and the file no longer matches it,
 /// the file was altered — whatever the decryptor made of it.
 fn diagnose(entry: &CatalogEntry, e: CryptoError) -> VerifyError {
+    if matches!(e, CryptoError::Cancelled) {
+        return VerifyError::Crypto(e);
+    }
     if let Some(expected) = entry.meta.as_ref().and_then(|m| m.gpg_size)
         && entry.size < expected
     {

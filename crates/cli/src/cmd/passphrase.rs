@@ -49,23 +49,10 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
                 ));
             };
             let passphrase = backupdesk_core::crypto::Passphrase::new(secret.to_string());
-            let catalog = BackupCatalog::scan(&super::data_dir(global)).map_err(fail)?;
-            let Some(newest) = catalog
-                .entries()
-                .iter()
-                .find(|e| e.name.kind().is_encrypted())
-            else {
-                return Err(failed(
-                    "no_backups",
-                    "there is no encrypted backup to test the passphrase on",
-                ));
-            };
-            let file = std::fs::File::open(&newest.path)?;
-            check_passphrase(std::io::BufReader::new(file), &passphrase).map_err(fail)?;
-            (
-                true,
-                format!("The stored passphrase opens {}.", newest.name.file_name()),
-            )
+            let newest =
+                backupdesk_core::verify::test_passphrase(&super::data_dir(global), &passphrase)
+                    .map_err(fail)?;
+            (true, format!("The stored passphrase opens {newest}."))
         }
         PassphraseVerb::Forget => {
             let removed = keychain

@@ -3,22 +3,14 @@
 use std::process::ExitCode;
 
 use backupdesk_core::catalog::BackupCatalog;
-use backupdesk_core::ledger::Ledger;
 
 use crate::args::GlobalArgs;
-use crate::failure::{fail, failed};
+use crate::failure::fail;
 use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs, name: &str, pinned: bool) -> anyhow::Result<ExitCode> {
     let data = super::data_dir(global);
-    let catalog = BackupCatalog::scan(&data).map_err(fail)?;
-    catalog.find(name).map_err(fail)?;
-    Ledger::set_pinned(&data, name, pinned).map_err(|e| {
-        failed(
-            "io",
-            format!("cannot record the pin in {}: {e}", data.state().display()),
-        )
-    })?;
+    BackupCatalog::set_pinned(&data, name, pinned).map_err(fail)?;
     if global.json {
         print_json(&serde_json::json!({ "ok": true, "filename": name, "pinned": pinned }));
     } else if pinned {

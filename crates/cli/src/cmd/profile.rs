@@ -112,13 +112,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
         ProfileVerb::Remove(p) => {
             book.remove(&p.name).map_err(fail)?;
             if let Ok(keychain) = Keychain::open() {
-                for kind in [
-                    SecretKind::Passphrase,
-                    SecretKind::ApiToken,
-                    SecretKind::Password,
-                ] {
-                    let _ = keychain.forget(&p.name, kind);
-                }
+                keychain.forget_all(&p.name);
             }
             if global.json {
                 print_json(&serde_json::json!({ "ok": true, "removed": p.name }));

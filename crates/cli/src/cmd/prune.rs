@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use backupdesk_core::catalog::BackupCatalog;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::human::size_human;
-use backupdesk_core::ledger::Ledger;
 use backupdesk_core::lock::OperationLock;
 use backupdesk_core::retention::{self, RetentionPlan};
 
@@ -25,8 +24,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(OperationLock::acquire(&data).map_err(fail)?)
     };
-    let catalog = BackupCatalog::scan(&data).map_err(fail)?;
-    let plan = retention::plan(&catalog, &Ledger::load(&data), &policy, &SystemClock);
+    let plan = retention::plan_for(&data, &policy, &SystemClock).map_err(fail)?;
     if args.save && !args.dry_run {
         retention::save_policy(&data, &policy).map_err(|e| {
             failed(

@@ -31,6 +31,7 @@ use crate::staging::StagedFile;
 
 /// How the staged database was put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SwapMethod {
     /// An atomic rename (nobody had the live database open).

@@ -1,0 +1,12 @@
+//! The commands, one file per area. Each is one delegating call into core
+//! (through the helpers of [`crate::state`]); none holds logic of its own.
+
+pub mod backups;
+pub mod demo;
+pub mod fleet;
+pub mod inspect;
+pub mod operations;
+pub mod profiles;
+pub mod restore;
+pub mod retention;
+pub mod secrets;

@@ -1,0 +1,44 @@
+//! The restore wizard's two steps: the plan (changes nothing) and the
+//! restore itself (confirmed by typing the profile name).
+
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::restore::RestoreOptions;
+use backupdesk_core::target::{RestoreDone, RestorePlanned};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::error::CommandResult;
+use crate::progress::{ChannelProgress, ProgressEvent};
+use crate::state::{self, Operations};
+
+/// What restoring `name` would do: row counts against live, age, the
+/// safety backup, the remote safeguards.
+#[tauri::command(async)]
+pub fn plan_restore(profile: String, name: String) -> CommandResult<RestorePlanned> {
+    let passphrase = state::passphrase(&profile).ok();
+    Ok(state::open(&profile)?.get().plan_restore(
+        &name,
+        passphrase.as_ref(),
+        &RestoreOptions::default(),
+        &SystemClock,
+        &backupdesk_core::progress::NoProgress,
+    )?)
+}
+
+/// Restores `name` after the admin typed the profile name as
+/// `confirmation`. Refuses a backup whose latest verification failed.
+/// Cancellable until the swap begins (operation `op`).
+#[tauri::command(async)]
+pub fn restore_backup(
+    profile: String,
+    name: String,
+    confirmation: String,
+    op: String,
+    on_progress: Channel<ProgressEvent>,
+    operations: State<'_, Operations>,
+) -> CommandResult<RestoreDone> {
+    let progress = ChannelProgress::new(on_progress, operations.begin(&op));
+    let result = state::restore(&profile, &name, &confirmation, &progress);
+    operations.end(&op);
+    result
+}

@@ -1,0 +1,58 @@
+//! The one error type commands return: `{kind, message}`. The UI branches
+//! on `kind` (the core error's stable [`ErrorKind::kind`]), never on text.
+
+use backupdesk_core::ErrorKind;
+use serde::Serialize;
+
+/// An error as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct IpcError {
+    /// Stable, `snake_case` (`wrong_passphrase`, `backup_not_found`...).
+    pub kind: String,
+    /// For humans: what happened.
+    pub message: String,
+}
+
+impl IpcError {
+    /// An error of the shell itself (bad arguments, refused confirmations).
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        IpcError {
+            kind: kind.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Any core error, with its kind.
+    pub fn from_core<E: ErrorKind + std::fmt::Display>(e: E) -> Self {
+        IpcError {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+macro_rules! from_core {
+    ($($t:ty),* $(,)?) => {
+        $(impl From<$t> for IpcError {
+            fn from(e: $t) -> Self {
+                IpcError::from_core(e)
+            }
+        })*
+    };
+}
+
+from_core!(
+    backupdesk_core::profile::ProfileError,
+    backupdesk_core::keychain::KeychainError,
+    backupdesk_core::target::TargetError,
+    backupdesk_core::verify::VerifyError,
+    backupdesk_core::demo::DemoError,
+    backupdesk_core::remote::RemoteError,
+    backupdesk_core::catalog::CatalogError,
+    backupdesk_core::lock::LockError,
+    backupdesk_core::schedule::ScheduleError,
+    backupdesk_core::rotation::RotationError,
+);
+
+/// What every command returns.
+pub type CommandResult<T> = Result<T, IpcError>;

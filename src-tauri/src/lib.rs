@@ -1,0 +1,64 @@
+//! Backup Desk's desktop shell: thin Tauri commands over `backupdesk-core`,
+//! one file per area under [`commands`]. Long operations stream progress
+//! over a `tauri::ipc::Channel` and can be cancelled; every error reaches
+//! the UI as `{kind, message}` ([`error::IpcError`]).
+
+pub mod commands;
+pub mod error;
+pub mod progress;
+pub mod state;
+
+#[cfg(test)]
+mod bindings;
+
+/// Registers the plugins, state and commands on `builder` (the real
+/// runtime in [`run`], the mock runtime in tests).
+pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    use commands::*;
+    builder
+        .manage(state::Operations::default())
+        .invoke_handler(tauri::generate_handler![
+            profiles::list_profiles,
+            profiles::add_local_profile,
+            profiles::add_remote_profile,
+            profiles::remove_profile,
+            demo::create_demo,
+            fleet::fleet_overview,
+            backups::list_backups,
+            backups::backup_now,
+            backups::verify_backup,
+            backups::set_pinned,
+            backups::delete_backup,
+            restore::plan_restore,
+            restore::restore_backup,
+            inspect::database_health,
+            inspect::storage_report,
+            retention::retention_policy,
+            retention::preview_retention,
+            retention::apply_retention,
+            secrets::secret_status,
+            secrets::set_passphrase,
+            secrets::test_passphrase,
+            secrets::forget_passphrase,
+            secrets::rotate_passphrase,
+            secrets::login,
+            secrets::logout,
+            secrets::schedule_status,
+            operations::cancel_operation,
+        ])
+}
+
+/// Starts the app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BACKUPDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    app(tauri::Builder::default())
+        .plugin(tauri_plugin_notification::init())
+        .run(tauri::generate_context!())
+        .expect("error while running Backup Desk");
+}

@@ -1,0 +1,67 @@
+/** Typed calls to the Rust commands (types generated from Rust in ./bindings). */
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { BackupSummary } from "./bindings/BackupSummary";
+import type { DemoCreated } from "./bindings/DemoCreated";
+import type { FleetTile } from "./bindings/FleetTile";
+import type { HealthReport } from "./bindings/HealthReport";
+import type { ListItem } from "./bindings/ListItem";
+import type { ProfileEntry } from "./bindings/ProfileEntry";
+import type { ProgressEvent } from "./bindings/ProgressEvent";
+import type { PruneOutcome } from "./bindings/PruneOutcome";
+import type { RestoreDone } from "./bindings/RestoreDone";
+import type { RestorePlanned } from "./bindings/RestorePlanned";
+import type { RetentionPlan } from "./bindings/RetentionPlan";
+import type { RetentionPolicy } from "./bindings/RetentionPolicy";
+import type { RotationReport } from "./bindings/RotationReport";
+import type { ScheduleStatus } from "./bindings/ScheduleStatus";
+import type { SecretStatus } from "./bindings/SecretStatus";
+import type { StorageReport } from "./bindings/StorageReport";
+import type { VerifyReport } from "./bindings/VerifyReport";
+
+let counter = 0;
+
+/** A long operation: its id (for cancel) and its progress channel. */
+export function operation(onProgress: (e: ProgressEvent) => void): { op: string; onProgress: Channel<ProgressEvent> } {
+  counter += 1;
+  const channel = new Channel<ProgressEvent>();
+  channel.onmessage = onProgress;
+  return { op: `op-${Date.now()}-${counter}`, onProgress: channel };
+}
+
+export const api = {
+  listProfiles: () => invoke<ProfileEntry[]>("list_profiles"),
+  addLocalProfile: (name: string, dataDir: string) => invoke<void>("add_local_profile", { name, dataDir }),
+  addRemoteProfile: (name: string, baseUrl: string, username: string, caCert: string | null) =>
+    invoke<void>("add_remote_profile", { name, baseUrl, username, caCert }),
+  removeProfile: (name: string) => invoke<void>("remove_profile", { name }),
+  createDemo: (profile: string, dir: string, sizeMib: number, passphrase: string) =>
+    invoke<DemoCreated>("create_demo", { profile, dir, sizeMib, passphrase }),
+  fleet: () => invoke<FleetTile[]>("fleet_overview"),
+  listBackups: (profile: string) => invoke<ListItem[]>("list_backups", { profile }),
+  backupNow: (profile: string, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<BackupSummary>("backup_now", { profile, op, onProgress }),
+  verify: (profile: string, name: string, deep: boolean, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<VerifyReport>("verify_backup", { profile, name, deep, op, onProgress }),
+  setPinned: (profile: string, name: string, pinned: boolean) => invoke<void>("set_pinned", { profile, name, pinned }),
+  deleteBackup: (profile: string, name: string) => invoke<void>("delete_backup", { profile, name }),
+  planRestore: (profile: string, name: string) => invoke<RestorePlanned>("plan_restore", { profile, name }),
+  restore: (profile: string, name: string, confirmation: string, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<RestoreDone>("restore_backup", { profile, name, confirmation, op, onProgress }),
+  health: (profile: string) => invoke<HealthReport>("database_health", { profile }),
+  storage: (profile: string) => invoke<StorageReport>("storage_report", { profile }),
+  retentionPolicy: (profile: string) => invoke<RetentionPolicy>("retention_policy", { profile }),
+  previewRetention: (profile: string, policy: RetentionPolicy) =>
+    invoke<RetentionPlan>("preview_retention", { profile, policy }),
+  applyRetention: (profile: string, policy: RetentionPolicy) =>
+    invoke<PruneOutcome>("apply_retention", { profile, policy }),
+  secretStatus: (profile: string) => invoke<SecretStatus>("secret_status", { profile }),
+  setPassphrase: (profile: string, passphrase: string) => invoke<void>("set_passphrase", { profile, passphrase }),
+  testPassphrase: (profile: string) => invoke<string>("test_passphrase", { profile }),
+  forgetPassphrase: (profile: string) => invoke<boolean>("forget_passphrase", { profile }),
+  rotatePassphrase: (profile: string, newPassphrase: string) =>
+    invoke<RotationReport>("rotate_passphrase", { profile, newPassphrase }),
+  login: (profile: string, password: string, remember: boolean) => invoke<void>("login", { profile, password, remember }),
+  logout: (profile: string) => invoke<void>("logout", { profile }),
+  scheduleStatus: () => invoke<ScheduleStatus>("schedule_status"),
+  cancel: (id: string) => invoke<boolean>("cancel_operation", { id }),
+};

@@ -1,0 +1,44 @@
+/** Human-readable sizes and times, shared by every screen. */
+
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+/** 1536 -> "1.54 KB" (decimal units, as the server's size_human). */
+export function sizeHuman(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "?";
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(2)} ${UNITS[unit]}`;
+}
+
+/** Seconds -> "just now", "5 minutes ago", "3 hours ago", "2 days ago". */
+export function ageHuman(seconds: number): string {
+  if (seconds < 0) return "in the future";
+  if (seconds < 60) return "just now";
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"} ago`;
+  if (seconds < 3600) return plural(Math.floor(seconds / 60), "minute");
+  if (seconds < 86400) return plural(Math.floor(seconds / 3600), "hour");
+  return plural(Math.floor(seconds / 86400), "day");
+}
+
+/** The time in a backup name: servers_db_20261126_020000.db.gpg -> Date. */
+export function takenAt(filename: string): Date | null {
+  const m = /_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.db/.exec(filename);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s] = m.map(Number);
+  return new Date(y, mo - 1, d, h, mi, s);
+}
+
+/** Seconds between `then` and `now`. */
+export function secondsSince(then: Date, now: Date = new Date()): number {
+  return Math.floor((now.getTime() - then.getTime()) / 1000);
+}
+
+/** "2026-11-26 02:00:00" for a tooltip. */
+export function absolute(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}

@@ -1,0 +1,158 @@
+/** View logic, kept out of the components so it can be unit-tested. */
+import type { FleetTile } from "./bindings/FleetTile";
+import type { KeepReason } from "./bindings/KeepReason";
+import type { ListItem } from "./bindings/ListItem";
+import type { ProgressEvent } from "./bindings/ProgressEvent";
+import type { RestorePlanned } from "./bindings/RestorePlanned";
+import type { RestorePlan } from "./bindings/RestorePlan";
+import type { RetentionPolicy } from "./bindings/RetentionPolicy";
+import { takenAt } from "./format";
+
+/** How a backup is drawn on the timeline. */
+export type Category = "pre_restore" | "pinned" | "failed" | "verified" | "unverified";
+
+export function category(b: ListItem): Category {
+  if (b.kind === "pre_restore_encrypted" || b.kind === "pre_restore_plain") return "pre_restore";
+  if (b.pinned) return "pinned";
+  if (b.verified.state === "failed") return "failed";
+  if (b.verified.state === "passed") return "verified";
+  return "unverified";
+}
+
+export const CATEGORY_LABEL: Record<Category, string> = {
+  verified: "verified",
+  unverified: "not verified",
+  failed: "failed verification",
+  pinned: "pinned",
+  pre_restore: "pre-restore",
+};
+
+/** Timeline points per category: x = time taken, y = size in bytes. */
+export function timeline(backups: ListItem[]): Record<Category, { x: number; y: number; name: string }[]> {
+  const out: Record<Category, { x: number; y: number; name: string }[]> = {
+    verified: [], unverified: [], failed: [], pinned: [], pre_restore: [],
+  };
+  for (const b of backups) {
+    const t = takenAt(b.filename);
+    if (t) out[category(b)].push({ x: t.getTime(), y: b.size, name: b.filename });
+  }
+  for (const points of Object.values(out)) points.sort((a, b) => a.x - b.x);
+  return out;
+}
+
+export type SortKey = "time" | "size" | "name" | "state";
+
+/** The table: filtered by text and category, sorted. */
+export function tableRows(backups: ListItem[], filter: string, only: Category | "all", sort: SortKey, descending: boolean): ListItem[] {
+  const needle = filter.trim().toLowerCase();
+  const rows = backups.filter(
+    (b) => (only === "all" || category(b) === only) && (needle === "" || b.filename.toLowerCase().includes(needle)),
+  );
+  const key = (b: ListItem): number | string => {
+    switch (sort) {
+      case "size": return b.size;
+      case "name": return b.filename;
+      case "state": return category(b);
+      default: return takenAt(b.filename)?.getTime() ?? 0;
+    }
+  };
+  rows.sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)];
+    const c = ka < kb ? -1 : ka > kb ? 1 : 0;
+    return descending ? -c : c;
+  });
+  return rows;
+}
+
+/** Problems first (error, warning, ok), then by name: the fleet order. */
+export function fleetOrder(tiles: FleetTile[]): FleetTile[] {
+  const rank = { error: 0, warning: 1, ok: 2 } as const;
+  return [...tiles].sort((a, b) => rank[a.status] - rank[b.status] || a.profile.localeCompare(b.profile));
+}
+
+/** SVG polyline points of a sparkline `width` x `height`. */
+export function sparkline(values: number[], width: number, height: number): string {
+  if (values.length === 0) return "";
+  const max = Math.max(...values);
+  const min = Math.min(...values);
+  const span = max - min || 1;
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  return values
+    .map((v, i) => `${(i * step).toFixed(1)},${(height - ((v - min) / span) * (height - 2) - 1).toFixed(1)}`)
+    .join(" ");
+}
+
+/**
+ * Why the wizard may not restore this backup yet (null: it may). Local
+ * backups must pass a verification in the wizard first; a server's backups
+ * cannot be verified here, the remote safeguards apply instead.
+ */
+export function restoreBlocker(b: ListItem | undefined, verifiedNow: boolean | null, remote: boolean): string | null {
+  if (!b) return "Choose a backup first.";
+  if (verifiedNow === false || b.verified.state === "failed") return "This backup failed verification: it cannot be restored.";
+  if (!remote && verifiedNow !== true) return "Verify the backup first.";
+  return null;
+}
+
+export function isLocalPlan(p: RestorePlanned): p is RestorePlan {
+  return "tables" in p;
+}
+
+/** "keep last", "daily 2026-11-20"... for a retention decision. */
+export function reasonLabel(r: KeepReason): string {
+  switch (r.rule) {
+    case "daily":
+    case "weekly":
+    case "monthly":
+      return `${r.rule} ${r.period}`;
+    case "newest_deep_verified":
+      return "newest deep-verified";
+    case "future_dated":
+      return "future-dated";
+    case "pre_restore":
+      return "pre-restore";
+    default:
+      return r.rule;
+  }
+}
+
+/**
+ * What a policy settles at with one backup a day: distinct backups kept
+ * (daily/weekly/monthly slots overlap by one each) times the average size,
+ * plus the pre-restore copies.
+ */
+export function settledFootprint(policy: RetentionPolicy, averageSize: number): { backups: number; bytes: number } {
+  const regular =
+    Math.max(policy.keep_last, policy.daily) + Math.max(policy.weekly - 1, 0) + Math.max(policy.monthly - 1, 0);
+  const backups = regular + policy.pre_restore;
+  return { backups, bytes: Math.round(backups * averageSize) };
+}
+
+/** Percent (0-100) of a progress event, or null when the total is unknown. */
+export function percent(e: ProgressEvent | null): number | null {
+  if (!e || !e.total) return null;
+  return Math.min(100, Math.round((e.done / e.total) * 100));
+}
+
+export const PHASE_LABEL: Record<string, string> = {
+  snapshot: "Taking a consistent snapshot",
+  encrypt: "Compressing and encrypting",
+  decrypt: "Decrypting and checking",
+  integrity_check: "Running SQLite's integrity checks",
+};
+
+/** The notifications worth sending after a fleet refresh: failures and overdue only, each once. */
+export function notificationsFor(tiles: FleetTile[], alreadySent: Set<string>): { key: string; title: string; body: string }[] {
+  const out: { key: string; title: string; body: string }[] = [];
+  for (const t of tiles) {
+    if (t.overdue) {
+      const key = `${t.profile}:overdue:${t.newest_backup}`;
+      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: backup overdue`, body: t.problems[0] ?? "The newest backup is too old." });
+    }
+    if (t.status === "error") {
+      const key = `${t.profile}:error:${t.problems.join("|")}`;
+      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: problem`, body: t.problems[0] ?? "Something is wrong." });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { api, operation } from "../src/lib/api";
+import { asIpcError } from "../src/lib/errors";
+
+describe("commands over the mocked IPC", () => {
+  const calls: { cmd: string; args: unknown }[] = [];
+  beforeEach(() => {
+    calls.length = 0;
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      if (cmd === "restore_backup") throw { kind: "confirmation_mismatch", message: "type the profile name (lab) to confirm the restore" };
+      if (cmd === "list_backups") return [];
+      if (cmd === "cancel_operation") return true;
+      return null;
+    });
+  });
+  afterEach(() => clearMocks());
+
+  it("arguments use the command's camelCase names", async () => {
+    await api.listBackups("lab");
+    await api.setPinned("lab", "b.db.gpg", true);
+    expect(calls).toEqual([
+      { cmd: "list_backups", args: { profile: "lab" } },
+      { cmd: "set_pinned", args: { profile: "lab", name: "b.db.gpg", pinned: true } },
+    ]);
+  });
+
+  it("a refused restore arrives as {kind, message}", async () => {
+    const { op, onProgress } = operation(() => {});
+    const error = await api.restore("lab", "b.db.gpg", "wrong", op, onProgress).then(() => null, asIpcError);
+    expect(error?.kind).toBe("confirmation_mismatch");
+  });
+
+  it("operations get distinct ids and can be cancelled", async () => {
+    const a = operation(() => {});
+    const b = operation(() => {});
+    expect(a.op).not.toBe(b.op);
+    expect(await api.cancel(a.op)).toBe(true);
+    expect(calls.at(-1)).toEqual({ cmd: "cancel_operation", args: { id: a.op } });
+  });
+});

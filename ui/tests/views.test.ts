@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import type { FleetTile } from "../src/lib/bindings/FleetTile";
+import type { ListItem } from "../src/lib/bindings/ListItem";
+import { ageHuman, sizeHuman, takenAt } from "../src/lib/format";
+import { advice, asIpcError } from "../src/lib/errors";
+import {
+  category, fleetOrder, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+} from "../src/lib/views";
+
+function item(filename: string, over: Partial<ListItem> = {}): ListItem {
+  return {
+    filename, path: `/x/${filename}`, size: 1000, size_human: "1.00 KB", created_at: "", encrypted: true, checksum: null,
+    timestamp: null, kind: "encrypted", has_meta: true, meta_problem: null, db_size: 4000,
+    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, ...over,
+  };
+}
+
+function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
+  return {
+    profile, location: "/opt/x", remote: false, status: "ok", problems: [], healthy: true, newest_backup: "b", newest_age_seconds: 60,
+    overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
+    sizes: [], error_kind: null, ...over,
+  };
+}
+
+describe("format", () => {
+  it("sizes are decimal like the server's size_human", () => {
+    expect(sizeHuman(999)).toBe("999 B");
+    expect(sizeHuman(1536)).toBe("1.54 KB");
+    expect(sizeHuman(537436160)).toBe("537.44 MB");
+  });
+  it("ages read naturally", () => {
+    expect(ageHuman(5)).toBe("just now");
+    expect(ageHuman(60)).toBe("1 minute ago");
+    expect(ageHuman(7200)).toBe("2 hours ago");
+    expect(ageHuman(3 * 86400)).toBe("3 days ago");
+    expect(ageHuman(-1)).toBe("in the future");
+  });
+  it("the time comes from the backup name", () => {
+    expect(takenAt("servers_db_20261126_020304.db.gpg")?.getHours()).toBe(2);
+    expect(takenAt("prerestore_20261126_020304.db.gpg")?.getDate()).toBe(26);
+    expect(takenAt("notes.txt")).toBeNull();
+  });
+});
+
+describe("backups", () => {
+  const list = [
+    item("servers_db_20261120_020000.db.gpg", { verified: { state: "passed", depth: "quick", at: "x", error_kind: null, deep_passed_at: null } }),
+    item("servers_db_20261121_020000.db.gpg", { size: 3000, pinned: true }),
+    item("servers_db_20261122_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "y", error_kind: "checksum_mismatch", deep_passed_at: null } }),
+    item("prerestore_20261123_020000.db.gpg", { kind: "pre_restore_encrypted", size: 2000 }),
+    item("servers_db_20261124_020000.db.gpg", { size: 500 }),
+  ];
+  it("each backup has one category on the timeline", () => {
+    expect(list.map(category)).toEqual(["verified", "pinned", "failed", "pre_restore", "unverified"]);
+    const t = timeline(list);
+    expect(t.verified).toHaveLength(1);
+    expect(t.pre_restore[0].y).toBe(2000);
+  });
+  it("the table filters and sorts", () => {
+    expect(tableRows(list, "", "all", "size", true).map((b) => b.size)).toEqual([3000, 2000, 1000, 1000, 500]);
+    expect(tableRows(list, "prerestore", "all", "time", true)).toHaveLength(1);
+    expect(tableRows(list, "", "failed", "time", true).map((b) => b.filename)).toEqual(["servers_db_20261122_020000.db.gpg"]);
+    expect(tableRows(list, "", "all", "time", false)[0].filename).toBe("servers_db_20261120_020000.db.gpg");
+  });
+});
+
+describe("restore wizard", () => {
+  const good = item("servers_db_20261120_020000.db.gpg");
+  const failed = item("servers_db_20261121_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "x", error_kind: "x", deep_passed_at: null } });
+  it("a local backup must pass verification first", () => {
+    expect(restoreBlocker(undefined, null, false)).toMatch(/Choose/);
+    expect(restoreBlocker(good, null, false)).toMatch(/Verify/);
+    expect(restoreBlocker(good, true, false)).toBeNull();
+  });
+  it("a backup that failed verification can never be restored", () => {
+    expect(restoreBlocker(good, false, false)).toMatch(/failed/);
+    expect(restoreBlocker(failed, true, false)).toMatch(/failed/);
+    expect(restoreBlocker(failed, null, true)).toMatch(/failed/);
+  });
+  it("a server's backup goes on to the safeguards", () => {
+    expect(restoreBlocker(good, null, true)).toBeNull();
+  });
+});
+
+describe("fleet", () => {
+  it("problems come first", () => {
+    const order = fleetOrder([tile("b"), tile("a", { status: "warning" }), tile("c", { status: "error" }), tile("a2")]);
+    expect(order.map((t) => t.profile)).toEqual(["c", "a", "a2", "b"]);
+  });
+  it("the sparkline spans the box", () => {
+    expect(sparkline([], 100, 20)).toBe("");
+    const pts = sparkline([1, 3, 2], 100, 20).split(" ");
+    expect(pts[0]).toBe("0.0,19.0");
+    expect(pts[1]).toBe("50.0,1.0");
+    expect(pts[2].startsWith("100.0,")).toBe(true);
+  });
+  it("notifications: failures and overdue only, each once", () => {
+    const sent = new Set<string>();
+    const tiles = [tile("ok"), tile("late", { status: "warning", overdue: true, problems: ["older than 26 hours"] }), tile("down", { status: "error", problems: ["cannot reach"] })];
+    const first = notificationsFor(tiles, sent);
+    expect(first.map((n) => n.title)).toEqual(["late: backup overdue", "down: problem"]);
+    first.forEach((n) => sent.add(n.key));
+    expect(notificationsFor(tiles, sent)).toEqual([]);
+  });
+});
+
+describe("retention and progress", () => {
+  it("reasons read like the CLI's", () => {
+    expect(reasonLabel({ rule: "daily", period: "2026-11-20" })).toBe("daily 2026-11-20");
+    expect(reasonLabel({ rule: "newest_deep_verified" })).toBe("newest deep-verified");
+  });
+  it("the settled footprint counts overlapping slots once", () => {
+    expect(settledFootprint({ keep_last: 3, daily: 7, weekly: 4, monthly: 12, pre_restore: 3 }, 1000)).toEqual({ backups: 24, bytes: 24000 });
+  });
+  it("percent needs a total", () => {
+    expect(percent(null)).toBeNull();
+    expect(percent({ phase: "encrypt", done: 50, total: null })).toBeNull();
+    expect(percent({ phase: "encrypt", done: 50, total: 200 })).toBe(25);
+  });
+});
+
+describe("errors", () => {
+  it("every error becomes {kind, message} with advice by kind", () => {
+    expect(asIpcError({ kind: "wrong_passphrase", message: "m" })).toEqual({ kind: "wrong_passphrase", message: "m" });
+    expect(asIpcError(new Error("boom")).kind).toBe("unexpected");
+    expect(advice("wrong_passphrase")).toMatch(/passphrase/);
+    expect(advice("something_new")).toMatch(/nothing else was changed/);
+  });
+});
