@@ -56,3 +56,21 @@ from_core!(
 
 /// What every command returns.
 pub type CommandResult<T> = Result<T, IpcError>;
+
+/// Runs a command's body on the blocking pool: core does file and network
+/// I/O with blocking calls (reqwest's blocking client must never run on
+/// the async runtime's threads), and the UI thread must stay free.
+pub async fn blocking<T, F>(body: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> CommandResult<T> + Send + 'static,
+{
+    tauri::async_runtime::spawn_blocking(body)
+        .await
+        .unwrap_or_else(|e| {
+            Err(IpcError::new(
+                "internal",
+                format!("the operation failed: {e}"),
+            ))
+        })
+}

@@ -69,8 +69,19 @@ pub fn local_data(name: &str) -> CommandResult<DataDir> {
         backupdesk_core::profile::ProfileTarget::Local { data_dir } => Ok(DataDir::new(data_dir)),
         backupdesk_core::profile::ProfileTarget::Remote { base_url, .. } => Err(IpcError::new(
             "remote_unsupported",
-            format!("{name} is the remote server {base_url}: this works on local installations only"),
+            format!(
+                "{name} is the remote server {base_url}: this works on local installations only"
+            ),
         )),
+    }
+}
+
+/// The passphrase a backup on `target` needs: none for a server (it
+/// encrypts with its own), the stored one otherwise.
+pub fn backup_passphrase(name: &str, target: &OpenedTarget) -> CommandResult<Passphrase> {
+    match target {
+        OpenedTarget::Remote { .. } => Ok(Passphrase::new(String::new())),
+        OpenedTarget::Local(_) => passphrase(name),
     }
 }
 
@@ -99,7 +110,6 @@ fn state_book_remove(name: &str) -> CommandResult<()> {
     book()?.remove(name)?;
     Ok(())
 }
-
 
 /// Backup options for profile `name`: its retention policy for the
 /// automatic prune, the defaults otherwise.
@@ -172,7 +182,11 @@ pub fn restore(
         ));
     }
     let target = open(name)?;
-    let item = target.get().list()?.into_iter().find(|b| b.filename == file);
+    let item = target
+        .get()
+        .list()?
+        .into_iter()
+        .find(|b| b.filename == file);
     if item.is_some_and(|b| b.verified.state == "failed") {
         return Err(IpcError::new(
             "verification_failed",
@@ -251,7 +265,10 @@ pub fn set_passphrase(name: &str, secret: &str) -> CommandResult<()> {
 
 /// Rotates the passphrase of local profile `name` to `secret` and stores
 /// the new one once every backup was re-encrypted.
-pub fn rotate(name: &str, secret: &str) -> CommandResult<backupdesk_core::rotation::RotationReport> {
+pub fn rotate(
+    name: &str,
+    secret: &str,
+) -> CommandResult<backupdesk_core::rotation::RotationReport> {
     let new = Passphrase::new(secret.to_owned());
     let report = backupdesk_core::rotation::rotate(
         &local_data(name)?,

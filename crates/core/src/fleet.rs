@@ -95,12 +95,14 @@ pub fn tile(
         Ok(HealthReport::Checked(h)) => tile.healthy = Some(h.healthy),
         Ok(HealthReport::Failed(f)) => {
             tile.healthy = Some(false);
-            tile.problems.push(format!("database unhealthy: {}", f.error));
+            tile.problems
+                .push(format!("database unhealthy: {}", f.error));
         }
         Err(e) => tile.problems.push(format!("health unknown: {e}")),
     }
     if tile.healthy == Some(false) && !tile.problems.iter().any(|p| p.contains("unhealthy")) {
-        tile.problems.push("database fails its integrity check".to_owned());
+        tile.problems
+            .push("database fails its integrity check".to_owned());
     }
     summarize(&mut tile, &list, clock.now().naive_local());
     tile

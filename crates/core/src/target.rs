@@ -393,9 +393,9 @@ impl OpenedTarget {
         use crate::keychain::{Keychain, SecretKind};
         use crate::profile::ProfileTarget;
         match &profile.target {
-            ProfileTarget::Local { data_dir } => {
-                Ok(OpenedTarget::Local(LocalTarget::new(DataDir::new(data_dir))))
-            }
+            ProfileTarget::Local { data_dir } => Ok(OpenedTarget::Local(LocalTarget::new(
+                DataDir::new(data_dir),
+            ))),
             ProfileTarget::Remote {
                 base_url,
                 username,

@@ -8,45 +8,46 @@ use backupdesk_core::verify::{self, VerifyReport};
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, blocking};
 use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::state::{self, Operations};
 
 /// The profile's backups, newest first.
-#[tauri::command(async)]
-pub fn list_backups(profile: String) -> CommandResult<Vec<ListItem>> {
-    Ok(state::open(&profile)?.get().list()?)
+#[tauri::command]
+pub async fn list_backups(profile: String) -> CommandResult<Vec<ListItem>> {
+    blocking(move || Ok(state::open(&profile)?.get().list()?)).await
 }
 
 /// Makes a backup now (operation `op`, cancellable: a cancelled backup
 /// leaves nothing behind).
-#[tauri::command(async)]
-pub fn backup_now(
+#[tauri::command]
+pub async fn backup_now(
     profile: String,
     op: String,
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<BackupSummary> {
     let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let result = state::open(&profile).and_then(|target| {
-        Ok(target
-            .get()
-            .backup(
-                &state::passphrase(&profile)?,
-                &state::backup_options(&profile)?,
-                &SystemClock,
-                &progress,
-            )?
-            .summary())
-    });
+    let result = blocking(move || {
+        let target = state::open(&profile)?;
+        let options = state::backup_options(&profile)?;
+        let done = target.get().backup(
+            &state::backup_passphrase(&profile, &target)?,
+            &options,
+            &SystemClock,
+            &progress,
+        )?;
+        Ok(done.summary())
+    })
+    .await;
     operations.end(&op);
     result
 }
 
 /// Verifies a local backup, quick (decrypt and checksum) or deep (plus
 /// SQLite's checks on a staged copy); recorded in the ledger either way.
-#[tauri::command(async)]
-pub fn verify_backup(
+#[tauri::command]
+pub async fn verify_backup(
     profile: String,
     name: String,
     deep: bool,
@@ -55,29 +56,34 @@ pub fn verify_backup(
     operations: State<'_, Operations>,
 ) -> CommandResult<VerifyReport> {
     let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let depth = if deep { VerifyDepth::Deep } else { VerifyDepth::Quick };
-    let result = state::local_data(&profile).and_then(|data| {
+    let depth = if deep {
+        VerifyDepth::Deep
+    } else {
+        VerifyDepth::Quick
+    };
+    let result = blocking(move || {
         Ok(verify::verify(
-            &data,
+            &state::local_data(&profile)?,
             &name,
             &state::passphrase(&profile)?,
             depth,
             &SystemClock,
             &progress,
         )?)
-    });
+    })
+    .await;
     operations.end(&op);
     result
 }
 
 /// Pins or unpins a local backup (retention never deletes a pinned one).
-#[tauri::command(async)]
-pub fn set_pinned(profile: String, name: String, pinned: bool) -> CommandResult<()> {
-    state::pin(&profile, &name, pinned)
+#[tauri::command]
+pub async fn set_pinned(profile: String, name: String, pinned: bool) -> CommandResult<()> {
+    blocking(move || state::pin(&profile, &name, pinned)).await
 }
 
 /// Deletes a backup (and its `.meta`).
-#[tauri::command(async)]
-pub fn delete_backup(profile: String, name: String) -> CommandResult<()> {
-    Ok(state::open(&profile)?.get().delete(&name)?)
+#[tauri::command]
+pub async fn delete_backup(profile: String, name: String) -> CommandResult<()> {
+    blocking(move || Ok(state::open(&profile)?.get().delete(&name)?)).await
 }

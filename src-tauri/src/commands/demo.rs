@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, blocking};
 use crate::state;
 
 /// What the demo set up.
@@ -17,13 +17,21 @@ pub struct DemoCreated {
 
 /// Creates a demo installation in `dir`, a local profile `profile` for
 /// it, and stores `passphrase` for it in the keychain.
-#[tauri::command(async)]
+#[tauri::command]
 #[tracing::instrument(skip(passphrase))]
-pub fn create_demo(
+pub async fn create_demo(
     profile: String,
     dir: String,
     size_mib: u32,
     passphrase: String,
 ) -> CommandResult<DemoCreated> {
-    state::create_demo(&profile, &dir, size_mib, zeroize::Zeroizing::new(passphrase))
+    blocking(move || {
+        state::create_demo(
+            &profile,
+            &dir,
+            size_mib,
+            zeroize::Zeroizing::new(passphrase),
+        )
+    })
+    .await
 }

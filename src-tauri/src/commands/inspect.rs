@@ -3,17 +3,17 @@
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::health::{HealthReport, StorageReport};
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, blocking};
 use crate::state;
 
 /// Integrity, foreign-key errors, tables with row counts.
-#[tauri::command(async)]
-pub fn database_health(profile: String) -> CommandResult<HealthReport> {
-    Ok(state::open(&profile)?.get().health(&SystemClock)?)
+#[tauri::command]
+pub async fn database_health(profile: String) -> CommandResult<HealthReport> {
+    blocking(move || Ok(state::open(&profile)?.get().health(&SystemClock)?)).await
 }
 
 /// Database, backups and data folder sizes.
-#[tauri::command(async)]
-pub fn storage_report(profile: String) -> CommandResult<StorageReport> {
-    Ok(state::open(&profile)?.get().storage()?)
+#[tauri::command]
+pub async fn storage_report(profile: String) -> CommandResult<StorageReport> {
+    blocking(move || Ok(state::open(&profile)?.get().storage()?)).await
 }

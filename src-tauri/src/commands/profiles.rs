@@ -3,7 +3,7 @@
 use backupdesk_core::profile::{Profile, ProfileTarget};
 use serde::Serialize;
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, blocking};
 use crate::state;
 
 /// A profile with its name.
@@ -14,49 +14,58 @@ pub struct ProfileEntry {
 }
 
 /// Every profile, by name.
-#[tauri::command(async)]
-pub fn list_profiles() -> CommandResult<Vec<ProfileEntry>> {
-    Ok(state::book()?
-        .profiles()
-        .iter()
-        .map(|(name, profile)| ProfileEntry {
-            name: name.clone(),
-            profile: profile.clone(),
-        })
-        .collect())
+#[tauri::command]
+pub async fn list_profiles() -> CommandResult<Vec<ProfileEntry>> {
+    blocking(move || {
+        Ok(state::book()?
+            .profiles()
+            .iter()
+            .map(|(name, profile)| ProfileEntry {
+                name: name.clone(),
+                profile: profile.clone(),
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Adds a profile for a Server Monitor folder on this machine.
-#[tauri::command(async)]
-pub fn add_local_profile(name: String, data_dir: String) -> CommandResult<()> {
-    Ok(state::book()?.add(
-        &name,
-        Profile::new(ProfileTarget::Local {
-            data_dir: data_dir.into(),
-        }),
-    )?)
+#[tauri::command]
+pub async fn add_local_profile(name: String, data_dir: String) -> CommandResult<()> {
+    blocking(move || {
+        Ok(state::book()?.add(
+            &name,
+            Profile::new(ProfileTarget::Local {
+                data_dir: data_dir.into(),
+            }),
+        )?)
+    })
+    .await
 }
 
 /// Adds a profile for a remote Server Monitor.
-#[tauri::command(async)]
-pub fn add_remote_profile(
+#[tauri::command]
+pub async fn add_remote_profile(
     name: String,
     base_url: String,
     username: String,
     ca_cert: Option<String>,
 ) -> CommandResult<()> {
-    Ok(state::book()?.add(
-        &name,
-        Profile::new(ProfileTarget::Remote {
-            base_url,
-            username,
-            ca_cert: ca_cert.filter(|c| !c.is_empty()).map(Into::into),
-        }),
-    )?)
+    blocking(move || {
+        Ok(state::book()?.add(
+            &name,
+            Profile::new(ProfileTarget::Remote {
+                base_url,
+                username,
+                ca_cert: ca_cert.filter(|c| !c.is_empty()).map(Into::into),
+            }),
+        )?)
+    })
+    .await
 }
 
 /// Removes a profile and forgets its secrets (its backups stay).
-#[tauri::command(async)]
-pub fn remove_profile(name: String) -> CommandResult<()> {
-    state::remove_profile(&name)
+#[tauri::command]
+pub async fn remove_profile(name: String) -> CommandResult<()> {
+    blocking(move || state::remove_profile(&name)).await
 }

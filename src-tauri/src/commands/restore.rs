@@ -7,29 +7,32 @@ use backupdesk_core::target::{RestoreDone, RestorePlanned};
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, blocking};
 use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::state::{self, Operations};
 
 /// What restoring `name` would do: row counts against live, age, the
 /// safety backup, the remote safeguards.
-#[tauri::command(async)]
-pub fn plan_restore(profile: String, name: String) -> CommandResult<RestorePlanned> {
-    let passphrase = state::passphrase(&profile).ok();
-    Ok(state::open(&profile)?.get().plan_restore(
-        &name,
-        passphrase.as_ref(),
-        &RestoreOptions::default(),
-        &SystemClock,
-        &backupdesk_core::progress::NoProgress,
-    )?)
+#[tauri::command]
+pub async fn plan_restore(profile: String, name: String) -> CommandResult<RestorePlanned> {
+    blocking(move || {
+        let passphrase = state::passphrase(&profile).ok();
+        Ok(state::open(&profile)?.get().plan_restore(
+            &name,
+            passphrase.as_ref(),
+            &RestoreOptions::default(),
+            &SystemClock,
+            &backupdesk_core::progress::NoProgress,
+        )?)
+    })
+    .await
 }
 
 /// Restores `name` after the admin typed the profile name as
 /// `confirmation`. Refuses a backup whose latest verification failed.
 /// Cancellable until the swap begins (operation `op`).
-#[tauri::command(async)]
-pub fn restore_backup(
+#[tauri::command]
+pub async fn restore_backup(
     profile: String,
     name: String,
     confirmation: String,
@@ -38,7 +41,7 @@ pub fn restore_backup(
     operations: State<'_, Operations>,
 ) -> CommandResult<RestoreDone> {
     let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let result = state::restore(&profile, &name, &confirmation, &progress);
+    let result = blocking(move || state::restore(&profile, &name, &confirmation, &progress)).await;
     operations.end(&op);
     result
 }

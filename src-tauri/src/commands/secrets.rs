@@ -9,7 +9,7 @@ use backupdesk_core::verify;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::error::CommandResult;
+use crate::error::{CommandResult, blocking};
 use crate::state;
 
 /// What the keychain holds for a profile.
@@ -25,67 +25,79 @@ pub struct SecretStatus {
 }
 
 /// Which secrets profile `profile` has in the keychain.
-#[tauri::command(async)]
-pub fn secret_status(profile: String) -> SecretStatus {
-    state::secret_status(&profile)
+#[tauri::command]
+pub async fn secret_status(profile: String) -> CommandResult<SecretStatus> {
+    blocking(move || Ok(state::secret_status(&profile))).await
 }
 
 /// Stores the backup passphrase of `profile`.
-#[tauri::command(async)]
+#[tauri::command]
 #[tracing::instrument(skip(passphrase))]
-pub fn set_passphrase(profile: String, passphrase: String) -> CommandResult<()> {
-    state::set_passphrase(&profile, &Zeroizing::new(passphrase))
+pub async fn set_passphrase(profile: String, passphrase: String) -> CommandResult<()> {
+    blocking(move || state::set_passphrase(&profile, &Zeroizing::new(passphrase))).await
 }
 
 /// Checks the stored passphrase on the newest encrypted backup; returns
 /// that backup's name.
-#[tauri::command(async)]
-pub fn test_passphrase(profile: String) -> CommandResult<String> {
-    Ok(verify::test_passphrase(
-        &state::local_data(&profile)?,
-        &state::passphrase(&profile)?,
-    )?)
+#[tauri::command]
+pub async fn test_passphrase(profile: String) -> CommandResult<String> {
+    blocking(move || {
+        Ok(verify::test_passphrase(
+            &state::local_data(&profile)?,
+            &state::passphrase(&profile)?,
+        )?)
+    })
+    .await
 }
 
 /// Forgets the stored passphrase of `profile`.
-#[tauri::command(async)]
-pub fn forget_passphrase(profile: String) -> CommandResult<bool> {
-    Ok(Keychain::open()?.forget(&profile, SecretKind::Passphrase)?)
+#[tauri::command]
+pub async fn forget_passphrase(profile: String) -> CommandResult<bool> {
+    blocking(move || Ok(Keychain::open()?.forget(&profile, SecretKind::Passphrase)?)).await
 }
 
 /// Re-encrypts every backup of `profile` with `new_passphrase` and stores
 /// it (a backup is only replaced once its new copy verified).
-#[tauri::command(async)]
+#[tauri::command]
 #[tracing::instrument(skip(new_passphrase))]
-pub fn rotate_passphrase(profile: String, new_passphrase: String) -> CommandResult<RotationReport> {
-    state::rotate(&profile, &Zeroizing::new(new_passphrase))
+pub async fn rotate_passphrase(
+    profile: String,
+    new_passphrase: String,
+) -> CommandResult<RotationReport> {
+    blocking(move || state::rotate(&profile, &Zeroizing::new(new_passphrase))).await
 }
 
 /// Logs in to a remote profile; the token (and, when `remember`, the
 /// password) goes to the keychain.
-#[tauri::command(async)]
+#[tauri::command]
 #[tracing::instrument(skip(password))]
-pub fn login(profile: String, password: String, remember: bool) -> CommandResult<()> {
-    let password = Zeroizing::new(password);
-    Ok(backupdesk_core::target::sign_in(
-        &profile,
-        &state::profile(&profile)?,
-        &password,
-        remember,
-    )?)
+pub async fn login(profile: String, password: String, remember: bool) -> CommandResult<()> {
+    blocking(move || {
+        let password = Zeroizing::new(password);
+        Ok(backupdesk_core::target::sign_in(
+            &profile,
+            &state::profile(&profile)?,
+            &password,
+            remember,
+        )?)
+    })
+    .await
 }
 
 /// Forgets the token and password of a remote profile.
-#[tauri::command(async)]
-pub fn logout(profile: String) -> CommandResult<()> {
-    let keychain = Keychain::open()?;
-    keychain.forget(&profile, SecretKind::ApiToken)?;
-    keychain.forget(&profile, SecretKind::Password)?;
-    Ok(())
+#[tauri::command]
+pub async fn logout(profile: String) -> CommandResult<()> {
+    blocking(move || {
+        let keychain = Keychain::open()?;
+        keychain.forget(&profile, SecretKind::ApiToken)?;
+        keychain.forget(&profile, SecretKind::Password)?;
+        Ok(())
+    })
+    .await
 }
 
 /// Whether the scheduled backup job is installed on this machine.
-#[tauri::command(async)]
-pub fn schedule_status() -> CommandResult<ScheduleStatus> {
-    Ok(schedule::status(&Scheduler::detect())?)
+#[tauri::command]
+pub async fn schedule_status() -> CommandResult<ScheduleStatus> {
+    blocking(move || Ok(schedule::status(&Scheduler::detect())?)).await
 }

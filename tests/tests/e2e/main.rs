@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod gpg_interop;
+mod gui;
 mod health;
 mod keychain;
 mod remote;

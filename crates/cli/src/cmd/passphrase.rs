@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::BackupCatalog;
-use backupdesk_core::crypto::check_passphrase;
 use backupdesk_core::keychain::{Keychain, SecretKind};
 
 use backupdesk_core::clock::SystemClock;

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::BackupCatalog;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::human::size_human;
 use backupdesk_core::lock::OperationLock;

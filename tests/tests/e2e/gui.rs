@@ -1,0 +1,494 @@
+//! The desktop app in a real WebKit window: Xvfb, `tauri-driver` and
+//! Debian's `WebKitWebDriver` drive the built `backupdesk-app`, in its own
+//! D-Bus session with a real gnome-keyring, on a temporary config folder.
+//! Screenshots of every screen go to `target/e2e-screenshots/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use backupdesk_core::demo::JournalMode;
+use backupdesk_e2e::standin::{ADMIN, StandIn, StandInOptions};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::support::*;
+
+/// One window at a time: WebKit is heavy and the machine has two cores.
+static ONE_WINDOW: Mutex<()> = Mutex::new(());
+
+/// Xvfb, a keyring session running tauri-driver, and a WebDriver client
+/// connected to the app.
+struct Window {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    xvfb: Child,
+    pub started: Duration,
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap();
+    let installed = home.join("bin/tauri-driver");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+impl Window {
+    /// Starts everything with the config folder `config` (profiles live
+    /// there; secrets in the session's fresh keyring).
+    fn open(config: &Path) -> Window {
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x860x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (package xvfb)");
+        let mut line = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let display = format!(":{}", line.trim());
+        let (port, native) = (free_port(), free_port());
+        let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
+        let driver = Command::new("dbus-run-session")
+            .arg("--")
+            .arg(with_keyring)
+            .arg(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("BACKUPDESK_CONFIG_DIR", config)
+            .env("NO_AT_BRIDGE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver (cargo install tauri-driver --locked)");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let app = assert_cmd::cargo::cargo_bin("backupdesk-app");
+        assert!(
+            app.exists(),
+            "build the app first: cargo build --workspace --bins"
+        );
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".to_owned(),
+            serde_json::json!({ "application": app }),
+        );
+        caps.insert("browserName".to_owned(), serde_json::json!("wry"));
+        // Two rustls providers are linked (ring, aws-lc); the WebDriver
+        // connection is plain http on loopback anyway.
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let started = Instant::now();
+        let client = rt.block_on(async {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let attempt = ClientBuilder::rustls()
+                    .expect("rustls")
+                    .capabilities(caps.clone())
+                    .connect(&format!("http://127.0.0.1:{port}"))
+                    .await;
+                match attempt {
+                    Ok(client) => break client,
+                    Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+        Window {
+            rt,
+            client: Some(client),
+            driver,
+            xvfb,
+            started: started.elapsed(),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    /// Waits (up to `secs`) for `css` to exist.
+    fn wait(&self, css: &str, secs: u64) -> fantoccini::elements::Element {
+        self.rt.block_on(async {
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            loop {
+                if let Ok(e) = self.client().find(Locator::Css(css)).await {
+                    return e;
+                }
+                if Instant::now() > deadline {
+                    let source = self.client().source().await.unwrap_or_default();
+                    panic!("{css} did not appear within {secs} s; page:\n{source}");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    }
+
+    /// Waits until the text of `css` contains `needle`; returns the text.
+    fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = self.text(css);
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never said {needle:?}; it says {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn text(&self, css: &str) -> String {
+        self.rt.block_on(async {
+            match self.client().find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        })
+    }
+
+    fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.wait(css, 20);
+        self.rt.block_on(element.attr(name)).unwrap()
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.wait(css, 20);
+        self.rt.block_on(element.click()).unwrap();
+    }
+
+    fn fill(&self, css: &str, text: &str) {
+        let element = self.wait(css, 20);
+        self.rt.block_on(async {
+            element.clear().await.unwrap();
+            element.send_keys(text).await.unwrap();
+        });
+    }
+
+    fn select(&self, css: &str, value: &str) {
+        let element = self.wait(css, 20);
+        self.rt
+            .block_on(element.select_by_value(value))
+            .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+    }
+
+    /// Saves a screenshot of the window as `target/e2e-screenshots/NAME.png`.
+    fn shot(&self, name: &str) {
+        std::thread::sleep(Duration::from_millis(500));
+        let png = self.rt.block_on(self.client().screenshot()).unwrap();
+        std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Creates a demo installation from the first-run screen.
+    fn try_demo(&self, profile: &str, dir: &Path, passphrase: &str) {
+        self.click("#first-demo");
+        self.fill("#demo-name", profile);
+        self.fill("#demo-dir", &dir.display().to_string());
+        self.fill("#demo-passphrase", passphrase);
+        self.click("#demo-create");
+        self.wait(".tiles", 60);
+    }
+
+    fn backup_now(&self) -> String {
+        self.click("#nav-backups");
+        self.wait("#backup-now", 20);
+        self.click("#backup-now");
+        self.wait_text("#notice", "Backup created", 120)
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = self.rt.block_on(client.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    ONE_WINDOW.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn backups_of(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("data/backups"))
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".gpg"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let window = Window::open(&scratch.path().join("config"));
+    window.wait("#first-demo", 30);
+    window.shot("01-first-run");
+    let dir = scratch.path().join("demo");
+    window.try_demo("demo", &dir, PASSPHRASE);
+    window.shot("02-fleet");
+
+    let notice = window.backup_now();
+    let on_disk = backups_of(&dir);
+    assert_eq!(on_disk.len(), 1, "one backup on disk: {on_disk:?}");
+    assert!(notice.contains(&on_disk[0]), "{notice}");
+    let row = format!("#backup-table tr[data-name='{}']", on_disk[0]);
+    window.wait(&row, 20);
+    assert_eq!(
+        window.attr(&row, "data-category").as_deref(),
+        Some("unverified")
+    );
+    window.shot("03-backups");
+    // The backup is a real OpenPGP file that gpg opens with the passphrase.
+    let out = scratch.path().join("check.db");
+    gpg_decrypt_to(
+        PASSPHRASE,
+        &dir.join("data/backups").join(&on_disk[0]),
+        &out,
+    );
+    assert_eq!(sqlite3_integrity(&out), "ok");
+
+    for (nav, ready, name) in [
+        ("#nav-storage", "#storage-settled", "04-storage"),
+        ("#nav-health", "#health-tables", "05-health"),
+        ("#nav-retention", "#retention-table", "06-retention"),
+        ("#nav-settings", "#keychain-status", "07-settings"),
+    ] {
+        window.click(nav);
+        window.wait(ready, 30);
+        window.shot(name);
+    }
+    assert!(
+        window
+            .text("#keychain-status")
+            .contains("Passphrase stored")
+    );
+}
+
+#[test]
+fn gui_the_restore_wizard_puts_the_backup_content_back() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let window = Window::open(&scratch.path().join("config"));
+    let dir = scratch.path().join("demo");
+    window.try_demo("prod", &dir, PASSPHRASE);
+    window.backup_now();
+    let backup = backups_of(&dir).pop().unwrap();
+    let live = dir.join("data/servers.db");
+    let expected = {
+        let out = scratch.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &dir.join("data/backups").join(&backup), &out);
+        content_digest(&out, None)
+    };
+    change_live(&live, "changed-after-the-backup");
+    assert_ne!(content_digest(&live, None), expected);
+
+    window.click(&format!("button[aria-label='Restore {backup}']"));
+    window.wait("#restore-choice", 20);
+    assert!(window.text("#restore-blocker").contains("Verify"));
+    window.shot("08-restore-choose");
+    window.click("#restore-verify");
+    window.wait("#restore-tables", 120);
+    window.shot("09-restore-preview");
+    window.click("#restore-next");
+    window.fill("#restore-confirm", "pro");
+    assert_eq!(
+        window.attr("#restore-go", "disabled").as_deref(),
+        Some("true"),
+        "the button stays disabled until the profile name is typed"
+    );
+    window.fill("#restore-confirm", "prod");
+    window.shot("10-restore-confirm");
+    window.click("#restore-go");
+    let outcome = window.wait_text("#restore-outcome", "Restored", 120);
+    assert!(outcome.contains("prerestore_"), "{outcome}");
+    window.shot("11-restore-outcome");
+    assert_eq!(sqlite3_integrity(&live), "ok");
+    assert_eq!(
+        content_digest(&live, None),
+        expected,
+        "the live database holds the backup's content"
+    );
+    assert!(
+        backups_of(&dir)
+            .iter()
+            .any(|n| n.starts_with("prerestore_")),
+        "the safety backup exists"
+    );
+}
+
+#[test]
+fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let window = Window::open(&scratch.path().join("config"));
+    let dir = scratch.path().join("demo");
+    window.try_demo("lab", &dir, PASSPHRASE);
+    window.backup_now();
+    let backup = backups_of(&dir).pop().unwrap();
+
+    window.click("#nav-settings");
+    window.fill("#settings-passphrase", "not the right passphrase");
+    window.click("#passphrase-set");
+    window.wait_text("#settings-notice", "stored", 20);
+    let live = dir.join("data/servers.db");
+    let before_live = sha256_file(&live);
+    let before_backups = backups_of(&dir);
+    let before_backup_hash = sha256_file(&dir.join("data/backups").join(&backup));
+
+    window.click("#nav-restore");
+    window.select("#restore-choice", &backup);
+    window.click("#restore-verify");
+    window.wait(".error[data-kind='wrong_passphrase']", 60);
+    let shown = window.text(".error[data-kind='wrong_passphrase']");
+    assert!(shown.contains("passphrase"), "{shown}");
+    assert!(
+        !shown.contains("panicked") && !shown.contains("backtrace"),
+        "{shown}"
+    );
+    window.shot("12-wrong-passphrase");
+    assert_eq!(
+        sha256_file(&live),
+        before_live,
+        "the live database is unchanged"
+    );
+    assert_eq!(backups_of(&dir), before_backups);
+    assert_eq!(
+        sha256_file(&dir.join("data/backups").join(&backup)),
+        before_backup_hash
+    );
+}
+
+#[test]
+fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
+    let _one = lock();
+    let server = Installation::demo(2 * MIB, JournalMode::Wal);
+    let standin = StandIn::start(StandInOptions {
+        data_dir: server.root().to_owned(),
+        passphrase: PASSPHRASE.to_owned(),
+        token_lifetime: Duration::from_secs(3600),
+        empty_db_after_restore: false,
+    });
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    // A local profile (the demo) and the remote one, set up with the CLI.
+    let local = Installation::demo(2 * MIB, JournalMode::Wal);
+    for args in [
+        vec![
+            "profile",
+            "add",
+            "office",
+            "--local",
+            &local.root().display().to_string(),
+        ],
+        vec![
+            "profile",
+            "add",
+            "lab",
+            "--url",
+            &standin.base_url,
+            "--username",
+            ADMIN.0,
+        ],
+    ] {
+        let out = backupdesk()
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let window = Window::open(&config);
+    let cold = window.started;
+    let rendered = Instant::now();
+    window.wait(".tiles li[data-profile='lab']", 60);
+    let cold_start = cold + rendered.elapsed();
+    std::fs::write(
+        screenshots().join("cold-start.txt"),
+        format!(
+            "{} ms to the first rendered fleet view\n",
+            cold_start.as_millis()
+        ),
+    )
+    .unwrap();
+    eprintln!(
+        "cold start to the first rendered fleet view: {} ms",
+        cold_start.as_millis()
+    );
+    // Not logged in yet: the server refuses, and the tile says so.
+    assert_eq!(
+        window
+            .attr(".tiles li[data-profile='lab']", "data-status")
+            .as_deref(),
+        Some("error")
+    );
+    window.shot("13-fleet-remote-logged-out");
+
+    window.select("#profile-select", "lab");
+    window.click("#nav-settings");
+    window.fill("#login-password", ADMIN.1);
+    window.click("#login");
+    window.wait_text("#settings-notice", "Logged in", 30);
+    window.click("#nav-backups");
+    window.click("#backup-now");
+    window.wait_text("#notice", "Backup created", 60);
+    window.click("#nav-fleet");
+    window.wait(".tiles li[data-profile='lab'][data-status='ok']", 60);
+    let tile = window.text(".tiles li[data-profile='lab']");
+    assert!(tile.contains(&standin.base_url), "{tile}");
+    assert!(tile.contains("healthy"), "{tile}");
+    assert!(tile.contains("server"), "{tile}");
+    window.shot("14-fleet-remote");
+}
