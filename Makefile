@@ -1,12 +1,12 @@
 # Backup Desk. Two commands set up everything on a fresh Debian 12 machine:
-#   make run    installs what is missing, builds, runs the demo
+#   make run    installs what is missing, builds the UI and the app, starts it
 #   make test   installs what is missing, runs every check and test
 SHELL := /bin/bash
 CARGO ?= cargo
-DEMO_DIR ?= target/demo
+NPM ?= npm
 SIZE ?= 512MiB
 
-.PHONY: run test bench lint deps-build deps-test
+.PHONY: run test bench lint ui ui-deps ui-check bindings deb demo deps-build deps-test
 
 deps-build:
 	@scripts/bootstrap.sh build
@@ -14,17 +14,47 @@ deps-build:
 deps-test:
 	@scripts/bootstrap.sh test
 
-run: deps-build
-	$(CARGO) build -p backupdesk
-	scripts/demo.sh target/debug/backupdesk $(DEMO_DIR)
+# npm packages exactly as locked; reinstalled only when the lock changed.
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	cd ui && $(NPM) ci --no-audit --no-fund
+	@touch $@
 
-lint:
+ui-deps: ui/node_modules/.package-lock.json
+
+# The built UI, embedded into the app binary at compile time.
+ui: ui-deps
+	cd ui && $(NPM) run build
+
+run: deps-build ui
+	$(CARGO) build -p backupdesk -p backupdesk-app
+	target/debug/backupdesk-app
+
+# The CLI tour on a fresh demo installation (what `make run` was before the app).
+demo: deps-build
+	$(CARGO) build -p backupdesk
+	scripts/demo.sh target/debug/backupdesk target/demo
+
+lint: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps-test lint
+# tsc --noEmit, svelte-check, and the UI unit tests (vitest, IPC mocked).
+ui-check: ui-deps
+	cd ui && $(NPM) run check
+	cd ui && $(NPM) test
+
+test: deps-test lint ui-check
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+# Regenerates the TypeScript bindings from the Rust types (commit them).
+bindings:
+	BACKUPDESK_BLESS=1 $(CARGO) test -p backupdesk-app bindings
+
+# A .deb of the app, offline (Tauri's bundler ships in @tauri-apps/cli).
+deb: deps-build ui
+	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
+	@ls -l target/release/bundle/deb/*.deb
 
 bench: deps-test
 	$(CARGO) build --release --workspace --bins

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Backup Desk needs, and only the missing ones.
-# A no-op (no apt call at all) when everything is already there.
+# Installs what Backup Desk needs, and only what is missing: Debian
+# packages (apt), tauri-driver (cargo install, for the GUI tests). A no-op
+# (no apt or cargo call at all) when everything is already there.
+# npm packages come from ui/package-lock.json (`npm ci`, in the Makefile).
 #
-#   scripts/bootstrap.sh build   # what building the CLI and its demo need
+#   scripts/bootstrap.sh build   # what building the CLI and the app need
 #   scripts/bootstrap.sh test    # build + what the tests need
 set -euo pipefail
 
-build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg)
-test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl)
+build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
+test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl
+  xvfb xauth webkit2gtk-driver)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
@@ -21,19 +25,30 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# Node.js and npm for the UI (the machines ship Node 20 and npm 11; Debian's
+# own packages are the fallback).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
+
 missing=()
 for p in "${want[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing missing packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "bootstrap: installing missing packages: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The GUI tests drive the app through tauri-driver (crates.io).
+if [ "${1:-build}" = test ] && ! command -v tauri-driver >/dev/null 2>&1 \
+    && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "bootstrap: installing tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi
