@@ -4,7 +4,7 @@ import type { ListItem } from "../src/lib/bindings/ListItem";
 import { ageHuman, sizeHuman, takenAt } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
-  category, fleetOrder, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+  category, fleetOrder, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
 } from "../src/lib/views";
 
 function item(filename: string, over: Partial<ListItem> = {}): ListItem {
@@ -126,5 +126,14 @@ describe("errors", () => {
     expect(asIpcError(new Error("boom")).kind).toBe("unexpected");
     expect(advice("wrong_passphrase")).toMatch(/passphrase/);
     expect(advice("something_new")).toMatch(/nothing else was changed/);
+  });
+});
+
+describe("time axis", () => {
+  it("a single backup gets half a day either side", () => {
+    expect(timeAxis([])).toEqual({});
+    expect(timeAxis([0])).toEqual({ min: -43200000, max: 43200000 });
+    const span = timeAxis([0, 100 * 86400000]);
+    expect(span.min).toBe(-5 * 86400000);
   });
 });

@@ -156,3 +156,12 @@ export function notificationsFor(tiles: FleetTile[], alreadySent: Set<string>): 
   }
   return out;
 }
+
+/** The time axis around `xs` (ms), padded so one backup is not lost in years. */
+export function timeAxis(xs: number[]): { min?: number; max?: number } {
+  if (xs.length === 0) return {};
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const pad = Math.max((hi - lo) * 0.05, 12 * 3600 * 1000);
+  return { min: lo - pad, max: hi + pad };
+}

@@ -1,0 +1,135 @@
+//! The commands through Tauri's IPC on the mock runtime: arguments by
+//! their camelCase names, results as JSON, errors as `{kind, message}`.
+//! (The mock runtime stands in for WebKit here; the real window is driven
+//! by the end-to-end tests in `tests/`.)
+
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, mock_builder};
+use tauri::webview::InvokeRequest;
+
+fn invoke(
+    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(
+        webview,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
+    // The config folder comes from the environment: run this test again in
+    // a child process that has its own (setting it here would be `unsafe`).
+    let Some(config) = std::env::var_os("BACKUPDESK_CONFIG_DIR") else {
+        let scratch = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "commands_answer_over_ipc_with_typed_results_and_kinded_errors",
+                "--nocapture",
+            ])
+            .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    assert!(std::path::Path::new(&config).parent().unwrap().exists());
+    let app = backupdesk_app::app(mock_builder())
+        .build(tauri::generate_context!())
+        .unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+
+    assert_eq!(invoke(&webview, "list_profiles", json!({})), Ok(json!([])));
+
+    let err = invoke(
+        &webview,
+        "add_local_profile",
+        json!({"name": "bad name!", "dataDir": "/x"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid_profile_name", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("bad name!"),
+        "{err}"
+    );
+
+    let root = scratch.path().join("sm");
+    backupdesk_core::demo::create_demo(
+        &backupdesk_core::layout::DataDir::new(&root),
+        &backupdesk_core::demo::DemoOptions {
+            size_bytes: 1 << 20,
+            ..Default::default()
+        },
+        backupdesk_core::clock::Clock::now(&backupdesk_core::clock::SystemClock),
+    )
+    .unwrap();
+    invoke(
+        &webview,
+        "add_local_profile",
+        json!({"name": "office", "dataDir": root}),
+    )
+    .unwrap();
+    let profiles = invoke(&webview, "list_profiles", json!({})).unwrap();
+    assert_eq!(profiles[0]["name"], "office");
+    assert_eq!(profiles[0]["profile"]["kind"], "local");
+
+    let health = invoke(&webview, "database_health", json!({"profile": "office"})).unwrap();
+    assert_eq!(health["healthy"], true, "{health}");
+    assert_eq!(health["integrity_check"], "passed");
+
+    let fleet = invoke(&webview, "fleet_overview", json!({})).unwrap();
+    assert_eq!(fleet[0]["profile"], "office");
+    assert_eq!(
+        fleet[0]["status"], "error",
+        "no backup yet is a problem: {fleet}"
+    );
+    assert_eq!(fleet[0]["problems"][0], "no backup yet");
+
+    let err = invoke(
+        &webview,
+        "restore_backup",
+        json!({"profile": "office", "name": "servers_db_20261126_020000.db.gpg", "confirmation": "offic",
+               "op": "op-1", "onProgress": "__CHANNEL__:1"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "confirmation_mismatch", "{err}");
+
+    let err = invoke(&webview, "list_backups", json!({"profile": "nobody"})).unwrap_err();
+    assert_eq!(err["kind"], "profile_not_found", "{err}");
+
+    assert_eq!(
+        invoke(&webview, "cancel_operation", json!({"id": "not-running"})),
+        Ok(json!(false))
+    );
+
+    let policy = invoke(&webview, "retention_policy", json!({"profile": "office"})).unwrap();
+    assert_eq!(policy["keep_last"], 3);
+    let plan = invoke(
+        &webview,
+        "preview_retention",
+        json!({"profile": "office", "policy": policy}),
+    )
+    .unwrap();
+    assert_eq!(plan["delete_count"], 0);
+}
