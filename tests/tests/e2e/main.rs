@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod cancel;
 mod cli;
 mod crash;
 mod gpg_interop;
