@@ -27,6 +27,11 @@ ui: ui-deps
 
 run: deps-build ui
 	$(CARGO) build -p backupdesk -p backupdesk-app
+	@if [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+	  echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset): the app is built at target/debug/backupdesk-app;" \
+	       "start it from a desktop session, or try: Xvfb :99 & DISPLAY=:99 target/debug/backupdesk-app"; \
+	  exit 1; \
+	fi
 	target/debug/backupdesk-app
 
 # The CLI tour on a fresh demo installation (what `make run` was before the app).
