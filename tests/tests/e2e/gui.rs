@@ -23,9 +23,21 @@ static ONE_WINDOW: Mutex<()> = Mutex::new(());
 struct Window {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
-    driver: Child,
-    xvfb: Child,
+    // Dropped after the client: the driver, then the X server.
+    _driver: Killed,
+    _xvfb: Killed,
     pub started: Duration,
+}
+
+/// A child process killed (and reaped) when dropped, also when a test
+/// panics half-way through starting everything.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn screenshots() -> PathBuf {
@@ -59,44 +71,48 @@ impl Window {
     /// Starts everything with the config folder `config` (profiles live
     /// there; secrets in the session's fresh keyring).
     fn open(config: &Path) -> Window {
-        let mut xvfb = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x860x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (package xvfb)");
+        let mut xvfb = Killed(
+            Command::new("Xvfb")
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1280x860x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb (package xvfb)"),
+        );
         let mut line = String::new();
-        BufReader::new(xvfb.stdout.take().unwrap())
+        BufReader::new(xvfb.0.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
         let display = format!(":{}", line.trim());
         let (port, native) = (free_port(), free_port());
         let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
-        let driver = Command::new("dbus-run-session")
-            .arg("--")
-            .arg(with_keyring)
-            .arg(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("DISPLAY", &display)
-            .env("BACKUPDESK_CONFIG_DIR", config)
-            .env("NO_AT_BRIDGE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver (cargo install tauri-driver --locked)");
+        let driver = Killed(
+            Command::new("dbus-run-session")
+                .arg("--")
+                .arg(with_keyring)
+                .arg(tauri_driver())
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native.to_string(),
+                ])
+                .env("DISPLAY", &display)
+                .env("BACKUPDESK_CONFIG_DIR", config)
+                .env("NO_AT_BRIDGE", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tauri-driver (cargo install tauri-driver --locked)"),
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -134,8 +150,8 @@ impl Window {
         Window {
             rt,
             client: Some(client),
-            driver,
-            xvfb,
+            _driver: driver,
+            _xvfb: xvfb,
             started: started.elapsed(),
         }
     }
@@ -241,10 +257,6 @@ impl Drop for Window {
         if let Some(client) = self.client.take() {
             let _ = self.rt.block_on(client.close());
         }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
     }
 }
 
