@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,11 +31,22 @@ struct Window {
 }
 
 /// A child process killed (and reaped) when dropped, also when a test
-/// panics half-way through starting everything.
+/// panics half-way through starting everything. A child started in its own
+/// process group (the driver's session: dbus-run-session, the keyring
+/// script, tauri-driver, WebKitWebDriver, the app, dbus-daemon) is killed
+/// with its whole group, so nothing outlives the test.
 struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill")
+                .args([signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(200));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -82,6 +94,7 @@ impl Window {
                     "-nolisten",
                     "tcp",
                 ])
+                .process_group(0)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -108,6 +121,7 @@ impl Window {
                 .env("DISPLAY", &display)
                 .env("BACKUPDESK_CONFIG_DIR", config)
                 .env("NO_AT_BRIDGE", "1")
+                .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
