@@ -398,6 +398,17 @@ fn run(
 
     let live = data.database();
     let live_exists = live.exists();
+    // The safety backup uses the passphrase the restore was given, even
+    // the scripts' well-known default (refusing would block the restore of
+    // a legacy installation), but never silently.
+    if passphrase.is_legacy_default() {
+        warnings.push("the pre-restore backup is encrypted with Server Monitor's well-known default passphrase: set your own and rotate (`backupdesk passphrase rotate`)".to_owned());
+        log.append(
+            clock,
+            Level::Warning,
+            "Pre-restore backup encrypted with the well-known default passphrase",
+        );
+    }
     let pre_options = BackupOptions {
         compression: options.compression.unwrap_or(Compression::Fast),
         allow_default_passphrase: true,

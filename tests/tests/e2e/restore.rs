@@ -109,6 +109,35 @@ fn restore_round_trip_in_rollback_journal_mode_with_a_reader_and_a_writer() {
     restore_round_trip(JournalMode::Delete);
 }
 
+/// Restoring with the scripts' default passphrase works (legacy
+/// installations have nothing else), but the safety backup made with it is
+/// never silent: the report and restore.log say so.
+#[test]
+fn a_safety_backup_with_the_default_passphrase_is_announced() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let plaintext = inst.dir.path().join("script.db");
+    std::fs::copy(inst.data.database(), &plaintext).unwrap();
+    let name = "servers_db_20261120_010000.db.gpg";
+    Gpg::new().encrypt_like_script(DEFAULT_PASSPHRASE, &plaintext, &inst.backup_path(name));
+    let default_file = inst.dir.path().join("default-pass");
+    write_private(&default_file, DEFAULT_PASSPHRASE);
+    let (code, out) = run_json(inst.cli_with(&default_file, &["--json", "restore", name, "--yes"]));
+    assert_eq!(code, 0, "{out:#}");
+    assert!(
+        out["report"]["warnings"]
+            .to_string()
+            .contains("well-known default passphrase"),
+        "{out:#}"
+    );
+    let log = std::fs::read_to_string(inst.data.logs().join("restore.log")).unwrap();
+    assert!(
+        log.contains(
+            "[WARNING] Pre-restore backup encrypted with the well-known default passphrase"
+        ),
+        "{log}"
+    );
+}
+
 #[test]
 fn restore_of_a_gpg_backup_with_the_default_passphrase_and_no_meta() {
     let inst = Installation::demo(4 * MIB, JournalMode::Wal);
