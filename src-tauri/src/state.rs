@@ -99,15 +99,10 @@ pub fn passphrase(name: &str) -> CommandResult<Passphrase> {
 
 /// Removes profile `name` and forgets its secrets.
 pub fn remove_profile(name: &str) -> CommandResult<()> {
-    state_book_remove(name)?;
+    book()?.remove(name)?;
     if let Ok(keychain) = Keychain::open() {
         keychain.forget_all(name);
     }
-    Ok(())
-}
-
-fn state_book_remove(name: &str) -> CommandResult<()> {
-    book()?.remove(name)?;
     Ok(())
 }
 
@@ -138,12 +133,7 @@ pub fn create_demo(
     passphrase: zeroize::Zeroizing<String>,
 ) -> CommandResult<crate::commands::demo::DemoCreated> {
     use backupdesk_core::demo::{DemoOptions, create_demo};
-    if Passphrase::new(passphrase.to_string()).is_legacy_default() || passphrase.is_empty() {
-        return Err(IpcError::new(
-            "unusable_passphrase",
-            "choose your own passphrase (not empty, not Server Monitor's default)",
-        ));
-    }
+    usable_passphrase(&passphrase)?;
     let root = std::path::absolute(dir).map_err(|e| IpcError::new("io", e.to_string()))?;
     let data = DataDir::new(&root);
     let options = DemoOptions {
@@ -253,6 +243,13 @@ pub fn secret_status(name: &str) -> crate::commands::secrets::SecretStatus {
 /// Stores `secret` as the passphrase of `name` (refusing the scripts'
 /// well-known default and an empty one).
 pub fn set_passphrase(name: &str, secret: &str) -> CommandResult<()> {
+    usable_passphrase(secret)?;
+    Ok(Keychain::open()?.set(name, SecretKind::Passphrase, secret)?)
+}
+
+/// Refuses an empty passphrase and the scripts' well-known default as a
+/// passphrase for new backups.
+fn usable_passphrase(secret: &str) -> CommandResult<()> {
     let passphrase = Passphrase::new(secret.to_owned());
     if passphrase.is_empty() || passphrase.is_legacy_default() {
         return Err(IpcError::new(
@@ -260,7 +257,7 @@ pub fn set_passphrase(name: &str, secret: &str) -> CommandResult<()> {
             "choose your own passphrase (not empty, not Server Monitor's default)",
         ));
     }
-    Ok(Keychain::open()?.set(name, SecretKind::Passphrase, secret)?)
+    Ok(())
 }
 
 /// Rotates the passphrase of local profile `name` to `secret` and stores

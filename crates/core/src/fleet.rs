@@ -64,24 +64,7 @@ pub fn tile(
     overdue_after_hours: u32,
     clock: &dyn Clock,
 ) -> FleetTile {
-    let mut tile = FleetTile {
-        profile: profile.to_owned(),
-        location: target.describe(),
-        remote,
-        status: TileStatus::Ok,
-        problems: Vec::new(),
-        healthy: None,
-        newest_backup: None,
-        newest_age_seconds: None,
-        overdue_after_hours,
-        overdue: false,
-        last_verified_at: None,
-        last_verification_passed: None,
-        storage_bytes: 0,
-        backup_count: 0,
-        sizes: Vec::new(),
-        error_kind: None,
-    };
+    let mut tile = FleetTile::unknown(profile, target.describe(), remote, overdue_after_hours);
     let list = match target.list() {
         Ok(list) => list,
         Err(e) => {
@@ -161,23 +144,34 @@ pub fn unreachable_tile<E: ErrorKind + std::fmt::Display>(
     remote: bool,
     error: &E,
 ) -> FleetTile {
-    FleetTile {
-        profile: profile.to_owned(),
-        location: String::new(),
-        remote,
-        status: TileStatus::Error,
-        problems: vec![error.to_string()],
-        healthy: None,
-        newest_backup: None,
-        newest_age_seconds: None,
-        overdue_after_hours: 0,
-        overdue: false,
-        last_verified_at: None,
-        last_verification_passed: None,
-        storage_bytes: 0,
-        backup_count: 0,
-        sizes: Vec::new(),
-        error_kind: Some(error.kind().to_owned()),
+    let mut tile = FleetTile::unknown(profile, String::new(), remote, 0);
+    tile.status = TileStatus::Error;
+    tile.problems.push(error.to_string());
+    tile.error_kind = Some(error.kind().to_owned());
+    tile
+}
+
+impl FleetTile {
+    /// A tile that knows nothing yet about `profile` at `location`.
+    fn unknown(profile: &str, location: String, remote: bool, overdue_after_hours: u32) -> Self {
+        FleetTile {
+            profile: profile.to_owned(),
+            location,
+            remote,
+            status: TileStatus::Ok,
+            problems: Vec::new(),
+            healthy: None,
+            newest_backup: None,
+            newest_age_seconds: None,
+            overdue_after_hours,
+            overdue: false,
+            last_verified_at: None,
+            last_verification_passed: None,
+            storage_bytes: 0,
+            backup_count: 0,
+            sizes: Vec::new(),
+            error_kind: None,
+        }
     }
 }
 
