@@ -16,6 +16,7 @@ use crate::ledger::Ledger;
 use crate::lock::{LockError, OperationLock};
 use crate::meta::BackupMeta;
 use crate::name::BackupName;
+use crate::page_cache::DropBehind;
 use crate::progress::Progress;
 use crate::publish::{
     PART_PREFIX, PART_SUFFIX, PartFile, create_private_file, ensure_private_dir, is_not_writable,
@@ -335,7 +336,9 @@ pub(crate) fn backup_locked(
     let (info, staged, plain_size, plain_file): (_, _, _, Box<dyn Read>) = match source {
         SnapshotSource::FrozenInPlace if let Some(frozen) = snapshot::freeze(&live)? => {
             let size = frozen.size();
-            let reader = frozen.reader().map_err(folder_error(&live))?;
+            let reader = frozen
+                .reader(options.kind == NewBackupKind::PreRestore)
+                .map_err(folder_error(&live))?;
             let info = frozen.info.clone();
             frozen_lock = Some(frozen);
             tracing::debug!("reading the frozen live database in place");
@@ -354,7 +357,7 @@ pub(crate) fn backup_locked(
     let file = create_private_file(gpg_part.path()).map_err(folder_error(&backups))?;
     let gpg_digest = SharedDigest::default();
     let writer = HashingWriter::new(
-        BufWriter::with_capacity(crypto::STREAM_BUFFER, file),
+        BufWriter::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
         gpg_digest.clone(),
     );
     let mut plain = BufReader::with_capacity(crypto::STREAM_BUFFER, plain_file);
@@ -370,8 +373,10 @@ pub(crate) fn backup_locked(
             progress,
         )
         .map_err(crypto_folder_error(&backups))?;
-        let file = sink.take().map_err(folder_error(&backups))?;
+        let mut file = sink.take().map_err(folder_error(&backups))?;
+        tracing::debug!("encrypted");
         file.sync_all().map_err(folder_error(&backups))?;
+        tracing::debug!("synced");
         digest
     };
     drop(plain);
@@ -460,20 +465,24 @@ fn free_name(
     }
 }
 
+/// The `.gpg` file as it is written: hashed, buffered, kept out of the
+/// page cache.
+type GpgWriter = HashingWriter<BufWriter<DropBehind<std::fs::File>>>;
+
 /// Lets sequoia own the writer while we get the file back afterwards to
 /// fsync it: sequoia's `Message` takes its sink by value.
 #[derive(Default)]
 struct WriterHandle {
-    slot: std::sync::Arc<std::sync::Mutex<Option<HashingWriter<BufWriter<std::fs::File>>>>>,
+    slot: std::sync::Arc<std::sync::Mutex<Option<GpgWriter>>>,
 }
 
 impl WriterHandle {
-    fn attach(&mut self, writer: HashingWriter<BufWriter<std::fs::File>>) -> SharedWriter {
+    fn attach(&mut self, writer: GpgWriter) -> SharedWriter {
         *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
         SharedWriter(self.slot.clone())
     }
 
-    fn take(&mut self) -> std::io::Result<std::fs::File> {
+    fn take(&mut self) -> std::io::Result<DropBehind<std::fs::File>> {
         let writer = self
             .slot
             .lock()
@@ -484,9 +493,7 @@ impl WriterHandle {
     }
 }
 
-struct SharedWriter(
-    std::sync::Arc<std::sync::Mutex<Option<HashingWriter<BufWriter<std::fs::File>>>>>,
-);
+struct SharedWriter(std::sync::Arc<std::sync::Mutex<Option<GpgWriter>>>);
 
 impl Write for SharedWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod lock;
 pub mod meta;
 pub mod name;
+pub mod page_cache;
 pub mod parallel_deflate;
 pub mod profile;
 pub mod progress;

@@ -16,6 +16,7 @@ use crate::layout::DataDir;
 pub use crate::ledger::VerifyDepth;
 use crate::ledger::{Ledger, Verification};
 use crate::meta::MetaError;
+use crate::page_cache::DropBehind;
 use crate::progress::Progress;
 use crate::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
 use crate::staging::{StagedFile, Staging};
@@ -218,7 +219,7 @@ pub(crate) fn check(
             None => Box::new(std::io::sink()),
         });
         let decrypted = crypto::decrypt(
-            BufReader::with_capacity(crypto::STREAM_BUFFER, file),
+            BufReader::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
             &mut sink,
             &candidates,
             Some(entry.size),
@@ -299,10 +300,12 @@ pub(crate) fn check(
                     scope.spawn(|| std::fs::File::open(staged.path()).and_then(|f| f.sync_all()))
                 });
                 let report = snapshot::inspect(staged.path(), progress);
+                tracing::debug!("inspected");
                 let synced = synced.map(|t| {
                     t.join()
                         .unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
                 });
+                tracing::debug!("staged synced");
                 (report, synced)
             });
             if let Some(Err(e)) = synced {

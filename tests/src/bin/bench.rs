@@ -2,12 +2,18 @@
 //! Server Monitor's scripts, on a generated realistic database.
 //!
 //! Each scenario runs its two sides alternately (A B A B ...), at least three
-//! pairs, each run after a `sync` (as hyperfine's `--prepare sync`), and reports the median wall time of each side, the median of the
+//! pairs, each run after a `sync` (as hyperfine's `--prepare sync`) and a
+//! few seconds of quiet (see [`SETTLE`]), with
+//! its input files read once beforehand (untimed), so both sides start from
+//! the same page-cache state whatever the other side left behind (Backup Desk
+//! drops backup files from the cache as it streams them, gpg does not). It
+//! reports the median wall time of each side, the median of the
 //! per-pair ratios, output sizes and peak RSS (GNU time's `%M`, the largest
 //! resident set of the process tree's biggest member). Writes
 //! `target/bench/report.json` and prints a table with each target.
 //!
-//! usage: backupdesk-bench [--size 512MiB] [--pairs 3] [--rss-only]
+//! usage: backupdesk-bench [--size 512MiB] [--pairs 3] [--only SCENARIO] [--rss-only]
+//!   --only backup|verify|restore|load: run one scenario (while tuning it).
 //!   --rss-only: run each Backup Desk operation once and report its peak RSS
 //!   (for the 2 GiB memory check, where the references take many minutes).
 
@@ -20,6 +26,13 @@ use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "bench passphrase, not a secret";
 
+/// Quiet time before each run. Memory a run frees is handed back to the
+/// hypervisor within about 2 s on this project's virtual machines (free page
+/// reporting), and touching fresh memory costs about 3 ms per MiB there, so
+/// without this pause each side would partly be timed on the pages the
+/// other side had just freed.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Run {
     seconds: f64,
     rss_kib: u64,
@@ -27,9 +40,10 @@ struct Run {
 
 /// Runs `program args` under `/usr/bin/time`, returning wall time and peak RSS.
 /// Dirty pages of the previous command are flushed first (`sync`, not
-/// timed), so neither side pays for the other's writeback.
+/// timed), so neither side pays for the other's writeback, then [`SETTLE`].
 fn timed(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let _ = Command::new("sync").status();
+    std::thread::sleep(SETTLE);
     let rss_file = std::env::temp_dir().join(format!("bd-bench-rss-{}", std::process::id()));
     let started = Instant::now();
     let status = Command::new("/usr/bin/time")
@@ -49,7 +63,17 @@ fn timed(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .ok()
         .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
         .unwrap_or(0);
+    let _ = std::fs::remove_file(&rss_file);
     Run { seconds, rss_kib }
+}
+
+/// Reads `files` once (untimed), as a backup just made or a database in use
+/// would be: the state each run of a pair starts from.
+fn warm(files: &[&Path]) {
+    for file in files {
+        let mut f = std::fs::File::open(file).expect("open a bench input");
+        std::io::copy(&mut f, &mut std::io::sink()).expect("read a bench input");
+    }
 }
 
 fn sh(script: &str) -> Run {
@@ -126,6 +150,8 @@ fn main() {
         .unwrap_or(3)
         .max(3);
     let rss_only = switch("--rss-only");
+    let only = flag("--only");
+    let wants = |scenario: &str| only.as_deref().is_none_or(|o| o == scenario);
     let release = PathBuf::from("target/release");
     let bin = release.join("backupdesk");
     let writer = release.join("sm-writer");
@@ -183,15 +209,17 @@ fn main() {
         // Backup: ours vs sqlite3 .backup + sha256sum + gpg --symmetric.
         let (mut ours, mut reference) = (Vec::new(), Vec::new());
         let (mut ours_size, mut ref_size) = (0, 0);
-        for pair in 0..pairs {
+        for pair in 0..if wants("backup") { pairs } else { 0 } {
             eprintln!("backup pair {}", pair + 1);
             bench.clear_backups();
+            warm(&[&db]);
             ours.push(bench.ours(&["backup", "--no-prune"]));
             ours_size = std::fs::metadata(bench.backups().join(bench.newest_backup()))
                 .unwrap()
                 .len();
             let _ = std::fs::remove_file(&x);
             let _ = std::fs::remove_file(format!("{xs}.gpg"));
+            warm(&[&db]);
             reference.push(sh(&format!(
                 "sqlite3 {db} \".backup {xs}\" && sha256sum {xs} >/dev/null && {gpg} --passphrase-fd 0 --symmetric --cipher-algo AES256 {xs} < {pass}",
                 db = db.display()
@@ -199,38 +227,50 @@ fn main() {
             ref_size = std::fs::metadata(format!("{xs}.gpg")).unwrap().len();
         }
         let size_ratio = ours_size as f64 / ref_size as f64;
-        rows.push(row(
-            "backup",
-            &ours,
-            &reference,
-            0.35,
-            json!({
-                "ours_output_bytes": ours_size, "reference_output_bytes": ref_size,
-                "size_ratio": size_ratio, "size_target": 1.05, "size_met": size_ratio <= 1.05,
-            }),
-        ));
+        if wants("backup") {
+            rows.push(row(
+                "backup",
+                &ours,
+                &reference,
+                0.35,
+                json!({
+                    "ours_output_bytes": ours_size, "reference_output_bytes": ref_size,
+                    "size_ratio": size_ratio, "size_target": 1.05, "size_met": size_ratio <= 1.05,
+                }),
+            ));
+        }
 
         // Verify (quick): ours vs gpg -d | sha256sum.
+        if ours.is_empty() {
+            bench.clear_backups();
+            bench.ours(&["backup", "--no-prune"]);
+        }
         let name = bench.newest_backup();
         let backup_path = bench.backups().join(&name);
         let (mut ours, mut reference) = (Vec::new(), Vec::new());
-        for pair in 0..pairs {
+        for pair in 0..if wants("verify") { pairs } else { 0 } {
             eprintln!("verify pair {}", pair + 1);
+            warm(&[&backup_path]);
             ours.push(bench.ours(&["verify", &name]));
+            warm(&[&backup_path]);
             reference.push(sh(&format!(
                 "{gpg} --passphrase-fd 3 -d {} 3< {pass} | sha256sum >/dev/null",
                 backup_path.display()
             )));
         }
-        rows.push(row("verify", &ours, &reference, 0.60, json!({})));
+        if wants("verify") {
+            rows.push(row("verify", &ours, &reference, 0.60, json!({})));
+        }
 
         // Restore: ours vs the scripts' sequence on a copy of the live db.
         let live_copy = work.join("live-copy.db");
         std::fs::copy(&db, &live_copy).unwrap();
         let (mut ours, mut reference) = (Vec::new(), Vec::new());
-        for pair in 0..pairs {
+        for pair in 0..if wants("restore") { pairs } else { 0 } {
             eprintln!("restore pair {}", pair + 1);
+            warm(&[&backup_path, &db]);
             ours.push(bench.ours(&["restore", &name, "--yes"]));
+            warm(&[&backup_path, &live_copy]);
             let staged = work.join("restored.db");
             reference.push(sh(&format!(
                 "{gpg} --passphrase-fd 3 -o {s} -d {b} 3< {pass} && sha256sum {s} >/dev/null \
@@ -242,12 +282,14 @@ fn main() {
                 w = work.display()
             )));
         }
-        rows.push(row("restore", &ours, &reference, 0.50, json!({})));
+        if wants("restore") {
+            rows.push(row("restore", &ours, &reference, 0.50, json!({})));
+        }
 
         // Snapshot under a writer committing every 10 ms vs idle.
         let (mut loaded, mut idle) = (Vec::new(), Vec::new());
         let mut writer_report = String::new();
-        for pair in 0..pairs {
+        for pair in 0..if wants("load") { pairs } else { 0 } {
             eprintln!("snapshot-under-load pair {}", pair + 1);
             bench.clear_backups();
             let mut w = Command::new(&writer)
@@ -257,22 +299,26 @@ fn main() {
                 .spawn()
                 .expect("sm-writer (built with make bench)");
             std::thread::sleep(std::time::Duration::from_millis(300));
+            warm(&[&db]);
             loaded.push(bench.ours(&["backup", "--no-prune"]));
             let _ = w.kill();
             let out = w.wait_with_output().unwrap();
             writer_report = String::from_utf8_lossy(&out.stdout).into_owned();
             std::thread::sleep(std::time::Duration::from_millis(1100));
             bench.clear_backups();
+            warm(&[&db]);
             idle.push(bench.ours(&["backup", "--no-prune"]));
         }
         let _ = writer_report;
-        rows.push(row(
-            "backup under a 10 ms writer vs idle",
-            &loaded,
-            &idle,
-            1.5,
-            json!({}),
-        ));
+        if wants("load") {
+            rows.push(row(
+                "backup under a 10 ms writer vs idle",
+                &loaded,
+                &idle,
+                1.5,
+                json!({}),
+            ));
+        }
     }
 
     let _ = std::fs::remove_dir_all(&bench.work);

@@ -133,8 +133,35 @@ impl Installation {
     }
 }
 
-/// Generated demo databases, keyed by (size, WAL?), kept for the whole run.
-type Templates = Mutex<HashMap<(u64, bool), (TempDir, PathBuf)>>;
+/// Generated demo databases, keyed by (size, WAL?), kept for the whole run
+/// in [`templates_root`].
+type Templates = Mutex<HashMap<(u64, bool), PathBuf>>;
+
+/// This run's folder of generated templates, `target/tmp/bd-templates-PID`
+/// (Cargo's scratch folder for integration tests, so `cargo clean` removes it).
+///
+/// Statics are never dropped, so the folder outlives the run; each run
+/// removes the folders of earlier runs whose process is gone.
+fn templates_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = std::fs::read_dir(scratch) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(pid) = name.strip_prefix("bd-templates-") else {
+                    continue;
+                };
+                if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let root = scratch.join(format!("bd-templates-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    })
+}
 
 fn template(size: u64, mode: JournalMode) -> PathBuf {
     static TEMPLATES: OnceLock<Templates> = OnceLock::new();
@@ -143,20 +170,16 @@ fn template(size: u64, mode: JournalMode) -> PathBuf {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let key = (size, mode == JournalMode::Wal);
-    let (_, path) = map.entry(key).or_insert_with(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("bd-template-")
-            .tempdir()
-            .unwrap();
-        let data = DataDir::new(dir.path());
+    let path = map.entry(key).or_insert_with(|| {
+        let dir = templates_root().join(format!("{}-{}", size, key.1));
+        let data = DataDir::new(&dir);
         let options = DemoOptions {
             size_bytes: size,
             journal_mode: mode,
             ..DemoOptions::default()
         };
         create_demo(&data, &options, FixedClock::utc(2026, 11, 20, 12, 0, 0).0).unwrap();
-        let db = data.database();
-        (dir, db)
+        data.database()
     });
     path.clone()
 }

@@ -101,14 +101,14 @@ fn prepare_rename(staged: &Path, live: &Path) -> Result<(), String> {
 }
 
 /// Renames `staged` over `live` and checks that the live path now holds
-/// that very file and its tables.
+/// that very file and its tables; returns the live row counts.
 pub(super) fn by_rename(
     staged: &Path,
     live: &Path,
     expected: &[TableRows],
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
-) -> Result<(), String> {
+) -> Result<Vec<TableRows>, String> {
     let staged_id = file_id(staged).map_err(|e| format!("cannot read the staged copy: {e}"))?;
     if fault == Some(FaultPoint::MidSwap) {
         return Err("injected failure half-way through the swap".to_owned());
@@ -149,14 +149,14 @@ fn file_id(path: &Path) -> std::io::Result<(u64, u64)> {
 
 /// Copies `source` into `live` with the backup API in one step, then checks
 /// the live result. `expected` (when not empty) are the row counts the live
-/// database must have afterwards.
+/// database must have afterwards; returns the live row counts.
 pub(super) fn by_backup_api(
     source: &Path,
     live: &Path,
     expected: &[TableRows],
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
-) -> Result<(), String> {
+) -> Result<Vec<TableRows>, String> {
     let started = Instant::now();
     copy_into_live(source, live, fault, pause)
         .map_err(|e| format!("copying into the live database failed: {e}"))?;
@@ -187,10 +187,8 @@ fn open_live(live: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
-fn check_counts(conn: &Connection, expected: &[TableRows]) -> Result<(), String> {
-    if expected.is_empty() {
-        return Ok(());
-    }
+/// The live row counts, checked against `expected` (when not empty).
+fn check_counts(conn: &Connection, expected: &[TableRows]) -> Result<Vec<TableRows>, String> {
     let actual = snapshot::table_rows(conn).map_err(|e| e.to_string())?;
     for table in expected {
         let live_rows = actual.iter().find(|t| t.name == table.name).map(|t| t.rows);
@@ -204,7 +202,7 @@ fn check_counts(conn: &Connection, expected: &[TableRows]) -> Result<(), String>
             ));
         }
     }
-    Ok(())
+    Ok(actual)
 }
 
 fn copy_into_live(
