@@ -80,6 +80,8 @@ pub struct BackupReport {
     pub duration: Duration,
     /// Leftovers of earlier interrupted runs that were cleaned up.
     pub leftovers_removed: usize,
+    /// How the database was read.
+    pub snapshot: SnapshotRead,
     /// What the automatic prune removed, when it ran.
     pub pruned: Option<PruneOutcome>,
     /// Problems that did not fail the backup (a prune that could not run).
@@ -252,7 +254,7 @@ fn run(
         options,
         clock,
         progress,
-        SnapshotSource::StagedCopy,
+        SnapshotSource::PinnedInPlace,
     )?;
     drop(snapshot);
     report.leftovers_removed = leftovers_removed;
@@ -292,15 +294,31 @@ fn check_passphrase(passphrase: &Passphrase, options: &BackupOptions) -> Result<
     Ok(())
 }
 
+/// How a backup read the database (reported as `snapshot` in `--json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotRead {
+    /// In place, WAL mode, under a pinned read transaction: writers went on.
+    Pinned,
+    /// In place under a write lock: nobody else had the database open.
+    Frozen,
+    /// A copy in the staging folder first (SQLite's backup API, one step).
+    StagedCopy,
+}
+
 /// Where a backup reads the database from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SnapshotSource {
-    /// A consistent copy in the staging folder, safe beside a running
-    /// service; handed back to the caller still staged.
-    StagedCopy,
-    /// The live file itself, frozen by a write lock while it is read (see
-    /// [`snapshot::freeze`]): for a database no other process uses. Falls
-    /// back to a staged copy when it cannot be frozen.
+    /// The live file itself when it is in WAL mode, pinned by a read
+    /// transaction while it is read (see [`snapshot::pin_wal`]), safe beside
+    /// a running service; otherwise a consistent copy in the staging folder
+    /// (SQLite's backup API, one step), handed back to the caller still
+    /// staged.
+    PinnedInPlace,
+    /// The live file itself, pinned (WAL mode) or else frozen by a write
+    /// lock while it is read (see [`snapshot::freeze`]): for a database no
+    /// other process uses. Falls back to a staged copy when it can be
+    /// neither.
     FrozenInPlace,
 }
 
@@ -333,18 +351,30 @@ pub(crate) fn backup_locked(
     let meta_name = name.meta_name().expect("encrypted kinds have a .meta");
     let meta_path = backups.join(&meta_name);
 
-    let (info, staged, plain_size, plain_file): (_, _, _, Box<dyn Read>) = match source {
-        SnapshotSource::FrozenInPlace if let Some(frozen) = snapshot::freeze(&live)? => {
+    let held = match source {
+        SnapshotSource::PinnedInPlace => snapshot::pin_wal(&live)?,
+        SnapshotSource::FrozenInPlace => match snapshot::pin_wal(&live)? {
+            Some(pinned) => Some(pinned),
+            None => snapshot::freeze(&live)?,
+        },
+    };
+    let snapshot_read = match &held {
+        Some(h) if h.is_pinned() => SnapshotRead::Pinned,
+        Some(_) => SnapshotRead::Frozen,
+        None => SnapshotRead::StagedCopy,
+    };
+    let (info, staged, plain_size, plain_file): (_, _, _, Box<dyn Read>) = match held {
+        Some(frozen) => {
             let size = frozen.size();
             let reader = frozen
                 .reader(options.kind == NewBackupKind::PreRestore)
                 .map_err(folder_error(&live))?;
             let info = frozen.info.clone();
             frozen_lock = Some(frozen);
-            tracing::debug!("reading the frozen live database in place");
+            tracing::debug!("reading the live database in place");
             (info, None, size, Box::new(reader))
         }
-        _ => {
+        None => {
             let staged = staging.file("snapshot.db");
             let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
             let size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
@@ -428,6 +458,7 @@ pub(crate) fn backup_locked(
         meta,
         duration: started.elapsed(),
         leftovers_removed: 0,
+        snapshot: snapshot_read,
         pruned: None,
         warnings: Vec::new(),
     };

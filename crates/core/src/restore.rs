@@ -661,14 +661,15 @@ fn run(
     }
 }
 
-/// The safety backup reads the live file in place (frozen by a write lock)
-/// when no other process has it open, and copies it into the staging folder
-/// first otherwise, so a running service is never blocked for long.
+/// The safety backup reads the live file in place: pinned (WAL mode) or
+/// frozen by a write lock when no other process has it open; pinned or
+/// else copied into the staging folder first otherwise, so a running
+/// service is never blocked for long.
 fn pre_source(live: &Path) -> SnapshotSource {
     if holders::holders(&holders::database_files(live)) == holders::Holders::Nobody {
         SnapshotSource::FrozenInPlace
     } else {
-        SnapshotSource::StagedCopy
+        SnapshotSource::PinnedInPlace
     }
 }
 

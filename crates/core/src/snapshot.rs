@@ -193,14 +193,21 @@ pub fn take_snapshot(
 }
 
 /// The live database held still so a backup can read the file in place
-/// instead of copying it first: a write lock (`BEGIN IMMEDIATE`) keeps
-/// every other connection from changing it, and with no WAL content and no
-/// hot journal the file on disk *is* the database. The lock is released
-/// when this is dropped. Only for a database nobody else uses: a running
-/// service's writes would wait for the lock.
+/// instead of copying it first, in one of two ways:
+/// - [`pin_wal`] (WAL mode, safe beside a running service): a read
+///   transaction begun when every WAL frame was already in the file; while
+///   it lasts no checkpoint may copy newer frames into the file, so the file
+///   stays exactly the database as of that moment, and writers go on
+///   appending to the WAL undisturbed (what Litestream does).
+/// - [`freeze`] (any mode, only for a database nobody else uses): a write
+///   lock (`BEGIN IMMEDIATE`) with no WAL content and no hot journal; a
+///   running service's writes would wait for it.
+///
+/// The transaction ends when this is dropped.
 pub struct FrozenDatabase {
     conn: Connection,
     path: std::path::PathBuf,
+    pinned: bool,
     /// What a snapshot would have recorded.
     pub info: SnapshotInfo,
 }
@@ -222,6 +229,11 @@ impl FrozenDatabase {
         })
     }
 
+    /// Whether it is pinned ([`pin_wal`]) rather than frozen ([`freeze`]).
+    pub fn is_pinned(&self) -> bool {
+        self.pinned
+    }
+
     /// Size of the database in bytes.
     pub fn size(&self) -> u64 {
         self.info.page_count * self.info.page_size
@@ -232,6 +244,88 @@ impl Drop for FrozenDatabase {
     fn drop(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
     }
+}
+
+/// Pins a WAL database (see [`FrozenDatabase`]); `Ok(None)` when it is not
+/// in WAL mode or its WAL cannot be fully checkpointed right now (another
+/// reader still needs old frames). Writers wait only while the pending
+/// frames are checkpointed (milliseconds), never for the read itself.
+///
+/// # Errors
+/// [`SnapshotError::NotASqliteDatabase`] when the file is not SQLite.
+pub fn pin_wal(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
+    check_is_sqlite(live)?;
+    let open = || {
+        let conn = Connection::open_with_flags(
+            live,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Ok::<_, rusqlite::Error>(conn)
+    };
+    let (Ok(gate), Ok(reader)) = (open(), open()) else {
+        return Ok(None);
+    };
+    let journal_mode: String = reader
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| classify_open(live, e))?;
+    if !journal_mode.eq_ignore_ascii_case("wal") {
+        return Ok(None);
+    }
+    // No frame can be appended while the gate holds the write lock: the
+    // checkpoint below can bring the file fully up to date, and the read
+    // transaction begun after it starts with every frame in the file.
+    if gate.execute_batch("BEGIN IMMEDIATE").is_err() {
+        return Ok(None);
+    }
+    let checkpoint: rusqlite::Result<(i64, i64, i64)> =
+        reader.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        });
+    let pinned = match checkpoint {
+        Ok((0, log, done)) if log == done => reader
+            .execute_batch("BEGIN")
+            .and_then(|()| held(reader, live, journal_mode, true)),
+        _ => {
+            let _ = gate.execute_batch("ROLLBACK");
+            return Ok(None);
+        }
+    };
+    let _ = gate.execute_batch("ROLLBACK");
+    let pinned = pinned.map_err(sqlite_err(live))?;
+    let file_len = std::fs::metadata(live).map(|m| m.len()).unwrap_or(0);
+    if file_len < pinned.size() {
+        return Ok(None);
+    }
+    tracing::debug!(
+        pages = pinned.info.page_count,
+        "WAL database pinned for an in-place read"
+    );
+    Ok(Some(pinned))
+}
+
+/// The [`FrozenDatabase`] of `conn`, whose transaction is open; the first
+/// statement here starts its read.
+fn held(
+    conn: Connection,
+    live: &Path,
+    journal_mode: String,
+    pinned: bool,
+) -> rusqlite::Result<FrozenDatabase> {
+    let page_size = pragma_u64(&conn, "page_size")?;
+    let page_count = pragma_u64(&conn, "page_count")?;
+    let tables = table_rows(&conn)?;
+    Ok(FrozenDatabase {
+        conn,
+        path: live.to_path_buf(),
+        pinned,
+        info: SnapshotInfo {
+            page_size,
+            page_count,
+            journal_mode,
+            tables,
+        },
+    })
 }
 
 /// Freezes `live` (see [`FrozenDatabase`]); `Ok(None)` when its file is not
@@ -253,22 +347,7 @@ pub fn freeze(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
     if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
         return Ok(None);
     }
-    let frozen = |conn: Connection| -> rusqlite::Result<FrozenDatabase> {
-        let page_size = pragma_u64(&conn, "page_size")?;
-        let page_count = pragma_u64(&conn, "page_count")?;
-        let tables = table_rows(&conn)?;
-        Ok(FrozenDatabase {
-            conn,
-            path: live.to_path_buf(),
-            info: SnapshotInfo {
-                page_size,
-                page_count,
-                journal_mode,
-                tables,
-            },
-        })
-    };
-    let frozen = frozen(conn).map_err(sqlite_err(live))?;
+    let frozen = held(conn, live, journal_mode, false).map_err(sqlite_err(live))?;
     let mut wal = live.as_os_str().to_owned();
     wal.push("-wal");
     let file_len = std::fs::metadata(live).map(|m| m.len()).unwrap_or(0);

@@ -53,6 +53,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
                     "timestamp": report.meta.timestamp,
                     "duration_ms": report.duration.as_millis() as u64,
                     "leftovers_removed": report.leftovers_removed,
+                    "snapshot": report.snapshot,
                     "pruned": report.pruned,
                     "warnings": report.warnings,
                     "meta": report.meta,
