@@ -50,13 +50,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 
 /// Starts the app.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BACKUPDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    backupdesk_core::logging::init_stderr_logging();
     app(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .run(tauri::generate_context!())

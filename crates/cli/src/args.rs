@@ -55,6 +55,17 @@ pub struct RemoteProfile {
     pub ca_cert: Option<PathBuf>,
 }
 
+impl RemoteProfile {
+    /// The core profile this stands for (its target only).
+    pub fn profile(&self) -> backupdesk_core::profile::Profile {
+        backupdesk_core::profile::Profile::new(backupdesk_core::profile::ProfileTarget::Remote {
+            base_url: self.base_url.clone(),
+            username: self.username.clone(),
+            ca_cert: self.ca_cert.clone(),
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Make a new encrypted backup of the live database.

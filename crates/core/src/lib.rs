@@ -20,6 +20,7 @@ pub mod keychain;
 pub mod layout;
 pub mod ledger;
 pub mod lock;
+pub mod logging;
 pub mod meta;
 pub mod name;
 pub mod page_cache;

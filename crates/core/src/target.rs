@@ -426,6 +426,11 @@ impl OpenedTarget {
         }
     }
 
+    /// Whether it is a remote server.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, OpenedTarget::Remote { .. })
+    }
+
     /// The local installation, for local-only operations.
     pub fn local(&self) -> Option<&LocalTarget> {
         match self {

@@ -7,7 +7,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use backupdesk_core::keychain::{Keychain, SecretKind};
-use backupdesk_core::remote::{RemoteServer, insecure_url};
+use backupdesk_core::remote::insecure_url;
+use backupdesk_core::target::sign_in;
 
 use crate::args::{GlobalArgs, LoginArgs};
 use crate::cmd::confirm;
@@ -48,28 +49,18 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     };
-    let server = RemoteServer::new(
-        &remote.base_url,
-        &remote.username,
-        remote.ca_cert.as_deref(),
-    )
-    .map_err(fail)?;
-    let token = server.login(&password).map_err(fail)?;
-    let keychain = Keychain::open().map_err(fail)?;
-    keychain
-        .set(&remote.name, SecretKind::ApiToken, &token)
-        .map_err(fail)?;
+    // Logs in and keeps the token; whether to keep the password too is
+    // asked only after the login worked.
+    sign_in(&remote.name, &remote.profile(), &password, false).map_err(fail)?;
     let remember = args.remember_password
         || (std::io::stdin().is_terminal()
             && !global.yes
             && confirm::ask("Keep the password in the keychain for one automatic re-login when the token expires? [y/N] ")?
                 .eq_ignore_ascii_case("y"));
     if remember {
-        keychain
-            .set(&remote.name, SecretKind::Password, &password)
+        Keychain::open()
+            .and_then(|k| k.set(&remote.name, SecretKind::Password, &password))
             .map_err(fail)?;
-    } else {
-        let _ = keychain.forget(&remote.name, SecretKind::Password);
     }
     if global.json {
         print_json(

@@ -18,6 +18,7 @@ mod verify;
 use std::process::ExitCode;
 
 use backupdesk_core::layout::DataDir;
+use backupdesk_core::target::OpenedTarget;
 
 use crate::args::{Cli, GlobalArgs, Verb};
 
@@ -78,45 +79,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The target selected by the global flags: the data directory, or the
 /// remote server of `--profile` with its token (and, if kept, password)
-/// from the keychain. A token renewed by a re-login is stored again when
-/// the handle drops.
-pub enum TargetHandle {
-    Local(backupdesk_core::target::LocalTarget),
-    Remote {
-        profile: String,
-        target: backupdesk_core::target::RemoteTarget,
-    },
-}
-
-impl TargetHandle {
-    pub fn get(&self) -> &dyn backupdesk_core::target::Target {
-        match self {
-            TargetHandle::Local(t) => t,
-            TargetHandle::Remote { target, .. } => target,
-        }
-    }
-
-    pub fn is_remote(&self) -> bool {
-        matches!(self, TargetHandle::Remote { .. })
-    }
-}
-
-impl Drop for TargetHandle {
-    fn drop(&mut self) {
-        use backupdesk_core::keychain::{Keychain, SecretKind};
-        if let TargetHandle::Remote { profile, target } = self
-            && let Some(token) = target.server().renewed_token()
-            && let Ok(keychain) = Keychain::open()
-        {
-            let _ = keychain.set(profile, SecretKind::ApiToken, &token);
-        }
-    }
-}
-
-fn target(global: &GlobalArgs) -> anyhow::Result<TargetHandle> {
-    use backupdesk_core::keychain::{Keychain, SecretKind};
+/// from the keychain; a token renewed by a re-login is stored again when it
+/// drops (core's [`OpenedTarget`]). Warns here about plain http.
+fn target(global: &GlobalArgs) -> anyhow::Result<OpenedTarget> {
     let Some(remote) = &global.remote else {
-        return Ok(TargetHandle::Local(
+        return Ok(OpenedTarget::Local(
             backupdesk_core::target::LocalTarget::new(data_dir(global)),
         ));
     };
@@ -126,27 +93,10 @@ fn target(global: &GlobalArgs) -> anyhow::Result<TargetHandle> {
             remote.base_url
         );
     }
-    let server = backupdesk_core::remote::RemoteServer::new(
-        &remote.base_url,
-        &remote.username,
-        remote.ca_cert.as_deref(),
-    )
-    .map_err(crate::failure::fail)?;
-    match Keychain::open() {
-        Ok(keychain) => {
-            if let Ok(Some(token)) = keychain.get(&remote.name, SecretKind::ApiToken) {
-                server.set_token(&token);
-            }
-            if let Ok(Some(password)) = keychain.get(&remote.name, SecretKind::Password) {
-                server.set_password(&password);
-            }
-        }
-        Err(e) => eprintln!("note: {e}; no stored token can be used"),
+    if let Err(e) = backupdesk_core::keychain::Keychain::open() {
+        eprintln!("note: {e}; no stored token can be used");
     }
-    Ok(TargetHandle::Remote {
-        profile: remote.name.clone(),
-        target: backupdesk_core::target::RemoteTarget::new(server),
-    })
+    OpenedTarget::open(&remote.name, &remote.profile()).map_err(crate::failure::fail)
 }
 
 /// The data directory selected by the global flags.
