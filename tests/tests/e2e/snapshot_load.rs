@@ -214,3 +214,42 @@ fn a_hot_journal_left_by_a_crashed_writer_is_rolled_back_first() {
     let (code, verified) = inst.json(&["verify", "--deep", name]);
     assert_eq!(code, 0, "{verified:#}");
 }
+
+/// A reader of the service still on an older snapshot keeps the WAL from
+/// being fully checkpointed: the file is then not the whole database, so
+/// the backup copies it through SQLite instead of pinning it, and sees the
+/// latest commit either way. Once the reader is gone, it pins again.
+#[test]
+fn an_old_reader_makes_the_backup_copy_instead_of_pin() {
+    let inst = Installation::demo(8 * MIB, JournalMode::Wal);
+    let db = inst.data.database();
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader
+        .execute_batch("BEGIN; SELECT count(*) FROM servers;")
+        .unwrap();
+    let writer = rusqlite::Connection::open(&db).unwrap();
+    writer
+        .execute_batch(
+            "CREATE TABLE late_rows (id INTEGER PRIMARY KEY);
+             INSERT INTO late_rows VALUES (1), (2), (3);",
+        )
+        .unwrap();
+
+    let (code, out) = inst.json(&["backup", "--no-prune"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["snapshot"], "staged_copy", "{out:#}");
+    let late = out["meta"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "late_rows")
+        .map(|t| t["rows"].as_u64().unwrap());
+    assert_eq!(late, Some(3), "the backup holds the latest commit: {out:#}");
+
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    let (code, out) = inst.json(&["backup", "--no-prune"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["snapshot"], "pinned", "{out:#}");
+    drop(writer);
+}
