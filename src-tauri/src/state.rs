@@ -172,17 +172,7 @@ pub fn restore(
         ));
     }
     let target = open(name)?;
-    let item = target
-        .get()
-        .list()?
-        .into_iter()
-        .find(|b| b.filename == file);
-    if item.is_some_and(|b| b.verified.state == "failed") {
-        return Err(IpcError::new(
-            "verification_failed",
-            format!("{file} failed its latest verification; it cannot be restored"),
-        ));
-    }
+    backupdesk_core::target::refuse_failed_verification(&target.get().list()?, file)?;
     Ok(target.get().restore(
         file,
         &passphrase(name)?,

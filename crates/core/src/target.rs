@@ -117,6 +117,11 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
+    /// The backup's latest verification failed; it is not restored.
+    #[error(
+        "{0} failed its latest verification, so it is not restored; pick another backup, or verify it again once the cause is fixed"
+    )]
+    VerificationFailed(String),
 }
 
 impl ErrorKind for TargetError {
@@ -129,6 +134,7 @@ impl ErrorKind for TargetError {
             TargetError::Remote(e) => e.kind(),
             TargetError::Keychain(e) => e.kind(),
             TargetError::DeleteFailed { .. } => "delete_failed",
+            TargetError::VerificationFailed(_) => "verification_failed",
         }
     }
 }
@@ -438,6 +444,28 @@ impl OpenedTarget {
             OpenedTarget::Remote { .. } => None,
         }
     }
+}
+
+/// Refuses to restore `file` when its latest recorded verification failed
+/// (a wrong checksum, a flipped bit, a failed `integrity_check`): the guard
+/// both the CLI and the app put before a restore. A backup never verified,
+/// or one verified again successfully since, passes.
+///
+/// `items` is the target's [`Target::list`].
+///
+/// # Errors
+/// [`TargetError::VerificationFailed`].
+pub fn refuse_failed_verification(
+    items: &[crate::catalog::ListItem],
+    file: &str,
+) -> Result<(), TargetError> {
+    let failed = items
+        .iter()
+        .any(|b| b.filename == file && b.verified.state == "failed");
+    if failed {
+        return Err(TargetError::VerificationFailed(file.to_owned()));
+    }
+    Ok(())
 }
 
 /// Logs in to the remote profile `name` with `password` and keeps the token

@@ -270,6 +270,38 @@ fn assert_restore_fails(inst: &Installation, args: &[&str], kind: &str) -> Strin
     out["error"]["message"].as_str().unwrap().to_owned()
 }
 
+/// A backup whose latest verification failed is refused before anything
+/// happens (the same guard as the app's); verified again once the cause is
+/// fixed, it restores.
+#[test]
+fn a_backup_that_failed_verification_is_refused_until_verified_again() {
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let name = inst.backup();
+    change_live(&inst.data.database(), "live");
+    let meta_path = inst.backup_path(&name.replace(".gpg", ".meta"));
+    let meta = std::fs::read_to_string(&meta_path).unwrap();
+    let mut broken: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    broken["checksum_sha256"] = "ab".repeat(32).into();
+    std::fs::write(&meta_path, serde_json::to_vec(&broken).unwrap()).unwrap();
+    let (code, out) = inst.json(&["verify", &name]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("checksum_mismatch")),
+        "{out:#}"
+    );
+
+    let message = assert_restore_fails(&inst, &[&name], "verification_failed");
+    assert!(message.contains("verify it again"), "{message}");
+    // The dry run says so too.
+    assert_restore_fails(&inst, &[&name, "--dry-run"], "verification_failed");
+
+    std::fs::write(&meta_path, meta).unwrap();
+    let (code, out) = inst.json(&["verify", &name]);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, out) = inst.json(&["restore", &name, "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+}
+
 #[test]
 fn bad_backups_never_touch_the_live_database() {
     let inst = Installation::demo(4 * MIB, JournalMode::Wal);

@@ -18,6 +18,7 @@ use crate::failure::{fail, failed, usage};
 use crate::output::print_json;
 use crate::passphrase::{Purpose, resolve};
 use crate::progress::Bars;
+use backupdesk_core::target::refuse_failed_verification;
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
     let handle = super::target(global)?;
@@ -36,6 +37,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         }
         None => pick(&items)?,
     };
+    refuse_failed_verification(&items, &name).map_err(fail)?;
     let options = RestoreOptions {
         stop_cmd: args.stop_cmd.clone(),
         start_cmd: args.start_cmd.clone(),
