@@ -47,16 +47,6 @@ impl<F: AsFd> DropBehind<F> {
         }
     }
 
-    /// The wrapped file.
-    pub fn get_ref(&self) -> &F {
-        &self.inner
-    }
-
-    /// Unwraps the file; its pages still cached stay cached.
-    pub fn into_inner(self) -> F {
-        self.inner
-    }
-
     fn advance(&mut self, n: usize) {
         self.position += n as u64;
         if self.position - self.advised < WINDOW {

@@ -408,13 +408,16 @@ impl OpenedTarget {
                 ca_cert,
             } => {
                 let server = RemoteServer::new(base_url, username, ca_cert.as_deref())?;
-                if let Ok(keychain) = Keychain::open() {
-                    if let Ok(Some(token)) = keychain.get(name, SecretKind::ApiToken) {
-                        server.set_token(&token);
+                match Keychain::open() {
+                    Ok(keychain) => {
+                        if let Ok(Some(token)) = keychain.get(name, SecretKind::ApiToken) {
+                            server.set_token(&token);
+                        }
+                        if let Ok(Some(password)) = keychain.get(name, SecretKind::Password) {
+                            server.set_password(&password);
+                        }
                     }
-                    if let Ok(Some(password)) = keychain.get(name, SecretKind::Password) {
-                        server.set_password(&password);
-                    }
+                    Err(e) => tracing::warn!("{e}; no stored token can be used"),
                 }
                 Ok(OpenedTarget::Remote {
                     profile: name.to_owned(),

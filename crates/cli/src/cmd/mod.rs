@@ -80,7 +80,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The target selected by the global flags: the data directory, or the
 /// remote server of `--profile` with its token (and, if kept, password)
 /// from the keychain; a token renewed by a re-login is stored again when it
-/// drops (core's [`OpenedTarget`]). Warns here about plain http.
+/// drops (core's [`OpenedTarget`]). Warns here about plain http;
+/// core warns (stderr log) when no keychain can be reached.
 fn target(global: &GlobalArgs) -> anyhow::Result<OpenedTarget> {
     let Some(remote) = &global.remote else {
         return Ok(OpenedTarget::Local(
@@ -92,9 +93,6 @@ fn target(global: &GlobalArgs) -> anyhow::Result<OpenedTarget> {
             "warning: {} is plain http:// to another machine: the API token travels unencrypted",
             remote.base_url
         );
-    }
-    if let Err(e) = backupdesk_core::keychain::Keychain::open() {
-        eprintln!("note: {e}; no stored token can be used");
     }
     OpenedTarget::open(&remote.name, &remote.profile()).map_err(crate::failure::fail)
 }
