@@ -5,9 +5,9 @@
 //! non-admin accounts, HS256 JWTs that expire, the login rate limit (429 +
 //! `Retry-After`), one request at a time, `Connection: close`, health that
 //! answers 200 with `healthy:false`, a backup that answers 500 after its own
-//! pruning, a restore that drops the connection and restarts (invalidating
-//! every token), and, when switched on, the empty-database-after-restore
-//! defect.
+//! pruning, backups named by the second (a second backup in the same second
+//! replaces the first, §6.10), and the restore of a supervised server
+//! (§6.2, §6.3, §6.8, §6.9): see [`RestoreBehaviour`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -30,7 +30,6 @@ use backupdesk_core::health::{self, HealthReport, StorageReport};
 use backupdesk_core::layout::DataDir;
 use backupdesk_core::name::{BackupKind, BackupName};
 use backupdesk_core::progress::NoProgress;
-use backupdesk_core::restore::{RestoreOptions, restore};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -42,6 +41,43 @@ pub const ADMIN: (&str, &str) = ("admin", "admin-password");
 /// See [`ADMIN`].
 pub const VIEWER: (&str, &str) = ("viewer", "viewer-password");
 
+/// What `POST /api/database/restore` does: the server's restore script
+/// under a supervisor that restarts the API (systemd `Restart=always`).
+///
+/// In every mode but [`RestoreBehaviour::NeverRestores`] with a valid
+/// backup, the script goes on like the real one (§6.8): it decrypts with
+/// the server's passphrase (a file it cannot decrypt leaves no output, and
+/// its check passes on that: §6.9), writes a plaintext `prerestore_*.db`
+/// (§6.6), stops the API (the request's connection drops, every token dies,
+/// requests are dropped for [`RESTART_GAP`]), the supervisor restarts it and
+/// it answers from the *old* file until, [`COPY_AFTER`] after the request,
+/// the decrypted file is copied over the live database (same inode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestoreBehaviour {
+    /// The script works: a valid backup becomes the live database.
+    #[default]
+    Works,
+    /// v2.4.0 (§6.2): a valid backup is never restored: 500 "unable to open
+    /// database", live database untouched, the decrypted plaintext
+    /// `servers_db_….db` left in the backups folder. (A file it cannot
+    /// decrypt still goes the §6.9 way.)
+    NeverRestores,
+    /// §6.9 for every file: the live database ends as a 0-byte file.
+    EmptiesDatabase,
+    /// Works, but afterwards the old API process still answers every other
+    /// request from the old file (it ignored SIGTERM): never settles.
+    NeverSettles,
+}
+
+/// How long the API is away while the supervisor restarts it.
+pub const RESTART_GAP: Duration = Duration::from_millis(500);
+/// When, after the restore request, the script copies the decrypted file
+/// over the live database (it sleeps 2 s after stopping the API).
+pub const COPY_AFTER: Duration = Duration::from_millis(2500);
+/// When, after the copy, the emptied server restarts once more and its
+/// schema initialisation recreates the tables (with `recreate_schema`).
+pub const SECOND_START_AFTER: Duration = Duration::from_millis(1000);
+
 /// How the stand-in behaves.
 #[derive(Debug, Clone)]
 pub struct StandInOptions {
@@ -51,8 +87,30 @@ pub struct StandInOptions {
     pub passphrase: String,
     /// Token lifetime (the real server: 24 h).
     pub token_lifetime: Duration,
-    /// Reproduce defect §6.1: after a restore the database is an empty file.
-    pub empty_db_after_restore: bool,
+    /// What its restore does.
+    pub restore: RestoreBehaviour,
+    /// §6.9: after a restore that emptied the database, the API restarts
+    /// once more and recreates every table, empty.
+    pub recreate_schema: bool,
+    /// §6.10: a backup in the same second as the previous one takes its
+    /// name and replaces it (the real server always does; off only to
+    /// isolate other behaviour).
+    pub same_second_names: bool,
+}
+
+impl StandInOptions {
+    /// A server for `data_dir` whose backups use `passphrase`: tokens for
+    /// an hour, a working supervised restore, same-second names.
+    pub fn new(data_dir: impl Into<PathBuf>, passphrase: &str) -> Self {
+        StandInOptions {
+            data_dir: data_dir.into(),
+            passphrase: passphrase.to_owned(),
+            token_lifetime: Duration::from_secs(3600),
+            restore: RestoreBehaviour::Works,
+            recreate_schema: false,
+            same_second_names: true,
+        }
+    }
 }
 
 struct AppState {
@@ -64,6 +122,12 @@ struct AppState {
     one_at_a_time: tokio::sync::Mutex<()>,
     login_requests: AtomicUsize,
     database_requests: AtomicUsize,
+    /// Requests are dropped until then (the API is restarting).
+    down_until: Mutex<Option<Instant>>,
+    /// With [`RestoreBehaviour::NeverSettles`]: the old process's data
+    /// directory, answering every other health request.
+    old_process: Mutex<Option<PathBuf>>,
+    health_requests: AtomicUsize,
 }
 
 /// A running stand-in server; stops when dropped.
@@ -140,6 +204,9 @@ impl StandIn {
             one_at_a_time: tokio::sync::Mutex::new(()),
             login_requests: AtomicUsize::new(0),
             database_requests: AtomicUsize::new(0),
+            down_until: Mutex::new(None),
+            old_process: Mutex::new(None),
+            health_requests: AtomicUsize::new(0),
         });
         let app_state = state.clone();
         let (addr, background) = Background::start(move |front, shutdown| async move {
@@ -192,7 +259,23 @@ impl StandIn {
 
     /// Simulates a restart: every token becomes invalid.
     pub fn restart(&self) {
-        *self.state.secret.lock().unwrap() = random_secret();
+        self.state.restart();
+    }
+}
+
+impl AppState {
+    /// The API process stops and the supervisor starts it again: every
+    /// token dies (no fixed secret) and requests drop for [`RESTART_GAP`].
+    fn restart(&self) {
+        *self.secret.lock().unwrap() = random_secret();
+        *self.down_until.lock().unwrap() = Some(Instant::now() + RESTART_GAP);
+    }
+
+    /// The stand-in's own scratch folder, beside `data/`.
+    fn work_dir(&self) -> PathBuf {
+        let dir = self.options.data_dir.join(".standin");
+        let _ = std::fs::create_dir_all(&dir);
+        dir
     }
 }
 
@@ -310,6 +393,15 @@ async fn gate(
     next: Next,
 ) -> Response {
     let _turn = state.one_at_a_time.lock().await;
+    let restarting = state
+        .down_until
+        .lock()
+        .unwrap()
+        .is_some_and(|until| Instant::now() < until);
+    if restarting {
+        // Nothing listens while the supervisor restarts the API.
+        std::panic::resume_unwind(Box::new("stand-in is restarting"))
+    }
     let ip = peer.ip();
     let blocked = state
         .blocked_until
@@ -448,7 +540,13 @@ fn data(state: &AppState) -> DataDir {
 }
 
 async fn health_handler(State(state): State<Arc<AppState>>) -> Response {
-    match health::health(&data(&state), &SystemClock) {
+    let n = state.health_requests.fetch_add(1, Ordering::SeqCst);
+    let old = state.old_process.lock().unwrap().clone();
+    let dir = match old {
+        Some(old) if n % 2 == 0 => DataDir::new(old),
+        _ => data(&state),
+    };
+    match health::health(&dir, &SystemClock) {
         HealthReport::Checked(h) => reply(StatusCode::OK, serde_json::to_value(h).unwrap()),
         HealthReport::Failed(f) => reply(StatusCode::OK, serde_json::to_value(f).unwrap()),
     }
@@ -468,12 +566,12 @@ fn server_items(state: &AppState) -> Vec<Value> {
     catalog
         .entries()
         .iter()
-        .filter(|e| e.name.kind() == BackupKind::Encrypted)
+        .filter(|e| matches!(e.name.kind(), BackupKind::Encrypted | BackupKind::PreRestorePlain))
         .map(|e| {
             let item = e.list_item();
             let mut v = json!({
                 "filename": item.filename, "path": item.path, "size": item.size,
-                "size_human": item.size_human, "created_at": item.created_at, "encrypted": true,
+                "size_human": item.size_human, "created_at": item.created_at, "encrypted": item.encrypted,
             });
             if let Some(c) = item.checksum {
                 v["checksum"] = json!(c);
@@ -501,6 +599,13 @@ async fn backup_handler(State(state): State<Arc<AppState>>) -> Response {
         prune_after: false,
         ..BackupOptions::default()
     };
+    if state.options.same_second_names {
+        // The script names by the second and overwrites (§6.10).
+        let name = BackupName::new_encrypted(chrono::Local::now().naive_local());
+        let dir = data(&state).backups();
+        let _ = std::fs::remove_file(dir.join(name.file_name()));
+        let _ = std::fs::remove_file(dir.join(name.meta_name().unwrap_or_default()));
+    }
     let report = match create_backup(
         &data(&state),
         &passphrase,
@@ -554,28 +659,120 @@ async fn restore_handler(State(state): State<Arc<AppState>>, body: axum::body::B
             json!({ "error": "Backup filename is required" }),
         );
     };
-    let passphrase = Passphrase::new(state.options.passphrase.clone());
-    let result = restore(
-        &data(&state),
-        filename,
-        &passphrase,
-        &RestoreOptions::default(),
-        &SystemClock,
-        &NoProgress,
-    );
-    if let Err(e) = result {
+    let data = data(&state);
+    let file = data.backups().join(filename);
+    if filename.contains('/') || !file.is_file() {
         return reply(
             StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "success": false, "error": e.to_string() }),
+            json!({ "success": false, "message": format!("Restore failed: Backup file not found: {filename}"), "error": "Backup file not found" }),
         );
     }
-    if state.options.empty_db_after_restore {
-        let _ = std::fs::write(data(&state).database(), b"");
+    let behaviour = state.options.restore;
+    let work = state.work_dir();
+    let plain = work.join("restore.db");
+    let decrypted = decrypt_to(&file, &plain, &state.options.passphrase);
+    if !decrypted || behaviour == RestoreBehaviour::EmptiesDatabase {
+        // gpg failed: no output, and the script's check passes on that (§6.9).
+        let _ = std::fs::write(&plain, b"");
     }
-    // The restore restarts the service: tokens die, and this request never
-    // gets an answer (defect §6.3). Unwinding the connection task drops it.
-    *state.secret.lock().unwrap() = random_secret();
+    if behaviour == RestoreBehaviour::NeverRestores && decrypted {
+        // §6.2: log lines mixed into the path; the decrypted copy stays.
+        let left = data.backups().join(filename.trim_end_matches(".gpg"));
+        let _ = std::fs::rename(&plain, &left);
+        let message = format!(
+            "Restore failed: Error: unable to open database \"{} [INFO] Decrypting backup...\": unable to open database file",
+            left.display()
+        );
+        return reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "success": false, "message": message, "error": message }),
+        );
+    }
+    // §6.6: the script's plaintext safety copy.
+    let now = chrono::Local::now().naive_local();
+    let safety = data
+        .backups()
+        .join(format!("prerestore_{}.db", now.format("%Y%m%d_%H%M%S")));
+    checkpoint(&data.database());
+    let _ = std::fs::copy(data.database(), &safety);
+    let old = work.join("old");
+    if behaviour == RestoreBehaviour::NeverSettles {
+        let _ = std::fs::create_dir_all(old.join("data"));
+        let _ = std::fs::copy(data.database(), old.join("data/servers.db"));
+    }
+    // The script stops the API: this request never gets an answer, the
+    // supervisor restarts it, and it answers from the old file until the
+    // copy lands (§6.3, §6.8).
+    state.restart();
+    let script = state.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(COPY_AFTER);
+        let live = data.database();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", live.display()));
+        }
+        let _ = std::fs::copy(&plain, &live);
+        let _ = std::fs::remove_file(&plain);
+        if behaviour == RestoreBehaviour::NeverSettles {
+            *script.old_process.lock().unwrap() = Some(old);
+        }
+        let emptied = std::fs::metadata(&live)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false);
+        if emptied && script.options.recreate_schema {
+            std::thread::sleep(SECOND_START_AFTER);
+            script.restart();
+            recreate_schema(&safety, &live);
+        }
+    });
     std::panic::resume_unwind(Box::new("stand-in restarts after a restore"))
+}
+
+/// Decrypts `file` with `passphrase` into `out`; false when it cannot.
+fn decrypt_to(file: &std::path::Path, out: &std::path::Path, passphrase: &str) -> bool {
+    let _ = std::fs::remove_file(out);
+    let (Ok(input), Ok(mut sink)) = (std::fs::File::open(file), std::fs::File::create(out)) else {
+        return false;
+    };
+    let passphrase = Passphrase::new(passphrase.to_owned());
+    backupdesk_core::crypto::decrypt(
+        std::io::BufReader::new(input),
+        &mut sink,
+        &[&passphrase],
+        None,
+        &NoProgress,
+    )
+    .is_ok()
+}
+
+/// The stopping API closes its database: the WAL is checkpointed away.
+fn checkpoint(db: &std::path::Path) {
+    if let Ok(conn) = rusqlite::Connection::open(db) {
+        let _ = conn.busy_timeout(Duration::from_secs(10));
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+}
+
+/// The schema initialisation of a fresh start: every table of `model`
+/// (its definitions), created empty in `db`.
+fn recreate_schema(model: &std::path::Path, db: &std::path::Path) {
+    let Ok(source) = rusqlite::Connection::open(model) else {
+        return;
+    };
+    let Ok(mut statement) = source.prepare(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END",
+    ) else {
+        return;
+    };
+    let ddl: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default();
+    if let Ok(target) = rusqlite::Connection::open(db) {
+        for sql in ddl {
+            let _ = target.execute_batch(&sql);
+        }
+    }
 }
 
 async fn delete_handler(State(state): State<Arc<AppState>>, request: Request) -> Response {
@@ -585,23 +782,24 @@ async fn delete_handler(State(state): State<Arc<AppState>>, request: Request) ->
         .path()
         .trim_start_matches("/api/database/backups/")
         .to_owned();
-    let name = BackupName::parse(&raw)
-        .ok()
-        .filter(|n| n.kind() == BackupKind::Encrypted);
+    // It deletes any file name in the backups folder (§6.2), with its
+    // `.meta` for a backup; nothing outside it.
     let dir = data(&state).backups();
-    match name {
-        Some(n) if dir.join(n.file_name()).exists() => {
-            let _ = std::fs::remove_file(dir.join(n.file_name()));
+    let plain_name = !raw.is_empty() && !raw.contains('/') && raw != "." && raw != "..";
+    if plain_name && dir.join(&raw).is_file() {
+        let _ = std::fs::remove_file(dir.join(&raw));
+        if let Ok(n) = BackupName::parse(&raw) {
             let _ = std::fs::remove_file(dir.join(n.meta_name().unwrap_or_default()));
-            reply(
-                StatusCode::OK,
-                json!({ "success": true, "message": format!("Backup deleted: {raw}") }),
-            )
         }
-        _ => reply(
+        reply(
+            StatusCode::OK,
+            json!({ "success": true, "message": format!("Backup deleted: {raw}") }),
+        )
+    } else {
+        reply(
             StatusCode::NOT_FOUND,
             json!({ "success": false, "message": format!("Backup not found: {raw}") }),
-        ),
+        )
     }
 }
 

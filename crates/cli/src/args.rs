@@ -53,16 +53,21 @@ pub struct RemoteProfile {
     pub base_url: String,
     pub username: String,
     pub ca_cert: Option<PathBuf>,
+    pub restore_timeout_secs: Option<u64>,
 }
 
 impl RemoteProfile {
     /// The core profile this stands for (its target only).
     pub fn profile(&self) -> backupdesk_core::profile::Profile {
-        backupdesk_core::profile::Profile::new(backupdesk_core::profile::ProfileTarget::Remote {
-            base_url: self.base_url.clone(),
-            username: self.username.clone(),
-            ca_cert: self.ca_cert.clone(),
-        })
+        let mut profile = backupdesk_core::profile::Profile::new(
+            backupdesk_core::profile::ProfileTarget::Remote {
+                base_url: self.base_url.clone(),
+                username: self.username.clone(),
+                ca_cert: self.ca_cert.clone(),
+            },
+        );
+        profile.restore_timeout_secs = self.restore_timeout_secs;
+        profile
     }
 }
 
@@ -223,6 +228,10 @@ pub struct ProfileAddArgs {
     /// A backup older than this many hours is overdue.
     #[arg(long, default_value_t = 26)]
     pub overdue_hours: u32,
+    /// For a server: how long a restore may take and then settle, in
+    /// seconds (default 180; more for a big database).
+    #[arg(long, value_name = "SECONDS", requires = "url", value_parser = clap::value_parser!(u64).range(10..=3600))]
+    pub restore_timeout: Option<u64>,
     /// This profile's retention (unset counts keep their defaults).
     #[command(flatten)]
     pub policy: RetentionArgs,

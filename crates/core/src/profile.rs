@@ -46,6 +46,10 @@ pub struct Profile {
     /// A backup older than this many hours is overdue.
     #[serde(default = "default_overdue_hours")]
     pub overdue_after_hours: u32,
+    /// For a server: how long a restore may take, then how long its
+    /// database may take to settle, in seconds (default 180).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_timeout_secs: Option<u64>,
 }
 
 impl Profile {
@@ -56,6 +60,7 @@ impl Profile {
             target,
             retention: None,
             overdue_after_hours: default_overdue_hours(),
+            restore_timeout_secs: None,
         }
     }
 }

@@ -2,12 +2,17 @@
 //! with a Bearer token, surviving the server's quirks (contract §4 and §6):
 //! one re-login on 401 (never a loop), no retry on 429 (the wait is
 //! reported), backups recognised even when the server answers 500 after its
-//! own pruning, restores never retried and followed to their real outcome
-//! through health polling, names validated before any request.
+//! own pruning or reused a name within the same second, restores never
+//! retried and followed until the database settled, then judged from
+//! evidence ([`outcome`]), names validated before any request.
+
+pub mod follow;
+pub mod outcome;
+pub mod records;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -68,37 +73,11 @@ pub enum RemoteError {
     /// The CA certificate file cannot be used.
     #[error("CA certificate {path}: {reason}")]
     BadCaCertificate { path: String, reason: String },
-    /// A restore that the server called a success left an empty database.
-    #[error(
-        "the restore of {backup} FAILED: {reason}. The database before the restore is in the backup {pre_restore_backup}; restore it to go back"
-    )]
-    RemoteRestoreFailed {
-        backup: String,
-        reason: String,
-        pre_restore_backup: String,
-    },
     /// The fresh safety backup before a restore could not be confirmed.
     #[error(
         "the safety backup before the restore could not be confirmed ({0}); nothing was restored"
     )]
     SafetyBackupFailed(String),
-    /// The restore was sent, but the server's restart invalidated the token
-    /// and no password is kept for one re-login: the outcome is unknown.
-    #[error(
-        "the restore of {backup} was sent and the server restarted, which invalidated the token, so its outcome could not be checked: log in again (`backupdesk login PROFILE`) and check `health`; the database before the restore is in {pre_restore_backup}"
-    )]
-    RestoreUnverified {
-        backup: String,
-        pre_restore_backup: String,
-    },
-    /// The server did not come back after a restore.
-    #[error(
-        "the server did not answer for {seconds} s after the restore; check it, and restore {pre_restore_backup} if needed"
-    )]
-    NoAnswerAfterRestore {
-        seconds: u64,
-        pre_restore_backup: String,
-    },
 }
 
 impl ErrorKind for RemoteError {
@@ -116,10 +95,7 @@ impl ErrorKind for RemoteError {
             RemoteError::Server { .. } => "server_error",
             RemoteError::BadResponse(_) => "bad_response",
             RemoteError::BadCaCertificate { .. } => "bad_ca_certificate",
-            RemoteError::RemoteRestoreFailed { .. } => "remote_restore_failed",
             RemoteError::SafetyBackupFailed(_) => "safety_backup_failed",
-            RemoteError::NoAnswerAfterRestore { .. } => "no_answer_after_restore",
-            RemoteError::RestoreUnverified { .. } => "restore_unverified",
         }
     }
 }
@@ -364,11 +340,32 @@ impl RemoteServer {
 
     /// Makes a backup on the server: list before, `POST`, list after. A
     /// backup that appears is reported even when the server answered 500
-    /// (its own pruning failed: defect §6.5).
+    /// (its own pruning failed: defect §6.5), and so is one that took the
+    /// name of a backup made in the same second (§6.10: the list then shows
+    /// that name with a newer `created_at`). Then reads health once, so the
+    /// backup's content is on record for a later restore (a failed read only
+    /// leaves it off the record).
     ///
     /// # Errors
-    /// When no new backup appears.
+    /// When no new or rewritten backup appears.
     pub fn backup(&self) -> Result<RemoteBackup, RemoteError> {
+        let mut made = self.backup_unrecorded()?;
+        match self.health() {
+            Ok(HealthReport::Checked(h)) => {
+                made.content = Some(outcome::ContentFingerprint::of(&h))
+            }
+            Ok(HealthReport::Failed(f)) => made
+                .warnings
+                .push(format!("the server's health after the backup: {}", f.error)),
+            Err(e) => made.warnings.push(format!(
+                "the server's health after the backup could not be read: {e}"
+            )),
+        }
+        Ok(made)
+    }
+
+    /// [`RemoteServer::backup`] without the health read.
+    fn backup_unrecorded(&self) -> Result<RemoteBackup, RemoteError> {
         let before = self.list()?;
         let (status, value) = self.call(
             &self.backups,
@@ -378,20 +375,32 @@ impl RemoteServer {
             true,
         )?;
         let after = self.list()?;
-        let new: Vec<ListItem> = after
-            .into_iter()
-            .filter(|i| !before.iter().any(|b| b.filename == i.filename))
-            .collect();
-        let Some(item) = new.into_iter().max_by(|a, b| a.filename.cmp(&b.filename)) else {
+        let Some((item, reused)) = made_by_post(&before, after) else {
             return Err(RemoteError::Server {
                 status: status.as_u16(),
                 message: error_text(&value, status),
             });
         };
-        let server_reported = (!status.is_success()).then(|| error_text(&value, status));
+        let mut warnings = Vec::new();
+        if !status.is_success() {
+            warnings.push(format!(
+                "the server answered {}: {}, although the backup exists",
+                status.as_u16(),
+                error_text(&value, status)
+            ));
+        }
+        if reused {
+            warnings.push(format!(
+                "the server named this backup like the one made earlier in the same second and replaced that file: {} now holds this backup",
+                item.filename
+            ));
+        }
         Ok(RemoteBackup {
+            server_reported: (!status.is_success()).then(|| error_text(&value, status)),
+            reused_name: reused,
+            content: None,
+            warnings,
             item,
-            server_reported,
         })
     }
 
@@ -402,7 +411,17 @@ impl RemoteServer {
     /// An invalid name (no request is sent), not found, transport errors.
     pub fn delete(&self, name: &str) -> Result<(), RemoteError> {
         BackupName::parse(name)?;
-        let path = format!("/api/database/backups/{name}");
+        if self.delete_file(name)? {
+            Ok(())
+        } else {
+            Err(RemoteError::BackupNotFound(name.to_owned()))
+        }
+    }
+
+    /// `DELETE /api/database/backups/{file}` for a name the caller built
+    /// from a validated one; `false` when the server has no such file.
+    fn delete_file(&self, file: &str) -> Result<bool, RemoteError> {
+        let path = format!("/api/database/backups/{file}");
         let (status, value) = self.call(
             &self.reads,
             reqwest::Method::DELETE,
@@ -411,113 +430,13 @@ impl RemoteServer {
             true,
         )?;
         match status {
-            s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Err(RemoteError::BackupNotFound(name.to_owned())),
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
             s => Err(RemoteError::Server {
                 status: s.as_u16(),
                 message: error_text(&value, s),
             }),
         }
-    }
-
-    /// The safe remote restore: validate the name, take a fresh backup and
-    /// confirm it in the list, record health and row counts, restore (never
-    /// retried; a dropped connection or a timeout is expected when the
-    /// server restarts), poll health until the server answers, compare.
-    ///
-    /// # Errors
-    /// [`RemoteError::RemoteRestoreFailed`] when the server is left with an
-    /// empty or table-less database; others before the restore is sent.
-    pub fn restore(&self, name: &str, wait: Duration) -> Result<RemoteRestoreReport, RemoteError> {
-        BackupName::parse(name)?;
-        if !self.list()?.iter().any(|i| i.filename == name) {
-            return Err(RemoteError::BackupNotFound(name.to_owned()));
-        }
-        let safety = self
-            .backup()
-            .map_err(|e| RemoteError::SafetyBackupFailed(e.to_string()))?;
-        let before = self.health()?;
-        let url = self.url("/api/database/restore");
-        let token = self.lock().token.clone();
-        let mut request = self
-            .restores
-            .post(&url)
-            .json(&serde_json::json!({ "filename": name }));
-        if let Some(token) = &token {
-            request = request.bearer_auth(token.as_str());
-        }
-        let answer = match request.send() {
-            Ok(response) => {
-                let status = response.status();
-                match response.json::<Value>() {
-                    Ok(value) => Some((status, value)),
-                    Err(_) => None,
-                }
-            }
-            Err(_) => None, // connection dropped or timed out: the server restarts
-        };
-        if let Some((status, value)) = &answer {
-            if *status == StatusCode::UNAUTHORIZED {
-                return Err(RemoteError::AuthenticationRequired);
-            }
-            if *status == StatusCode::FORBIDDEN {
-                return Err(RemoteError::NotAdmin);
-            }
-            if !status.is_success() && status.as_u16() != 500 {
-                return Err(RemoteError::Server {
-                    status: status.as_u16(),
-                    message: error_text(value, *status),
-                });
-            }
-        }
-        let started = Instant::now();
-        let after = loop {
-            match self.health() {
-                Ok(h) => break h,
-                Err(RemoteError::AuthenticationRequired) => {
-                    return Err(RemoteError::RestoreUnverified {
-                        backup: name.to_owned(),
-                        pre_restore_backup: safety.item.filename,
-                    });
-                }
-                Err(_) if started.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(500))
-                }
-                Err(_) => {
-                    return Err(RemoteError::NoAnswerAfterRestore {
-                        seconds: wait.as_secs(),
-                        pre_restore_backup: safety.item.filename.clone(),
-                    });
-                }
-            }
-        };
-        let failure = match &after {
-            HealthReport::Failed(f) => Some(format!(
-                "the server reports an unhealthy database: {}",
-                f.error
-            )),
-            HealthReport::Checked(h) if h.tables == 0 => {
-                Some("the server's database is empty (no tables) after the restore".to_owned())
-            }
-            HealthReport::Checked(h) if !h.healthy => {
-                Some("the database fails its integrity check".to_owned())
-            }
-            HealthReport::Checked(_) => None,
-        };
-        if let Some(reason) = failure {
-            return Err(RemoteError::RemoteRestoreFailed {
-                backup: name.to_owned(),
-                reason,
-                pre_restore_backup: safety.item.filename,
-            });
-        }
-        Ok(RemoteRestoreReport {
-            backup: name.to_owned(),
-            pre_restore_backup: safety.item.filename,
-            server_answer: answer.map(|(s, v)| format!("{s}: {}", error_text(&v, s))),
-            before,
-            after,
-        })
     }
 }
 
@@ -529,21 +448,38 @@ pub struct RemoteBackup {
     pub item: ListItem,
     /// The server answered with an error although the backup exists.
     pub server_reported: Option<String>,
+    /// The server reused the name of a backup made in the same second
+    /// (§6.10) and replaced that file.
+    pub reused_name: bool,
+    /// The server's database right after the backup (kept on record).
+    pub content: Option<outcome::ContentFingerprint>,
+    /// What did not fail the backup but should be known.
+    pub warnings: Vec<String>,
 }
 
-/// What a remote restore did.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct RemoteRestoreReport {
-    pub backup: String,
-    /// The fresh backup taken just before (the way back).
-    pub pre_restore_backup: String,
-    /// What the restore call answered, if it answered at all.
-    pub server_answer: Option<String>,
-    /// Health before the restore.
-    pub before: HealthReport,
-    /// Health once the server answered again.
-    pub after: HealthReport,
+/// The backup a `POST /api/database/backup` made, comparing the lists
+/// before and after: a new name (the newest if several), else a name whose
+/// file changed (newer `created_at` or another size; `true`: reused).
+fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, bool)> {
+    let regular = |i: &ListItem| i.kind == crate::name::BackupKind::Encrypted;
+    let mut new: Vec<ListItem> = Vec::new();
+    let mut rewritten: Vec<ListItem> = Vec::new();
+    for item in after.into_iter().filter(regular) {
+        match before.iter().find(|b| b.filename == item.filename) {
+            None => new.push(item),
+            Some(b) if b.created_at != item.created_at || b.size != item.size => {
+                rewritten.push(item)
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(item) = new.into_iter().max_by(|a, b| a.filename.cmp(&b.filename)) {
+        return Some((item, false));
+    }
+    rewritten
+        .into_iter()
+        .max_by(|a, b| a.created_at.cmp(&b.created_at))
+        .map(|item| (item, true))
 }
 
 fn list_item(value: &Value) -> Option<ListItem> {

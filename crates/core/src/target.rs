@@ -15,7 +15,9 @@ use crate::layout::DataDir;
 use crate::ledger::Ledger;
 use crate::lock::{LockError, OperationLock};
 use crate::progress::Progress;
-use crate::remote::{RemoteBackup, RemoteError, RemoteRestoreReport, RemoteServer};
+use crate::remote::follow::{FollowPolicy, RemoteRestoreReport};
+use crate::remote::records::ContentRecords;
+use crate::remote::{RemoteBackup, RemoteError, RemoteServer};
 use crate::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreReport};
 
 /// What a backup produced, on either side.
@@ -55,7 +57,7 @@ impl BackupDone {
                 name: remote.item.filename.clone(),
                 size: remote.item.size,
                 duration_ms: None,
-                warnings: remote.server_reported.iter().cloned().collect(),
+                warnings: remote.warnings.clone(),
             },
         }
     }
@@ -79,8 +81,20 @@ pub enum RestorePlanned {
 pub enum RestoreDone {
     /// A local restore.
     Local(Box<RestoreReport>),
-    /// A remote restore, followed to its real outcome.
+    /// A remote restore, followed until settled and judged: read its
+    /// `outcome`, only `restored` means restored.
     Remote(Box<RemoteRestoreReport>),
+}
+
+impl RestoreDone {
+    /// Whether the backup is now the live database (a local restore that
+    /// returns always is; a remote one when its verdict says so).
+    pub fn restored(&self) -> bool {
+        match self {
+            RestoreDone::Local(_) => true,
+            RestoreDone::Remote(report) => report.restored(),
+        }
+    }
 }
 
 /// The safe remote restore, in words, with what the server has now.
@@ -91,6 +105,11 @@ pub struct RemoteRestorePlan {
     pub server: String,
     pub steps: Vec<String>,
     pub current: HealthReport,
+    /// Which evidence will decide the outcome for this backup.
+    pub evidence: String,
+    /// Whether Backup Desk has a record of what the backup holds.
+    pub has_record: bool,
+    /// What the server's own restore is known to do.
     pub warnings: Vec<String>,
 }
 
@@ -279,22 +298,39 @@ impl Target for LocalTarget {
 #[derive(Debug)]
 pub struct RemoteTarget {
     server: RemoteServer,
-    /// How long to wait for the server to answer again after a restore.
-    pub restart_wait: std::time::Duration,
+    /// How a restore is followed until the server's database settles.
+    pub follow: FollowPolicy,
+    /// Where the records of what its backups hold are kept (`None`: no
+    /// records are read or written).
+    pub records_dir: Option<std::path::PathBuf>,
 }
 
 impl RemoteTarget {
-    /// Drives `server`.
+    /// Drives `server`, keeping no records.
     pub fn new(server: RemoteServer) -> Self {
         RemoteTarget {
             server,
-            restart_wait: std::time::Duration::from_secs(120),
+            follow: FollowPolicy::default(),
+            records_dir: None,
         }
     }
 
     /// The client (login, token renewal).
     pub fn server(&self) -> &RemoteServer {
         &self.server
+    }
+
+    fn record(
+        &self,
+        item: &ListItem,
+        content: Option<&crate::remote::outcome::ContentFingerprint>,
+    ) {
+        if let (Some(dir), Some(content)) = (&self.records_dir, content)
+            && let Err(e) =
+                ContentRecords::load(dir).put(self.server.base_url(), item, content.clone())
+        {
+            tracing::warn!("the record of {} could not be saved: {e}", item.filename);
+        }
     }
 }
 
@@ -323,7 +359,9 @@ impl Target for RemoteTarget {
         _clock: &dyn Clock,
         _progress: &dyn Progress,
     ) -> Result<BackupDone, TargetError> {
-        Ok(BackupDone::Remote(Box::new(self.server.backup()?)))
+        let made = self.server.backup()?;
+        self.record(&made.item, made.content.as_ref());
+        Ok(BackupDone::Remote(Box::new(made)))
     }
 
     fn delete(&self, name: &str) -> Result<(), TargetError> {
@@ -339,23 +377,44 @@ impl Target for RemoteTarget {
         _progress: &dyn Progress,
     ) -> Result<RestorePlanned, TargetError> {
         crate::name::BackupName::parse(name).map_err(RemoteError::from)?;
-        if !self.server.list()?.iter().any(|i| i.filename == name) {
+        let listed = self.server.list()?;
+        let Some(item) = listed.iter().find(|i| i.filename == name) else {
             return Err(RemoteError::BackupNotFound(name.to_owned()).into());
-        }
+        };
         let current = self.server.health()?;
+        let record = self
+            .records_dir
+            .as_deref()
+            .map(ContentRecords::load)
+            .and_then(|r| r.get(self.server.base_url(), item).cloned());
+        let evidence = match &record {
+            Some(r) => format!(
+                "Backup Desk recorded what {name} holds when it made it ({} tables, {} rows): the restore counts only when the server's database settles on that",
+                r.tables.len(),
+                r.total_rows()
+            ),
+            None => format!(
+                "there is no record of what {name} holds (it was not made by Backup Desk): the restore counts only when the database changes from what it holds now and keeps its tables and data"
+            ),
+        };
+        let seconds = self.follow.timeout.as_secs();
         Ok(RestorePlanned::Remote(Box::new(RemoteRestorePlan {
             backup: name.to_owned(),
             server: self.server.base_url().to_owned(),
             steps: vec![
-                "take a fresh backup on the server and confirm it appears in the list (the way back)".to_owned(),
                 "record the server's health and row counts".to_owned(),
+                "take a fresh backup on the server and confirm it appears in the list (the way back); wait for the next second first if the newest backup is from this one".to_owned(),
                 format!("ask the server to restore {name} (sent once, never retried)"),
-                "wait for the server to answer again (it restarts; the call may time out or drop)".to_owned(),
-                "compare: an empty or table-less database is reported as a failed restore, naming the fresh backup".to_owned(),
+                format!("follow the server until its database has settled: the same answer for several reads over at least 5 s (the restarted server first answers from the old file), at most {seconds} s"),
+                "judge from evidence: restored, not restored, failed with data at risk, or unverified; a 500 is never success".to_owned(),
+                format!("remove the plaintext copy {} that a failed restore of the server leaves in its backups folder (nothing else)", name.trim_end_matches(".gpg")),
             ],
             current,
+            evidence,
+            has_record: record.is_some(),
             warnings: vec![
-                "Server Monitor's own restore can leave an empty database and report success; Backup Desk checks the outcome and names the fresh backup to go back to".to_owned(),
+                "Server Monitor 2.4.0's own restore fails for every valid backup: it answers 500 and leaves a plaintext copy of the backup in its backups folder (contract §6.2); Backup Desk then reports \"not restored\" and removes that copy".to_owned(),
+                "for a file it cannot decrypt (another passphrase, not a backup) the server's restore leaves a 0-byte database and may say it succeeded; after its next start it recreates the tables empty (§6.1, §6.9): Backup Desk reports that as failed, data at risk, and names the way back".to_owned(),
                 "the restore restarts the server's API: other clients' tokens stop working".to_owned(),
             ],
         })))
@@ -369,9 +428,20 @@ impl Target for RemoteTarget {
         _clock: &dyn Clock,
         _progress: &dyn Progress,
     ) -> Result<RestoreDone, TargetError> {
-        Ok(RestoreDone::Remote(Box::new(
-            self.server.restore(name, self.restart_wait)?,
-        )))
+        let records = self.records_dir.as_deref().map(ContentRecords::load);
+        let item = self.server.list()?.into_iter().find(|i| i.filename == name);
+        let record = match (&records, &item) {
+            (Some(r), Some(item)) => r.get(self.server.base_url(), item).cloned(),
+            _ => None,
+        };
+        let (report, safety) = self.server.restore(name, record.as_ref(), &self.follow)?;
+        if let HealthReport::Checked(h) = &report.before {
+            self.record(
+                &safety,
+                Some(&crate::remote::outcome::ContentFingerprint::of(h)),
+            );
+        }
+        Ok(RestoreDone::Remote(Box::new(report)))
     }
 }
 
@@ -419,9 +489,14 @@ impl OpenedTarget {
                     }
                     Err(e) => tracing::warn!("{e}; no stored token can be used"),
                 }
+                let mut target = RemoteTarget::new(server);
+                target.records_dir = Some(crate::profile::config_dir());
+                if let Some(seconds) = profile.restore_timeout_secs {
+                    target.follow.timeout = std::time::Duration::from_secs(seconds);
+                }
                 Ok(OpenedTarget::Remote {
                     profile: name.to_owned(),
-                    target: RemoteTarget::new(server),
+                    target,
                 })
             }
         }

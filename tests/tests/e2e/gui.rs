@@ -437,12 +437,7 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
 fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
     let _one = lock();
     let server = Installation::demo(2 * MIB, JournalMode::Wal);
-    let standin = StandIn::start(StandInOptions {
-        data_dir: server.root().to_owned(),
-        passphrase: PASSPHRASE.to_owned(),
-        token_lifetime: Duration::from_secs(3600),
-        empty_db_after_restore: false,
-    });
+    let standin = StandIn::start(StandInOptions::new(server.root(), PASSPHRASE));
     let scratch = tempfile::tempdir().unwrap();
     let config = scratch.path().join("config");
     // A local profile (the demo) and the remote one, set up with the CLI.

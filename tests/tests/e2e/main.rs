@@ -13,6 +13,7 @@ mod gui;
 mod health;
 mod keychain;
 mod remote;
+mod remote_restore;
 mod restore;
 mod retention;
 mod rotation;

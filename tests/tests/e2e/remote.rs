@@ -15,15 +15,10 @@ use backupdesk_e2e::standin::{ADMIN, StandIn, StandInOptions, VIEWER};
 
 use crate::support::*;
 
-const SERVER_PASSPHRASE: &str = "the server's own passphrase";
+pub(crate) const SERVER_PASSPHRASE: &str = "the server's own passphrase";
 
-fn serve(inst: &Installation, empty_db_after_restore: bool) -> StandIn {
-    StandIn::start(StandInOptions {
-        data_dir: inst.root().to_path_buf(),
-        passphrase: SERVER_PASSPHRASE.to_owned(),
-        token_lifetime: Duration::from_secs(3600),
-        empty_db_after_restore,
-    })
+pub(crate) fn serve(inst: &Installation) -> StandIn {
+    StandIn::start(StandInOptions::new(inst.root(), SERVER_PASSPHRASE))
 }
 
 fn client(server: &StandIn, user: (&str, &str)) -> RemoteServer {
@@ -35,7 +30,7 @@ fn client(server: &StandIn, user: (&str, &str)) -> RemoteServer {
 #[test]
 fn health_storage_and_list_have_the_same_shapes_locally_and_remotely() {
     let inst = Installation::demo(2 * MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let remote = RemoteTarget::new(client(&server, ADMIN));
     let local = LocalTarget::new(inst.data.clone());
     remote
@@ -74,7 +69,7 @@ fn health_storage_and_list_have_the_same_shapes_locally_and_remotely() {
 #[test]
 fn an_expired_token_is_renewed_by_exactly_one_login() {
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let expired = server.expired_token(ADMIN.0);
 
     let without_password = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
@@ -108,7 +103,7 @@ fn an_expired_token_is_renewed_by_exactly_one_login() {
 #[test]
 fn the_login_rate_limit_is_reported_with_its_wait_and_never_retried() {
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let admin = client(&server, ADMIN);
     let c = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
     for attempt in 2..=5 {
@@ -136,7 +131,7 @@ fn the_login_rate_limit_is_reported_with_its_wait_and_never_retried() {
 #[test]
 fn a_non_admin_account_is_told_so() {
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let viewer = client(&server, VIEWER);
     let err = viewer.health().unwrap_err();
     assert_eq!(err.kind(), "not_admin");
@@ -146,7 +141,7 @@ fn a_non_admin_account_is_told_so() {
 #[test]
 fn a_backup_answered_with_500_after_the_servers_prune_is_recognised() {
     let inst = Installation::demo(2 * MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let admin = client(&server, ADMIN);
     let first = admin.backup().unwrap();
     assert!(first.server_reported.is_none());
@@ -172,86 +167,9 @@ fn a_backup_answered_with_500_after_the_servers_prune_is_recognised() {
 }
 
 #[test]
-fn a_restore_whose_connection_drops_is_followed_to_its_real_outcome() {
-    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
-    let admin = client(&server, ADMIN);
-    admin.set_password(ADMIN.1);
-    let backup = admin.backup().unwrap().item.filename;
-    let expected = {
-        let plain = inst.dir.path().join("expected.db");
-        gpg_decrypt_to(SERVER_PASSPHRASE, &inst.backup_path(&backup), &plain);
-        content_digest(&plain, None)
-    };
-    change_live(&inst.data.database(), "remote-change");
-    std::thread::sleep(Duration::from_millis(1100));
-    let logins_before = server.login_requests();
-    let report = admin.restore(&backup, Duration::from_secs(30)).unwrap();
-    assert!(
-        report.server_answer.is_none(),
-        "the connection dropped: {:?}",
-        report.server_answer
-    );
-    assert!(matches!(report.after, HealthReport::Checked(ref h) if h.healthy && h.tables == 23));
-    assert_eq!(
-        server.login_requests(),
-        logins_before + 1,
-        "one re-login after the restart"
-    );
-    assert_eq!(content_digest(&inst.data.database(), None), expected);
-    assert!(
-        admin
-            .list()
-            .unwrap()
-            .iter()
-            .any(|i| i.filename == report.pre_restore_backup),
-        "the fresh safety backup is listed"
-    );
-
-    // Without a kept password the outcome cannot be checked: said plainly.
-    let no_password = client(&server, ADMIN);
-    std::thread::sleep(Duration::from_millis(1100));
-    let err = no_password
-        .restore(&backup, Duration::from_secs(30))
-        .unwrap_err();
-    assert_eq!(err.kind(), "restore_unverified", "{err}");
-    assert!(
-        err.to_string().contains("prerestore") || err.to_string().contains("servers_db_"),
-        "{err}"
-    );
-}
-
-#[test]
-fn an_empty_database_after_a_successful_restore_is_a_failed_restore() {
-    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
-    let server = serve(&inst, true);
-    let admin = client(&server, ADMIN);
-    admin.set_password(ADMIN.1);
-    let backup = admin.backup().unwrap().item.filename;
-    std::thread::sleep(Duration::from_millis(1100));
-    let err = admin.restore(&backup, Duration::from_secs(30)).unwrap_err();
-    let RemoteError::RemoteRestoreFailed {
-        pre_restore_backup,
-        reason,
-        ..
-    } = &err
-    else {
-        panic!("expected a failed restore, got {err}");
-    };
-    assert!(reason.contains("empty"), "{reason}");
-    assert!(
-        err.to_string().contains("FAILED") && err.to_string().contains(pre_restore_backup.as_str())
-    );
-    assert!(
-        inst.backup_path(pre_restore_backup).exists(),
-        "the way back exists"
-    );
-}
-
-#[test]
 fn names_are_validated_before_any_request() {
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let admin = client(&server, ADMIN);
     let before = server.database_requests();
     for bad in [
@@ -264,7 +182,7 @@ fn names_are_validated_before_any_request() {
             ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
             "{bad}: {err}"
         );
-        let err = admin.restore(bad, Duration::from_secs(1)).unwrap_err();
+        let err = admin.restore(bad, None, &Default::default()).unwrap_err();
         assert!(
             ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
             "{bad}: {err}"
@@ -285,7 +203,12 @@ fn plain_http_to_another_host_is_flagged() {
 /// Runs `script` in a D-Bus session with a real gnome-keyring, with `$B`,
 /// `$URL`, `$LOCAL` (a local data dir), `$PW` (admin password file), `$PP`
 /// and `$OUT` set.
-fn cli_session(inst: &Installation, server: &StandIn, local: &Path, script: &str) -> String {
+pub(crate) fn cli_session(
+    inst: &Installation,
+    server: &StandIn,
+    local: &Path,
+    script: &str,
+) -> String {
     let pw = inst.dir.path().join("admin-password");
     write_private(&pw, ADMIN.1);
     let config = inst.dir.path().join("config");
@@ -306,7 +229,7 @@ fn cli_session(inst: &Installation, server: &StandIn, local: &Path, script: &str
 #[test]
 fn the_cli_drives_a_remote_profile_like_a_local_one() {
     let inst = Installation::demo(2 * MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let local_inst = Installation::demo(2 * MIB, JournalMode::Wal);
     let text = cli_session(
         &inst,
@@ -384,14 +307,21 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
             .as_array()
             .unwrap()
             .len(),
-        5
+        6
     );
     assert_eq!(read("remote-restore.json")["ok"], true);
     assert!(read("remote-restore.json")["report"]["pre_restore_backup"].is_string());
     let after = read("remote-after-delete.json");
+    let kinds: Vec<&str> = after["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        after["count"], 1,
-        "the restored backup was deleted; the fresh safety backup remains: {after:#}"
+        kinds,
+        ["encrypted", "pre_restore_plain"],
+        "the restored backup was deleted; the fresh safety backup and the server script's plaintext safety copy remain: {after:#}"
     );
     let code = std::fs::read_to_string(inst.dir.path().join("out/verify.code")).unwrap();
     assert_eq!(code.trim(), "1");
@@ -424,7 +354,7 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
 #[test]
 fn an_unhealthy_server_answers_200_and_is_reported_unhealthy() {
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let admin = client(&server, ADMIN);
     std::fs::write(inst.data.database(), "not a database at all").unwrap();
     let report = admin.health().unwrap();
@@ -448,7 +378,7 @@ fn an_unhealthy_server_answers_200_and_is_reported_unhealthy() {
 #[test]
 fn a_self_signed_server_is_trusted_only_with_its_ca_certificate() {
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let pki = inst.dir.path().join("pki");
     std::fs::create_dir_all(&pki).unwrap();
     let openssl = |args: &[&str]| {
@@ -550,7 +480,7 @@ fn a_self_signed_server_is_trusted_only_with_its_ca_certificate() {
 fn the_stand_in_speaks_http_1_0_without_keep_alive() {
     use std::io::{Read, Write};
     let inst = Installation::demo(MIB, JournalMode::Wal);
-    let server = serve(&inst, false);
+    let server = serve(&inst);
     let addr = server.base_url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream

@@ -87,11 +87,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             }
         }
         BackupDone::Remote(remote) => {
-            let warnings: Vec<String> = remote
-                .server_reported
-                .iter()
-                .map(|m| format!("the server reported a failure ({m}), but the backup exists (a known server defect: its pruning fails after the backup)"))
-                .collect();
+            let warnings = &remote.warnings;
             if global.json {
                 let item = &remote.item;
                 print_json(&serde_json::json!({
@@ -104,6 +100,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
                     "timestamp": item.timestamp,
                     "warnings": warnings,
                     "server_reported": remote.server_reported,
+                    "reused_name": remote.reused_name,
                 }));
                 return Ok(ExitCode::SUCCESS);
             }
@@ -113,7 +110,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
                 remote.item.filename,
                 remote.item.size_human
             );
-            for warning in &warnings {
+            for warning in warnings {
                 eprintln!("warning: {warning}");
             }
         }

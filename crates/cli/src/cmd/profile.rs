@@ -32,6 +32,7 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
             base_url: base_url.clone(),
             username: username.clone(),
             ca_cert: ca_cert.clone(),
+            restore_timeout_secs: profile.restore_timeout_secs,
         }),
     })
 }
@@ -66,6 +67,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 target,
                 retention,
                 overdue_after_hours: args.overdue_hours,
+                restore_timeout_secs: args.restore_timeout,
             };
             book.add(&args.name, profile.clone()).map_err(fail)?;
             if global.json {

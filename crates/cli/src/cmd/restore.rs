@@ -9,6 +9,8 @@ use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::health::HealthReport;
 use backupdesk_core::human::size_human;
 use backupdesk_core::name::BackupName;
+use backupdesk_core::remote::follow::RemoteRestoreReport;
+use backupdesk_core::remote::outcome::{Evidence, RemoteRestoreOutcome};
 use backupdesk_core::restore::{RestoreOptions, SwapMethod};
 use backupdesk_core::target::{RestoreDone, RestorePlanned};
 
@@ -83,6 +85,9 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     let done = target
         .restore(&name, &passphrase, &options, &SystemClock, &bars)
         .map_err(fail)?;
+    if let RestoreDone::Remote(report) = &done {
+        return Ok(present_remote(global, report));
+    }
     if global.json {
         print_json(&serde_json::json!({ "ok": true, "report": done }));
         return Ok(ExitCode::SUCCESS);
@@ -112,19 +117,76 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
                 println!("  warning: {warning}");
             }
         }
-        RestoreDone::Remote(report) => {
-            println!(
-                "Restored {} on {}; the server answers again and its database is healthy.",
-                report.backup,
-                target.describe()
-            );
-            println!(
-                "The database before the restore is in the backup {}.",
-                report.pre_restore_backup
-            );
-        }
+        RestoreDone::Remote(_) => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A remote restore's settled outcome: the verdict with its evidence, the
+/// rows per table before and after, the way back. Exit 1 unless restored.
+fn present_remote(global: &GlobalArgs, report: &RemoteRestoreReport) -> ExitCode {
+    let code = if report.restored() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    };
+    if global.json {
+        let mut out = serde_json::json!({ "ok": report.restored(), "report": report });
+        if let Some(kind) = report.outcome.error_kind() {
+            out["error"] = serde_json::json!({ "kind": kind, "message": report.message() });
+        }
+        print_json(&out);
+        return code;
+    }
+    let headline = match &report.outcome {
+        RemoteRestoreOutcome::Restored { .. } => "RESTORED",
+        RemoteRestoreOutcome::NotRestored { .. } => "NOT RESTORED",
+        RemoteRestoreOutcome::DataAtRisk { .. } => "FAILED, DATA AT RISK",
+        RemoteRestoreOutcome::Unverified { .. } => "UNVERIFIED",
+    };
+    let evidence = match report.outcome.evidence() {
+        Evidence::BackupRecord => "the backup's recorded size and row counts",
+        Evidence::BeforeOnly => "the database before the restore (no record of the backup)",
+        Evidence::DatabaseState => "the state of the server's database",
+        Evidence::Nothing => "none: the database could not be read to the end",
+    };
+    let text = format!("{headline}: {}", report.message());
+    if report.restored() {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+    println!("  the server's answer: {}", report.server_answer.describe());
+    println!(
+        "  decided by: {evidence}, after following the server for {:.1} s",
+        report.followed_ms as f64 / 1000.0
+    );
+    println!(
+        "  {:<28} {:>12} {:>12} {:>12}",
+        "table", "before", "after", "backup"
+    );
+    let show = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".to_owned());
+    for t in &report.tables {
+        println!(
+            "  {:<28} {:>12} {:>12} {:>12}",
+            t.name,
+            show(t.before),
+            show(t.after),
+            show(t.backup)
+        );
+    }
+    for file in &report.removed_from_server {
+        println!(
+            "  removed the plaintext copy {file} that the server's restore left in its backups folder"
+        );
+    }
+    for file in &report.server_safety_copies {
+        println!("  the server's script made the plaintext safety copy {file}");
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    code
 }
 
 fn age(seconds: i64) -> String {
@@ -151,6 +213,7 @@ fn print_plan(planned: &RestorePlanned) {
                     h.size_human, h.tables, h.integrity_check
                 );
             }
+            println!("  evidence: {}", plan.evidence);
             for warning in &plan.warnings {
                 println!("  warning: {warning}");
             }
