@@ -173,9 +173,11 @@ pub fn restore(
     }
     let target = open(name)?;
     backupdesk_core::target::refuse_failed_verification(&target.get().list()?, file)?;
+    // A server restores with its own passphrase: none is needed here.
+    let passphrase = backup_passphrase(name, &target)?;
     Ok(target.get().restore(
         file,
-        &passphrase(name)?,
+        &passphrase,
         &backupdesk_core::restore::RestoreOptions::default(),
         &backupdesk_core::clock::SystemClock,
         progress,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { FleetTile } from "../src/lib/bindings/FleetTile";
 import type { ListItem } from "../src/lib/bindings/ListItem";
+import type { RestoreDone } from "../src/lib/bindings/RestoreDone";
 import { ageHuman, sizeHuman, takenAt } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
-  category, fleetOrder, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+  category, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
 } from "../src/lib/views";
 
 function item(filename: string, over: Partial<ListItem> = {}): ListItem {
@@ -66,6 +67,16 @@ describe("backups", () => {
 });
 
 describe("restore wizard", () => {
+  it("a remote report is told apart by its outcome, and every outcome and evidence has words", () => {
+    const remote = { outcome: { kind: "data_at_risk", evidence: "database_state", detail: "0-byte" } } as unknown as RestoreDone;
+    const local = { backup: "b", pre_restore_backup: "p" } as unknown as RestoreDone;
+    expect(isRemoteDone(remote)).toBe(true);
+    expect(isRemoteDone(local)).toBe(false);
+    expect(REMOTE_OUTCOME_TITLE.data_at_risk).toContain("data at risk");
+    expect(Object.keys(REMOTE_OUTCOME_TITLE).sort()).toEqual(["data_at_risk", "not_restored", "restored", "unverified"]);
+    expect(Object.keys(EVIDENCE_LABEL).sort()).toEqual(["backup_record", "before_only", "database_state", "nothing"]);
+  });
+
   const good = item("servers_db_20261120_020000.db.gpg");
   const failed = item("servers_db_20261121_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "x", error_kind: "x", deep_passed_at: null } });
   it("a local backup must pass verification first", () => {

@@ -198,6 +198,11 @@ impl RemoteServer {
         self.lock().password = Some(Zeroizing::new(password.to_owned()));
     }
 
+    /// Whether a password is kept for a login after a restart.
+    pub fn has_password(&self) -> bool {
+        self.lock().password.is_some()
+    }
+
     /// The token obtained by a re-login during this session, to store.
     pub fn renewed_token(&self) -> Option<Zeroizing<String>> {
         let session = self.lock();

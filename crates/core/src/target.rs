@@ -398,6 +398,14 @@ impl Target for RemoteTarget {
             ),
         };
         let seconds = self.follow.timeout.as_secs();
+        let mut warnings = vec![
+            "Server Monitor 2.4.0's own restore fails for every valid backup: it answers 500 and leaves a plaintext copy of the backup in its backups folder (contract §6.2); Backup Desk then reports \"not restored\" and removes that copy".to_owned(),
+            "for a file it cannot decrypt (another passphrase, not a backup) the server's restore leaves a 0-byte database and may say it succeeded; after its next start it recreates the tables empty (§6.1, §6.9): Backup Desk reports that as failed, data at risk, and names the way back".to_owned(),
+            "the restore restarts the server's API: other clients' tokens stop working".to_owned(),
+        ];
+        if !self.server.has_password() {
+            warnings.push("no password is kept for this server: when its restart invalidates the token, the outcome cannot be checked and is reported as unverified (log in with \"keep the password\" first)".to_owned());
+        }
         Ok(RestorePlanned::Remote(Box::new(RemoteRestorePlan {
             backup: name.to_owned(),
             server: self.server.base_url().to_owned(),
@@ -412,11 +420,7 @@ impl Target for RemoteTarget {
             current,
             evidence,
             has_record: record.is_some(),
-            warnings: vec![
-                "Server Monitor 2.4.0's own restore fails for every valid backup: it answers 500 and leaves a plaintext copy of the backup in its backups folder (contract §6.2); Backup Desk then reports \"not restored\" and removes that copy".to_owned(),
-                "for a file it cannot decrypt (another passphrase, not a backup) the server's restore leaves a 0-byte database and may say it succeeded; after its next start it recreates the tables empty (§6.1, §6.9): Backup Desk reports that as failed, data at risk, and names the way back".to_owned(),
-                "the restore restarts the server's API: other clients' tokens stop working".to_owned(),
-            ],
+            warnings,
         })))
     }
 
@@ -456,7 +460,7 @@ pub enum OpenedTarget {
         /// The profile name (the keychain scope).
         profile: String,
         /// The client.
-        target: RemoteTarget,
+        target: Box<RemoteTarget>,
     },
 }
 
@@ -496,7 +500,7 @@ impl OpenedTarget {
                 }
                 Ok(OpenedTarget::Remote {
                     profile: name.to_owned(),
-                    target,
+                    target: Box::new(target),
                 })
             }
         }
@@ -506,7 +510,7 @@ impl OpenedTarget {
     pub fn get(&self) -> &dyn Target {
         match self {
             OpenedTarget::Local(t) => t,
-            OpenedTarget::Remote { target, .. } => target,
+            OpenedTarget::Remote { target, .. } => target.as_ref(),
         }
     }
 

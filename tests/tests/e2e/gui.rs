@@ -513,3 +513,86 @@ fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
     assert!(tile.contains("server"), "{tile}");
     window.shot("14-fleet-remote");
 }
+
+/// The restore wizard on a supervised server whose restore empties the
+/// database (§6.9): the outcome says "data at risk", never "restored", and
+/// names the way back.
+#[test]
+fn gui_a_remote_restore_that_empties_the_database_shows_the_failure_and_the_way_back() {
+    let _one = lock();
+    let server = Installation::demo(2 * MIB, JournalMode::Wal);
+    let standin = StandIn::start(StandInOptions::new(
+        server.root(),
+        "the server's own passphrase",
+    ));
+    // A backup the server cannot decrypt: made with another passphrase.
+    let out = server.cli(&["backup", "--no-prune"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let foreign = backups_of(server.root()).pop().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let out = backupdesk()
+        .env("BACKUPDESK_CONFIG_DIR", &config)
+        .args([
+            "profile",
+            "add",
+            "lab",
+            "--url",
+            &standin.base_url,
+            "--username",
+            ADMIN.0,
+            "--restore-timeout",
+            "60",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let window = Window::open(&config);
+    window.wait(".tiles li[data-profile='lab']", 60);
+    window.select("#profile-select", "lab");
+    window.click("#nav-settings");
+    window.fill("#login-password", ADMIN.1);
+    window.click("#login-remember");
+    window.click("#login");
+    window.wait_text("#settings-notice", "Logged in", 30);
+
+    window.click("#nav-restore");
+    window.wait(&format!("#restore-choice option[value='{foreign}']"), 30);
+    window.select("#restore-choice", &foreign);
+    window.click("#restore-preview");
+    let evidence = window.wait_text("#restore-evidence", "What decides the outcome", 30);
+    assert!(evidence.contains("no record"), "{evidence}");
+    window.shot("15-remote-restore-preview");
+    window.click("#restore-next");
+    window.fill("#restore-confirm", "lab");
+    window.click("#restore-go");
+    window.wait("#restore-outcome[data-outcome='data_at_risk']", 120);
+    let outcome = window.text("#restore-outcome");
+    assert!(outcome.contains("data at risk"), "{outcome}");
+    assert!(!outcome.contains("Restored servers_db"), "{outcome}");
+    assert!(outcome.contains("0-byte"), "{outcome}");
+    let way_back = window.text("#restore-way-back");
+    assert!(
+        way_back.contains("servers_db_") && way_back.contains("prerestore_"),
+        "{way_back}"
+    );
+    window.shot("16-remote-restore-data-at-risk");
+    let safety = way_back
+        .split_whitespace()
+        .find(|w| w.starts_with("servers_db_"))
+        .unwrap()
+        .trim_end_matches([',', '.']);
+    assert!(
+        server.backup_path(safety).exists(),
+        "the way back exists on the server: {safety}"
+    );
+    assert_eq!(std::fs::metadata(server.data.database()).unwrap().len(), 0);
+}

@@ -5,6 +5,10 @@ import type { ListItem } from "./bindings/ListItem";
 import type { ProgressEvent } from "./bindings/ProgressEvent";
 import type { RestorePlanned } from "./bindings/RestorePlanned";
 import type { RestorePlan } from "./bindings/RestorePlan";
+import type { RestoreDone } from "./bindings/RestoreDone";
+import type { RemoteRestoreReport } from "./bindings/RemoteRestoreReport";
+import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
+import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import { takenAt } from "./format";
 
@@ -97,6 +101,27 @@ export function restoreBlocker(b: ListItem | undefined, verifiedNow: boolean | n
 export function isLocalPlan(p: RestorePlanned): p is RestorePlan {
   return "tables" in p;
 }
+
+/** A remote restore's settled report (a local one has no `outcome`). */
+export function isRemoteDone(d: RestoreDone): d is RemoteRestoreReport {
+  return "outcome" in d;
+}
+
+/** The heading of a remote restore's outcome. */
+export const REMOTE_OUTCOME_TITLE: Record<RemoteRestoreOutcome["kind"], string> = {
+  restored: "Restored",
+  not_restored: "Not restored",
+  data_at_risk: "Restore failed: data at risk",
+  unverified: "Restore unverified",
+};
+
+/** What decided a remote restore's outcome, in words. */
+export const EVIDENCE_LABEL: Record<Evidence, string> = {
+  backup_record: "the backup's recorded size and row counts",
+  before_only: "the database before the restore (no record of the backup)",
+  database_state: "the state of the server's database",
+  nothing: "nothing: the server's database could not be read to the end",
+};
 
 /** "keep last", "daily 2026-11-20"... for a retention decision. */
 export function reasonLabel(r: KeepReason): string {

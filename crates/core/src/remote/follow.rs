@@ -65,7 +65,7 @@ impl Default for FollowPolicy {
 /// One table before and after, and in the backup's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct TableChange {
+pub struct RemoteTableRows {
     pub name: String,
     /// Rows before the restore (`null`: no such table then).
     pub before: Option<u64>,
@@ -93,7 +93,7 @@ pub struct RemoteRestoreReport {
     /// Health once settled (`null` when it never settled).
     pub after: Option<HealthReport>,
     /// Per table: rows before, after, and in the backup's record.
-    pub tables: Vec<TableChange>,
+    pub tables: Vec<RemoteTableRows>,
     /// Plaintext copies the server's failed restore left, removed through the API.
     pub removed_from_server: Vec<String>,
     /// Plaintext safety copies the server's script made (`prerestore_*.db`).
@@ -102,6 +102,9 @@ pub struct RemoteRestoreReport {
     pub followed_ms: u64,
     /// What else the admin should know.
     pub warnings: Vec<String>,
+    /// The outcome in one paragraph, with the way back
+    /// ([`RemoteRestoreReport::message`]).
+    pub summary: String,
 }
 
 impl RemoteRestoreReport {
@@ -268,7 +271,7 @@ impl RemoteServer {
                 Vec::new()
             }
         };
-        let report = RemoteRestoreReport {
+        let mut report = RemoteRestoreReport {
             backup: name.to_owned(),
             server: self.base_url().to_owned(),
             pre_restore_backup: safety.item.filename.clone(),
@@ -281,7 +284,9 @@ impl RemoteServer {
             server_safety_copies,
             followed_ms,
             warnings,
+            summary: String::new(),
         };
+        report.summary = report.message();
         Ok((report, safety.item))
     }
 
@@ -393,7 +398,7 @@ fn table_changes(
     before: &HealthReport,
     after: Option<&HealthReport>,
     record: Option<&ContentFingerprint>,
-) -> Vec<TableChange> {
+) -> Vec<RemoteTableRows> {
     let rows = |h: Option<&HealthReport>| match h {
         Some(HealthReport::Checked(h)) => Some(ContentFingerprint::of(h)),
         _ => None,
@@ -408,7 +413,7 @@ fn table_changes(
     names.dedup();
     names
         .into_iter()
-        .map(|name| TableChange {
+        .map(|name| RemoteTableRows {
             before: b.as_ref().and_then(|f| f.rows(&name)),
             after: a.as_ref().and_then(|f| f.rows(&name)),
             backup: record.and_then(|f| f.rows(&name)),

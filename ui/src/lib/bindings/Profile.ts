@@ -12,7 +12,12 @@ retention?: RetentionPolicy | null,
 /**
  * A backup older than this many hours is overdue.
  */
-overdue_after_hours: number, } & ({ "kind": "local", 
+overdue_after_hours: number, 
+/**
+ * For a server: how long a restore may take, then how long its
+ * database may take to settle, in seconds (default 180).
+ */
+restore_timeout_secs?: number | null, } & ({ "kind": "local", 
 /**
  * The installation root (`/opt/server-monitor`).
  */

@@ -4,4 +4,16 @@ import type { HealthReport } from "./HealthReport";
 /**
  * The safe remote restore, in words, with what the server has now.
  */
-export type RemoteRestorePlan = { backup: string, server: string, steps: Array<string>, current: HealthReport, warnings: Array<string>, };
+export type RemoteRestorePlan = { backup: string, server: string, steps: Array<string>, current: HealthReport, 
+/**
+ * Which evidence will decide the outcome for this backup.
+ */
+evidence: string, 
+/**
+ * Whether Backup Desk has a record of what the backup holds.
+ */
+has_record: boolean, 
+/**
+ * What the server's own restore is known to do.
+ */
+warnings: Array<string>, };
