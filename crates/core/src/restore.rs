@@ -75,6 +75,9 @@ pub struct RestoreOptions {
     /// Compression of the pre-restore backup (default: fast; safety copies
     /// are short-lived and speed matters more than size).
     pub compression: Option<Compression>,
+    /// How long the swap waits for another process's lock on a busy live
+    /// database before it gives up, changing nothing (default 60 s).
+    pub busy_wait: Option<Duration>,
     /// Test hook: force a failure at this point.
     #[doc(hidden)]
     pub fault: Option<FaultPoint>,
@@ -128,6 +131,18 @@ pub enum RestoreError {
         rollback_error: String,
         pre_restore_backup: String,
     },
+    /// The swap could not begin or gave up before it changed anything
+    /// (a rename that failed, a copy that SQLite rolled back itself, e.g.
+    /// a database locked by another process for too long): the live
+    /// database is exactly as it was, with every commit made meanwhile, so
+    /// nothing is rolled back.
+    #[error(
+        "the restore could not replace the live database ({reason}); the live database was not changed (nothing needed rolling back); the safety backup {pre_restore_backup} was made"
+    )]
+    SwapFailedUnchanged {
+        reason: String,
+        pre_restore_backup: String,
+    },
     /// The caller cancelled before the swap began; nothing was changed.
     #[error("the restore was cancelled before the swap began; nothing was changed")]
     Cancelled,
@@ -153,6 +168,7 @@ impl ErrorKind for RestoreError {
             RestoreError::PreRestoreBackupFailed(_) => "pre_restore_backup_failed",
             RestoreError::StopCommandFailed { .. } => "stop_command_failed",
             RestoreError::RolledBack { .. } => "rolled_back",
+            RestoreError::SwapFailedUnchanged { .. } => "swap_failed_unchanged",
             RestoreError::RollbackFailed { .. } => "rollback_failed",
             RestoreError::Io { .. } => "io",
             RestoreError::Cancelled => "cancelled",
@@ -571,7 +587,8 @@ fn run(
         }
         pre_snapshot = Some(copy);
     }
-    let outcome = match method {
+    let busy_wait = options.busy_wait.unwrap_or(Duration::from_secs(60));
+    let swapped = match method {
         SwapMethod::Rename => swap::by_rename(
             staged.path(),
             &live,
@@ -585,24 +602,58 @@ fn run(
             &expected_tables,
             options.fault,
             options.pause_mid_swap,
+            busy_wait,
         ),
-    }
-    .and_then(|tables| {
-        if let Some(cmd) = &options.start_cmd {
-            if options.fault == Some(FaultPoint::StartCommand) {
-                return Err("start command failed (injected fault)".to_owned());
-            }
-            run_shell(cmd).map_err(|e| format!("the start command `{cmd}` failed: {e}"))?;
+    };
+    let outcome = match swapped {
+        Ok(tables) => Ok(tables),
+        Err(failure) if !failure.changed => {
+            // Nothing of ours is in the live database: rolling back would
+            // only overwrite what the service committed since the snapshot.
+            drop(staged);
+            restart_service(options, clock, log);
+            let pre_restore_backup = pre_name.clone().unwrap_or_else(|| "(none)".to_owned());
+            log.append(
+                clock,
+                Level::Error,
+                &format!(
+                    "Restore failed before it changed the live database: {}; nothing to roll back",
+                    failure.reason
+                ),
+            );
+            return Err(RestoreError::SwapFailedUnchanged {
+                reason: failure.reason,
+                pre_restore_backup,
+            });
         }
-        Ok(tables)
-    });
+        Err(failure) => Err(failure.reason),
+    };
     drop(staged);
     tracing::debug!(elapsed = ?started.elapsed(), ?method, "swapped and checked");
 
     match outcome {
         Ok(tables) => {
-            if options.start_cmd.is_some() {
-                log.append(clock, Level::Info, "Service started");
+            // The restored database is in place and checked. A start command
+            // that fails now may still have started the service (which then
+            // writes into the restored file): rolling back underneath it
+            // would lose those writes, so its failure is reported, never
+            // undone.
+            if let Some(cmd) = &options.start_cmd {
+                let started = if options.fault == Some(FaultPoint::StartCommand) {
+                    Err("start command failed (injected fault)".to_owned())
+                } else {
+                    run_shell(cmd)
+                };
+                match started {
+                    Ok(()) => log.append(clock, Level::Info, "Service started"),
+                    Err(e) => {
+                        let text = format!(
+                            "the restore is in place, but the start command `{cmd}` failed ({e}): check whether the service runs and start it by hand"
+                        );
+                        log.append(clock, Level::Error, &text);
+                        warnings.push(text);
+                    }
+                }
             }
             // The old file (kept for a rollback) goes while old safety
             // backups are pruned: freeing 512 MiB takes 0.1 s.
@@ -632,7 +683,9 @@ fn run(
                 }
                 (SwapMethod::Rename, _) => swap::rollback_rename(previous.path(), &live),
                 (SwapMethod::BackupApi, Some(snapshot)) => {
-                    swap::by_backup_api(snapshot.path(), &live, &[], None, None).map(drop)
+                    swap::by_backup_api(snapshot.path(), &live, &[], None, None, busy_wait)
+                        .map(drop)
+                        .map_err(|f| f.reason)
                 }
                 (SwapMethod::BackupApi, None) => {
                     Err("no copy of the previous content was staged".to_owned())
@@ -759,17 +812,86 @@ fn sqlite(path: &Path, source: rusqlite::Error) -> RestoreError {
     })
 }
 
-/// Runs `cmd` with `sh -c`; the error says how it failed.
+/// How long a stop or start command may run before it is killed.
+pub const SERVICE_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `cmd` with `sh -c`, in its own process group, with no passphrase in
+/// its environment (`DB_BACKUP_PASSPHRASE` is removed), stdin and stdout
+/// closed and stderr in a file (so a daemon it forks, which keeps them,
+/// cannot hold the restore), killed with its whole group after
+/// [`SERVICE_COMMAND_TIMEOUT`]. The error says how it failed.
 fn run_shell(cmd: &str) -> Result<(), String> {
-    let out = Command::new("sh")
+    run_shell_within(cmd, SERVICE_COMMAND_TIMEOUT)
+}
+
+fn run_shell_within(cmd: &str, timeout: Duration) -> Result<(), String> {
+    use std::io::{Read, Seek};
+    use std::os::unix::process::CommandExt;
+    let mut stderr = tempfile::tempfile().map_err(|e| format!("cannot run it: {e}"))?;
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
-        .output()
+        .env_remove("DB_BACKUP_PASSPHRASE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(
+            stderr
+                .try_clone()
+                .map_err(|e| format!("cannot run it: {e}"))?,
+        )
+        .process_group(0)
+        .spawn()
         .map_err(|e| format!("cannot run it: {e}"))?;
-    if out.status.success() {
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < timeout => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Ok(None) | Err(_) => {
+                let group = rustix::process::Pid::from_raw(child.id() as i32);
+                if let Some(group) = group {
+                    let _ =
+                        rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "it did not finish within {} s and was killed",
+                    timeout.as_secs()
+                ));
+            }
+        }
+    };
+    if status.success() {
         Ok(())
     } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        Err(format!("{}; {}", out.status, stderr.trim()))
+        let mut text = String::new();
+        let _ = stderr.rewind();
+        let _ = stderr.take(4096).read_to_string(&mut text);
+        Err(format!("{status}; {}", text.trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_command_cannot_hang_the_restore() {
+        // A daemon keeping stdout and stderr open does not block the command.
+        let started = std::time::Instant::now();
+        run_shell_within("sleep 30 & echo started", Duration::from_secs(10)).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        // A command that never ends is killed at the timeout.
+        let err = run_shell_within("sleep 30", Duration::from_millis(300)).unwrap_err();
+        assert!(err.contains("killed"), "{err}");
+        let err = run_shell_within("echo nope >&2; exit 3", Duration::from_secs(10)).unwrap_err();
+        assert!(err.contains("nope"), "{err}");
     }
 }

@@ -11,6 +11,7 @@ mod crash;
 mod gpg_interop;
 mod gui;
 mod health;
+mod hostile;
 mod keychain;
 mod remote;
 mod remote_restore;

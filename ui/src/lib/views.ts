@@ -118,7 +118,7 @@ export const REMOTE_OUTCOME_TITLE: Record<RemoteRestoreOutcome["kind"], string> 
 /** What decided a remote restore's outcome, in words. */
 export const EVIDENCE_LABEL: Record<Evidence, string> = {
   backup_record: "the backup's recorded size and row counts",
-  before_only: "the database before the restore (no record of the backup)",
+  before_only: "the database as it was before the restore",
   database_state: "the state of the server's database",
   nothing: "nothing: the server's database could not be read to the end",
 };

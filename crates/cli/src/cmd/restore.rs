@@ -146,7 +146,7 @@ fn present_remote(global: &GlobalArgs, report: &RemoteRestoreReport) -> ExitCode
     };
     let evidence = match report.outcome.evidence() {
         Evidence::BackupRecord => "the backup's recorded size and row counts",
-        Evidence::BeforeOnly => "the database before the restore (no record of the backup)",
+        Evidence::BeforeOnly => "the database as it was before the restore",
         Evidence::DatabaseState => "the state of the server's database",
         Evidence::Nothing => "none: the database could not be read to the end",
     };

@@ -100,6 +100,31 @@ fn prepare_rename(staged: &Path, live: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a swap failed, and whether the live database was changed by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SwapFailure {
+    /// Whether the live database holds anything of ours: only then is
+    /// there something to roll back.
+    pub changed: bool,
+    pub reason: String,
+}
+
+impl SwapFailure {
+    fn unchanged(reason: impl Into<String>) -> Self {
+        SwapFailure {
+            changed: false,
+            reason: reason.into(),
+        }
+    }
+
+    fn changed(reason: String) -> Self {
+        SwapFailure {
+            changed: true,
+            reason,
+        }
+    }
+}
+
 /// Renames `staged` over `live` and checks that the live path now holds
 /// that very file and its tables; returns the live row counts.
 pub(super) fn by_rename(
@@ -108,15 +133,29 @@ pub(super) fn by_rename(
     expected: &[TableRows],
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
-) -> Result<Vec<TableRows>, String> {
-    let staged_id = file_id(staged).map_err(|e| format!("cannot read the staged copy: {e}"))?;
+) -> Result<Vec<TableRows>, SwapFailure> {
+    let staged_id = file_id(staged)
+        .map_err(|e| SwapFailure::unchanged(format!("cannot read the staged copy: {e}")))?;
     if fault == Some(FaultPoint::MidSwap) {
-        return Err("injected failure half-way through the swap".to_owned());
+        return Err(SwapFailure::unchanged(
+            "injected failure half-way through the swap",
+        ));
     }
     if let Some(pause) = pause {
         std::thread::sleep(pause);
     }
-    std::fs::rename(staged, live).map_err(|e| format!("renaming into place failed: {e}"))?;
+    // A rename is atomic: when it fails, the live database is as it was.
+    std::fs::rename(staged, live)
+        .map_err(|e| SwapFailure::unchanged(format!("renaming into place failed: {e}")))?;
+    after_rename(live, staged_id, expected, fault).map_err(SwapFailure::changed)
+}
+
+fn after_rename(
+    live: &Path,
+    staged_id: (u64, u64),
+    expected: &[TableRows],
+    fault: Option<FaultPoint>,
+) -> Result<Vec<TableRows>, String> {
     if let Some(dir) = live.parent() {
         sync_dir(dir).map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
     }
@@ -156,11 +195,25 @@ pub(super) fn by_backup_api(
     expected: &[TableRows],
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
+    busy_wait: Duration,
+) -> Result<Vec<TableRows>, SwapFailure> {
+    let started = Instant::now();
+    // SQLite copies in one write transaction on the live database and rolls
+    // it back itself when the copy fails or gives up: the live database is
+    // then exactly as it was, with every commit the service made meanwhile.
+    copy_into_live(source, live, fault, pause, busy_wait).map_err(|e| {
+        SwapFailure::unchanged(format!("copying into the live database failed: {e}"))
+    })?;
+    tracing::debug!(elapsed = ?started.elapsed(), "swap done");
+    check_after_copy(live, expected, fault).map_err(SwapFailure::changed)
+}
+
+fn check_after_copy(
+    live: &Path,
+    expected: &[TableRows],
+    fault: Option<FaultPoint>,
 ) -> Result<Vec<TableRows>, String> {
     let started = Instant::now();
-    copy_into_live(source, live, fault, pause)
-        .map_err(|e| format!("copying into the live database failed: {e}"))?;
-    tracing::debug!(elapsed = ?started.elapsed(), "swap done");
     if fault == Some(FaultPoint::AfterSwap) {
         return Err("injected failure right after the swap".to_owned());
     }
@@ -210,10 +263,11 @@ fn copy_into_live(
     live: &Path,
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
+    busy_wait: Duration,
 ) -> Result<(), rusqlite::Error> {
     let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut dst = Connection::open(live)?;
-    dst.busy_timeout(Duration::from_secs(30))?;
+    dst.busy_timeout(busy_wait.min(Duration::from_secs(30)))?;
     let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
     if fault == Some(FaultPoint::MidSwap) {
         // Copy some pages, then abandon the copy: SQLite rolls back the
@@ -234,10 +288,13 @@ fn copy_into_live(
         match backup.step(-1)? {
             StepResult::Done => return Ok(()),
             StepResult::More => {}
-            _ if started.elapsed() > Duration::from_secs(60) => {
+            _ if started.elapsed() > busy_wait => {
                 return Err(rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                    Some("the live database stayed locked for 60 s".to_owned()),
+                    Some(format!(
+                        "the live database stayed locked by another process for {} s",
+                        busy_wait.as_secs()
+                    )),
                 ));
             }
             _ => std::thread::sleep(Duration::from_millis(50)),
