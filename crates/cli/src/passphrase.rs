@@ -41,11 +41,42 @@ pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphra
     prompt(purpose)
 }
 
-/// The first line of `file`.
+/// The longest first line a passphrase file may have.
+const PASSPHRASE_FILE_LIMIT: u64 = 4096;
+
+/// The first line of `file` (a regular file, a pipe or process
+/// substitution alike), reading at most 4 KiB: a file with no line end in
+/// that much (say `/dev/zero`) is refused, never read without bound.
 pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
-    let text = std::fs::read_to_string(file)
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(PASSPHRASE_FILE_LIMIT + 1).read_to_end(&mut bytes))
         .with_context(|| format!("cannot read the passphrase file {}", file.display()))?;
-    let first = text.lines().next().unwrap_or("").to_owned();
+    let line_end = bytes.iter().position(|b| *b == b'\n');
+    if line_end.is_none() && bytes.len() as u64 > PASSPHRASE_FILE_LIMIT {
+        return Err(failed(
+            "passphrase_file_too_long",
+            format!(
+                "the passphrase file {} has no line end in its first {PASSPHRASE_FILE_LIMIT} bytes: it is no passphrase file",
+                file.display()
+            ),
+        ));
+    }
+    let first = &bytes[..line_end.unwrap_or(bytes.len())];
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let Ok(first) = String::from_utf8(first.to_vec()) else {
+        return Err(failed(
+            "passphrase_file_not_text",
+            format!("the passphrase file {} is not UTF-8 text", file.display()),
+        ));
+    };
+    if first.contains('\0') {
+        return Err(failed(
+            "passphrase_file_not_text",
+            format!("the passphrase file {} holds NUL bytes", file.display()),
+        ));
+    }
     if first.is_empty() {
         return Err(failed(
             "empty_passphrase",

@@ -259,9 +259,9 @@ fn run(
     drop(snapshot);
     report.leftovers_removed = leftovers_removed;
     if options.prune_after {
-        match BackupCatalog::scan(data) {
-            Ok(catalog) => {
-                let ledger = Ledger::load(data);
+        let scanned = BackupCatalog::scan(data).and_then(|c| Ok((c, Ledger::read(data)?)));
+        match scanned {
+            Ok((catalog, ledger)) => {
                 let plan = retention::plan(
                     &catalog,
                     &ledger,

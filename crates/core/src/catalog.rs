@@ -36,6 +36,9 @@ pub enum CatalogError {
         #[source]
         source: std::io::Error,
     },
+    /// The ledger is damaged: what depends on its pins refuses to run.
+    #[error(transparent)]
+    LedgerDamaged(#[from] crate::ledger::LedgerDamaged),
 }
 
 impl crate::ErrorKind for CatalogError {
@@ -45,6 +48,7 @@ impl crate::ErrorKind for CatalogError {
             CatalogError::Name(e) => e.kind(),
             CatalogError::BackupNotFound(_) => "backup_not_found",
             CatalogError::LedgerUnwritable { .. } => "io",
+            CatalogError::LedgerDamaged(_) => "ledger_damaged",
         }
     }
 }

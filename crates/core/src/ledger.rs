@@ -1,7 +1,10 @@
 //! Backup Desk's own records about backups, kept in
 //! `data/.backupdesk/ledger.json`: when each backup was last verified, how,
-//! and with which outcome. Written atomically; a damaged ledger is set aside
-//! and started afresh (it holds no data that cannot be re-derived).
+//! and with which outcome, and which backups are pinned. Written atomically.
+//! A damaged ledger is never overwritten and never read as empty where that
+//! could delete something: pins live here, so pruning refuses to run
+//! ([`Ledger::read`]) until it is repaired or moved aside; listings still
+//! work without its records ([`Ledger::load`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
@@ -57,16 +60,41 @@ fn ledger_path(data: &DataDir) -> PathBuf {
     data.state().join("ledger.json")
 }
 
+/// `ledger.json` exists but cannot be read as a ledger.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{path} is damaged ({reason}): it holds the pins, so nothing is pruned or recorded until it is repaired or moved aside"
+)]
+pub struct LedgerDamaged {
+    pub path: String,
+    pub reason: String,
+}
+
 impl Ledger {
+    /// The ledger, strictly: a missing file is an empty ledger; a damaged
+    /// one is an error (never read as empty).
+    ///
+    /// # Errors
+    /// [`LedgerDamaged`] when the file cannot be read or parsed.
+    pub fn read(data: &DataDir) -> Result<Self, LedgerDamaged> {
+        let path = ledger_path(data);
+        let damaged = |reason: String| LedgerDamaged {
+            path: path.display().to_string(),
+            reason,
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Err(e) => Err(damaged(e.to_string())),
+        }
+    }
+
     /// Loads the ledger; a missing or unreadable one reads as empty.
     pub fn load(data: &DataDir) -> Self {
-        match std::fs::read(ledger_path(data)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "the ledger is damaged; starting a new one");
-                Ledger::default()
-            }),
-            Err(_) => Ledger::default(),
-        }
+        Self::read(data).unwrap_or_else(|e| {
+            tracing::warn!("{e}; its records are not shown");
+            Ledger::default()
+        })
     }
 
     /// Records a verification result.
@@ -132,7 +160,7 @@ impl Ledger {
             .write(true)
             .open(data.state().join("ledger.lock"))?;
         lock.lock()?;
-        let mut ledger = Ledger::load(data);
+        let mut ledger = Ledger::read(data).map_err(std::io::Error::other)?;
         change(&mut ledger);
         write_atomic(
             &ledger_path(data),

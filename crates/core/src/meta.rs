@@ -113,8 +113,24 @@ impl BackupMeta {
             path: shown.clone(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let size = file.metadata().map_err(io)?.len();
+        // Non-blocking open, then a regular file only: a FIFO named like a
+        // `.meta` must not hang every listing (nor a device feed it forever).
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+                .open(path)
+                .map_err(io)?
+        };
+        let metadata = file.metadata().map_err(io)?;
+        if !metadata.is_file() {
+            return Err(MetaError::MalformedMeta {
+                path: shown,
+                reason: "it is not a regular file".into(),
+            });
+        }
+        let size = metadata.len();
         if size > MAX_META_BYTES {
             return Err(MetaError::MetaTooLarge { path: shown, size });
         }

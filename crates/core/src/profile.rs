@@ -83,9 +83,9 @@ pub enum ProfileError {
         "'{0}' is not a valid profile name: use letters, digits, '-', '_' and '.' (at most 64)"
     )]
     InvalidProfileName(String),
-    /// A base URL that is not http(s).
-    #[error("'{0}' is not an http:// or https:// URL")]
-    InvalidUrl(String),
+    /// A base URL that is not a usable server address.
+    #[error("'{0}' is not a usable server URL: {1}")]
+    InvalidUrl(String, String),
     /// The config file is not valid TOML of the expected shape.
     #[error("{path}: {reason}")]
     MalformedConfig { path: String, reason: String },
@@ -104,7 +104,7 @@ impl crate::ErrorKind for ProfileError {
             ProfileError::ProfileNotFound(_) => "profile_not_found",
             ProfileError::ProfileExists(_) => "profile_exists",
             ProfileError::InvalidProfileName(_) => "invalid_profile_name",
-            ProfileError::InvalidUrl(_) => "invalid_url",
+            ProfileError::InvalidUrl(..) => "invalid_url",
             ProfileError::MalformedConfig { .. } => "malformed_config",
             ProfileError::Io { .. } => "io",
         }
@@ -194,10 +194,11 @@ impl ProfileBook {
         if self.profiles.contains_key(name) {
             return Err(ProfileError::ProfileExists(name.to_owned()));
         }
-        if let ProfileTarget::Remote { base_url, .. } = &profile.target
-            && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
-        {
-            return Err(ProfileError::InvalidUrl(base_url.clone()));
+        let mut profile = profile;
+        if let ProfileTarget::Remote { base_url, .. } = &mut profile.target {
+            *base_url = crate::remote::check_base_url(base_url).map_err(|reason| {
+                ProfileError::InvalidUrl(crate::remote::redact(base_url), reason)
+            })?;
         }
         self.profiles.insert(name.to_owned(), profile);
         self.save()

@@ -12,15 +12,18 @@ pub const PART_PREFIX: &str = ".";
 /// See [`PART_PREFIX`].
 pub const PART_SUFFIX: &str = ".part";
 
-/// Creates `dir` (and parents) and makes it 0700.
+/// Creates `dir` (and parents) and takes every access of group and others away (0700 for a new folder).
 ///
 /// # Errors
 /// When creation or `chmod` fails.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
-    if mode != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    // Only ever takes access away from group and others: an admin's
+    // stricter mode (0500: read-only backups) stays as it is.
+    let private = mode & 0o700;
+    if mode != private {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(private))?;
     }
     Ok(())
 }

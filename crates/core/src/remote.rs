@@ -70,6 +70,14 @@ pub enum RemoteError {
     /// The server's answer does not have the contract's shape.
     #[error("unexpected answer from the server: {0}")]
     BadResponse(String),
+    /// The server answered with a redirect, which is never followed.
+    #[error(
+        "the server answered {status} with a redirect to {location}: Backup Desk follows no redirect (it could carry the password or token elsewhere); if that is the server's real address, put it in the profile"
+    )]
+    Redirected { status: u16, location: String },
+    /// The profile's URL is not a usable base URL.
+    #[error("'{url}' is not a usable server URL: {reason}")]
+    InvalidUrl { url: String, reason: String },
     /// The CA certificate file cannot be used.
     #[error("CA certificate {path}: {reason}")]
     BadCaCertificate { path: String, reason: String },
@@ -95,6 +103,8 @@ impl ErrorKind for RemoteError {
             RemoteError::Server { .. } => "server_error",
             RemoteError::BadResponse(_) => "bad_response",
             RemoteError::BadCaCertificate { .. } => "bad_ca_certificate",
+            RemoteError::Redirected { .. } => "redirected",
+            RemoteError::InvalidUrl { .. } => "invalid_url",
             RemoteError::SafetyBackupFailed(_) => "safety_backup_failed",
         }
     }
@@ -125,17 +135,64 @@ impl std::fmt::Debug for RemoteServer {
     }
 }
 
-/// Whether `url` would send a token in clear text to another machine.
+/// Checks a server's base URL: `http://` or `https://`, a host, a valid
+/// port, no user name or password in it (they would be stored, printed and
+/// sent), no query or fragment, no path beyond `/`. Returns it without a
+/// trailing slash.
+///
+/// # Errors
+/// Why it is not a usable base URL.
+pub fn check_base_url(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| format!("{e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme is {}, not http or https",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("it names no host".to_owned());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "it holds a user name or password: give the user with --username; the password is asked for by `login`".to_owned(),
+        );
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("it has a query (?…) or a fragment (#…)".to_owned());
+    }
+    if parsed.path() != "/" && !parsed.path().is_empty() {
+        return Err(format!(
+            "it has a path ({}): give the server's base URL, like https://monitor.example.org:9083",
+            parsed.path()
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Whether `url` would send a token in clear text to another machine:
+/// plain `http://` to a host that is not this one (`localhost`, 127.0.0.0/8,
+/// `::1`, judged on the parsed host, so `http://127.0.0.1@evil.example/` and
+/// `http://127.evil.example/` are flagged). An unparsable URL counts as
+/// insecure.
 pub fn insecure_url(url: &str) -> bool {
-    if !url.starts_with("http://") {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return true;
+    };
+    if parsed.scheme() != "http" {
         return false;
     }
-    let host = url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    !(host == "localhost" || host.starts_with("127.") || url.starts_with("http://[::1]"))
+    let Some(host) = parsed.host_str() else {
+        return true;
+    };
+    let ip = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>();
+    match ip {
+        Ok(ip) => !ip.is_loopback(),
+        Err(_) => host != "localhost",
+    }
 }
 
 impl RemoteServer {
@@ -149,6 +206,11 @@ impl RemoteServer {
         username: &str,
         ca_cert: Option<&Path>,
     ) -> Result<Self, RemoteError> {
+        let base_url = check_base_url(base_url).map_err(|reason| RemoteError::InvalidUrl {
+            url: redact(base_url),
+            reason,
+        })?;
+        let base_url = base_url.as_str();
         let ca = match ca_cert {
             Some(path) => {
                 let bad = |reason: String| RemoteError::BadCaCertificate {
@@ -170,6 +232,9 @@ impl RemoteServer {
                 .timeout(timeout)
                 .connect_timeout(Duration::from_secs(10))
                 .pool_max_idle_per_host(0)
+                // Never follow a redirect: a 307 would resend the login's
+                // password (or the token) to wherever it points.
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("backupdesk/", env!("CARGO_PKG_VERSION")));
             for cert in ca.iter().flatten() {
                 builder = builder.add_root_certificate(cert.clone());
@@ -240,8 +305,9 @@ impl RemoteServer {
         let body = serde_json::json!({ "username": self.username, "password": password });
         let response = self.send(self.reads.post(&url).json(&body), &url, READ_TIMEOUT)?;
         let status = response.status();
+        redirected(&response)?;
         let retry_header = retry_after(&response);
-        let value: Value = response.json().unwrap_or(Value::Null);
+        let value: Value = read_json(response)?.unwrap_or(Value::Null);
         match status {
             StatusCode::OK => {
                 let token = value["token"].as_str().ok_or_else(|| {
@@ -276,8 +342,9 @@ impl RemoteServer {
             }
             let response = self.send(request, &url, timeout)?;
             let status = response.status();
+            redirected(&response)?;
             let retry_header = retry_after(&response);
-            let value: Value = response.json().unwrap_or(Value::Null);
+            let value: Value = read_json(response)?.unwrap_or(Value::Null);
             match status {
                 StatusCode::UNAUTHORIZED if retry_on_401 && !relogged => {
                     let password = self.lock().password.clone();
@@ -537,6 +604,57 @@ fn transport(e: reqwest::Error, url: &str, timeout: Duration) -> RemoteError {
             url: url.to_owned(),
             reason,
         }
+    }
+}
+
+/// The largest answer body read from a server (a list of 10,000 backups
+/// is about 4 MB).
+pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The body as JSON (`None` when it is not JSON), reading at most
+/// [`MAX_BODY_BYTES`]: an endless answer is an error, not a memory hog.
+fn read_json(response: Response) -> Result<Option<Value>, RemoteError> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    response
+        .take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| RemoteError::BadResponse(format!("the answer could not be read: {e}")))?;
+    if body.len() as u64 > MAX_BODY_BYTES {
+        return Err(RemoteError::BadResponse(format!(
+            "the answer is larger than {} MiB; it is not read",
+            MAX_BODY_BYTES >> 20
+        )));
+    }
+    Ok(serde_json::from_slice(&body).ok())
+}
+
+/// A redirect answer as an error (they are never followed).
+fn redirected(response: &Response) -> Result<(), RemoteError> {
+    if !response.status().is_redirection() {
+        return Ok(());
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(redact)
+        .unwrap_or_else(|| "(no Location)".to_owned());
+    Err(RemoteError::Redirected {
+        status: response.status().as_u16(),
+        location,
+    })
+}
+
+/// `url` with any user name and password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("***");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 

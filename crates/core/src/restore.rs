@@ -419,7 +419,22 @@ fn run(
     let entry = catalog.find(file_name)?;
     let mut warnings = Vec::new();
 
-    let live = data.database();
+    // A live database that is a symlink is restored into the file it points
+    // to (the link stays): replacing the link would leave the file the
+    // service really uses with the old content.
+    let link = data.database();
+    let live = match std::fs::symlink_metadata(&link) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::canonicalize(&link).map_err(io_err(&link))?;
+            warnings.push(format!(
+                "{} is a symbolic link: restored into the file it points to, {}",
+                link.display(),
+                target.display()
+            ));
+            target
+        }
+        _ => link,
+    };
     let live_exists = live.exists();
     // The safety backup uses the passphrase the restore was given, even
     // the scripts' well-known default (refusing would block the restore of

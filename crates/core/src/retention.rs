@@ -135,7 +135,10 @@ pub fn plan_for(
     clock: &dyn Clock,
 ) -> Result<RetentionPlan, crate::catalog::CatalogError> {
     let catalog = BackupCatalog::scan(data)?;
-    Ok(plan(&catalog, &Ledger::load(data), policy, clock))
+    // Pins live in the ledger: a damaged one must stop the prune, never
+    // read as "nothing is pinned".
+    let ledger = Ledger::read(data)?;
+    Ok(plan(&catalog, &ledger, policy, clock))
 }
 
 /// Plans and applies `policy` to `data` under the operation lock: what a

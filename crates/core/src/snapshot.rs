@@ -159,6 +159,14 @@ pub fn take_snapshot(
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .map_err(|e| classify_open(live, e))?;
 
+    // The copy is plaintext: created 0600 before SQLite opens it (SQLite
+    // keeps the mode of a file that exists), whatever the umask.
+    if !dest.exists() {
+        crate::publish::create_private_file(dest).map_err(|source| SnapshotError::Io {
+            path: dest.display().to_string(),
+            source,
+        })?;
+    }
     let mut target = Connection::open(dest).map_err(sqlite_err(dest))?;
     {
         let backup =

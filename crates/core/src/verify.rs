@@ -113,6 +113,28 @@ pub struct VerifyReport {
     pub warnings: Vec<String>,
 }
 
+impl VerifyError {
+    /// Whether this failure is the backup's own: its file is altered,
+    /// truncated, corrupt, not a backup, or holds a database that fails its
+    /// checks. Not: a wrong passphrase, I/O (a full disk), a damaged `.meta`,
+    /// a missing file, a lock.
+    pub fn is_backup_fault(&self) -> bool {
+        match self {
+            VerifyError::BackupAltered { .. }
+            | VerifyError::BackupTruncated { .. }
+            | VerifyError::ChecksumMismatch { .. }
+            | VerifyError::SizeMismatch { .. }
+            | VerifyError::NotASqliteDatabase
+            | VerifyError::IntegrityCheckFailed(_) => true,
+            VerifyError::Crypto(e) => {
+                !matches!(e, CryptoError::WrongPassphrase | CryptoError::Io(_))
+            }
+            VerifyError::Snapshot(e) => matches!(e, SnapshotError::NotASqliteDatabase(_)),
+            _ => false,
+        }
+    }
+}
+
 /// Verifies the backup called `file_name` and records the outcome.
 ///
 /// `passphrase` is tried first; the scripts' default passphrase is tried as
@@ -148,6 +170,14 @@ pub fn verify_entry(
 ) -> Result<VerifyReport, VerifyError> {
     let result =
         check(data, entry, passphrase, depth, false, progress).map(|(report, _staged)| report);
+    // Only the backup's own fault marks it failed (which then blocks its
+    // restore): a wrong passphrase typed now, a full staging disk or a
+    // damaged .meta say nothing about the backup, and leave its record alone.
+    if let Err(e) = &result
+        && !e.is_backup_fault()
+    {
+        return result;
+    }
     let record = Verification {
         depth,
         ok: result.is_ok(),

@@ -184,3 +184,291 @@ mod service_commands {
         assert_eq!(inst.json(&["list"]).0, 0);
     }
 }
+
+mod files {
+    use super::*;
+
+    /// Case 4: a damaged ledger (it holds the pins) stops pruning, the
+    /// automatic one after a backup too, and is never overwritten.
+    #[test]
+    fn a_damaged_ledger_never_lets_a_pinned_backup_be_pruned() {
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        let pinned = inst.backup();
+        assert_eq!(inst.json(&["pin", &pinned]).0, 0);
+        std::thread::sleep(Duration::from_millis(1100));
+        inst.backup();
+        let ledger = inst.data.state().join("ledger.json");
+        std::fs::write(&ledger, "{ damaged").unwrap();
+        let (code, out) = inst.json(&[
+            "prune",
+            "--keep-last",
+            "1",
+            "--keep-daily",
+            "0",
+            "--keep-weekly",
+            "0",
+            "--keep-monthly",
+            "0",
+            "--yes",
+        ]);
+        assert_eq!(code, 1, "{out:#}");
+        assert_eq!(out["error"]["kind"], "ledger_damaged", "{out:#}");
+        // The automatic prune after a backup is skipped with a warning.
+        std::thread::sleep(Duration::from_millis(1100));
+        let (code, out) = inst.json(&["backup"]);
+        assert_eq!(code, 0, "{out:#}");
+        assert!(out.to_string().contains("damaged"), "{out:#}");
+        assert!(
+            inst.backup_path(&pinned).exists(),
+            "the pinned backup is still there"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&ledger).unwrap(),
+            "{ damaged",
+            "never overwritten"
+        );
+        // Pinning is refused too rather than writing a new, empty ledger.
+        let (code, out) = inst.json(&["unpin", &pinned]);
+        assert_eq!(code, 1, "{out:#}");
+    }
+
+    /// Case 9: a FIFO named like a `.meta` does not hang anything.
+    #[test]
+    fn a_fifo_named_like_a_meta_hangs_nothing() {
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        let name = inst.backup();
+        let meta = inst.backup_path(&name.replace(".db.gpg", ".db.meta"));
+        std::fs::remove_file(&meta).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&meta)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started = Instant::now();
+        let (code, out) = inst.json(&["list"]);
+        assert_eq!(code, 0, "{out:#}");
+        assert!(
+            out["backups"][0]["meta_problem"]
+                .as_str()
+                .unwrap()
+                .contains("not a regular file"),
+            "{out:#}"
+        );
+        assert_eq!(inst.json(&["storage"]).0, 0);
+        std::thread::sleep(Duration::from_millis(1100));
+        let (code, out) = inst.json(&["backup"]);
+        assert_eq!(code, 0, "{out:#}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Case 6: a live database that is a symlink is restored into the file
+    /// it points to; the link stays a link.
+    #[test]
+    fn a_symlinked_live_database_is_restored_into_its_target() {
+        let inst = Installation::demo(MIB, JournalMode::Delete);
+        let name = inst.backup();
+        let expected = {
+            let plain = inst.dir.path().join("expected.db");
+            gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&name), &plain);
+            content_digest(&plain, None)
+        };
+        let real = inst.dir.path().join("real-servers.db");
+        std::fs::rename(inst.data.database(), &real).unwrap();
+        std::os::unix::fs::symlink(&real, inst.data.database()).unwrap();
+        change_live(&real, "after-backup");
+        let (code, out) = inst.json(&["restore", &name, "--yes"]);
+        assert_eq!(code, 0, "{out:#}");
+        assert!(
+            std::fs::symlink_metadata(inst.data.database())
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link stays"
+        );
+        assert_eq!(
+            content_digest(&real, None),
+            expected,
+            "the real file holds the backup"
+        );
+        assert!(
+            out["report"]["warnings"]
+                .to_string()
+                .contains("symbolic link"),
+            "{out:#}"
+        );
+    }
+
+    /// Case 16: an admin's stricter backups folder (0500) is not loosened.
+    #[test]
+    fn a_read_only_backups_folder_is_left_as_the_admin_set_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        inst.backup();
+        let backups = inst.data.backups();
+        std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let _ = inst.json(&["list"]);
+        let _ = inst.json(&["backup"]);
+        let mode = std::fs::metadata(&backups).unwrap().permissions().mode() & 0o777;
+        std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(mode, 0o500);
+    }
+
+    /// Case 15: a mistyped `--data-dir` is an error, and nothing is created there.
+    #[test]
+    fn a_mistyped_data_dir_is_an_error_and_creates_nothing() {
+        let scratch = tempfile::tempdir().unwrap();
+        let typo = scratch.path().join("server-monitr");
+        for args in [&["list"][..], &["backup"][..], &["prune", "--dry-run"][..]] {
+            let out = backupdesk()
+                .arg("--data-dir")
+                .arg(&typo)
+                .arg("--json")
+                .args(args)
+                .env("DB_BACKUP_PASSPHRASE", PASSPHRASE)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(
+                json["error"]["kind"], "not_an_installation",
+                "{args:?}: {json:#}"
+            );
+        }
+        assert!(!typo.exists(), "nothing was created at the typo");
+    }
+
+    /// Case 19: staged plaintext copies are 0600 whatever the umask.
+    #[test]
+    fn a_staged_snapshot_is_private_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let inst = Installation::demo(MIB, JournalMode::Delete);
+        let dest = inst.dir.path().join("copy-snapshot.db");
+        backupdesk_core::snapshot::take_snapshot(&inst.data.database(), &dest, &NoProgress)
+            .unwrap();
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+mod passphrase {
+    use super::*;
+
+    /// Case 14: `--passphrase-file /dev/zero` is refused at once.
+    #[test]
+    fn an_endless_passphrase_file_is_refused_without_reading_it_all() {
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        let before = inst.fingerprint();
+        let out = backupdesk()
+            .arg("--data-dir")
+            .arg(inst.root())
+            .args(["--json", "--passphrase-file", "/dev/zero", "backup"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            json["error"]["kind"], "passphrase_file_too_long",
+            "{json:#}"
+        );
+        assert_eq!(inst.fingerprint(), before);
+    }
+
+    /// Case 13: a wrong passphrase typed during verify says so, and does not
+    /// record the good backup as failed (which would block its restore).
+    #[test]
+    fn a_wrong_passphrase_during_verify_does_not_mark_the_backup_failed() {
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        let name = inst.backup();
+        let wrong = inst.dir.path().join("wrong");
+        write_private(&wrong, "not the passphrase\n");
+        let (code, out) = run_json(inst.cli_with(&wrong, &["--json", "verify", &name]));
+        assert_eq!(code, 1);
+        assert_eq!(out["error"]["kind"], "wrong_passphrase", "{out:#}");
+        let (_, list) = inst.json(&["list"]);
+        assert_eq!(list["backups"][0]["verified"]["state"], "never", "{list:#}");
+        let (code, out) = inst.json(&["restore", &name, "--dry-run"]);
+        assert_eq!(code, 0, "still restorable: {out:#}");
+    }
+}
+
+mod remote {
+    use super::*;
+    use backupdesk_core::remote::RemoteServer;
+
+    /// Cases 2 and 3/17: a login answered with a 307 elsewhere is not
+    /// followed (the password stays here); URLs with credentials, queries,
+    /// fragments, bad ports or paths are refused; the plain-http warning
+    /// judges the real host.
+    #[test]
+    fn redirects_are_never_followed_and_urls_are_checked() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let evil = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let evil_addr = evil.local_addr().unwrap();
+        evil.set_nonblocking(true).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let answer = format!(
+                "HTTP/1.0 307 Temporary Redirect\r\nLocation: http://{evil_addr}/api/auth/login\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(answer.as_bytes()).unwrap();
+        });
+        let client = RemoteServer::new(&format!("http://{addr}"), "admin", None).unwrap();
+        let err = client.login("the-admin-password").unwrap_err();
+        server.join().unwrap();
+        assert_eq!(err.kind(), "redirected", "{err}");
+        assert!(err.to_string().contains(&evil_addr.to_string()), "{err}");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(evil.accept().is_err(), "nothing reached the other origin");
+
+        for bad in [
+            "http://admin:secret@monitor.example.org:9083",
+            "https://monitor.example.org:99999",
+            "https://monitor.example.org/#frag",
+            "https://monitor.example.org/?q=1",
+            "https://monitor example.org",
+            "ftp://monitor.example.org",
+            "https://monitor.example.org/api",
+        ] {
+            let err = RemoteServer::new(bad, "admin", None)
+                .map(|_| ())
+                .unwrap_err();
+            assert_eq!(err.kind(), "invalid_url", "{bad}: {err}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+            let scratch = tempfile::tempdir().unwrap();
+            let out = backupdesk()
+                .env("BACKUPDESK_CONFIG_DIR", scratch.path())
+                .args([
+                    "--json",
+                    "profile",
+                    "add",
+                    "x",
+                    "--url",
+                    bad,
+                    "--username",
+                    "admin",
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{bad}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("invalid_url") && !text.contains("secret"),
+                "{bad}: {text}"
+            );
+            assert!(!scratch.path().join("profiles.toml").exists());
+        }
+        use backupdesk_core::remote::insecure_url;
+        assert!(insecure_url("http://127.0.0.1@evil.example/"));
+        assert!(insecure_url("http://127.evil.example/"));
+        assert!(!insecure_url("http://127.0.0.2:9083"));
+        assert!(!insecure_url("http://[::1]:9083"));
+    }
+}

@@ -58,6 +58,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ),
         ));
     }
+    let needs_installation = matches!(
+        cli.verb,
+        Verb::Backup(_)
+            | Verb::List
+            | Verb::Verify(_)
+            | Verb::Restore(_)
+            | Verb::Prune(_)
+            | Verb::Delete(_)
+            | Verb::Pin(_)
+            | Verb::Unpin(_)
+            | Verb::Passphrase(
+                crate::args::PassphraseVerb::Test | crate::args::PassphraseVerb::Rotate(_)
+            )
+    );
+    if needs_installation && global.remote.is_none() && !global.data_dir.is_dir() {
+        // A mistyped --data-dir must not pass for an installation without
+        // backups (nor get a logs/ folder made in it).
+        return Err(crate::failure::failed(
+            "not_an_installation",
+            format!(
+                "{} does not exist: it is no Server Monitor installation (check --data-dir or --profile)",
+                global.data_dir.display()
+            ),
+        ));
+    }
     match cli.verb {
         Verb::Backup(args) => backup::run(&global, &args),
         Verb::List => list::run(&global),

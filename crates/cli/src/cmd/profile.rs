@@ -46,7 +46,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                     data_dir: std::path::absolute(&dir).unwrap_or(dir),
                 },
                 (None, Some(base_url), Some(username)) => {
-                    if base_url.starts_with("http://") && !is_loopback(&base_url) {
+                    if backupdesk_core::remote::insecure_url(&base_url) {
                         eprintln!(
                             "warning: {base_url} is plain http://: the API token would travel unencrypted; use https://"
                         );
@@ -161,17 +161,9 @@ fn describe(target: &ProfileTarget) -> String {
         ProfileTarget::Local { data_dir } => format!("local  {}", data_dir.display()),
         ProfileTarget::Remote {
             base_url, username, ..
-        } => format!("remote {base_url} as {username}"),
+        } => format!(
+            "remote {} as {username}",
+            backupdesk_core::remote::redact(base_url)
+        ),
     }
-}
-
-fn is_loopback(url: &str) -> bool {
-    let host = url
-        .split("://")
-        .nth(1)
-        .unwrap_or("")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    host == "localhost" || host.starts_with("127.") || url.contains("://[::1]")
 }

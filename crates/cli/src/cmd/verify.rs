@@ -47,6 +47,14 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 }
                 results.push(serde_json::json!({ "filename": report.filename, "ok": true, "report": report }));
             }
+            Err(_) if !entry.path.exists() => {
+                // Pruned or deleted while this run went through the list:
+                // gone is no failure (and nothing was recorded for it).
+                if !global.json {
+                    println!("GONE {}: removed while verifying", entry.name.file_name());
+                }
+                continue;
+            }
             Err(e) => {
                 failed += 1;
                 if !global.json {

@@ -307,10 +307,10 @@ impl RemoteServer {
             Err(_) => return Ok(ServerAnswer::Dropped),
         };
         let status = response.status();
-        let value = match response.json::<Value>() {
-            Ok(value) => value,
-            Err(_) if status.is_success() => return Ok(ServerAnswer::Dropped),
-            Err(_) => Value::Null,
+        let value = match super::read_json(response) {
+            Ok(Some(value)) => value,
+            Ok(None) | Err(_) if status.is_success() => return Ok(ServerAnswer::Dropped),
+            Ok(None) | Err(_) => Value::Null,
         };
         match status {
             StatusCode::UNAUTHORIZED => Err(RemoteError::AuthenticationRequired),
