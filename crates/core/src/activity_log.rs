@@ -62,9 +62,13 @@ impl ActivityLog {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
+            use std::os::unix::fs::OpenOptionsExt;
+            // Never appended through a symlink (as root it could be any file).
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&self.path)?
                 .write_all(line.as_bytes())
         })();

@@ -304,6 +304,8 @@ pub enum SnapshotRead {
     Frozen,
     /// A copy in the staging folder first (SQLite's backup API, one step).
     StagedCopy,
+    /// The file's bytes as they are (a damaged database).
+    AsIs,
 }
 
 /// Where a backup reads the database from.
@@ -320,6 +322,10 @@ pub(crate) enum SnapshotSource {
     /// other process uses. Falls back to a staged copy when it can be
     /// neither.
     FrozenInPlace,
+    /// The live file's bytes as they are, without SQLite: for a damaged
+    /// database that SQLite cannot read (the safety copy before a restore
+    /// over it). `gpg -d` gives the same damaged file back.
+    AsIs,
 }
 
 /// Makes a backup while the caller holds the [`OperationLock`]; hands back
@@ -352,6 +358,7 @@ pub(crate) fn backup_locked(
     let meta_path = backups.join(&meta_name);
 
     let held = match source {
+        SnapshotSource::AsIs => None,
         SnapshotSource::PinnedInPlace => snapshot::pin_wal(&live)?,
         SnapshotSource::FrozenInPlace => match snapshot::pin_wal(&live)? {
             Some(pinned) => Some(pinned),
@@ -359,6 +366,7 @@ pub(crate) fn backup_locked(
         },
     };
     let snapshot_read = match &held {
+        _ if source == SnapshotSource::AsIs => SnapshotRead::AsIs,
         Some(h) if h.is_pinned() => SnapshotRead::Pinned,
         Some(_) => SnapshotRead::Frozen,
         None => SnapshotRead::StagedCopy,
@@ -373,6 +381,17 @@ pub(crate) fn backup_locked(
             frozen_lock = Some(frozen);
             tracing::debug!("reading the live database in place");
             (info, None, size, Box::new(reader))
+        }
+        None if source == SnapshotSource::AsIs => {
+            let file = std::fs::File::open(&live).map_err(folder_error(&live))?;
+            let size = file.metadata().map_err(folder_error(&live))?.len();
+            let info = snapshot::SnapshotInfo {
+                page_size: 0,
+                page_count: 0,
+                journal_mode: "unknown".to_owned(),
+                tables: Vec::new(),
+            };
+            (info, None, size, Box::new(file))
         }
         None => {
             let staged = staging.file("snapshot.db");
@@ -429,6 +448,17 @@ pub(crate) fn backup_locked(
         page_count: Some(info.page_count),
         journal_mode: Some(info.journal_mode),
         tables: Some(info.tables),
+    };
+    let meta = if source == SnapshotSource::AsIs {
+        BackupMeta {
+            page_size: None,
+            page_count: None,
+            journal_mode: None,
+            tables: None,
+            ..meta
+        }
+    } else {
+        meta
     };
     let meta_part = PartFile::new(part_path(&backups, &meta_name));
     {

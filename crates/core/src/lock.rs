@@ -48,12 +48,18 @@ impl OperationLock {
             source,
         };
         ensure_private_dir(&state).map_err(io)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(state.join("lock"))
-            .map_err(io)?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                // A lock file that is a symlink is never followed.
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(state.join("lock"))
+                .map_err(io)?
+        };
         match file.try_lock() {
             Ok(()) => Ok(OperationLock { _file: file }),
             Err(TryLockError::WouldBlock) => {

@@ -18,7 +18,19 @@ pub const PART_SUFFIX: &str = ".part";
 /// When creation or `chmod` fails.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    // Never through a symbolic link: run as root (the scheduled job), a
+    // link planted as `data/backups` would have us chmod whatever it names.
+    let metadata = std::fs::symlink_metadata(dir)?;
+    if metadata.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symbolic link: Backup Desk only uses real folders here",
+                dir.display()
+            ),
+        ));
+    }
+    let mode = metadata.permissions().mode() & 0o777;
     // Only ever takes access away from group and others: an admin's
     // stricter mode (0500: read-only backups) stays as it is.
     let private = mode & 0o700;

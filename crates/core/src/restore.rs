@@ -521,9 +521,13 @@ fn run(
     );
 
     if live_exists {
-        let checked_live = snapshot::check_is_sqlite(&live)
-            .map_err(RestoreError::from)
-            .and_then(|()| match_page_size(&live, staged.path()));
+        // A damaged live database does not stop the restore: it is kept
+        // as it is (below) and replaced.
+        let checked_live = match snapshot::check_is_sqlite(&live) {
+            Ok(()) => match_page_size(&live, staged.path()),
+            Err(e) if e.is_damaged_database() => Ok(()),
+            Err(e) => Err(RestoreError::from(e)),
+        };
         if let Err(e) = checked_live {
             discard_unused_safety_backup(&early_pre);
             return Err(e);
@@ -562,6 +566,33 @@ fn run(
                 &format!("Pre-restore backup created: {}", pre.path.display()),
             );
             (Some(pre.name.file_name().to_owned()), snapshot)
+        }
+        Some(Err(BackupError::Snapshot(e))) if e.is_damaged_database() => {
+            // The very disaster a restore exists for: the live database is
+            // damaged. Keep it as it is, encrypted, then go on.
+            match backup::backup_locked(
+                data,
+                &staging,
+                passphrase,
+                &pre_options,
+                clock,
+                progress,
+                SnapshotSource::AsIs,
+            ) {
+                Ok((pre, _)) => {
+                    let text = format!(
+                        "the live database is damaged ({e}): it is kept as it was, encrypted, in {} (`gpg -d` gives the damaged file back byte for byte)",
+                        pre.name.file_name()
+                    );
+                    log.append(clock, Level::Warning, &text);
+                    warnings.push(text);
+                    (Some(pre.name.file_name().to_owned()), None)
+                }
+                Err(e) => {
+                    restart_service(options, clock, log);
+                    return Err(RestoreError::PreRestoreBackupFailed(e));
+                }
+            }
         }
         Some(Err(e)) => {
             restart_service(options, clock, log);

@@ -48,6 +48,21 @@ pub enum SnapshotError {
     },
 }
 
+impl SnapshotError {
+    /// Whether the file is there but is no readable database: not SQLite,
+    /// or SQLite says its image is malformed.
+    pub fn is_damaged_database(&self) -> bool {
+        match self {
+            SnapshotError::NotASqliteDatabase(_) => true,
+            SnapshotError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl crate::ErrorKind for SnapshotError {
     fn kind(&self) -> &'static str {
         match self {

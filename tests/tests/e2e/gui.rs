@@ -258,6 +258,31 @@ impl Window {
         self.wait(".tiles", 60);
     }
 
+    /// Logs in to the selected remote profile from Settings. The form is
+    /// filled again until the button is enabled: under load the screen can
+    /// still re-render (and clear the field) after a profile switch.
+    fn login_via_settings(&self, password: &str, remember: bool) {
+        self.click("#nav-settings");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.fill("#login-password", password);
+            std::thread::sleep(Duration::from_millis(300));
+            let ready = self.attr("#login", "disabled").is_none();
+            if ready {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the login form never became ready"
+            );
+        }
+        if remember {
+            self.click("#login-remember");
+        }
+        self.click("#login");
+        self.wait_text("#settings-notice", "Logged in", 60);
+    }
+
     fn backup_now(&self) -> String {
         self.click("#nav-backups");
         self.wait("#backup-now", 20);
@@ -498,10 +523,7 @@ fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
     window.shot("13-fleet-remote-logged-out");
 
     window.select("#profile-select", "lab");
-    window.click("#nav-settings");
-    window.fill("#login-password", ADMIN.1);
-    window.click("#login");
-    window.wait_text("#settings-notice", "Logged in", 30);
+    window.login_via_settings(ADMIN.1, false);
     window.click("#nav-backups");
     window.click("#backup-now");
     window.wait_text("#notice", "Backup created", 60);
@@ -558,11 +580,7 @@ fn gui_a_remote_restore_that_empties_the_database_shows_the_failure_and_the_way_
     let window = Window::open(&config);
     window.wait(".tiles li[data-profile='lab']", 60);
     window.select("#profile-select", "lab");
-    window.click("#nav-settings");
-    window.fill("#login-password", ADMIN.1);
-    window.click("#login-remember");
-    window.click("#login");
-    window.wait_text("#settings-notice", "Logged in", 30);
+    window.login_via_settings(ADMIN.1, true);
 
     window.click("#nav-restore");
     window.wait(&format!("#restore-choice option[value='{foreign}']"), 30);

@@ -472,3 +472,171 @@ mod remote {
         assert!(!insecure_url("http://[::1]:9083"));
     }
 }
+
+mod folders {
+    use super::*;
+
+    /// Case 8: symlinks inside the data folder are never followed: a linked
+    /// log is not appended to, a linked backups or state folder is not
+    /// chmod-ed (the operation fails with a clear error), a linked lock file
+    /// is not created at its target.
+    #[test]
+    fn symlinks_inside_the_data_folder_are_never_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        let elsewhere = inst.dir.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let victim = elsewhere.join("victim.txt");
+        std::fs::write(&victim, "untouched\n").unwrap();
+        std::fs::create_dir_all(inst.data.logs()).unwrap();
+        std::os::unix::fs::symlink(&victim, inst.data.logs().join("backup.log")).unwrap();
+        assert_eq!(inst.json(&["backup"]).0, 0);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+
+        // data/.backupdesk as a link to another folder: refused, not chmod-ed.
+        let state = inst.data.state();
+        std::fs::remove_dir_all(&state).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &state).unwrap();
+        std::thread::sleep(Duration::from_millis(1100));
+        let (code, out) = inst.json(&["backup"]);
+        assert_eq!(code, 1, "{out:#}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("symbolic link"),
+            "{out:#}"
+        );
+        let mode = std::fs::metadata(&elsewhere).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "the link's target keeps its mode");
+        assert!(!elsewhere.join("lock").exists());
+        std::fs::remove_file(&state).unwrap();
+
+        // data/backups as a link: refused the same way.
+        let backups = inst.data.backups();
+        let moved = inst.dir.path().join("moved-backups");
+        std::fs::rename(&backups, &moved).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &backups).unwrap();
+        let (code, out) = inst.json(&["backup"]);
+        assert_eq!(code, 1, "{out:#}");
+        assert_eq!(
+            std::fs::metadata(&elsewhere).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+}
+
+mod remote_bodies {
+    use super::*;
+    use backupdesk_core::remote::RemoteServer;
+
+    /// Case 10: an endless answer is cut at the limit, not read into memory.
+    #[test]
+    fn an_endless_server_answer_is_refused_at_the_limit() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"backups\": [",
+            );
+            let chunk = vec![b' '; 1 << 20];
+            // At most 256 MiB, and only while the client reads.
+            for _ in 0..256 {
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        let client = RemoteServer::new(&format!("http://{addr}"), "admin", None).unwrap();
+        client.set_token("t");
+        let err = client.list().unwrap_err();
+        server.join().unwrap();
+        assert_eq!(err.kind(), "bad_response", "{err}");
+        assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
+    }
+}
+
+mod concurrent_prune {
+    use super::*;
+    use backupdesk_core::catalog::BackupCatalog;
+    use backupdesk_core::ledger::{Ledger, VerifyDepth};
+
+    /// Case 12: a backup pruned while `verify --all` runs is not recorded
+    /// as failed (it is gone, which is no fault of a backup).
+    #[test]
+    fn a_backup_removed_during_verify_is_not_recorded_as_failed() {
+        let inst = Installation::demo(MIB, JournalMode::Wal);
+        let name = inst.backup();
+        let catalog = BackupCatalog::scan(&inst.data).unwrap();
+        let entry = catalog.find(&name).unwrap().clone();
+        // The prune runs between the listing and this backup's turn.
+        std::fs::remove_file(&entry.path).unwrap();
+        let err = backupdesk_core::verify::verify_entry(
+            &inst.data,
+            &entry,
+            &Passphrase::new(PASSPHRASE.to_owned()),
+            VerifyDepth::Deep,
+            &SystemClock,
+            &NoProgress,
+        )
+        .unwrap_err();
+        assert!(!err.is_backup_fault(), "{err}");
+        assert!(
+            !Ledger::read(&inst.data)
+                .unwrap()
+                .verifications
+                .contains_key(&name)
+        );
+    }
+}
+
+mod damaged_live {
+    use super::*;
+
+    /// Case 7: a restore over a damaged live database (the disaster a
+    /// restore exists for) goes ahead: the damaged file is kept as it was,
+    /// encrypted, as the safety copy, and the report says so.
+    #[test]
+    fn a_restore_over_a_damaged_live_database_keeps_it_as_is_and_restores() {
+        for damage in ["not sqlite", "malformed pages"] {
+            let inst = Installation::demo(MIB, JournalMode::Delete);
+            let name = inst.backup();
+            let expected = {
+                let plain = inst.dir.path().join("expected.db");
+                gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&name), &plain);
+                content_digest(&plain, None)
+            };
+            let live = inst.data.database();
+            if damage == "not sqlite" {
+                std::fs::write(&live, "<html>this file was overwritten</html>".repeat(100))
+                    .unwrap();
+            } else {
+                // A valid header, garbage pages after it.
+                let mut bytes = std::fs::read(&live).unwrap();
+                for b in bytes.iter_mut().skip(100).take(64 * 1024) {
+                    *b = 0xA5;
+                }
+                std::fs::write(&live, &bytes).unwrap();
+            }
+            let damaged = std::fs::read(&live).unwrap();
+            let (code, out) = inst.json(&["restore", &name, "--yes"]);
+            assert_eq!(code, 0, "{damage}: {out:#}");
+            assert_eq!(content_digest(&live, None), expected, "{damage}");
+            let warnings = out["report"]["warnings"].to_string();
+            assert!(warnings.contains("damaged"), "{damage}: {out:#}");
+            let pre = out["report"]["pre_restore_backup"].as_str().unwrap();
+            let kept = inst.dir.path().join("kept.db");
+            gpg_decrypt_to(PASSPHRASE, &inst.backup_path(pre), &kept);
+            assert_eq!(
+                std::fs::read(&kept).unwrap(),
+                damaged,
+                "{damage}: kept byte for byte"
+            );
+        }
+    }
+}
