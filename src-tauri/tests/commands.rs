@@ -3,30 +3,11 @@
 //! (The mock runtime stands in for WebKit here; the real window is driven
 //! by the end-to-end tests in `tests/`.)
 
-use serde_json::{Value, json};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, mock_builder};
-use tauri::webview::InvokeRequest;
+mod common;
+use common::invoke;
 
-fn invoke(
-    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, Value> {
-    tauri::test::get_ipc_response(
-        webview,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-}
+use serde_json::json;
+use tauri::test::mock_builder;
 
 #[test]
 fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {

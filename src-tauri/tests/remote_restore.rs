@@ -3,33 +3,14 @@
 //! D-Bus session for the token): every outcome of a remote restore reaches
 //! the UI as the settled, judged report, never as "restored" unless it is.
 
+mod common;
+use common::invoke;
+
 use backupdesk_e2e::standin::{ADMIN, RestoreBehaviour, StandIn, StandInOptions};
-use serde_json::{Value, json};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder};
-use tauri::webview::InvokeRequest;
+use serde_json::json;
+use tauri::test::mock_builder;
 
 const SERVER_PASSPHRASE: &str = "the server's own passphrase";
-
-fn invoke(
-    webview: &tauri::WebviewWindow<MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, Value> {
-    tauri::test::get_ipc_response(
-        webview,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-}
 
 /// Re-runs this test in a D-Bus session with a fresh, unlocked keyring and
 /// its own config folder (the environment can only be set for a child).
