@@ -30,6 +30,11 @@ const ADVICE: Record<string, string> = {
   cancelled: "Cancelled. Nothing was changed.",
   backup_not_found: "That backup no longer exists. Refresh the list.",
   storage_full: "The disk is full. Free some space (prune old backups) and try again.",
+  swap_failed_unchanged: "Nothing was lost: the live database was not changed (another process kept it locked). Stop the service, or try again when it is idle.",
+  ledger_damaged: "Backup Desk's records (pins, verifications) are damaged: repair or move aside data/.backupdesk/ledger.json before pruning.",
+  redirected: "The server redirects elsewhere. If that is its real address, change the profile's URL to it.",
+  not_an_installation: "That folder is no Server Monitor installation. Check the path.",
+  safety_backup_failed: "The server's safety backup before the restore could not be confirmed, so nothing was restored. Check the server's disk and try again.",
 };
 
 /** Turns whatever a command threw into an IpcError. */
