@@ -545,17 +545,20 @@ fn run(
     // The safety backup, encrypted like any other (taken after the service
     // stopped, when there is one, so no write is lost); its snapshot stays
     // staged for a fast rollback.
-    let pre_result = match early_pre {
-        Some(result) => Some(result),
-        None if live_exists => Some(backup::backup_locked(
+    let safety_backup = |source| {
+        backup::backup_locked(
             data,
             &staging,
             passphrase,
             &pre_options,
             clock,
             progress,
-            pre_source(&live),
-        )),
+            source,
+        )
+    };
+    let pre_result = match early_pre {
+        Some(result) => Some(result),
+        None if live_exists => Some(safety_backup(pre_source(&live))),
         None => None,
     };
     let (pre_name, pre_snapshot) = match pre_result {
@@ -570,15 +573,7 @@ fn run(
         Some(Err(BackupError::Snapshot(e))) if e.is_damaged_database() => {
             // The very disaster a restore exists for: the live database is
             // damaged. Keep it as it is, encrypted, then go on.
-            match backup::backup_locked(
-                data,
-                &staging,
-                passphrase,
-                &pre_options,
-                clock,
-                progress,
-                SnapshotSource::AsIs,
-            ) {
+            match safety_backup(SnapshotSource::AsIs) {
                 Ok((pre, _)) => {
                     let text = format!(
                         "the live database is damaged ({e}): it is kept as it was, encrypted, in {} (`gpg -d` gives the damaged file back byte for byte)",

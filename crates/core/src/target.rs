@@ -433,12 +433,12 @@ impl Target for RemoteTarget {
         _progress: &dyn Progress,
     ) -> Result<RestoreDone, TargetError> {
         let records = self.records_dir.as_deref().map(ContentRecords::load);
-        let item = self.server.list()?.into_iter().find(|i| i.filename == name);
-        let record = match (&records, &item) {
-            (Some(r), Some(item)) => r.get(self.server.base_url(), item).cloned(),
-            _ => None,
+        let record_of = |item: &ListItem| {
+            records
+                .as_ref()
+                .and_then(|r| r.get(self.server.base_url(), item).cloned())
         };
-        let (report, safety) = self.server.restore(name, record.as_ref(), &self.follow)?;
+        let (report, safety) = self.server.restore(name, &record_of, &self.follow)?;
         if let HealthReport::Checked(h) = &report.before {
             self.record(
                 &safety,

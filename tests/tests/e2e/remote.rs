@@ -182,7 +182,9 @@ fn names_are_validated_before_any_request() {
             ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
             "{bad}: {err}"
         );
-        let err = admin.restore(bad, None, &Default::default()).unwrap_err();
+        let err = admin
+            .restore(bad, &|_| None, &Default::default())
+            .unwrap_err();
         assert!(
             ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
             "{bad}: {err}"

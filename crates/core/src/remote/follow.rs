@@ -177,8 +177,8 @@ enum Unsettled {
 }
 
 impl RemoteServer {
-    /// The safe remote restore (see the module): `record` is what Backup
-    /// Desk recorded of the backup's content, if anything.
+    /// The safe remote restore (see the module): `record_of` gives what
+    /// Backup Desk recorded of the listed backup's content, if anything.
     ///
     /// Once the restore was sent, the answer is always a report: read its
     /// [`RemoteRestoreReport::outcome`] (only `restored` means restored).
@@ -190,14 +190,16 @@ impl RemoteServer {
     pub fn restore(
         &self,
         name: &str,
-        record: Option<&ContentFingerprint>,
+        record_of: &dyn Fn(&ListItem) -> Option<ContentFingerprint>,
         policy: &FollowPolicy,
     ) -> Result<(RemoteRestoreReport, ListItem), RemoteError> {
         BackupName::parse(name)?;
         let listed = self.list()?;
-        if !listed.iter().any(|i| i.filename == name) {
+        let Some(item) = listed.iter().find(|i| i.filename == name) else {
             return Err(RemoteError::BackupNotFound(name.to_owned()));
-        }
+        };
+        let record = record_of(item);
+        let record = record.as_ref();
         let before = self.health()?;
         let read_at = Instant::now();
         let newest = listed
