@@ -29,6 +29,12 @@ pub enum CatalogError {
     /// No backup of that name exists.
     #[error("no backup named '{0}' in the backup folder")]
     BackupNotFound(String),
+    /// Something named like a backup is there but is no regular file (a
+    /// symbolic link, a folder, a FIFO): it is never read or followed.
+    #[error(
+        "'{name}' in the backup folder is {what}, not a regular file: Backup Desk reads only regular files there (a link could point anywhere)"
+    )]
+    NotARegularFile { name: String, what: &'static str },
     /// The ledger (pins, verifications) could not be written.
     #[error("cannot record it in {path}: {source}")]
     LedgerUnwritable {
@@ -47,6 +53,7 @@ impl crate::ErrorKind for CatalogError {
             CatalogError::BackupFolderUnreadable { .. } => "backup_folder_unreadable",
             CatalogError::Name(e) => e.kind(),
             CatalogError::BackupNotFound(_) => "backup_not_found",
+            CatalogError::NotARegularFile { .. } => "not_a_regular_file",
             CatalogError::LedgerUnwritable { .. } => "io",
             CatalogError::LedgerDamaged(_) => "ledger_damaged",
         }
@@ -81,6 +88,8 @@ pub struct CatalogEntry {
 #[derive(Debug, Clone, Default)]
 pub struct BackupCatalog {
     entries: Vec<CatalogEntry>,
+    /// Names of backups that are not regular files, with what they are.
+    not_regular: Vec<(String, &'static str)>,
 }
 
 impl BackupCatalog {
@@ -102,6 +111,7 @@ impl BackupCatalog {
         };
         let ledger = Ledger::load(data);
         let mut entries = Vec::new();
+        let mut not_regular = Vec::new();
         for entry in read {
             let entry = entry.map_err(unreadable)?;
             let file_name = entry.file_name();
@@ -115,6 +125,7 @@ impl BackupCatalog {
                 continue;
             };
             if !metadata.is_file() {
+                not_regular.push((file_name.to_owned(), file_kind(&metadata.file_type())));
                 continue;
             }
             let (meta, meta_problem) = match name.meta_name() {
@@ -146,7 +157,10 @@ impl BackupCatalog {
         entries.sort_by(|a, b| {
             (b.name.taken_at(), b.name.file_name()).cmp(&(a.name.taken_at(), a.name.file_name()))
         });
-        Ok(BackupCatalog { entries })
+        Ok(BackupCatalog {
+            entries,
+            not_regular,
+        })
     }
 
     /// Every backup, newest first.
@@ -180,7 +194,31 @@ impl BackupCatalog {
         self.entries
             .iter()
             .find(|e| e.name.file_name() == file_name)
-            .ok_or_else(|| CatalogError::BackupNotFound(file_name.to_owned()))
+            .ok_or_else(
+                || match self.not_regular.iter().find(|(n, _)| n == file_name) {
+                    Some((name, what)) => CatalogError::NotARegularFile {
+                        name: name.clone(),
+                        what,
+                    },
+                    None => CatalogError::BackupNotFound(file_name.to_owned()),
+                },
+            )
+    }
+}
+
+/// What a directory entry that is no regular file is, in words.
+fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "a device"
     }
 }
 

@@ -320,7 +320,23 @@ pub struct Decrypted {
 struct HelperState {
     saw_skesk: bool,
     saw_v6: bool,
+    /// Encrypted to public keys only, without a passphrase.
+    public_key_only: bool,
     opened_with: Option<usize>,
+    /// The file's first byte, once read: an OpenPGP packet header has its
+    /// high bit set, so a text, gzip or SQLite file is told apart from a
+    /// cut-short backup.
+    /// (A cell of its own: the reader sets it while the decryptor may hold
+    /// this state's lock in a callback.)
+    first_byte: Arc<std::sync::OnceLock<u8>>,
+}
+
+impl HelperState {
+    /// The file began with something no OpenPGP message (binary or
+    /// armored) begins with.
+    fn began_foreign(&self) -> bool {
+        !self.saw_skesk && matches!(self.first_byte.get(), Some(&b) if b & 0x80 == 0 && b != b'-')
+    }
 }
 
 struct Helper<'p> {
@@ -340,13 +356,17 @@ impl VerificationHelper for Helper<'_> {
 impl DecryptionHelper for Helper<'_> {
     fn decrypt(
         &mut self,
-        _pkesks: &[PKESK],
+        pkesks: &[PKESK],
         skesks: &[SKESK],
         _sym_algo: Option<SymmetricAlgorithm>,
         decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
     ) -> openpgp::Result<Option<openpgp::Cert>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.saw_skesk = !skesks.is_empty();
+        if skesks.is_empty() && !pkesks.is_empty() {
+            state.public_key_only = true;
+            return Err(openpgp::Error::InvalidOperation("public-key encryption".into()).into());
+        }
         if skesks.iter().any(|s| matches!(s, SKESK::V6(_))) {
             state.saw_v6 = true;
             return Err(openpgp::Error::InvalidOperation("SEIPD v2".into()).into());
@@ -404,6 +424,11 @@ where
         let reader = ForwardingReader {
             inner: ciphertext,
             tx: blocks_tx.clone(),
+            first_byte: state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .first_byte
+                .clone(),
         };
         let decrypting = scope.spawn(|| -> Result<(), CryptoError> {
             let policy = StandardPolicy::new();
@@ -492,12 +517,14 @@ enum Block {
 struct ForwardingReader<R> {
     inner: R,
     tx: std::sync::mpsc::SyncSender<Block>,
+    first_byte: Arc<std::sync::OnceLock<u8>>,
 }
 
 impl<R: Read> Read for ForwardingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n > 0 {
+            let _ = self.first_byte.set(buf[0]);
             // A closed channel means the consumer stopped; reading goes on
             // so the decryptor reports its own state.
             let _ = self.tx.send(Block::Cipher(buf[..n].to_vec()));
@@ -508,7 +535,7 @@ impl<R: Read> Read for ForwardingReader<R> {
 
 fn classify_io(e: io::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        return CryptoError::Truncated(e.to_string());
+        return truncated_or_foreign(e.to_string(), state);
     }
     match e.get_ref() {
         Some(inner) => {
@@ -521,6 +548,23 @@ fn classify_io(e: io::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
     }
 }
 
+/// An end of file before the message ended: a cut-short backup, unless the
+/// file never began like OpenPGP at all.
+fn truncated_or_foreign(message: String, state: &Arc<Mutex<HelperState>>) -> CryptoError {
+    let st = state.lock().unwrap_or_else(|e| e.into_inner());
+    if st.began_foreign() {
+        CryptoError::NotOpenPgp(not_a_packet(&message))
+    } else {
+        CryptoError::Truncated(message)
+    }
+}
+
+fn not_a_packet(detail: &str) -> String {
+    format!(
+        "it does not begin with an OpenPGP packet (is it a plain or other kind of file?): {detail}"
+    )
+}
+
 fn classify(e: &openpgp::anyhow::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
     for err in e.chain() {
         if let Some(pgp) = err.downcast_ref::<openpgp::Error>() {
@@ -529,7 +573,7 @@ fn classify(e: &openpgp::anyhow::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
         if let Some(io_err) = err.downcast_ref::<io::Error>()
             && io_err.kind() == io::ErrorKind::UnexpectedEof
         {
-            return CryptoError::Truncated(io_err.to_string());
+            return truncated_or_foreign(io_err.to_string(), state);
         }
     }
     let st = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -541,6 +585,11 @@ fn classify(e: &openpgp::anyhow::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
 
 fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
     let st = state.lock().unwrap_or_else(|e| e.into_inner());
+    if st.public_key_only {
+        return CryptoError::UnsupportedFormat(
+            "the message is encrypted to a public key, not with a passphrase; Server Monitor backups are passphrase-encrypted (gpg -c)".into(),
+        );
+    }
     if st.saw_v6 {
         return CryptoError::UnsupportedFormat(
             "SEIPD v2 / AEAD encryption, which gpg 2.2 cannot read; Backup Desk only accepts SEIPD v1 (MDC)".into(),
@@ -552,7 +601,11 @@ fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
         openpgp::Error::MalformedPacket(m) | openpgp::Error::MalformedMessage(m)
             if m.contains("runcated") || m.contains("EOF") =>
         {
-            CryptoError::Truncated(m.clone())
+            if st.began_foreign() {
+                CryptoError::NotOpenPgp(not_a_packet(m))
+            } else {
+                CryptoError::Truncated(m.clone())
+            }
         }
         other if !st.saw_skesk => CryptoError::NotOpenPgp(other.to_string()),
         other => CryptoError::Corrupt(other.to_string()),

@@ -82,14 +82,15 @@ impl Ledger {
             path: path.display().to_string(),
             reason,
         };
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string())),
+        match read_regular(&path) {
+            Ok(bytes) => parse_object(&bytes).map_err(damaged),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
             Err(e) => Err(damaged(e.to_string())),
         }
     }
 
-    /// Loads the ledger; a missing or unreadable one reads as empty.
+    /// Loads the ledger; a missing or unreadable one reads as empty (for
+    /// showing only: what acts on pins uses [`Ledger::read`]).
     pub fn load(data: &DataDir) -> Self {
         Self::read(data).unwrap_or_else(|e| {
             tracing::warn!("{e}; its records are not shown");
@@ -166,5 +167,56 @@ impl Ledger {
             &ledger_path(data),
             &serde_json::to_vec_pretty(&ledger).expect("ledger serializes"),
         )
+    }
+}
+
+/// The bytes of `path`, a regular file: a link is never followed and a
+/// FIFO never waited on.
+fn read_regular(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other("it is a symbolic link, which is never followed")
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A ledger is a JSON object: serde would also take a bare array (`[]`)
+/// as a ledger with no records, which would forget every pin.
+fn parse_object(bytes: &[u8]) -> Result<Ledger, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if !value.is_object() {
+        return Err("it is not a JSON object".to_owned());
+    }
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::parse_object;
+
+    #[test]
+    fn only_an_object_is_a_ledger() {
+        assert!(parse_object(b"{}").is_ok());
+        for bad in [&b"[]"[..], b"null", b"[[], [], []]", b"", b"{"] {
+            assert!(
+                parse_object(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }

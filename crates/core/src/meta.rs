@@ -121,7 +121,16 @@ impl BackupMeta {
                 .read(true)
                 .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
                 .open(path)
-                .map_err(io)?
+                .map_err(|e| {
+                    if e.raw_os_error() == Some(libc::ELOOP) {
+                        MetaError::MalformedMeta {
+                            path: shown.clone(),
+                            reason: "it is a symbolic link, which is never followed".into(),
+                        }
+                    } else {
+                        io(e)
+                    }
+                })?
         };
         let metadata = file.metadata().map_err(io)?;
         if !metadata.is_file() {

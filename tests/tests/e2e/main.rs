@@ -4,10 +4,8 @@
 
 mod support;
 
-mod bad_input;
 mod cancel;
 mod cli;
-mod crash;
 mod gpg_interop;
 mod gui;
 mod health;

@@ -534,3 +534,47 @@ pub fn keyring_session(
     );
     (output.status.success(), text)
 }
+
+/// Only `.gpg` and `.meta` files in the backup folder, and no leftovers.
+pub fn only_encrypted_files_in_backups(inst: &Installation) {
+    for entry in std::fs::read_dir(inst.data.backups()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".gpg") || name.ends_with(".meta"),
+            "unexpected file in data/backups: {name}"
+        );
+    }
+    assert!(
+        inst.leftovers().is_empty(),
+        "leftovers: {:?}",
+        inst.leftovers()
+    );
+}
+
+/// Runs `restore ARGS --yes`, expects exit 1 with error kind `kind`, and
+/// checks that the live database and every backup are unchanged.
+pub fn assert_restore_fails(inst: &Installation, args: &[&str], kind: &str) -> String {
+    let live = sha256_file(&inst.data.database());
+    let before = inst.fingerprint();
+    let mut full = vec!["restore"];
+    full.extend_from_slice(args);
+    full.push("--yes");
+    let (code, out) = inst.json(&full);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some(kind)),
+        "{args:?}: {out:#}"
+    );
+    assert_eq!(
+        sha256_file(&inst.data.database()),
+        live,
+        "{args:?}: the live database changed"
+    );
+    assert_eq!(inst.fingerprint(), before, "{args:?}: files changed");
+    assert!(
+        inst.leftovers().is_empty(),
+        "{args:?}: {:?}",
+        inst.leftovers()
+    );
+    out["error"]["message"].as_str().unwrap().to_owned()
+}

@@ -29,6 +29,8 @@ const ADVICE: Record<string, string> = {
   database_exists: "That folder already holds a database. Pick an empty folder.",
   cancelled: "Cancelled. Nothing was changed.",
   backup_not_found: "That backup no longer exists. Refresh the list.",
+  not_a_regular_file:
+    "Something named like a backup in the backup folder is a link, a folder or a FIFO. Backup Desk reads only regular files there: replace it with the real file.",
   storage_full: "The disk is full. Free some space (prune old backups) and try again.",
   swap_failed_unchanged: "Nothing was lost: the live database was not changed (another process kept it locked). Stop the service, or try again when it is idle.",
   ledger_damaged: "Backup Desk's records (pins, verifications) are damaged: repair or move aside data/.backupdesk/ledger.json before pruning.",
