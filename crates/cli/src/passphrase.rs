@@ -7,7 +7,6 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::Context;
 use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::keychain::{Keychain, SecretKind};
 
@@ -48,11 +47,7 @@ const PASSPHRASE_FILE_LIMIT: u64 = 4096;
 /// substitution alike), reading at most 4 KiB: a file with no line end in
 /// that much (say `/dev/zero`) is refused, never read without bound.
 pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(PASSPHRASE_FILE_LIMIT + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read the passphrase file {}", file.display()))?;
+    let bytes = read_first_bytes(file)?;
     let line_end = bytes.iter().position(|b| *b == b'\n');
     if line_end.is_none() && bytes.len() as u64 > PASSPHRASE_FILE_LIMIT {
         return Err(failed(
@@ -84,6 +79,45 @@ pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
         ));
     }
     Ok(Passphrase::new(first))
+}
+
+/// How long a passphrase pipe (a FIFO, process substitution) may take to
+/// give its line.
+const PIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// At most [`PASSPHRASE_FILE_LIMIT`] + 1 bytes of `file`, read on a thread
+/// of its own: a FIFO nobody writes to is given up on after [`PIPE_WAIT`]
+/// instead of hanging the operation (and its lock) for ever.
+fn read_first_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let unreadable = |why: String| {
+        failed(
+            "passphrase_file_unreadable",
+            format!("cannot read the passphrase file {}: {why}", file.display()),
+        )
+    };
+    match std::fs::metadata(file) {
+        Ok(m) if m.is_dir() => return Err(unreadable("it is a folder".to_owned())),
+        Ok(_) => {}
+        Err(e) => return Err(unreadable(e.to_string())),
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = file.to_owned();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(&path)
+            .and_then(|f| f.take(PASSPHRASE_FILE_LIMIT + 1).read_to_end(&mut bytes))
+            .map(|_| bytes);
+        let _ = tx.send(read);
+    });
+    match rx.recv_timeout(PIPE_WAIT) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(unreadable(e.to_string())),
+        Err(_) => Err(unreadable(format!(
+            "nothing was written to it within {} s",
+            PIPE_WAIT.as_secs()
+        ))),
+    }
 }
 
 /// Asks on the terminal (twice for a new backup's passphrase).

@@ -154,13 +154,7 @@ impl Ledger {
     /// concurrent processes never lose each other's records; the new ledger
     /// replaces the old one atomically.
     fn update(data: &DataDir, change: impl FnOnce(&mut Ledger)) -> std::io::Result<()> {
-        ensure_private_dir(&data.state())?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(data.state().join("ledger.lock"))?;
-        lock.lock()?;
+        let _lock = lock_ledger(data)?;
         let mut ledger = Ledger::read(data).map_err(std::io::Error::other)?;
         change(&mut ledger);
         write_atomic(
@@ -168,6 +162,42 @@ impl Ledger {
             &serde_json::to_vec_pretty(&ledger).expect("ledger serializes"),
         )
     }
+}
+
+/// Runs `delete` for backup `file_name` unless it is pinned, under the
+/// ledger's lock: a pin that lands while a prune runs (after its plan) is
+/// never lost to that prune. Returns whether `delete` ran.
+///
+/// # Errors
+/// A damaged or unreadable ledger (nothing is deleted), or `delete`'s error.
+pub fn delete_unless_pinned(
+    data: &DataDir,
+    file_name: &str,
+    delete: impl FnOnce() -> std::io::Result<()>,
+) -> std::io::Result<bool> {
+    let _lock = lock_ledger(data)?;
+    let ledger = Ledger::read(data).map_err(std::io::Error::other)?;
+    if ledger.pinned.contains(file_name) {
+        return Ok(false);
+    }
+    delete()?;
+    Ok(true)
+}
+
+/// The exclusive lock on `ledger.lock` (a link there is never followed),
+/// held until the file is dropped.
+fn lock_ledger(data: &DataDir) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    ensure_private_dir(&data.state())?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(data.state().join("ledger.lock"))?;
+    lock.lock()?;
+    Ok(lock)
 }
 
 /// The bytes of `path`, a regular file: a link is never followed and a

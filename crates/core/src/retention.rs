@@ -304,13 +304,27 @@ pub fn apply(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
             continue;
         };
         let path = data.backup_file(name.file_name());
-        if let Err(e) = std::fs::remove_file(&path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            outcome
-                .failed
-                .push((decision.filename.clone(), e.to_string()));
-            continue;
+        let removed = crate::ledger::delete_unless_pinned(data, name.file_name(), || {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        });
+        match removed {
+            Ok(true) => {}
+            Ok(false) => {
+                outcome.failed.push((
+                    decision.filename.clone(),
+                    "pinned while the prune ran: kept".to_owned(),
+                ));
+                continue;
+            }
+            Err(e) => {
+                outcome
+                    .failed
+                    .push((decision.filename.clone(), e.to_string()));
+                continue;
+            }
         }
         if let Some(meta) = name.meta_name() {
             let _ = std::fs::remove_file(data.backup_file(&meta));

@@ -94,3 +94,124 @@ fn a_backup_removed_during_verify_is_not_recorded_as_failed() {
             .contains_key(&name)
     );
 }
+
+/// Another operation holds the installation's lock: every verb that adds,
+/// replaces or deletes backups is refused at once as `busy` (never waits,
+/// never half-runs); reading verbs and pins go on (pins have the ledger's
+/// own lock, and a prune never deletes a backup pinned while it runs); once the lock is free the same verbs work. A lock file left by a
+/// killed process blocks nothing (the kernel released its lock).
+#[test]
+fn a_held_lock_makes_every_changing_verb_busy_and_a_stale_one_blocks_nothing() {
+    use backupdesk_core::lock::OperationLock;
+    let (inst, name) = installation_with_backup();
+    let changing: [&[&str]; 4] = [
+        &["backup"],
+        &["restore", &name, "--yes"],
+        &["prune", "--yes"],
+        &["delete", &name, "--yes"],
+    ];
+    let held = OperationLock::acquire(&inst.data).unwrap();
+    let before = inst.fingerprint();
+    for args in changing {
+        let started = Instant::now();
+        let message = assert_fails(&inst, args, "busy");
+        assert!(
+            message.contains("another Backup Desk operation"),
+            "{message}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{args:?} waited"
+        );
+    }
+    for args in [
+        &["list"][..],
+        &["health"][..],
+        &["storage"][..],
+        &["verify", &name][..],
+    ] {
+        assert_eq!(
+            inst.json(args).0,
+            0,
+            "{args:?} reads while the lock is held"
+        );
+    }
+    assert_eq!(inst.fingerprint(), before);
+    assert_eq!(inst.json(&["pin", &name]).0, 0);
+    assert_eq!(inst.json(&["unpin", &name]).0, 0);
+    drop(held);
+    // The lock file stays behind, as after a SIGKILL: it holds no lock.
+    assert!(inst.data.state().join("lock").exists());
+    assert_eq!(inst.json(&["pin", &name]).0, 0);
+    assert_eq!(inst.json(&["unpin", &name]).0, 0);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(inst.json(&["backup"]).0, 0);
+    tally("concurrency (lock)", changing.len() + 1);
+}
+
+/// Two backups started at the same moment: one makes its backup, the other
+/// is `busy`; never two half-backups or a shared temporary.
+#[test]
+fn two_backups_at_once_make_one_backup_and_one_busy() {
+    let inst = Installation::demo(8 * MIB, JournalMode::Wal);
+    let spawn = || {
+        inst.cli(&["--json", "backup"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let outcomes: Vec<serde_json::Value> = [a, b]
+        .into_iter()
+        .map(|c| serde_json::from_slice(&c.wait_with_output().unwrap().stdout).unwrap())
+        .collect();
+    let ok = outcomes.iter().filter(|o| o["ok"] == true).count();
+    let busy = outcomes
+        .iter()
+        .filter(|o| o["error"]["kind"] == "busy")
+        .count();
+    assert_eq!((ok, busy), (1, 1), "{outcomes:#?}");
+    let (_, list) = inst.json(&["list"]);
+    assert_eq!(list["backups"].as_array().unwrap().len(), 1, "{list:#}");
+    assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
+    assert_eq!(inst.json(&["verify", "--all"]).0, 0);
+}
+
+/// A pin that lands after a prune made its plan (the admin pins in the app
+/// while the scheduled prune runs) keeps the backup: the deletion checks
+/// the pin again under the ledger's lock.
+#[test]
+fn a_backup_pinned_while_a_prune_runs_is_kept() {
+    use backupdesk_core::retention::{RetentionPolicy, apply, plan_for};
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let older = inst.backup();
+    std::thread::sleep(Duration::from_millis(1100));
+    let newer = inst.backup();
+    let policy = RetentionPolicy {
+        keep_last: 1,
+        daily: 0,
+        weekly: 0,
+        monthly: 0,
+        pre_restore: 0,
+    };
+    let plan = plan_for(&inst.data, &policy, &SystemClock).unwrap();
+    assert!(
+        plan.decisions
+            .iter()
+            .any(|d| d.filename == older && d.deleted()),
+        "the plan deletes the older backup"
+    );
+    // The pin arrives between the plan and the deletion.
+    assert_eq!(inst.json(&["pin", &older]).0, 0);
+    let outcome = apply(&inst.data, &plan);
+    assert!(outcome.deleted.is_empty(), "{outcome:?}");
+    assert!(
+        outcome
+            .failed
+            .iter()
+            .any(|(n, why)| n == &older && why.contains("pinned")),
+        "{outcome:?}"
+    );
+    assert!(inst.backup_path(&older).exists() && inst.backup_path(&newer).exists());
+}
