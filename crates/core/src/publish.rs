@@ -17,6 +17,15 @@ pub const PART_SUFFIX: &str = ".part";
 /// # Errors
 /// When creation or `chmod` fails.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if !m.is_dir() && !m.file_type().is_symlink() => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{} exists but is not a folder", dir.display()),
+            ));
+        }
+        _ => {}
+    }
     std::fs::create_dir_all(dir)?;
     // Never through a symbolic link: run as root (the scheduled job), a
     // link planted as `data/backups` would have us chmod whatever it names.
@@ -129,7 +138,12 @@ pub fn is_storage_full(e: &io::Error) -> bool {
 pub fn is_not_writable(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+        io::ErrorKind::PermissionDenied
+            | io::ErrorKind::ReadOnlyFilesystem
+            // A file or a link where the folder should be: nothing can be
+            // written into it as a folder.
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::InvalidInput
     )
 }
 

@@ -407,6 +407,9 @@ impl RemoteServer {
             .ok_or_else(|| RemoteError::BadResponse(format!("backups: {value}")))?;
         let mut list: Vec<ListItem> = items.iter().filter_map(list_item).collect();
         list.sort_by(|a, b| b.filename.cmp(&a.filename));
+        // A name listed twice is one file: restoring or deleting "it" must
+        // not depend on which entry a screen picked.
+        list.dedup_by(|a, b| a.filename == b.filename);
         Ok(list)
     }
 

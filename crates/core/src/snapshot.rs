@@ -102,8 +102,20 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> SnapshotError + '_ {
 /// [`SnapshotError::DatabaseMissing`], [`SnapshotError::NotASqliteDatabase`],
 /// [`SnapshotError::Io`].
 pub fn check_is_sqlite(path: &Path) -> Result<(), SnapshotError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display().to_string();
-    let mut file = match std::fs::File::open(path) {
+    // Non-blocking: a FIFO in the database's place must not hang the
+    // operation (and its lock); only a regular file can be a database.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match opened {
+        Ok(f) if f.metadata().is_ok_and(|m| !m.is_file()) => {
+            return Err(SnapshotError::NotASqliteDatabase(format!(
+                "{shown} (not a regular file)"
+            )));
+        }
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(SnapshotError::DatabaseMissing(shown));

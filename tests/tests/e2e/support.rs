@@ -100,7 +100,7 @@ impl Installation {
     pub fn fingerprint(&self) -> BTreeMap<String, String> {
         let mut map = BTreeMap::new();
         let db = self.data.database();
-        if db.exists() {
+        if db.is_file() {
             map.insert("data/servers.db".to_owned(), sha256_file(&db));
         }
         if let Ok(read) = std::fs::read_dir(self.data.backups()) {

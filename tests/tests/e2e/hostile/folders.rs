@@ -141,3 +141,61 @@ fn symlinks_inside_the_data_folder_are_never_followed() {
         0o755
     );
 }
+
+/// The installation's paths are the wrong kind of thing: the data dir is a
+/// file, `data/backups` is a file, the live database is a folder or a FIFO.
+/// Each is refused with its kind; nothing is created or changed.
+#[test]
+fn paths_of_the_wrong_kind_are_refused_with_their_kind() {
+    // The --data-dir is a file.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("server-monitor");
+    std::fs::write(&file, "not a folder").unwrap();
+    for args in [&["list"][..], &["backup"][..]] {
+        let out = backupdesk()
+            .arg("--data-dir")
+            .arg(&file)
+            .arg("--json")
+            .args(args)
+            .env("DB_BACKUP_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (out.status.code(), json["error"]["kind"].as_str()),
+            (Some(1), Some("not_an_installation")),
+            "{args:?}: {json:#}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a folder");
+
+    // data/backups is a file.
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    std::fs::remove_dir(inst.data.backups()).unwrap();
+    std::fs::write(inst.data.backups(), "a file").unwrap();
+    assert_fails(&inst, &["list"], "backup_folder_unreadable");
+    assert_fails(&inst, &["backup"], "backup_folder_not_writable");
+    assert_eq!(
+        std::fs::read_to_string(inst.data.backups()).unwrap(),
+        "a file"
+    );
+
+    // The live database is a folder, then a FIFO.
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let live = inst.data.database();
+    std::fs::remove_file(&live).unwrap();
+    std::fs::create_dir(&live).unwrap();
+    assert_fails(&inst, &["backup"], "not_a_sqlite_database");
+    std::fs::remove_dir(&live).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&live)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = std::time::Instant::now();
+    assert_fails(&inst, &["backup"], "not_a_sqlite_database");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    tally("folders (wrong kinds)", 5);
+}

@@ -56,18 +56,6 @@ pub(crate) fn installation_with_backup() -> (Installation, String) {
     (inst, name)
 }
 
-/// The content digest of what backup `name` holds (decrypted by `gpg`).
-pub(crate) fn content_of(
-    inst: &Installation,
-    name: &str,
-) -> std::collections::BTreeMap<String, String> {
-    let plain = inst.dir.path().join(format!("{name}.expected"));
-    gpg_decrypt_to(PASSPHRASE, &inst.backup_path(name), &plain);
-    let digest = content_digest(&plain, None);
-    std::fs::remove_file(&plain).unwrap();
-    digest
-}
-
 /// Rows of `tags` whose name starts with `prefix`.
 pub(crate) fn tag_rows(db: &std::path::Path, prefix: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();

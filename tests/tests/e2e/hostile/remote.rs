@@ -105,3 +105,116 @@ fn an_endless_server_answer_is_refused_at_the_limit() {
     assert_eq!(err.kind(), "bad_response", "{err}");
     assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
 }
+
+/// A server on 127.0.0.1 that answers every request with `answer` (raw
+/// HTTP), until the test ends. Written from the wire, not from our client.
+fn canned_server(answer: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut buf = [0u8; 8192];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(&answer);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn http(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.0 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    answer
+}
+
+/// Answers a hostile or broken server may give: each is reported with its
+/// kind (never a panic, a hang or a crash from a deep nesting), and names
+/// that could escape a folder never reach a listing.
+#[test]
+fn hostile_server_answers_are_reported_with_their_kind() {
+    const JSON: &str = "Content-Type: application/json\r\n";
+    let item = |name: &str| {
+        format!(
+            r#"{{"filename": "{name}", "path": "/x", "size": 10, "size_human": "10 B", "created_at": "2026-12-01T00:00:00", "encrypted": true}}"#
+        )
+    };
+    let good = "servers_db_20261201_000000.db.gpg";
+    let deep = format!(
+        "{{\"backups\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("an HTML page", http("200 OK", "Content-Type: text/html\r\n", b"<html>login</html>"), "bad_response"),
+        ("an empty body", http("200 OK", JSON, b""), "bad_response"),
+        ("an object without backups", http("200 OK", JSON, b"{}"), "bad_response"),
+        ("backups that are a string", http("200 OK", JSON, br#"{"backups": "x"}"#), "bad_response"),
+        ("JSON nested 100000 deep", http("200 OK", JSON, deep.as_bytes()), "bad_response"),
+        ("bytes that are not UTF-8", http("200 OK", JSON, b"{\"backups\": [\"\xff\xfe\"]}"), "bad_response"),
+        (
+            "a body cut short of its Content-Length",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 5000\r\nContent-Type: application/json\r\n\r\n{\"backups\": [".to_vec(),
+            "bad_response",
+        ),
+        ("a 500 with an HTML page", http("500 Internal Server Error", "Content-Type: text/html\r\n", b"<h1>oops</h1>"), "server_error"),
+        ("a 401 (no password kept)", http("401 Unauthorized", JSON, br#"{"error": "token expired"}"#), "authentication_required"),
+        ("a 403", http("403 Forbidden", JSON, br#"{"error": "admin only"}"#), "not_admin"),
+        ("a 429 with Retry-After", http("429 Too Many Requests", &format!("{JSON}Retry-After: 30\r\n"), br#"{"error": "slow down"}"#), "rate_limited"),
+        ("a connection closed without an answer", Vec::new(), "unreachable"),
+        ("a status line that is not HTTP", b"SSH-2.0-OpenSSH_9.2\r\n".to_vec(), "unreachable"),
+    ];
+    for (what, answer, kind) in &cases {
+        let url = canned_server(answer.clone());
+        let client = RemoteServer::new(&url, "admin", None).unwrap();
+        client.set_token("t");
+        let err = client.list().map(|_| ()).unwrap_err();
+        assert_eq!(err.kind(), *kind, "{what}: {err}");
+        assert!(
+            err.to_string().len() < 2048,
+            "{what}: the message is bounded"
+        );
+    }
+    // Names that could escape a folder, and duplicates, never reach the list.
+    let hostile = format!(
+        r#"{{"backups": [{}, {}, {}, {}, {}, {}, {}]}}"#,
+        item("../../etc/passwd"),
+        item("/var/lib/secret.db.gpg"),
+        item("servers_db_20261201_000000.db.gpg/../../x"),
+        item("..%2f..%2fservers.db"),
+        item(good),
+        item(good),
+        r#"{"filename": 42, "size": "big"}"#,
+    );
+    let url = canned_server(http("200 OK", JSON, hostile.as_bytes()));
+    let client = RemoteServer::new(&url, "admin", None).unwrap();
+    client.set_token("t");
+    let list = client.list().unwrap();
+    let names: Vec<&str> = list.iter().map(|i| i.filename.as_str()).collect();
+    assert_eq!(names, [good], "only the one real backup, once");
+    // Ten thousand entries are fine.
+    let many: Vec<String> = (0..10_000)
+        .map(|i| {
+            item(&format!(
+                "servers_db_20261201_{:02}{:02}{:02}.db.gpg",
+                i / 3600,
+                i / 60 % 60,
+                i % 60
+            ))
+        })
+        .collect();
+    let url = canned_server(http(
+        "200 OK",
+        JSON,
+        format!(r#"{{"backups": [{}]}}"#, many.join(",")).as_bytes(),
+    ));
+    let client = RemoteServer::new(&url, "admin", None).unwrap();
+    client.set_token("t");
+    assert_eq!(client.list().unwrap().len(), 10_000);
+    tally("remote (answers)", cases.len() + 2);
+}
