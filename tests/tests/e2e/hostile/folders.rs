@@ -199,3 +199,42 @@ fn paths_of_the_wrong_kind_are_refused_with_their_kind() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     tally("folders (wrong kinds)", 5);
 }
+
+/// Case 16: an admin's stricter backups folder (0500) is not loosened.
+#[test]
+fn a_read_only_backups_folder_is_left_as_the_admin_set_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    inst.backup();
+    let backups = inst.data.backups();
+    std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let _ = inst.json(&["list"]);
+    let _ = inst.json(&["backup"]);
+    let mode = std::fs::metadata(&backups).unwrap().permissions().mode() & 0o777;
+    std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(mode, 0o500);
+}
+
+/// Case 15: a mistyped `--data-dir` is an error, and nothing is created there.
+#[test]
+fn a_mistyped_data_dir_is_an_error_and_creates_nothing() {
+    let scratch = tempfile::tempdir().unwrap();
+    let typo = scratch.path().join("server-monitr");
+    for args in [&["list"][..], &["backup"][..], &["prune", "--dry-run"][..]] {
+        let out = backupdesk()
+            .arg("--data-dir")
+            .arg(&typo)
+            .arg("--json")
+            .args(args)
+            .env("DB_BACKUP_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            json["error"]["kind"], "not_an_installation",
+            "{args:?}: {json:#}"
+        );
+    }
+    assert!(!typo.exists(), "nothing was created at the typo");
+}
