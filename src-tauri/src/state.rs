@@ -9,6 +9,7 @@ use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::keychain::{Keychain, SecretKind};
 use backupdesk_core::layout::DataDir;
 use backupdesk_core::profile::{Profile, ProfileBook, config_dir};
+use backupdesk_core::service::secrets::{self, PassphraseScope};
 use backupdesk_core::target::OpenedTarget;
 
 use crate::error::{CommandResult, IpcError};
@@ -87,9 +88,9 @@ pub fn backup_passphrase(name: &str, target: &OpenedTarget) -> CommandResult<Pas
 
 /// The backup passphrase of profile `name`, from the keychain.
 pub fn passphrase(name: &str) -> CommandResult<Passphrase> {
-    let keychain = Keychain::open()?;
-    match keychain.get(name, SecretKind::Passphrase)? {
-        Some(secret) => Ok(Passphrase::new(secret.to_string())),
+    let scope = passphrase_scope(name)?;
+    match secrets::stored_passphrase(&Keychain::open()?, &scope)? {
+        Some(passphrase) => Ok(passphrase),
         None => Err(IpcError::new(
             "no_passphrase_stored",
             format!("no backup passphrase is stored for {name}: set one in Settings"),
@@ -133,7 +134,7 @@ pub fn create_demo(
     passphrase: zeroize::Zeroizing<String>,
 ) -> CommandResult<crate::commands::demo::DemoCreated> {
     use backupdesk_core::demo::{DemoOptions, create_demo};
-    usable_passphrase(&passphrase)?;
+    secrets::check_new_passphrase(&Passphrase::new(passphrase.to_string()))?;
     let root = std::path::absolute(dir).map_err(|e| IpcError::new("io", e.to_string()))?;
     let data = DataDir::new(&root);
     let options = DemoOptions {
@@ -148,7 +149,11 @@ pub fn create_demo(
             data_dir: root.clone(),
         }),
     )?;
-    Keychain::open()?.set(name, SecretKind::Passphrase, &passphrase)?;
+    secrets::store_passphrase(
+        &Keychain::open()?,
+        &passphrase_scope(name)?,
+        &Passphrase::new(passphrase.to_string()),
+    )?;
     Ok(crate::commands::demo::DemoCreated {
         profile: name.to_owned(),
         data_dir: root.display().to_string(),
@@ -214,10 +219,13 @@ pub fn secret_status(name: &str) -> crate::commands::secrets::SecretStatus {
     match Keychain::open() {
         Ok(keychain) => {
             let has = |kind| matches!(keychain.get(name, kind), Ok(Some(_)));
+            let passphrase_stored = passphrase_scope(name).is_ok_and(|scope| {
+                matches!(secrets::stored_passphrase(&keychain, &scope), Ok(Some(_)))
+            });
             SecretStatus {
                 keychain_available: true,
                 keychain_error: None,
-                passphrase_stored: has(SecretKind::Passphrase),
+                passphrase_stored,
                 token_stored: has(SecretKind::ApiToken),
                 password_stored: has(SecretKind::Password),
             }
@@ -235,21 +243,25 @@ pub fn secret_status(name: &str) -> crate::commands::secrets::SecretStatus {
 /// Stores `secret` as the passphrase of `name` (refusing the scripts'
 /// well-known default and an empty one).
 pub fn set_passphrase(name: &str, secret: &str) -> CommandResult<()> {
-    usable_passphrase(secret)?;
-    Ok(Keychain::open()?.set(name, SecretKind::Passphrase, secret)?)
+    Ok(secrets::store_passphrase(
+        &Keychain::open()?,
+        &passphrase_scope(name)?,
+        &Passphrase::new(secret.to_owned()),
+    )?)
 }
 
-/// Refuses an empty passphrase and the scripts' well-known default as a
-/// passphrase for new backups.
-fn usable_passphrase(secret: &str) -> CommandResult<()> {
-    let passphrase = Passphrase::new(secret.to_owned());
-    if passphrase.is_empty() || passphrase.is_legacy_default() {
-        return Err(IpcError::new(
-            "unusable_passphrase",
-            "choose your own passphrase (not empty, not Server Monitor's default)",
-        ));
-    }
-    Ok(())
+/// Forgets the stored passphrase of profile `name`.
+pub fn forget_passphrase(name: &str) -> CommandResult<bool> {
+    Ok(secrets::forget_passphrase(
+        &Keychain::open()?,
+        &passphrase_scope(name)?,
+    )?)
+}
+
+/// Where profile `name`'s passphrase is kept (core's one rule, shared with
+/// the CLI: a local installation's folder, a remote profile's name).
+fn passphrase_scope(name: &str) -> CommandResult<PassphraseScope> {
+    Ok(PassphraseScope::for_profile(name, &profile(name)?))
 }
 
 /// Rotates the passphrase of local profile `name` to `secret` and stores
@@ -267,7 +279,7 @@ pub fn rotate(
         &backupdesk_core::progress::NoProgress,
     )?;
     if report.complete() {
-        Keychain::open()?.set(name, SecretKind::Passphrase, secret)?;
+        secrets::store_passphrase(&Keychain::open()?, &passphrase_scope(name)?, &new)?;
     }
     Ok(report)
 }

@@ -3,6 +3,7 @@
 //! (The mock runtime stands in for WebKit here; the real window is driven
 //! by the end-to-end tests in `tests/`.)
 
+#[allow(dead_code)]
 mod common;
 use common::invoke;
 

@@ -4,40 +4,13 @@
 //! the UI as the settled, judged report, never as "restored" unless it is.
 
 mod common;
-use common::invoke;
+use common::{in_keyring_session, invoke};
 
 use backupdesk_e2e::standin::{ADMIN, RestoreBehaviour, StandIn, StandInOptions};
 use serde_json::json;
 use tauri::test::mock_builder;
 
 const SERVER_PASSPHRASE: &str = "the server's own passphrase";
-
-/// Re-runs this test in a D-Bus session with a fresh, unlocked keyring and
-/// its own config folder (the environment can only be set for a child).
-fn in_keyring_session(test: &str) -> bool {
-    if std::env::var_os("BACKUPDESK_APP_KEYRING_SESSION").is_some() {
-        return false;
-    }
-    let scratch = tempfile::tempdir().unwrap();
-    let with_keyring =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts/with-keyring.sh");
-    let out = std::process::Command::new("dbus-run-session")
-        .arg("--")
-        .arg(with_keyring)
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture"])
-        .env("BACKUPDESK_APP_KEYRING_SESSION", "1")
-        .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    true
-}
 
 struct Server {
     _dir: tempfile::TempDir,

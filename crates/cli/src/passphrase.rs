@@ -8,7 +8,8 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::keychain::Keychain;
+use backupdesk_core::service::secrets;
 
 use crate::args::GlobalArgs;
 use crate::failure::{failed, usage};
@@ -30,10 +31,9 @@ pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphra
     {
         return Ok(Passphrase::new(text));
     }
-    match Keychain::open()
-        .and_then(|k| k.get(&crate::cmd::keychain_scope(global), SecretKind::Passphrase))
-    {
-        Ok(Some(secret)) => return Ok(Passphrase::new(secret.to_string())),
+    let scope = crate::cmd::keychain_scope(global);
+    match Keychain::open().and_then(|k| secrets::stored_passphrase(&k, &scope)) {
+        Ok(Some(passphrase)) => return Ok(passphrase),
         Ok(None) => {}
         Err(e) => eprintln!("note: {e}; asking for the passphrase instead"),
     }

@@ -75,6 +75,43 @@ impl Passphrase {
     }
 }
 
+/// Why a passphrase may not encrypt new backups.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PassphraseRefused {
+    /// Nothing was given.
+    #[error("the passphrase is empty")]
+    Empty,
+    /// Server Monitor's well-known default: it protects nothing.
+    #[error(
+        "refusing Server Monitor's well-known default passphrase for new backups; choose your own"
+    )]
+    Default,
+}
+
+impl crate::ErrorKind for PassphraseRefused {
+    fn kind(&self) -> &'static str {
+        match self {
+            PassphraseRefused::Empty => "empty_passphrase",
+            PassphraseRefused::Default => "default_passphrase_refused",
+        }
+    }
+}
+
+/// The passphrase policy for new backups (storing, rotating to, creating a
+/// demo with): not empty, not the scripts' default.
+///
+/// # Errors
+/// [`PassphraseRefused`].
+pub fn check_new_passphrase(passphrase: &Passphrase) -> Result<(), PassphraseRefused> {
+    if passphrase.is_empty() {
+        Err(PassphraseRefused::Empty)
+    } else if passphrase.is_legacy_default() {
+        Err(PassphraseRefused::Default)
+    } else {
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Passphrase(<redacted>)")

@@ -33,6 +33,7 @@ pub mod restore;
 pub mod retention;
 pub mod rotation;
 pub mod schedule;
+pub mod service;
 pub mod snapshot;
 pub mod staging;
 pub mod target;

@@ -34,7 +34,10 @@ pub enum RotationError {
     /// The backup folder cannot be read.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
-    /// The new passphrase is empty, the default, or the same as the old one.
+    /// The new passphrase is refused by the policy for new backups.
+    #[error("unusable new passphrase: {0}")]
+    Refused(#[from] crate::crypto::PassphraseRefused),
+    /// The new passphrase is the same as the old one.
     #[error("unusable new passphrase: {0}")]
     UnusableNewPassphrase(&'static str),
     /// The staging folder cannot be used.
@@ -51,7 +54,8 @@ impl ErrorKind for RotationError {
         match self {
             RotationError::Lock(e) => e.kind(),
             RotationError::Catalog(e) => e.kind(),
-            RotationError::UnusableNewPassphrase(_) => "unusable_new_passphrase",
+            RotationError::Refused(e) => e.kind(),
+            RotationError::UnusableNewPassphrase(_) => "same_passphrase",
             RotationError::Io { .. } => "io",
         }
     }
@@ -98,14 +102,7 @@ pub fn rotate(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<RotationReport, RotationError> {
-    if new.is_empty() {
-        return Err(RotationError::UnusableNewPassphrase("it is empty"));
-    }
-    if new.is_legacy_default() {
-        return Err(RotationError::UnusableNewPassphrase(
-            "it is Server Monitor's well-known default",
-        ));
-    }
+    crate::crypto::check_new_passphrase(new)?;
     if new.expose() == old.expose() {
         return Err(RotationError::UnusableNewPassphrase(
             "it is the same as the old one",

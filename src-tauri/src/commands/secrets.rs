@@ -53,7 +53,7 @@ pub async fn test_passphrase(profile: String) -> CommandResult<String> {
 /// Forgets the stored passphrase of `profile`.
 #[tauri::command]
 pub async fn forget_passphrase(profile: String) -> CommandResult<bool> {
-    blocking(move || Ok(Keychain::open()?.forget(&profile, SecretKind::Passphrase)?)).await
+    blocking(move || state::forget_passphrase(&profile)).await
 }
 
 /// Re-encrypts every backup of `profile` with `new_passphrase` and stores

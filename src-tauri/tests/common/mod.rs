@@ -1,4 +1,5 @@
-//! What the command tests share: one IPC call on the mock runtime.
+//! What the command tests share: one IPC call on the mock runtime, and a
+//! re-run of a test inside its own keyring session.
 
 use serde_json::Value;
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -25,4 +26,31 @@ pub fn invoke(
         },
     )
     .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+/// Re-runs this test in a D-Bus session with a fresh, unlocked keyring and
+/// its own config folder (the environment can only be set for a child).
+pub fn in_keyring_session(test: &str) -> bool {
+    if std::env::var_os("BACKUPDESK_APP_KEYRING_SESSION").is_some() {
+        return false;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let with_keyring =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts/with-keyring.sh");
+    let out = std::process::Command::new("dbus-run-session")
+        .arg("--")
+        .arg(with_keyring)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture"])
+        .env("BACKUPDESK_APP_KEYRING_SESSION", "1")
+        .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
 }

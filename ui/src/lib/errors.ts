@@ -4,7 +4,9 @@ import type { IpcError } from "./bindings/IpcError";
 const ADVICE: Record<string, string> = {
   wrong_passphrase: "The passphrase does not open this backup. Check the passphrase in Settings, or use the one the backup was made with.",
   no_passphrase_stored: "No backup passphrase is stored for this profile. Set one in Settings.",
-  unusable_passphrase: "Choose your own passphrase: not empty and not Server Monitor's well-known default.",
+  empty_passphrase: "Type a passphrase: an empty one protects nothing.",
+  default_passphrase_refused: "Choose your own passphrase: Server Monitor's well-known default protects nothing.",
+  same_passphrase: "The new passphrase is the one the backups already use: choose another.",
   confirmation_mismatch: "Type the profile name exactly to confirm.",
   verification_failed: "This backup failed verification and cannot be restored. Pick another backup.",
   checksum_mismatch: "The backup's content does not match its checksum: do not restore it.",

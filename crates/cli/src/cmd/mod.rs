@@ -18,6 +18,7 @@ mod verify;
 use std::process::ExitCode;
 
 use backupdesk_core::layout::DataDir;
+use backupdesk_core::service::secrets::PassphraseScope;
 use backupdesk_core::target::OpenedTarget;
 
 use crate::args::{Cli, GlobalArgs, Verb};
@@ -127,16 +128,12 @@ fn data_dir(global: &GlobalArgs) -> DataDir {
     DataDir::new(&global.data_dir)
 }
 
-/// The keychain scope of the selected installation: the profile's name, or
-/// `dir:` and the absolute data directory.
-pub fn keychain_scope(global: &GlobalArgs) -> String {
-    match &global.profile {
-        Some(name) => name.clone(),
-        None => format!(
-            "dir:{}",
-            std::path::absolute(&global.data_dir)
-                .unwrap_or_else(|_| global.data_dir.clone())
-                .display()
-        ),
+/// The keychain scope of the selected installation's passphrase (core's
+/// one rule, shared with the app): its data folder; a remote profile's name.
+pub fn keychain_scope(global: &GlobalArgs) -> PassphraseScope {
+    match (&global.profile, &global.remote) {
+        (Some(name), Some(_)) => PassphraseScope::for_remote_profile(name),
+        (Some(name), None) => PassphraseScope::for_local_profile(name, &global.data_dir),
+        (None, _) => PassphraseScope::for_data_dir(&global.data_dir),
     }
 }

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::keychain::Keychain;
+use backupdesk_core::service::secrets::{self, PassphraseScope};
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::rotation;
@@ -25,57 +26,57 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
                 Some(file) => from_file(file)?,
                 None => prompt(Purpose::Encrypt)?,
             };
-            if passphrase.is_legacy_default() {
-                return Err(failed(
-                    "default_passphrase_refused",
-                    "refusing to store Server Monitor's well-known default passphrase; choose your own",
-                ));
-            }
-            keychain
-                .set(&scope, SecretKind::Passphrase, passphrase.expose())
-                .map_err(fail)?;
+            secrets::store_passphrase(&keychain, &scope, &passphrase).map_err(fail)?;
             (
                 true,
-                format!("Passphrase stored in the keychain for {scope}."),
+                format!("Passphrase stored in the keychain for {}.", scope.label()),
             )
         }
         PassphraseVerb::Test => {
-            let Some(secret) = keychain.get(&scope, SecretKind::Passphrase).map_err(fail)? else {
+            let Some(passphrase) = secrets::stored_passphrase(&keychain, &scope).map_err(fail)?
+            else {
                 return Err(failed(
                     "no_passphrase_stored",
-                    format!("no passphrase is stored for {scope}"),
+                    format!("no passphrase is stored for {}", scope.label()),
                 ));
             };
-            let passphrase = backupdesk_core::crypto::Passphrase::new(secret.to_string());
             let newest =
                 backupdesk_core::verify::test_passphrase(&super::data_dir(global), &passphrase)
                     .map_err(fail)?;
             (true, format!("The stored passphrase opens {newest}."))
         }
         PassphraseVerb::Forget => {
-            let removed = keychain
-                .forget(&scope, SecretKind::Passphrase)
-                .map_err(fail)?;
+            let removed = secrets::forget_passphrase(&keychain, &scope).map_err(fail)?;
             if removed {
                 (
                     true,
-                    format!("Passphrase for {scope} removed from the keychain."),
+                    format!(
+                        "Passphrase for {} removed from the keychain.",
+                        scope.label()
+                    ),
                 )
             } else {
-                (true, format!("No passphrase was stored for {scope}."))
+                (
+                    true,
+                    format!("No passphrase was stored for {}.", scope.label()),
+                )
             }
         }
         PassphraseVerb::Rotate(_) => unreachable!("handled above"),
     };
     if global.json {
-        print_json(&serde_json::json!({ "ok": ok, "scope": scope, "message": message }));
+        print_json(&serde_json::json!({ "ok": ok, "scope": scope.label(), "message": message }));
     } else {
         println!("{message}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn rotate(global: &GlobalArgs, scope: &str, args: &RotateArgs) -> anyhow::Result<ExitCode> {
+fn rotate(
+    global: &GlobalArgs,
+    scope: &PassphraseScope,
+    args: &RotateArgs,
+) -> anyhow::Result<ExitCode> {
     let data = super::data_dir(global);
     let old = resolve(global, Purpose::Decrypt)?;
     let new = match &args.new_passphrase_file {
@@ -88,8 +89,14 @@ fn rotate(global: &GlobalArgs, scope: &str, args: &RotateArgs) -> anyhow::Result
     let report =
         rotation::rotate(&data, &old, &new, &SystemClock, &Bars::new(global.json)).map_err(fail)?;
     let keychain_note = if report.complete() {
-        match Keychain::open().and_then(|k| k.set(scope, SecretKind::Passphrase, new.expose())) {
-            Ok(()) => format!("the keychain now holds the new passphrase for {scope}"),
+        match Keychain::open()
+            .map_err(secrets::StoreError::from)
+            .and_then(|k| secrets::store_passphrase(&k, scope, &new))
+        {
+            Ok(()) => format!(
+                "the keychain now holds the new passphrase for {}",
+                scope.label()
+            ),
             Err(e) => format!("the keychain was not updated: {e}"),
         }
     } else {

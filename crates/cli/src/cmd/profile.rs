@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::keychain::Keychain;
 use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
 
 use crate::args::{GlobalArgs, ProfileVerb, RemoteProfile};
@@ -95,8 +95,10 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
         }
         ProfileVerb::Show(p) => {
             let profile = book.get(&p.name).map_err(fail)?;
+            let scope =
+                backupdesk_core::service::secrets::PassphraseScope::for_profile(&p.name, profile);
             let stored = Keychain::open()
-                .and_then(|k| k.get(&p.name, SecretKind::Passphrase))
+                .and_then(|k| backupdesk_core::service::secrets::stored_passphrase(&k, &scope))
                 .map(|s| if s.is_some() { "stored" } else { "not stored" })
                 .unwrap_or("keychain unavailable");
             if global.json {
