@@ -1,31 +1,31 @@
 //! The one error type commands return: `{kind, message}`. The UI branches
-//! on `kind` (the core error's stable [`ErrorKind::kind`]), never on text.
+//! on `kind` (core's one [`ErrorKind`] set), never on text.
 
-use backupdesk_core::ErrorKind;
+use backupdesk_core::{ErrorKind, KindedError};
 use serde::Serialize;
 
 /// An error as the UI receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct IpcError {
-    /// Stable, `snake_case` (`wrong_passphrase`, `backup_not_found`...).
-    pub kind: String,
+    /// Stable, `snake_case` on the wire (`wrong_passphrase`, `backup_not_found`...).
+    pub kind: ErrorKind,
     /// For humans: what happened.
     pub message: String,
 }
 
 impl IpcError {
     /// An error of the shell itself (bad arguments, refused confirmations).
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         IpcError {
-            kind: kind.to_owned(),
+            kind,
             message: message.into(),
         }
     }
 
     /// Any core error, with its kind.
-    pub fn from_core<E: ErrorKind + std::fmt::Display>(e: E) -> Self {
+    pub fn from_core<E: KindedError + std::fmt::Display>(e: E) -> Self {
         IpcError {
-            kind: e.kind().to_owned(),
+            kind: e.kind(),
             message: e.to_string(),
         }
     }
@@ -71,7 +71,7 @@ where
         .await
         .unwrap_or_else(|e| {
             Err(IpcError::new(
-                "internal",
+                backupdesk_core::ErrorKind::Internal,
                 format!("the operation failed: {e}"),
             ))
         })

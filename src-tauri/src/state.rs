@@ -69,7 +69,7 @@ pub fn local_data(name: &str) -> CommandResult<DataDir> {
     match profile(name)?.target {
         backupdesk_core::profile::ProfileTarget::Local { data_dir } => Ok(DataDir::new(data_dir)),
         backupdesk_core::profile::ProfileTarget::Remote { base_url, .. } => Err(IpcError::new(
-            "remote_unsupported",
+            backupdesk_core::ErrorKind::RemoteUnsupported,
             format!(
                 "{name} is the remote server {base_url}: this works on local installations only"
             ),
@@ -92,7 +92,7 @@ pub fn passphrase(name: &str) -> CommandResult<Passphrase> {
     match secrets::stored_passphrase(&Keychain::open()?, &scope)? {
         Some(passphrase) => Ok(passphrase),
         None => Err(IpcError::new(
-            "no_passphrase_stored",
+            backupdesk_core::ErrorKind::NoPassphraseStored,
             format!("no backup passphrase is stored for {name}: set one in Settings"),
         )),
     }
@@ -135,7 +135,8 @@ pub fn create_demo(
 ) -> CommandResult<crate::commands::demo::DemoCreated> {
     use backupdesk_core::demo::{DemoOptions, create_demo};
     secrets::check_new_passphrase(&Passphrase::new(passphrase.to_string()))?;
-    let root = std::path::absolute(dir).map_err(|e| IpcError::new("io", e.to_string()))?;
+    let root = std::path::absolute(dir)
+        .map_err(|e| IpcError::new(backupdesk_core::ErrorKind::Io, e.to_string()))?;
     let data = DataDir::new(&root);
     let options = DemoOptions {
         size_bytes: u64::from(size_mib.max(1)) << 20,
@@ -172,7 +173,7 @@ pub fn restore(
 ) -> CommandResult<backupdesk_core::target::RestoreDone> {
     if confirmation != name {
         return Err(IpcError::new(
-            "confirmation_mismatch",
+            backupdesk_core::ErrorKind::ConfirmationMismatch,
             format!("type the profile name ({name}) to confirm the restore"),
         ));
     }
@@ -204,8 +205,12 @@ pub fn apply_retention(
     policy: &backupdesk_core::retention::RetentionPolicy,
 ) -> CommandResult<backupdesk_core::retention::PruneOutcome> {
     let data = local_data(name)?;
-    backupdesk_core::retention::save_policy(&data, policy)
-        .map_err(|e| IpcError::new("io", format!("cannot save the policy: {e}")))?;
+    backupdesk_core::retention::save_policy(&data, policy).map_err(|e| {
+        IpcError::new(
+            backupdesk_core::ErrorKind::Io,
+            format!("cannot save the policy: {e}"),
+        )
+    })?;
     Ok(backupdesk_core::retention::prune(
         &data,
         policy,

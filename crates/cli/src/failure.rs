@@ -1,12 +1,12 @@
 //! Carries a core error's stable kind through `anyhow` to `main`, which
 //! prints it in `--json` output and picks the exit code.
 
-use backupdesk_core::ErrorKind;
+use backupdesk_core::{ErrorKind, KindedError};
 
 /// An error with its machine-readable kind.
 #[derive(Debug)]
 pub struct Failure {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub usage: bool,
     message: String,
 }
@@ -20,7 +20,7 @@ impl std::fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// Wraps a core error, keeping its kind and its message (with causes).
-pub fn fail<E: ErrorKind + std::error::Error>(e: E) -> anyhow::Error {
+pub fn fail<E: KindedError + std::error::Error>(e: E) -> anyhow::Error {
     let mut message = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -39,7 +39,7 @@ pub fn fail<E: ErrorKind + std::error::Error>(e: E) -> anyhow::Error {
 }
 
 /// A usage error (exit code 2) with a kind.
-pub fn usage(kind: &'static str, message: impl Into<String>) -> anyhow::Error {
+pub fn usage(kind: ErrorKind, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Failure {
         kind,
         usage: true,
@@ -48,7 +48,7 @@ pub fn usage(kind: &'static str, message: impl Into<String>) -> anyhow::Error {
 }
 
 /// An operation failure (exit code 1) with a kind.
-pub fn failed(kind: &'static str, message: impl Into<String>) -> anyhow::Error {
+pub fn failed(kind: ErrorKind, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Failure {
         kind,
         usage: false,

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Err(error) => {
             let (kind, usage) = match error.downcast_ref::<Failure>() {
                 Some(f) => (f.kind, f.usage),
-                None => ("error", false),
+                None => (backupdesk_core::ErrorKind::Error, false),
             };
             if json {
                 output::print_json(&serde_json::json!({

@@ -51,7 +51,7 @@ pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
     let line_end = bytes.iter().position(|b| *b == b'\n');
     if line_end.is_none() && bytes.len() as u64 > PASSPHRASE_FILE_LIMIT {
         return Err(failed(
-            "passphrase_file_too_long",
+            backupdesk_core::ErrorKind::PassphraseFileTooLong,
             format!(
                 "the passphrase file {} has no line end in its first {PASSPHRASE_FILE_LIMIT} bytes: it is no passphrase file",
                 file.display()
@@ -62,19 +62,19 @@ pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
     let first = first.strip_suffix(b"\r").unwrap_or(first);
     let Ok(first) = String::from_utf8(first.to_vec()) else {
         return Err(failed(
-            "passphrase_file_not_text",
+            backupdesk_core::ErrorKind::PassphraseFileNotText,
             format!("the passphrase file {} is not UTF-8 text", file.display()),
         ));
     };
     if first.contains('\0') {
         return Err(failed(
-            "passphrase_file_not_text",
+            backupdesk_core::ErrorKind::PassphraseFileNotText,
             format!("the passphrase file {} holds NUL bytes", file.display()),
         ));
     }
     if first.is_empty() {
         return Err(failed(
-            "empty_passphrase",
+            backupdesk_core::ErrorKind::EmptyPassphrase,
             format!("the passphrase file {} is empty", file.display()),
         ));
     }
@@ -92,7 +92,7 @@ fn read_first_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let unreadable = |why: String| {
         failed(
-            "passphrase_file_unreadable",
+            backupdesk_core::ErrorKind::PassphraseFileUnreadable,
             format!("cannot read the passphrase file {}: {why}", file.display()),
         )
     };
@@ -124,7 +124,7 @@ fn read_first_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn prompt(purpose: Purpose) -> anyhow::Result<Passphrase> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(
-            "passphrase_required",
+            backupdesk_core::ErrorKind::PassphraseRequired,
             "no passphrase: use --passphrase-file FILE, set DB_BACKUP_PASSPHRASE, or store one with `backupdesk passphrase set` (no terminal to ask on)",
         ));
     }
@@ -133,7 +133,7 @@ pub fn prompt(purpose: Purpose) -> anyhow::Result<Passphrase> {
         let again = rpassword::prompt_password("Repeat the passphrase: ")?;
         if again != first {
             return Err(failed(
-                "passphrase_mismatch",
+                backupdesk_core::ErrorKind::PassphraseMismatch,
                 "the two passphrases differ; nothing was done",
             ));
         }

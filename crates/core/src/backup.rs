@@ -5,7 +5,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::activity_log::{ActivityLog, Level};
 use crate::catalog::BackupCatalog;
 use crate::clock::Clock;
@@ -135,18 +135,20 @@ pub enum BackupError {
     },
 }
 
-impl ErrorKind for BackupError {
-    fn kind(&self) -> &'static str {
+impl KindedError for BackupError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            BackupError::DefaultPassphraseRefused => "default_passphrase_refused",
-            BackupError::EmptyPassphrase => "empty_passphrase",
+            BackupError::DefaultPassphraseRefused => crate::ErrorKind::DefaultPassphraseRefused,
+            BackupError::EmptyPassphrase => crate::ErrorKind::EmptyPassphrase,
             BackupError::Snapshot(e) => e.kind(),
             BackupError::Lock(e) => e.kind(),
-            BackupError::BackupFolderFull { .. } => "backup_folder_full",
-            BackupError::BackupFolderNotWritable { .. } => "backup_folder_not_writable",
-            BackupError::AlreadyExists(_) => "backup_exists",
+            BackupError::BackupFolderFull { .. } => crate::ErrorKind::BackupFolderFull,
+            BackupError::BackupFolderNotWritable { .. } => {
+                crate::ErrorKind::BackupFolderNotWritable
+            }
+            BackupError::AlreadyExists(_) => crate::ErrorKind::BackupExists,
             BackupError::Crypto(e) => e.kind(),
-            BackupError::Io { .. } => "io",
+            BackupError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

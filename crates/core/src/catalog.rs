@@ -47,15 +47,15 @@ pub enum CatalogError {
     LedgerDamaged(#[from] crate::ledger::LedgerDamaged),
 }
 
-impl crate::ErrorKind for CatalogError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for CatalogError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            CatalogError::BackupFolderUnreadable { .. } => "backup_folder_unreadable",
+            CatalogError::BackupFolderUnreadable { .. } => crate::ErrorKind::BackupFolderUnreadable,
             CatalogError::Name(e) => e.kind(),
-            CatalogError::BackupNotFound(_) => "backup_not_found",
-            CatalogError::NotARegularFile { .. } => "not_a_regular_file",
-            CatalogError::LedgerUnwritable { .. } => "io",
-            CatalogError::LedgerDamaged(_) => "ledger_damaged",
+            CatalogError::BackupNotFound(_) => crate::ErrorKind::BackupNotFound,
+            CatalogError::NotARegularFile { .. } => crate::ErrorKind::NotARegularFile,
+            CatalogError::LedgerUnwritable { .. } => crate::ErrorKind::Io,
+            CatalogError::LedgerDamaged(_) => crate::ErrorKind::LedgerDamaged,
         }
     }
 }

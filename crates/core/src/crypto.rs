@@ -88,11 +88,11 @@ pub enum PassphraseRefused {
     Default,
 }
 
-impl crate::ErrorKind for PassphraseRefused {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for PassphraseRefused {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            PassphraseRefused::Empty => "empty_passphrase",
-            PassphraseRefused::Default => "default_passphrase_refused",
+            PassphraseRefused::Empty => crate::ErrorKind::EmptyPassphrase,
+            PassphraseRefused::Default => crate::ErrorKind::DefaultPassphraseRefused,
         }
     }
 }
@@ -198,17 +198,17 @@ pub enum CryptoError {
     Cancelled,
 }
 
-impl crate::ErrorKind for CryptoError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for CryptoError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            CryptoError::WrongPassphrase => "wrong_passphrase",
-            CryptoError::Truncated(_) => "truncated_backup",
-            CryptoError::Tampered => "tampered_backup",
-            CryptoError::Corrupt(_) => "corrupt_backup",
-            CryptoError::NotOpenPgp(_) => "not_openpgp",
-            CryptoError::UnsupportedFormat(_) => "unsupported_format",
-            CryptoError::Io(_) => "io",
-            CryptoError::Cancelled => "cancelled",
+            CryptoError::WrongPassphrase => crate::ErrorKind::WrongPassphrase,
+            CryptoError::Truncated(_) => crate::ErrorKind::TruncatedBackup,
+            CryptoError::Tampered => crate::ErrorKind::TamperedBackup,
+            CryptoError::Corrupt(_) => crate::ErrorKind::CorruptBackup,
+            CryptoError::NotOpenPgp(_) => crate::ErrorKind::NotOpenpgp,
+            CryptoError::UnsupportedFormat(_) => crate::ErrorKind::UnsupportedFormat,
+            CryptoError::Io(_) => crate::ErrorKind::Io,
+            CryptoError::Cancelled => crate::ErrorKind::Cancelled,
         }
     }
 }

@@ -105,12 +105,12 @@ pub enum DemoError {
     },
 }
 
-impl crate::ErrorKind for DemoError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for DemoError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            DemoError::DatabaseExists(_) => "database_exists",
-            DemoError::Sqlite(_) => "sqlite",
-            DemoError::Io { .. } => "io",
+            DemoError::DatabaseExists(_) => crate::ErrorKind::DatabaseExists,
+            DemoError::Sqlite(_) => crate::ErrorKind::Sqlite,
+            DemoError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::catalog::ListItem;
 use crate::clock::Clock;
 use crate::health::HealthReport;
@@ -53,7 +53,7 @@ pub struct FleetTile {
     /// Sizes of the last (up to) 20 regular backups, oldest first.
     pub sizes: Vec<u64>,
     /// The error kind when the target could not be read.
-    pub error_kind: Option<String>,
+    pub error_kind: Option<crate::ErrorKind>,
 }
 
 /// Reads one target into a tile.
@@ -69,7 +69,7 @@ pub fn tile(
         Ok(list) => list,
         Err(e) => {
             tile.status = TileStatus::Error;
-            tile.error_kind = Some(e.kind().to_owned());
+            tile.error_kind = Some(e.kind());
             tile.problems.push(e.to_string());
             return tile;
         }
@@ -139,7 +139,7 @@ pub fn problems_first(tiles: &mut [FleetTile]) {
 }
 
 /// The tile of a profile whose target cannot even be opened.
-pub fn unreachable_tile<E: ErrorKind + std::fmt::Display>(
+pub fn unreachable_tile<E: KindedError + std::fmt::Display>(
     profile: &str,
     remote: bool,
     error: &E,
@@ -147,7 +147,7 @@ pub fn unreachable_tile<E: ErrorKind + std::fmt::Display>(
     let mut tile = FleetTile::unknown(profile, String::new(), remote, 0);
     tile.status = TileStatus::Error;
     tile.problems.push(error.to_string());
-    tile.error_kind = Some(error.kind().to_owned());
+    tile.error_kind = Some(error.kind());
     tile
 }
 

@@ -46,12 +46,12 @@ pub enum KeychainError {
     Keychain(String),
 }
 
-impl crate::ErrorKind for KeychainError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for KeychainError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            KeychainError::KeychainUnavailable(_) => "keychain_unavailable",
-            KeychainError::KeychainLocked(_) => "keychain_locked",
-            KeychainError::Keychain(_) => "keychain",
+            KeychainError::KeychainUnavailable(_) => crate::ErrorKind::KeychainUnavailable,
+            KeychainError::KeychainLocked(_) => crate::ErrorKind::KeychainLocked,
+            KeychainError::Keychain(_) => crate::ErrorKind::Keychain,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! The CLI (`crates/cli`) and the desktop app (`src-tauri`) are thin shells
 //! over this crate. Time comes in through [`clock::Clock`], progress goes out
 //! through [`progress::Progress`], and every module has its own error enum
-//! whose variants carry a stable machine-readable [`ErrorKind::kind`].
+//! whose variants carry a stable machine-readable [`ErrorKind`] (through
+//! [`KindedError::kind`]).
 
 pub mod activity_log;
 pub mod backup;
@@ -22,6 +23,7 @@ pub mod ledger;
 pub mod lock;
 pub mod logging;
 pub mod meta;
+pub mod model;
 pub mod name;
 pub mod page_cache;
 pub mod parallel_deflate;
@@ -39,13 +41,15 @@ pub mod staging;
 pub mod target;
 pub mod verify;
 
-/// A stable, machine-readable name for an error, shared by the CLI's `--json`
-/// output and the desktop app's IPC errors (`{kind, message}`). The UI
-/// branches on this, never on the message text.
-pub trait ErrorKind {
-    /// A `snake_case` identifier such as `wrong_passphrase`.
-    fn kind(&self) -> &'static str;
+/// An error with a stable, machine-readable [`ErrorKind`], shared by the
+/// CLI's `--json` output and the desktop app's IPC errors (`{kind,
+/// message}`). The UI branches on the kind, never on the message text.
+pub trait KindedError {
+    /// The kind, such as [`ErrorKind::WrongPassphrase`].
+    fn kind(&self) -> ErrorKind;
 }
+
+pub use model::ErrorKind;
 
 /// The version of this crate, recorded in every `.meta` we write.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -20,11 +20,11 @@ pub enum LockError {
     },
 }
 
-impl crate::ErrorKind for LockError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for LockError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            LockError::Busy(_) => "busy",
-            LockError::Io { .. } => "io",
+            LockError::Busy(_) => crate::ErrorKind::Busy,
+            LockError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

@@ -29,12 +29,12 @@ pub enum MetaError {
     },
 }
 
-impl crate::ErrorKind for MetaError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for MetaError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            MetaError::MetaTooLarge { .. } => "meta_too_large",
-            MetaError::MalformedMeta { .. } => "malformed_meta",
-            MetaError::Io { .. } => "io",
+            MetaError::MetaTooLarge { .. } => crate::ErrorKind::MetaTooLarge,
+            MetaError::MalformedMeta { .. } => crate::ErrorKind::MalformedMeta,
+            MetaError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

@@ -15,11 +15,11 @@ pub enum NameError {
     NotABackupName(String),
 }
 
-impl crate::ErrorKind for NameError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for NameError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            NameError::InvalidName(_) => "invalid_name",
-            NameError::NotABackupName(_) => "not_a_backup_name",
+            NameError::InvalidName(_) => crate::ErrorKind::InvalidName,
+            NameError::NotABackupName(_) => crate::ErrorKind::NotABackupName,
         }
     }
 }

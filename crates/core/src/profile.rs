@@ -98,15 +98,15 @@ pub enum ProfileError {
     },
 }
 
-impl crate::ErrorKind for ProfileError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for ProfileError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            ProfileError::ProfileNotFound(_) => "profile_not_found",
-            ProfileError::ProfileExists(_) => "profile_exists",
-            ProfileError::InvalidProfileName(_) => "invalid_profile_name",
-            ProfileError::InvalidUrl(..) => "invalid_url",
-            ProfileError::MalformedConfig { .. } => "malformed_config",
-            ProfileError::Io { .. } => "io",
+            ProfileError::ProfileNotFound(_) => crate::ErrorKind::ProfileNotFound,
+            ProfileError::ProfileExists(_) => crate::ErrorKind::ProfileExists,
+            ProfileError::InvalidProfileName(_) => crate::ErrorKind::InvalidProfileName,
+            ProfileError::InvalidUrl(..) => crate::ErrorKind::InvalidUrl,
+            ProfileError::MalformedConfig { .. } => crate::ErrorKind::MalformedConfig,
+            ProfileError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

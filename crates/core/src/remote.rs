@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::catalog::{ListItem, VerifiedState};
 use crate::health::{HealthReport, StorageReport};
 use crate::name::{BackupName, NameError};
@@ -88,24 +88,24 @@ pub enum RemoteError {
     SafetyBackupFailed(String),
 }
 
-impl ErrorKind for RemoteError {
-    fn kind(&self) -> &'static str {
+impl KindedError for RemoteError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            RemoteError::NotRemote(_) => "not_remote",
-            RemoteError::Unreachable { .. } => "unreachable",
-            RemoteError::Timeout { .. } => "timeout",
-            RemoteError::LoginFailed(_) => "login_failed",
-            RemoteError::AuthenticationRequired => "authentication_required",
-            RemoteError::NotAdmin => "not_admin",
-            RemoteError::RateLimited { .. } => "rate_limited",
+            RemoteError::NotRemote(_) => crate::ErrorKind::NotRemote,
+            RemoteError::Unreachable { .. } => crate::ErrorKind::Unreachable,
+            RemoteError::Timeout { .. } => crate::ErrorKind::Timeout,
+            RemoteError::LoginFailed(_) => crate::ErrorKind::LoginFailed,
+            RemoteError::AuthenticationRequired => crate::ErrorKind::AuthenticationRequired,
+            RemoteError::NotAdmin => crate::ErrorKind::NotAdmin,
+            RemoteError::RateLimited { .. } => crate::ErrorKind::RateLimited,
             RemoteError::Name(e) => e.kind(),
-            RemoteError::BackupNotFound(_) => "backup_not_found",
-            RemoteError::Server { .. } => "server_error",
-            RemoteError::BadResponse(_) => "bad_response",
-            RemoteError::BadCaCertificate { .. } => "bad_ca_certificate",
-            RemoteError::Redirected { .. } => "redirected",
-            RemoteError::InvalidUrl { .. } => "invalid_url",
-            RemoteError::SafetyBackupFailed(_) => "safety_backup_failed",
+            RemoteError::BackupNotFound(_) => crate::ErrorKind::BackupNotFound,
+            RemoteError::Server { .. } => crate::ErrorKind::ServerError,
+            RemoteError::BadResponse(_) => crate::ErrorKind::BadResponse,
+            RemoteError::BadCaCertificate { .. } => crate::ErrorKind::BadCaCertificate,
+            RemoteError::Redirected { .. } => crate::ErrorKind::Redirected,
+            RemoteError::InvalidUrl { .. } => crate::ErrorKind::InvalidUrl,
+            RemoteError::SafetyBackupFailed(_) => crate::ErrorKind::SafetyBackupFailed,
         }
     }
 }

@@ -35,7 +35,7 @@ mod swap;
 
 pub use swap::SwapMethod;
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::activity_log::{ActivityLog, Level};
 use crate::backup::{self, BackupError, BackupOptions, NewBackupKind, SnapshotSource};
 use crate::catalog::{BackupCatalog, CatalogError};
@@ -158,20 +158,20 @@ pub enum RestoreError {
     Snapshot(#[from] SnapshotError),
 }
 
-impl ErrorKind for RestoreError {
-    fn kind(&self) -> &'static str {
+impl KindedError for RestoreError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
             RestoreError::Lock(e) => e.kind(),
             RestoreError::Catalog(e) => e.kind(),
             RestoreError::Verify(e) => e.kind(),
-            RestoreError::PassphraseRequired(_) => "passphrase_required",
-            RestoreError::PreRestoreBackupFailed(_) => "pre_restore_backup_failed",
-            RestoreError::StopCommandFailed { .. } => "stop_command_failed",
-            RestoreError::RolledBack { .. } => "rolled_back",
-            RestoreError::SwapFailedUnchanged { .. } => "swap_failed_unchanged",
-            RestoreError::RollbackFailed { .. } => "rollback_failed",
-            RestoreError::Io { .. } => "io",
-            RestoreError::Cancelled => "cancelled",
+            RestoreError::PassphraseRequired(_) => crate::ErrorKind::PassphraseRequired,
+            RestoreError::PreRestoreBackupFailed(_) => crate::ErrorKind::PreRestoreBackupFailed,
+            RestoreError::StopCommandFailed { .. } => crate::ErrorKind::StopCommandFailed,
+            RestoreError::RolledBack { .. } => crate::ErrorKind::RolledBack,
+            RestoreError::SwapFailedUnchanged { .. } => crate::ErrorKind::SwapFailedUnchanged,
+            RestoreError::RollbackFailed { .. } => crate::ErrorKind::RollbackFailed,
+            RestoreError::Io { .. } => crate::ErrorKind::Io,
+            RestoreError::Cancelled => crate::ErrorKind::Cancelled,
             RestoreError::Snapshot(e) => e.kind(),
         }
     }

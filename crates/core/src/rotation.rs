@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter, Write};
 
 use serde::Serialize;
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::catalog::{BackupCatalog, CatalogEntry, CatalogError};
 use crate::clock::Clock;
 use crate::crypto::{self, Compression, CryptoError, Passphrase};
@@ -49,14 +49,14 @@ pub enum RotationError {
     },
 }
 
-impl ErrorKind for RotationError {
-    fn kind(&self) -> &'static str {
+impl KindedError for RotationError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
             RotationError::Lock(e) => e.kind(),
             RotationError::Catalog(e) => e.kind(),
             RotationError::Refused(e) => e.kind(),
-            RotationError::UnusableNewPassphrase(_) => "same_passphrase",
-            RotationError::Io { .. } => "io",
+            RotationError::UnusableNewPassphrase(_) => crate::ErrorKind::SamePassphrase,
+            RotationError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }
@@ -67,7 +67,7 @@ impl ErrorKind for RotationError {
 pub struct Skipped {
     pub filename: String,
     /// Error kind, e.g. `wrong_passphrase`.
-    pub kind: String,
+    pub kind: crate::ErrorKind,
     pub message: String,
 }
 
@@ -135,7 +135,7 @@ pub fn rotate(
             Ok(false) => report.already_rotated.push(name),
             Err(e) => report.skipped.push(Skipped {
                 filename: name,
-                kind: e.kind().to_owned(),
+                kind: e.kind(),
                 message: e.to_string(),
             }),
         }
@@ -169,12 +169,12 @@ enum BackupRotationError {
     Io(#[from] std::io::Error),
 }
 
-impl ErrorKind for BackupRotationError {
-    fn kind(&self) -> &'static str {
+impl KindedError for BackupRotationError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
             BackupRotationError::Crypto(e) => e.kind(),
-            BackupRotationError::ChecksumMismatch(_) => "checksum_mismatch",
-            BackupRotationError::Io(_) => "io",
+            BackupRotationError::ChecksumMismatch(_) => crate::ErrorKind::ChecksumMismatch,
+            BackupRotationError::Io(_) => crate::ErrorKind::Io,
         }
     }
 }

@@ -93,14 +93,16 @@ pub enum ScheduleError {
     },
 }
 
-impl crate::ErrorKind for ScheduleError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for ScheduleError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            ScheduleError::PassphraseFileMissing(_) => "passphrase_file_missing",
-            ScheduleError::PassphraseFileNotPrivate { .. } => "passphrase_file_not_private",
-            ScheduleError::UnsafePath(_) => "unsafe_path",
-            ScheduleError::CommandFailed { .. } => "command_failed",
-            ScheduleError::Io { .. } => "io",
+            ScheduleError::PassphraseFileMissing(_) => crate::ErrorKind::PassphraseFileMissing,
+            ScheduleError::PassphraseFileNotPrivate { .. } => {
+                crate::ErrorKind::PassphraseFileNotPrivate
+            }
+            ScheduleError::UnsafePath(_) => crate::ErrorKind::UnsafePath,
+            ScheduleError::CommandFailed { .. } => crate::ErrorKind::CommandFailed,
+            ScheduleError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

@@ -63,14 +63,14 @@ impl SnapshotError {
     }
 }
 
-impl crate::ErrorKind for SnapshotError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for SnapshotError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
-            SnapshotError::DatabaseMissing(_) => "database_missing",
-            SnapshotError::NotASqliteDatabase(_) => "not_a_sqlite_database",
-            SnapshotError::Busy(_) => "database_busy",
-            SnapshotError::Sqlite { .. } => "sqlite",
-            SnapshotError::Io { .. } => "io",
+            SnapshotError::DatabaseMissing(_) => crate::ErrorKind::DatabaseMissing,
+            SnapshotError::NotASqliteDatabase(_) => crate::ErrorKind::NotASqliteDatabase,
+            SnapshotError::Busy(_) => crate::ErrorKind::DatabaseBusy,
+            SnapshotError::Sqlite { .. } => crate::ErrorKind::Sqlite,
+            SnapshotError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! side can say (a local backup knows its `.meta`, a remote one what the
 //! server lists).
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::backup::{self, BackupError, BackupOptions, BackupReport};
 use crate::catalog::{BackupCatalog, CatalogError, ListItem};
 use crate::clock::Clock;
@@ -143,8 +143,8 @@ pub enum TargetError {
     VerificationFailed(String),
 }
 
-impl ErrorKind for TargetError {
-    fn kind(&self) -> &'static str {
+impl KindedError for TargetError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
             TargetError::Catalog(e) => e.kind(),
             TargetError::Backup(e) => e.kind(),
@@ -152,8 +152,8 @@ impl ErrorKind for TargetError {
             TargetError::Lock(e) => e.kind(),
             TargetError::Remote(e) => e.kind(),
             TargetError::Keychain(e) => e.kind(),
-            TargetError::DeleteFailed { .. } => "delete_failed",
-            TargetError::VerificationFailed(_) => "verification_failed",
+            TargetError::DeleteFailed { .. } => crate::ErrorKind::DeleteFailed,
+            TargetError::VerificationFailed(_) => crate::ErrorKind::VerificationFailed,
         }
     }
 }

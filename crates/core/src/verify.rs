@@ -7,7 +7,7 @@ use std::io::{BufReader, BufWriter, Write};
 
 use serde::Serialize;
 
-use crate::ErrorKind;
+use crate::KindedError;
 use crate::catalog::{BackupCatalog, CatalogEntry, CatalogError};
 use crate::clock::Clock;
 use crate::crypto::{self, CryptoError, Passphrase};
@@ -71,21 +71,21 @@ pub enum VerifyError {
     NoEncryptedBackup,
 }
 
-impl ErrorKind for VerifyError {
-    fn kind(&self) -> &'static str {
+impl KindedError for VerifyError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
             VerifyError::Catalog(e) => e.kind(),
             VerifyError::Meta(e) => e.kind(),
             VerifyError::Crypto(e) => e.kind(),
-            VerifyError::NoEncryptedBackup => "no_backups",
-            VerifyError::BackupAltered { .. } => "backup_altered",
-            VerifyError::BackupTruncated { .. } => "truncated_backup",
-            VerifyError::ChecksumMismatch { .. } => "checksum_mismatch",
-            VerifyError::SizeMismatch { .. } => "size_mismatch",
-            VerifyError::NotASqliteDatabase => "not_a_sqlite_database",
-            VerifyError::IntegrityCheckFailed(_) => "integrity_check_failed",
+            VerifyError::NoEncryptedBackup => crate::ErrorKind::NoBackups,
+            VerifyError::BackupAltered { .. } => crate::ErrorKind::BackupAltered,
+            VerifyError::BackupTruncated { .. } => crate::ErrorKind::TruncatedBackup,
+            VerifyError::ChecksumMismatch { .. } => crate::ErrorKind::ChecksumMismatch,
+            VerifyError::SizeMismatch { .. } => crate::ErrorKind::SizeMismatch,
+            VerifyError::NotASqliteDatabase => crate::ErrorKind::NotASqliteDatabase,
+            VerifyError::IntegrityCheckFailed(_) => crate::ErrorKind::IntegrityCheckFailed,
             VerifyError::Snapshot(e) => e.kind(),
-            VerifyError::Io { .. } => "io",
+            VerifyError::Io { .. } => crate::ErrorKind::Io,
         }
     }
 }
@@ -184,7 +184,7 @@ pub fn verify_entry(
         at: clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        error_kind: result.as_ref().err().map(|e| e.kind().to_owned()),
+        error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
     };
     if let Err(e) = Ledger::record(data, entry.name.file_name(), record) {
         tracing::warn!(error = %e, "cannot record the verification result");

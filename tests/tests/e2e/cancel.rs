@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use backupdesk_core::ErrorKind;
+use backupdesk_core::KindedError;
 use backupdesk_core::backup::{BackupOptions, create_backup};
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::crypto::Passphrase;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use backupdesk_core::ErrorKind;
+use backupdesk_core::KindedError;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::demo::JournalMode;
 use backupdesk_core::health::HealthReport;
@@ -179,14 +179,14 @@ fn names_are_validated_before_any_request() {
     ] {
         let err = admin.delete(bad).unwrap_err();
         assert!(
-            ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
+            ["invalid_name", "not_a_backup_name"].contains(&err.kind().as_str()),
             "{bad}: {err}"
         );
         let err = admin
             .restore(bad, &|_| None, &Default::default())
             .unwrap_err();
         assert!(
-            ["invalid_name", "not_a_backup_name"].contains(&err.kind()),
+            ["invalid_name", "not_a_backup_name"].contains(&err.kind().as_str()),
             "{bad}: {err}"
         );
     }

@@ -385,7 +385,7 @@ fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
             "rolled_back"
         };
         assert_eq!(
-            backupdesk_core::ErrorKind::kind(&err),
+            backupdesk_core::KindedError::kind(&err),
             expected,
             "{fault:?} held={held}: {err}"
         );

@@ -12,7 +12,7 @@ pub fn typed(yes: bool, prompt: &str, word: &str) -> anyhow::Result<()> {
     }
     if !std::io::stdin().is_terminal() {
         return Err(usage(
-            "confirmation_required",
+            backupdesk_core::ErrorKind::ConfirmationRequired,
             "this changes data and there is no terminal to confirm on: add --yes",
         ));
     }
@@ -24,7 +24,7 @@ pub fn typed(yes: bool, prompt: &str, word: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         Err(failed(
-            "not_confirmed",
+            backupdesk_core::ErrorKind::NotConfirmed,
             "not confirmed; nothing was changed",
         ))
     }

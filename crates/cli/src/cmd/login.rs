@@ -19,7 +19,7 @@ use crate::output::print_json;
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     let Resolved::Remote(remote) = resolve(&args.profile_name)? else {
         return Err(failed(
-            "not_remote",
+            backupdesk_core::ErrorKind::NotRemote,
             format!(
                 "profile {} is local: there is nothing to log in to",
                 args.profile_name
@@ -44,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         ))?,
         None => {
             return Err(usage(
-                "password_required",
+                backupdesk_core::ErrorKind::PasswordRequired,
                 "no terminal to ask for the password on: use --password-file FILE",
             ));
         }

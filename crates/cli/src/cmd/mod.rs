@@ -52,7 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     if let (false, Some(remote)) = (works_remotely, &global.remote) {
         return Err(crate::failure::failed(
-            "remote_unsupported",
+            backupdesk_core::ErrorKind::RemoteUnsupported,
             format!(
                 "profile {} is the remote server {}: this verb works on local installations only",
                 remote.name, remote.base_url
@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // A mistyped --data-dir must not pass for an installation without
         // backups (nor get a logs/ folder made in it).
         return Err(crate::failure::failed(
-            "not_an_installation",
+            backupdesk_core::ErrorKind::NotAnInstallation,
             format!(
                 "{} does not exist: it is no Server Monitor installation (check --data-dir or --profile)",
                 global.data_dir.display()

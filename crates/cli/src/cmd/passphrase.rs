@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
             let Some(passphrase) = secrets::stored_passphrase(&keychain, &scope).map_err(fail)?
             else {
                 return Err(failed(
-                    "no_passphrase_stored",
+                    backupdesk_core::ErrorKind::NoPassphraseStored,
                     format!("no passphrase is stored for {}", scope.label()),
                 ));
             };

@@ -27,7 +27,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     if args.save && !args.dry_run {
         retention::save_policy(&data, &policy).map_err(|e| {
             failed(
-                "io",
+                backupdesk_core::ErrorKind::Io,
                 format!("cannot save the policy in {}: {e}", data.state().display()),
             )
         })?;

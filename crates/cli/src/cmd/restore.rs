@@ -272,12 +272,15 @@ fn print_plan(planned: &RestorePlanned) {
 fn pick(items: &[ListItem]) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(
-            "backup_name_required",
+            backupdesk_core::ErrorKind::BackupNameRequired,
             "restore needs a backup name (no terminal to pick one on)",
         ));
     }
     if items.is_empty() {
-        return Err(failed("no_backups", "there are no backups to restore"));
+        return Err(failed(
+            backupdesk_core::ErrorKind::NoBackups,
+            "there are no backups to restore",
+        ));
     }
     for (i, item) in items.iter().enumerate() {
         println!(
@@ -295,7 +298,7 @@ fn pick(items: &[ListItem]) -> anyhow::Result<String> {
         .filter(|n| (1..=items.len()).contains(n))
         .ok_or_else(|| {
             failed(
-                "not_confirmed",
+                backupdesk_core::ErrorKind::NotConfirmed,
                 format!("'{answer}' is not a number from the list; nothing was changed"),
             )
         })?;

@@ -12,11 +12,15 @@ pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> 
     let scheduler = Scheduler::detect();
     let status = match verb {
         ScheduleVerb::Install(args) => {
-            let at = chrono::NaiveTime::parse_from_str(&args.at, "%H:%M")
-                .map_err(|_| usage("invalid_time", format!("--at {}: expected HH:MM", args.at)))?;
+            let at = chrono::NaiveTime::parse_from_str(&args.at, "%H:%M").map_err(|_| {
+                usage(
+                    backupdesk_core::ErrorKind::InvalidTime,
+                    format!("--at {}: expected HH:MM", args.at),
+                )
+            })?;
             let Some(passphrase_file) = &global.passphrase_file else {
                 return Err(usage(
-                    "passphrase_file_required",
+                    backupdesk_core::ErrorKind::PassphraseFileRequired,
                     "schedule install needs --passphrase-file FILE (a root-only file); the passphrase is never put in the job itself",
                 ));
             };

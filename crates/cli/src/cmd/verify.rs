@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::ErrorKind;
+use backupdesk_core::KindedError;
 use backupdesk_core::catalog::BackupCatalog;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::verify::{VerifyDepth, VerifyReport, verify, verify_entry};

@@ -175,12 +175,14 @@ pub enum RemoteRestoreOutcome {
 
 impl RemoteRestoreOutcome {
     /// The stable kind of a restore that did not restore (`None` when it did).
-    pub fn error_kind(&self) -> Option<&'static str> {
+    pub fn error_kind(&self) -> Option<crate::ErrorKind> {
         match self {
             RemoteRestoreOutcome::Restored { .. } => None,
-            RemoteRestoreOutcome::NotRestored { .. } => Some("remote_restore_not_done"),
-            RemoteRestoreOutcome::DataAtRisk { .. } => Some("remote_restore_failed"),
-            RemoteRestoreOutcome::Unverified { .. } => Some("restore_unverified"),
+            RemoteRestoreOutcome::NotRestored { .. } => {
+                Some(crate::ErrorKind::RemoteRestoreNotDone)
+            }
+            RemoteRestoreOutcome::DataAtRisk { .. } => Some(crate::ErrorKind::RemoteRestoreFailed),
+            RemoteRestoreOutcome::Unverified { .. } => Some(crate::ErrorKind::RestoreUnverified),
         }
     }
 

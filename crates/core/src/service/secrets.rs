@@ -83,8 +83,8 @@ pub enum StoreError {
     Keychain(#[from] KeychainError),
 }
 
-impl crate::ErrorKind for StoreError {
-    fn kind(&self) -> &'static str {
+impl crate::KindedError for StoreError {
+    fn kind(&self) -> crate::ErrorKind {
         match self {
             StoreError::Refused(e) => e.kind(),
             StoreError::Keychain(e) => e.kind(),
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_policy_refuses_empty_and_default_passphrases_under_one_rule() {
-        use crate::ErrorKind;
+        use crate::KindedError;
         assert_eq!(
             check_new_passphrase(&Passphrase::new(String::new()))
                 .unwrap_err()

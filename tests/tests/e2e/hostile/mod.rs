@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
 use backupdesk_core::{
-    ErrorKind,
+    KindedError,
     clock::SystemClock,
     crypto::Passphrase,
     demo::JournalMode,

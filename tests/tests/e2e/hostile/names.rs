@@ -110,7 +110,7 @@ fn a_name_with_a_nul_is_refused_by_the_catalog() {
     for bad in [format!("{good}\0x"), "\0".to_owned()] {
         let err = catalog.find(&bad).unwrap_err();
         assert_eq!(
-            backupdesk_core::ErrorKind::kind(&err),
+            backupdesk_core::KindedError::kind(&err),
             "invalid_name",
             "{bad:?}"
         );
