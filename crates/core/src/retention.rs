@@ -150,10 +150,30 @@ pub fn prune(
     data: &DataDir,
     policy: &RetentionPolicy,
     clock: &dyn Clock,
-) -> Result<PruneOutcome, crate::target::TargetError> {
+) -> Result<PruneOutcome, PruneError> {
     let _lock = crate::lock::OperationLock::acquire(data)?;
     let plan = plan_for(data, policy, clock)?;
     Ok(apply(data, &plan))
+}
+
+/// Why a prune did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// Another operation holds the installation's lock.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    /// The backup folder or the ledger (the pins) cannot be read.
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
+}
+
+impl crate::KindedError for PruneError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            PruneError::Lock(e) => e.kind(),
+            PruneError::Catalog(e) => e.kind(),
+        }
+    }
 }
 
 /// Plans retention over a catalog.

@@ -125,6 +125,9 @@ pub enum TargetError {
     Restore(#[from] RestoreError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// A prune did not run.
+    #[error(transparent)]
+    Prune(#[from] crate::retention::PruneError),
     #[error(transparent)]
     Remote(#[from] RemoteError),
     #[error(transparent)]
@@ -150,6 +153,7 @@ impl KindedError for TargetError {
             TargetError::Backup(e) => e.kind(),
             TargetError::Restore(e) => e.kind(),
             TargetError::Lock(e) => e.kind(),
+            TargetError::Prune(e) => e.kind(),
             TargetError::Remote(e) => e.kind(),
             TargetError::Keychain(e) => e.kind(),
             TargetError::DeleteFailed { .. } => crate::ErrorKind::DeleteFailed,
