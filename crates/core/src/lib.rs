@@ -7,39 +7,30 @@
 //! whose variants carry a stable machine-readable [`ErrorKind`] (through
 //! [`KindedError::kind`]).
 
-pub mod activity_log;
-pub mod backup;
-pub mod catalog;
+// Foundation: used by every layer, using none.
 pub mod clock;
-pub mod crypto;
-pub mod demo;
-pub mod fleet;
-pub mod hashing;
-pub mod health;
-pub mod human;
 pub mod keychain;
-pub mod layout;
-pub mod ledger;
-pub mod lock;
 pub mod logging;
-pub mod meta;
 pub mod model;
-pub mod name;
-pub mod page_cache;
-pub mod parallel_deflate;
-pub mod profile;
 pub mod progress;
 pub mod publish;
+
+// The layers, each using only those above it (a test keeps it so):
+// format → local | remote → target → service.
+pub mod format;
+pub mod local;
 pub mod remote;
-pub mod restore;
-pub mod retention;
-pub mod rotation;
-pub mod schedule;
 pub mod service;
-pub mod snapshot;
-pub mod staging;
 pub mod target;
-pub mod verify;
+
+// The paths the shells use, curated: each module where it always was.
+pub use format::{crypto, hashing, human, meta, name, parallel_deflate};
+pub use local::{
+    activity_log, backup, catalog, demo, health, layout, ledger, lock, page_cache, restore,
+    retention, rotation, schedule, snapshot, staging, verify,
+};
+pub use service::fleet;
+pub use target::profile;
 
 /// An error with a stable, machine-readable [`ErrorKind`], shared by the
 /// CLI's `--json` output and the desktop app's IPC errors (`{kind,

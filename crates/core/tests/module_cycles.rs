@@ -26,38 +26,70 @@ fn ident_at(text: &str) -> &str {
     &text[..end]
 }
 
-/// The top-level modules `text` refers to.
-fn references(text: &str) -> BTreeSet<String> {
+/// Every `crate::…` path in `text` (outside its test module), use groups
+/// expanded: `crate::{a::b, c::{d, e}}` gives `a::b`, `c::d`, `c::e`.
+fn crate_paths(text: &str) -> Vec<Vec<String>> {
     let text = match text.find("#[cfg(test)]\nmod tests {") {
         Some(at) => &text[..at],
         None => text,
     };
-    let mut found = BTreeSet::new();
+    let mut paths = Vec::new();
     let mut rest = text;
     while let Some(at) = rest.find("crate::") {
         rest = &rest[at + "crate::".len()..];
+        use_tree(rest, Vec::new(), &mut paths);
+    }
+    paths
+}
+
+/// Parses one use tree at the start of `text` below `prefix`.
+fn use_tree(text: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+    let mut path = prefix;
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
         if let Some(group) = rest.strip_prefix('{') {
-            // `use crate::{a, b::c, d::{e, f}}`: the first name of each item.
-            let mut depth = 0;
-            let mut item_start = true;
-            for (i, c) in group.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => break,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => item_start = true,
-                    c if item_start && (c.is_ascii_alphabetic() || c == '_') => {
-                        found.insert(ident_at(&group[i..]).to_owned());
-                        item_start = false;
+            at += 1;
+            let mut inner = 0;
+            loop {
+                let item = &group[inner..];
+                let skipped = item.len() - item.trim_start().len();
+                inner += skipped;
+                match group[inner..].chars().next() {
+                    Some('}') | None => {
+                        inner += 1;
+                        break;
                     }
-                    _ => {}
+                    Some(',') => inner += 1,
+                    Some(_) => inner += use_tree(&group[inner..], path.clone(), out),
                 }
             }
+            return at + inner;
+        }
+        let name = ident_at(rest);
+        if name.is_empty() {
+            out.push(path);
+            return at;
+        }
+        path.push(name.to_owned());
+        at += name.len();
+        if text[at..].starts_with("::") {
+            at += 2;
         } else {
-            found.insert(ident_at(rest).to_owned());
+            // `as x`, `;`, `,`, `}` or anything else ends the path.
+            let end = text[at..].find([',', '}', ';']).unwrap_or(text.len() - at);
+            out.push(path);
+            return at + end;
         }
     }
-    found
+}
+
+/// The top-level modules `text` refers to.
+fn references(text: &str) -> BTreeSet<String> {
+    crate_paths(text)
+        .into_iter()
+        .filter_map(|p| p.into_iter().next())
+        .collect()
 }
 
 /// Top-level module → the top-level modules it uses.
@@ -126,6 +158,68 @@ fn core_has_no_module_cycle() {
         found.is_empty(),
         "module cycles in core (dependencies must point one way):\n{}",
         found.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Inside each folder module (`local/`, `remote/`…): its children (files
+/// and folders) form no cycle either.
+#[test]
+fn no_folder_has_a_module_cycle_inside() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&src).unwrap().flatten() {
+        let folder = entry.path();
+        if !folder.is_dir() {
+            continue;
+        }
+        let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        let mut children: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        for child in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = child.path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if stem == "mod" {
+                continue;
+            }
+            if path.is_dir() {
+                rust_files(&path, children.entry(stem).or_default());
+            } else {
+                children.entry(stem).or_default().push(path);
+            }
+        }
+        let graph: Graph = children
+            .iter()
+            .map(|(child, files)| {
+                let uses = files
+                    .iter()
+                    .flat_map(|f| crate_paths(&std::fs::read_to_string(f).unwrap()))
+                    .filter(|p| p.len() > 1 && p[0] == name)
+                    .map(|p| p[1].clone())
+                    .filter(|m| m != child && children.contains_key(m))
+                    .collect();
+                (child.clone(), uses)
+            })
+            .collect();
+        let found = cycles(&graph);
+        assert!(
+            found.is_empty(),
+            "module cycles in core's {name}/: {found:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "checked {checked} folders");
+}
+
+#[test]
+fn use_trees_are_expanded() {
+    let text = "use crate::{local::{ledger::Ledger, lock}, format::name::BackupName as N};";
+    let paths: Vec<String> = crate_paths(text).iter().map(|p| p.join("::")).collect();
+    assert_eq!(
+        paths,
+        [
+            "local::ledger::Ledger",
+            "local::lock",
+            "format::name::BackupName"
+        ]
     );
 }
 

@@ -32,9 +32,9 @@ use super::outcome::{
     SettleTracker, judge,
 };
 use super::{READ_TIMEOUT, RESTORE_TIMEOUT, RemoteError, RemoteServer, error_text};
-use crate::catalog::ListItem;
-use crate::health::HealthReport;
-use crate::name::{BackupKind, BackupName};
+use crate::format::name::{BackupKind, BackupName};
+use crate::local::catalog::ListItem;
+use crate::local::health::HealthReport;
 
 /// How a restore is followed.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::ContentFingerprint;
-use crate::catalog::ListItem;
+use crate::local::catalog::ListItem;
 use crate::publish::{ensure_private_dir, write_atomic};
 
 /// At most this many records per server (the newest names are kept).
@@ -98,9 +98,9 @@ impl ContentRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::VerifiedState;
-    use crate::meta::TableRows;
-    use crate::name::BackupKind;
+    use crate::format::meta::TableRows;
+    use crate::format::name::BackupKind;
+    use crate::local::catalog::VerifiedState;
 
     fn item(name: &str, created_at: &str) -> ListItem {
         ListItem {

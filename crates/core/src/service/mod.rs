@@ -2,4 +2,5 @@
 //! so a rule is written once and both behave the same. Each function takes
 //! what the shell parsed and returns typed results and kinded errors.
 
+pub mod fleet;
 pub mod secrets;

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::crypto::Passphrase;
+use crate::format::crypto::Passphrase;
 use crate::keychain::{Keychain, KeychainError, SecretKind};
-use crate::profile::{Profile, ProfileTarget};
+use crate::target::profile::{Profile, ProfileTarget};
 
 /// Which keychain entry holds an installation's backup passphrase.
 ///
@@ -70,7 +70,7 @@ fn normalized(dir: &Path) -> PathBuf {
         .collect()
 }
 
-pub use crate::crypto::{PassphraseRefused, check_new_passphrase};
+pub use crate::format::crypto::{PassphraseRefused, check_new_passphrase};
 
 /// Why a passphrase could not be stored.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::layout::DataDir;
+use crate::local::layout::DataDir;
 use crate::publish::{ensure_private_dir, write_atomic};
 
 /// How thoroughly a backup was verified.

@@ -24,10 +24,10 @@ use serde::Serialize;
 
 use super::FaultPoint;
 use super::holders::{self, Holders};
-use crate::meta::TableRows;
+use crate::format::meta::TableRows;
+use crate::local::snapshot;
+use crate::local::staging::StagedFile;
 use crate::publish::sync_dir;
-use crate::snapshot;
-use crate::staging::StagedFile;
 
 /// How the staged database was put in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

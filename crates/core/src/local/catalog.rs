@@ -7,11 +7,11 @@ use std::time::SystemTime;
 use chrono::{DateTime, Local};
 use serde::Serialize;
 
-use crate::human::size_human;
-use crate::layout::DataDir;
-use crate::ledger::{Ledger, Verification};
-use crate::meta::BackupMeta;
-use crate::name::{BackupKind, BackupName, NameError, check_plain_file_name};
+use crate::format::human::size_human;
+use crate::format::meta::BackupMeta;
+use crate::format::name::{BackupKind, BackupName, NameError, check_plain_file_name};
+use crate::local::layout::DataDir;
+use crate::local::ledger::{Ledger, Verification};
 
 /// Why the catalog could not be read or a backup was not found in it.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ pub enum CatalogError {
     },
     /// The ledger is damaged: what depends on its pins refuses to run.
     #[error(transparent)]
-    LedgerDamaged(#[from] crate::ledger::LedgerDamaged),
+    LedgerDamaged(#[from] crate::local::ledger::LedgerDamaged),
 }
 
 impl crate::KindedError for CatalogError {
@@ -229,7 +229,7 @@ pub struct VerifiedState {
     /// `never`, `passed` or `failed`.
     pub state: &'static str,
     /// `quick` or `deep`, when verified.
-    pub depth: Option<crate::ledger::VerifyDepth>,
+    pub depth: Option<crate::local::ledger::VerifyDepth>,
     /// When, RFC 3339.
     pub at: Option<String>,
     /// The error kind of a failed verification.

@@ -11,10 +11,10 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{BackupCatalog, CatalogEntry};
 use crate::clock::Clock;
-use crate::layout::DataDir;
-use crate::ledger::Ledger;
+use crate::local::catalog::{BackupCatalog, CatalogEntry};
+use crate::local::layout::DataDir;
+use crate::local::ledger::Ledger;
 
 /// How many backups each rule keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,7 +133,7 @@ pub fn plan_for(
     data: &DataDir,
     policy: &RetentionPolicy,
     clock: &dyn Clock,
-) -> Result<RetentionPlan, crate::catalog::CatalogError> {
+) -> Result<RetentionPlan, crate::local::catalog::CatalogError> {
     let catalog = BackupCatalog::scan(data)?;
     // Pins live in the ledger: a damaged one must stop the prune, never
     // read as "nothing is pinned".
@@ -151,7 +151,7 @@ pub fn prune(
     policy: &RetentionPolicy,
     clock: &dyn Clock,
 ) -> Result<PruneOutcome, PruneError> {
-    let _lock = crate::lock::OperationLock::acquire(data)?;
+    let _lock = crate::local::lock::OperationLock::acquire(data)?;
     let plan = plan_for(data, policy, clock)?;
     Ok(apply(data, &plan))
 }
@@ -161,10 +161,10 @@ pub fn prune(
 pub enum PruneError {
     /// Another operation holds the installation's lock.
     #[error(transparent)]
-    Lock(#[from] crate::lock::LockError),
+    Lock(#[from] crate::local::lock::LockError),
     /// The backup folder or the ledger (the pins) cannot be read.
     #[error(transparent)]
-    Catalog(#[from] crate::catalog::CatalogError),
+    Catalog(#[from] crate::local::catalog::CatalogError),
 }
 
 impl crate::KindedError for PruneError {
@@ -315,16 +315,16 @@ pub struct PruneOutcome {
 
 /// Deletes what `plan` marks for deletion: the backup file first, then its
 /// `.meta` (so a listed backup never loses its metadata), then its ledger
-/// records. Call under the [`crate::lock::OperationLock`]. Keeps going past
+/// records. Call under the [`crate::local::lock::OperationLock`]. Keeps going past
 /// a file that cannot be removed and reports it.
 pub fn apply(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
     let mut outcome = PruneOutcome::default();
     for decision in plan.decisions.iter().filter(|d| d.deleted()) {
-        let Ok(name) = crate::name::BackupName::parse(&decision.filename) else {
+        let Ok(name) = crate::format::name::BackupName::parse(&decision.filename) else {
             continue;
         };
         let path = data.backup_file(name.file_name());
-        let removed = crate::ledger::delete_unless_pinned(data, name.file_name(), || {
+        let removed = crate::local::ledger::delete_unless_pinned(data, name.file_name(), || {
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),

@@ -6,10 +6,10 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::KindedError;
-use crate::catalog::ListItem;
 use crate::clock::Clock;
-use crate::health::HealthReport;
-use crate::name::BackupName;
+use crate::format::name::BackupName;
+use crate::local::catalog::ListItem;
+use crate::local::health::HealthReport;
 use crate::target::Target;
 
 /// How a tile looks: problems first.
@@ -177,9 +177,9 @@ impl FleetTile {
 
 /// One tile per profile of `book`, problems first (a profile whose target
 /// cannot even be opened becomes an error tile).
-pub fn overview(book: &crate::profile::ProfileBook, clock: &dyn Clock) -> Vec<FleetTile> {
-    use crate::profile::ProfileTarget;
+pub fn overview(book: &crate::target::profile::ProfileBook, clock: &dyn Clock) -> Vec<FleetTile> {
     use crate::target::OpenedTarget;
+    use crate::target::profile::ProfileTarget;
     let mut tiles: Vec<FleetTile> = book
         .profiles()
         .iter()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 /// A Server Monitor installation root such as `/opt/server-monitor`.
 ///
 /// Invariant: every path handed out is inside `root`; names coming from users
-/// are validated by [`crate::name`] before they are joined here.
+/// are validated by [`crate::format::name`] before they are joined here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDir {
     root: PathBuf,

@@ -21,9 +21,9 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::KindedError;
-use crate::catalog::{ListItem, VerifiedState};
-use crate::health::{HealthReport, StorageReport};
-use crate::name::{BackupName, NameError};
+use crate::format::name::{BackupName, NameError};
+use crate::local::catalog::{ListItem, VerifiedState};
+use crate::local::health::{HealthReport, StorageReport};
 
 /// Timeout for reads (health, list, storage, login, delete).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -536,7 +536,7 @@ pub struct RemoteBackup {
 /// before and after: a new name (the newest if several), else a name whose
 /// file changed (newer `created_at` or another size; `true`: reused).
 fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, bool)> {
-    let regular = |i: &ListItem| i.kind == crate::name::BackupKind::Encrypted;
+    let regular = |i: &ListItem| i.kind == crate::format::name::BackupKind::Encrypted;
     let mut new: Vec<ListItem> = Vec::new();
     let mut rewritten: Vec<ListItem> = Vec::new();
     for item in after.into_iter().filter(regular) {
@@ -568,7 +568,7 @@ fn list_item(value: &Value) -> Option<ListItem> {
         size_human: value["size_human"]
             .as_str()
             .map(str::to_owned)
-            .unwrap_or_else(|| crate::human::size_human(size)),
+            .unwrap_or_else(|| crate::format::human::size_human(size)),
         created_at: value["created_at"].as_str().unwrap_or_default().to_owned(),
         encrypted: value["encrypted"].as_bool().unwrap_or(kind.is_encrypted()),
         has_meta: checksum.is_some(),

@@ -6,25 +6,25 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::KindedError;
-use crate::activity_log::{ActivityLog, Level};
-use crate::catalog::BackupCatalog;
 use crate::clock::Clock;
-use crate::crypto::{self, Compression, CryptoError, Passphrase};
-use crate::hashing::{HashingWriter, SharedDigest};
-use crate::layout::DataDir;
-use crate::ledger::Ledger;
-use crate::lock::{LockError, OperationLock};
-use crate::meta::BackupMeta;
-use crate::name::BackupName;
-use crate::page_cache::DropBehind;
+use crate::format::crypto::{self, Compression, CryptoError, Passphrase};
+use crate::format::hashing::{HashingWriter, SharedDigest};
+use crate::format::meta::BackupMeta;
+use crate::format::name::BackupName;
+use crate::local::activity_log::{ActivityLog, Level};
+use crate::local::catalog::BackupCatalog;
+use crate::local::layout::DataDir;
+use crate::local::ledger::Ledger;
+use crate::local::lock::{LockError, OperationLock};
+use crate::local::page_cache::DropBehind;
+use crate::local::retention::{self, PruneOutcome};
+use crate::local::snapshot::{self, SnapshotError};
+use crate::local::staging::{StagedFile, Staging};
 use crate::progress::Progress;
 use crate::publish::{
     PART_PREFIX, PART_SUFFIX, PartFile, create_private_file, ensure_private_dir, is_not_writable,
     is_storage_full, part_path, sync_dir,
 };
-use crate::retention::{self, PruneOutcome};
-use crate::snapshot::{self, SnapshotError};
-use crate::staging::{StagedFile, Staging};
 
 /// Which kind of encrypted backup to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +50,7 @@ pub struct BackupOptions {
     pub prune_after: bool,
     /// The policy for that prune (a profile's); `None`: the one saved in
     /// the data directory, or the default.
-    pub retention: Option<crate::retention::RetentionPolicy>,
+    pub retention: Option<crate::local::retention::RetentionPolicy>,
 }
 
 impl Default for BackupOptions {

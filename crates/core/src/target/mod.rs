@@ -5,20 +5,22 @@
 //! side can say (a local backup knows its `.meta`, a remote one what the
 //! server lists).
 
+pub mod profile;
+
 use crate::KindedError;
-use crate::backup::{self, BackupError, BackupOptions, BackupReport};
-use crate::catalog::{BackupCatalog, CatalogError, ListItem};
 use crate::clock::Clock;
-use crate::crypto::Passphrase;
-use crate::health::{self, HealthReport, StorageReport};
-use crate::layout::DataDir;
-use crate::ledger::Ledger;
-use crate::lock::{LockError, OperationLock};
+use crate::format::crypto::Passphrase;
+use crate::local::backup::{self, BackupError, BackupOptions, BackupReport};
+use crate::local::catalog::{BackupCatalog, CatalogError, ListItem};
+use crate::local::health::{self, HealthReport, StorageReport};
+use crate::local::layout::DataDir;
+use crate::local::ledger::Ledger;
+use crate::local::lock::{LockError, OperationLock};
+use crate::local::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreReport};
 use crate::progress::Progress;
 use crate::remote::follow::{FollowPolicy, RemoteRestoreReport};
 use crate::remote::records::ContentRecords;
 use crate::remote::{RemoteBackup, RemoteError, RemoteServer};
-use crate::restore::{self, RestoreError, RestoreOptions, RestorePlan, RestoreReport};
 
 /// What a backup produced, on either side.
 #[derive(Debug, Clone)]
@@ -127,7 +129,7 @@ pub enum TargetError {
     Lock(#[from] LockError),
     /// A prune did not run.
     #[error(transparent)]
-    Prune(#[from] crate::retention::PruneError),
+    Prune(#[from] crate::local::retention::PruneError),
     #[error(transparent)]
     Remote(#[from] RemoteError),
     #[error(transparent)]
@@ -380,7 +382,7 @@ impl Target for RemoteTarget {
         _clock: &dyn Clock,
         _progress: &dyn Progress,
     ) -> Result<RestorePlanned, TargetError> {
-        crate::name::BackupName::parse(name).map_err(RemoteError::from)?;
+        crate::format::name::BackupName::parse(name).map_err(RemoteError::from)?;
         let listed = self.server.list()?;
         let Some(item) = listed.iter().find(|i| i.filename == name) else {
             return Err(RemoteError::BackupNotFound(name.to_owned()).into());
@@ -473,9 +475,12 @@ impl OpenedTarget {
     ///
     /// # Errors
     /// [`TargetError::Remote`] for an unusable URL or CA certificate.
-    pub fn open(name: &str, profile: &crate::profile::Profile) -> Result<Self, TargetError> {
+    pub fn open(
+        name: &str,
+        profile: &crate::target::profile::Profile,
+    ) -> Result<Self, TargetError> {
         use crate::keychain::{Keychain, SecretKind};
-        use crate::profile::ProfileTarget;
+        use crate::target::profile::ProfileTarget;
         match &profile.target {
             ProfileTarget::Local { data_dir } => Ok(OpenedTarget::Local(LocalTarget::new(
                 DataDir::new(data_dir),
@@ -498,7 +503,7 @@ impl OpenedTarget {
                     Err(e) => tracing::warn!("{e}; no stored token can be used"),
                 }
                 let mut target = RemoteTarget::new(server);
-                target.records_dir = Some(crate::profile::config_dir());
+                target.records_dir = Some(crate::target::profile::config_dir());
                 if let Some(seconds) = profile.restore_timeout_secs {
                     target.follow.timeout = std::time::Duration::from_secs(seconds);
                 }
@@ -542,7 +547,7 @@ impl OpenedTarget {
 /// # Errors
 /// [`TargetError::VerificationFailed`].
 pub fn refuse_failed_verification(
-    items: &[crate::catalog::ListItem],
+    items: &[crate::local::catalog::ListItem],
     file: &str,
 ) -> Result<(), TargetError> {
     let failed = items
@@ -562,7 +567,7 @@ pub fn refuse_failed_verification(
 /// A local profile; a refused login; an unusable keychain.
 pub fn sign_in(
     name: &str,
-    profile: &crate::profile::Profile,
+    profile: &crate::target::profile::Profile,
     password: &str,
     remember: bool,
 ) -> Result<(), TargetError> {

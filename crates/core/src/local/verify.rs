@@ -8,18 +8,18 @@ use std::io::{BufReader, BufWriter, Write};
 use serde::Serialize;
 
 use crate::KindedError;
-use crate::catalog::{BackupCatalog, CatalogEntry, CatalogError};
 use crate::clock::Clock;
-use crate::crypto::{self, CryptoError, Passphrase};
-use crate::hashing::{Digested, digest_file};
-use crate::layout::DataDir;
-pub use crate::ledger::VerifyDepth;
-use crate::ledger::{Ledger, Verification};
-use crate::meta::MetaError;
-use crate::page_cache::DropBehind;
+use crate::format::crypto::{self, CryptoError, Passphrase};
+use crate::format::hashing::{Digested, digest_file};
+use crate::format::meta::MetaError;
+use crate::local::catalog::{BackupCatalog, CatalogEntry, CatalogError};
+use crate::local::layout::DataDir;
+pub use crate::local::ledger::VerifyDepth;
+use crate::local::ledger::{Ledger, Verification};
+use crate::local::page_cache::DropBehind;
+use crate::local::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
+use crate::local::staging::{StagedFile, Staging};
 use crate::progress::Progress;
-use crate::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
-use crate::staging::{StagedFile, Staging};
 
 /// Why a backup did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -208,13 +208,15 @@ pub(crate) fn check(
         (Some(meta), _) => Some(meta),
         (None, Some(_)) => {
             let meta_name = entry.name.meta_name().unwrap_or_default();
-            return Err(crate::meta::BackupMeta::read(&data.backup_file(&meta_name))
-                .err()
-                .map(VerifyError::Meta)
-                .unwrap_or_else(|| VerifyError::Io {
-                    path: meta_name,
-                    source: std::io::Error::other("metadata changed while reading"),
-                }));
+            return Err(
+                crate::format::meta::BackupMeta::read(&data.backup_file(&meta_name))
+                    .err()
+                    .map(VerifyError::Meta)
+                    .unwrap_or_else(|| VerifyError::Io {
+                        path: meta_name,
+                        source: std::io::Error::other("metadata changed while reading"),
+                    }),
+            );
         }
         (None, None) => {
             if entry.name.kind().is_encrypted() {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::local::retention::RetentionPolicy;
 use crate::publish::{ensure_private_dir, write_atomic};
-use crate::retention::RetentionPolicy;
 
 /// Where a profile's backups are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::layout::DataDir;
+use crate::local::layout::DataDir;
 use crate::publish::ensure_private_dir;
 
 /// The staging folder of one data directory.

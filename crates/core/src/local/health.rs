@@ -9,14 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::BackupCatalog;
 use crate::clock::Clock;
-use crate::human::size_human;
-use crate::layout::DataDir;
-use crate::meta::TableRows;
+use crate::format::human::size_human;
+use crate::format::meta::TableRows;
+use crate::local::catalog::BackupCatalog;
+use crate::local::layout::DataDir;
+use crate::local::snapshot::{self, DatabaseReport};
+use crate::local::staging::Staging;
 use crate::progress::NoProgress;
-use crate::snapshot::{self, DatabaseReport};
-use crate::staging::Staging;
 
 /// `GET /api/database/health`, success shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,16 +13,16 @@ use std::io::{BufReader, BufWriter, Write};
 use serde::Serialize;
 
 use crate::KindedError;
-use crate::catalog::{BackupCatalog, CatalogEntry, CatalogError};
 use crate::clock::Clock;
-use crate::crypto::{self, Compression, CryptoError, Passphrase};
-use crate::hashing::{HashingWriter, SharedDigest, digest_file};
-use crate::layout::DataDir;
-use crate::lock::{LockError, OperationLock};
-use crate::meta::BackupMeta;
+use crate::format::crypto::{self, Compression, CryptoError, Passphrase};
+use crate::format::hashing::{HashingWriter, SharedDigest, digest_file};
+use crate::format::meta::BackupMeta;
+use crate::local::catalog::{BackupCatalog, CatalogEntry, CatalogError};
+use crate::local::layout::DataDir;
+use crate::local::lock::{LockError, OperationLock};
+use crate::local::staging::Staging;
 use crate::progress::{NoProgress, Progress};
 use crate::publish::{PartFile, create_private_file, part_path, sync_dir};
-use crate::staging::Staging;
 
 /// Why rotation could not run at all (per-backup problems are reported in
 /// the [`RotationReport`] instead).
@@ -36,7 +36,7 @@ pub enum RotationError {
     Catalog(#[from] CatalogError),
     /// The new passphrase is refused by the policy for new backups.
     #[error("unusable new passphrase: {0}")]
-    Refused(#[from] crate::crypto::PassphraseRefused),
+    Refused(#[from] crate::format::crypto::PassphraseRefused),
     /// The new passphrase is the same as the old one.
     #[error("unusable new passphrase: {0}")]
     UnusableNewPassphrase(&'static str),
@@ -102,7 +102,7 @@ pub fn rotate(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<RotationReport, RotationError> {
-    crate::crypto::check_new_passphrase(new)?;
+    crate::format::crypto::check_new_passphrase(new)?;
     if new.expose() == old.expose() {
         return Err(RotationError::UnusableNewPassphrase(
             "it is the same as the old one",
@@ -113,7 +113,7 @@ pub fn rotate(
         path: data.staging().display().to_string(),
         source,
     })?;
-    crate::backup::remove_leftovers(data, &staging);
+    crate::local::backup::remove_leftovers(data, &staging);
     let catalog = BackupCatalog::scan(data)?;
     let mut report = RotationReport::default();
     for entry in catalog
@@ -140,13 +140,13 @@ pub fn rotate(
             }),
         }
     }
-    let log = crate::activity_log::ActivityLog::backup(data);
+    let log = crate::local::activity_log::ActivityLog::backup(data);
     log.append(
         clock,
         if report.complete() {
-            crate::activity_log::Level::Info
+            crate::local::activity_log::Level::Info
         } else {
-            crate::activity_log::Level::Warning
+            crate::local::activity_log::Level::Warning
         },
         &format!(
             "Passphrase rotation: {} re-encrypted, {} already rotated, {} left alone",

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, FixedOffset};
 use rusqlite::{Connection, params};
 
-use crate::layout::DataDir;
+use crate::local::layout::DataDir;
 use crate::publish::ensure_private_dir;
 
 /// The schema of a Server Monitor v2.4 database (contract §5).

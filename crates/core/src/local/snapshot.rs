@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, backup::StepResult};
 
-use crate::meta::TableRows;
-use crate::page_cache::DropBehind;
+use crate::format::meta::TableRows;
+use crate::local::page_cache::DropBehind;
 use crate::progress::{Phase, Progress};
 
 /// The 16-byte header every non-empty SQLite database starts with.

@@ -36,20 +36,20 @@ mod swap;
 pub use swap::SwapMethod;
 
 use crate::KindedError;
-use crate::activity_log::{ActivityLog, Level};
-use crate::backup::{self, BackupError, BackupOptions, NewBackupKind, SnapshotSource};
-use crate::catalog::{BackupCatalog, CatalogError};
 use crate::clock::Clock;
-use crate::crypto::{Compression, Passphrase};
-use crate::layout::DataDir;
-use crate::lock::{LockError, OperationLock};
-use crate::meta::TableRows;
-use crate::name::{BackupKind, BackupName};
+use crate::format::crypto::{Compression, Passphrase};
+use crate::format::meta::TableRows;
+use crate::format::name::{BackupKind, BackupName};
+use crate::local::activity_log::{ActivityLog, Level};
+use crate::local::backup::{self, BackupError, BackupOptions, NewBackupKind, SnapshotSource};
+use crate::local::catalog::{BackupCatalog, CatalogError};
+use crate::local::layout::DataDir;
+use crate::local::lock::{LockError, OperationLock};
+use crate::local::retention;
+use crate::local::snapshot::{self, SnapshotError};
+use crate::local::staging::{StagedFile, Staging};
+use crate::local::verify::{self, VerifyDepth, VerifyError};
 use crate::progress::{NoProgress, Progress};
-use crate::retention;
-use crate::snapshot::{self, SnapshotError};
-use crate::staging::{StagedFile, Staging};
-use crate::verify::{self, VerifyDepth, VerifyError};
 
 /// A point after the swap began where a test can force a failure.
 #[doc(hidden)]
@@ -498,7 +498,7 @@ fn run(
             return Err(RestoreError::Cancelled);
         }
         Ok(checked) => checked,
-        Err(VerifyError::Crypto(crate::crypto::CryptoError::Cancelled)) => {
+        Err(VerifyError::Crypto(crate::format::crypto::CryptoError::Cancelled)) => {
             discard_unused_safety_backup(&early_pre);
             return Err(RestoreError::Cancelled);
         }
@@ -798,7 +798,7 @@ fn prune_pre_restore(data: &DataDir, clock: &dyn Clock, warnings: &mut Vec<Strin
     let Ok(catalog) = BackupCatalog::scan(data) else {
         return;
     };
-    let ledger = crate::ledger::Ledger::load(data);
+    let ledger = crate::local::ledger::Ledger::load(data);
     let mut plan = retention::plan(&catalog, &ledger, &policy, clock);
     plan.decisions
         .retain(|d| BackupName::parse(&d.filename).is_ok_and(|n| n.kind().is_pre_restore()));

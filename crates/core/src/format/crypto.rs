@@ -20,8 +20,8 @@ use openpgp::types::{CompressionAlgorithm, DataFormat, SymmetricAlgorithm};
 use sequoia_openpgp as openpgp;
 use zeroize::Zeroizing;
 
-use crate::hashing::{Digested, SharedDigest};
-use crate::parallel_deflate::{self, Reorder};
+use crate::format::hashing::{Digested, SharedDigest};
+use crate::format::parallel_deflate::{self, Reorder};
 use crate::progress::{Phase, Progress};
 
 /// Buffer size for streaming: large enough to be fast, small enough to keep
@@ -218,7 +218,7 @@ impl crate::KindedError for CryptoError {
 /// size of the plaintext. `total` (when known) is the plaintext size, for
 /// progress.
 ///
-/// Deflate runs on every core ([`crate::parallel_deflate`]) while this
+/// Deflate runs on every core ([`crate::format::parallel_deflate`]) while this
 /// thread reads and hashes and another encrypts and writes; memory stays
 /// bounded by a few blocks in flight.
 ///

@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 
-use crate::layout::DataDir;
+use crate::local::layout::DataDir;
 use crate::publish::ensure_private_dir;
 
 /// Why the lock could not be taken.
