@@ -3,15 +3,21 @@ import { describe, expect, it } from "vitest";
 import type { FleetTile } from "../src/lib/bindings/FleetTile";
 import type { ListItem } from "../src/lib/bindings/ListItem";
 import type { RestoreDone } from "../src/lib/bindings/RestoreDone";
-import { ageHuman, sizeHuman, takenAt } from "../src/lib/format";
+import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   category, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
 } from "../src/lib/views";
 
+/** The time in a backup name, as core's `taken_at` gives it. */
+function nameTime(filename: string): string {
+  const m = /_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.db/.exec(filename);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}` : "1970-01-01T00:00:00";
+}
+
 function item(filename: string, over: Partial<ListItem> = {}): ListItem {
   return {
-    filename, path: `/x/${filename}`, size: 1000, size_human: "1.00 KB", created_at: "", encrypted: true, checksum: null,
+    filename, path: `/x/${filename}`, taken_at: nameTime(filename), size: 1000, size_human: "1.00 KB", created_at: "", encrypted: true, checksum: null,
     timestamp: null, kind: "encrypted", has_meta: true, meta_problem: null, db_size: 4000,
     verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, ...over,
   };
@@ -19,7 +25,7 @@ function item(filename: string, over: Partial<ListItem> = {}): ListItem {
 
 function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
   return {
-    profile, location: "/opt/x", remote: false, status: "ok", problems: [], healthy: true, newest_backup: "b", newest_age_seconds: 60,
+    profile, location: "/opt/x", remote: false, status: "ok", problems: [], healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
     overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
     sizes: [], error_kind: null, ...over,
   };
@@ -39,9 +45,9 @@ describe("format", () => {
     expect(ageHuman(-1)).toBe("in the future");
   });
   it("the time comes from the backup name", () => {
-    expect(takenAt("servers_db_20261126_020304.db.gpg")?.getHours()).toBe(2);
-    expect(takenAt("prerestore_20261126_020304.db.gpg")?.getDate()).toBe(26);
-    expect(takenAt("notes.txt")).toBeNull();
+    expect(localTime("2026-11-26T02:03:04").getHours()).toBe(2);
+    expect(localTime("2026-11-26T02:03:04").getDate()).toBe(26);
+    expect(localTime("2026-11-26T02:03:04.123456").getSeconds()).toBe(4);
   });
 });
 
@@ -68,9 +74,9 @@ describe("backups", () => {
 });
 
 describe("restore wizard", () => {
-  it("a remote report is told apart by its outcome, and every outcome and evidence has words", () => {
-    const remote = { outcome: { kind: "data_at_risk", evidence: "database_state", detail: "0-byte" } } as unknown as RestoreDone;
-    const local = { backup: "b", pre_restore_backup: "p" } as unknown as RestoreDone;
+  it("a remote report is told apart by its target tag, and every outcome and evidence has words", () => {
+    const remote = { target: "remote", outcome: { kind: "data_at_risk", evidence: "database_state", detail: "0-byte" } } as unknown as RestoreDone;
+    const local = { target: "local", backup: "b", pre_restore_backup: "p" } as unknown as RestoreDone;
     expect(isRemoteDone(remote)).toBe(true);
     expect(isRemoteDone(local)).toBe(false);
     expect(REMOTE_OUTCOME_TITLE.data_at_risk).toContain("data at risk");
@@ -79,7 +85,7 @@ describe("restore wizard", () => {
   });
 
   const good = item("servers_db_20261120_020000.db.gpg");
-  const failed = item("servers_db_20261121_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "x", error_kind: "x", deep_passed_at: null } });
+  const failed = item("servers_db_20261121_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "x", error_kind: "checksum_mismatch", deep_passed_at: null } });
   it("a local backup must pass verification first", () => {
     expect(restoreBlocker(undefined, null, false)).toMatch(/Choose/);
     expect(restoreBlocker(good, null, false)).toMatch(/Verify/);

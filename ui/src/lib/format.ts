@@ -24,11 +24,12 @@ export function ageHuman(seconds: number): string {
   return plural(Math.floor(seconds / 86400), "day");
 }
 
-/** The time in a backup name: servers_db_20261126_020000.db.gpg -> Date. */
-export function takenAt(filename: string): Date | null {
-  const m = /_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.db/.exec(filename);
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s] = m.map(Number);
+/** A naive local date-time from Rust (`taken_at`: "2026-11-26T02:00:00",
+ * the time in a backup's name, which core parsed) as a local Date. */
+export function localTime(naive: string): Date {
+  const [date, time = "00:00:00"] = naive.split("T");
+  const [y, mo, d] = date.split("-").map(Number);
+  const [h, mi, s] = time.split(":").map((part) => Math.floor(Number(part)));
   return new Date(y, mo - 1, d, h, mi, s);
 }
 

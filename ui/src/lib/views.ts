@@ -10,7 +10,7 @@ import type { RemoteRestoreReport } from "./bindings/RemoteRestoreReport";
 import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
 import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
-import { takenAt } from "./format";
+import { localTime } from "./format";
 
 /** How a backup is drawn on the timeline. */
 export type Category = "pre_restore" | "pinned" | "failed" | "verified" | "unverified";
@@ -37,8 +37,7 @@ export function timeline(backups: ListItem[]): Record<Category, { x: number; y: 
     verified: [], unverified: [], failed: [], pinned: [], pre_restore: [],
   };
   for (const b of backups) {
-    const t = takenAt(b.filename);
-    if (t) out[category(b)].push({ x: t.getTime(), y: b.size, name: b.filename });
+    out[category(b)].push({ x: localTime(b.taken_at).getTime(), y: b.size, name: b.filename });
   }
   for (const points of Object.values(out)) points.sort((a, b) => a.x - b.x);
   return out;
@@ -57,7 +56,7 @@ export function tableRows(backups: ListItem[], filter: string, only: Category | 
       case "size": return b.size;
       case "name": return b.filename;
       case "state": return category(b);
-      default: return takenAt(b.filename)?.getTime() ?? 0;
+      default: return localTime(b.taken_at).getTime();
     }
   };
   rows.sort((a, b) => {
@@ -98,13 +97,13 @@ export function restoreBlocker(b: ListItem | undefined, verifiedNow: boolean | n
   return null;
 }
 
-export function isLocalPlan(p: RestorePlanned): p is RestorePlan {
-  return "tables" in p;
+export function isLocalPlan(p: RestorePlanned): p is { target: "local" } & RestorePlan {
+  return p.target === "local";
 }
 
-/** A remote restore's settled report (a local one has no `outcome`). */
-export function isRemoteDone(d: RestoreDone): d is RemoteRestoreReport {
-  return "outcome" in d;
+/** A remote restore's settled report (tagged by core: `target`). */
+export function isRemoteDone(d: RestoreDone): d is { target: "remote" } & RemoteRestoreReport {
+  return d.target === "remote";
 }
 
 /** The heading of a remote restore's outcome. */

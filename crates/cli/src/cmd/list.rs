@@ -1,5 +1,6 @@
 //! `backupdesk list`
 
+use backupdesk_core::catalog::VerificationStatus;
 use std::process::ExitCode;
 
 use backupdesk_core::catalog::ListItem;
@@ -27,9 +28,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     );
     for item in &items {
         let verified = match (item.verified.state, item.verified.depth, &item.verified.at) {
-            ("never", _, _) => "never".to_owned(),
+            (VerificationStatus::Never, _, _) => "never".to_owned(),
             (state, Some(depth), Some(at)) => format!("{state} ({depth:?}, {at})").to_lowercase(),
-            (state, _, _) => state.to_owned(),
+            (state, _, _) => state.to_string(),
         };
         let kind = match item.kind {
             backupdesk_core::name::BackupKind::Encrypted if !item.has_meta => "encrypted*",

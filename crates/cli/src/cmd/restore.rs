@@ -229,7 +229,7 @@ fn print_plan(planned: &RestorePlanned) {
     for (i, step) in plan.steps.iter().enumerate() {
         println!("  {}. {step}", i + 1);
     }
-    let counts = if plan.counts_from == "meta" {
+    let counts = if plan.counts_from == backupdesk_core::restore::CountsSource::Meta {
         "from .meta"
     } else {
         "counted in the staged copy"

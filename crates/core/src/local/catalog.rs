@@ -222,20 +222,64 @@ fn file_kind(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Whether a backup was verified, and how that went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// Never verified (or its record was forgotten).
+    Never,
+    /// The latest verification passed.
+    Passed,
+    /// The latest verification failed: the backup is not restored.
+    Failed,
+}
+
+impl VerificationStatus {
+    /// `never`, `passed` or `failed`, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::Never => "never",
+            VerificationStatus::Passed => "passed",
+            VerificationStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for VerificationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Verification state as shown in listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifiedState {
-    /// `never`, `passed` or `failed`.
-    pub state: &'static str,
+    /// Never verified, passed or failed.
+    pub state: VerificationStatus,
     /// `quick` or `deep`, when verified.
     pub depth: Option<crate::local::ledger::VerifyDepth>,
     /// When, RFC 3339.
     pub at: Option<String>,
-    /// The error kind of a failed verification.
-    pub error_kind: Option<String>,
+    /// The error kind of a failed verification (a kind this version does
+    /// not know, recorded by a newer one, reads as none).
+    pub error_kind: Option<crate::ErrorKind>,
     /// When it last passed a deep verification.
     pub deep_passed_at: Option<String>,
+}
+
+impl VerifiedState {
+    /// Never verified, as for a server's backups.
+    pub fn never() -> Self {
+        VerifiedState {
+            state: VerificationStatus::Never,
+            depth: None,
+            at: None,
+            error_kind: None,
+            deep_passed_at: None,
+        }
+    }
 }
 
 /// One item of `list --json`: the server's list-item fields
@@ -246,6 +290,9 @@ pub struct VerifiedState {
 pub struct ListItem {
     pub filename: String,
     pub path: String,
+    /// Backup Desk: the time in the name (the server's local time), so no
+    /// screen parses names again.
+    pub taken_at: chrono::NaiveDateTime,
     pub size: u64,
     pub size_human: String,
     /// File mtime, naive local ISO 8601, as the server writes it.
@@ -275,23 +322,27 @@ impl CatalogEntry {
     pub fn list_item(&self) -> ListItem {
         let verified = match &self.verification {
             None => VerifiedState {
-                state: "never",
-                depth: None,
-                at: None,
-                error_kind: None,
                 deep_passed_at: self.deep_passed_at.clone(),
+                ..VerifiedState::never()
             },
             Some(v) => VerifiedState {
-                state: if v.ok { "passed" } else { "failed" },
+                state: if v.ok {
+                    VerificationStatus::Passed
+                } else {
+                    VerificationStatus::Failed
+                },
                 depth: Some(v.depth),
                 at: Some(v.at.clone()),
-                error_kind: v.error_kind.clone(),
+                error_kind: v.error_kind.as_ref().and_then(|k| {
+                    serde_json::from_value(serde_json::Value::String(k.clone())).ok()
+                }),
                 deep_passed_at: self.deep_passed_at.clone(),
             },
         };
         ListItem {
             filename: self.name.file_name().to_owned(),
             path: self.path.display().to_string(),
+            taken_at: self.name.taken_at(),
             size: self.size,
             size_human: size_human(self.size),
             created_at: DateTime::<Local>::from(self.modified)

@@ -188,6 +188,17 @@ pub struct TableChange {
     pub live_rows: Option<u64>,
 }
 
+/// Where a restore plan's row counts of the backup come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CountsSource {
+    /// The backup's `.meta` (no decryption needed).
+    Meta,
+    /// A decrypted, checked copy staged for the plan (no `.meta` counts).
+    StagedCopy,
+}
+
 /// What a restore would do.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -202,8 +213,8 @@ pub struct RestorePlan {
     pub age_seconds: i64,
     /// Whether a `.meta` with checksums exists.
     pub has_meta: bool,
-    /// Where the backup's row counts come from: `meta` or `staged_copy`.
-    pub counts_from: &'static str,
+    /// Where the backup's row counts come from.
+    pub counts_from: CountsSource,
     /// Per-table row counts, backup against live.
     pub tables: Vec<TableChange>,
     /// Size of the live database now.
@@ -276,7 +287,11 @@ pub fn plan(
     let mut warnings = Vec::new();
     let meta_tables = entry.meta.as_ref().and_then(|m| m.tables.clone());
     let (backup_tables, counts_from, backup_db_size) = match meta_tables {
-        Some(tables) => (tables, "meta", entry.meta.as_ref().map(|m| m.size_bytes)),
+        Some(tables) => (
+            tables,
+            CountsSource::Meta,
+            entry.meta.as_ref().map(|m| m.size_bytes),
+        ),
         None => {
             let Some(passphrase) = passphrase else {
                 return Err(RestoreError::PassphraseRequired(file_name.to_owned()));
@@ -285,7 +300,7 @@ pub fn plan(
                 verify::check(data, entry, passphrase, VerifyDepth::Deep, false, progress)
                     .map_err(RestoreError::Verify)?;
             let tables = report.database.map(|d| d.tables).unwrap_or_default();
-            (tables, "staged_copy", Some(report.size_bytes))
+            (tables, CountsSource::StagedCopy, Some(report.size_bytes))
         }
     };
     if entry.meta.is_none() {

@@ -559,11 +559,13 @@ fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, 
 
 fn list_item(value: &Value) -> Option<ListItem> {
     let filename = value["filename"].as_str()?.to_owned();
-    let kind = BackupName::parse(&filename).ok()?.kind();
+    let name = BackupName::parse(&filename).ok()?;
+    let kind = name.kind();
     let size = value["size"].as_u64().unwrap_or(0);
     let checksum = value["checksum"].as_str().map(str::to_owned);
     Some(ListItem {
         path: value["path"].as_str().unwrap_or_default().to_owned(),
+        taken_at: name.taken_at(),
         size,
         size_human: value["size_human"]
             .as_str()
@@ -577,13 +579,7 @@ fn list_item(value: &Value) -> Option<ListItem> {
         kind,
         meta_problem: None,
         db_size: None,
-        verified: VerifiedState {
-            state: "never",
-            depth: None,
-            at: None,
-            error_kind: None,
-            deep_passed_at: None,
-        },
+        verified: VerifiedState::never(),
         pinned: false,
         filename,
     })

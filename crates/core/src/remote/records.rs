@@ -106,6 +106,9 @@ mod tests {
         ListItem {
             filename: name.into(),
             path: String::new(),
+            taken_at: crate::format::name::BackupName::parse(name)
+                .unwrap()
+                .taken_at(),
             size: 1,
             size_human: String::new(),
             created_at: created_at.into(),
@@ -116,13 +119,7 @@ mod tests {
             has_meta: false,
             meta_problem: None,
             db_size: None,
-            verified: VerifiedState {
-                state: "never",
-                depth: None,
-                at: None,
-                error_kind: None,
-                deep_passed_at: None,
-            },
+            verified: VerifiedState::never(),
             pinned: false,
         }
     }

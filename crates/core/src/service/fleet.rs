@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::KindedError;
 use crate::clock::Clock;
-use crate::format::name::BackupName;
 use crate::local::catalog::ListItem;
 use crate::local::health::HealthReport;
 use crate::target::Target;
@@ -39,6 +38,8 @@ pub struct FleetTile {
     /// Whether the database passed its health check (`None`: unknown).
     pub healthy: Option<bool>,
     pub newest_backup: Option<String>,
+    /// The time in its name.
+    pub newest_taken_at: Option<chrono::NaiveDateTime>,
     /// Age of the newest backup in seconds.
     pub newest_age_seconds: Option<i64>,
     pub overdue_after_hours: u32,
@@ -97,11 +98,10 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: NaiveDateTime) {
     let regular: Vec<&ListItem> = list.iter().filter(|b| !b.kind.is_pre_restore()).collect();
     if let Some(newest) = regular.first() {
         tile.newest_backup = Some(newest.filename.clone());
-        if let Ok(name) = BackupName::parse(&newest.filename) {
-            let age = (now - name.taken_at()).num_seconds();
-            tile.newest_age_seconds = Some(age);
-            tile.overdue = age > i64::from(tile.overdue_after_hours) * 3600;
-        }
+        tile.newest_taken_at = Some(newest.taken_at);
+        let age = (now - newest.taken_at).num_seconds();
+        tile.newest_age_seconds = Some(age);
+        tile.overdue = age > i64::from(tile.overdue_after_hours) * 3600;
     }
     tile.sizes = regular.iter().take(20).rev().map(|b| b.size).collect();
     if let Some(latest) = list
@@ -110,7 +110,8 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: NaiveDateTime) {
         .max_by(|a, b| a.0.cmp(b.0))
     {
         tile.last_verified_at = Some(latest.0.clone());
-        tile.last_verification_passed = Some(latest.1.verified.state == "passed");
+        tile.last_verification_passed =
+            Some(latest.1.verified.state == crate::local::catalog::VerificationStatus::Passed);
     }
     if regular.is_empty() {
         tile.problems.push("no backup yet".to_owned());
@@ -162,6 +163,7 @@ impl FleetTile {
             problems: Vec::new(),
             healthy: None,
             newest_backup: None,
+            newest_taken_at: None,
             newest_age_seconds: None,
             overdue_after_hours,
             overdue: false,

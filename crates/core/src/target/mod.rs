@@ -65,10 +65,10 @@ impl BackupDone {
     }
 }
 
-/// What a restore would do, on either side.
+/// What a restore would do, on either side (`target` says which).
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(untagged)]
+#[serde(tag = "target", rename_all = "snake_case")]
 pub enum RestorePlanned {
     /// The local plan with row counts.
     Local(Box<RestorePlan>),
@@ -76,10 +76,10 @@ pub enum RestorePlanned {
     Remote(Box<RemoteRestorePlan>),
 }
 
-/// What a restore did, on either side.
+/// What a restore did, on either side (`target` says which).
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(untagged)]
+#[serde(tag = "target", rename_all = "snake_case")]
 pub enum RestoreDone {
     /// A local restore.
     Local(Box<RestoreReport>),
@@ -550,9 +550,9 @@ pub fn refuse_failed_verification(
     items: &[crate::local::catalog::ListItem],
     file: &str,
 ) -> Result<(), TargetError> {
-    let failed = items
-        .iter()
-        .any(|b| b.filename == file && b.verified.state == "failed");
+    let failed = items.iter().any(|b| {
+        b.filename == file && b.verified.state == crate::local::catalog::VerificationStatus::Failed
+    });
     if failed {
         return Err(TargetError::VerificationFailed(file.to_owned()));
     }

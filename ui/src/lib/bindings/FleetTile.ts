@@ -19,6 +19,10 @@ problems: Array<string>,
  */
 healthy: boolean | null, newest_backup: string | null, 
 /**
+ * The time in its name.
+ */
+newest_taken_at: string | null, 
+/**
  * Age of the newest backup in seconds.
  */
 newest_age_seconds: number | null, overdue_after_hours: number, overdue: boolean, 

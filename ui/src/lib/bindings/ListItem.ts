@@ -7,7 +7,12 @@ import type { VerifiedState } from "./VerifiedState";
  * (`filename, path, size, size_human, created_at, encrypted, checksum,
  * timestamp`), then Backup Desk's own.
  */
-export type ListItem = { filename: string, path: string, size: number, size_human: string, 
+export type ListItem = { filename: string, path: string, 
+/**
+ * Backup Desk: the time in the name (the server's local time), so no
+ * screen parses names again.
+ */
+taken_at: string, size: number, size_human: string, 
 /**
  * File mtime, naive local ISO 8601, as the server writes it.
  */

@@ -3,6 +3,6 @@ import type { RemoteRestoreReport } from "./RemoteRestoreReport";
 import type { RestoreReport } from "./RestoreReport";
 
 /**
- * What a restore did, on either side.
+ * What a restore did, on either side (`target` says which).
  */
-export type RestoreDone = RestoreReport | RemoteRestoreReport;
+export type RestoreDone = { "target": "local" } & RestoreReport | { "target": "remote" } & RemoteRestoreReport;

@@ -3,6 +3,6 @@ import type { RemoteRestorePlan } from "./RemoteRestorePlan";
 import type { RestorePlan } from "./RestorePlan";
 
 /**
- * What a restore would do, on either side.
+ * What a restore would do, on either side (`target` says which).
  */
-export type RestorePlanned = RestorePlan | RemoteRestorePlan;
+export type RestorePlanned = { "target": "local" } & RestorePlan | { "target": "remote" } & RemoteRestorePlan;
