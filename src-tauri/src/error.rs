@@ -53,6 +53,7 @@ from_core!(
     backupdesk_core::schedule::ScheduleError,
     backupdesk_core::rotation::RotationError,
     backupdesk_core::retention::PruneError,
+    backupdesk_core::service::profiles::ServiceError,
     backupdesk_core::service::secrets::PassphraseRefused,
     backupdesk_core::service::secrets::StoreError,
 );

@@ -3,6 +3,7 @@
 use backupdesk_core::catalog::ListItem;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::ledger::VerifyDepth;
+use backupdesk_core::service::profiles;
 use backupdesk_core::target::BackupSummary;
 use backupdesk_core::verify::{self, VerifyReport};
 use tauri::State;
@@ -10,12 +11,12 @@ use tauri::ipc::Channel;
 
 use crate::error::{CommandResult, blocking};
 use crate::progress::{ChannelProgress, ProgressEvent};
-use crate::state::{self, Operations};
+use crate::state::Operations;
 
 /// The profile's backups, newest first.
 #[tauri::command]
 pub async fn list_backups(profile: String) -> CommandResult<Vec<ListItem>> {
-    blocking(move || Ok(state::open(&profile)?.get().list()?)).await
+    blocking(move || Ok(profiles::open(&profile)?.get().list()?)).await
 }
 
 /// Makes a backup now (operation `op`, cancellable: a cancelled backup
@@ -29,10 +30,10 @@ pub async fn backup_now(
 ) -> CommandResult<BackupSummary> {
     let progress = ChannelProgress::new(on_progress, operations.begin(&op));
     let result = blocking(move || {
-        let target = state::open(&profile)?;
-        let options = state::backup_options(&profile)?;
+        let target = profiles::open(&profile)?;
+        let options = profiles::backup_options(&profile)?;
         let done = target.get().backup(
-            &state::backup_passphrase(&profile, &target)?,
+            &profiles::target_passphrase(&profile, &target)?,
             &options,
             &SystemClock,
             &progress,
@@ -63,9 +64,9 @@ pub async fn verify_backup(
     };
     let result = blocking(move || {
         Ok(verify::verify(
-            &state::local_data(&profile)?,
+            &profiles::local_data(&profile)?,
             &name,
-            &state::passphrase(&profile)?,
+            &profiles::passphrase(&profile)?,
             depth,
             &SystemClock,
             &progress,
@@ -79,11 +80,11 @@ pub async fn verify_backup(
 /// Pins or unpins a local backup (retention never deletes a pinned one).
 #[tauri::command]
 pub async fn set_pinned(profile: String, name: String, pinned: bool) -> CommandResult<()> {
-    blocking(move || state::pin(&profile, &name, pinned)).await
+    blocking(move || Ok(profiles::pin(&profile, &name, pinned)?)).await
 }
 
 /// Deletes a backup (and its `.meta`).
 #[tauri::command]
 pub async fn delete_backup(profile: String, name: String) -> CommandResult<()> {
-    blocking(move || Ok(state::open(&profile)?.get().delete(&name)?)).await
+    blocking(move || Ok(profiles::open(&profile)?.get().delete(&name)?)).await
 }

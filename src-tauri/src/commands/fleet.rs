@@ -2,12 +2,12 @@
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::fleet::{self, FleetTile};
+use backupdesk_core::service::profiles;
 
 use crate::error::{CommandResult, blocking};
-use crate::state;
 
 /// One tile per profile, problems first.
 #[tauri::command]
 pub async fn fleet_overview() -> CommandResult<Vec<FleetTile>> {
-    blocking(move || Ok(fleet::overview(&state::book()?, &SystemClock))).await
+    blocking(move || Ok(fleet::overview(&profiles::book()?, &SystemClock))).await
 }

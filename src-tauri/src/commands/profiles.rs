@@ -1,10 +1,10 @@
 //! Profiles: list, add (local folder or remote server), remove.
 
 use backupdesk_core::profile::{Profile, ProfileTarget};
+use backupdesk_core::service::profiles;
 use serde::Serialize;
 
 use crate::error::{CommandResult, blocking};
-use crate::state;
 
 /// A profile with its name.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -17,7 +17,7 @@ pub struct ProfileEntry {
 #[tauri::command]
 pub async fn list_profiles() -> CommandResult<Vec<ProfileEntry>> {
     blocking(move || {
-        Ok(state::book()?
+        Ok(profiles::book()?
             .profiles()
             .iter()
             .map(|(name, profile)| ProfileEntry {
@@ -33,7 +33,7 @@ pub async fn list_profiles() -> CommandResult<Vec<ProfileEntry>> {
 #[tauri::command]
 pub async fn add_local_profile(name: String, data_dir: String) -> CommandResult<()> {
     blocking(move || {
-        Ok(state::book()?.add(
+        Ok(profiles::book()?.add(
             &name,
             Profile::new(ProfileTarget::Local {
                 data_dir: data_dir.into(),
@@ -52,7 +52,7 @@ pub async fn add_remote_profile(
     ca_cert: Option<String>,
 ) -> CommandResult<()> {
     blocking(move || {
-        Ok(state::book()?.add(
+        Ok(profiles::book()?.add(
             &name,
             Profile::new(ProfileTarget::Remote {
                 base_url,
@@ -67,5 +67,5 @@ pub async fn add_remote_profile(
 /// Removes a profile and forgets its secrets (its backups stay).
 #[tauri::command]
 pub async fn remove_profile(name: String) -> CommandResult<()> {
-    blocking(move || state::remove_profile(&name)).await
+    blocking(move || Ok(profiles::remove_profile(&name)?)).await
 }

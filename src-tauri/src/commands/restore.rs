@@ -3,21 +3,22 @@
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::restore::RestoreOptions;
+use backupdesk_core::service::profiles;
 use backupdesk_core::target::{RestoreDone, RestorePlanned};
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::error::{CommandResult, blocking};
 use crate::progress::{ChannelProgress, ProgressEvent};
-use crate::state::{self, Operations};
+use crate::state::Operations;
 
 /// What restoring `name` would do: row counts against live, age, the
 /// safety backup, the remote safeguards.
 #[tauri::command]
 pub async fn plan_restore(profile: String, name: String) -> CommandResult<RestorePlanned> {
     blocking(move || {
-        let passphrase = state::passphrase(&profile).ok();
-        Ok(state::open(&profile)?.get().plan_restore(
+        let passphrase = profiles::passphrase(&profile).ok();
+        Ok(profiles::open(&profile)?.get().plan_restore(
             &name,
             passphrase.as_ref(),
             &RestoreOptions::default(),
@@ -41,7 +42,16 @@ pub async fn restore_backup(
     operations: State<'_, Operations>,
 ) -> CommandResult<RestoreDone> {
     let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let result = blocking(move || state::restore(&profile, &name, &confirmation, &progress)).await;
+    let result = blocking(move || {
+        Ok(profiles::restore(
+            &profile,
+            &name,
+            &confirmation,
+            &SystemClock,
+            &progress,
+        )?)
+    })
+    .await;
     operations.end(&op);
     result
 }

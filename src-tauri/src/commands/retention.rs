@@ -2,14 +2,14 @@
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::retention::{self, PruneOutcome, RetentionPlan, RetentionPolicy};
+use backupdesk_core::service::profiles;
 
 use crate::error::{CommandResult, blocking};
-use crate::state;
 
 /// The policy in force for a local profile (its own, else the saved one).
 #[tauri::command]
 pub async fn retention_policy(profile: String) -> CommandResult<RetentionPolicy> {
-    blocking(move || state::retention_policy(&profile)).await
+    blocking(move || Ok(profiles::retention_policy(&profile)?)).await
 }
 
 /// What `policy` would keep (and by which rule) and delete, and the bytes
@@ -21,7 +21,7 @@ pub async fn preview_retention(
 ) -> CommandResult<RetentionPlan> {
     blocking(move || {
         Ok(retention::plan_for(
-            &state::local_data(&profile)?,
+            &profiles::local_data(&profile)?,
             &policy,
             &SystemClock,
         )?)
@@ -35,5 +35,5 @@ pub async fn apply_retention(
     profile: String,
     policy: RetentionPolicy,
 ) -> CommandResult<PruneOutcome> {
-    blocking(move || state::apply_retention(&profile, &policy)).await
+    blocking(move || Ok(profiles::apply_retention(&profile, &policy, &SystemClock)?)).await
 }

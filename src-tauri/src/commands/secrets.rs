@@ -2,39 +2,35 @@
 //! the keychain and the schedule. Secrets arrive from the UI and go
 //! straight to the keychain; they are never logged (`skip` below).
 
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::progress::NoProgress;
 use backupdesk_core::rotation::RotationReport;
 use backupdesk_core::schedule::{self, ScheduleStatus, Scheduler};
+use backupdesk_core::service::profiles::{self, SecretStatus};
 use backupdesk_core::verify;
-use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::error::{CommandResult, blocking};
-use crate::state;
-
-/// What the keychain holds for a profile.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct SecretStatus {
-    /// Whether a keychain answers at all.
-    pub keychain_available: bool,
-    /// Why not, when it does not.
-    pub keychain_error: Option<String>,
-    pub passphrase_stored: bool,
-    pub token_stored: bool,
-    pub password_stored: bool,
-}
 
 /// Which secrets profile `profile` has in the keychain.
 #[tauri::command]
 pub async fn secret_status(profile: String) -> CommandResult<SecretStatus> {
-    blocking(move || Ok(state::secret_status(&profile))).await
+    blocking(move || Ok(profiles::secret_status(&profile))).await
 }
 
 /// Stores the backup passphrase of `profile`.
 #[tauri::command]
 #[tracing::instrument(skip(passphrase))]
 pub async fn set_passphrase(profile: String, passphrase: String) -> CommandResult<()> {
-    blocking(move || state::set_passphrase(&profile, &Zeroizing::new(passphrase))).await
+    blocking(move || {
+        Ok(profiles::set_passphrase(
+            &profile,
+            &Passphrase::new(passphrase),
+        )?)
+    })
+    .await
 }
 
 /// Checks the stored passphrase on the newest encrypted backup; returns
@@ -43,8 +39,8 @@ pub async fn set_passphrase(profile: String, passphrase: String) -> CommandResul
 pub async fn test_passphrase(profile: String) -> CommandResult<String> {
     blocking(move || {
         Ok(verify::test_passphrase(
-            &state::local_data(&profile)?,
-            &state::passphrase(&profile)?,
+            &profiles::local_data(&profile)?,
+            &profiles::passphrase(&profile)?,
         )?)
     })
     .await
@@ -53,7 +49,7 @@ pub async fn test_passphrase(profile: String) -> CommandResult<String> {
 /// Forgets the stored passphrase of `profile`.
 #[tauri::command]
 pub async fn forget_passphrase(profile: String) -> CommandResult<bool> {
-    blocking(move || state::forget_passphrase(&profile)).await
+    blocking(move || Ok(profiles::forget_passphrase(&profile)?)).await
 }
 
 /// Re-encrypts every backup of `profile` with `new_passphrase` and stores
@@ -64,7 +60,15 @@ pub async fn rotate_passphrase(
     profile: String,
     new_passphrase: String,
 ) -> CommandResult<RotationReport> {
-    blocking(move || state::rotate(&profile, &Zeroizing::new(new_passphrase))).await
+    blocking(move || {
+        Ok(profiles::rotate(
+            &profile,
+            &Passphrase::new(new_passphrase),
+            &SystemClock,
+            &NoProgress,
+        )?)
+    })
+    .await
 }
 
 /// Logs in to a remote profile; the token (and, when `remember`, the
@@ -76,7 +80,7 @@ pub async fn login(profile: String, password: String, remember: bool) -> Command
         let password = Zeroizing::new(password);
         Ok(backupdesk_core::target::sign_in(
             &profile,
-            &state::profile(&profile)?,
+            &profiles::profile(&profile)?,
             &password,
             remember,
         )?)

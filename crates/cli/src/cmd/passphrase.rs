@@ -6,7 +6,7 @@ use backupdesk_core::keychain::Keychain;
 use backupdesk_core::service::secrets::{self, PassphraseScope};
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::rotation;
+use backupdesk_core::service::profiles;
 
 use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
 use crate::failure::{fail, failed};
@@ -86,21 +86,25 @@ fn rotate(
             prompt(Purpose::Encrypt)?
         }
     };
-    let report =
-        rotation::rotate(&data, &old, &new, &SystemClock, &Bars::new(global.json)).map_err(fail)?;
-    let keychain_note = if report.complete() {
-        match Keychain::open()
-            .map_err(secrets::StoreError::from)
-            .and_then(|k| secrets::store_passphrase(&k, scope, &new))
-        {
-            Ok(()) => format!(
-                "the keychain now holds the new passphrase for {}",
-                scope.label()
-            ),
-            Err(e) => format!("the keychain was not updated: {e}"),
+    let (report, stored) = profiles::rotate_and_store(
+        &data,
+        scope,
+        &old,
+        &new,
+        &SystemClock,
+        &Bars::new(global.json),
+    )
+    .map_err(fail)?;
+    let keychain_note = match stored {
+        Ok(true) => format!(
+            "the keychain now holds the new passphrase for {}",
+            scope.label()
+        ),
+        Ok(false) => {
+            "the keychain was not updated, since some backups still need the old passphrase"
+                .to_owned()
         }
-    } else {
-        "the keychain was not updated, since some backups still need the old passphrase".to_owned()
+        Err(e) => format!("the keychain was not updated: {e}"),
     };
     if global.json {
         print_json(&serde_json::json!({

@@ -176,21 +176,46 @@ impl crate::KindedError for PruneError {
     }
 }
 
-/// Plans retention over a catalog.
+/// Plans retention over a catalog (sizes include each `.meta`).
 pub fn plan(
     catalog: &BackupCatalog,
     ledger: &Ledger,
     policy: &RetentionPolicy,
     clock: &dyn Clock,
 ) -> RetentionPlan {
-    let now = clock.now().naive_local();
-    let entries = catalog.entries();
+    let entries: Vec<PlanEntry> = catalog
+        .entries()
+        .iter()
+        .map(|e| PlanEntry {
+            name: e.name.clone(),
+            bytes: e.size + meta_size(e),
+        })
+        .collect();
+    plan_entries(&entries, ledger, policy, clock.now().naive_local())
+}
+
+/// One backup as the planner sees it: its name (kind and time) and the
+/// bytes deleting it frees.
+#[derive(Debug, Clone)]
+pub struct PlanEntry {
+    pub name: crate::format::name::BackupName,
+    pub bytes: u64,
+}
+
+/// The planner itself, pure: `entries` newest first (as the catalog lists
+/// them), the pins and deep verifications of `ledger`, the time `now`.
+pub fn plan_entries(
+    entries: &[PlanEntry],
+    ledger: &Ledger,
+    policy: &RetentionPolicy,
+    now: NaiveDateTime,
+) -> RetentionPlan {
     let mut decisions: Vec<RetentionDecision> = entries
         .iter()
         .map(|e| RetentionDecision {
             filename: e.name.file_name().to_owned(),
             taken_at: e.name.taken_at(),
-            bytes: e.size + meta_size(e),
+            bytes: e.bytes,
             keep: Vec::new(),
         })
         .collect();
@@ -378,4 +403,148 @@ pub fn save_policy(data: &DataDir, policy: &RetentionPolicy) -> std::io::Result<
         &data.state().join("retention.json"),
         &serde_json::to_vec_pretty(policy).expect("policy serializes"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::name::BackupName;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+    }
+
+    /// Daily backups at 02:00 for `days` days ending on `last`, newest first.
+    fn daily(last: NaiveDateTime, days: i64) -> Vec<PlanEntry> {
+        (0..days)
+            .map(|i| {
+                let t = last - chrono::Duration::days(i);
+                PlanEntry {
+                    name: BackupName::parse(&format!(
+                        "servers_db_{}.db.gpg",
+                        t.format("%Y%m%d_%H%M%S")
+                    ))
+                    .unwrap(),
+                    bytes: 1000,
+                }
+            })
+            .collect()
+    }
+
+    fn kept(plan: &RetentionPlan) -> Vec<String> {
+        let mut kept: Vec<String> = plan
+            .decisions
+            .iter()
+            .filter(|d| !d.deleted())
+            .map(|d| d.taken_at.format("%Y-%m-%d").to_string())
+            .collect();
+        kept.sort();
+        kept
+    }
+
+    fn policy(keep_last: u32, daily: u32, weekly: u32, monthly: u32) -> RetentionPolicy {
+        RetentionPolicy {
+            keep_last,
+            daily,
+            weekly,
+            monthly,
+            pre_restore: 3,
+        }
+    }
+
+    #[test]
+    fn a_year_of_daily_backups_keeps_one_per_period_and_frees_the_rest() {
+        let entries = daily(at(2026, 11, 26, 2), 365);
+        let plan = plan_entries(
+            &entries,
+            &Ledger::default(),
+            &policy(3, 7, 4, 12),
+            at(2026, 11, 26, 12),
+        );
+        let kept = kept(&plan);
+        // 7 days (the 3 last among them); of the 4 weeks, the two newest
+        // are kept by days already, so the Sundays 15 and 8 November; of
+        // the 12 months, November is kept already: the last day of 11 more.
+        assert_eq!(kept.len(), 7 + 2 + 11, "{kept:?}");
+        assert!(kept.contains(&"2026-11-08".to_owned()) && kept.contains(&"2026-11-15".to_owned()));
+        assert!(kept.contains(&"2026-11-26".to_owned()) && kept.contains(&"2025-12-31".to_owned()));
+        assert_eq!(plan.delete_count, 365 - kept.len());
+        assert_eq!(plan.bytes_freed, plan.delete_count as u64 * 1000);
+    }
+
+    #[test]
+    fn nothing_but_the_newest_survives_a_zero_policy_and_pins_survive_anything() {
+        let entries = daily(at(2026, 11, 26, 2), 10);
+        let mut ledger = Ledger::default();
+        ledger.pinned.insert(entries[9].name.file_name().to_owned());
+        let plan = plan_entries(&entries, &ledger, &policy(0, 0, 0, 0), at(2026, 11, 26, 12));
+        assert_eq!(kept(&plan), ["2026-11-17", "2026-11-26"]);
+        let pinned = plan
+            .decisions
+            .iter()
+            .find(|d| d.taken_at == at(2026, 11, 17, 2))
+            .unwrap();
+        assert_eq!(pinned.keep, [KeepReason::Pinned]);
+    }
+
+    #[test]
+    fn a_future_dated_backup_is_kept_and_takes_no_period_from_real_ones() {
+        let mut entries = daily(at(2026, 11, 26, 2), 3);
+        entries.insert(
+            0,
+            PlanEntry {
+                name: BackupName::parse("servers_db_20300101_000000.db.gpg").unwrap(),
+                bytes: 1,
+            },
+        );
+        let plan = plan_entries(
+            &entries,
+            &Ledger::default(),
+            &policy(1, 0, 0, 0),
+            at(2026, 11, 26, 12),
+        );
+        assert_eq!(plan.decisions[0].keep, [KeepReason::FutureDated]);
+        assert_eq!(
+            plan.decisions[1].keep,
+            [KeepReason::Newest, KeepReason::Last]
+        );
+        assert_eq!(plan.delete_count, 2);
+    }
+
+    #[test]
+    fn pre_restore_backups_have_their_own_count() {
+        let mut entries = daily(at(2026, 11, 26, 2), 2);
+        for h in [10, 11, 12, 13] {
+            entries.insert(
+                0,
+                PlanEntry {
+                    name: BackupName::parse(&format!("prerestore_20261126_{h:02}0000.db.gpg"))
+                        .unwrap(),
+                    bytes: 5,
+                },
+            );
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.name.taken_at()));
+        let plan = plan_entries(
+            &entries,
+            &Ledger::default(),
+            &policy(1, 0, 0, 0),
+            at(2026, 11, 26, 23),
+        );
+        let pre_kept = plan
+            .decisions
+            .iter()
+            .filter(|d| d.filename.starts_with("prerestore_") && !d.deleted())
+            .count();
+        assert_eq!(pre_kept, 3);
+        assert!(
+            plan.decisions
+                .iter()
+                .any(|d| d.filename.starts_with("servers_db_20261126") && !d.deleted())
+        );
+    }
 }

@@ -3,4 +3,5 @@
 //! what the shell parsed and returns typed results and kinded errors.
 
 pub mod fleet;
+pub mod profiles;
 pub mod secrets;

@@ -1,0 +1,400 @@
+//! Operations on a saved profile, by name: what the desktop app's commands
+//! call (and what the CLI shares where it works on profiles too). Each
+//! composes the layers below once: the profile book, the target opened
+//! with its secrets, the passphrase under the one keychain rule.
+
+use crate::clock::Clock;
+use crate::format::crypto::Passphrase;
+use crate::keychain::{Keychain, KeychainError, SecretKind};
+use crate::local::backup::BackupOptions;
+use crate::local::catalog::{BackupCatalog, CatalogError};
+use crate::local::layout::DataDir;
+use crate::local::retention::{self, PruneError, PruneOutcome, RetentionPolicy};
+use crate::local::rotation::{self, RotationError, RotationReport};
+use crate::progress::Progress;
+use crate::service::secrets::{self, PassphraseRefused, PassphraseScope, StoreError};
+use crate::target::profile::{Profile, ProfileBook, ProfileError, ProfileTarget, config_dir};
+use crate::target::{OpenedTarget, RestoreDone, TargetError};
+use crate::{ErrorKind, KindedError};
+
+/// Why an operation on a profile did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Keychain(#[from] KeychainError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Refused(#[from] PassphraseRefused),
+    #[error(transparent)]
+    Rotation(#[from] RotationError),
+    #[error(transparent)]
+    Prune(#[from] PruneError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Demo(#[from] crate::local::demo::DemoError),
+    /// The operation works on local installations only.
+    #[error("{name} is the remote server {base_url}: this works on local installations only")]
+    RemoteUnsupported { name: String, base_url: String },
+    /// No passphrase is stored for the profile.
+    #[error("no backup passphrase is stored for {0}: set one in Settings")]
+    NoPassphraseStored(String),
+    /// The typed confirmation is not the profile's name.
+    #[error("type the profile name ({0}) to confirm the restore")]
+    ConfirmationMismatch(String),
+    /// A file could not be written.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl KindedError for ServiceError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ServiceError::Profile(e) => e.kind(),
+            ServiceError::Keychain(e) => e.kind(),
+            ServiceError::Target(e) => e.kind(),
+            ServiceError::Store(e) => e.kind(),
+            ServiceError::Refused(e) => e.kind(),
+            ServiceError::Rotation(e) => e.kind(),
+            ServiceError::Prune(e) => e.kind(),
+            ServiceError::Catalog(e) => e.kind(),
+            ServiceError::Demo(e) => e.kind(),
+            ServiceError::RemoteUnsupported { .. } => ErrorKind::RemoteUnsupported,
+            ServiceError::NoPassphraseStored(_) => ErrorKind::NoPassphraseStored,
+            ServiceError::ConfirmationMismatch(_) => ErrorKind::ConfirmationMismatch,
+            ServiceError::Io { .. } => ErrorKind::Io,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// The profile book in the config folder.
+///
+/// # Errors
+/// A damaged book.
+pub fn book() -> Result<ProfileBook> {
+    Ok(ProfileBook::load(&config_dir())?)
+}
+
+/// Profile `name`.
+///
+/// # Errors
+/// No such profile, a damaged book.
+pub fn profile(name: &str) -> Result<Profile> {
+    Ok(book()?.get(name)?.clone())
+}
+
+/// The target of profile `name`, opened with its secrets.
+///
+/// # Errors
+/// No such profile; a server profile that cannot be opened.
+pub fn open(name: &str) -> Result<OpenedTarget> {
+    Ok(OpenedTarget::open(name, &profile(name)?)?)
+}
+
+/// The data directory of local profile `name`.
+///
+/// # Errors
+/// [`ServiceError::RemoteUnsupported`] for a server profile.
+pub fn local_data(name: &str) -> Result<DataDir> {
+    match profile(name)?.target {
+        ProfileTarget::Local { data_dir } => Ok(DataDir::new(data_dir)),
+        ProfileTarget::Remote { base_url, .. } => Err(ServiceError::RemoteUnsupported {
+            name: name.to_owned(),
+            base_url,
+        }),
+    }
+}
+
+/// Where profile `name`'s passphrase is kept.
+///
+/// # Errors
+/// No such profile.
+pub fn passphrase_scope(name: &str) -> Result<PassphraseScope> {
+    Ok(PassphraseScope::for_profile(name, &profile(name)?))
+}
+
+/// The backup passphrase of profile `name`, from the keychain.
+///
+/// # Errors
+/// [`ServiceError::NoPassphraseStored`], keychain failures.
+pub fn passphrase(name: &str) -> Result<Passphrase> {
+    secrets::stored_passphrase(&Keychain::open()?, &passphrase_scope(name)?)?
+        .ok_or_else(|| ServiceError::NoPassphraseStored(name.to_owned()))
+}
+
+/// The passphrase an operation on `target` needs: none for a server (it
+/// encrypts and decrypts with its own), the stored one otherwise.
+///
+/// # Errors
+/// As [`passphrase`], for a local profile.
+pub fn target_passphrase(name: &str, target: &OpenedTarget) -> Result<Passphrase> {
+    match target {
+        OpenedTarget::Remote { .. } => Ok(Passphrase::new(String::new())),
+        OpenedTarget::Local(_) => passphrase(name),
+    }
+}
+
+/// Removes profile `name` and forgets its tokens, its password and a
+/// passphrase stored under its name. The installation's own passphrase
+/// (kept for its folder) stays: scheduled backups and other profiles of
+/// that folder still need it (`passphrase forget` removes it).
+///
+/// # Errors
+/// No such profile, the book cannot be saved.
+pub fn remove_profile(name: &str) -> Result<()> {
+    book()?.remove(name)?;
+    if let Ok(keychain) = Keychain::open() {
+        keychain.forget_all(name);
+    }
+    Ok(())
+}
+
+/// Backup options for profile `name`: its retention policy for the
+/// automatic prune, the defaults otherwise.
+///
+/// # Errors
+/// No such profile.
+pub fn backup_options(name: &str) -> Result<BackupOptions> {
+    Ok(BackupOptions {
+        retention: profile(name)?.retention,
+        ..Default::default()
+    })
+}
+
+/// Pins or unpins backup `file` of local profile `name`.
+///
+/// # Errors
+/// A server profile, an unknown backup, a damaged ledger.
+pub fn pin(name: &str, file: &str, pinned: bool) -> Result<()> {
+    Ok(BackupCatalog::set_pinned(&local_data(name)?, file, pinned)?)
+}
+
+/// What the demo set up.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DemoCreated {
+    pub profile: String,
+    pub data_dir: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub size_bytes: u64,
+    pub tables: u32,
+}
+
+/// Creates a demo installation in `dir`, local profile `name` for it, and
+/// stores `passphrase` for it (checked by the policy first).
+///
+/// # Errors
+/// A refused passphrase, a folder that holds a database, a taken name.
+pub fn create_demo(
+    name: &str,
+    dir: &str,
+    size_mib: u32,
+    passphrase: &Passphrase,
+    clock: &dyn Clock,
+) -> Result<DemoCreated> {
+    use crate::local::demo::{DemoOptions, create_demo};
+    secrets::check_new_passphrase(passphrase)?;
+    let root = std::path::absolute(dir).map_err(|source| ServiceError::Io {
+        what: format!("cannot use {dir}"),
+        source,
+    })?;
+    let data = DataDir::new(&root);
+    let options = DemoOptions {
+        size_bytes: u64::from(size_mib.max(1)) << 20,
+        ..Default::default()
+    };
+    let report = create_demo(&data, &options, clock.now())?;
+    book()?.add(
+        name,
+        Profile::new(ProfileTarget::Local {
+            data_dir: root.clone(),
+        }),
+    )?;
+    secrets::store_passphrase(&Keychain::open()?, &passphrase_scope(name)?, passphrase)?;
+    Ok(DemoCreated {
+        profile: name.to_owned(),
+        data_dir: root.display().to_string(),
+        size_bytes: report.size_bytes,
+        tables: report.tables as u32,
+    })
+}
+
+/// Restores `file` on profile `name` once `confirmation` is the profile's
+/// name and the backup has not failed its latest verification.
+///
+/// # Errors
+/// [`ServiceError::ConfirmationMismatch`]; a refused or failed restore.
+pub fn restore(
+    name: &str,
+    file: &str,
+    confirmation: &str,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestoreDone> {
+    if confirmation != name {
+        return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
+    }
+    let target = open(name)?;
+    crate::target::refuse_failed_verification(&target.get().list()?, file)?;
+    let passphrase = target_passphrase(name, &target)?;
+    Ok(target.get().restore(
+        file,
+        &passphrase,
+        &crate::local::restore::RestoreOptions::default(),
+        clock,
+        progress,
+    )?)
+}
+
+/// The retention policy of local profile `name`: its own, else the one
+/// saved in its data folder.
+///
+/// # Errors
+/// A server profile.
+pub fn retention_policy(name: &str) -> Result<RetentionPolicy> {
+    let data = local_data(name)?;
+    Ok(profile(name)?
+        .retention
+        .unwrap_or_else(|| retention::saved_policy(&data)))
+}
+
+/// Saves `policy` for local profile `name` and prunes with it.
+///
+/// # Errors
+/// A server profile, the policy cannot be saved, the prune did not run.
+pub fn apply_retention(
+    name: &str,
+    policy: &RetentionPolicy,
+    clock: &dyn Clock,
+) -> Result<PruneOutcome> {
+    let data = local_data(name)?;
+    retention::save_policy(&data, policy).map_err(|source| ServiceError::Io {
+        what: "cannot save the policy".to_owned(),
+        source,
+    })?;
+    Ok(retention::prune(&data, policy, clock)?)
+}
+
+/// What the keychain holds for a profile.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SecretStatus {
+    /// Whether a keychain answers at all.
+    pub keychain_available: bool,
+    /// Why not, when it does not.
+    pub keychain_error: Option<String>,
+    pub passphrase_stored: bool,
+    pub token_stored: bool,
+    pub password_stored: bool,
+}
+
+/// Which secrets profile `name` has in the keychain.
+pub fn secret_status(name: &str) -> SecretStatus {
+    match Keychain::open() {
+        Ok(keychain) => {
+            let has = |kind| matches!(keychain.get(name, kind), Ok(Some(_)));
+            let passphrase_stored = passphrase_scope(name).is_ok_and(|scope| {
+                matches!(secrets::stored_passphrase(&keychain, &scope), Ok(Some(_)))
+            });
+            SecretStatus {
+                keychain_available: true,
+                keychain_error: None,
+                passphrase_stored,
+                token_stored: has(SecretKind::ApiToken),
+                password_stored: has(SecretKind::Password),
+            }
+        }
+        Err(e) => SecretStatus {
+            keychain_available: false,
+            keychain_error: Some(e.to_string()),
+            passphrase_stored: false,
+            token_stored: false,
+            password_stored: false,
+        },
+    }
+}
+
+/// Stores `passphrase` for profile `name` (the policy checks it first).
+///
+/// # Errors
+/// A refused passphrase, keychain failures.
+pub fn set_passphrase(name: &str, passphrase: &Passphrase) -> Result<()> {
+    Ok(secrets::store_passphrase(
+        &Keychain::open()?,
+        &passphrase_scope(name)?,
+        passphrase,
+    )?)
+}
+
+/// Forgets the stored passphrase of profile `name`.
+///
+/// # Errors
+/// Keychain failures.
+pub fn forget_passphrase(name: &str) -> Result<bool> {
+    Ok(secrets::forget_passphrase(
+        &Keychain::open()?,
+        &passphrase_scope(name)?,
+    )?)
+}
+
+/// Rotates the passphrase of local profile `name` to `new`; see
+/// [`rotate_and_store`].
+///
+/// # Errors
+/// As [`rotate_and_store`].
+pub fn rotate(
+    name: &str,
+    new: &Passphrase,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RotationReport> {
+    let (report, stored) = rotate_and_store(
+        &local_data(name)?,
+        &passphrase_scope(name)?,
+        &passphrase(name)?,
+        new,
+        clock,
+        progress,
+    )?;
+    stored?;
+    Ok(report)
+}
+
+/// Re-encrypts every backup of `data` from `old` to `new`, then stores
+/// `new` for `scope`, only once every backup is under it (a partial
+/// rotation keeps the old passphrase stored: some backups still need it).
+/// The rotation's report comes back even when storing failed, with that
+/// failure beside it: the backups were rotated either way.
+///
+/// # Errors
+/// The rotation did not run (lock, policy, same passphrase).
+pub fn rotate_and_store(
+    data: &DataDir,
+    scope: &PassphraseScope,
+    old: &Passphrase,
+    new: &Passphrase,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<(RotationReport, Result<bool>)> {
+    let report = rotation::rotate(data, old, new, clock, progress)?;
+    let stored = if report.complete() {
+        Keychain::open()
+            .map_err(ServiceError::from)
+            .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?))
+            .map(|()| true)
+    } else {
+        Ok(false)
+    };
+    Ok((report, stored))
+}
