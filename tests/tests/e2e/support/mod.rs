@@ -1,0 +1,13 @@
+//! Shared fixtures of the end-to-end tests, one file per concern.
+
+mod contract;
+mod gpg;
+mod installation;
+mod sessions;
+mod sqlite;
+
+pub use contract::*;
+pub use gpg::*;
+pub use installation::*;
+pub use sessions::*;
+pub use sqlite::*;
