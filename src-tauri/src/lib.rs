@@ -11,41 +11,57 @@ pub mod state;
 #[cfg(test)]
 mod bindings;
 
+/// Declares the commands once: the handler Tauri registers and
+/// [`COMMANDS`], the names the UI may invoke (exported to TypeScript as the
+/// `Command` type, so a call to a command that does not exist fails `tsc`).
+macro_rules! commands {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        /// Every command the UI may invoke, by name.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            use commands::*;
+            tauri::generate_handler![$($module::$name),*]
+        }
+    };
+}
+
+commands!(
+    profiles::list_profiles,
+    profiles::add_local_profile,
+    profiles::add_remote_profile,
+    profiles::remove_profile,
+    demo::create_demo,
+    fleet::fleet_overview,
+    backups::list_backups,
+    backups::backup_now,
+    backups::verify_backup,
+    backups::set_pinned,
+    backups::delete_backup,
+    restore::plan_restore,
+    restore::restore_backup,
+    inspect::database_health,
+    inspect::storage_report,
+    retention::retention_policy,
+    retention::preview_retention,
+    retention::apply_retention,
+    secrets::secret_status,
+    secrets::set_passphrase,
+    secrets::test_passphrase,
+    secrets::forget_passphrase,
+    secrets::rotate_passphrase,
+    secrets::login,
+    secrets::logout,
+    secrets::schedule_status,
+    operations::cancel_operation,
+);
+
 /// Registers the plugins, state and commands on `builder` (the real
 /// runtime in [`run`], the mock runtime in tests).
 pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    use commands::*;
     builder
         .manage(state::Operations::default())
-        .invoke_handler(tauri::generate_handler![
-            profiles::list_profiles,
-            profiles::add_local_profile,
-            profiles::add_remote_profile,
-            profiles::remove_profile,
-            demo::create_demo,
-            fleet::fleet_overview,
-            backups::list_backups,
-            backups::backup_now,
-            backups::verify_backup,
-            backups::set_pinned,
-            backups::delete_backup,
-            restore::plan_restore,
-            restore::restore_backup,
-            inspect::database_health,
-            inspect::storage_report,
-            retention::retention_policy,
-            retention::preview_retention,
-            retention::apply_retention,
-            secrets::secret_status,
-            secrets::set_passphrase,
-            secrets::test_passphrase,
-            secrets::forget_passphrase,
-            secrets::rotate_passphrase,
-            secrets::login,
-            secrets::logout,
-            secrets::schedule_status,
-            operations::cancel_operation,
-        ])
+        .invoke_handler(handler())
 }
 
 /// Starts the app.

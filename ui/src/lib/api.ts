@@ -1,5 +1,6 @@
 /** Typed calls to the Rust commands (types generated from Rust in ./bindings). */
-import { Channel, invoke } from "@tauri-apps/api/core";
+import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
+import type { Command } from "./bindings/Command";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { DemoCreated } from "./bindings/DemoCreated";
 import type { FleetTile } from "./bindings/FleetTile";
@@ -17,6 +18,11 @@ import type { ScheduleStatus } from "./bindings/ScheduleStatus";
 import type { SecretStatus } from "./bindings/SecretStatus";
 import type { StorageReport } from "./bindings/StorageReport";
 import type { VerifyReport } from "./bindings/VerifyReport";
+
+/** Invokes a command by its typed name (generated from Rust's list). */
+function invoke<T>(cmd: Command, args?: Record<string, unknown>): Promise<T> {
+  return tauriInvoke<T>(cmd, args);
+}
 
 let counter = 0;
 
