@@ -5,33 +5,13 @@
 //! gnome-keyring in its own D-Bus session, the real `backupdesk` binary.
 
 mod common;
-use common::{in_keyring_session, invoke};
+use common::{cli, in_keyring_session, invoke};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tauri::test::mock_builder;
 
 const APP_PASSPHRASE: &str = "stored by the desktop app";
 const CLI_PASSPHRASE: &str = "stored by the command line";
-
-/// `backupdesk ARGS --json` next to this test binary (target/debug).
-fn cli(args: &[&str]) -> (i32, Value) {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("backupdesk");
-    let out = std::process::Command::new(&bin)
-        .args(args)
-        .arg("--json")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e} (build the CLI first)", bin.display()));
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), json)
-}
 
 #[test]
 fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {

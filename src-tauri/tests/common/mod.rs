@@ -54,3 +54,23 @@ pub fn in_keyring_session(test: &str) -> bool {
     );
     true
 }
+
+/// `backupdesk ARGS --json` next to this test binary (target/debug).
+pub fn cli(args: &[&str]) -> (i32, Value) {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("backupdesk");
+    let out = std::process::Command::new(&bin)
+        .args(args)
+        .arg("--json")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (build the CLI first)", bin.display()));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}

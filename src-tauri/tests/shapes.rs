@@ -1,0 +1,82 @@
+//! The CLI's `--json` and the app's commands serialise the same core types:
+//! for one installation, the list, a verification, a restore, health and
+//! storage have the same shape in both (keys, recursively, and JSON types).
+//! The CLI wraps them in its envelope (`backups`, `report`); backup is not
+//! compared: the CLI prints the scripts' drop-in shape, the app a summary.
+
+mod common;
+use common::{cli, in_keyring_session, invoke};
+
+use serde_json::{Value, json};
+use tauri::test::mock_builder;
+
+/// The shape of a JSON value: object keys (recursively), array element
+/// shapes (of the first element), the type of anything else.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().take(1).map(shape).collect()),
+        Value::Null => json!("null"),
+        Value::Bool(_) => json!("bool"),
+        Value::Number(_) => json!("number"),
+        Value::String(_) => json!("string"),
+    }
+}
+
+#[test]
+fn the_cli_and_the_app_answer_in_the_same_shapes() {
+    if in_keyring_session("the_cli_and_the_app_answer_in_the_same_shapes") {
+        return;
+    }
+    let app = backupdesk_app::app(mock_builder())
+        .build(tauri::generate_context!())
+        .unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path().join("sm");
+    invoke(
+        &webview,
+        "create_demo",
+        json!({"profile": "p", "dir": root, "sizeMib": 1, "passphrase": "the shapes passphrase"}),
+    )
+    .unwrap();
+    let dir = root.display().to_string();
+    let (code, made) = cli(&["--data-dir", &dir, "backup"]);
+    assert_eq!(code, 0, "{made:#}");
+    let name = made["filename"].as_str().unwrap().to_owned();
+
+    let (_, list) = cli(&["--data-dir", &dir, "list"]);
+    let app_list = invoke(&webview, "list_backups", json!({"profile": "p"})).unwrap();
+    assert_eq!(shape(&list["backups"]), shape(&app_list), "list");
+
+    let (_, verified) = cli(&["--data-dir", &dir, "verify", "--deep", &name]);
+    let app_verified = invoke(
+        &webview,
+        "verify_backup",
+        json!({"profile": "p", "name": name, "deep": true, "op": "v", "onProgress": "__CHANNEL__:1"}),
+    )
+    .unwrap();
+    assert_eq!(shape(&verified["report"]), shape(&app_verified), "verify");
+
+    for (verb, command) in [("health", "database_health"), ("storage", "storage_report")] {
+        let (_, ours) = cli(&["--data-dir", &dir, verb]);
+        let app = invoke(&webview, command, json!({"profile": "p"})).unwrap();
+        assert_eq!(shape(&ours), shape(&app), "{verb}");
+    }
+
+    let (code, restored) = cli(&["--data-dir", &dir, "restore", &name, "--yes"]);
+    assert_eq!(code, 0, "{restored:#}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let app_restored = invoke(
+        &webview,
+        "restore_backup",
+        json!({"profile": "p", "name": name, "confirmation": "p", "op": "r", "onProgress": "__CHANNEL__:2"}),
+    )
+    .unwrap();
+    assert_eq!(shape(&restored["report"]), shape(&app_restored), "restore");
+    assert_eq!(app_restored["target"], "local");
+}
