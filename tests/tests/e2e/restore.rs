@@ -8,7 +8,7 @@ use backupdesk_core::clock::SystemClock;
 use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::demo::JournalMode;
 use backupdesk_core::progress::NoProgress;
-use backupdesk_core::restore::{FaultPoint, RestoreOptions, restore};
+use backupdesk_core::restore::{FaultPoint, Faults, RestoreOptions, restore_with_faults};
 
 use crate::support::*;
 
@@ -365,15 +365,18 @@ fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
         let reader = held.then(|| rusqlite::Connection::open(inst.data.database()).unwrap());
         let options = RestoreOptions {
             start_cmd: Some("true".to_owned()),
-            fault: Some(fault),
             ..RestoreOptions::default()
         };
         let passphrase = Passphrase::new(PASSPHRASE.to_owned());
-        let err = restore(
+        let err = restore_with_faults(
             &inst.data,
             &name,
             &passphrase,
             &options,
+            Faults {
+                fault: Some(fault),
+                ..Faults::default()
+            },
             &SystemClock,
             &NoProgress,
         )

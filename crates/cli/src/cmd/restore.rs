@@ -43,11 +43,6 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     let options = RestoreOptions {
         stop_cmd: args.stop_cmd.clone(),
         start_cmd: args.start_cmd.clone(),
-        // Hidden test hook: the SIGKILL tests pause the swap half-way.
-        pause_mid_swap: std::env::var("BACKUPDESK_TEST_SWAP_PAUSE_MS")
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map(std::time::Duration::from_millis),
         ..RestoreOptions::default()
     };
     let bars = Bars::new(global.json);

@@ -22,7 +22,7 @@
 //! Anything failing from step 5 on triggers an automatic rollback from the
 //! pre-restore snapshot, and the error names the pre-restore backup.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -78,13 +78,37 @@ pub struct RestoreOptions {
     /// How long the swap waits for another process's lock on a busy live
     /// database before it gives up, changing nothing (default 60 s).
     pub busy_wait: Option<Duration>,
-    /// Test hook: force a failure at this point.
-    #[doc(hidden)]
+}
+
+/// Failures and pauses a test injects into a restore: only through
+/// [`restore_with_faults`] (feature `test-hooks`), or, in a binary built with
+/// that feature, `BACKUPDESK_TEST_SWAP_PAUSE_MS` (the SIGKILL tests pause
+/// the swap half-way). Never part of [`RestoreOptions`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Force a failure at this point.
     pub fault: Option<FaultPoint>,
-    /// Test hook: pause half-way through the swap (so a test can kill the
-    /// process while the live database is being written).
-    #[doc(hidden)]
+    /// Pause half-way through the swap.
     pub pause_mid_swap: Option<Duration>,
+}
+
+impl Faults {
+    /// This process's faults: none, unless core was built with
+    /// `test-hooks` and the environment asks for a pause.
+    fn of_process() -> Self {
+        #[cfg(feature = "test-hooks")]
+        {
+            Faults {
+                fault: None,
+                pause_mid_swap: std::env::var("BACKUPDESK_TEST_SWAP_PAUSE_MS")
+                    .ok()
+                    .and_then(|ms| ms.parse().ok())
+                    .map(Duration::from_millis),
+            }
+        }
+        #[cfg(not(feature = "test-hooks"))]
+        Faults::default()
+    }
 }
 
 /// Why a restore did not happen, or was undone.
@@ -377,6 +401,25 @@ fn live_counts(live: &Path) -> Vec<TableRows> {
         .unwrap_or_default()
 }
 
+/// [`restore`] with `faults` injected (tests only).
+///
+/// # Errors
+/// As [`restore`].
+#[cfg(feature = "test-hooks")]
+pub fn restore_with_faults(
+    data: &DataDir,
+    file_name: &str,
+    passphrase: &Passphrase,
+    options: &RestoreOptions,
+    faults: Faults,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestoreReport, RestoreError> {
+    logged(
+        data, file_name, passphrase, options, faults, clock, progress,
+    )
+}
+
 /// Restores `file_name` over the live database. See the module docs.
 ///
 /// # Errors
@@ -392,13 +435,36 @@ pub fn restore(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<RestoreReport, RestoreError> {
+    logged(
+        data,
+        file_name,
+        passphrase,
+        options,
+        Faults::of_process(),
+        clock,
+        progress,
+    )
+}
+
+/// [`run`], with the request and its result in `restore.log`.
+fn logged(
+    data: &DataDir,
+    file_name: &str,
+    passphrase: &Passphrase,
+    options: &RestoreOptions,
+    faults: Faults,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestoreReport, RestoreError> {
     let log = ActivityLog::restore(data);
     log.append(
         clock,
         Level::Info,
         &format!("Restore of {file_name} requested"),
     );
-    let result = run(data, file_name, passphrase, options, clock, progress, &log);
+    let result = run(
+        data, file_name, passphrase, options, faults, clock, progress, &log,
+    );
     match &result {
         Ok(report) => log.append(
             clock,
@@ -417,11 +483,19 @@ pub fn restore(
     result
 }
 
+/// The restore as one sequence: live file → staged and checked backup →
+/// service stopped → safety backup → swap and check → (rollback) → service
+/// started. Every way out is cleaned up by two guards: a safety backup made
+/// in parallel with checks that then failed is removed
+/// ([`UnusedSafetyBackup`]), and once the service was stopped it is started
+/// again however the run ends ([`RestartOnExit`]).
+#[allow(clippy::too_many_arguments)]
 fn run(
     data: &DataDir,
     file_name: &str,
     passphrase: &Passphrase,
     options: &RestoreOptions,
+    faults: Faults,
     clock: &dyn Clock,
     progress: &dyn Progress,
     log: &ActivityLog,
@@ -434,22 +508,7 @@ fn run(
     let entry = catalog.find(file_name)?;
     let mut warnings = Vec::new();
 
-    // A live database that is a symlink is restored into the file it points
-    // to (the link stays): replacing the link would leave the file the
-    // service really uses with the old content.
-    let link = data.database();
-    let live = match std::fs::symlink_metadata(&link) {
-        Ok(m) if m.file_type().is_symlink() => {
-            let target = std::fs::canonicalize(&link).map_err(io_err(&link))?;
-            warnings.push(format!(
-                "{} is a symbolic link: restored into the file it points to, {}",
-                link.display(),
-                target.display()
-            ));
-            target
-        }
-        _ => link,
-    };
+    let live = live_file(data, &mut warnings)?;
     let live_exists = live.exists();
     // The safety backup uses the passphrase the restore was given, even
     // the scripts' well-known default (refusing would block the restore of
@@ -507,20 +566,14 @@ fn run(
             None,
         )
     };
+    let mut unused_safety = UnusedSafetyBackup::of(&early_pre);
     let (report, staged) = match checked {
-        Ok(_) if progress.cancelled() => {
-            discard_unused_safety_backup(&early_pre);
-            return Err(RestoreError::Cancelled);
-        }
+        Ok(_) if progress.cancelled() => return Err(RestoreError::Cancelled),
         Ok(checked) => checked,
         Err(VerifyError::Crypto(crate::format::crypto::CryptoError::Cancelled)) => {
-            discard_unused_safety_backup(&early_pre);
             return Err(RestoreError::Cancelled);
         }
-        Err(e) => {
-            discard_unused_safety_backup(&early_pre);
-            return Err(RestoreError::Verify(e));
-        }
+        Err(e) => return Err(RestoreError::Verify(e)),
     };
     let staged = staged.expect("a deep check keeps its staged copy");
     tracing::debug!(elapsed = ?started.elapsed(), "staged and checked");
@@ -538,14 +591,10 @@ fn run(
     if live_exists {
         // A damaged live database does not stop the restore: it is kept
         // as it is (below) and replaced.
-        let checked_live = match snapshot::check_is_sqlite(&live) {
-            Ok(()) => match_page_size(&live, staged.path()),
-            Err(e) if e.is_damaged_database() => Ok(()),
-            Err(e) => Err(RestoreError::from(e)),
-        };
-        if let Err(e) = checked_live {
-            discard_unused_safety_backup(&early_pre);
-            return Err(e);
+        match snapshot::check_is_sqlite(&live) {
+            Ok(()) => match_page_size(&live, staged.path())?,
+            Err(e) if e.is_damaged_database() => {}
+            Err(e) => return Err(RestoreError::from(e)),
         }
     }
 
@@ -556,6 +605,12 @@ fn run(
         })?;
         log.append(clock, Level::Info, &format!("Service stopped: {cmd}"));
     }
+    let mut restart = RestartOnExit {
+        options,
+        clock,
+        log,
+        armed: true,
+    };
 
     // The safety backup, encrypted like any other (taken after the service
     // stopped, when there is one, so no write is lost); its snapshot stays
@@ -571,6 +626,7 @@ fn run(
             source,
         )
     };
+    unused_safety.adopt();
     let pre_result = match early_pre {
         Some(result) => Some(result),
         None if live_exists => Some(safety_backup(pre_source(&live))),
@@ -598,16 +654,10 @@ fn run(
                     warnings.push(text);
                     (Some(pre.name.file_name().to_owned()), None)
                 }
-                Err(e) => {
-                    restart_service(options, clock, log);
-                    return Err(RestoreError::PreRestoreBackupFailed(e));
-                }
+                Err(e) => return Err(RestoreError::PreRestoreBackupFailed(e)),
             }
         }
-        Some(Err(e)) => {
-            restart_service(options, clock, log);
-            return Err(RestoreError::PreRestoreBackupFailed(e));
-        }
+        Some(Err(e)) => return Err(RestoreError::PreRestoreBackupFailed(e)),
         None => {
             warnings
                 .push("there was no live database, so there is no pre-restore backup".to_owned());
@@ -623,7 +673,6 @@ fn run(
             let _ = std::fs::remove_file(data.backup_file(pre));
             let _ = std::fs::remove_file(data.backup_file(&pre.replace(".db.gpg", ".db.meta")));
         }
-        restart_service(options, clock, log);
         return Err(RestoreError::Cancelled);
     }
     let previous = staging.file("previous.db");
@@ -637,10 +686,7 @@ fn run(
     let mut pre_snapshot = pre_snapshot;
     if method == SwapMethod::BackupApi && live_exists && pre_snapshot.is_none() {
         let copy = staging.file("rollback.db");
-        if let Err(e) = snapshot::take_snapshot(&live, copy.path(), &NoProgress) {
-            restart_service(options, clock, log);
-            return Err(e.into());
-        }
+        snapshot::take_snapshot(&live, copy.path(), &NoProgress)?;
         pre_snapshot = Some(copy);
     }
     let busy_wait = options.busy_wait.unwrap_or(Duration::from_secs(60));
@@ -649,15 +695,15 @@ fn run(
             staged.path(),
             &live,
             &expected_tables,
-            options.fault,
-            options.pause_mid_swap,
+            faults.fault,
+            faults.pause_mid_swap,
         ),
         SwapMethod::BackupApi => swap::by_backup_api(
             staged.path(),
             &live,
             &expected_tables,
-            options.fault,
-            options.pause_mid_swap,
+            faults.fault,
+            faults.pause_mid_swap,
             busy_wait,
         ),
     };
@@ -667,7 +713,6 @@ fn run(
             // Nothing of ours is in the live database: rolling back would
             // only overwrite what the service committed since the snapshot.
             drop(staged);
-            restart_service(options, clock, log);
             let pre_restore_backup = pre_name.clone().unwrap_or_else(|| "(none)".to_owned());
             log.append(
                 clock,
@@ -694,8 +739,9 @@ fn run(
             // writes into the restored file): rolling back underneath it
             // would lose those writes, so its failure is reported, never
             // undone.
+            restart.armed = false;
             if let Some(cmd) = &options.start_cmd {
-                let started = if options.fault == Some(FaultPoint::StartCommand) {
+                let started = if faults.fault == Some(FaultPoint::StartCommand) {
                     Err("start command failed (injected fault)".to_owned())
                 } else {
                     run_shell(cmd)
@@ -747,7 +793,6 @@ fn run(
                     Err("no copy of the previous content was staged".to_owned())
                 }
             };
-            restart_service(options, clock, log);
             match rollback {
                 Ok(()) => {
                     log.append(
@@ -770,6 +815,73 @@ fn run(
     }
 }
 
+/// The file to restore into. A live database that is a symlink is
+/// restored into the file it points to (the link stays): replacing the link
+/// would leave the file the service really uses with the old content.
+fn live_file(data: &DataDir, warnings: &mut Vec<String>) -> Result<PathBuf, RestoreError> {
+    let link = data.database();
+    match std::fs::symlink_metadata(&link) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::canonicalize(&link).map_err(io_err(&link))?;
+            warnings.push(format!(
+                "{} is a symbolic link: restored into the file it points to, {}",
+                link.display(),
+                target.display()
+            ));
+            Ok(target)
+        }
+        _ => Ok(link),
+    }
+}
+
+/// A safety backup taken in parallel with checks: removed when dropped
+/// unless [`UnusedSafetyBackup::adopt`]ed, so a refused restore changes
+/// nothing.
+struct UnusedSafetyBackup(Option<(PathBuf, PathBuf)>);
+
+impl UnusedSafetyBackup {
+    fn of(early: &Option<Result<(backup::BackupReport, Option<StagedFile>), BackupError>>) -> Self {
+        match early {
+            Some(Ok((pre, _))) => {
+                UnusedSafetyBackup(Some((pre.path.clone(), pre.meta_path.clone())))
+            }
+            _ => UnusedSafetyBackup(None),
+        }
+    }
+
+    fn adopt(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for UnusedSafetyBackup {
+    fn drop(&mut self) {
+        if let Some((gpg, meta)) = self.0.take() {
+            let _ = std::fs::remove_file(gpg);
+            let _ = std::fs::remove_file(meta);
+        }
+    }
+}
+
+/// Once the service was stopped (or the point where it would be passed),
+/// starts it again when dropped while armed: every failure after that
+/// point leaves the service running. The success path disarms it and starts
+/// the service itself (a failure there is reported, never undone).
+struct RestartOnExit<'a> {
+    options: &'a RestoreOptions,
+    clock: &'a dyn Clock,
+    log: &'a ActivityLog,
+    armed: bool,
+}
+
+impl Drop for RestartOnExit<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            restart_service(self.options, self.clock, self.log);
+        }
+    }
+}
+
 /// The safety backup reads the live file in place: pinned (WAL mode) or
 /// frozen by a write lock when no other process has it open; pinned or
 /// else copied into the staging folder first otherwise, so a running
@@ -779,17 +891,6 @@ fn pre_source(live: &Path) -> SnapshotSource {
         SnapshotSource::FrozenInPlace
     } else {
         SnapshotSource::PinnedInPlace
-    }
-}
-
-/// A safety backup taken in parallel with checks that then failed was made
-/// for nothing: remove it, so a refused restore changes nothing.
-fn discard_unused_safety_backup(
-    early: &Option<Result<(backup::BackupReport, Option<StagedFile>), BackupError>>,
-) {
-    if let Some(Ok((pre, _))) = early {
-        let _ = std::fs::remove_file(&pre.path);
-        let _ = std::fs::remove_file(&pre.meta_path);
     }
 }
 
