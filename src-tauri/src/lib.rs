@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod error;
+mod logging;
 pub mod progress;
 pub mod state;
 
@@ -66,7 +67,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 
 /// Starts the app.
 pub fn run() {
-    backupdesk_core::logging::init_stderr_logging();
+    logging::init_stderr_logging();
     app(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .run(tauri::generate_context!())

@@ -6,6 +6,7 @@
 mod args;
 mod cmd;
 mod failure;
+mod logging;
 mod output;
 mod passphrase;
 mod progress;
@@ -19,7 +20,7 @@ use crate::failure::Failure;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    backupdesk_core::logging::init_stderr_logging();
+    logging::init_stderr_logging();
     let json = cli.global.json;
     match cmd::run(cli) {
         Ok(code) => code,

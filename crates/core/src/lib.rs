@@ -7,10 +7,10 @@
 //! whose variants carry a stable machine-readable [`ErrorKind`] (through
 //! [`KindedError::kind`]).
 
-// Foundation: used by every layer, using none.
+// Foundation: used by every layer, using none. (Core only emits `tracing`
+// events: the shells install the subscriber.)
 pub mod clock;
 pub mod keychain;
-pub mod logging;
 pub mod model;
 pub mod progress;
 pub mod publish;

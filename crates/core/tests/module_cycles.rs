@@ -152,7 +152,7 @@ fn cycles(graph: &Graph) -> BTreeSet<String> {
 #[test]
 fn core_has_no_module_cycle() {
     let graph = graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    assert!(graph.len() > 10, "found the modules: {graph:?}");
+    assert!(graph.len() >= 8, "found the modules: {graph:?}");
     let found = cycles(&graph);
     assert!(
         found.is_empty(),

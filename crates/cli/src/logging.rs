@@ -1,5 +1,4 @@
-//! Diagnostics set-up shared by the CLI and the app: `tracing` events go to
-//! stderr, filtered by the `BACKUPDESK_LOG` environment variable (an
+//! The CLI's diagnostics: core's `tracing` events go to stderr, filtered by the `BACKUPDESK_LOG` environment variable (an
 //! `EnvFilter` directive such as `backupdesk_core=debug`; default `warn`).
 //! Secrets never reach an event: functions that take one skip it in their
 //! `#[instrument]`.
