@@ -5,10 +5,9 @@
 
 #[allow(dead_code)]
 mod common;
-use common::invoke;
+use common::{invoke, mock_app};
 
 use serde_json::json;
-use tauri::test::mock_builder;
 
 #[test]
 fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
@@ -35,12 +34,7 @@ fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
     };
     let scratch = tempfile::tempdir().unwrap();
     assert!(std::path::Path::new(&config).parent().unwrap().exists());
-    let app = backupdesk_app::app(mock_builder())
-        .build(tauri::generate_context!())
-        .unwrap();
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (_app, webview) = mock_app();
 
     assert_eq!(invoke(&webview, "list_profiles", json!({})), Ok(json!([])));
 

@@ -5,11 +5,10 @@
 
 #[allow(dead_code)]
 mod common;
-use common::{in_keyring_session, invoke};
+use common::{in_keyring_session, invoke, mock_app};
 
 use backupdesk_e2e::standin::{ADMIN, RestoreBehaviour, StandIn, StandInOptions};
 use serde_json::json;
-use tauri::test::mock_builder;
 
 const SERVER_PASSPHRASE: &str = "the server's own passphrase";
 
@@ -62,12 +61,7 @@ fn every_remote_restore_outcome_reaches_the_ui_as_the_settled_report() {
     if in_keyring_session("every_remote_restore_outcome_reaches_the_ui_as_the_settled_report") {
         return;
     }
-    let app = backupdesk_app::app(mock_builder())
-        .build(tauri::generate_context!())
-        .unwrap();
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (_app, webview) = mock_app();
     let cases = [
         ("works", RestoreBehaviour::Works, false, "restored"),
         (

@@ -5,10 +5,9 @@
 //! gnome-keyring in its own D-Bus session, the real `backupdesk` binary.
 
 mod common;
-use common::{cli, in_keyring_session, invoke};
+use common::{cli, in_keyring_session, invoke, mock_app};
 
 use serde_json::json;
-use tauri::test::mock_builder;
 
 const APP_PASSPHRASE: &str = "stored by the desktop app";
 const CLI_PASSPHRASE: &str = "stored by the command line";
@@ -18,12 +17,7 @@ fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {
     if in_keyring_session("a_passphrase_stored_by_either_shell_is_found_by_the_other") {
         return;
     }
-    let app = backupdesk_app::app(mock_builder())
-        .build(tauri::generate_context!())
-        .unwrap();
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (_app, webview) = mock_app();
     let scratch = tempfile::tempdir().unwrap();
 
     // The app makes an installation and stores its passphrase; the CLI,

@@ -5,10 +5,9 @@
 //! compared: the CLI prints the scripts' drop-in shape, the app a summary.
 
 mod common;
-use common::{cli, in_keyring_session, invoke};
+use common::{cli, in_keyring_session, invoke, mock_app};
 
 use serde_json::{Value, json};
-use tauri::test::mock_builder;
 
 /// The shape of a JSON value: object keys (recursively), array element
 /// shapes (of the first element), the type of anything else.
@@ -30,12 +29,7 @@ fn the_cli_and_the_app_answer_in_the_same_shapes() {
     if in_keyring_session("the_cli_and_the_app_answer_in_the_same_shapes") {
         return;
     }
-    let app = backupdesk_app::app(mock_builder())
-        .build(tauri::generate_context!())
-        .unwrap();
-    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (_app, webview) = mock_app();
     let scratch = tempfile::tempdir().unwrap();
     let root = scratch.path().join("sm");
     invoke(

@@ -74,3 +74,18 @@ pub fn cli(args: &[&str]) -> (i32, Value) {
     });
     (out.status.code().unwrap(), json)
 }
+
+/// The app on the mock runtime, with its main window (keep the app alive
+/// as long as the window is used).
+pub fn mock_app() -> (
+    tauri::App<tauri::test::MockRuntime>,
+    tauri::WebviewWindow<tauri::test::MockRuntime>,
+) {
+    let app = backupdesk_app::app(tauri::test::mock_builder())
+        .build(tauri::generate_context!())
+        .unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, webview)
+}
