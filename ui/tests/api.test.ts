@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { api, operation } from "../src/lib/api";
 import { asIpcError } from "../src/lib/errors";
+import { OperationRunner } from "../src/lib/operation.svelte";
 
 describe("commands over the mocked IPC", () => {
   const calls: { cmd: string; args: unknown }[] = [];
@@ -38,5 +39,25 @@ describe("commands over the mocked IPC", () => {
     expect(a.op).not.toBe(b.op);
     expect(await api.cancel(a.op)).toBe(true);
     expect(calls.at(-1)).toEqual({ cmd: "cancel_operation", args: { id: a.op } });
+  });
+
+  it("the operation runner runs one operation, cancels it by its id, and clears when it ends", async () => {
+    const runner = new OperationRunner();
+    let seen = "";
+    let release = () => {};
+    const running = runner.run("Backup", (op) => {
+      seen = op;
+      return new Promise<string>((resolve) => (release = () => resolve("done")));
+    });
+    expect(runner.label).toBe("Backup");
+    runner.cancel();
+    await Promise.resolve();
+    expect(calls.at(-1)).toEqual({ cmd: "cancel_operation", args: { id: seen } });
+    release();
+    expect(await running).toBe("done");
+    expect(runner.label).toBeNull();
+    const failed = await runner.run("Verify", () => Promise.reject({ kind: "cancelled", message: "m" })).then(() => null, asIpcError);
+    expect(failed?.kind).toBe("cancelled");
+    expect(runner.label).toBeNull();
   });
 });
