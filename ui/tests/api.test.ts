@@ -61,3 +61,31 @@ describe("commands over the mocked IPC", () => {
     expect(runner.label).toBeNull();
   });
 });
+
+describe("per-profile data", () => {
+  let lists = 0;
+  beforeEach(() => {
+    lists = 0;
+    mockIPC((cmd) => {
+      if (cmd === "list_backups") {
+        lists += 1;
+        return [];
+      }
+      return null;
+    });
+  });
+  afterEach(() => clearMocks());
+
+  it("is loaded once for every screen, and again after a change", async () => {
+    const { profileData } = await import("../src/lib/profileData");
+    profileData.invalidate("lab");
+    await profileData.backups("lab");
+    await profileData.backups("lab");
+    expect(lists).toBe(1);
+    profileData.invalidate("lab");
+    await profileData.backups("lab");
+    expect(lists).toBe(2);
+    await profileData.backups("other");
+    expect(lists).toBe(3);
+  });
+});
