@@ -16,12 +16,12 @@ pub mod progress;
 pub mod publish;
 
 // The layers, each using only those above it (a test keeps it so):
-// format → local | remote → target → service.
+// format → local | remote → targets → service.
 pub mod format;
 pub mod local;
 pub mod remote;
 pub mod service;
-pub mod target;
+pub mod targets;
 
 // The paths the shells use, curated: each module where it always was.
 pub use format::{crypto, hashing, human, meta, name, parallel_deflate};
@@ -30,7 +30,9 @@ pub use local::{
     retention, rotation, schedule, snapshot, staging, verify,
 };
 pub use service::fleet;
-pub use target::profile;
+/// The `Target` trait and both targets, at the path the shells use.
+pub use targets as target;
+pub use targets::profile;
 
 /// An error with a stable, machine-readable [`ErrorKind`], shared by the
 /// CLI's `--json` output and the desktop app's IPC errors (`{kind,

@@ -9,7 +9,7 @@ use crate::KindedError;
 use crate::clock::Clock;
 use crate::local::catalog::ListItem;
 use crate::local::health::HealthReport;
-use crate::target::Target;
+use crate::targets::Target;
 
 /// How a tile looks: problems first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -179,9 +179,9 @@ impl FleetTile {
 
 /// One tile per profile of `book`, problems first (a profile whose target
 /// cannot even be opened becomes an error tile).
-pub fn overview(book: &crate::target::profile::ProfileBook, clock: &dyn Clock) -> Vec<FleetTile> {
-    use crate::target::OpenedTarget;
-    use crate::target::profile::ProfileTarget;
+pub fn overview(book: &crate::targets::profile::ProfileBook, clock: &dyn Clock) -> Vec<FleetTile> {
+    use crate::targets::OpenedTarget;
+    use crate::targets::profile::ProfileTarget;
     let mut tiles: Vec<FleetTile> = book
         .profiles()
         .iter()

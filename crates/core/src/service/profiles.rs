@@ -13,8 +13,8 @@ use crate::local::retention::{self, PruneError, PruneOutcome, RetentionPolicy};
 use crate::local::rotation::{self, RotationError, RotationReport};
 use crate::progress::Progress;
 use crate::service::secrets::{self, PassphraseRefused, PassphraseScope, StoreError};
-use crate::target::profile::{Profile, ProfileBook, ProfileError, ProfileTarget, config_dir};
-use crate::target::{OpenedTarget, RestoreDone, TargetError};
+use crate::targets::profile::{Profile, ProfileBook, ProfileError, ProfileTarget, config_dir};
+use crate::targets::{OpenedTarget, RestoreDone, TargetError};
 use crate::{ErrorKind, KindedError};
 
 /// Why an operation on a profile did not run.
@@ -246,7 +246,7 @@ pub fn restore(
         return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
     }
     let target = open(name)?;
-    crate::target::refuse_failed_verification(&target.get().list()?, file)?;
+    crate::targets::refuse_failed_verification(&target.get().list()?, file)?;
     let passphrase = target_passphrase(name, &target)?;
     Ok(target.get().restore(
         file,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::format::crypto::Passphrase;
 use crate::keychain::{Keychain, KeychainError, SecretKind};
-use crate::target::profile::{Profile, ProfileTarget};
+use crate::targets::profile::{Profile, ProfileTarget};
 
 /// Which keychain entry holds an installation's backup passphrase.
 ///
@@ -182,7 +182,7 @@ mod tests {
             "empty_passphrase"
         );
         assert_eq!(
-            check_new_passphrase(&Passphrase::new("ServerMonitorBackup2026".into()))
+            check_new_passphrase(&Passphrase::legacy_default())
                 .unwrap_err()
                 .kind(),
             "default_passphrase_refused"

@@ -477,10 +477,10 @@ impl OpenedTarget {
     /// [`TargetError::Remote`] for an unusable URL or CA certificate.
     pub fn open(
         name: &str,
-        profile: &crate::target::profile::Profile,
+        profile: &crate::targets::profile::Profile,
     ) -> Result<Self, TargetError> {
         use crate::keychain::{Keychain, SecretKind};
-        use crate::target::profile::ProfileTarget;
+        use crate::targets::profile::ProfileTarget;
         match &profile.target {
             ProfileTarget::Local { data_dir } => Ok(OpenedTarget::Local(LocalTarget::new(
                 DataDir::new(data_dir),
@@ -503,7 +503,7 @@ impl OpenedTarget {
                     Err(e) => tracing::warn!("{e}; no stored token can be used"),
                 }
                 let mut target = RemoteTarget::new(server);
-                target.records_dir = Some(crate::target::profile::config_dir());
+                target.records_dir = Some(crate::targets::profile::config_dir());
                 if let Some(seconds) = profile.restore_timeout_secs {
                     target.follow.timeout = std::time::Duration::from_secs(seconds);
                 }
@@ -567,7 +567,7 @@ pub fn refuse_failed_verification(
 /// A local profile; a refused login; an unusable keychain.
 pub fn sign_in(
     name: &str,
-    profile: &crate::target::profile::Profile,
+    profile: &crate::targets::profile::Profile,
     password: &str,
     remember: bool,
 ) -> Result<(), TargetError> {
