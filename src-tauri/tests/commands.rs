@@ -3,9 +3,8 @@
 //! (The mock runtime stands in for WebKit here; the real window is driven
 //! by the end-to-end tests in `tests/`.)
 
-#[allow(dead_code)]
 mod common;
-use common::{invoke, mock_app};
+use common::{in_own_config, invoke, mock_app};
 
 use serde_json::json;
 
@@ -13,25 +12,10 @@ use serde_json::json;
 fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
     // The config folder comes from the environment: run this test again in
     // a child process that has its own (setting it here would be `unsafe`).
-    let Some(config) = std::env::var_os("BACKUPDESK_CONFIG_DIR") else {
-        let scratch = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "commands_answer_over_ipc_with_typed_results_and_kinded_errors",
-                "--nocapture",
-            ])
-            .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+    if in_own_config("commands_answer_over_ipc_with_typed_results_and_kinded_errors") {
         return;
-    };
+    }
+    let config = std::env::var_os("BACKUPDESK_CONFIG_DIR").unwrap();
     let scratch = tempfile::tempdir().unwrap();
     assert!(std::path::Path::new(&config).parent().unwrap().exists());
     let (_app, webview) = mock_app();

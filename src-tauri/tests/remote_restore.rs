@@ -3,7 +3,6 @@
 //! D-Bus session for the token): every outcome of a remote restore reaches
 //! the UI as the settled, judged report, never as "restored" unless it is.
 
-#[allow(dead_code)]
 mod common;
 use common::{in_keyring_session, invoke, mock_app};
 

@@ -1,6 +1,9 @@
 //! What the command tests share: one IPC call on the mock runtime, and a
 //! re-run of a test inside its own keyring session.
 
+// Each test file uses a part of these helpers.
+#![allow(dead_code)]
+
 use serde_json::Value;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime};
@@ -30,19 +33,37 @@ pub fn invoke(
 
 /// Re-runs this test in a D-Bus session with a fresh, unlocked keyring and
 /// its own config folder (the environment can only be set for a child).
+/// True in the parent (which then has nothing more to do).
 pub fn in_keyring_session(test: &str) -> bool {
-    if std::env::var_os("BACKUPDESK_APP_KEYRING_SESSION").is_some() {
+    rerun(test, true)
+}
+
+/// Re-runs this test with its own config folder (no keyring).
+pub fn in_own_config(test: &str) -> bool {
+    rerun(test, false)
+}
+
+fn rerun(test: &str, with_keyring: bool) -> bool {
+    if std::env::var_os("BACKUPDESK_APP_TEST_CHILD").is_some() {
         return false;
     }
     let scratch = tempfile::tempdir().unwrap();
-    let with_keyring =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts/with-keyring.sh");
-    let out = std::process::Command::new("dbus-run-session")
-        .arg("--")
-        .arg(with_keyring)
-        .arg(std::env::current_exe().unwrap())
+    let exe = std::env::current_exe().unwrap();
+    let mut child = if with_keyring {
+        let mut cmd = std::process::Command::new("dbus-run-session");
+        cmd.arg("--")
+            .arg(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../tests/scripts/with-keyring.sh"),
+            )
+            .arg(exe);
+        cmd
+    } else {
+        std::process::Command::new(exe)
+    };
+    let out = child
         .args(["--exact", test, "--nocapture"])
-        .env("BACKUPDESK_APP_KEYRING_SESSION", "1")
+        .env("BACKUPDESK_APP_TEST_CHILD", "1")
         .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
         .output()
         .unwrap();

@@ -10,11 +10,7 @@ use super::*;
 fn a_failing_start_command_never_rolls_back_a_checked_restore() {
     let inst = Installation::demo(2 * MIB, JournalMode::Delete);
     let name = inst.backup();
-    let expected = {
-        let plain = inst.dir.path().join("expected.db");
-        gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&name), &plain);
-        content_digest(&plain, None)
-    };
+    let expected = backup_content(&inst, &name);
     change_live(&inst.data.database(), "after-backup");
     let (code, out) = inst.json(&[
         "restore",

@@ -374,11 +374,7 @@ fn a_fifo_named_like_a_meta_hangs_nothing() {
 fn a_symlinked_live_database_is_restored_into_its_target() {
     let inst = Installation::demo(MIB, JournalMode::Delete);
     let name = inst.backup();
-    let expected = {
-        let plain = inst.dir.path().join("expected.db");
-        gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&name), &plain);
-        content_digest(&plain, None)
-    };
+    let expected = backup_content(&inst, &name);
     let real = inst.dir.path().join("real-servers.db");
     std::fs::rename(inst.data.database(), &real).unwrap();
     std::os::unix::fs::symlink(&real, inst.data.database()).unwrap();
@@ -424,11 +420,7 @@ fn a_restore_over_a_damaged_live_database_keeps_it_as_is_and_restores() {
     for damage in ["not sqlite", "malformed pages"] {
         let inst = Installation::demo(MIB, JournalMode::Delete);
         let name = inst.backup();
-        let expected = {
-            let plain = inst.dir.path().join("expected.db");
-            gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&name), &plain);
-            content_digest(&plain, None)
-        };
+        let expected = backup_content(&inst, &name);
         let live = inst.data.database();
         if damage == "not sqlite" {
             std::fs::write(&live, "<html>this file was overwritten</html>".repeat(100)).unwrap();

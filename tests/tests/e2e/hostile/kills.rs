@@ -83,12 +83,7 @@ fn sigkill_during_restore(mode: JournalMode, seed: u64, runs: usize) {
     let a = inst.backup();
     change_live(&inst.data.database(), "content-b");
     let b = inst.backup();
-    let digest_of = |name: &str| {
-        let out = inst.dir.path().join(format!("{name}.plain"));
-        gpg_decrypt_to(PASSPHRASE, &inst.backup_path(name), &out);
-        content_digest(&out, None)
-    };
-    let (content_a, content_b) = (digest_of(&a), digest_of(&b));
+    let (content_a, content_b) = (backup_content(&inst, &a), backup_content(&inst, &b));
     assert_ne!(content_a, content_b);
 
     let started = std::time::Instant::now();

@@ -56,6 +56,16 @@ pub(crate) fn installation_with_backup() -> (Installation, String) {
     (inst, name)
 }
 
+/// The content digest of what backup `name` holds, decrypted by `gpg`.
+pub(crate) fn backup_content(
+    inst: &Installation,
+    name: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let plain = inst.dir.path().join(format!("{name}.plain"));
+    gpg_decrypt_to(PASSPHRASE, &inst.backup_path(name), &plain);
+    content_digest(&plain, None)
+}
+
 /// Rows of `tags` whose name starts with `prefix`.
 pub(crate) fn tag_rows(db: &std::path::Path, prefix: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
