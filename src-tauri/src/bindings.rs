@@ -22,7 +22,7 @@ fn export_all(dir: &Path) {
         core::service::profiles::SecretStatus,
         core::fleet::FleetTile,
         core::catalog::ListItem,
-        core::target::BackupSummary,
+        core::service::backups::BackupSummary,
         core::verify::VerifyReport,
         core::target::RestorePlanned,
         core::target::RestoreDone,

@@ -110,7 +110,7 @@ fn every_remote_restore_outcome_reaches_the_ui_as_the_settled_report() {
             json!({"profile": profile, "op": format!("b-{profile}"), "onProgress": "__CHANNEL__:2"}),
         )
         .unwrap();
-        let name = made["name"].as_str().unwrap().to_owned();
+        let name = made["filename"].as_str().unwrap().to_owned();
         change(&s.root);
         let done = invoke(
             &webview,

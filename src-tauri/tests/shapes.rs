@@ -1,8 +1,8 @@
 //! The CLI's `--json` and the app's commands serialise the same core types:
-//! for one installation, the list, a verification, a restore, health and
-//! storage have the same shape in both (keys, recursively, and JSON types).
-//! The CLI wraps them in its envelope (`backups`, `report`); backup is not
-//! compared: the CLI prints the scripts' drop-in shape, the app a summary.
+//! for one installation, a backup, the list, a verification, a restore,
+//! health and storage have the same shape in both (keys, recursively, and
+//! JSON types). The CLI wraps them in its envelope (`ok` beside a backup's
+//! fields, `backups`, `report`).
 
 mod common;
 use common::{cli, in_keyring_session, invoke, mock_app};
@@ -42,6 +42,18 @@ fn the_cli_and_the_app_answer_in_the_same_shapes() {
     let (code, made) = cli(&["--data-dir", &dir, "backup"]);
     assert_eq!(code, 0, "{made:#}");
     let name = made["filename"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let app_made = invoke(
+        &webview,
+        "backup_now",
+        json!({"profile": "p", "op": "b", "onProgress": "__CHANNEL__:0"}),
+    )
+    .unwrap();
+    let mut cli_made = made.clone();
+    assert_eq!(cli_made["ok"], true);
+    cli_made.as_object_mut().unwrap().remove("ok");
+    assert_eq!(shape(&cli_made), shape(&app_made), "backup");
+    assert_eq!(app_made["target"], "local");
 
     let (_, list) = cli(&["--data-dir", &dir, "list"]);
     let app_list = invoke(&webview, "list_backups", json!({"profile": "p"})).unwrap();

@@ -10,6 +10,52 @@ pub fn print_json<T: Serialize>(value: &T) {
     );
 }
 
+/// `--json`'s envelope: `ok` beside the fields of a core type (flattened),
+/// so the shape inside is exactly what the app's command returns.
+#[derive(Serialize)]
+pub struct Flat<'a, T: Serialize> {
+    pub ok: bool,
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
+/// `--json`'s envelope around one core value under a name of its own
+/// (`{"ok", "report": …}`).
+#[derive(Serialize)]
+pub struct Named<'a, T: Serialize> {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    #[serde(flatten)]
+    pub body: std::collections::BTreeMap<&'static str, &'a T>,
+}
+
+/// Prints `{"ok": true, …value's fields}`.
+pub fn print_ok<T: Serialize>(value: &T) {
+    print_json(&Flat {
+        ok: true,
+        body: value,
+    });
+}
+
+/// Prints `{"ok": ok, "<name>": value}`.
+pub fn print_named<T: Serialize>(ok: bool, name: &'static str, value: &T) {
+    print_json(&Named {
+        ok,
+        dry_run: false,
+        body: [(name, value)].into_iter().collect(),
+    });
+}
+
+/// Prints `{"ok": true, "dry_run": true, "plan": value}`.
+pub fn print_dry_run<T: Serialize>(plan: &T) {
+    print_json(&Named {
+        ok: true,
+        dry_run: true,
+        body: [("plan", plan)].into_iter().collect(),
+    });
+}
+
 /// Shortens a SHA-256 for human output.
 pub fn short_hash(hash: &str) -> &str {
     &hash[..hash.len().min(12)]

@@ -4,12 +4,16 @@
 //! Without a reachable keychain, say so once and ask; never fall back to a
 //! plaintext file, and never report it as a wrong passphrase.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::Path;
 
 use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::keychain::Keychain;
 use backupdesk_core::service::secrets;
+use backupdesk_core::service::{
+    PassphraseSource, PassphraseUnavailable, PassphraseUse, ServiceError,
+};
 
 use crate::args::GlobalArgs;
 use crate::failure::{failed, usage};
@@ -139,4 +143,61 @@ pub fn prompt(purpose: Purpose) -> anyhow::Result<Passphrase> {
         }
     }
     Ok(Passphrase::new(first))
+}
+
+/// The CLI's [`PassphraseSource`]: the order above, asked at most once per
+/// command (a restore's plan and the restore share it). What kept it from
+/// giving one is kept whole, so the verb reports exactly that error (and
+/// exit code) through [`CliPassphrase::explain`].
+pub struct CliPassphrase<'a> {
+    global: &'a GlobalArgs,
+    given: RefCell<Option<Passphrase>>,
+    refused: RefCell<Option<anyhow::Error>>,
+}
+
+impl<'a> CliPassphrase<'a> {
+    /// The source for the installation the global flags select.
+    pub fn new(global: &'a GlobalArgs) -> Self {
+        CliPassphrase {
+            global,
+            given: RefCell::new(None),
+            refused: RefCell::new(None),
+        }
+    }
+
+    /// A service error as the CLI reports it: the source's own error when
+    /// it was the passphrase that was missing.
+    pub fn explain(&self, error: ServiceError) -> anyhow::Error {
+        match (&error, self.refused.borrow_mut().take()) {
+            (ServiceError::Passphrase(_), Some(original)) => original,
+            _ => crate::failure::fail(error),
+        }
+    }
+}
+
+impl PassphraseSource for CliPassphrase<'_> {
+    fn passphrase(&self, usage: PassphraseUse) -> Result<Passphrase, ServiceError> {
+        if let Some(given) = self.given.borrow().as_ref() {
+            return Ok(given.clone());
+        }
+        let purpose = match usage {
+            PassphraseUse::NewBackup => Purpose::Encrypt,
+            PassphraseUse::Reading => Purpose::Decrypt,
+        };
+        match resolve(self.global, purpose) {
+            Ok(passphrase) => {
+                *self.given.borrow_mut() = Some(passphrase.clone());
+                Ok(passphrase)
+            }
+            Err(error) => {
+                let kind = error
+                    .downcast_ref::<crate::failure::Failure>()
+                    .map(|f| f.kind)
+                    .unwrap_or(backupdesk_core::ErrorKind::PassphraseRequired);
+                let message = format!("{error:#}");
+                *self.refused.borrow_mut() = Some(error);
+                Err(PassphraseUnavailable { kind, message }.into())
+            }
+        }
+    }
 }

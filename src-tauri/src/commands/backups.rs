@@ -3,9 +3,9 @@
 use backupdesk_core::catalog::ListItem;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::ledger::VerifyDepth;
-use backupdesk_core::service::profiles;
-use backupdesk_core::target::BackupSummary;
-use backupdesk_core::verify::{self, VerifyReport};
+use backupdesk_core::service::backups::{self, BackupSummary};
+use backupdesk_core::service::{Selection, StoredPassphrase};
+use backupdesk_core::verify::VerifyReport;
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -16,7 +16,7 @@ use crate::state::Operations;
 /// The profile's backups, newest first.
 #[tauri::command]
 pub async fn list_backups(profile: String) -> CommandResult<Vec<ListItem>> {
-    blocking(move || Ok(profiles::open(&profile)?.get().list()?)).await
+    blocking(move || Ok(backups::list(&Selection::profile(&profile)?)?)).await
 }
 
 /// Makes a backup now (operation `op`, cancellable: a cancelled backup
@@ -30,15 +30,14 @@ pub async fn backup_now(
 ) -> CommandResult<BackupSummary> {
     let progress = ChannelProgress::new(on_progress, operations.begin(&op));
     let result = blocking(move || {
-        let target = profiles::open(&profile)?;
-        let options = profiles::backup_options(&profile)?;
-        let done = target.get().backup(
-            &profiles::target_passphrase(&profile, &target)?,
-            &options,
+        let selection = Selection::profile(&profile)?;
+        Ok(backups::backup(
+            &selection,
+            &StoredPassphrase(&selection),
+            &Default::default(),
             &SystemClock,
             &progress,
-        )?;
-        Ok(done.summary())
+        )?)
     })
     .await;
     operations.end(&op);
@@ -63,10 +62,11 @@ pub async fn verify_backup(
         VerifyDepth::Quick
     };
     let result = blocking(move || {
-        Ok(verify::verify(
-            &profiles::local_data(&profile)?,
+        let selection = Selection::profile(&profile)?;
+        Ok(backups::verify(
+            &selection,
             &name,
-            &profiles::passphrase(&profile)?,
+            &StoredPassphrase(&selection),
             depth,
             &SystemClock,
             &progress,
@@ -80,11 +80,18 @@ pub async fn verify_backup(
 /// Pins or unpins a local backup (retention never deletes a pinned one).
 #[tauri::command]
 pub async fn set_pinned(profile: String, name: String, pinned: bool) -> CommandResult<()> {
-    blocking(move || Ok(profiles::pin(&profile, &name, pinned)?)).await
+    blocking(move || {
+        Ok(backups::set_pinned(
+            &Selection::profile(&profile)?,
+            &name,
+            pinned,
+        )?)
+    })
+    .await
 }
 
 /// Deletes a backup (and its `.meta`).
 #[tauri::command]
 pub async fn delete_backup(profile: String, name: String) -> CommandResult<()> {
-    blocking(move || Ok(profiles::open(&profile)?.get().delete(&name)?)).await
+    blocking(move || Ok(backups::delete(&Selection::profile(&profile)?, &name)?)).await
 }

@@ -3,7 +3,7 @@
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::restore::RestoreOptions;
-use backupdesk_core::service::profiles;
+use backupdesk_core::service::{Selection, StoredPassphrase, profiles};
 use backupdesk_core::target::{RestoreDone, RestorePlanned};
 use tauri::State;
 use tauri::ipc::Channel;
@@ -17,10 +17,11 @@ use crate::state::Operations;
 #[tauri::command]
 pub async fn plan_restore(profile: String, name: String) -> CommandResult<RestorePlanned> {
     blocking(move || {
-        let passphrase = profiles::passphrase(&profile).ok();
-        Ok(profiles::open(&profile)?.get().plan_restore(
+        let selection = Selection::profile(&profile)?;
+        Ok(backupdesk_core::service::restore::plan(
+            &selection,
             &name,
-            passphrase.as_ref(),
+            &StoredPassphrase(&selection),
             &RestoreOptions::default(),
             &SystemClock,
             &backupdesk_core::progress::NoProgress,

@@ -8,8 +8,9 @@ use backupdesk_core::keychain::{Keychain, SecretKind};
 use backupdesk_core::progress::NoProgress;
 use backupdesk_core::rotation::RotationReport;
 use backupdesk_core::schedule::{self, ScheduleStatus, Scheduler};
+use backupdesk_core::service::backups;
 use backupdesk_core::service::profiles::{self, SecretStatus};
-use backupdesk_core::verify;
+use backupdesk_core::service::{Selection, StoredPassphrase};
 use zeroize::Zeroizing;
 
 use crate::error::{CommandResult, blocking};
@@ -38,9 +39,10 @@ pub async fn set_passphrase(profile: String, passphrase: String) -> CommandResul
 #[tauri::command]
 pub async fn test_passphrase(profile: String) -> CommandResult<String> {
     blocking(move || {
-        Ok(verify::test_passphrase(
-            &profiles::local_data(&profile)?,
-            &profiles::passphrase(&profile)?,
+        let selection = Selection::profile(&profile)?;
+        Ok(backups::test_passphrase(
+            &selection,
+            &StoredPassphrase(&selection),
         )?)
     })
     .await

@@ -11,8 +11,8 @@ use crate::args::GlobalArgs;
 use crate::output::print_json;
 
 pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = super::target(global)?
-        .get()
+    let report = super::selection(global)?
+        .target()
         .health(&SystemClock)
         .map_err(fail)?;
     if global.json {
@@ -45,7 +45,7 @@ pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn storage(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = super::target(global)?.get().storage().map_err(fail)?;
+    let report = super::selection(global)?.target().storage().map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

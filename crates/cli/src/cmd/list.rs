@@ -4,18 +4,29 @@ use backupdesk_core::catalog::VerificationStatus;
 use std::process::ExitCode;
 
 use backupdesk_core::catalog::ListItem;
-use backupdesk_core::name::BackupName;
+use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
 use crate::failure::fail;
 use crate::output::print_json;
 
+/// `GET /api/database/backups`'s shape.
+#[derive(serde::Serialize)]
+struct BackupList<'a> {
+    backups: &'a [ListItem],
+    count: usize,
+}
+
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let handle = super::target(global)?;
-    let target = handle.get();
-    let items: Vec<ListItem> = target.list().map_err(fail)?;
+    let selection = super::selection(global)?;
+    let target = selection.target();
+    let items: Vec<ListItem> = backups::list(&selection).map_err(fail)?;
     if global.json {
-        print_json(&serde_json::json!({ "backups": items, "count": items.len() }));
+        // The server's own answer shape: {"backups": [...], "count"}.
+        print_json(&BackupList {
+            count: items.len(),
+            backups: &items,
+        });
         return Ok(ExitCode::SUCCESS);
     }
     if items.is_empty() {
@@ -44,9 +55,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             item.filename,
             kind,
             item.size_human,
-            BackupName::parse(&item.filename)
-                .map(|n| n.taken_at().format("%Y-%m-%d %H:%M:%S").to_string())
-                .unwrap_or_default(),
+            item.taken_at.format("%Y-%m-%d %H:%M:%S"),
             verified
         );
     }

@@ -17,9 +17,8 @@ mod verify;
 
 use std::process::ExitCode;
 
-use backupdesk_core::layout::DataDir;
+use backupdesk_core::service::Selection;
 use backupdesk_core::service::secrets::PassphraseScope;
-use backupdesk_core::target::OpenedTarget;
 
 use crate::args::{Cli, GlobalArgs, Verb};
 
@@ -38,52 +37,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             profile::Resolved::Remote(remote) => global.remote = Some(remote),
         }
     }
-    let works_remotely = matches!(
-        cli.verb,
-        Verb::List
-            | Verb::Backup(_)
-            | Verb::Restore(_)
-            | Verb::Delete(_)
-            | Verb::Health
-            | Verb::Storage
-            | Verb::Profile(_)
-            | Verb::Login(_)
-            | Verb::Demo(_)
-    );
-    if let (false, Some(remote)) = (works_remotely, &global.remote) {
-        return Err(crate::failure::failed(
-            backupdesk_core::ErrorKind::RemoteUnsupported,
-            format!(
-                "profile {} is the remote server {}: this verb works on local installations only",
-                remote.name, remote.base_url
-            ),
-        ));
-    }
-    let needs_installation = matches!(
-        cli.verb,
-        Verb::Backup(_)
-            | Verb::List
-            | Verb::Verify(_)
-            | Verb::Restore(_)
-            | Verb::Prune(_)
-            | Verb::Delete(_)
-            | Verb::Pin(_)
-            | Verb::Unpin(_)
-            | Verb::Passphrase(
-                crate::args::PassphraseVerb::Test | crate::args::PassphraseVerb::Rotate(_)
-            )
-    );
-    if needs_installation && global.remote.is_none() && !global.data_dir.is_dir() {
-        // A mistyped --data-dir must not pass for an installation without
-        // backups (nor get a logs/ folder made in it).
-        return Err(crate::failure::failed(
-            backupdesk_core::ErrorKind::NotAnInstallation,
-            format!(
-                "{} does not exist: it is no Server Monitor installation (check --data-dir or --profile)",
-                global.data_dir.display()
-            ),
-        ));
-    }
     match cli.verb {
         Verb::Backup(args) => backup::run(&global, &args),
         Verb::List => list::run(&global),
@@ -98,34 +51,50 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Demo(verb) => demo::run(&global, verb),
         Verb::Profile(verb) => profile::run(&global, verb),
         Verb::Login(args) => login::run(&global, &args),
-        Verb::Passphrase(verb) => passphrase::run(&global, verb),
-        Verb::Schedule(verb) => schedule::run(&global, verb),
+        Verb::Passphrase(verb) => {
+            local_only(&global)?;
+            passphrase::run(&global, verb)
+        }
+        Verb::Schedule(verb) => {
+            local_only(&global)?;
+            schedule::run(&global, verb)
+        }
     }
 }
 
-/// The target selected by the global flags: the data directory, or the
-/// remote server of `--profile` with its token (and, if kept, password)
-/// from the keychain; a token renewed by a re-login is stored again when it
-/// drops (core's [`OpenedTarget`]). Warns here about plain http;
-/// core warns (stderr log) when no keychain can be reached.
-fn target(global: &GlobalArgs) -> anyhow::Result<OpenedTarget> {
-    let Some(remote) = &global.remote else {
-        return Ok(OpenedTarget::Local(
-            backupdesk_core::target::LocalTarget::new(data_dir(global)),
-        ));
+/// What the global flags select: the remote server or local profile of
+/// `--profile` (a server opened with its token and, if kept, password from
+/// the keychain; a token renewed by a re-login is stored again when it
+/// drops), else the `--data-dir` folder. Warns here about plain http; core
+/// warns (stderr log) when no keychain can be reached.
+fn selection(global: &GlobalArgs) -> anyhow::Result<Selection> {
+    let Some(name) = &global.profile else {
+        return Ok(Selection::data_dir(&global.data_dir));
     };
-    if backupdesk_core::remote::insecure_url(&remote.base_url) {
+    if let Some(remote) = &global.remote
+        && backupdesk_core::remote::insecure_url(&remote.base_url)
+    {
         eprintln!(
             "warning: {} is plain http:// to another machine: the API token travels unencrypted",
             remote.base_url
         );
     }
-    OpenedTarget::open(&remote.name, &remote.profile()).map_err(crate::failure::fail)
+    Selection::profile(name).map_err(crate::failure::fail)
 }
 
-/// The data directory selected by the global flags.
-fn data_dir(global: &GlobalArgs) -> DataDir {
-    DataDir::new(&global.data_dir)
+/// Refuses a server profile for a verb that works on the files of a local
+/// installation (the keychain passphrase of a folder, its schedule).
+fn local_only(global: &GlobalArgs) -> anyhow::Result<()> {
+    match &global.remote {
+        Some(remote) => Err(crate::failure::failed(
+            backupdesk_core::ErrorKind::RemoteUnsupported,
+            format!(
+                "profile {} is the remote server {}: this verb works on local installations only",
+                remote.name, remote.base_url
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The keychain scope of the selected installation's passphrase (core's

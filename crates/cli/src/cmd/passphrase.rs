@@ -6,15 +6,21 @@ use backupdesk_core::keychain::Keychain;
 use backupdesk_core::service::secrets::{self, PassphraseScope};
 
 use backupdesk_core::clock::SystemClock;
+use backupdesk_core::service::StoredPassphrase;
+use backupdesk_core::service::backups;
 use backupdesk_core::service::profiles;
 
 use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
-use crate::failure::{fail, failed};
+use crate::failure::fail;
 use crate::output::print_json;
 use crate::passphrase::{Purpose, from_file, prompt, resolve};
 use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode> {
+    if matches!(verb, PassphraseVerb::Test | PassphraseVerb::Rotate(_)) {
+        // A mistyped --data-dir must not pass for an installation.
+        super::selection(global)?.installation().map_err(fail)?;
+    }
     let scope = super::keychain_scope(global);
     if let PassphraseVerb::Rotate(args) = &verb {
         return rotate(global, &scope, args);
@@ -33,16 +39,9 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
             )
         }
         PassphraseVerb::Test => {
-            let Some(passphrase) = secrets::stored_passphrase(&keychain, &scope).map_err(fail)?
-            else {
-                return Err(failed(
-                    backupdesk_core::ErrorKind::NoPassphraseStored,
-                    format!("no passphrase is stored for {}", scope.label()),
-                ));
-            };
-            let newest =
-                backupdesk_core::verify::test_passphrase(&super::data_dir(global), &passphrase)
-                    .map_err(fail)?;
+            let selection = super::selection(global)?;
+            let newest = backups::test_passphrase(&selection, &StoredPassphrase(&selection))
+                .map_err(fail)?;
             (true, format!("The stored passphrase opens {newest}."))
         }
         PassphraseVerb::Forget => {
@@ -77,7 +76,8 @@ fn rotate(
     scope: &PassphraseScope,
     args: &RotateArgs,
 ) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
+    let selection = super::selection(global)?;
+    let data = selection.installation().map_err(fail)?;
     let old = resolve(global, Purpose::Decrypt)?;
     let new = match &args.new_passphrase_file {
         Some(file) => from_file(file)?,
@@ -87,7 +87,7 @@ fn rotate(
         }
     };
     let (report, stored) = profiles::rotate_and_store(
-        &data,
+        data,
         scope,
         &old,
         &new,

@@ -2,17 +2,25 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::BackupCatalog;
+use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
 use crate::failure::fail;
-use crate::output::print_json;
+use crate::output::print_ok;
+
+#[derive(serde::Serialize)]
+struct Pinned<'a> {
+    filename: &'a str,
+    pinned: bool,
+}
 
 pub fn run(global: &GlobalArgs, name: &str, pinned: bool) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
-    BackupCatalog::set_pinned(&data, name, pinned).map_err(fail)?;
+    backups::set_pinned(&super::selection(global)?, name, pinned).map_err(fail)?;
     if global.json {
-        print_json(&serde_json::json!({ "ok": true, "filename": name, "pinned": pinned }));
+        print_ok(&Pinned {
+            filename: name,
+            pinned,
+        });
     } else if pinned {
         println!("Pinned {name}: pruning will never delete it.");
     } else {

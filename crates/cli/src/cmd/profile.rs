@@ -125,14 +125,13 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
             }
         }
         ProfileVerb::Test(p) => {
-            book.get(&p.name).map_err(fail)?;
             let mut selected = global.clone();
-            match resolve(&p.name)? {
-                Resolved::Local(dir, _) => selected.data_dir = dir,
-                Resolved::Remote(remote) => selected.remote = Some(remote),
+            selected.profile = Some(p.name.clone());
+            if let Resolved::Remote(remote) = resolve(&p.name)? {
+                selected.remote = Some(remote);
             }
-            let report = super::target(&selected)?
-                .get()
+            let report = super::selection(&selected)?
+                .target()
                 .health(&SystemClock)
                 .map_err(fail)?;
             if global.json {

@@ -4,37 +4,37 @@ use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::human::size_human;
-use backupdesk_core::lock::OperationLock;
-use backupdesk_core::retention::{self, RetentionPlan};
+use backupdesk_core::retention::{PruneOutcome, RetentionPlan};
+use backupdesk_core::service::retention::{self, PruneRequest};
 
 use crate::args::{GlobalArgs, PruneArgs};
 use crate::cmd::confirm;
-use crate::failure::{fail, failed};
-use crate::output::print_json;
+use crate::failure::fail;
+use crate::output::{print_dry_run, print_json};
+
+/// `--json` of a prune that ran.
+#[derive(serde::Serialize)]
+struct Pruned<'a> {
+    ok: bool,
+    plan: &'a RetentionPlan,
+    outcome: &'a PruneOutcome,
+}
 
 pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
-    let saved = global
-        .retention
-        .unwrap_or_else(|| retention::saved_policy(&data));
-    let policy = args.policy.over(saved);
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(OperationLock::acquire(&data).map_err(fail)?)
+    let selection = super::selection(global)?;
+    let policy = args
+        .policy
+        .over(retention::policy(&selection).map_err(fail)?);
+    let request = PruneRequest {
+        dry_run: args.dry_run,
+        save_policy: args.save,
     };
-    let plan = retention::plan_for(&data, &policy, &SystemClock).map_err(fail)?;
-    if args.save && !args.dry_run {
-        retention::save_policy(&data, &policy).map_err(|e| {
-            failed(
-                backupdesk_core::ErrorKind::Io,
-                format!("cannot save the policy in {}: {e}", data.state().display()),
-            )
-        })?;
-    }
+    let planned =
+        retention::plan_prune(&selection, &policy, request, &SystemClock).map_err(fail)?;
+    let plan = planned.plan.clone();
     if args.dry_run {
         if global.json {
-            print_json(&serde_json::json!({ "ok": true, "dry_run": true, "plan": plan }));
+            print_dry_run(&plan);
         } else {
             print_plan(&plan);
             println!("Dry run: nothing was deleted.");
@@ -51,10 +51,14 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
             "DELETE",
         )?;
     }
-    let outcome = retention::apply(&data, &plan);
+    let outcome = planned.apply();
     let ok = outcome.failed.is_empty();
     if global.json {
-        print_json(&serde_json::json!({ "ok": ok, "plan": plan, "outcome": outcome }));
+        print_json(&Pruned {
+            ok,
+            plan: &plan,
+            outcome: &outcome,
+        });
     } else {
         println!(
             "Deleted {} backup(s), {} freed.",

@@ -3,69 +3,50 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::{BackupCatalog, CatalogError, ListItem};
+use backupdesk_core::catalog::ListItem;
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::health::HealthReport;
 use backupdesk_core::human::size_human;
-use backupdesk_core::name::BackupName;
+use backupdesk_core::model::KindedMessage;
 use backupdesk_core::remote::follow::RemoteRestoreReport;
 use backupdesk_core::remote::outcome::{Evidence, RemoteRestoreOutcome};
 use backupdesk_core::restore::{RestoreOptions, SwapMethod};
+use backupdesk_core::service::{backups, restore};
 use backupdesk_core::target::{RestoreDone, RestorePlanned};
 
 use crate::args::{GlobalArgs, RestoreArgs};
 use crate::cmd::confirm;
-use crate::failure::{fail, failed, usage};
-use crate::output::print_json;
-use crate::passphrase::{Purpose, resolve};
+use crate::failure::{failed, usage};
+use crate::output::{print_dry_run, print_json, print_named};
+use crate::passphrase::CliPassphrase;
 use crate::progress::Bars;
-use backupdesk_core::target::refuse_failed_verification;
 
 pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
-    let handle = super::target(global)?;
-    let target = handle.get();
-    let items = target.list().map_err(fail)?;
+    let selection = super::selection(global)?;
+    let passphrases = CliPassphrase::new(global);
+    let explain = |e| passphrases.explain(e);
     let name = match &args.name {
-        Some(name) => {
-            // Escaping or unknown names are refused before anything else.
-            BackupName::parse(name)
-                .map_err(CatalogError::from)
-                .map_err(fail)?;
-            if !items.iter().any(|i| &i.filename == name) {
-                return Err(fail(CatalogError::BackupNotFound(name.clone())));
-            }
-            name.clone()
-        }
-        None => pick(&items)?,
+        Some(name) => name.clone(),
+        None => pick(&backups::list(&selection).map_err(explain)?)?,
     };
-    refuse_failed_verification(&items, &name).map_err(fail)?;
     let options = RestoreOptions {
         stop_cmd: args.stop_cmd.clone(),
         start_cmd: args.start_cmd.clone(),
         ..RestoreOptions::default()
     };
     let bars = Bars::new(global.json);
-    // A local dry run needs the passphrase only when the .meta has no row
-    // counts; a server uses its own passphrase.
-    let needs_passphrase = !handle.is_remote()
-        && (!args.dry_run
-            || BackupCatalog::scan(&super::data_dir(global))
-                .ok()
-                .and_then(|c| c.find(&name).ok().and_then(|e| e.meta.clone()))
-                .and_then(|m| m.tables)
-                .is_none());
-    let passphrase = if needs_passphrase {
-        Some(resolve(global, Purpose::Decrypt)?)
-    } else {
-        None
-    };
-    let plan = target
-        .plan_restore(&name, passphrase.as_ref(), &options, &SystemClock, &bars)
-        .map_err(fail)?;
+    let plan = restore::plan(
+        &selection,
+        &name,
+        &passphrases,
+        &options,
+        &SystemClock,
+        &bars,
+    )
+    .map_err(explain)?;
     if args.dry_run {
         if global.json {
-            print_json(&serde_json::json!({ "ok": true, "dry_run": true, "plan": plan }));
+            print_dry_run(&plan);
         } else {
             print_plan(&plan);
             println!("Dry run: nothing was changed.");
@@ -76,24 +57,27 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         print_plan(&plan);
     }
     confirm::typed(global.yes, "This replaces the live database.", "RESTORE")?;
-    let passphrase = passphrase.unwrap_or_else(|| Passphrase::new(String::new()));
-    let done = target
-        .restore(&name, &passphrase, &options, &SystemClock, &bars)
-        .map_err(fail)?;
-    if let RestoreDone::Remote(report) = &done {
-        return Ok(present_remote(global, report));
-    }
-    if global.json {
-        print_json(&serde_json::json!({ "ok": true, "report": done }));
-        return Ok(ExitCode::SUCCESS);
-    }
-    match done {
+    let done = restore::restore(
+        &selection,
+        &name,
+        &passphrases,
+        &options,
+        &SystemClock,
+        &bars,
+    )
+    .map_err(explain)?;
+    match &done {
+        RestoreDone::Remote(report) => Ok(present_remote(global, report)),
+        RestoreDone::Local(_) if global.json => {
+            print_named(true, "report", &done);
+            Ok(ExitCode::SUCCESS)
+        }
         RestoreDone::Local(report) => {
-            let data = super::data_dir(global);
             let how = match report.swap {
                 SwapMethod::Rename => "by an atomic rename: no process had it open",
                 SwapMethod::BackupApi => "with SQLite's backup API: the database was in use",
             };
+            let data = backupdesk_core::layout::DataDir::new(&global.data_dir);
             println!(
                 "Restored {} into {} ({how}).",
                 report.backup,
@@ -111,10 +95,19 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
             for warning in &report.warnings {
                 println!("  warning: {warning}");
             }
+            Ok(ExitCode::SUCCESS)
         }
-        RestoreDone::Remote(_) => {}
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// `--json` of a remote restore: `ok` only when restored, the error kind
+/// of the verdict otherwise.
+#[derive(serde::Serialize)]
+struct RemoteRestoreJson<'a> {
+    ok: bool,
+    report: &'a RemoteRestoreReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<KindedMessage>,
 }
 
 /// A remote restore's settled outcome: the verdict with its evidence, the
@@ -126,11 +119,14 @@ fn present_remote(global: &GlobalArgs, report: &RemoteRestoreReport) -> ExitCode
         ExitCode::FAILURE
     };
     if global.json {
-        let mut out = serde_json::json!({ "ok": report.restored(), "report": report });
-        if let Some(kind) = report.outcome.error_kind() {
-            out["error"] = serde_json::json!({ "kind": kind, "message": report.message() });
-        }
-        print_json(&out);
+        print_json(&RemoteRestoreJson {
+            ok: report.restored(),
+            report,
+            error: report.outcome.error_kind().map(|kind| KindedMessage {
+                kind,
+                message: report.message(),
+            }),
+        });
         return code;
     }
     let headline = match &report.outcome {

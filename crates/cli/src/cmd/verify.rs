@@ -2,19 +2,18 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::KindedError;
-use backupdesk_core::catalog::BackupCatalog;
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::verify::{VerifyDepth, VerifyReport, verify, verify_entry};
+use backupdesk_core::service::backups::{self, VerifyEvent};
+use backupdesk_core::verify::{VerifyDepth, VerifyReport};
 
 use crate::args::{GlobalArgs, VerifyArgs};
-use crate::failure::fail;
-use crate::output::{print_json, short_hash};
-use crate::passphrase::{Purpose, resolve};
+use crate::output::{print_json, print_named, short_hash};
+use crate::passphrase::CliPassphrase;
 use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let data = super::data_dir(global);
+    let selection = super::selection(global)?;
+    let passphrases = CliPassphrase::new(global);
     let depth = if args.deep {
         VerifyDepth::Deep
     } else {
@@ -22,61 +21,39 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let bars = Bars::new(global.json);
     if let Some(name) = &args.name {
-        // Refuse bad names before asking for a passphrase.
-        let catalog = BackupCatalog::scan(&data).map_err(fail)?;
-        catalog.find(name).map_err(fail)?;
-        let passphrase = resolve(global, Purpose::Decrypt)?;
-        let report = verify(&data, name, &passphrase, depth, &SystemClock, &bars).map_err(fail)?;
+        let report = backups::verify(&selection, name, &passphrases, depth, &SystemClock, &bars)
+            .map_err(|e| passphrases.explain(e))?;
         if global.json {
-            print_json(&serde_json::json!({ "ok": true, "report": report }));
+            print_named(true, "report", &report);
         } else {
             print_human(&report);
         }
         return Ok(ExitCode::SUCCESS);
     }
-
-    let catalog = BackupCatalog::scan(&data).map_err(fail)?;
-    let passphrase = resolve(global, Purpose::Decrypt)?;
-    let mut results = Vec::new();
-    let mut failed = 0usize;
-    for entry in catalog.entries() {
-        match verify_entry(&data, entry, &passphrase, depth, &SystemClock, &bars) {
-            Ok(report) => {
-                if !global.json {
-                    print_human(&report);
-                }
-                results.push(serde_json::json!({ "filename": report.filename, "ok": true, "report": report }));
-            }
-            Err(_) if !entry.path.exists() => {
-                // Pruned or deleted while this run went through the list:
-                // gone is no failure (and nothing was recorded for it).
-                if !global.json {
-                    println!("GONE {}: removed while verifying", entry.name.file_name());
-                }
-                continue;
-            }
-            Err(e) => {
-                failed += 1;
-                if !global.json {
-                    println!("FAILED {}: {e}", entry.name.file_name());
-                }
-                results.push(serde_json::json!({
-                    "filename": entry.name.file_name(),
-                    "ok": false,
-                    "error": { "kind": e.kind(), "message": e.to_string() },
-                }));
-            }
-        }
-    }
-    let passed = results.len() - failed;
+    let mut each = |event: VerifyEvent<'_>| match event {
+        _ if global.json => {}
+        VerifyEvent::Done(result) => match (&result.report, &result.error) {
+            (Some(report), _) => print_human(report),
+            (None, Some(error)) => println!("FAILED {}: {}", result.filename, error.message),
+            (None, None) => {}
+        },
+        VerifyEvent::Gone(name) => println!("GONE {name}: removed while verifying"),
+    };
+    let all = backups::verify_all(
+        &selection,
+        &passphrases,
+        depth,
+        &SystemClock,
+        &bars,
+        &mut each,
+    )
+    .map_err(|e| passphrases.explain(e))?;
     if global.json {
-        print_json(
-            &serde_json::json!({ "ok": failed == 0, "passed": passed, "failed": failed, "results": results }),
-        );
+        print_json(&all);
     } else {
-        println!("{passed} passed, {failed} failed");
+        println!("{} passed, {} failed", all.passed, all.failed);
     }
-    Ok(if failed == 0 {
+    Ok(if all.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

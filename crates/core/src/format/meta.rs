@@ -38,16 +38,7 @@ impl crate::KindedError for MetaError {
         }
     }
 }
-
-/// A table and its row count at snapshot time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct TableRows {
-    /// Table name.
-    pub name: String,
-    /// `SELECT count(*)` at snapshot time.
-    pub rows: u64,
-}
+pub use crate::model::TableRows;
 
 /// The metadata of one backup.
 ///

@@ -2,7 +2,6 @@
 //! of files the server's scripts and Backup Desk leave in `data/backups/`.
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
 
 /// Why a name given by a user was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -23,39 +22,7 @@ impl crate::KindedError for NameError {
         }
     }
 }
-
-/// What a file in the backup folder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum BackupKind {
-    /// `servers_db_*.db.gpg`: a regular encrypted backup.
-    Encrypted,
-    /// `servers_db_*.db.bak`: plaintext, written by the scripts when gpg was missing.
-    LegacyPlain,
-    /// `prerestore_*.db.gpg`: an encrypted safety copy made before a restore.
-    PreRestoreEncrypted,
-    /// `prerestore_*.db`: the scripts' plaintext safety copy.
-    PreRestorePlain,
-}
-
-impl BackupKind {
-    /// Whether files of this kind are OpenPGP messages.
-    pub fn is_encrypted(self) -> bool {
-        matches!(
-            self,
-            BackupKind::Encrypted | BackupKind::PreRestoreEncrypted
-        )
-    }
-
-    /// Whether this is a safety copy made before a restore.
-    pub fn is_pre_restore(self) -> bool {
-        matches!(
-            self,
-            BackupKind::PreRestoreEncrypted | BackupKind::PreRestorePlain
-        )
-    }
-}
+pub use crate::model::BackupKind;
 
 /// A recognised backup file name: its kind, its timestamp and the name of
 /// the `.meta` that may sit beside it.

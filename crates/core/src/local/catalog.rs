@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Local};
-use serde::Serialize;
 
 use crate::format::human::size_human;
 use crate::format::meta::BackupMeta;
-use crate::format::name::{BackupKind, BackupName, NameError, check_plain_file_name};
+use crate::format::name::{BackupName, NameError, check_plain_file_name};
 use crate::local::layout::DataDir;
 use crate::local::ledger::{Ledger, Verification};
 
@@ -222,100 +221,7 @@ fn file_kind(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Whether a backup was verified, and how that went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum VerificationStatus {
-    /// Never verified (or its record was forgotten).
-    Never,
-    /// The latest verification passed.
-    Passed,
-    /// The latest verification failed: the backup is not restored.
-    Failed,
-}
-
-impl VerificationStatus {
-    /// `never`, `passed` or `failed`, as on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VerificationStatus::Never => "never",
-            VerificationStatus::Passed => "passed",
-            VerificationStatus::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for VerificationStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Verification state as shown in listings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct VerifiedState {
-    /// Never verified, passed or failed.
-    pub state: VerificationStatus,
-    /// `quick` or `deep`, when verified.
-    pub depth: Option<crate::local::ledger::VerifyDepth>,
-    /// When, RFC 3339.
-    pub at: Option<String>,
-    /// The error kind of a failed verification (a kind this version does
-    /// not know, recorded by a newer one, reads as none).
-    pub error_kind: Option<crate::ErrorKind>,
-    /// When it last passed a deep verification.
-    pub deep_passed_at: Option<String>,
-}
-
-impl VerifiedState {
-    /// Never verified, as for a server's backups.
-    pub fn never() -> Self {
-        VerifiedState {
-            state: VerificationStatus::Never,
-            depth: None,
-            at: None,
-            error_kind: None,
-            deep_passed_at: None,
-        }
-    }
-}
-
-/// One item of `list --json`: the server's list-item fields
-/// (`filename, path, size, size_human, created_at, encrypted, checksum,
-/// timestamp`), then Backup Desk's own.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ListItem {
-    pub filename: String,
-    pub path: String,
-    /// Backup Desk: the time in the name (the server's local time), so no
-    /// screen parses names again.
-    pub taken_at: chrono::NaiveDateTime,
-    pub size: u64,
-    pub size_human: String,
-    /// File mtime, naive local ISO 8601, as the server writes it.
-    pub created_at: String,
-    pub encrypted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checksum: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-    /// Backup Desk: what kind of file this is.
-    pub kind: BackupKind,
-    /// Backup Desk: whether a usable `.meta` exists.
-    pub has_meta: bool,
-    /// Backup Desk: why the `.meta` could not be used (null when fine).
-    pub meta_problem: Option<String>,
-    /// Backup Desk: size of the plaintext snapshot, from `.meta` (null
-    /// when unknown, as for a server's backups).
-    pub db_size: Option<u64>,
-    /// Backup Desk: verification state.
-    pub verified: VerifiedState,
-    /// Backup Desk: pinned (retention never deletes it).
-    pub pinned: bool,
-}
+pub use crate::model::{ListItem, VerificationStatus, VerifiedState};
 
 impl CatalogEntry {
     /// The `list --json` item for this backup.

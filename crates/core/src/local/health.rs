@@ -7,65 +7,18 @@
 //! rollback-journal mode, where a long read would hold off every commit, a
 //! one-step snapshot is taken first and checked in the private staging folder.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::{
+    BackupStorage, DirectoryStorage, Health, HealthFailure, HealthReport, SizedItem, Storage,
+    StorageFailure, StorageReport,
+};
 
 use crate::clock::Clock;
 use crate::format::human::size_human;
-use crate::format::meta::TableRows;
 use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
 use crate::local::snapshot::{self, DatabaseReport};
 use crate::local::staging::Staging;
 use crate::progress::NoProgress;
-
-/// `GET /api/database/health`, success shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Health {
-    pub healthy: bool,
-    /// `"passed"` or `"failed"`.
-    pub integrity_check: String,
-    pub size: u64,
-    pub size_human: String,
-    pub tables: u64,
-    pub table_details: Vec<TableRows>,
-    pub page_count: u64,
-    pub page_size: u64,
-    pub foreign_key_errors: u64,
-    /// Naive local ISO 8601, as the server writes it.
-    pub last_checked: String,
-}
-
-/// `GET /api/database/health`, error shape (the server still answers 200).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct HealthFailure {
-    /// Always `false`.
-    pub healthy: bool,
-    pub error: String,
-    pub last_checked: String,
-}
-
-/// Either health shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(untagged)]
-pub enum HealthReport {
-    /// The checks ran.
-    Checked(Health),
-    /// The checks could not run.
-    Failed(HealthFailure),
-}
-
-impl HealthReport {
-    /// Whether the database is healthy.
-    pub fn healthy(&self) -> bool {
-        match self {
-            HealthReport::Checked(h) => h.healthy,
-            HealthReport::Failed(_) => false,
-        }
-    }
-}
 
 fn naive_now(clock: &dyn Clock) -> String {
     clock
@@ -128,60 +81,6 @@ fn is_wal(path: &std::path::Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut header))
         .map(|()| header[18] == 2 && header[19] == 2)
         .unwrap_or(false)
-}
-
-/// `GET /api/database/storage`, success shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Storage {
-    pub database: SizedItem,
-    pub backups: BackupStorage,
-    pub data_directory: DirectoryStorage,
-}
-
-/// `{"size", "size_human"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct SizedItem {
-    pub size: u64,
-    pub size_human: String,
-}
-
-/// `{"count", "total_size", "size_human", "average_size"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct BackupStorage {
-    pub count: u64,
-    pub total_size: u64,
-    pub size_human: String,
-    /// Bytes per backup, rounded down; 0 without backups.
-    pub average_size: u64,
-}
-
-/// `{"total_size", "size_human"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct DirectoryStorage {
-    pub total_size: u64,
-    pub size_human: String,
-}
-
-/// `GET /api/database/storage`, error shape (the server answers 200).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct StorageFailure {
-    pub error: String,
-}
-
-/// Either storage shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(untagged)]
-pub enum StorageReport {
-    /// Sizes were read.
-    Measured(Storage),
-    /// They could not be.
-    Failed(StorageFailure),
 }
 
 /// Sizes of the database, the backups and the whole `data/` folder.

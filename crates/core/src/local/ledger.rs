@@ -13,18 +13,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::local::layout::DataDir;
+pub use crate::model::VerifyDepth;
 use crate::publish::{ensure_private_dir, write_atomic};
-
-/// How thoroughly a backup was verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyDepth {
-    /// Decrypt, size and SHA-256 against `.meta`.
-    Quick,
-    /// Quick, plus SQLite `integrity_check` and `foreign_key_check`.
-    Deep,
-}
 
 /// The outcome of the latest verification of one backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

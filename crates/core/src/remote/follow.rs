@@ -33,8 +33,8 @@ use super::outcome::{
 };
 use super::{READ_TIMEOUT, RESTORE_TIMEOUT, RemoteError, RemoteServer, error_text};
 use crate::format::name::{BackupKind, BackupName};
-use crate::local::catalog::ListItem;
-use crate::local::health::HealthReport;
+use crate::model::HealthReport;
+use crate::model::ListItem;
 
 /// How a restore is followed.
 #[derive(Debug, Clone)]

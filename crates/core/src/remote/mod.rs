@@ -9,6 +9,7 @@
 pub mod follow;
 pub mod outcome;
 pub mod records;
+pub mod wire;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -22,8 +23,8 @@ use zeroize::Zeroizing;
 
 use crate::KindedError;
 use crate::format::name::{BackupName, NameError};
-use crate::local::catalog::{ListItem, VerifiedState};
-use crate::local::health::{HealthReport, StorageReport};
+use crate::model::ListItem;
+use crate::model::{HealthReport, StorageReport};
 
 /// Timeout for reads (health, list, storage, login, delete).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -310,10 +311,10 @@ impl RemoteServer {
         let value: Value = read_json(response)?.unwrap_or(Value::Null);
         match status {
             StatusCode::OK => {
-                let token = value["token"].as_str().ok_or_else(|| {
+                let token = wire::LoginAnswer::of(&value).token.0.ok_or_else(|| {
                     RemoteError::BadResponse("login answer without a token".into())
                 })?;
-                let token = Zeroizing::new(token.to_owned());
+                let token = Zeroizing::new(token);
                 self.lock().token = Some(token.clone());
                 Ok(token)
             }
@@ -402,10 +403,14 @@ impl RemoteServer {
     /// Transport, auth or shape errors.
     pub fn list(&self) -> Result<Vec<ListItem>, RemoteError> {
         let value = self.get("/api/database/backups")?;
-        let items = value["backups"]
-            .as_array()
+        let items = wire::BackupListAnswer::of(&value)
+            .backups
+            .0
             .ok_or_else(|| RemoteError::BadResponse(format!("backups: {value}")))?;
-        let mut list: Vec<ListItem> = items.iter().filter_map(list_item).collect();
+        let mut list: Vec<ListItem> = items
+            .into_iter()
+            .filter_map(|item| item.0.and_then(wire::ListItemAnswer::into_list_item))
+            .collect();
         list.sort_by(|a, b| b.filename.cmp(&a.filename));
         // A name listed twice is one file: restoring or deleting "it" must
         // not depend on which entry a screen picked.
@@ -557,34 +562,6 @@ fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, 
         .map(|item| (item, true))
 }
 
-fn list_item(value: &Value) -> Option<ListItem> {
-    let filename = value["filename"].as_str()?.to_owned();
-    let name = BackupName::parse(&filename).ok()?;
-    let kind = name.kind();
-    let size = value["size"].as_u64().unwrap_or(0);
-    let checksum = value["checksum"].as_str().map(str::to_owned);
-    Some(ListItem {
-        path: value["path"].as_str().unwrap_or_default().to_owned(),
-        taken_at: name.taken_at(),
-        size,
-        size_human: value["size_human"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| crate::format::human::size_human(size)),
-        created_at: value["created_at"].as_str().unwrap_or_default().to_owned(),
-        encrypted: value["encrypted"].as_bool().unwrap_or(kind.is_encrypted()),
-        has_meta: checksum.is_some(),
-        checksum,
-        timestamp: value["timestamp"].as_str().map(str::to_owned),
-        kind,
-        meta_problem: None,
-        db_size: None,
-        verified: VerifiedState::never(),
-        pinned: false,
-        filename,
-    })
-}
-
 fn transport(e: reqwest::Error, url: &str, timeout: Duration) -> RemoteError {
     if e.is_timeout() {
         RemoteError::Timeout {
@@ -668,15 +645,11 @@ fn retry_after(response: &Response) -> Option<u64> {
 fn rate_limited(header: Option<u64>, body: &Value) -> RemoteError {
     RemoteError::RateLimited {
         retry_after_seconds: header
-            .or_else(|| body["retry_after"].as_u64())
+            .or(wire::ErrorAnswer::of(body).retry_after.0)
             .unwrap_or(900),
     }
 }
 
 fn error_text(value: &Value, status: StatusCode) -> String {
-    value["error"]
-        .as_str()
-        .or_else(|| value["message"].as_str())
-        .map(str::to_owned)
-        .unwrap_or_else(|| status.to_string())
+    wire::ErrorAnswer::of(value).text(status)
 }

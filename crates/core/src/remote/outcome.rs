@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::format::meta::TableRows;
-use crate::local::health::{Health, HealthReport};
+use crate::model::{Health, HealthReport};
 
 /// What a database holds, in the numbers `GET /api/database/health` gives:
 /// its logical size (`page_count × page_size`, which is exactly the size of
@@ -412,7 +412,7 @@ fn agree(a: &HealthReport, b: &HealthReport) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::health::HealthFailure;
+    use crate::model::HealthFailure;
 
     fn health(tables: &[(&str, u64)], size: u64) -> HealthReport {
         HealthReport::Checked(Health {

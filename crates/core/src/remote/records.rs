@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::ContentFingerprint;
-use crate::local::catalog::ListItem;
+use crate::model::ListItem;
 use crate::publish::{ensure_private_dir, write_atomic};
 
 /// At most this many records per server (the newest names are kept).
@@ -100,7 +100,7 @@ mod tests {
     use super::*;
     use crate::format::meta::TableRows;
     use crate::format::name::BackupKind;
-    use crate::local::catalog::VerifiedState;
+    use crate::model::VerifiedState;
 
     fn item(name: &str, created_at: &str) -> ListItem {
         ListItem {

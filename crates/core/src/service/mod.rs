@@ -1,7 +1,17 @@
 //! The service layer: what both shells (the CLI and the desktop app) call,
-//! so a rule is written once and both behave the same. Each function takes
-//! what the shell parsed and returns typed results and kinded errors.
+//! so a rule is written once and both behave the same. A shell builds a
+//! [`selection::Selection`] (a data folder or a profile), hands it to one
+//! function here with a [`selection::PassphraseSource`] of its own, and
+//! presents the typed result or the kinded [`ServiceError`].
 
+pub mod backups;
+pub mod error;
 pub mod fleet;
 pub mod profiles;
+pub mod restore;
+pub mod retention;
 pub mod secrets;
+pub mod selection;
+
+pub use error::{PassphraseUnavailable, ServiceError};
+pub use selection::{PassphraseSource, PassphraseUse, Selection, StoredPassphrase};

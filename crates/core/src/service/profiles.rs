@@ -5,76 +5,18 @@
 
 use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
-use crate::keychain::{Keychain, KeychainError, SecretKind};
-use crate::local::backup::BackupOptions;
-use crate::local::catalog::{BackupCatalog, CatalogError};
+use crate::keychain::{Keychain, SecretKind};
+use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
-use crate::local::retention::{self, PruneError, PruneOutcome, RetentionPolicy};
-use crate::local::rotation::{self, RotationError, RotationReport};
+use crate::local::retention::{self, PruneOutcome, RetentionPolicy};
+use crate::local::rotation::{self, RotationReport};
 use crate::progress::Progress;
-use crate::service::secrets::{self, PassphraseRefused, PassphraseScope, StoreError};
-use crate::targets::profile::{Profile, ProfileBook, ProfileError, ProfileTarget, config_dir};
-use crate::targets::{OpenedTarget, RestoreDone, TargetError};
-use crate::{ErrorKind, KindedError};
+use crate::service::secrets::{self, PassphraseScope};
+use crate::service::selection::{Selection, StoredPassphrase};
+use crate::targets::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
+use crate::targets::{OpenedTarget, RestoreDone};
 
-/// Why an operation on a profile did not run.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Profile(#[from] ProfileError),
-    #[error(transparent)]
-    Keychain(#[from] KeychainError),
-    #[error(transparent)]
-    Target(#[from] TargetError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Refused(#[from] PassphraseRefused),
-    #[error(transparent)]
-    Rotation(#[from] RotationError),
-    #[error(transparent)]
-    Prune(#[from] PruneError),
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    #[error(transparent)]
-    Demo(#[from] crate::local::demo::DemoError),
-    /// The operation works on local installations only.
-    #[error("{name} is the remote server {base_url}: this works on local installations only")]
-    RemoteUnsupported { name: String, base_url: String },
-    /// No passphrase is stored for the profile.
-    #[error("no backup passphrase is stored for {0}: set one in Settings")]
-    NoPassphraseStored(String),
-    /// The typed confirmation is not the profile's name.
-    #[error("type the profile name ({0}) to confirm the restore")]
-    ConfirmationMismatch(String),
-    /// A file could not be written.
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl KindedError for ServiceError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            ServiceError::Profile(e) => e.kind(),
-            ServiceError::Keychain(e) => e.kind(),
-            ServiceError::Target(e) => e.kind(),
-            ServiceError::Store(e) => e.kind(),
-            ServiceError::Refused(e) => e.kind(),
-            ServiceError::Rotation(e) => e.kind(),
-            ServiceError::Prune(e) => e.kind(),
-            ServiceError::Catalog(e) => e.kind(),
-            ServiceError::Demo(e) => e.kind(),
-            ServiceError::RemoteUnsupported { .. } => ErrorKind::RemoteUnsupported,
-            ServiceError::NoPassphraseStored(_) => ErrorKind::NoPassphraseStored,
-            ServiceError::ConfirmationMismatch(_) => ErrorKind::ConfirmationMismatch,
-            ServiceError::Io { .. } => ErrorKind::Io,
-        }
-    }
-}
+pub use crate::service::error::ServiceError;
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -133,18 +75,6 @@ pub fn passphrase(name: &str) -> Result<Passphrase> {
         .ok_or_else(|| ServiceError::NoPassphraseStored(name.to_owned()))
 }
 
-/// The passphrase an operation on `target` needs: none for a server (it
-/// encrypts and decrypts with its own), the stored one otherwise.
-///
-/// # Errors
-/// As [`passphrase`], for a local profile.
-pub fn target_passphrase(name: &str, target: &OpenedTarget) -> Result<Passphrase> {
-    match target {
-        OpenedTarget::Remote { .. } => Ok(Passphrase::new(String::new())),
-        OpenedTarget::Local(_) => passphrase(name),
-    }
-}
-
 /// Removes profile `name` and forgets its tokens, its password and a
 /// passphrase stored under its name. The installation's own passphrase
 /// (kept for its folder) stays: scheduled backups and other profiles of
@@ -158,18 +88,6 @@ pub fn remove_profile(name: &str) -> Result<()> {
         keychain.forget_all(name);
     }
     Ok(())
-}
-
-/// Backup options for profile `name`: its retention policy for the
-/// automatic prune, the defaults otherwise.
-///
-/// # Errors
-/// No such profile.
-pub fn backup_options(name: &str) -> Result<BackupOptions> {
-    Ok(BackupOptions {
-        retention: profile(name)?.retention,
-        ..Default::default()
-    })
 }
 
 /// Pins or unpins backup `file` of local profile `name`.
@@ -231,7 +149,7 @@ pub fn create_demo(
 }
 
 /// Restores `file` on profile `name` once `confirmation` is the profile's
-/// name and the backup has not failed its latest verification.
+/// name (the app's typed confirmation); see [`crate::service::restore::restore`].
 ///
 /// # Errors
 /// [`ServiceError::ConfirmationMismatch`]; a refused or failed restore.
@@ -245,16 +163,15 @@ pub fn restore(
     if confirmation != name {
         return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
     }
-    let target = open(name)?;
-    crate::targets::refuse_failed_verification(&target.get().list()?, file)?;
-    let passphrase = target_passphrase(name, &target)?;
-    Ok(target.get().restore(
+    let selection = Selection::profile(name)?;
+    crate::service::restore::restore(
+        &selection,
         file,
-        &passphrase,
+        &StoredPassphrase(&selection),
         &crate::local::restore::RestoreOptions::default(),
         clock,
         progress,
-    )?)
+    )
 }
 
 /// The retention policy of local profile `name`: its own, else the one

@@ -31,40 +31,6 @@ pub enum BackupDone {
     Remote(Box<RemoteBackup>),
 }
 
-/// A backup that was made, in the few words both sides can say.
-#[derive(Debug, Clone, serde::Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct BackupSummary {
-    /// The new backup's file name.
-    pub name: String,
-    /// Size of the backup file in bytes.
-    pub size: u64,
-    /// Wall time in milliseconds (local backups; `null` for a server's).
-    pub duration_ms: Option<u64>,
-    /// Problems that did not fail the backup.
-    pub warnings: Vec<String>,
-}
-
-impl BackupDone {
-    /// The summary of either side's report.
-    pub fn summary(&self) -> BackupSummary {
-        match self {
-            BackupDone::Local(report) => BackupSummary {
-                name: report.name.file_name().to_owned(),
-                size: report.meta.gpg_size.unwrap_or(0),
-                duration_ms: Some(report.duration.as_millis() as u64),
-                warnings: report.warnings.clone(),
-            },
-            BackupDone::Remote(remote) => BackupSummary {
-                name: remote.item.filename.clone(),
-                size: remote.item.size,
-                duration_ms: None,
-                warnings: remote.warnings.clone(),
-            },
-        }
-    }
-}
-
 /// What a restore would do, on either side (`target` says which).
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -100,27 +100,97 @@ fn prepare_rename(staged: &Path, live: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a swap, the check of its result or a rollback failed. The text is
+/// what the admin reads inside the restore's error.
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// The staged copy vanished or cannot be read.
+    #[error("cannot read the staged copy: {0}")]
+    StagedUnreadable(#[source] std::io::Error),
+    /// A failure a test forced.
+    #[error("{0}")]
+    Injected(&'static str),
+    /// The atomic rename failed (the live database is as it was).
+    #[error("renaming into place failed: {0}")]
+    Rename(#[source] std::io::Error),
+    /// The folder could not be synced after a rename.
+    #[error("cannot sync {dir}: {source}")]
+    SyncDir {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// After the rename the live path is another file than the checked one.
+    #[error("the live path does not hold the checked copy after the rename")]
+    NotTheCheckedCopy,
+    /// The live database cannot be opened for the check.
+    #[error("cannot open the live database: {0}")]
+    OpenLive(#[source] rusqlite::Error),
+    /// `integrity_check` could not run on the live result.
+    #[error("integrity_check failed to run: {0}")]
+    IntegrityCheckDidNotRun(#[source] rusqlite::Error),
+    /// `integrity_check` found problems in the live result.
+    #[error("the live database fails integrity_check after the swap: {}", .0.join("; "))]
+    IntegrityCheckFailed(Vec<String>),
+    /// The live row counts cannot be read.
+    #[error("{0}")]
+    Counts(#[source] rusqlite::Error),
+    /// A table has fewer rows than the backup (a running service may add
+    /// rows, never remove them in that instant).
+    #[error(
+        "table {table} has {} rows after the swap, the backup has {backup}",
+        live.map_or("no".to_owned(), |r| r.to_string())
+    )]
+    RowsMissing {
+        table: String,
+        live: Option<u64>,
+        backup: u64,
+    },
+    /// SQLite's backup API failed or gave up (it rolled its copy back).
+    #[error("copying into the live database failed: {0}")]
+    Copy(#[source] rusqlite::Error),
+    /// The kept previous file could not be renamed back.
+    #[error("renaming the previous database back failed: {0}")]
+    RenameBack(#[source] std::io::Error),
+    /// A rollback was needed but there was no database before.
+    #[error("there was no live database before the restore")]
+    NoPreviousDatabase,
+    /// A rollback was needed but no copy of the old content was staged.
+    #[error("no copy of the previous content was staged")]
+    NoPreviousCopy,
+}
+
+fn sync_folder_of(path: &Path) -> Result<(), SwapError> {
+    match path.parent() {
+        Some(dir) => sync_dir(dir).map_err(|source| SwapError::SyncDir {
+            dir: dir.display().to_string(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Why a swap failed, and whether the live database was changed by then.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) struct SwapFailure {
     /// Whether the live database holds anything of ours: only then is
     /// there something to roll back.
     pub changed: bool,
-    pub reason: String,
+    pub error: SwapError,
 }
 
 impl SwapFailure {
-    fn unchanged(reason: impl Into<String>) -> Self {
+    fn unchanged(error: SwapError) -> Self {
         SwapFailure {
             changed: false,
-            reason: reason.into(),
+            error,
         }
     }
 
-    fn changed(reason: String) -> Self {
+    fn changed(error: SwapError) -> Self {
         SwapFailure {
             changed: true,
-            reason,
+            error,
         }
     }
 }
@@ -134,19 +204,18 @@ pub(super) fn by_rename(
     fault: Option<FaultPoint>,
     pause: Option<Duration>,
 ) -> Result<Vec<TableRows>, SwapFailure> {
-    let staged_id = file_id(staged)
-        .map_err(|e| SwapFailure::unchanged(format!("cannot read the staged copy: {e}")))?;
+    let staged_id =
+        file_id(staged).map_err(|e| SwapFailure::unchanged(SwapError::StagedUnreadable(e)))?;
     if fault == Some(FaultPoint::MidSwap) {
-        return Err(SwapFailure::unchanged(
+        return Err(SwapFailure::unchanged(SwapError::Injected(
             "injected failure half-way through the swap",
-        ));
+        )));
     }
     if let Some(pause) = pause {
         std::thread::sleep(pause);
     }
     // A rename is atomic: when it fails, the live database is as it was.
-    std::fs::rename(staged, live)
-        .map_err(|e| SwapFailure::unchanged(format!("renaming into place failed: {e}")))?;
+    std::fs::rename(staged, live).map_err(|e| SwapFailure::unchanged(SwapError::Rename(e)))?;
     after_rename(live, staged_id, expected, fault).map_err(SwapFailure::changed)
 }
 
@@ -155,31 +224,27 @@ fn after_rename(
     staged_id: (u64, u64),
     expected: &[TableRows],
     fault: Option<FaultPoint>,
-) -> Result<Vec<TableRows>, String> {
-    if let Some(dir) = live.parent() {
-        sync_dir(dir).map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
-    }
+) -> Result<Vec<TableRows>, SwapError> {
+    sync_folder_of(live)?;
     if fault == Some(FaultPoint::AfterSwap) {
-        return Err("injected failure right after the swap".to_owned());
+        return Err(SwapError::Injected("injected failure right after the swap"));
     }
     if file_id(live).ok() != Some(staged_id) {
-        return Err("the live path does not hold the checked copy after the rename".to_owned());
+        return Err(SwapError::NotTheCheckedCopy);
     }
     if fault == Some(FaultPoint::PostSwapCheck) {
-        return Err("the live database fails its check after the swap (injected)".to_owned());
+        return Err(SwapError::Injected(
+            "the live database fails its check after the swap (injected)",
+        ));
     }
     let conn = open_live(live)?;
     check_counts(&conn, expected)
 }
 
 /// Undoes [`by_rename`]: the kept previous file goes back in place.
-pub(super) fn rollback_rename(previous: &Path, live: &Path) -> Result<(), String> {
-    std::fs::rename(previous, live)
-        .map_err(|e| format!("renaming the previous database back failed: {e}"))?;
-    if let Some(dir) = live.parent() {
-        sync_dir(dir).map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
-    }
-    Ok(())
+pub(super) fn rollback_rename(previous: &Path, live: &Path) -> Result<(), SwapError> {
+    std::fs::rename(previous, live).map_err(SwapError::RenameBack)?;
+    sync_folder_of(live)
 }
 
 fn file_id(path: &Path) -> std::io::Result<(u64, u64)> {
@@ -201,9 +266,8 @@ pub(super) fn by_backup_api(
     // SQLite copies in one write transaction on the live database and rolls
     // it back itself when the copy fails or gives up: the live database is
     // then exactly as it was, with every commit the service made meanwhile.
-    copy_into_live(source, live, fault, pause, busy_wait).map_err(|e| {
-        SwapFailure::unchanged(format!("copying into the live database failed: {e}"))
-    })?;
+    copy_into_live(source, live, fault, pause, busy_wait)
+        .map_err(|e| SwapFailure::unchanged(SwapError::Copy(e)))?;
     tracing::debug!(elapsed = ?started.elapsed(), "swap done");
     check_after_copy(live, expected, fault).map_err(SwapFailure::changed)
 }
@@ -212,47 +276,43 @@ fn check_after_copy(
     live: &Path,
     expected: &[TableRows],
     fault: Option<FaultPoint>,
-) -> Result<Vec<TableRows>, String> {
+) -> Result<Vec<TableRows>, SwapError> {
     let started = Instant::now();
     if fault == Some(FaultPoint::AfterSwap) {
-        return Err("injected failure right after the swap".to_owned());
+        return Err(SwapError::Injected("injected failure right after the swap"));
     }
     let conn = open_live(live)?;
     let integrity: Vec<String> = conn
         .prepare("PRAGMA integrity_check")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(|e| format!("integrity_check failed to run: {e}"))?;
+        .map_err(SwapError::IntegrityCheckDidNotRun)?;
     tracing::debug!(elapsed = ?started.elapsed(), "post-swap integrity_check done");
     if integrity != ["ok"] || fault == Some(FaultPoint::PostSwapCheck) {
-        return Err(format!(
-            "the live database fails integrity_check after the swap: {}",
-            integrity.join("; ")
-        ));
+        return Err(SwapError::IntegrityCheckFailed(integrity));
     }
     check_counts(&conn, expected)
 }
 
-fn open_live(live: &Path) -> Result<Connection, String> {
+fn open_live(live: &Path) -> Result<Connection, SwapError> {
     let conn = Connection::open_with_flags(live, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open the live database: {e}"))?;
+        .map_err(SwapError::OpenLive)?;
     conn.busy_timeout(Duration::from_secs(30))
-        .map_err(|e| e.to_string())?;
+        .map_err(SwapError::OpenLive)?;
     Ok(conn)
 }
 
 /// The live row counts, checked against `expected` (when not empty).
-fn check_counts(conn: &Connection, expected: &[TableRows]) -> Result<Vec<TableRows>, String> {
-    let actual = snapshot::table_rows(conn).map_err(|e| e.to_string())?;
+fn check_counts(conn: &Connection, expected: &[TableRows]) -> Result<Vec<TableRows>, SwapError> {
+    let actual = snapshot::table_rows(conn).map_err(SwapError::Counts)?;
     for table in expected {
         let live_rows = actual.iter().find(|t| t.name == table.name).map(|t| t.rows);
         // A running service may add rows after the swap; fewer is wrong.
         if live_rows.is_none_or(|rows| rows < table.rows) {
-            return Err(format!(
-                "table {} has {} rows after the swap, the backup has {}",
-                table.name,
-                live_rows.map_or("no".to_owned(), |r| r.to_string()),
-                table.rows
-            ));
+            return Err(SwapError::RowsMissing {
+                table: table.name.clone(),
+                live: live_rows,
+                backup: table.rows,
+            });
         }
     }
     Ok(actual)

@@ -1,0 +1,324 @@
+//! The backup history of a selection and what is done to single backups:
+//! list, back up, verify, pin, delete. One function per action, called by
+//! a CLI verb and an app command alike.
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::format::human::size_human;
+use crate::format::meta::BackupMeta;
+use crate::format::name::BackupName;
+use crate::local::backup::{BackupOptions, SnapshotRead};
+use crate::local::catalog::{BackupCatalog, CatalogError, ListItem};
+use crate::local::ledger::VerifyDepth;
+use crate::local::retention::PruneOutcome;
+use crate::local::verify::{self, VerifyReport};
+use crate::model::KindedMessage;
+use crate::progress::Progress;
+use crate::service::error::ServiceError;
+use crate::service::selection::{PassphraseSource, PassphraseUse, Selection, needed_passphrase};
+use crate::targets::BackupDone;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Every backup of the selection, newest first.
+///
+/// # Errors
+/// A missing data folder, an unreadable backup folder, a server's errors.
+pub fn list(selection: &Selection) -> Result<Vec<ListItem>> {
+    selection.require_existing()?;
+    Ok(selection.target().list()?)
+}
+
+/// The listed backup called `name`: refuses names that could escape a
+/// folder before anything reads them (a server does not URL-decode), then
+/// unknown ones.
+///
+/// # Errors
+/// [`CatalogError::Name`], [`CatalogError::BackupNotFound`], listing errors.
+pub fn find(selection: &Selection, name: &str) -> Result<ListItem> {
+    BackupName::parse(name).map_err(CatalogError::from)?;
+    list(selection)?
+        .into_iter()
+        .find(|i| i.filename == name)
+        .ok_or_else(|| CatalogError::BackupNotFound(name.to_owned()).into())
+}
+
+/// A backup that was made, on either side: the server's list-item fields
+/// (`filename, path, size, size_human, checksum, timestamp`, so the CLI's
+/// `--json` stays a drop-in for the scripts), then what only one side can
+/// say, tagged by `target`.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupSummary {
+    /// The new backup's file name.
+    pub filename: String,
+    /// Where it is (on the server, for a server's).
+    pub path: String,
+    /// Size of the backup file in bytes.
+    pub size: u64,
+    pub size_human: String,
+    /// SHA-256 of the plaintext snapshot, when known.
+    pub checksum: Option<String>,
+    /// The `.meta` timestamp, when known.
+    pub timestamp: Option<String>,
+    /// Wall time in milliseconds (local backups; `null` for a server's).
+    pub duration_ms: Option<u64>,
+    /// Problems that did not fail the backup.
+    pub warnings: Vec<String>,
+    /// What only one side knows.
+    #[serde(flatten)]
+    pub detail: BackupDetail,
+}
+
+/// What a backup's side adds to its summary.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "target", rename_all = "snake_case")]
+pub enum BackupDetail {
+    /// A backup made here.
+    Local {
+        /// Full path of the `.meta`.
+        meta_path: String,
+        /// Leftovers of interrupted earlier runs that were removed.
+        leftovers_removed: usize,
+        /// How the database was read.
+        snapshot: SnapshotRead,
+        /// What the automatic prune removed, when it ran.
+        pruned: Option<PruneOutcome>,
+        /// The `.meta` written.
+        meta: Box<BackupMeta>,
+    },
+    /// A backup the server made.
+    Remote {
+        /// The server answered with an error although the backup exists.
+        server_reported: Option<String>,
+        /// The server reused the name of a backup of the same second.
+        reused_name: bool,
+    },
+}
+
+impl From<BackupDone> for BackupSummary {
+    fn from(done: BackupDone) -> Self {
+        match done {
+            BackupDone::Local(report) => {
+                let size = report.meta.gpg_size.unwrap_or(0);
+                BackupSummary {
+                    filename: report.name.file_name().to_owned(),
+                    path: report.path.display().to_string(),
+                    size,
+                    size_human: size_human(size),
+                    checksum: Some(report.meta.checksum_sha256.clone()),
+                    timestamp: Some(report.meta.timestamp.clone()),
+                    duration_ms: Some(report.duration.as_millis() as u64),
+                    warnings: report.warnings.clone(),
+                    detail: BackupDetail::Local {
+                        meta_path: report.meta_path.display().to_string(),
+                        leftovers_removed: report.leftovers_removed,
+                        snapshot: report.snapshot,
+                        pruned: report.pruned.clone(),
+                        meta: Box::new(report.meta.clone()),
+                    },
+                }
+            }
+            BackupDone::Remote(remote) => BackupSummary {
+                filename: remote.item.filename.clone(),
+                path: remote.item.path.clone(),
+                size: remote.item.size,
+                size_human: remote.item.size_human.clone(),
+                checksum: remote.item.checksum.clone(),
+                timestamp: remote.item.timestamp.clone(),
+                duration_ms: None,
+                warnings: remote.warnings.clone(),
+                detail: BackupDetail::Remote {
+                    server_reported: remote.server_reported.clone(),
+                    reused_name: remote.reused_name,
+                },
+            },
+        }
+    }
+}
+
+/// Makes a backup now: locally a consistent snapshot, encrypted with the
+/// source's passphrase (then the automatic prune with the selection's
+/// policy unless `options.prune_after` is off); on a server, its own
+/// backup, recognised even when it answers 500. Encrypting with the
+/// scripts' well-known default passphrase (allowed by the options) is
+/// warned about in the summary.
+///
+/// # Errors
+/// A missing folder, a refused passphrase, the backup's own errors.
+pub fn backup(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+    options: &BackupOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    selection.require_existing()?;
+    let passphrase = needed_passphrase(selection, passphrases, PassphraseUse::NewBackup)?;
+    let options = BackupOptions {
+        retention: options.retention.or(selection.retention()),
+        ..options.clone()
+    };
+    let done = selection
+        .target()
+        .backup(&passphrase, &options, clock, progress)?;
+    let mut summary = BackupSummary::from(done);
+    if !selection.is_remote() && passphrase.is_legacy_default() {
+        summary.warnings.insert(0, "encrypted with Server Monitor's well-known default passphrase: anyone who knows it can read this backup".to_owned());
+    }
+    Ok(summary)
+}
+
+/// Deletes backup `name` (its `.gpg`, then its `.meta`), locally or on the
+/// server. Callers confirm first, after [`find`].
+///
+/// # Errors
+/// A bad or unknown name, a backup that cannot be removed, a busy lock.
+pub fn delete(selection: &Selection, name: &str) -> Result<()> {
+    find(selection, name)?;
+    Ok(selection.target().delete(name)?)
+}
+
+/// Pins or unpins backup `name` (retention never deletes a pinned one).
+///
+/// # Errors
+/// A server, an unknown backup, a damaged ledger.
+pub fn set_pinned(selection: &Selection, name: &str, pinned: bool) -> Result<()> {
+    Ok(BackupCatalog::set_pinned(
+        selection.installation()?,
+        name,
+        pinned,
+    )?)
+}
+
+/// Verifies backup `name`, quick (decrypt, size and SHA-256 against
+/// `.meta`) or deep (also SQLite's checks on a staged copy); recorded in
+/// the ledger. Bad names are refused before a passphrase is asked for.
+///
+/// # Errors
+/// A server, an unknown backup, a failed verification.
+pub fn verify(
+    selection: &Selection,
+    name: &str,
+    passphrases: &dyn PassphraseSource,
+    depth: VerifyDepth,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    let data = selection.installation()?;
+    BackupCatalog::scan(data)?.find(name)?;
+    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    Ok(verify::verify(
+        data,
+        name,
+        &passphrase,
+        depth,
+        clock,
+        progress,
+    )?)
+}
+
+/// One backup's result in [`verify_all`]'s report (`ok` with the report,
+/// or not with the error).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VerifyResult {
+    pub filename: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<VerifyReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<KindedMessage>,
+}
+
+/// What happened to one backup in [`verify_all`], as it happens.
+#[derive(Debug, Clone)]
+pub enum VerifyEvent<'a> {
+    /// Verified (passed or failed).
+    Done(&'a VerifyResult),
+    /// Pruned or deleted while the run went through the list: no failure,
+    /// nothing recorded, not in the report.
+    Gone(&'a str),
+}
+
+/// Every backup verified, newest first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VerifyAllReport {
+    pub ok: bool,
+    pub passed: usize,
+    pub failed: usize,
+    pub results: Vec<VerifyResult>,
+}
+
+/// Verifies every backup of the installation; `each` sees every result as
+/// it comes (for a line per backup). A backup removed meanwhile is
+/// [`VerifyEvent::Gone`], never a failure.
+///
+/// # Errors
+/// A server, an unreadable folder, no passphrase.
+pub fn verify_all(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+    depth: VerifyDepth,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    each: &mut dyn FnMut(VerifyEvent<'_>),
+) -> Result<VerifyAllReport> {
+    let data = selection.installation()?;
+    let catalog = BackupCatalog::scan(data)?;
+    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let mut report = VerifyAllReport {
+        ok: true,
+        passed: 0,
+        failed: 0,
+        results: Vec::new(),
+    };
+    for entry in catalog.entries() {
+        let filename = entry.name.file_name().to_owned();
+        let result = match verify::verify_entry(data, entry, &passphrase, depth, clock, progress) {
+            Ok(r) => {
+                report.passed += 1;
+                VerifyResult {
+                    filename,
+                    ok: true,
+                    report: Some(Box::new(r)),
+                    error: None,
+                }
+            }
+            Err(_) if !entry.path.exists() => {
+                each(VerifyEvent::Gone(&filename));
+                continue;
+            }
+            Err(e) => {
+                report.failed += 1;
+                report.ok = false;
+                VerifyResult {
+                    filename,
+                    ok: false,
+                    report: None,
+                    error: Some(KindedMessage::of(&e)),
+                }
+            }
+        };
+        each(VerifyEvent::Done(&result));
+        report.results.push(result);
+    }
+    Ok(report)
+}
+
+/// The passphrase check: decrypts the first block of the newest encrypted
+/// backup with the passphrase the source gives.
+///
+/// # Errors
+/// A server, no encrypted backup, a passphrase that does not open it.
+pub fn test_passphrase(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+) -> Result<String> {
+    let data = selection.installation()?;
+    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    Ok(verify::test_passphrase(data, &passphrase)?)
+}

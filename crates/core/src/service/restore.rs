@@ -1,0 +1,85 @@
+//! Restore, plan then execute, for either side: the name checked and
+//! found, a backup whose latest verification failed refused, the
+//! passphrase asked for only where it is needed.
+
+use crate::clock::Clock;
+use crate::format::crypto::Passphrase;
+use crate::local::catalog::{BackupCatalog, ListItem};
+use crate::local::restore::RestoreOptions;
+use crate::progress::Progress;
+use crate::service::backups;
+use crate::service::error::ServiceError;
+use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
+use crate::targets::{RestoreDone, RestorePlanned, refuse_failed_verification};
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Backup `name` if it may be restored: a valid, listed name whose latest
+/// verification did not fail.
+///
+/// # Errors
+/// A bad or unknown name, [`crate::targets::TargetError::VerificationFailed`].
+pub fn restorable(selection: &Selection, name: &str) -> Result<ListItem> {
+    let item = backups::find(selection, name)?;
+    refuse_failed_verification(std::slice::from_ref(&item), name)?;
+    Ok(item)
+}
+
+/// What restoring `name` would do; changes nothing. A local plan needs the
+/// passphrase only when the backup's `.meta` has no row counts (they are
+/// then counted in a staged copy); a server's never.
+///
+/// # Errors
+/// As [`restorable`]; the plan's own errors.
+pub fn plan(
+    selection: &Selection,
+    name: &str,
+    passphrases: &dyn PassphraseSource,
+    options: &RestoreOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestorePlanned> {
+    restorable(selection, name)?;
+    let passphrase = match selection.data_dir_unchecked() {
+        Some(data) if !meta_has_counts(data, name) => {
+            Some(passphrases.passphrase(PassphraseUse::Reading)?)
+        }
+        _ => None,
+    };
+    Ok(selection
+        .target()
+        .plan_restore(name, passphrase.as_ref(), options, clock, progress)?)
+}
+
+/// Restores `name`: locally the safe sequence (staged and checked copy,
+/// encrypted safety backup, atomic swap, automatic rollback); on a server
+/// its restore followed until settled and judged. Callers confirm first.
+///
+/// # Errors
+/// As [`restorable`]; the restore's own errors (a remote restore that
+/// returns was followed and judged: read its outcome).
+pub fn restore(
+    selection: &Selection,
+    name: &str,
+    passphrases: &dyn PassphraseSource,
+    options: &RestoreOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<RestoreDone> {
+    restorable(selection, name)?;
+    let passphrase = match selection.is_remote() {
+        true => Passphrase::new(String::new()),
+        false => passphrases.passphrase(PassphraseUse::Reading)?,
+    };
+    Ok(selection
+        .target()
+        .restore(name, &passphrase, options, clock, progress)?)
+}
+
+fn meta_has_counts(data: &crate::local::layout::DataDir, name: &str) -> bool {
+    BackupCatalog::scan(data)
+        .ok()
+        .and_then(|c| c.find(name).ok().and_then(|e| e.meta.clone()))
+        .and_then(|m| m.tables)
+        .is_some()
+}

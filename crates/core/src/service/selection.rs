@@ -1,0 +1,180 @@
+//! What an operation acts on, as a shell names it: a data folder (the
+//! CLI's bare `--data-dir`) or a saved profile (`--profile NAME`, every app
+//! command), opened once with what belongs to it: the target with its
+//! secrets, the keychain scope of its passphrase, its retention policy.
+//!
+//! Both shells build a [`Selection`] and hand it to the service functions
+//! (`service::backups`, `service::restore`, `service::retention`) with a
+//! [`PassphraseSource`] of their own: the CLI reads a file, the
+//! environment, the keychain or the terminal; the app the keychain. The
+//! service decides *whether* a passphrase is needed (never for a server,
+//! which uses its own; not for a dry run whose `.meta` has the counts).
+
+use std::path::{Path, PathBuf};
+
+use crate::format::crypto::Passphrase;
+use crate::keychain::Keychain;
+use crate::local::layout::DataDir;
+use crate::local::retention::RetentionPolicy;
+use crate::service::error::ServiceError;
+use crate::service::secrets::{self, PassphraseScope};
+use crate::targets::profile::{ProfileBook, config_dir};
+use crate::targets::{LocalTarget, OpenedTarget, Target};
+
+/// An installation or server, opened for the operations of one command.
+pub struct Selection {
+    /// How the admin named it: the profile name, or the data folder.
+    label: String,
+    target: OpenedTarget,
+    scope: PassphraseScope,
+    retention: Option<RetentionPolicy>,
+}
+
+impl Selection {
+    /// The installation at `root` (no profile).
+    pub fn data_dir(root: &Path) -> Selection {
+        Selection {
+            label: root.display().to_string(),
+            target: OpenedTarget::Local(LocalTarget::new(DataDir::new(root))),
+            scope: PassphraseScope::for_data_dir(root),
+            retention: None,
+        }
+    }
+
+    /// Profile `name` from the profile book, opened with its secrets (a
+    /// server's token and, if kept, password).
+    ///
+    /// # Errors
+    /// No such profile, a damaged book, a server profile that cannot be
+    /// opened (URL, CA certificate).
+    pub fn profile(name: &str) -> Result<Selection, ServiceError> {
+        let book = ProfileBook::load(&config_dir())?;
+        let profile = book.get(name)?;
+        Ok(Selection {
+            label: name.to_owned(),
+            target: OpenedTarget::open(name, profile)?,
+            scope: PassphraseScope::for_profile(name, profile),
+            retention: profile.retention,
+        })
+    }
+
+    /// The target, whichever side it is on.
+    pub fn target(&self) -> &dyn Target {
+        self.target.get()
+    }
+
+    /// The opened target (a remote one stores a renewed token when dropped).
+    pub fn opened(&self) -> &OpenedTarget {
+        &self.target
+    }
+
+    /// Whether this is a server reached over its API.
+    pub fn is_remote(&self) -> bool {
+        self.target.is_remote()
+    }
+
+    /// The profile name or the data folder.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The keychain entry of its backup passphrase.
+    pub fn scope(&self) -> &PassphraseScope {
+        &self.scope
+    }
+
+    /// The profile's own retention policy, if it has one.
+    pub fn retention(&self) -> Option<RetentionPolicy> {
+        self.retention
+    }
+
+    /// The data folder of a local selection, whether or not it exists.
+    pub fn data_dir_unchecked(&self) -> Option<&DataDir> {
+        self.target.local().map(LocalTarget::data)
+    }
+
+    /// The local installation, for the operations that need its files
+    /// (verify, prune, pin, rotate).
+    ///
+    /// # Errors
+    /// [`ServiceError::RemoteUnsupported`] for a server;
+    /// [`ServiceError::NotAnInstallation`] when the folder does not exist
+    /// (nothing is created there).
+    pub fn installation(&self) -> Result<&DataDir, ServiceError> {
+        match &self.target {
+            OpenedTarget::Local(local) if local.data().root().is_dir() => Ok(local.data()),
+            OpenedTarget::Local(local) => Err(ServiceError::NotAnInstallation(
+                local.data().root().display().to_string(),
+            )),
+            OpenedTarget::Remote { target, .. } => Err(ServiceError::RemoteUnsupported {
+                name: self.label.clone(),
+                base_url: target.server().base_url().to_owned(),
+            }),
+        }
+    }
+
+    /// The installation for operations that work on either side but need
+    /// an existing folder when local (list, backup, restore, delete).
+    ///
+    /// # Errors
+    /// [`ServiceError::NotAnInstallation`].
+    pub fn require_existing(&self) -> Result<(), ServiceError> {
+        match self.installation() {
+            Err(ServiceError::RemoteUnsupported { .. }) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// The folder of a local selection (`None` for a server).
+    pub fn root(&self) -> Option<PathBuf> {
+        self.data_dir_unchecked().map(|d| d.root().to_owned())
+    }
+}
+
+/// What a passphrase is for: a new backup's (a prompt asks twice), or
+/// reading existing ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassphraseUse {
+    /// Encrypting a new backup.
+    NewBackup,
+    /// Decrypting existing backups.
+    Reading,
+}
+
+/// Where a shell gets the backup passphrase from. Asked only when the
+/// operation needs it, at most once per operation.
+pub trait PassphraseSource {
+    /// The passphrase for `usage`.
+    ///
+    /// # Errors
+    /// Whatever keeps the shell from giving one (as
+    /// [`ServiceError::Passphrase`] with the shell's kind, or a keychain
+    /// error).
+    fn passphrase(&self, usage: PassphraseUse) -> Result<Passphrase, ServiceError>;
+}
+
+/// The passphrase stored in the keychain for a selection (the app's source).
+pub struct StoredPassphrase<'a>(pub &'a Selection);
+
+impl PassphraseSource for StoredPassphrase<'_> {
+    fn passphrase(&self, _usage: PassphraseUse) -> Result<Passphrase, ServiceError> {
+        secrets::stored_passphrase(&Keychain::open()?, self.0.scope())?
+            .ok_or_else(|| ServiceError::NoPassphraseStored(self.0.label().to_owned()))
+    }
+}
+
+/// The passphrase an operation on `selection` needs for `usage`: none for
+/// a server (it encrypts and decrypts with its own; ours is never sent).
+///
+/// # Errors
+/// As the source's.
+pub fn needed_passphrase(
+    selection: &Selection,
+    source: &dyn PassphraseSource,
+    usage: PassphraseUse,
+) -> Result<Passphrase, ServiceError> {
+    if selection.is_remote() {
+        return Ok(Passphrase::new(String::new()));
+    }
+    source.passphrase(usage)
+}
