@@ -24,6 +24,7 @@ fn export_all(dir: &Path) {
         core::catalog::ListItem,
         core::service::backups::BackupSummary,
         core::verify::VerifyReport,
+        core::drill::DrillReport,
         core::target::RestorePlanned,
         core::target::RestoreDone,
         core::health::HealthReport,

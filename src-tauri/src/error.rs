@@ -54,6 +54,7 @@ from_core!(
     backupdesk_core::rotation::RotationError,
     backupdesk_core::retention::PruneError,
     backupdesk_core::service::profiles::ServiceError,
+    backupdesk_core::drill::DrillError,
     backupdesk_core::service::secrets::PassphraseRefused,
     backupdesk_core::service::secrets::StoreError,
 );

@@ -37,6 +37,7 @@ commands!(
     backups::list_backups,
     backups::backup_now,
     backups::verify_backup,
+    backups::drill_backup,
     backups::set_pinned,
     backups::delete_backup,
     restore::plan_restore,

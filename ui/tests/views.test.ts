@@ -6,7 +6,7 @@ import type { RestoreDone } from "../src/lib/bindings/RestoreDone";
 import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
-  category, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+  category, drillSummary, drillText, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -19,7 +19,7 @@ function item(filename: string, over: Partial<ListItem> = {}): ListItem {
   return {
     filename, path: `/x/${filename}`, taken_at: nameTime(filename), size: 1000, size_human: "1.00 KB", created_at: "", encrypted: true, checksum: null,
     timestamp: null, kind: "encrypted", has_meta: true, meta_problem: null, db_size: 4000,
-    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, ...over,
+    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, drill: null, ...over,
   };
 }
 
@@ -27,7 +27,8 @@ function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
   return {
     profile, location: "/opt/x", remote: false, status: "ok", problems: [], healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
     overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
-    sizes: [], error_kind: null, ...over,
+    sizes: [], error_kind: null, last_drill_at: null, last_drill_passed: null, restore_estimate_ms: null,
+    drill_overdue_after_days: 8, drill_overdue: false, ...over,
   };
 }
 
@@ -154,5 +155,41 @@ describe("time axis", () => {
     expect(timeAxis([0])).toEqual({ min: -43200000, max: 43200000 });
     const span = timeAxis([0, 100 * 86400000]);
     expect(span.min).toBe(-5 * 86400000);
+  });
+});
+
+describe("restore drills", () => {
+  const now = new Date("2026-12-02T12:00:00Z");
+  it("the newest drill decides, with the restore estimate", () => {
+    expect(drillSummary([item("servers_db_20261201_020000.db.gpg")])).toEqual({ state: "never" });
+    const passed = item("servers_db_20261130_020000.db.gpg", { drill: { ok: true, at: "2026-11-30T03:00:00Z", restore_ms: 4200, error_kind: null } });
+    const failed = item("servers_db_20261201_020000.db.gpg", { drill: { ok: false, at: "2026-12-01T03:00:00Z", restore_ms: null, error_kind: "backup_altered" } });
+    const s = drillSummary([passed]);
+    expect(drillText(s, now)).toBe("proven restorable 2 days ago, restore ≈ 4.2 s");
+    const worst = drillSummary([failed, passed]);
+    expect(worst.state).toBe("failed");
+    expect(drillText(worst, now)).toBe("restore drill failed 1 day ago");
+    expect(drillText({ state: "never" }, now)).toBe("no restore drill yet");
+  });
+
+  it("tiles say what drills prove, and a server says why it cannot", () => {
+    expect(tileDrillText(tile("a"), now)).toBe("never");
+    expect(tileDrillText(tile("s", { remote: true }), now)).toBe("not possible through the API");
+    const ok = tile("b", { last_drill_at: "2026-11-30T03:00:00Z", last_drill_passed: true, restore_estimate_ms: 4000 });
+    expect(tileDrillText(ok, now)).toBe("proven restorable 2 days ago, restore ≈ 4.0 s");
+    expect(tileDrillText({ ...ok, drill_overdue: true }, now)).toContain("(overdue)");
+    expect(tileDrillText({ ...ok, last_drill_passed: false }, now)).toBe("failed 2 days ago");
+  });
+
+  it("a failed or overdue drill is notified once per change", () => {
+    const sent = new Set<string>();
+    const failed = tile("f", { last_drill_at: "2026-12-01T03:00:00Z", last_drill_passed: false });
+    const late = tile("l", { drill_overdue: true });
+    const first = notificationsFor([failed, late], sent);
+    expect(first.map((n) => n.title)).toEqual(["f: restore drill failed", "l: restore drill overdue"]);
+    first.forEach((n) => sent.add(n.key));
+    expect(notificationsFor([failed, late], sent)).toEqual([]);
+    const again = tile("f", { last_drill_at: "2026-12-02T03:00:00Z", last_drill_passed: false });
+    expect(notificationsFor([again], sent).map((n) => n.title)).toEqual(["f: restore drill failed"]);
   });
 });

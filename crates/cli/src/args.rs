@@ -79,6 +79,8 @@ pub enum Verb {
     List,
     /// Check that backups decrypt and match their checksums.
     Verify(VerifyArgs),
+    /// Restore a backup into a private scratch folder and check it (never the live database).
+    Drill(DrillArgs),
     /// Restore a backup over the live database (safety backup, automatic rollback).
     Restore(RestoreArgs),
     /// Delete backups the retention policy no longer keeps.
@@ -158,14 +160,25 @@ pub struct NameArg {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The backup's file name, e.g. servers_db_20260110_012354.db.gpg.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(required_unless_present_any = ["all", "rolling"], conflicts_with_all = ["all", "rolling"])]
     pub name: Option<String>,
     /// Verify every backup.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rolling")]
     pub all: bool,
+    /// The scheduled verification: deep-verify the newest backup and the
+    /// share of the older ones checked longest ago, so each is deep-checked
+    /// at least once every 28 runs.
+    #[arg(long)]
+    pub rolling: bool,
     /// Also run SQLite's integrity and foreign-key checks on the snapshot.
     #[arg(long)]
     pub deep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The backup to drill (default: the newest regular backup).
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +241,9 @@ pub struct ProfileAddArgs {
     /// A backup older than this many hours is overdue.
     #[arg(long, default_value_t = 26)]
     pub overdue_hours: u32,
+    /// Warn when no restore drill passed for this many days.
+    #[arg(long, default_value_t = 8, value_name = "DAYS")]
+    pub drill_overdue_days: u32,
     /// For a server: how long a restore may take and then settle, in
     /// seconds (default 180; more for a big database).
     #[arg(long, value_name = "SECONDS", requires = "url", value_parser = clap::value_parser!(u64).range(10..=3600))]
@@ -318,19 +334,39 @@ pub struct RotateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ScheduleVerb {
-    /// Install (or replace) the daily backup job.
+    /// Install (or replace) the daily backup, the daily verification and the weekly restore drill.
     Install(ScheduleInstallArgs),
-    /// Show whether the job is installed.
+    /// Show which jobs are installed.
     Status,
-    /// Remove the job.
+    /// Remove every job.
     Remove,
 }
 
 #[derive(Debug, Args)]
 pub struct ScheduleInstallArgs {
-    /// Time of day, HH:MM (local time).
+    /// Time of day of the backup, HH:MM (local time).
     #[arg(long, default_value = "02:00")]
     pub at: String,
+    /// Time of day of the verification, HH:MM (default: an hour after the backup).
+    #[arg(long, value_name = "HH:MM", conflicts_with = "no_verify")]
+    pub verify_at: Option<String>,
+    /// Do not schedule the daily verification.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Weekday of the restore drill (mon..sun).
+    #[arg(
+        long,
+        default_value = "sun",
+        value_name = "DAY",
+        conflicts_with = "no_drill"
+    )]
+    pub drill_day: String,
+    /// Time of day of the restore drill, HH:MM (default: two hours after the backup).
+    #[arg(long, value_name = "HH:MM", conflicts_with = "no_drill")]
+    pub drill_at: Option<String>,
+    /// Do not schedule the weekly restore drill.
+    #[arg(long)]
+    pub no_drill: bool,
 }
 
 /// Parses sizes like `50MiB`, `512M`, `2GiB`, `100MB` (binary units) or bytes.

@@ -26,7 +26,7 @@ pub mod targets;
 // The paths the shells use, curated: each module where it always was.
 pub use format::{crypto, hashing, human, meta, name, parallel_deflate};
 pub use local::{
-    activity_log, backup, catalog, demo, health, layout, ledger, lock, page_cache, restore,
+    activity_log, backup, catalog, demo, drill, health, layout, ledger, lock, page_cache, restore,
     retention, rotation, schedule, snapshot, staging, verify,
 };
 pub use service::fleet;

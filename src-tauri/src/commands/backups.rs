@@ -2,8 +2,10 @@
 
 use backupdesk_core::catalog::ListItem;
 use backupdesk_core::clock::SystemClock;
+use backupdesk_core::drill::DrillReport;
 use backupdesk_core::ledger::VerifyDepth;
 use backupdesk_core::service::backups::{self, BackupSummary};
+use backupdesk_core::service::drills;
 use backupdesk_core::service::{Selection, StoredPassphrase};
 use backupdesk_core::verify::VerifyReport;
 use tauri::State;
@@ -68,6 +70,33 @@ pub async fn verify_backup(
             &name,
             &StoredPassphrase(&selection),
             depth,
+            &SystemClock,
+            &progress,
+        )?)
+    })
+    .await;
+    operations.end(&op);
+    result
+}
+
+/// Runs a restore drill of `name` (by default the newest backup) into a
+/// private scratch folder: the real restore sequence, checks, timing;
+/// recorded, and never touching the live database (operation `op`).
+#[tauri::command]
+pub async fn drill_backup(
+    profile: String,
+    name: Option<String>,
+    op: String,
+    on_progress: Channel<ProgressEvent>,
+    operations: State<'_, Operations>,
+) -> CommandResult<DrillReport> {
+    let progress = ChannelProgress::new(on_progress, operations.begin(&op));
+    let result = blocking(move || {
+        let selection = Selection::profile(&profile)?;
+        Ok(drills::drill(
+            &selection,
+            name.as_deref(),
+            &StoredPassphrase(&selection),
             &SystemClock,
             &progress,
         )?)

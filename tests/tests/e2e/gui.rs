@@ -347,6 +347,34 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     );
     assert_eq!(sqlite3_integrity(&out), "ok");
 
+    // A restore drill from the backups screen: proven restorable, with the
+    // restore estimate, there and on the fleet tile.
+    let live = sha256_file(&dir.join("data/servers.db"));
+    assert_eq!(
+        window.attr("#drill-status", "data-state").as_deref(),
+        Some("never")
+    );
+    window.click("#drill-now");
+    window.wait_text("#notice", "Restore drill passed", 60);
+    window.wait("#drill-status[data-state='passed']", 20);
+    let status = window.text("#drill-status");
+    assert!(
+        status.contains("proven restorable") && status.contains("restore ≈"),
+        "{status}"
+    );
+    assert_eq!(sha256_file(&dir.join("data/servers.db")), live);
+    window.shot("03b-drill");
+    window.click("#nav-fleet");
+    window.wait(".tiles li[data-profile='demo'] .drill", 30);
+    let tile = window.wait_text(
+        ".tiles li[data-profile='demo'] .drill",
+        "proven restorable",
+        30,
+    );
+    assert!(tile.contains("restore ≈"), "{tile}");
+    window.shot("02b-fleet-drilled");
+    window.click("#nav-backups");
+
     for (nav, ready, name) in [
         ("#nav-storage", "#storage-settled", "04-storage"),
         ("#nav-health", "#health-tables", "05-health"),

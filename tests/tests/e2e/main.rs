@@ -6,6 +6,7 @@ mod support;
 
 mod cancel;
 mod cli;
+mod drill;
 mod gpg_interop;
 mod gui;
 mod health;

@@ -116,10 +116,22 @@ fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
         "{ours}"
     );
 
+    let line = |job: &str| {
+        text.lines()
+            .find(|l| l.ends_with(&format!("# backupdesk-{job}")))
+            .unwrap_or_else(|| panic!("no {job} line in {text}"))
+            .to_owned()
+    };
+    assert!(line("verify").starts_with("5 4 * * * "), "{text}");
+    assert!(line("verify").contains("--yes verify --rolling"), "{text}");
+    assert!(line("drill").starts_with("5 5 * * 0 "), "{text}");
+    assert!(line("drill").contains("--yes drill >"), "{text}");
+
     // Installing again replaces, never duplicates.
     run(&["schedule", "install", "--at", "04:00"]);
     let text = std::fs::read_to_string(&table).unwrap();
     assert_eq!(text.matches("# backupdesk-backup").count(), 1, "{text}");
+    assert_eq!(text.matches("# backupdesk-drill").count(), 1, "{text}");
     assert!(text.contains("0 4 * * * "));
 
     let (_, removed) = run(&["schedule", "remove"]);
@@ -151,4 +163,90 @@ fn a_passphrase_file_others_can_read_is_refused() {
         "{out:#}"
     );
     assert_eq!(std::fs::read_dir(&units).unwrap().count(), 0);
+}
+
+/// `schedule install` also installs the daily rolling verification and the
+/// weekly restore drill; their units run the real binary, which verifies
+/// and drills the installation and records both.
+#[test]
+fn the_verification_and_drill_jobs_run_the_real_binary() {
+    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let name = inst.backup();
+    let units = inst.dir.path().join("units");
+    std::fs::create_dir_all(&units).unwrap();
+    let systemctl = inst.dir.path().join("systemctl");
+    script(&systemctl, "exit 0");
+    let mut cmd = inst.cli(&[
+        "schedule",
+        "install",
+        "--at",
+        "01:15",
+        "--drill-day",
+        "wed",
+        "--json",
+    ]);
+    cmd.env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units)
+        .env("BACKUPDESK_SYSTEMCTL", &systemctl);
+    let (code, out) = run_json(cmd);
+    assert_eq!(code, 0, "{out:#}");
+    let jobs: Vec<(String, String)> = out["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["job"].as_str().unwrap().to_owned(),
+                j["definition"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            ("backup".to_owned(), "*-*-* 01:15:00".to_owned()),
+            ("verify".to_owned(), "*-*-* 02:15:00".to_owned()),
+            ("drill".to_owned(), "Wed *-*-* 03:15:00".to_owned()),
+        ]
+    );
+    for unit in ["backupdesk-verify", "backupdesk-drill"] {
+        let service = std::fs::read_to_string(units.join(format!("{unit}.service"))).unwrap();
+        assert!(!service.contains(PASSPHRASE), "{service}");
+        let exec = service
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(exec)
+            .env_remove("DB_BACKUP_PASSPHRASE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{unit}: {exec}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, list) = inst.json(&["list"]);
+    let item = &list["backups"][0];
+    assert_eq!(item["filename"], name.as_str());
+    assert_eq!(
+        (
+            item["verified"]["depth"].as_str(),
+            item["drill"]["ok"].as_bool()
+        ),
+        (Some("deep"), Some(true)),
+        "{item:#}"
+    );
+    // Without a drill: its timer goes, the others stay.
+    let mut cmd = inst.cli(&["schedule", "install", "--no-drill", "--json"]);
+    cmd.env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units)
+        .env("BACKUPDESK_SYSTEMCTL", &systemctl);
+    let (code, out) = run_json(cmd);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(!units.join("backupdesk-drill.timer").exists());
+    assert!(units.join("backupdesk-verify.timer").exists());
+    assert_eq!(out["jobs"][2]["installed"], false);
 }

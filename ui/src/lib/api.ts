@@ -3,6 +3,7 @@ import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { Command } from "./bindings/Command";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { DemoCreated } from "./bindings/DemoCreated";
+import type { DrillReport } from "./bindings/DrillReport";
 import type { FleetTile } from "./bindings/FleetTile";
 import type { HealthReport } from "./bindings/HealthReport";
 import type { ListItem } from "./bindings/ListItem";
@@ -48,6 +49,8 @@ export const api = {
     invoke<BackupSummary>("backup_now", { profile, op, onProgress }),
   verify: (profile: string, name: string, deep: boolean, op: string, onProgress: Channel<ProgressEvent>) =>
     invoke<VerifyReport>("verify_backup", { profile, name, deep, op, onProgress }),
+  drill: (profile: string, name: string | null, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<DrillReport>("drill_backup", { profile, name, op, onProgress }),
   setPinned: (profile: string, name: string, pinned: boolean) => invoke<void>("set_pinned", { profile, name, pinned }),
   deleteBackup: (profile: string, name: string) => invoke<void>("delete_backup", { profile, name }),
   planRestore: (profile: string, name: string) => invoke<RestorePlanned>("plan_restore", { profile, name }),

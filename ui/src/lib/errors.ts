@@ -25,6 +25,7 @@ const ADVICE: Record<ErrorKind, string> = {
   database_missing: "There is no live database at this installation. Check the folder.",
   default_passphrase_refused: "Choose your own passphrase: Server Monitor's well-known default protects nothing.",
   delete_failed: "The backup could not be deleted. The message says why.",
+  drill_mismatch: "The restore drill restored a database whose row counts differ from what the backup recorded: this backup cannot be trusted. Drill and verify another one, and keep this one for inspection.",
   empty_passphrase: "Type a passphrase: an empty one protects nothing.",
   error: "Something failed. The message says what; nothing else was changed.",
   integrity_check_failed: "The database inside the backup fails SQLite's integrity check: do not restore it.",

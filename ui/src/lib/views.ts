@@ -10,7 +10,7 @@ import type { RemoteRestoreReport } from "./bindings/RemoteRestoreReport";
 import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
 import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
-import { localTime } from "./format";
+import { ageHuman, localTime, secondsSince } from "./format";
 
 /** How a backup is drawn on the timeline. */
 export type Category = "pre_restore" | "pinned" | "failed" | "verified" | "unverified";
@@ -131,6 +131,8 @@ export function reasonLabel(r: KeepReason): string {
       return `${r.rule} ${r.period}`;
     case "newest_deep_verified":
       return "newest deep-verified";
+    case "newest_drilled":
+      return "newest drilled";
     case "future_dated":
       return "future-dated";
     case "pre_restore":
@@ -177,6 +179,15 @@ export function notificationsFor(tiles: FleetTile[], alreadySent: Set<string>): 
       const key = `${t.profile}:error:${t.problems.join("|")}`;
       if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: problem`, body: t.problems[0] ?? "Something is wrong." });
     }
+    // Each change of what drills prove is told once: a failed drill, or
+    // none passed for too long.
+    if (t.last_drill_at && t.last_drill_passed === false) {
+      const key = `${t.profile}:drill-failed:${t.last_drill_at}`;
+      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: restore drill failed`, body: "The latest restore drill failed: the backup it tried cannot be restored." });
+    } else if (t.drill_overdue) {
+      const key = `${t.profile}:drill-overdue:${t.last_drill_at ?? "never"}`;
+      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: restore drill overdue`, body: `No restore drill passed in the last ${t.drill_overdue_after_days} days.` });
+    }
   }
   return out;
 }
@@ -188,4 +199,45 @@ export function timeAxis(xs: number[]): { min?: number; max?: number } {
   const hi = Math.max(...xs);
   const pad = Math.max((hi - lo) * 0.05, 12 * 3600 * 1000);
   return { min: lo - pad, max: hi + pad };
+}
+
+/** What restore drills have proven for one installation, from its backup list. */
+export type DrillSummary =
+  | { state: "never" }
+  | { state: "passed"; filename: string; at: string; restoreMs: number | null }
+  | { state: "failed"; filename: string; at: string; errorKind: string | null };
+
+/** The newest drill of any backup decides: passed (with its restore time) or failed. */
+export function drillSummary(backups: ListItem[]): DrillSummary {
+  let newest: ListItem | null = null;
+  for (const b of backups) {
+    if (b.drill && (!newest || !newest.drill || b.drill.at > newest.drill.at)) newest = b;
+  }
+  if (!newest || !newest.drill) return { state: "never" };
+  const d = newest.drill;
+  return d.ok
+    ? { state: "passed", filename: newest.filename, at: d.at, restoreMs: d.restore_ms }
+    : { state: "failed", filename: newest.filename, at: d.at, errorKind: d.error_kind };
+}
+
+/** "proven restorable 2 days ago, restore ≈ 4.2 s" and its kin, for tiles and the backups screen. */
+export function drillText(s: DrillSummary, now: Date = new Date()): string {
+  switch (s.state) {
+    case "never": return "no restore drill yet";
+    case "passed": {
+      const age = ageHuman(secondsSince(new Date(s.at), now));
+      return s.restoreMs === null ? `proven restorable ${age}` : `proven restorable ${age}, restore ≈ ${(s.restoreMs / 1000).toFixed(1)} s`;
+    }
+    case "failed": return `restore drill failed ${ageHuman(secondsSince(new Date(s.at), now))}`;
+  }
+}
+
+/** The fleet tile's drill line. */
+export function tileDrillText(t: FleetTile, now: Date = new Date()): string {
+  if (t.remote) return "not possible through the API";
+  if (!t.last_drill_at) return "never";
+  const age = ageHuman(secondsSince(new Date(t.last_drill_at), now));
+  if (!t.last_drill_passed) return `failed ${age}`;
+  const estimate = t.restore_estimate_ms === null ? "" : `, restore ≈ ${(t.restore_estimate_ms / 1000).toFixed(1)} s`;
+  return `proven restorable ${age}${estimate}${t.drill_overdue ? " (overdue)" : ""}`;
 }

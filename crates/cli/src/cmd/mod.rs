@@ -4,6 +4,7 @@ mod backup;
 pub mod confirm;
 mod delete;
 mod demo;
+mod drill;
 mod health;
 mod list;
 mod login;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Backup(args) => backup::run(&global, &args),
         Verb::List => list::run(&global),
         Verb::Verify(args) => verify::run(&global, &args),
+        Verb::Drill(args) => drill::run(&global, &args),
         Verb::Restore(args) => restore::run(&global, &args),
         Verb::Prune(args) => prune::run(&global, &args),
         Verb::Delete(args) => delete::run(&global, &args.name),

@@ -67,6 +67,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 target,
                 retention,
                 overdue_after_hours: args.overdue_hours,
+                drill_overdue_after_days: args.drill_overdue_days,
                 restore_timeout_secs: args.restore_timeout,
             };
             book.add(&args.name, profile.clone()).map_err(fail)?;
@@ -108,8 +109,8 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{}: {}", p.name, describe(&profile.target));
                 println!(
-                    "  overdue after {} hours; passphrase in keychain: {stored}",
-                    profile.overdue_after_hours
+                    "  overdue after {} hours; restore drill overdue after {} days; passphrase in keychain: {stored}",
+                    profile.overdue_after_hours, profile.drill_overdue_after_days
                 );
             }
         }

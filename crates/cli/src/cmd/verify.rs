@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::service::backups::{self, VerifyEvent};
+use backupdesk_core::service::drills;
 use backupdesk_core::verify::{VerifyDepth, VerifyReport};
 
 use crate::args::{GlobalArgs, VerifyArgs};
@@ -39,14 +40,18 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         },
         VerifyEvent::Gone(name) => println!("GONE {name}: removed while verifying"),
     };
-    let all = backups::verify_all(
-        &selection,
-        &passphrases,
-        depth,
-        &SystemClock,
-        &bars,
-        &mut each,
-    )
+    let all = if args.rolling {
+        drills::verify_rolling(&selection, &passphrases, &SystemClock, &bars, &mut each)
+    } else {
+        backups::verify_all(
+            &selection,
+            &passphrases,
+            depth,
+            &SystemClock,
+            &bars,
+            &mut each,
+        )
+    }
     .map_err(|e| passphrases.explain(e))?;
     if global.json {
         print_json(&all);

@@ -1,4 +1,4 @@
-//! Appends to `logs/backup.log` and `logs/restore.log` in the line format the
+//! Appends to `logs/backup.log`, `logs/restore.log` and `logs/verify.log` in the line format the
 //! server's scripts use: `YYYY-MM-DD HH:MM:SS [LEVEL] message`.
 
 use std::io::Write;
@@ -39,6 +39,14 @@ impl ActivityLog {
     pub fn backup(data: &DataDir) -> Self {
         ActivityLog {
             path: data.logs().join("backup.log"),
+        }
+    }
+
+    /// `logs/verify.log`: verifications and restore drills (the scheduled
+    /// jobs' own lines).
+    pub fn verify(data: &DataDir) -> Self {
+        ActivityLog {
+            path: data.logs().join("verify.log"),
         }
     }
 

@@ -80,6 +80,8 @@ pub struct CatalogEntry {
     pub deep_passed_at: Option<String>,
     /// Pinned by the admin: retention never deletes it.
     pub pinned: bool,
+    /// Its latest restore drill, if any.
+    pub drill: Option<crate::model::DrillRecord>,
 }
 
 /// All backups of a data directory, newest first (by the time in the name,
@@ -150,6 +152,7 @@ impl BackupCatalog {
                 verification: ledger.verifications.get(file_name).cloned(),
                 deep_passed_at: ledger.deep_passed.get(file_name).cloned(),
                 pinned: ledger.pinned.contains(file_name),
+                drill: ledger.drills.get(file_name).cloned(),
                 name,
             });
         }
@@ -264,6 +267,7 @@ impl CatalogEntry {
             db_size: self.meta.as_ref().map(|m| m.size_bytes),
             verified,
             pinned: self.pinned,
+            drill: self.drill.clone(),
         }
     }
 }

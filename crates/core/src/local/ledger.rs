@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::local::layout::DataDir;
+use crate::model::DrillRecord;
 pub use crate::model::VerifyDepth;
 use crate::publish::{ensure_private_dir, write_atomic};
 
@@ -44,6 +45,9 @@ pub struct Ledger {
     /// Backups the admin pinned: retention never deletes them.
     #[serde(default)]
     pub pinned: BTreeSet<String>,
+    /// Latest restore drill per backup file name.
+    #[serde(default)]
+    pub drills: BTreeMap<String, DrillRecord>,
 }
 
 fn ledger_path(data: &DataDir) -> PathBuf {
@@ -109,6 +113,27 @@ impl Ledger {
         })
     }
 
+    /// Records a restore drill's outcome.
+    ///
+    /// # Errors
+    /// When the state folder or the ledger cannot be written.
+    pub fn record_drill(
+        data: &DataDir,
+        file_name: &str,
+        drill: DrillRecord,
+    ) -> std::io::Result<()> {
+        Self::update(data, |ledger| {
+            ledger.drills.insert(file_name.to_owned(), drill);
+        })
+    }
+
+    /// The newest backup whose latest drill passed, among `names`.
+    pub fn newest_drilled<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+        names
+            .into_iter()
+            .find(|n| self.drills.get(*n).is_some_and(|d| d.ok))
+    }
+
     /// Pins (`true`) or unpins (`false`) a backup.
     ///
     /// # Errors
@@ -136,6 +161,7 @@ impl Ledger {
                 ledger.verifications.remove(name);
                 ledger.deep_passed.remove(name);
                 ledger.pinned.remove(name);
+                ledger.drills.remove(name);
             }
         })
     }

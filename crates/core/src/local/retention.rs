@@ -56,6 +56,8 @@ pub enum KeepReason {
     Pinned,
     /// The newest backup that passed a deep verification.
     NewestDeepVerified,
+    /// The newest backup that passed a restore drill.
+    NewestDrilled,
     /// Dated after "now": the clock or the name is off; never deleted.
     FutureDated,
     /// One of the `keep_last` newest.
@@ -76,6 +78,7 @@ impl std::fmt::Display for KeepReason {
             KeepReason::Newest => f.write_str("newest"),
             KeepReason::Pinned => f.write_str("pinned"),
             KeepReason::NewestDeepVerified => f.write_str("newest deep-verified"),
+            KeepReason::NewestDrilled => f.write_str("newest drilled"),
             KeepReason::FutureDated => f.write_str("future-dated"),
             KeepReason::Last => f.write_str("last"),
             KeepReason::Daily(p) => write!(f, "daily {p}"),
@@ -248,6 +251,14 @@ pub fn plan_entries(
         .find(|&&i| ledger.deep_passed.contains_key(&decisions[i].filename))
     {
         decisions[i].keep.push(KeepReason::NewestDeepVerified);
+    }
+    if let Some(&i) = regular.iter().find(|&&i| {
+        ledger
+            .drills
+            .get(&decisions[i].filename)
+            .is_some_and(|d| d.ok)
+    }) {
+        decisions[i].keep.push(KeepReason::NewestDrilled);
     }
     for &i in regular.iter().take(policy.keep_last as usize) {
         decisions[i].keep.push(KeepReason::Last);
@@ -546,5 +557,29 @@ mod tests {
                 .iter()
                 .any(|d| d.filename.starts_with("servers_db_20261126") && !d.deleted())
         );
+    }
+
+    #[test]
+    fn the_newest_drilled_backup_is_kept_a_failed_drill_keeps_nothing() {
+        let entries = daily(at(2026, 11, 26, 2), 10);
+        let mut ledger = Ledger::default();
+        let record = |ok| crate::model::DrillRecord {
+            ok,
+            at: "2026-11-20T03:00:00+00:00".to_owned(),
+            restore_ms: ok.then_some(4000),
+            error_kind: None,
+        };
+        ledger
+            .drills
+            .insert(entries[6].name.file_name().to_owned(), record(true));
+        ledger
+            .drills
+            .insert(entries[8].name.file_name().to_owned(), record(true));
+        ledger
+            .drills
+            .insert(entries[3].name.file_name().to_owned(), record(false));
+        let plan = plan_entries(&entries, &ledger, &policy(1, 0, 0, 0), at(2026, 11, 26, 12));
+        assert_eq!(kept(&plan), ["2026-11-20", "2026-11-26"]);
+        assert_eq!(plan.decisions[6].keep, [KeepReason::NewestDrilled]);
     }
 }

@@ -1,6 +1,10 @@
-//! Daily scheduled backups, replacing `setup-backup-automation.sh`: a
-//! systemd timer where systemd runs, else a crontab entry. The passphrase
-//! comes from a root-only file named in the job, never from the job line.
+//! Scheduled jobs, replacing `setup-backup-automation.sh` and the guide's
+//! separate verification cron job: a daily backup, a daily rolling deep
+//! verification (the newest backup plus a share of the older ones, so each
+//! is deep-checked at least once every four weeks) and a weekly restore
+//! drill. A systemd timer per job where systemd runs, else a crontab line
+//! per job. The passphrase comes from a root-only file named in the job,
+//! never from the job line.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -9,8 +13,99 @@ use std::process::{Command, Stdio};
 use chrono::NaiveTime;
 use serde::Serialize;
 
-/// The marker on our crontab line and the systemd unit's base name.
+/// The marker on the backup job's crontab line and its systemd unit's
+/// base name.
 pub const JOB_NAME: &str = "backupdesk-backup";
+
+/// One of the scheduled jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Job {
+    /// `backup`, daily.
+    Backup,
+    /// `verify --rolling`, daily.
+    Verify,
+    /// `drill`, weekly.
+    Drill,
+}
+
+impl Job {
+    /// Every job, in the order they run.
+    pub const ALL: [Job; 3] = [Job::Backup, Job::Verify, Job::Drill];
+
+    /// The crontab marker and systemd unit base name.
+    pub fn unit_name(self) -> &'static str {
+        match self {
+            Job::Backup => JOB_NAME,
+            Job::Verify => "backupdesk-verify",
+            Job::Drill => "backupdesk-drill",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Job::Backup => "backup",
+            Job::Verify => "verify --rolling",
+            Job::Drill => "drill",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Job::Backup => "encrypted backup of the Server Monitor database",
+            Job::Verify => {
+                "deep verification of the newest and a rolling share of the older backups"
+            }
+            Job::Drill => "restore drill of the newest backup into a scratch folder",
+        }
+    }
+}
+
+/// When a job runs: daily, or weekly on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobTime {
+    /// `None`: every day.
+    pub weekday: Option<chrono::Weekday>,
+    pub at: NaiveTime,
+}
+
+impl JobTime {
+    /// systemd's `OnCalendar=` value.
+    fn calendar(self) -> String {
+        let day = self
+            .weekday
+            .map(|d| format!("{} ", weekday_name(d)))
+            .unwrap_or_default();
+        format!("{day}*-*-* {}", self.at.format("%H:%M:00"))
+    }
+
+    /// The five crontab time fields.
+    fn cron(self) -> String {
+        let day = self
+            .weekday
+            .map(|d| d.num_days_from_sunday().to_string())
+            .unwrap_or_else(|| "*".to_owned());
+        format!(
+            "{} {} * * {day}",
+            self.at.format("%-M"),
+            self.at.format("%-H")
+        )
+    }
+}
+
+fn weekday_name(day: chrono::Weekday) -> &'static str {
+    use chrono::Weekday::*;
+    match day {
+        Mon => "Mon",
+        Tue => "Tue",
+        Wed => "Wed",
+        Thu => "Thu",
+        Fri => "Fri",
+        Sat => "Sat",
+        Sun => "Sun",
+    }
+}
 
 /// Where the job goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,8 +150,12 @@ impl Scheduler {
 /// What to schedule.
 #[derive(Debug, Clone)]
 pub struct ScheduleSpec {
-    /// Local time of day of the daily run.
+    /// Local time of day of the daily backup.
     pub at: NaiveTime,
+    /// The daily rolling verification (`None`: not scheduled).
+    pub verify_at: Option<NaiveTime>,
+    /// The weekly restore drill (`None`: not scheduled).
+    pub drill: Option<JobTime>,
     /// The `backupdesk` binary to run.
     pub program: PathBuf,
     /// The installation to back up.
@@ -107,15 +206,29 @@ impl crate::KindedError for ScheduleError {
     }
 }
 
-/// The state of the scheduled job.
+/// The state of the scheduled jobs.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScheduleStatus {
     /// Where we looked.
     pub scheduler: Scheduler,
-    /// Whether our job is installed.
+    /// Whether the backup job is installed.
     pub installed: bool,
-    /// The job's definition (crontab line or timer calendar), when installed.
+    /// The backup job's definition (crontab line or timer calendar), when
+    /// installed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// Every job: backup, verify, drill.
+    pub jobs: Vec<JobStatus>,
+}
+
+/// The state of one scheduled job.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobStatus {
+    pub job: Job,
+    pub installed: bool,
+    /// Its crontab line or timer calendar, when installed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub definition: Option<String>,
 }
@@ -150,13 +263,27 @@ fn effective_uid() -> u32 {
         .unwrap_or(0)
 }
 
-fn command_line(spec: &ScheduleSpec) -> Result<String, ScheduleError> {
+fn command_line(spec: &ScheduleSpec, job: Job) -> Result<String, ScheduleError> {
     Ok(format!(
-        "{} --data-dir {} --passphrase-file {} --yes backup",
+        "{} --data-dir {} --passphrase-file {} --yes {}",
         safe(&spec.program)?,
         safe(&spec.data_dir)?,
-        safe(&spec.passphrase_file)?
+        safe(&spec.passphrase_file)?,
+        job.verb()
     ))
+}
+
+/// The jobs `spec` asks for, with their times.
+fn wanted(spec: &ScheduleSpec) -> Vec<(Job, JobTime)> {
+    let daily = |at| JobTime { weekday: None, at };
+    let mut jobs = vec![(Job::Backup, daily(spec.at))];
+    if let Some(at) = spec.verify_at {
+        jobs.push((Job::Verify, daily(at)));
+    }
+    if let Some(time) = spec.drill {
+        jobs.push((Job::Drill, time));
+    }
+    jobs
 }
 
 fn run(program: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, ScheduleError> {
@@ -203,22 +330,27 @@ fn current_crontab(crontab: &Path) -> Result<String, ScheduleError> {
     }
 }
 
-fn without_our_line(crontab: &str) -> String {
+fn is_job_line(line: &str, job: Job) -> bool {
+    line.trim_end().ends_with(&format!("# {}", job.unit_name()))
+}
+
+fn without_our_lines(crontab: &str) -> String {
     crontab
         .lines()
-        .filter(|l| !l.contains(&format!("# {JOB_NAME}")))
+        .filter(|l| !Job::ALL.iter().any(|j| is_job_line(l, *j)))
         .map(|l| format!("{l}\n"))
         .collect()
 }
 
-fn unit_paths(unit_dir: &Path) -> (PathBuf, PathBuf) {
+fn unit_paths(unit_dir: &Path, job: Job) -> (PathBuf, PathBuf) {
     (
-        unit_dir.join(format!("{JOB_NAME}.service")),
-        unit_dir.join(format!("{JOB_NAME}.timer")),
+        unit_dir.join(format!("{}.service", job.unit_name())),
+        unit_dir.join(format!("{}.timer", job.unit_name())),
     )
 }
 
-/// Installs (or replaces) the daily job.
+/// Installs (or replaces) the jobs `spec` asks for; a job it no longer
+/// asks for is removed.
 ///
 /// # Errors
 /// [`ScheduleError`]: an unsafe or non-private passphrase file, a failing
@@ -228,73 +360,133 @@ pub fn install(
     spec: &ScheduleSpec,
 ) -> Result<ScheduleStatus, ScheduleError> {
     check_passphrase_file(&spec.passphrase_file)?;
-    let command = command_line(spec)?;
+    let jobs = wanted(spec);
+    let commands: Vec<(Job, JobTime, String)> = jobs
+        .iter()
+        .map(|(job, time)| Ok((*job, *time, command_line(spec, *job)?)))
+        .collect::<Result<_, ScheduleError>>()?;
     match scheduler {
         Scheduler::Systemd {
             unit_dir,
             systemctl,
         } => {
-            let (service, timer) = unit_paths(unit_dir);
-            let service_text = format!(
-                "[Unit]\nDescription=Backup Desk: encrypted backup of the Server Monitor database\nAfter=network.target\n\n[Service]\nType=oneshot\nExecStart={command}\nNice=10\nIOSchedulingClass=best-effort\nIOSchedulingPriority=7\n"
-            );
-            let timer_text = format!(
-                "[Unit]\nDescription=Daily Backup Desk backup\n\n[Timer]\nOnCalendar=*-*-* {}\nPersistent=true\nRandomizedDelaySec=60\n\n[Install]\nWantedBy=timers.target\n",
-                spec.at.format("%H:%M:00")
-            );
-            for (path, text) in [(&service, service_text), (&timer, timer_text)] {
-                std::fs::write(path, text).map_err(|source| ScheduleError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
+            for (job, time, command) in &commands {
+                let (service, timer) = unit_paths(unit_dir, *job);
+                let service_text = format!(
+                    "[Unit]\nDescription=Backup Desk: {}\nAfter=network.target\n\n[Service]\nType=oneshot\nExecStart={command}\nNice=10\nIOSchedulingClass=best-effort\nIOSchedulingPriority=7\n",
+                    job.description()
+                );
+                let timer_text = format!(
+                    "[Unit]\nDescription=Backup Desk: {}\n\n[Timer]\nOnCalendar={}\nPersistent=true\nRandomizedDelaySec=60\n\n[Install]\nWantedBy=timers.target\n",
+                    job.description(),
+                    time.calendar()
+                );
+                for (path, text) in [(&service, service_text), (&timer, timer_text)] {
+                    std::fs::write(path, text).map_err(|source| ScheduleError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                }
+            }
+            for job in Job::ALL
+                .iter()
+                .filter(|j| !jobs.iter().any(|(w, _)| w == *j))
+            {
+                remove_units(unit_dir, systemctl, *job)?;
             }
             run(systemctl, &["daemon-reload"], None)?;
-            run(
-                systemctl,
-                &["enable", "--now", &format!("{JOB_NAME}.timer")],
-                None,
-            )?;
+            for (job, _, _) in &commands {
+                run(
+                    systemctl,
+                    &["enable", "--now", &format!("{}.timer", job.unit_name())],
+                    None,
+                )?;
+            }
         }
         Scheduler::Cron { crontab } => {
-            let mut table = without_our_line(&current_crontab(crontab)?);
-            table.push_str(&format!(
-                "{} {} * * * {command} >/dev/null 2>&1 # {JOB_NAME}\n",
-                spec.at.format("%-M"),
-                spec.at.format("%-H")
-            ));
+            let mut table = without_our_lines(&current_crontab(crontab)?);
+            for (job, time, command) in &commands {
+                table.push_str(&format!(
+                    "{} {command} >/dev/null 2>&1 # {}\n",
+                    time.cron(),
+                    job.unit_name()
+                ));
+            }
             run(crontab, &["-"], Some(&table))?;
         }
     }
     status(scheduler)
 }
 
-/// Reports whether the job is installed and how it is defined.
+/// Reports whether the jobs are installed and how they are defined.
 ///
 /// # Errors
 /// When `crontab -l` fails for another reason than "no crontab".
 pub fn status(scheduler: &Scheduler) -> Result<ScheduleStatus, ScheduleError> {
-    let definition = match scheduler {
-        Scheduler::Systemd { unit_dir, .. } => {
-            let (_, timer) = unit_paths(unit_dir);
-            std::fs::read_to_string(&timer).ok().and_then(|t| {
-                t.lines()
-                    .find(|l| l.starts_with("OnCalendar="))
-                    .map(|l| l.trim_start_matches("OnCalendar=").to_owned())
-            })
-        }
-        Scheduler::Cron { crontab } => current_crontab(crontab)?
-            .lines()
-            .find(|l| l.contains(&format!("# {JOB_NAME}")))
-            .map(str::to_owned),
+    let table = match scheduler {
+        Scheduler::Cron { crontab } => Some(current_crontab(crontab)?),
+        Scheduler::Systemd { .. } => None,
     };
+    let jobs: Vec<JobStatus> = Job::ALL
+        .iter()
+        .map(|&job| {
+            let definition = match (scheduler, &table) {
+                (Scheduler::Systemd { unit_dir, .. }, _) => {
+                    let (_, timer) = unit_paths(unit_dir, job);
+                    std::fs::read_to_string(&timer).ok().and_then(|t| {
+                        t.lines()
+                            .find(|l| l.starts_with("OnCalendar="))
+                            .map(|l| l.trim_start_matches("OnCalendar=").to_owned())
+                    })
+                }
+                (Scheduler::Cron { .. }, table) => table
+                    .as_deref()
+                    .unwrap_or_default()
+                    .lines()
+                    .find(|l| is_job_line(l, job))
+                    .map(str::to_owned),
+            };
+            JobStatus {
+                job,
+                installed: definition.is_some(),
+                definition,
+            }
+        })
+        .collect();
+    let backup = &jobs[0];
     Ok(ScheduleStatus {
         scheduler: scheduler.clone(),
-        installed: definition.is_some(),
-        definition,
+        installed: backup.installed,
+        definition: backup.definition.clone(),
+        jobs,
     })
 }
 
-/// Removes the job; removing an absent job is not an error.
+fn remove_units(unit_dir: &Path, systemctl: &Path, job: Job) -> Result<(), ScheduleError> {
+    let (service, timer) = unit_paths(unit_dir, job);
+    if timer.exists() {
+        run(
+            systemctl,
+            &["disable", "--now", &format!("{}.timer", job.unit_name())],
+            None,
+        )?;
+    }
+    for path in [timer, service] {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(ScheduleError::Io {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes every job; removing absent jobs is not an error.
 ///
 /// # Errors
 /// When `systemctl`/`crontab` fail or unit files cannot be removed.
@@ -304,35 +496,46 @@ pub fn remove(scheduler: &Scheduler) -> Result<ScheduleStatus, ScheduleError> {
             unit_dir,
             systemctl,
         } => {
-            let (service, timer) = unit_paths(unit_dir);
-            if timer.exists() {
-                run(
-                    systemctl,
-                    &["disable", "--now", &format!("{JOB_NAME}.timer")],
-                    None,
-                )?;
-            }
-            for path in [timer, service] {
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(source) => {
-                        return Err(ScheduleError::Io {
-                            path: path.display().to_string(),
-                            source,
-                        });
-                    }
-                }
+            for job in Job::ALL {
+                remove_units(unit_dir, systemctl, job)?;
             }
             run(systemctl, &["daemon-reload"], None)?;
         }
         Scheduler::Cron { crontab } => {
             let current = current_crontab(crontab)?;
-            let kept = without_our_line(&current);
+            let kept = without_our_lines(&current);
             if kept != current {
                 run(crontab, &["-"], Some(&kept))?;
             }
         }
     }
     status(scheduler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_times_in_systemd_and_cron_words() {
+        let at = NaiveTime::from_hms_opt(3, 5, 0).unwrap();
+        let daily = JobTime { weekday: None, at };
+        let sunday = JobTime {
+            weekday: Some(chrono::Weekday::Sun),
+            at,
+        };
+        assert_eq!(daily.calendar(), "*-*-* 03:05:00");
+        assert_eq!(sunday.calendar(), "Sun *-*-* 03:05:00");
+        assert_eq!(daily.cron(), "5 3 * * *");
+        assert_eq!(sunday.cron(), "5 3 * * 0");
+    }
+
+    #[test]
+    fn only_our_marked_lines_are_ours() {
+        let table = "1 2 * * * other # backupdesk-backup-not\n0 2 * * * x # backupdesk-backup\n0 3 * * * y # backupdesk-verify\nMAILTO=a\n";
+        assert_eq!(
+            without_our_lines(table),
+            "1 2 * * * other # backupdesk-backup-not\nMAILTO=a\n"
+        );
+    }
 }

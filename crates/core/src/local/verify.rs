@@ -189,6 +189,26 @@ pub fn verify_entry(
     if let Err(e) = Ledger::record(data, entry.name.file_name(), record) {
         tracing::warn!(error = %e, "cannot record the verification result");
     }
+    let depth_word = match depth {
+        VerifyDepth::Quick => "quick",
+        VerifyDepth::Deep => "deep",
+    };
+    let log = crate::local::activity_log::ActivityLog::verify(data);
+    match &result {
+        Ok(_) => log.append(
+            clock,
+            crate::local::activity_log::Level::Info,
+            &format!("Verified {} ({depth_word}): passed", entry.name.file_name()),
+        ),
+        Err(e) => log.append(
+            clock,
+            crate::local::activity_log::Level::Error,
+            &format!(
+                "Verification of {} ({depth_word}) failed: {e}",
+                entry.name.file_name()
+            ),
+        ),
+    }
     result
 }
 

@@ -142,4 +142,22 @@ pub struct ListItem {
     pub verified: VerifiedState,
     /// Backup Desk: pinned (retention never deletes it).
     pub pinned: bool,
+    /// Backup Desk: its latest restore drill (null: never drilled).
+    pub drill: Option<DrillRecord>,
+}
+
+/// The outcome of the latest restore drill of one backup (kept in the
+/// ledger, shown in listings and on the fleet tile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DrillRecord {
+    /// Whether it passed.
+    pub ok: bool,
+    /// When it ran (RFC 3339).
+    pub at: String,
+    /// How long its restore took, when it passed: the restore-time
+    /// estimate.
+    pub restore_ms: Option<u64>,
+    /// Why it failed.
+    pub error_kind: Option<ErrorKind>,
 }

@@ -12,7 +12,9 @@ pub use health::{
     BackupStorage, DirectoryStorage, Health, HealthFailure, HealthReport, SizedItem, Storage,
     StorageFailure, StorageReport, TableRows,
 };
-pub use listing::{BackupKind, ListItem, VerificationStatus, VerifiedState, VerifyDepth};
+pub use listing::{
+    BackupKind, DrillRecord, ListItem, VerificationStatus, VerifiedState, VerifyDepth,
+};
 
 /// An error as the shells show it: `{kind, message}` (the CLI's `--json`,
 /// the app's IPC errors, a failed item inside a report).

@@ -121,6 +121,7 @@ mod tests {
             db_size: None,
             verified: VerifiedState::never(),
             pinned: false,
+            drill: None,
         }
     }
 

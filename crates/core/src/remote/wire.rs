@@ -134,6 +134,7 @@ impl ListItemAnswer {
             db_size: None,
             verified: VerifiedState::never(),
             pinned: false,
+            drill: None,
             filename,
         })
     }

@@ -267,6 +267,23 @@ pub fn verify_all(
     progress: &dyn Progress,
     each: &mut dyn FnMut(VerifyEvent<'_>),
 ) -> Result<VerifyAllReport> {
+    verify_names(selection, passphrases, depth, None, clock, progress, each)
+}
+
+/// [`verify_all`] for the backups called `names` only (all when `None`),
+/// newest first.
+///
+/// # Errors
+/// As [`verify_all`].
+pub fn verify_names(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+    depth: VerifyDepth,
+    names: Option<&[String]>,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    each: &mut dyn FnMut(VerifyEvent<'_>),
+) -> Result<VerifyAllReport> {
     let data = selection.installation()?;
     let catalog = BackupCatalog::scan(data)?;
     let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
@@ -276,7 +293,10 @@ pub fn verify_all(
         failed: 0,
         results: Vec::new(),
     };
-    for entry in catalog.entries() {
+    let wanted = |entry: &&crate::local::catalog::CatalogEntry| {
+        names.is_none_or(|names| names.iter().any(|n| n == entry.name.file_name()))
+    };
+    for entry in catalog.entries().iter().filter(wanted) {
         let filename = entry.name.file_name().to_owned();
         let result = match verify::verify_entry(data, entry, &passphrase, depth, clock, progress) {
             Ok(r) => {

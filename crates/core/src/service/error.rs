@@ -34,6 +34,8 @@ pub enum ServiceError {
     Verify(#[from] VerifyError),
     #[error(transparent)]
     Demo(#[from] crate::local::demo::DemoError),
+    #[error(transparent)]
+    Drill(#[from] crate::local::drill::DrillError),
     /// The shell could not give the passphrase the operation needs.
     #[error(transparent)]
     Passphrase(#[from] PassphraseUnavailable),
@@ -76,6 +78,7 @@ impl KindedError for ServiceError {
             ServiceError::Catalog(e) => e.kind(),
             ServiceError::Verify(e) => e.kind(),
             ServiceError::Demo(e) => e.kind(),
+            ServiceError::Drill(e) => e.kind(),
             ServiceError::Passphrase(e) => e.kind,
             ServiceError::RemoteUnsupported { .. } => ErrorKind::RemoteUnsupported,
             ServiceError::NotAnInstallation(_) => ErrorKind::NotAnInstallation,

@@ -5,6 +5,7 @@
 //! presents the typed result or the kinded [`ServiceError`].
 
 pub mod backups;
+pub mod drills;
 pub mod error;
 pub mod fleet;
 pub mod profiles;

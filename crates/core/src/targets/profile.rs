@@ -46,6 +46,10 @@ pub struct Profile {
     /// A backup older than this many hours is overdue.
     #[serde(default = "default_overdue_hours")]
     pub overdue_after_hours: u32,
+    /// Without a passed restore drill for this many days, the fleet tile
+    /// warns (a weekly drill plus a day of slack by default).
+    #[serde(default = "default_drill_overdue_days")]
+    pub drill_overdue_after_days: u32,
     /// For a server: how long a restore may take, then how long its
     /// database may take to settle, in seconds (default 180).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +64,7 @@ impl Profile {
             target,
             retention: None,
             overdue_after_hours: default_overdue_hours(),
+            drill_overdue_after_days: default_drill_overdue_days(),
             restore_timeout_secs: None,
         }
     }
@@ -67,6 +72,10 @@ impl Profile {
 
 fn default_overdue_hours() -> u32 {
     26
+}
+
+fn default_drill_overdue_days() -> u32 {
+    8
 }
 
 /// Why the profile book could not be used.

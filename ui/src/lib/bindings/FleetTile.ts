@@ -45,4 +45,22 @@ sizes: Array<number>,
 /**
  * The error kind when the target could not be read.
  */
-error_kind: ErrorKind | null, };
+error_kind: ErrorKind | null, 
+/**
+ * The newest restore drill of any backup (RFC 3339; `None`: never, or
+ * a server, which offers no download to drill with).
+ */
+last_drill_at: string | null, 
+/**
+ * Whether that drill passed.
+ */
+last_drill_passed: boolean | null, 
+/**
+ * How long the restore of the newest passed drill took: the
+ * restore-time estimate.
+ */
+restore_estimate_ms: number | null, drill_overdue_after_days: number, 
+/**
+ * No drill passed within `drill_overdue_after_days` (or none ever).
+ */
+drill_overdue: boolean, };

@@ -3,4 +3,4 @@
 /**
  * Why a backup is kept.
  */
-export type KeepReason = { "rule": "newest" } | { "rule": "pinned" } | { "rule": "newest_deep_verified" } | { "rule": "future_dated" } | { "rule": "last" } | { "rule": "daily", "period": string } | { "rule": "weekly", "period": string } | { "rule": "monthly", "period": string } | { "rule": "pre_restore" };
+export type KeepReason = { "rule": "newest" } | { "rule": "pinned" } | { "rule": "newest_deep_verified" } | { "rule": "newest_drilled" } | { "rule": "future_dated" } | { "rule": "last" } | { "rule": "daily", "period": string } | { "rule": "weekly", "period": string } | { "rule": "monthly", "period": string } | { "rule": "pre_restore" };

@@ -14,6 +14,11 @@ retention?: RetentionPolicy | null,
  */
 overdue_after_hours: number, 
 /**
+ * Without a passed restore drill for this many days, the fleet tile
+ * warns (a weekly drill plus a day of slack by default).
+ */
+drill_overdue_after_days: number, 
+/**
  * For a server: how long a restore may take, then how long its
  * database may take to settle, in seconds (default 180).
  */

@@ -1,0 +1,72 @@
+//! Proof that backups restore: restore drills and the scheduled rolling
+//! verification, for a selection.
+
+use crate::clock::Clock;
+use crate::local::catalog::BackupCatalog;
+use crate::local::drill::{self, DrillReport};
+use crate::local::rolling::{self, RollingEntry};
+use crate::progress::Progress;
+use crate::service::backups::{VerifyAllReport, VerifyEvent, verify_names};
+use crate::service::error::ServiceError;
+use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Runs a restore drill of `name` (by default the newest regular backup):
+/// restored with the real sequence into a private scratch folder, checked,
+/// timed, removed; recorded in the ledger. Nothing live is touched.
+///
+/// # Errors
+/// A server (it offers no download), an unknown backup, a failed drill.
+pub fn drill(
+    selection: &Selection,
+    name: Option<&str>,
+    passphrases: &dyn PassphraseSource,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<DrillReport> {
+    let data = selection.installation()?;
+    let catalog = BackupCatalog::scan(data)?;
+    match name {
+        Some(name) => drop(catalog.find(name)?),
+        None => drop(drill::default_backup(&catalog)?),
+    }
+    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    Ok(drill::drill(data, name, &passphrase, clock, progress)?)
+}
+
+/// The scheduled verification: a deep verification of the newest backup
+/// and of the rolling share of the older ones (see
+/// [`crate::local::rolling`]), each recorded; `each` sees every result.
+///
+/// # Errors
+/// A server, an unreadable folder, no passphrase.
+pub fn verify_rolling(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    each: &mut dyn FnMut(VerifyEvent<'_>),
+) -> Result<VerifyAllReport> {
+    let data = selection.installation()?;
+    let catalog = BackupCatalog::scan(data)?;
+    let entries: Vec<RollingEntry> = catalog
+        .entries()
+        .iter()
+        .map(|e| RollingEntry {
+            name: e.name.file_name().to_owned(),
+            pre_restore: e.name.kind().is_pre_restore(),
+            deep_checked_at: e.deep_passed_at.clone(),
+        })
+        .collect();
+    let names = rolling::rolling_plan(&entries, rolling::DEFAULT_CYCLE);
+    verify_names(
+        selection,
+        passphrases,
+        crate::local::ledger::VerifyDepth::Deep,
+        Some(&names),
+        clock,
+        progress,
+        each,
+    )
+}
