@@ -30,10 +30,13 @@ fn main() -> ExitCode {
                 None => (backupdesk_core::ErrorKind::Error, false),
             };
             if json {
-                output::print_json(&serde_json::json!({
-                    "ok": false,
-                    "error": { "kind": kind, "message": format!("{error:#}") },
-                }));
+                output::print_json(&output::FailedJson {
+                    ok: false,
+                    error: backupdesk_core::model::KindedMessage {
+                        kind,
+                        message: format!("{error:#}"),
+                    },
+                });
             }
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {

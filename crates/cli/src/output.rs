@@ -56,6 +56,13 @@ pub fn print_dry_run<T: Serialize>(plan: &T) {
     });
 }
 
+/// `--json` of any failure: `{"ok": false, "error": {"kind", "message"}}`.
+#[derive(Serialize)]
+pub struct FailedJson {
+    pub ok: bool,
+    pub error: backupdesk_core::model::KindedMessage,
+}
+
 /// Shortens a SHA-256 for human output.
 pub fn short_hash(hash: &str) -> &str {
     &hash[..hash.len().min(12)]

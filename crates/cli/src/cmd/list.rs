@@ -34,14 +34,24 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<36} {:<13} {:>11} {:<19} VERIFIED",
-        "NAME", "KIND", "SIZE", "TAKEN"
+        "{:<36} {:<13} {:>11} {:<19} {:<14} VERIFIED",
+        "NAME", "KIND", "SIZE", "TAKEN", "DRILL"
     );
     for item in &items {
         let verified = match (item.verified.state, item.verified.depth, &item.verified.at) {
             (VerificationStatus::Never, _, _) => "never".to_owned(),
-            (state, Some(depth), Some(at)) => format!("{state} ({depth:?}, {at})").to_lowercase(),
+            (state, Some(depth), Some(at)) => {
+                format!("{state} ({}, {at})", format!("{depth:?}").to_lowercase())
+            }
             (state, _, _) => state.to_string(),
+        };
+        let drill = match &item.drill {
+            None => "never".to_owned(),
+            Some(d) if d.ok => match d.restore_ms {
+                Some(ms) => format!("passed {:.1} s", ms as f64 / 1000.0),
+                None => "passed".to_owned(),
+            },
+            Some(_) => "FAILED".to_owned(),
         };
         let kind = match item.kind {
             backupdesk_core::name::BackupKind::Encrypted if !item.has_meta => "encrypted*",
@@ -51,7 +61,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             backupdesk_core::name::BackupKind::PreRestorePlain => "pre-restore!",
         };
         println!(
-            "{:<36} {:<13} {:>11} {:<19} {}",
+            "{:<36} {:<13} {:>11} {:<19} {drill:<14} {}",
             item.filename,
             kind,
             item.size_human,

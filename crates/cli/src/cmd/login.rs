@@ -14,7 +14,14 @@ use crate::args::{GlobalArgs, LoginArgs};
 use crate::cmd::confirm;
 use crate::cmd::profile::{Resolved, resolve};
 use crate::failure::{fail, failed, usage};
-use crate::output::print_json;
+use crate::output::print_ok;
+
+/// `login --json`.
+#[derive(serde::Serialize)]
+struct LoggedIn<'a> {
+    profile: &'a str,
+    password_kept: bool,
+}
 
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     let Resolved::Remote(remote) = resolve(&args.profile_name)? else {
@@ -63,9 +70,10 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
             .map_err(fail)?;
     }
     if global.json {
-        print_json(
-            &serde_json::json!({ "ok": true, "profile": remote.name, "password_kept": remember }),
-        );
+        print_ok(&LoggedIn {
+            profile: &remote.name,
+            password_kept: remember,
+        });
     } else {
         println!(
             "Logged in to {} as {}; the token is in the keychain{}.",

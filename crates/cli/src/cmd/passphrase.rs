@@ -16,6 +16,22 @@ use crate::output::print_json;
 use crate::passphrase::{Purpose, from_file, prompt, resolve};
 use crate::progress::Bars;
 
+/// `passphrase set|test|forget --json`.
+#[derive(serde::Serialize)]
+struct KeychainJson<'a> {
+    ok: bool,
+    scope: &'a str,
+    message: &'a str,
+}
+
+/// `passphrase rotate --json`.
+#[derive(serde::Serialize)]
+struct RotatedJson<'a> {
+    ok: bool,
+    report: &'a backupdesk_core::rotation::RotationReport,
+    keychain: &'a str,
+}
+
 pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode> {
     if matches!(verb, PassphraseVerb::Test | PassphraseVerb::Rotate(_)) {
         // A mistyped --data-dir must not pass for an installation.
@@ -64,7 +80,11 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
         PassphraseVerb::Rotate(_) => unreachable!("handled above"),
     };
     if global.json {
-        print_json(&serde_json::json!({ "ok": ok, "scope": scope.label(), "message": message }));
+        print_json(&KeychainJson {
+            ok,
+            scope: scope.label(),
+            message: &message,
+        });
     } else {
         println!("{message}");
     }
@@ -107,9 +127,11 @@ fn rotate(
         Err(e) => format!("the keychain was not updated: {e}"),
     };
     if global.json {
-        print_json(&serde_json::json!({
-            "ok": report.complete(), "report": report, "keychain": keychain_note,
-        }));
+        print_json(&RotatedJson {
+            ok: report.complete(),
+            report: &report,
+            keychain: &keychain_note,
+        });
     } else {
         println!(
             "Re-encrypted {} backup(s); {} were already under the new passphrase; {} left alone.",

@@ -9,7 +9,39 @@ use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
 
 use crate::args::{GlobalArgs, ProfileVerb, RemoteProfile};
 use crate::failure::fail;
-use crate::output::print_json;
+use crate::output::{print_json, print_ok};
+
+/// `profile add --json` and `profile show --json`.
+#[derive(serde::Serialize)]
+struct ProfileJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
+    name: &'a str,
+    profile: &'a Profile,
+    /// `stored`, `not stored` or `keychain unavailable` (show only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passphrase: Option<&'a str>,
+}
+
+/// `profile list --json`.
+#[derive(serde::Serialize)]
+struct ProfilesJson<'a, T: serde::Serialize> {
+    profiles: &'a T,
+}
+
+/// `profile remove --json`.
+#[derive(serde::Serialize)]
+struct Removed<'a> {
+    removed: &'a str,
+}
+
+/// `profile test --json`.
+#[derive(serde::Serialize)]
+struct TestedJson<'a> {
+    ok: bool,
+    name: &'a str,
+    health: &'a backupdesk_core::health::HealthReport,
+}
 
 /// What `--profile NAME` selects.
 pub enum Resolved {
@@ -72,9 +104,12 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
             };
             book.add(&args.name, profile.clone()).map_err(fail)?;
             if global.json {
-                print_json(
-                    &serde_json::json!({ "ok": true, "name": args.name, "profile": profile }),
-                );
+                print_json(&ProfileJson {
+                    ok: Some(true),
+                    name: &args.name,
+                    profile: &profile,
+                    passphrase: None,
+                });
             } else {
                 println!(
                     "Profile {} saved in {}.",
@@ -85,7 +120,9 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
         }
         ProfileVerb::List => {
             if global.json {
-                print_json(&serde_json::json!({ "profiles": book.profiles() }));
+                print_json(&ProfilesJson {
+                    profiles: book.profiles(),
+                });
             } else if book.profiles().is_empty() {
                 println!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
             } else {
@@ -103,9 +140,12 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 .map(|s| if s.is_some() { "stored" } else { "not stored" })
                 .unwrap_or("keychain unavailable");
             if global.json {
-                print_json(
-                    &serde_json::json!({ "name": p.name, "profile": profile, "passphrase": stored }),
-                );
+                print_json(&ProfileJson {
+                    ok: None,
+                    name: &p.name,
+                    profile,
+                    passphrase: Some(stored),
+                });
             } else {
                 println!("{}: {}", p.name, describe(&profile.target));
                 println!(
@@ -120,7 +160,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 keychain.forget_all(&p.name);
             }
             if global.json {
-                print_json(&serde_json::json!({ "ok": true, "removed": p.name }));
+                print_ok(&Removed { removed: &p.name });
             } else {
                 println!("Profile {} removed (and its secrets forgotten).", p.name);
             }
@@ -136,9 +176,11 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 .health(&SystemClock)
                 .map_err(fail)?;
             if global.json {
-                print_json(
-                    &serde_json::json!({ "ok": report.healthy(), "name": p.name, "health": report }),
-                );
+                print_json(&TestedJson {
+                    ok: report.healthy(),
+                    name: &p.name,
+                    health: &report,
+                });
             } else if report.healthy() {
                 println!("{}: reachable, database healthy.", p.name);
             } else {
