@@ -33,7 +33,9 @@ commands!(
     profiles::add_remote_profile,
     profiles::remove_profile,
     demo::create_demo,
-    fleet::fleet_overview,
+    fleet::fleet_cached,
+    fleet::fleet_refresh,
+    fleet::fleet_refresh_profile,
     backups::list_backups,
     backups::backup_now,
     backups::verify_backup,
@@ -63,6 +65,7 @@ commands!(
 pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .manage(state::Operations::default())
+        .manage(state::Fleet::default())
         .invoke_handler(handler())
 }
 

@@ -40,3 +40,24 @@ impl Operations {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// The fleet: one refresh at a time for every window and timer (a second
+/// request joins the running one), and the cache of what was last known,
+/// opened once. Shared with the blocking threads that read the fleet.
+#[derive(Clone)]
+pub struct Fleet(pub Arc<FleetShared>);
+
+/// What [`Fleet`] shares.
+pub struct FleetShared {
+    pub refresher: backupdesk_core::fleet::FleetRefresher,
+    pub cache: Option<backupdesk_core::fleet::FleetCache>,
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet(Arc::new(FleetShared {
+            refresher: Default::default(),
+            cache: backupdesk_core::fleet::open_cache(),
+        }))
+    }
+}

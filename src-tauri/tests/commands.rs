@@ -58,13 +58,44 @@ fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
     assert_eq!(health["healthy"], true, "{health}");
     assert_eq!(health["integrity_check"], "passed");
 
-    let fleet = invoke(&webview, "fleet_overview", json!({})).unwrap();
+    // Before any refresh: the profile is known, never read.
+    let cached = invoke(&webview, "fleet_cached", json!({})).unwrap();
+    assert_eq!(cached[0]["profile"], "office");
+    assert_eq!(
+        (
+            cached[0]["from_cache"].as_bool(),
+            cached[0]["read_at"].as_str()
+        ),
+        (Some(true), None)
+    );
+    let fleet = invoke(
+        &webview,
+        "fleet_refresh",
+        json!({"onTile": "__CHANNEL__:9"}),
+    )
+    .unwrap();
     assert_eq!(fleet[0]["profile"], "office");
     assert_eq!(
         fleet[0]["status"], "error",
         "no backup yet is a problem: {fleet}"
     );
-    assert_eq!(fleet[0]["problems"][0], "no backup yet");
+    assert_eq!(fleet[0]["problems"][0]["condition"], "no_backup");
+    assert_eq!(fleet[0]["problems"][0]["message"], "no backup yet");
+    // Now it is known: the cache paints it at once, marked as such.
+    let cached = invoke(&webview, "fleet_cached", json!({})).unwrap();
+    assert_eq!(cached[0]["problems"][0]["condition"], "no_backup");
+    assert_eq!(cached[0]["from_cache"], true);
+    assert_eq!(cached[0]["read_at"], fleet[0]["read_at"]);
+    let one = invoke(
+        &webview,
+        "fleet_refresh_profile",
+        json!({"profile": "office"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (one["profile"].as_str(), one["from_cache"].as_bool()),
+        (Some("office"), Some(false))
+    );
 
     let err = invoke(
         &webview,

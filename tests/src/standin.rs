@@ -96,6 +96,8 @@ pub struct StandInOptions {
     /// name and replaces it (the real server always does; off only to
     /// isolate other behaviour).
     pub same_second_names: bool,
+    /// Added before every answer (a far or slow server; 0: none).
+    pub latency: Duration,
 }
 
 impl StandInOptions {
@@ -109,6 +111,7 @@ impl StandInOptions {
             restore: RestoreBehaviour::Works,
             recreate_schema: false,
             same_second_names: true,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -209,6 +212,7 @@ impl StandIn {
             health_requests: AtomicUsize::new(0),
         });
         let app_state = state.clone();
+        let latency = state.options.latency;
         let (addr, background) = Background::start(move |front, shutdown| async move {
             // axum (hyper) listens inside; clients talk to a front that
             // answers like the real server, as HTTP/1.0 with
@@ -217,7 +221,7 @@ impl StandIn {
                 .await
                 .expect("bind");
             let inner_addr = inner.local_addr().expect("address");
-            tokio::spawn(http10_front(front, inner_addr));
+            tokio::spawn(http10_front(front, inner_addr, latency));
             let app = router(app_state);
             axum::serve(
                 inner,
@@ -281,13 +285,16 @@ impl AppState {
 
 /// Forwards each connection to `inner` and rewrites the response's status
 /// line to HTTP/1.0 (one response per connection: `Connection: close`).
-async fn http10_front(front: tokio::net::TcpListener, inner: SocketAddr) {
+async fn http10_front(front: tokio::net::TcpListener, inner: SocketAddr, latency: Duration) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
         let Ok((client, _)) = front.accept().await else {
             continue;
         };
         tokio::spawn(async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
             let Ok(backend) = tokio::net::TcpStream::connect(inner).await else {
                 return;
             };
@@ -858,4 +865,44 @@ impl TlsFront {
             _background: background,
         }
     }
+}
+
+/// A server that accepts connections and never answers (a busy server:
+/// the real one runs one request at a time, and a backup blocks it for up
+/// to a minute); stops when dropped.
+pub struct SilentServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    _background: Background,
+}
+
+impl SilentServer {
+    /// Starts one on a random loopback port.
+    pub fn start() -> Self {
+        let (addr, background) = Background::start(|listener, mut shutdown| async move {
+            let mut held = Vec::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        if let Ok((stream, _)) = accepted {
+                            held.push(stream);
+                        }
+                    }
+                    _ = &mut shutdown => break,
+                }
+            }
+        });
+        SilentServer {
+            base_url: format!("http://{addr}"),
+            _background: background,
+        }
+    }
+}
+
+/// A loopback URL where nothing listens (connections are refused).
+pub fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{addr}")
 }

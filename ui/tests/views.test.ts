@@ -6,7 +6,7 @@ import type { RestoreDone } from "../src/lib/bindings/RestoreDone";
 import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
-  category, drillSummary, drillText, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+  asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -25,7 +25,7 @@ function item(filename: string, over: Partial<ListItem> = {}): ListItem {
 
 function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
   return {
-    profile, location: "/opt/x", remote: false, status: "ok", problems: [], healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
+    profile, location: "/opt/x", remote: false, status: "ok", problems: [], read_at: "2026-12-02T10:00:00Z", from_cache: false, healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
     overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
     sizes: [], error_kind: null, last_drill_at: null, last_drill_passed: null, restore_estimate_ms: null,
     drill_overdue_after_days: 8, drill_overdue: false, ...over,
@@ -116,7 +116,11 @@ describe("fleet", () => {
   });
   it("notifications: failures and overdue only, each once", () => {
     const sent = new Set<string>();
-    const tiles = [tile("ok"), tile("late", { status: "warning", overdue: true, problems: ["older than 26 hours"] }), tile("down", { status: "error", problems: ["cannot reach"] })];
+    const tiles = [
+      tile("ok"),
+      tile("late", { status: "warning", overdue: true, problems: [{ condition: "overdue", message: "older than 26 hours" }] }),
+      tile("down", { status: "error", problems: [{ condition: "unreachable", message: "cannot reach" }] }),
+    ];
     const first = notificationsFor(tiles, sent);
     expect(first.map((n) => n.title)).toEqual(["late: backup overdue", "down: problem"]);
     first.forEach((n) => sent.add(n.key));
@@ -191,5 +195,57 @@ describe("restore drills", () => {
     expect(notificationsFor([failed, late], sent)).toEqual([]);
     const again = tile("f", { last_drill_at: "2026-12-02T03:00:00Z", last_drill_passed: false });
     expect(notificationsFor([again], sent).map((n) => n.title)).toEqual(["f: restore drill failed"]);
+  });
+});
+
+describe("the fleet at scale", () => {
+  const fleet = [
+    tile("web-01", { location: "https://web-01.example.org:9083" }),
+    tile("db-02", { status: "error", problems: [{ condition: "unreachable", message: "refused" }], newest_age_seconds: null }),
+    tile("app-03", { status: "warning", problems: [{ condition: "busy", message: "no answer" }], storage_bytes: 9000, newest_age_seconds: 4000 }),
+    tile("local", { location: "/srv/monitor", status: "warning", problems: [{ condition: "never_verified", message: "never" }], storage_bytes: 10 }),
+  ];
+  it("searches names and locations, filters by status or condition, sorts", () => {
+    const names = (q: Parameters<typeof fleetView>[1]) => fleetView(fleet, q).map((t) => t.profile);
+    expect(names({ search: "", state: "all", sort: "problems" })).toEqual(["db-02", "app-03", "local", "web-01"]);
+    expect(names({ search: "EXAMPLE.org", state: "all", sort: "problems" })).toEqual(["web-01"]);
+    expect(names({ search: "", state: "warning", sort: "name" })).toEqual(["app-03", "local"]);
+    expect(names({ search: "", state: "busy", sort: "problems" })).toEqual(["app-03"]);
+    expect(names({ search: "", state: "all", sort: "storage" })[0]).toBe("app-03");
+    expect(names({ search: "", state: "all", sort: "newest" })).toEqual(["local", "web-01", "app-03", "db-02"]);
+  });
+  it("a streamed tile replaces its cached one", () => {
+    const cached = fleet.map((t) => ({ ...t, from_cache: true }));
+    const next = mergeTile(cached, tile("db-02"));
+    expect(next.find((t) => t.profile === "db-02")?.from_cache).toBe(false);
+    expect(next).toHaveLength(4);
+    expect(mergeTile(cached, tile("new"))).toHaveLength(5);
+  });
+  it("a cached tile says as of when", () => {
+    const now = new Date(2026, 11, 2, 15, 0, 0);
+    const at = new Date(2026, 11, 2, 14, 2, 0).toISOString();
+    expect(asOf(tile("a", { from_cache: true, read_at: at }), now)).toBe("as of 14:02");
+    expect(asOf(tile("a", { from_cache: true, read_at: null }), now)).toBe("never read yet");
+    expect(asOf(tile("a"), now)).toBeNull();
+    expect(asOf(tile("a", { from_cache: true, read_at: new Date(2026, 10, 30, 9, 5).toISOString() }), now)).toBe("as of 2026-11-30 09:05");
+  });
+  it("time ticks never repeat: dates a day apart, times within a day", () => {
+    const day = new Date(2026, 11, 1, 0, 0).getTime();
+    const hours = [0, 4, 8, 12, 16, 20, 24, 28].map((h) => day + h * 3600_000);
+    const labels = hours.map((v, i) => timeTick(v, 4 * 3600_000, i > 0 ? hours[i - 1] : null));
+    labels.slice(1).forEach((label, i) => expect(label).not.toBe(labels[i]));
+    expect(labels[0]).toBe("2026-12-01 00:00");
+    expect(labels[1]).toBe("04:00");
+    expect(labels[6]).toBe("2026-12-02 00:00");
+    const days = [0, 1, 2].map((d) => day + d * 86_400_000);
+    expect(days.map((v, i) => timeTick(v, 86_400_000, i > 0 ? days[i - 1] : null))).toEqual(["2026-12-01", "2026-12-02", "2026-12-03"]);
+  });
+  it("2,000 backups are shown a page at a time", () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => i);
+    const first = pageOf(rows, 0, 100);
+    expect([first.rows.length, first.pages, first.from, first.to]).toEqual([100, 20, 1, 100]);
+    const last = pageOf(rows, 99, 100);
+    expect([last.page, last.from, last.to]).toEqual([19, 1901, 2000]);
+    expect(pageOf([], 0, 100)).toMatchObject({ pages: 1, from: 0, to: 0 });
   });
 });

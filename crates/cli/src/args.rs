@@ -81,6 +81,8 @@ pub enum Verb {
     Verify(VerifyArgs),
     /// Restore a backup into a private scratch folder and check it (never the live database).
     Drill(DrillArgs),
+    /// Every saved profile at a glance; exit 1 when any needs attention.
+    Fleet(FleetArgs),
     /// Restore a backup over the live database (safety backup, automatic rollback).
     Restore(RestoreArgs),
     /// Delete backups the retention policy no longer keeps.
@@ -173,6 +175,16 @@ pub struct VerifyArgs {
     /// Also run SQLite's integrity and foreign-key checks on the snapshot.
     #[arg(long)]
     pub deep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Seconds a server may take to answer before its tile says busy.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    /// Profiles read at the same time.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub in_flight: u64,
 }
 
 #[derive(Debug, Args)]

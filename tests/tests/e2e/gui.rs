@@ -230,7 +230,14 @@ impl Window {
         let element = self.wait(css, 20);
         self.rt.block_on(async {
             element.clear().await.unwrap();
-            element.send_keys(text).await.unwrap();
+            if text.is_empty() {
+                // `clear` fires no input event: type and erase a character
+                // so the page's bindings see the empty field too.
+                let backspace: char = fantoccini::key::Key::Backspace.into();
+                element.send_keys(&format!("x{backspace}")).await.unwrap();
+            } else {
+                element.send_keys(text).await.unwrap();
+            }
         });
     }
 
@@ -542,11 +549,9 @@ fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
         cold_start.as_millis()
     );
     // Not logged in yet: the server refuses, and the tile says so.
-    assert_eq!(
-        window
-            .attr(".tiles li[data-profile='lab']", "data-status")
-            .as_deref(),
-        Some("error")
+    window.wait(
+        ".tiles li[data-profile='lab'][data-status='error'] li[data-condition='needs_login']",
+        30,
     );
     window.shot("13-fleet-remote-logged-out");
 
@@ -558,7 +563,12 @@ fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
     window.click("#nav-fleet");
     window.wait(".tiles li[data-profile='lab'][data-status='ok']", 60);
     let tile = window.text(".tiles li[data-profile='lab']");
-    assert!(tile.contains(&standin.base_url), "{tile}");
+    let location = window.attr(".tiles li[data-profile='lab'] .location", "title");
+    assert_eq!(
+        location.as_deref(),
+        Some(standin.base_url.as_str()),
+        "{tile}"
+    );
     assert!(tile.contains("healthy"), "{tile}");
     assert!(tile.contains("server"), "{tile}");
     window.shot("14-fleet-remote");
@@ -641,4 +651,167 @@ fn gui_a_remote_restore_that_empties_the_database_shows_the_failure_and_the_way_
         "the way back exists on the server: {safety}"
     );
     assert_eq!(std::fs::metadata(server.data.database()).unwrap().len(), 0);
+}
+
+/// 20 profiles, hung servers among them: the local and fast tiles render
+/// long before the hung ones resolve (as busy); then the app restarts with
+/// every server stopped and paints the cached fleet with its "as of" times.
+#[test]
+fn gui_twenty_profiles_render_as_they_are_read_and_the_cache_survives_a_restart() {
+    use backupdesk_e2e::standin::{SilentServer, refused_url};
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let add = |args: &[&str]| {
+        let out = backupdesk()
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let locals: Vec<Installation> = (0..8)
+        .map(|_| Installation::demo(MIB, JournalMode::Wal))
+        .collect();
+    for (i, inst) in locals.iter().enumerate() {
+        if i % 2 == 0 {
+            inst.backup();
+        }
+        add(&[
+            "profile",
+            "add",
+            &format!("local-{i}"),
+            "--local",
+            &inst.root().display().to_string(),
+        ]);
+    }
+    let served = Installation::demo(MIB, JournalMode::Wal);
+    let lab = StandIn::start(StandInOptions::new(served.root(), PASSPHRASE));
+    add(&[
+        "profile",
+        "add",
+        "lab",
+        "--url",
+        &lab.base_url,
+        "--username",
+        ADMIN.0,
+    ]);
+    let fast: Vec<StandIn> = (0..5)
+        .map(|_| StandIn::start(StandInOptions::new(served.root(), PASSPHRASE)))
+        .collect();
+    for (i, server) in fast.iter().enumerate() {
+        add(&[
+            "profile",
+            "add",
+            &format!("fast-{i}"),
+            "--url",
+            &server.base_url,
+            "--username",
+            ADMIN.0,
+        ]);
+    }
+    let hung: Vec<SilentServer> = (0..3).map(|_| SilentServer::start()).collect();
+    for (i, server) in hung.iter().enumerate() {
+        add(&[
+            "profile",
+            "add",
+            &format!("hung-{i}"),
+            "--url",
+            &server.base_url,
+            "--username",
+            ADMIN.0,
+        ]);
+    }
+    for i in 0..3 {
+        add(&[
+            "profile",
+            "add",
+            &format!("refused-{i}"),
+            "--url",
+            &refused_url(),
+            "--username",
+            ADMIN.0,
+        ]);
+    }
+
+    let window = Window::open(&config);
+    window.wait(".tiles li[data-profile='hung-0']", 60);
+    let opened = Instant::now();
+    // Every local tile is read while the hung ones still wait for an answer.
+    for i in 0..8 {
+        window.wait(
+            &format!(".tiles li[data-profile='local-{i}'][data-cached='false']"),
+            8,
+        );
+    }
+    window.wait(
+        ".tiles li[data-profile='refused-0'][data-status='error']",
+        8,
+    );
+    let locals_done = opened.elapsed();
+    for i in 0..3 {
+        assert_eq!(
+            window
+                .attr(
+                    &format!(".tiles li[data-profile='hung-{i}']"),
+                    "data-reading"
+                )
+                .as_deref(),
+            Some("true"),
+            "hung-{i} resolved before the locals were read ({locals_done:?})"
+        );
+    }
+    window.shot("17-fleet-20-profiles-reading");
+    for i in 0..3 {
+        window.wait(
+            &format!(".tiles li[data-profile='hung-{i}'][data-status='warning'] li[data-condition='busy']"),
+            30,
+        );
+    }
+    eprintln!(
+        "20 profiles: locals read after {locals_done:?}, busy ones after {:?}",
+        opened.elapsed()
+    );
+    assert_eq!(window.text("#fleet-count"), "20 of 20");
+    // Search and filter narrow the 20.
+    window.fill("#fleet-search", "hung");
+    window.wait_text("#fleet-count", "3 of 20", 10);
+    window.fill("#fleet-search", "");
+    window.select("#fleet-state", "needs_login");
+    window.wait_text("#fleet-count", "6 of 20", 10);
+    window.select("#fleet-state", "all");
+    window.click("#fleet-layout-list");
+    window.wait("#fleet-list tr[data-profile='lab']", 10);
+    window.shot("18-fleet-20-profiles-list");
+    window.click("#fleet-layout-tiles");
+    window.shot("19-fleet-20-profiles");
+    // One server logged in and read, so the cache knows its state.
+    window.select("#profile-select", "lab");
+    window.login_via_settings(ADMIN.1, false);
+    window.click("#nav-fleet");
+    window.wait(".tiles li[data-profile='lab']", 20);
+    window.click("button[aria-label='Refresh lab']");
+    window.wait(
+        ".tiles li[data-profile='lab'][data-cached='false'] li[data-condition='no_backup']",
+        30,
+    );
+    drop(window);
+
+    // Every server stopped, the app restarted: the last known fleet.
+    drop(lab);
+    drop(fast);
+    drop(hung);
+    let window = Window::open(&config);
+    window.wait(".tiles li[data-profile='lab'] .as-of", 60);
+    let lab_tile = window.wait_text(".tiles li[data-profile='lab']", "unreachable", 30);
+    assert!(lab_tile.contains("as of"), "{lab_tile}");
+    assert!(lab_tile.contains("server"), "{lab_tile}");
+    let as_of = window.text(".tiles li[data-profile='lab'] .as-of");
+    assert!(as_of.starts_with("as of "), "{as_of}");
+    assert_eq!(window.text("#fleet-count"), "20 of 20");
+    window.shot("20-fleet-offline-as-of");
 }

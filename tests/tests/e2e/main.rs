@@ -7,6 +7,7 @@ mod support;
 mod cancel;
 mod cli;
 mod drill;
+mod fleet;
 mod gpg_interop;
 mod gui;
 mod health;

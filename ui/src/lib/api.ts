@@ -43,7 +43,9 @@ export const api = {
   removeProfile: (name: string) => invoke<void>("remove_profile", { name }),
   createDemo: (profile: string, dir: string, sizeMib: number, passphrase: string) =>
     invoke<DemoCreated>("create_demo", { profile, dir, sizeMib, passphrase }),
-  fleet: () => invoke<FleetTile[]>("fleet_overview"),
+  fleetCached: () => invoke<FleetTile[]>("fleet_cached"),
+  fleetRefresh: (onTile: Channel<FleetTile>) => invoke<FleetTile[]>("fleet_refresh", { onTile }),
+  fleetRefreshProfile: (profile: string) => invoke<FleetTile>("fleet_refresh_profile", { profile }),
   listBackups: (profile: string) => invoke<ListItem[]>("list_backups", { profile }),
   backupNow: (profile: string, op: string, onProgress: Channel<ProgressEvent>) =>
     invoke<BackupSummary>("backup_now", { profile, op, onProgress }),

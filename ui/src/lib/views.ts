@@ -1,4 +1,5 @@
 /** View logic, kept out of the components so it can be unit-tested. */
+import type { Condition } from "./bindings/Condition";
 import type { FleetTile } from "./bindings/FleetTile";
 import type { KeepReason } from "./bindings/KeepReason";
 import type { ListItem } from "./bindings/ListItem";
@@ -69,8 +70,66 @@ export function tableRows(backups: ListItem[], filter: string, only: Category | 
 
 /** Problems first (error, warning, ok), then by name: the fleet order. */
 export function fleetOrder(tiles: FleetTile[]): FleetTile[] {
-  const rank = { error: 0, warning: 1, ok: 2 } as const;
+  const rank = { error: 0, warning: 1, unknown: 2, ok: 3 } as const;
   return [...tiles].sort((a, b) => rank[a.status] - rank[b.status] || a.profile.localeCompare(b.profile));
+}
+
+/** How the fleet is narrowed and ordered. */
+export type FleetSort = "problems" | "name" | "newest" | "storage";
+export type FleetQuery = { search: string; state: "all" | "ok" | "warning" | "error" | "unknown" | Condition; sort: FleetSort };
+
+/** The fleet as the admin asked to see it: searched (name or location), filtered by status or condition, sorted. */
+export function fleetView(tiles: FleetTile[], q: FleetQuery): FleetTile[] {
+  const needle = q.search.trim().toLowerCase();
+  const shown = tiles.filter((t) => {
+    if (needle && !t.profile.toLowerCase().includes(needle) && !t.location.toLowerCase().includes(needle)) return false;
+    if (q.state === "all") return true;
+    if (q.state === "ok" || q.state === "warning" || q.state === "error" || q.state === "unknown") return t.status === q.state;
+    return t.problems.some((p) => p.condition === q.state);
+  });
+  switch (q.sort) {
+    case "name": return shown.sort((a, b) => a.profile.localeCompare(b.profile));
+    case "newest": return shown.sort((a, b) => (a.newest_age_seconds ?? Infinity) - (b.newest_age_seconds ?? Infinity) || a.profile.localeCompare(b.profile));
+    case "storage": return shown.sort((a, b) => b.storage_bytes - a.storage_bytes || a.profile.localeCompare(b.profile));
+    default: return fleetOrder(shown);
+  }
+}
+
+/** The fleet with `tile` in place of its profile's old one (or added). */
+export function mergeTile(tiles: FleetTile[], tile: FleetTile): FleetTile[] {
+  const i = tiles.findIndex((t) => t.profile === tile.profile);
+  if (i < 0) return [...tiles, tile];
+  const next = [...tiles];
+  next[i] = tile;
+  return next;
+}
+
+/** Words for each condition (the filter's options and the problem badges). */
+export const CONDITION_LABEL: Record<Condition, string> = {
+  unreachable: "unreachable",
+  needs_login: "needs login",
+  unreadable: "unreadable",
+  unhealthy: "unhealthy",
+  no_backup: "no backup",
+  drill_failed: "drill failed",
+  busy: "busy",
+  overdue: "overdue",
+  verification_failed: "verification failed",
+  never_verified: "never verified",
+  never_drilled: "never drilled",
+  drill_overdue: "drill overdue",
+  health_unknown: "health unknown",
+};
+
+/** "as of 14:02" for a tile whose state is the last known one, else null. */
+export function asOf(t: FleetTile, now: Date = new Date()): string | null {
+  if (!t.from_cache) return null;
+  if (!t.read_at) return "never read yet";
+  const at = new Date(t.read_at);
+  const sameDay = at.toDateString() === now.toDateString();
+  const p = (n: number) => String(n).padStart(2, "0");
+  const time = `${p(at.getHours())}:${p(at.getMinutes())}`;
+  return sameDay ? `as of ${time}` : `as of ${at.getFullYear()}-${p(at.getMonth() + 1)}-${p(at.getDate())} ${time}`;
 }
 
 /** SVG polyline points of a sparkline `width` x `height`. */
@@ -173,11 +232,11 @@ export function notificationsFor(tiles: FleetTile[], alreadySent: Set<string>): 
   for (const t of tiles) {
     if (t.overdue) {
       const key = `${t.profile}:overdue:${t.newest_backup}`;
-      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: backup overdue`, body: t.problems[0] ?? "The newest backup is too old." });
+      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: backup overdue`, body: t.problems[0]?.message ?? "The newest backup is too old." });
     }
     if (t.status === "error") {
-      const key = `${t.profile}:error:${t.problems.join("|")}`;
-      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: problem`, body: t.problems[0] ?? "Something is wrong." });
+      const key = `${t.profile}:error:${t.problems.map((p) => p.condition).join("|")}`;
+      if (!alreadySent.has(key)) out.push({ key, title: `${t.profile}: problem`, body: t.problems[0]?.message ?? "Something is wrong." });
     }
     // Each change of what drills prove is told once: a failed drill, or
     // none passed for too long.
@@ -190,6 +249,41 @@ export function notificationsFor(tiles: FleetTile[], alreadySent: Set<string>): 
     }
   }
   return out;
+}
+
+/**
+ * A tick label for a time axis whose ticks are `stepMs` apart: dates when
+ * ticks are a day or more apart, times (with the date where the day
+ * changes) when closer, so neighbouring ticks never read the same.
+ */
+export function timeTick(valueMs: number, stepMs: number, previousMs: number | null): string {
+  const d = new Date(valueMs);
+  const p = (n: number) => String(n).padStart(2, "0");
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  if (stepMs >= 86_400_000) return date;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}`;
+  const newDay = previousMs === null || new Date(previousMs).toDateString() !== d.toDateString();
+  return newDay ? `${date} ${time}` : time;
+}
+
+/** Chart.js tick options for a time axis in ms: at most 8 ticks, labels from {@link timeTick}. */
+export function timeTicks(): { maxTicksLimit: number; callback: (v: string | number, i: number, ticks: { value: number }[]) => string } {
+  return {
+    maxTicksLimit: 8,
+    callback: (v, i, ticks) => {
+      const step = ticks.length > 1 ? Math.abs(ticks[1].value - ticks[0].value) : 86_400_000;
+      return timeTick(Number(v), step, i > 0 ? ticks[i - 1].value : null);
+    },
+  };
+}
+
+/** One page of `rows` (0-based `page` of `size`), and where it stands. */
+export function pageOf<T>(rows: T[], page: number, size: number): { rows: T[]; page: number; pages: number; from: number; to: number } {
+  const pages = Math.max(1, Math.ceil(rows.length / size));
+  const current = Math.min(Math.max(0, page), pages - 1);
+  const from = current * size;
+  const slice = rows.slice(from, from + size);
+  return { rows: slice, page: current, pages, from: rows.length ? from + 1 : 0, to: from + slice.length };
 }
 
 /** The time axis around `xs` (ms), padded so one backup is not lost in years. */

@@ -5,6 +5,7 @@ pub mod confirm;
 mod delete;
 mod demo;
 mod drill;
+mod fleet;
 mod health;
 mod list;
 mod login;
@@ -28,7 +29,7 @@ use crate::args::{Cli, GlobalArgs, Verb};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut global = cli.global;
     if let Some(name) = global.profile.clone()
-        && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_))
+        && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_) | Verb::Fleet(_))
     {
         match profile::resolve(&name)? {
             profile::Resolved::Local(dir, retention) => {
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::List => list::run(&global),
         Verb::Verify(args) => verify::run(&global, &args),
         Verb::Drill(args) => drill::run(&global, &args),
+        Verb::Fleet(args) => fleet::run(&global, &args),
         Verb::Restore(args) => restore::run(&global, &args),
         Verb::Prune(args) => prune::run(&global, &args),
         Verb::Delete(args) => delete::run(&global, &args.name),

@@ -122,6 +122,8 @@ struct Session {
 pub struct RemoteServer {
     base: String,
     username: String,
+    /// How long a read (list, health, storage, delete, login) may take.
+    read_timeout: Duration,
     reads: Client,
     backups: Client,
     restores: Client,
@@ -207,6 +209,21 @@ impl RemoteServer {
         username: &str,
         ca_cert: Option<&Path>,
     ) -> Result<Self, RemoteError> {
+        Self::with_read_timeout(base_url, username, ca_cert, READ_TIMEOUT)
+    }
+
+    /// [`RemoteServer::new`] with reads bounded by `read_timeout` instead
+    /// of [`READ_TIMEOUT`] (the fleet's glance: a busy server is reported
+    /// as busy sooner).
+    ///
+    /// # Errors
+    /// As [`RemoteServer::new`].
+    pub fn with_read_timeout(
+        base_url: &str,
+        username: &str,
+        ca_cert: Option<&Path>,
+        read_timeout: Duration,
+    ) -> Result<Self, RemoteError> {
         let base_url = check_base_url(base_url).map_err(|reason| RemoteError::InvalidUrl {
             url: redact(base_url),
             reason,
@@ -247,7 +264,8 @@ impl RemoteServer {
         Ok(RemoteServer {
             base: base_url.trim_end_matches('/').to_owned(),
             username: username.to_owned(),
-            reads: build(READ_TIMEOUT)?,
+            read_timeout,
+            reads: build(read_timeout)?,
             backups: build(BACKUP_TIMEOUT)?,
             restores: build(RESTORE_TIMEOUT)?,
             session: Mutex::new(Session::default()),
@@ -304,7 +322,7 @@ impl RemoteServer {
     pub fn login(&self, password: &str) -> Result<Zeroizing<String>, RemoteError> {
         let url = self.url("/api/auth/login");
         let body = serde_json::json!({ "username": self.username, "password": password });
-        let response = self.send(self.reads.post(&url).json(&body), &url, READ_TIMEOUT)?;
+        let response = self.send(self.reads.post(&url).json(&body), &url, self.read_timeout)?;
         let status = response.status();
         redirected(&response)?;
         let retry_header = retry_after(&response);
@@ -365,8 +383,13 @@ impl RemoteServer {
     }
 
     fn get(&self, path: &str) -> Result<Value, RemoteError> {
-        let (status, value) =
-            self.call(&self.reads, reqwest::Method::GET, path, READ_TIMEOUT, true)?;
+        let (status, value) = self.call(
+            &self.reads,
+            reqwest::Method::GET,
+            path,
+            self.read_timeout,
+            true,
+        )?;
         if status.is_success() {
             Ok(value)
         } else {

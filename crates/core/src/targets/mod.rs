@@ -445,6 +445,19 @@ impl OpenedTarget {
         name: &str,
         profile: &crate::targets::profile::Profile,
     ) -> Result<Self, TargetError> {
+        Self::open_reading_within(name, profile, crate::remote::READ_TIMEOUT)
+    }
+
+    /// [`OpenedTarget::open`] with a server's reads bounded by
+    /// `read_timeout` (the fleet's glance).
+    ///
+    /// # Errors
+    /// As [`OpenedTarget::open`].
+    pub fn open_reading_within(
+        name: &str,
+        profile: &crate::targets::profile::Profile,
+        read_timeout: std::time::Duration,
+    ) -> Result<Self, TargetError> {
         use crate::keychain::{Keychain, SecretKind};
         use crate::targets::profile::ProfileTarget;
         match &profile.target {
@@ -456,7 +469,12 @@ impl OpenedTarget {
                 username,
                 ca_cert,
             } => {
-                let server = RemoteServer::new(base_url, username, ca_cert.as_deref())?;
+                let server = RemoteServer::with_read_timeout(
+                    base_url,
+                    username,
+                    ca_cert.as_deref(),
+                    read_timeout,
+                )?;
                 match Keychain::open() {
                     Ok(keychain) => {
                         if let Ok(Some(token)) = keychain.get(name, SecretKind::ApiToken) {

@@ -143,6 +143,22 @@ pub fn config_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".backupdesk"))
 }
 
+/// Where Backup Desk keeps what it may lose without harm (the fleet cache):
+/// `$BACKUPDESK_DATA_DIR`, else the config folder when
+/// `$BACKUPDESK_CONFIG_DIR` is set (a test or a portable set-up keeps all
+/// in one place), else the platform's data folder.
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BACKUPDESK_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if std::env::var_os("BACKUPDESK_CONFIG_DIR").is_some() {
+        return config_dir();
+    }
+    directories::ProjectDirs::from("org", "Backup Desk", "backupdesk")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".backupdesk"))
+}
+
 impl ProfileBook {
     /// Loads `profiles.toml` from `dir`; a missing file is an empty book.
     ///

@@ -3,4 +3,4 @@
 /**
  * How a tile looks: problems first.
  */
-export type TileStatus = "error" | "warning" | "ok";
+export type TileStatus = "error" | "warning" | "unknown" | "ok";

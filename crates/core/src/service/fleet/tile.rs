@@ -1,70 +1,13 @@
-//! The fleet overview: one tile per profile saying at a glance whether its
-//! backups are recent, verified and restorable. Never fails: an unreachable
-//! server or unreadable folder becomes a tile in the `error` state.
-
-use serde::Serialize;
+//! Judging one profile: its list and health into a tile, by rules that
+//! are pure over the list, the health and the clock.
 
 use crate::KindedError;
 use crate::clock::Clock;
 use crate::model::{HealthReport, ListItem};
-use crate::targets::Target;
+use crate::remote::RemoteError;
+use crate::targets::{Target, TargetError};
 
-/// How a tile looks: problems first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum TileStatus {
-    /// Unreachable, unhealthy, no backup at all, or the latest drill failed.
-    Error,
-    /// Overdue, a failed or missing verification, no recent passed drill.
-    Warning,
-    /// Recent and verified.
-    Ok,
-}
-
-/// One profile's state.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct FleetTile {
-    pub profile: String,
-    /// The data directory or server URL.
-    pub location: String,
-    pub remote: bool,
-    pub status: TileStatus,
-    /// What is wrong, in words, worst first.
-    pub problems: Vec<String>,
-    /// Whether the database passed its health check (`None`: unknown).
-    pub healthy: Option<bool>,
-    pub newest_backup: Option<String>,
-    /// The time in its name.
-    pub newest_taken_at: Option<chrono::NaiveDateTime>,
-    /// Age of the newest backup in seconds.
-    pub newest_age_seconds: Option<i64>,
-    pub overdue_after_hours: u32,
-    pub overdue: bool,
-    /// The newest verification of any backup (RFC 3339).
-    pub last_verified_at: Option<String>,
-    /// Whether that verification passed.
-    pub last_verification_passed: Option<bool>,
-    /// Bytes used by all backups.
-    pub storage_bytes: u64,
-    pub backup_count: u32,
-    /// Sizes of the last (up to) 20 regular backups, oldest first.
-    pub sizes: Vec<u64>,
-    /// The error kind when the target could not be read.
-    pub error_kind: Option<crate::ErrorKind>,
-    /// The newest restore drill of any backup (RFC 3339; `None`: never, or
-    /// a server, which offers no download to drill with).
-    pub last_drill_at: Option<String>,
-    /// Whether that drill passed.
-    pub last_drill_passed: Option<bool>,
-    /// How long the restore of the newest passed drill took: the
-    /// restore-time estimate.
-    pub restore_estimate_ms: Option<u64>,
-    pub drill_overdue_after_days: u32,
-    /// No drill passed within `drill_overdue_after_days` (or none ever).
-    pub drill_overdue: bool,
-}
+use super::{Condition, FleetTile, TileStatus};
 
 /// The thresholds a tile is judged by (the profile's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,27 +40,53 @@ pub fn tile(
     let list = match target.list() {
         Ok(list) => list,
         Err(e) => {
-            tile.status = TileStatus::Error;
             tile.error_kind = Some(e.kind());
-            tile.problems.push(e.to_string());
+            tile.add(condition_of(&e), e.to_string());
             return tile;
         }
     };
+    tile.read_at = Some(
+        clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    );
+    tile.status = TileStatus::Ok;
     match target.health(clock) {
-        Ok(HealthReport::Checked(h)) => tile.healthy = Some(h.healthy),
+        Ok(HealthReport::Checked(h)) => {
+            tile.healthy = Some(h.healthy);
+            if !h.healthy {
+                tile.add(
+                    Condition::Unhealthy,
+                    format!(
+                        "database unhealthy: integrity {}, {} foreign-key errors",
+                        h.integrity_check, h.foreign_key_errors
+                    ),
+                );
+            }
+        }
         Ok(HealthReport::Failed(f)) => {
             tile.healthy = Some(false);
-            tile.problems
-                .push(format!("database unhealthy: {}", f.error));
+            tile.add(
+                Condition::Unhealthy,
+                format!("database unhealthy: {}", f.error),
+            );
         }
-        Err(e) => tile.problems.push(format!("health unknown: {e}")),
-    }
-    if tile.healthy == Some(false) && !tile.problems.iter().any(|p| p.contains("unhealthy")) {
-        tile.problems
-            .push("database fails its integrity check".to_owned());
+        Err(e) => tile.add(Condition::HealthUnknown, format!("health unknown: {e}")),
     }
     summarize(&mut tile, &list, clock.now());
     tile
+}
+
+/// The condition a failed read of a target means: busy (the port took the
+/// connection, nothing answered in time), unreachable (refused, DNS, TLS),
+/// needs a login, or unreadable.
+pub fn condition_of(error: &TargetError) -> Condition {
+    match error {
+        TargetError::Remote(RemoteError::Timeout { .. }) => Condition::Busy,
+        TargetError::Remote(RemoteError::Unreachable { .. }) => Condition::Unreachable,
+        TargetError::Remote(RemoteError::AuthenticationRequired) => Condition::NeedsLogin,
+        _ => Condition::Unreadable,
+    }
 }
 
 /// The tile's verdict from the backup list. Problems, worst first:
@@ -149,48 +118,49 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
     }
     summarize_drills(tile, list, now);
     let local = !tile.remote;
-    let never_verified = local && !regular.is_empty() && tile.last_verified_at.is_none();
-    let drill_failed = tile.last_drill_passed == Some(false);
     if regular.is_empty() {
-        tile.problems.push("no backup yet".to_owned());
+        tile.add(Condition::NoBackup, "no backup yet");
+        return;
     }
-    if drill_failed {
-        tile.problems
-            .push("the latest restore drill failed: that backup could not be restored".to_owned());
+    if tile.last_drill_passed == Some(false) {
+        tile.add(
+            Condition::DrillFailed,
+            "the latest restore drill failed: that backup could not be restored",
+        );
     }
-    if !regular.is_empty() && tile.overdue {
-        tile.problems.push(format!(
-            "newest backup is older than {} hours",
-            tile.overdue_after_hours
-        ));
+    if tile.overdue {
+        tile.add(
+            Condition::Overdue,
+            format!(
+                "newest backup is older than {} hours",
+                tile.overdue_after_hours
+            ),
+        );
     }
     if tile.last_verification_passed == Some(false) {
-        tile.problems
-            .push("the latest verification failed".to_owned());
+        tile.add(
+            Condition::VerificationFailed,
+            "the latest verification failed",
+        );
     }
-    if never_verified {
-        tile.problems.push("no backup was ever verified".to_owned());
+    if local && tile.last_verified_at.is_none() {
+        tile.add(Condition::NeverVerified, "no backup was ever verified");
     }
-    if local && !regular.is_empty() && tile.drill_overdue {
-        tile.problems.push(match &tile.last_drill_at {
-            None => "never drilled: no restore drill has proven a backup restorable".to_owned(),
-            Some(_) => format!(
-                "no restore drill passed in the last {} days",
-                tile.drill_overdue_after_days
+    if local && tile.drill_overdue {
+        match &tile.last_drill_at {
+            None => tile.add(
+                Condition::NeverDrilled,
+                "no restore drill has proven a backup restorable yet",
             ),
-        });
+            Some(_) => {
+                let days = tile.drill_overdue_after_days;
+                tile.add(
+                    Condition::DrillOverdue,
+                    format!("no restore drill passed in the last {days} days"),
+                )
+            }
+        }
     }
-    tile.status = if tile.healthy == Some(false) || regular.is_empty() || drill_failed {
-        TileStatus::Error
-    } else if tile.overdue
-        || tile.last_verification_passed == Some(false)
-        || never_verified
-        || (local && tile.drill_overdue)
-    {
-        TileStatus::Warning
-    } else {
-        TileStatus::Ok
-    };
 }
 
 /// The newest drill of any backup, the restore estimate of the newest
@@ -239,21 +209,27 @@ pub fn unreachable_tile<E: KindedError + std::fmt::Display>(
             drill_overdue_after_days: 0,
         },
     );
-    tile.status = TileStatus::Error;
-    tile.problems.push(error.to_string());
     tile.error_kind = Some(error.kind());
+    tile.add(Condition::Unreadable, error.to_string());
     tile
 }
 
 impl FleetTile {
     /// A tile that knows nothing yet about `profile` at `location`.
-    fn unknown(profile: &str, location: String, remote: bool, policy: TilePolicy) -> Self {
+    pub(super) fn unknown(
+        profile: &str,
+        location: String,
+        remote: bool,
+        policy: TilePolicy,
+    ) -> Self {
         FleetTile {
             profile: profile.to_owned(),
             location,
             remote,
-            status: TileStatus::Ok,
+            status: TileStatus::Unknown,
             problems: Vec::new(),
+            read_at: None,
+            from_cache: false,
             healthy: None,
             newest_backup: None,
             newest_taken_at: None,
@@ -273,26 +249,6 @@ impl FleetTile {
             drill_overdue: false,
         }
     }
-}
-
-/// One tile per profile of `book`, problems first (a profile whose target
-/// cannot even be opened becomes an error tile).
-pub fn overview(book: &crate::targets::profile::ProfileBook, clock: &dyn Clock) -> Vec<FleetTile> {
-    use crate::targets::OpenedTarget;
-    use crate::targets::profile::ProfileTarget;
-    let mut tiles: Vec<FleetTile> = book
-        .profiles()
-        .iter()
-        .map(|(name, profile)| {
-            let remote = matches!(profile.target, ProfileTarget::Remote { .. });
-            match OpenedTarget::open(name, profile) {
-                Ok(target) => tile(name, target.get(), remote, TilePolicy::of(profile), clock),
-                Err(e) => unreachable_tile(name, remote, &e),
-            }
-        })
-        .collect();
-    problems_first(&mut tiles);
-    tiles
 }
 
 #[cfg(test)]
@@ -361,6 +317,7 @@ mod tests {
         };
         let mut tile = FleetTile::unknown("p", "/x".into(), remote, policy);
         tile.healthy = Some(true);
+        tile.status = TileStatus::Ok;
         summarize(&mut tile, list, now());
         tile
     }
@@ -377,7 +334,8 @@ mod tests {
     fn never_verified_is_a_warning_on_a_local_installation_only() {
         let tile = judged(false, &[drilled(backup(2), true, 1)]);
         assert_eq!(tile.status, TileStatus::Warning);
-        assert_eq!(tile.problems, ["no backup was ever verified"]);
+        assert_eq!(texts(&tile), ["no backup was ever verified"]);
+        assert_eq!(tile.problems[0].condition, Condition::NeverVerified);
         // A server's API offers no way to verify or drill.
         let server = judged(true, &[backup(2)]);
         assert_eq!(server.status, TileStatus::Ok, "{:?}", server.problems);
@@ -388,17 +346,14 @@ mod tests {
     fn never_drilled_and_drill_overdue_are_warnings() {
         let never = judged(false, &[verified(backup(2), true)]);
         assert_eq!(never.status, TileStatus::Warning);
-        assert!(
-            never.problems[0].starts_with("never drilled"),
-            "{:?}",
-            never.problems
-        );
+        assert_eq!(conditions(&never), [Condition::NeverDrilled]);
         let overdue = judged(false, &[drilled(verified(backup(2), true), true, 9)]);
         assert_eq!(overdue.status, TileStatus::Warning);
         assert_eq!(
-            overdue.problems,
+            texts(&overdue),
             ["no restore drill passed in the last 8 days"]
         );
+        assert_eq!(conditions(&overdue), [Condition::DrillOverdue]);
     }
 
     #[test]
@@ -411,11 +366,7 @@ mod tests {
         assert_eq!(tile.status, TileStatus::Error);
         assert_eq!(tile.last_drill_passed, Some(false));
         assert_eq!(tile.restore_estimate_ms, Some(4200));
-        assert!(
-            tile.problems[0].contains("restore drill failed"),
-            "{:?}",
-            tile.problems
-        );
+        assert_eq!(conditions(&tile), [Condition::DrillFailed]);
     }
 
     #[test]
@@ -423,12 +374,56 @@ mod tests {
         let tile = judged(false, &[verified(backup(50), false)]);
         assert_eq!(tile.status, TileStatus::Warning);
         assert_eq!(
-            tile.problems,
+            texts(&tile),
             [
                 "newest backup is older than 26 hours",
                 "the latest verification failed",
-                "never drilled: no restore drill has proven a backup restorable",
+                "no restore drill has proven a backup restorable yet",
             ]
         );
+    }
+
+    #[test]
+    fn no_backup_and_unhealthy_are_errors_before_everything_else() {
+        let mut tile = judged(false, &[]);
+        assert_eq!(conditions(&tile), [Condition::NoBackup]);
+        tile.add(Condition::Overdue, "late");
+        tile.add(Condition::Unhealthy, "bad");
+        assert_eq!(
+            conditions(&tile),
+            [
+                Condition::Unhealthy,
+                Condition::NoBackup,
+                Condition::Overdue
+            ]
+        );
+        assert_eq!(tile.status, TileStatus::Error);
+    }
+
+    #[test]
+    fn a_failed_read_says_busy_unreachable_or_needs_login() {
+        use crate::remote::RemoteError;
+        let busy = TargetError::Remote(RemoteError::Timeout {
+            url: "u".into(),
+            seconds: 10,
+        });
+        let down = TargetError::Remote(RemoteError::Unreachable {
+            url: "u".into(),
+            reason: "refused".into(),
+        });
+        let login = TargetError::Remote(RemoteError::AuthenticationRequired);
+        assert_eq!(condition_of(&busy), Condition::Busy);
+        assert_eq!(condition_of(&down), Condition::Unreachable);
+        assert_eq!(condition_of(&login), Condition::NeedsLogin);
+        assert_eq!(Condition::Busy.severity(), TileStatus::Warning);
+        assert_eq!(Condition::NeedsLogin.severity(), TileStatus::Error);
+    }
+
+    fn texts(tile: &FleetTile) -> Vec<&str> {
+        tile.problems.iter().map(|p| p.message.as_str()).collect()
+    }
+
+    fn conditions(tile: &FleetTile) -> Vec<Condition> {
+        tile.problems.iter().map(|p| p.condition).collect()
     }
 }

@@ -1,0 +1,270 @@
+//! The last known state of every profile: its tile (with its backup list's
+//! summary and health), kept in SQLite in Backup Desk's data folder
+//! (`fleet-cache.sqlite3`), so the fleet paints at once and stays readable
+//! offline. Holds no secret: what a tile shows, never a token, password or
+//! passphrase. Schema versioned (`PRAGMA user_version`); a cache of an
+//! unknown version or a damaged one is set aside and started again (it is
+//! a cache: nothing is lost that the next refresh does not bring back).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::FleetTile;
+
+/// The schema this version writes.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Why the cache could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("the fleet cache {path}: {source}")]
+    Sqlite {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the fleet cache {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One profile's last known state, as the cache holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedProfile {
+    pub tile: FleetTile,
+    /// When it was read (RFC 3339).
+    pub read_at: String,
+}
+
+/// The cache file, opened once per process (SQLite serialises writers).
+pub struct FleetCache {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl FleetCache {
+    /// The cache in `dir` (created 0700 when missing).
+    ///
+    /// # Errors
+    /// The folder or the database cannot be created.
+    pub fn open(dir: &Path) -> Result<Self, CacheError> {
+        crate::publish::ensure_private_dir(dir).map_err(|source| CacheError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join("fleet-cache.sqlite3");
+        let conn = match Self::connect(&path) {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Damaged or of another version: set aside, start again.
+                tracing::warn!("{e}; starting a new fleet cache");
+                let aside = path.with_extension("sqlite3.old");
+                let _ = std::fs::rename(&path, &aside);
+                // Its journal belongs to it, never to the new file.
+                for companion in ["fleet-cache.sqlite3-wal", "fleet-cache.sqlite3-shm"] {
+                    let _ = std::fs::remove_file(dir.join(companion));
+                }
+                Self::connect(&path)?
+            }
+        };
+        Ok(FleetCache {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn connect(path: &Path) -> Result<Connection, CacheError> {
+        let err = |source| CacheError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        match version {
+            0 => conn
+                .execute_batch(
+                    "PRAGMA journal_mode=WAL;
+                     CREATE TABLE IF NOT EXISTS tiles (
+                         profile TEXT PRIMARY KEY,
+                         read_at TEXT NOT NULL,
+                         tile TEXT NOT NULL
+                     );
+                     PRAGMA user_version = 1;",
+                )
+                .map_err(err)?,
+            SCHEMA_VERSION => {}
+            other => {
+                return Err(err(rusqlite::Error::InvalidParameterName(format!(
+                    "schema version {other} is not {SCHEMA_VERSION}"
+                ))));
+            }
+        }
+        // Owner only: what it holds describes the admin's servers.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        Ok(conn)
+    }
+
+    fn sqlite(&self, source: rusqlite::Error) -> CacheError {
+        CacheError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `tile` as the profile's last known state (a tile that was not
+    /// read, `read_at` unset, is not kept).
+    ///
+    /// # Errors
+    /// The database cannot be written.
+    pub fn store(&self, tile: &FleetTile) -> Result<(), CacheError> {
+        let Some(read_at) = &tile.read_at else {
+            return Ok(());
+        };
+        let json = serde_json::to_string(tile).expect("a tile serializes");
+        self.lock()
+            .execute(
+                "INSERT INTO tiles (profile, read_at, tile) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(profile) DO UPDATE SET read_at = ?2, tile = ?3",
+                params![tile.profile, read_at, json],
+            )
+            .map(drop)
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// The last known tile of `profile`.
+    ///
+    /// # Errors
+    /// The database cannot be read.
+    pub fn tile(&self, profile: &str) -> Result<Option<FleetTile>, CacheError> {
+        let json: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT tile FROM tiles WHERE profile = ?1",
+                params![profile],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// Every cached profile among `profiles` (others are forgotten: a
+    /// removed profile does not come back).
+    ///
+    /// # Errors
+    /// The database cannot be read.
+    pub fn all(&self, profiles: &[&str]) -> Result<Vec<CachedProfile>, CacheError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare("SELECT profile, read_at, tile FROM tiles ORDER BY profile")
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.sqlite(e))?;
+        let mut out = Vec::new();
+        let mut gone = Vec::new();
+        for row in rows {
+            let (profile, read_at, json) = row.map_err(|e| self.sqlite(e))?;
+            if !profiles.contains(&profile.as_str()) {
+                gone.push(profile);
+                continue;
+            }
+            if let Ok(mut tile) = serde_json::from_str::<FleetTile>(&json) {
+                tile.from_cache = true;
+                out.push(CachedProfile { tile, read_at });
+            }
+        }
+        drop(statement);
+        for profile in gone {
+            let _ = conn.execute("DELETE FROM tiles WHERE profile = ?1", params![profile]);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::fleet::{TilePolicy, TileStatus};
+
+    fn tile(profile: &str, read_at: Option<&str>) -> FleetTile {
+        let mut tile = FleetTile::unknown(
+            profile,
+            "/x".into(),
+            false,
+            TilePolicy {
+                overdue_after_hours: 26,
+                drill_overdue_after_days: 8,
+            },
+        );
+        tile.read_at = read_at.map(str::to_owned);
+        tile.status = TileStatus::Ok;
+        tile.backup_count = 7;
+        tile
+    }
+
+    #[test]
+    fn tiles_survive_a_reopen_and_removed_profiles_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FleetCache::open(dir.path()).unwrap();
+        cache
+            .store(&tile("a", Some("2026-12-02T10:00:00+00:00")))
+            .unwrap();
+        cache
+            .store(&tile("b", Some("2026-12-02T10:00:01+00:00")))
+            .unwrap();
+        cache.store(&tile("never-read", None)).unwrap();
+        drop(cache);
+        let cache = FleetCache::open(dir.path()).unwrap();
+        let all = cache.all(&["a", "never-read"]).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].read_at, "2026-12-02T10:00:00+00:00");
+        assert!(all[0].tile.from_cache);
+        assert_eq!(all[0].tile.backup_count, 7);
+        assert_eq!(all[0].tile.status, TileStatus::Ok);
+        assert_eq!(cache.all(&["a", "b"]).unwrap().len(), 1, "b was forgotten");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("fleet-cache.sqlite3"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+
+    #[test]
+    fn a_damaged_or_newer_cache_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fleet-cache.sqlite3"), b"not sqlite at all").unwrap();
+        let cache = FleetCache::open(dir.path()).unwrap();
+        cache
+            .store(&tile("a", Some("2026-12-02T10:00:00+00:00")))
+            .unwrap();
+        assert_eq!(cache.all(&["a"]).unwrap().len(), 1);
+        drop(cache);
+        let conn = Connection::open(dir.path().join("fleet-cache.sqlite3")).unwrap();
+        conn.execute_batch("PRAGMA user_version = 9").unwrap();
+        drop(conn);
+        let cache = FleetCache::open(dir.path()).unwrap();
+        assert!(cache.all(&["a"]).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,209 @@
+//! The fleet overview: one tile per profile saying at a glance whether its
+//! backups are recent, verified and restorable, and if not, what is wrong.
+//! Never fails: an unreachable server or unreadable folder becomes a tile
+//! that says so, with the last known state from the cache.
+//!
+//! - `tile`: judging one profile from its list and health (pure rules).
+//! - `refresh`: every profile read at once, a bounded number in flight,
+//!   each tile handed over the moment it is ready; one refresh at a time
+//!   ([`FleetRefresher`]: a second caller joins the running one).
+//! - `cache`: the last known tile, backup list and health of every
+//!   profile, in SQLite, for the first paint and for offline use.
+
+mod cache;
+mod refresh;
+mod tile;
+
+use serde::{Deserialize, Serialize};
+
+use crate::targets::profile::{ProfileBook, ProfileTarget};
+
+pub use cache::{CacheError, CachedProfile, FleetCache};
+pub use refresh::{FleetOptions, FleetRefresher, TileSink, refresh, refresh_one};
+pub use tile::{TilePolicy, condition_of, problems_first, tile, unreachable_tile};
+
+/// How a tile looks: problems first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TileStatus {
+    /// Something needs action now: unreachable, needs a login, unhealthy,
+    /// no backup, the latest drill failed.
+    Error,
+    /// Something needs a look: busy, overdue, a failed or missing
+    /// verification, no recent passed drill.
+    Warning,
+    /// Never read yet (a new profile before its first refresh).
+    Unknown,
+    /// Recent, verified, proven restorable.
+    Ok,
+}
+
+/// What is wrong with a profile, one kind each (the UI filters on them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// Connection refused, no such host, a TLS failure.
+    Unreachable,
+    /// The server's token expired or is missing.
+    NeedsLogin,
+    /// The folder or the server's answers could not be read.
+    Unreadable,
+    /// The database fails its health check.
+    Unhealthy,
+    /// No regular backup at all.
+    NoBackup,
+    /// The latest restore drill failed.
+    DrillFailed,
+    /// The port accepts but nothing answered in time (the real server runs
+    /// one request at a time: a backup blocks it up to a minute).
+    Busy,
+    /// The newest backup is older than the profile allows.
+    Overdue,
+    /// The latest verification failed.
+    VerificationFailed,
+    /// No backup was ever verified (local installations).
+    NeverVerified,
+    /// No restore drill ever (local installations).
+    NeverDrilled,
+    /// No restore drill passed for too long.
+    DrillOverdue,
+    /// The health check could not run.
+    HealthUnknown,
+}
+
+impl Condition {
+    /// How bad it is.
+    pub fn severity(self) -> TileStatus {
+        match self {
+            Condition::Unreachable
+            | Condition::NeedsLogin
+            | Condition::Unreadable
+            | Condition::Unhealthy
+            | Condition::NoBackup
+            | Condition::DrillFailed => TileStatus::Error,
+            Condition::Busy
+            | Condition::Overdue
+            | Condition::VerificationFailed
+            | Condition::NeverVerified
+            | Condition::NeverDrilled
+            | Condition::DrillOverdue
+            | Condition::HealthUnknown => TileStatus::Warning,
+        }
+    }
+}
+
+/// One problem of a tile: its kind and what to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TileProblem {
+    pub condition: Condition,
+    pub message: String,
+}
+
+/// One profile's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FleetTile {
+    pub profile: String,
+    /// The data directory or server URL.
+    pub location: String,
+    pub remote: bool,
+    /// The worst of the problems' severities (`ok` without problems).
+    pub status: TileStatus,
+    /// What is wrong, worst first.
+    pub problems: Vec<TileProblem>,
+    /// When what the tile shows was read (RFC 3339; `None`: never).
+    pub read_at: Option<String>,
+    /// What the tile shows comes from the cache: this refresh could not
+    /// read the profile (see its first problem), or it has not run yet.
+    pub from_cache: bool,
+    /// Whether the database passed its health check (`None`: unknown).
+    pub healthy: Option<bool>,
+    pub newest_backup: Option<String>,
+    /// The time in its name.
+    pub newest_taken_at: Option<chrono::NaiveDateTime>,
+    /// Age of the newest backup in seconds (when read).
+    pub newest_age_seconds: Option<i64>,
+    pub overdue_after_hours: u32,
+    pub overdue: bool,
+    /// The newest verification of any backup (RFC 3339).
+    pub last_verified_at: Option<String>,
+    /// Whether that verification passed.
+    pub last_verification_passed: Option<bool>,
+    /// Bytes used by all backups.
+    pub storage_bytes: u64,
+    pub backup_count: u32,
+    /// Sizes of the last (up to) 20 regular backups, oldest first.
+    pub sizes: Vec<u64>,
+    /// The error kind when the target could not be read.
+    pub error_kind: Option<crate::ErrorKind>,
+    /// The newest restore drill of any backup (RFC 3339; `None`: never, or
+    /// a server, which offers no download to drill with).
+    pub last_drill_at: Option<String>,
+    /// Whether that drill passed.
+    pub last_drill_passed: Option<bool>,
+    /// How long the restore of the newest passed drill took: the
+    /// restore-time estimate.
+    pub restore_estimate_ms: Option<u64>,
+    pub drill_overdue_after_days: u32,
+    /// No drill passed within `drill_overdue_after_days` (or none ever).
+    pub drill_overdue: bool,
+}
+
+impl FleetTile {
+    /// Adds a problem and raises the status to its severity.
+    pub fn add(&mut self, condition: Condition, message: impl Into<String>) {
+        self.problems.push(TileProblem {
+            condition,
+            message: message.into(),
+        });
+        self.problems
+            .sort_by_key(|p| (p.condition.severity(), p.condition));
+        self.status = self.status.min(condition.severity());
+    }
+
+    /// Whether the profile needs no attention.
+    pub fn is_ok(&self) -> bool {
+        self.status == TileStatus::Ok
+    }
+}
+
+/// The fleet as last known: every profile of `book` from the cache (those
+/// never read come as tiles that say so), problems first. Instant, offline
+/// too: the first paint.
+pub fn cached(book: &ProfileBook, cache: Option<&FleetCache>) -> Vec<FleetTile> {
+    let names: Vec<&str> = book.profiles().keys().map(String::as_str).collect();
+    let mut known: Vec<FleetTile> = cache
+        .and_then(|c| c.all(&names).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.tile)
+        .collect();
+    for (name, profile) in book.profiles() {
+        if !known.iter().any(|t| &t.profile == name) {
+            let (remote, location) = match &profile.target {
+                ProfileTarget::Local { data_dir } => (false, data_dir.display().to_string()),
+                ProfileTarget::Remote { base_url, .. } => (true, crate::remote::redact(base_url)),
+            };
+            let mut tile = FleetTile::unknown(name, location, remote, TilePolicy::of(profile));
+            tile.from_cache = true;
+            known.push(tile);
+        }
+    }
+    problems_first(&mut known);
+    known
+}
+
+/// The cache in Backup Desk's data folder, if it can be opened (a fleet
+/// without a cache still works, only without its memory).
+pub fn open_cache() -> Option<FleetCache> {
+    match FleetCache::open(&crate::targets::profile::data_dir()) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            tracing::warn!("{e}; the fleet works without its cache");
+            None
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Reading every profile at once. A bounded number of reads run in flight
+//! (each on its own thread: the HTTP client blocks), every tile is handed
+//! to the caller the moment it is ready, so the total time is that of the
+//! slowest profile, not the sum. A profile that cannot be read keeps its
+//! last known state from the cache, marked as such, with what went wrong
+//! now. Only one refresh runs at a time: [`FleetRefresher`] lets a second
+//! caller join the running one instead of starting another.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::targets::OpenedTarget;
+use crate::targets::profile::{Profile, ProfileBook, ProfileTarget};
+
+use super::cache::FleetCache;
+use super::{FleetTile, TilePolicy, problems_first, tile, unreachable_tile};
+
+/// Where a caller wants each tile the moment it is ready.
+pub type TileSink = Arc<dyn Fn(&FleetTile) + Send + Sync>;
+
+/// How a refresh reads the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetOptions {
+    /// Profiles read at the same time.
+    pub in_flight: usize,
+    /// How long one read from a server may take before the tile says
+    /// "busy" (a glance: shorter than an operation's 30 s).
+    pub read_timeout: Duration,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        FleetOptions {
+            in_flight: 16,
+            read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Reads profile `name` into its tile, falling back to its cached state
+/// when it cannot be read now (the tile then says why and since when).
+/// The fresh tile, with its list and health, goes into the cache.
+pub fn refresh_one(
+    name: &str,
+    profile: &Profile,
+    options: &FleetOptions,
+    cache: Option<&FleetCache>,
+    clock: &dyn Clock,
+) -> FleetTile {
+    let remote = matches!(profile.target, ProfileTarget::Remote { .. });
+    let opened = match &profile.target {
+        // A folder that is gone (an unmounted disk) is not "no backups".
+        ProfileTarget::Local { data_dir } if !data_dir.is_dir() => {
+            Err(FolderGone(data_dir.clone()))
+        }
+        _ => Ok(OpenedTarget::open_reading_within(
+            name,
+            profile,
+            options.read_timeout,
+        )),
+    };
+    let not_opened = |mut tile: FleetTile| {
+        tile.location = match &profile.target {
+            ProfileTarget::Local { data_dir } => data_dir.display().to_string(),
+            ProfileTarget::Remote { base_url, .. } => crate::remote::redact(base_url),
+        };
+        tile
+    };
+    let fresh = match opened {
+        Err(gone) => not_opened(unreachable_tile(name, false, &gone)),
+        Ok(Err(e)) => not_opened(unreachable_tile(name, remote, &e)),
+        Ok(Ok(target)) => {
+            let fresh = tile(name, target.get(), remote, TilePolicy::of(profile), clock);
+            if fresh.read_at.is_some()
+                && let Some(cache) = cache
+                && let Err(e) = cache.store(&fresh)
+            {
+                tracing::warn!("the fleet cache could not be written: {e}");
+            }
+            fresh
+        }
+    };
+    if fresh.read_at.is_some() {
+        return fresh;
+    }
+    // Not read now: show what was last known, and why it is not newer.
+    match cache.and_then(|c| c.tile(name).ok().flatten()) {
+        Some(mut known) => {
+            known.from_cache = true;
+            known.error_kind = fresh.error_kind;
+            for problem in fresh.problems {
+                known.add(problem.condition, problem.message);
+            }
+            known
+        }
+        None => fresh,
+    }
+}
+
+/// A local profile's folder that does not exist now.
+#[derive(Debug, thiserror::Error)]
+#[error("{} does not exist (an unmounted disk, a moved folder?)", .0.display())]
+struct FolderGone(std::path::PathBuf);
+
+impl crate::KindedError for FolderGone {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::NotAnInstallation
+    }
+}
+
+/// Reads every profile of `book` with at most `options.in_flight` at once;
+/// `on_tile` sees each tile as soon as it is ready. Returns them all,
+/// problems first.
+pub fn refresh(
+    book: &ProfileBook,
+    options: &FleetOptions,
+    cache: Option<&FleetCache>,
+    clock: &dyn Clock,
+    on_tile: &(dyn Fn(&FleetTile) + Sync),
+) -> Vec<FleetTile> {
+    let queue: Mutex<VecDeque<(&String, &Profile)>> = Mutex::new(book.profiles().iter().collect());
+    let done = Mutex::new(Vec::with_capacity(book.profiles().len()));
+    let workers = options.in_flight.clamp(1, book.profiles().len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                    let Some((name, profile)) = next else {
+                        break;
+                    };
+                    let tile = refresh_one(name, profile, options, cache, clock);
+                    on_tile(&tile);
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push(tile);
+                }
+            });
+        }
+    });
+    let mut tiles = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    problems_first(&mut tiles);
+    tiles
+}
+
+/// One refresh at a time, shared by every caller of the process (the app's
+/// windows, the auto-refresh, a button): a caller arriving while one runs
+/// receives the tiles delivered so far at once, then the rest as they come,
+/// and the same result.
+#[derive(Default)]
+pub struct FleetRefresher {
+    running: Mutex<Option<Arc<Running>>>,
+}
+
+#[derive(Default)]
+struct Running {
+    state: Mutex<RunState>,
+    finished: Condvar,
+}
+
+#[derive(Default)]
+struct RunState {
+    delivered: Vec<FleetTile>,
+    listeners: Vec<TileSink>,
+    result: Option<Vec<FleetTile>>,
+}
+
+impl FleetRefresher {
+    /// Refreshes the fleet of `book`, or joins the refresh that runs.
+    /// Returns whether this call joined one, and the tiles.
+    pub fn refresh(
+        &self,
+        book: &ProfileBook,
+        options: &FleetOptions,
+        cache: Option<&FleetCache>,
+        clock: &dyn Clock,
+        on_tile: TileSink,
+    ) -> (bool, Vec<FleetTile>) {
+        let (running, joined) = {
+            let mut slot = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            match slot.as_ref() {
+                Some(running) => (running.clone(), true),
+                None => {
+                    let running = Arc::new(Running::default());
+                    *slot = Some(running.clone());
+                    (running, false)
+                }
+            }
+        };
+        if joined {
+            let mut state = running.state.lock().unwrap_or_else(|e| e.into_inner());
+            for tile in &state.delivered {
+                on_tile(tile);
+            }
+            state.listeners.push(on_tile);
+            while state.result.is_none() {
+                state = running
+                    .finished
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            return (true, state.result.clone().unwrap_or_default());
+        }
+        running
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .listeners
+            .push(on_tile);
+        let tiles = refresh(book, options, cache, clock, &|tile| {
+            let mut state = running.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.delivered.push(tile.clone());
+            for listener in &state.listeners {
+                listener(tile);
+            }
+        });
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        running
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .result = Some(tiles.clone());
+        running.finished.notify_all();
+        (false, tiles)
+    }
+}
