@@ -21,6 +21,7 @@ fn export_all(dir: &Path) {
         core::service::profiles::DemoCreated,
         core::service::profiles::SecretStatus,
         core::fleet::FleetTile,
+        core::fleet::KnownBackups,
         core::catalog::ListItem,
         core::service::backups::BackupSummary,
         core::verify::VerifyReport,

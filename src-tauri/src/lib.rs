@@ -36,6 +36,7 @@ commands!(
     fleet::fleet_cached,
     fleet::fleet_refresh,
     fleet::fleet_refresh_profile,
+    fleet::known_backups,
     backups::list_backups,
     backups::backup_now,
     backups::verify_backup,

@@ -65,3 +65,20 @@ pub async fn fleet_refresh_profile(
     })
     .await
 }
+
+/// The backup list of `profile` as last read (for a server out of reach),
+/// with when; `null` when it was never read.
+#[tauri::command]
+pub async fn known_backups(
+    profile: String,
+    fleet: State<'_, Fleet>,
+) -> CommandResult<Option<fleet::KnownBackups>> {
+    let fleet = fleet.inner().0.clone();
+    blocking(move || {
+        Ok(fleet
+            .cache
+            .as_ref()
+            .and_then(|c| c.backups(&profile).ok().flatten()))
+    })
+    .await
+}

@@ -117,6 +117,11 @@ fn what_cannot_be_read_now_shows_its_last_known_state_from_the_cache() {
     assert_eq!(first[0].status, TileStatus::Ok, "{:?}", first[0].problems);
     assert!(!first[0].from_cache);
     let read_at = first[0].read_at.clone().unwrap();
+    // The backup list and health are kept beside the tile.
+    let known = cache.backups("office").unwrap().unwrap();
+    assert_eq!(known.read_at, read_at);
+    assert_eq!(known.backups[0].filename, name);
+    assert_eq!(known.backups[0].drill.as_ref().map(|d| d.ok), Some(true));
 
     // The folder goes away (an unmounted disk, a server out of reach).
     let moved = inst.dir.path().join("elsewhere");

@@ -6,6 +6,7 @@ import type { DemoCreated } from "./bindings/DemoCreated";
 import type { DrillReport } from "./bindings/DrillReport";
 import type { FleetTile } from "./bindings/FleetTile";
 import type { HealthReport } from "./bindings/HealthReport";
+import type { KnownBackups } from "./bindings/KnownBackups";
 import type { ListItem } from "./bindings/ListItem";
 import type { ProfileEntry } from "./bindings/ProfileEntry";
 import type { ProgressEvent } from "./bindings/ProgressEvent";
@@ -46,6 +47,7 @@ export const api = {
   fleetCached: () => invoke<FleetTile[]>("fleet_cached"),
   fleetRefresh: (onTile: Channel<FleetTile>) => invoke<FleetTile[]>("fleet_refresh", { onTile }),
   fleetRefreshProfile: (profile: string) => invoke<FleetTile>("fleet_refresh_profile", { profile }),
+  knownBackups: (profile: string) => invoke<KnownBackups | null>("known_backups", { profile }),
   listBackups: (profile: string) => invoke<ListItem[]>("list_backups", { profile }),
   backupNow: (profile: string, op: string, onProgress: Channel<ProgressEvent>) =>
     invoke<BackupSummary>("backup_now", { profile, op, onProgress }),

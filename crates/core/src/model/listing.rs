@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::ErrorKind;
 
 /// What a file in the backup folder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum BackupKind {
@@ -50,7 +50,7 @@ pub enum VerifyDepth {
 }
 
 /// Whether a backup was verified, and how that went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
@@ -80,7 +80,7 @@ impl std::fmt::Display for VerificationStatus {
 }
 
 /// Verification state as shown in listings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifiedState {
     /// Never verified, passed or failed.
@@ -112,7 +112,7 @@ impl VerifiedState {
 /// One item of `list --json`: the server's list-item fields
 /// (`filename, path, size, size_human, created_at, encrypted, checksum,
 /// timestamp`), then Backup Desk's own.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListItem {
     pub filename: String,

@@ -1,5 +1,5 @@
-//! The last known state of every profile: its tile (with its backup list's
-//! summary and health), kept in SQLite in Backup Desk's data folder
+//! The last known state of every profile: its tile, its backup list and
+//! its health, kept in SQLite in Backup Desk's data folder
 //! (`fleet-cache.sqlite3`), so the fleet paints at once and stays readable
 //! offline. Holds no secret: what a tile shows, never a token, password or
 //! passphrase. Schema versioned (`PRAGMA user_version`); a cache of an
@@ -12,9 +12,10 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::FleetTile;
+use crate::model::{HealthReport, ListItem};
 
 /// The schema this version writes.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Why the cache could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,15 @@ pub enum CacheError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A profile's backup list as last read.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KnownBackups {
+    /// When it was read (RFC 3339).
+    pub read_at: String,
+    pub backups: Vec<ListItem>,
 }
 
 /// One profile's last known state, as the cache holds it.
@@ -96,9 +106,19 @@ impl FleetCache {
                      CREATE TABLE IF NOT EXISTS tiles (
                          profile TEXT PRIMARY KEY,
                          read_at TEXT NOT NULL,
-                         tile TEXT NOT NULL
+                         tile TEXT NOT NULL,
+                         backups TEXT,
+                         health TEXT
                      );
-                     PRAGMA user_version = 1;",
+                     PRAGMA user_version = 2;",
+                )
+                .map_err(err)?,
+            // Version 1 kept the tile only.
+            1 => conn
+                .execute_batch(
+                    "ALTER TABLE tiles ADD COLUMN backups TEXT;
+                     ALTER TABLE tiles ADD COLUMN health TEXT;
+                     PRAGMA user_version = 2;",
                 )
                 .map_err(err)?,
             SCHEMA_VERSION => {}
@@ -131,18 +151,53 @@ impl FleetCache {
     /// # Errors
     /// The database cannot be written.
     pub fn store(&self, tile: &FleetTile) -> Result<(), CacheError> {
+        self.store_read(tile, None, None)
+    }
+
+    /// Keeps `tile` with the backup list and health it was judged from.
+    ///
+    /// # Errors
+    /// The database cannot be written.
+    pub fn store_read(
+        &self,
+        tile: &FleetTile,
+        backups: Option<&[ListItem]>,
+        health: Option<&HealthReport>,
+    ) -> Result<(), CacheError> {
         let Some(read_at) = &tile.read_at else {
             return Ok(());
         };
         let json = serde_json::to_string(tile).expect("a tile serializes");
+        let backups = backups.map(|b| serde_json::to_string(b).expect("a list serializes"));
+        let health = health.map(|h| serde_json::to_string(h).expect("health serializes"));
         self.lock()
             .execute(
-                "INSERT INTO tiles (profile, read_at, tile) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(profile) DO UPDATE SET read_at = ?2, tile = ?3",
-                params![tile.profile, read_at, json],
+                "INSERT INTO tiles (profile, read_at, tile, backups, health) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(profile) DO UPDATE SET read_at = ?2, tile = ?3, backups = ?4, health = ?5",
+                params![tile.profile, read_at, json, backups, health],
             )
             .map(drop)
             .map_err(|e| self.sqlite(e))
+    }
+
+    /// The last known backup list of `profile`, with when it was read.
+    ///
+    /// # Errors
+    /// The database cannot be read.
+    pub fn backups(&self, profile: &str) -> Result<Option<KnownBackups>, CacheError> {
+        let row: Option<(String, Option<String>)> = self
+            .lock()
+            .query_row(
+                "SELECT read_at, backups FROM tiles WHERE profile = ?1",
+                params![profile],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        Ok(row.and_then(|(read_at, json)| {
+            let backups = serde_json::from_str(json.as_deref()?).ok()?;
+            Some(KnownBackups { read_at, backups })
+        }))
     }
 
     /// The last known tile of `profile`.
@@ -249,6 +304,30 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+
+    #[test]
+    fn the_backup_list_is_kept_beside_the_tile_and_a_version_1_cache_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("fleet-cache.sqlite3")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE tiles (profile TEXT PRIMARY KEY, read_at TEXT NOT NULL, tile TEXT NOT NULL);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        drop(conn);
+        let cache = FleetCache::open(dir.path()).unwrap();
+        let t = tile("a", Some("2026-12-02T10:00:00+00:00"));
+        cache.store_read(&t, Some(&[]), None).unwrap();
+        let known = cache.backups("a").unwrap().unwrap();
+        assert_eq!(known.read_at, "2026-12-02T10:00:00+00:00");
+        assert!(known.backups.is_empty());
+        assert!(cache.backups("b").unwrap().is_none());
+        cache.store(&t).unwrap();
+        assert!(
+            cache.backups("a").unwrap().is_none(),
+            "a tile alone keeps no stale list"
+        );
     }
 
     #[test]

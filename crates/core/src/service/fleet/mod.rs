@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::targets::profile::{ProfileBook, ProfileTarget};
 
-pub use cache::{CacheError, CachedProfile, FleetCache};
+pub use cache::{CacheError, CachedProfile, FleetCache, KnownBackups};
 pub use refresh::{FleetOptions, FleetRefresher, TileSink, refresh, refresh_one};
-pub use tile::{TilePolicy, condition_of, problems_first, tile, unreachable_tile};
+pub use tile::{TilePolicy, condition_of, problems_first, read, tile, unreachable_tile};
 
 /// How a tile looks: problems first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

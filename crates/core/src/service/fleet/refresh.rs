@@ -15,7 +15,7 @@ use crate::targets::OpenedTarget;
 use crate::targets::profile::{Profile, ProfileBook, ProfileTarget};
 
 use super::cache::FleetCache;
-use super::{FleetTile, TilePolicy, problems_first, tile, unreachable_tile};
+use super::{FleetTile, TilePolicy, problems_first, read, unreachable_tile};
 
 /// Where a caller wants each tile the moment it is ready.
 pub type TileSink = Arc<dyn Fn(&FleetTile) + Send + Sync>;
@@ -72,10 +72,11 @@ pub fn refresh_one(
         Err(gone) => not_opened(unreachable_tile(name, false, &gone)),
         Ok(Err(e)) => not_opened(unreachable_tile(name, remote, &e)),
         Ok(Ok(target)) => {
-            let fresh = tile(name, target.get(), remote, TilePolicy::of(profile), clock);
+            let (fresh, list, health) =
+                read(name, target.get(), remote, TilePolicy::of(profile), clock);
             if fresh.read_at.is_some()
                 && let Some(cache) = cache
-                && let Err(e) = cache.store(&fresh)
+                && let Err(e) = cache.store_read(&fresh, list.as_deref(), health.as_ref())
             {
                 tracing::warn!("the fleet cache could not be written: {e}");
             }

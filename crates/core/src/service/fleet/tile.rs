@@ -36,13 +36,25 @@ pub fn tile(
     policy: TilePolicy,
     clock: &dyn Clock,
 ) -> FleetTile {
+    read(profile, target, remote, policy, clock).0
+}
+
+/// [`tile`], with the backup list and health it was judged from (for the
+/// cache; `None` when they could not be read).
+pub fn read(
+    profile: &str,
+    target: &dyn Target,
+    remote: bool,
+    policy: TilePolicy,
+    clock: &dyn Clock,
+) -> (FleetTile, Option<Vec<ListItem>>, Option<HealthReport>) {
     let mut tile = FleetTile::unknown(profile, target.describe(), remote, policy);
     let list = match target.list() {
         Ok(list) => list,
         Err(e) => {
             tile.error_kind = Some(e.kind());
             tile.add(condition_of(&e), e.to_string());
-            return tile;
+            return (tile, None, None);
         }
     };
     tile.read_at = Some(
@@ -51,7 +63,8 @@ pub fn tile(
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
     );
     tile.status = TileStatus::Ok;
-    match target.health(clock) {
+    let health = target.health(clock);
+    match &health {
         Ok(HealthReport::Checked(h)) => {
             tile.healthy = Some(h.healthy);
             if !h.healthy {
@@ -74,7 +87,7 @@ pub fn tile(
         Err(e) => tile.add(Condition::HealthUnknown, format!("health unknown: {e}")),
     }
     summarize(&mut tile, &list, clock.now());
-    tile
+    (tile, Some(list), health.ok())
 }
 
 /// The condition a failed read of a target means: busy (the port took the
