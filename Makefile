@@ -61,7 +61,8 @@ deb: deps-build ui
 	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
 	@ls -l target/release/bundle/deb/*.deb
 
-bench: deps-test
+bench: deps-test ui
 	$(CARGO) build --release --workspace --bins
 	target/release/backupdesk-bench --size $(SIZE)
 	target/release/backupdesk-list-bench
+	target/release/backupdesk-fleet-bench

@@ -185,6 +185,9 @@ pub struct FleetArgs {
     /// Profiles read at the same time.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub in_flight: u64,
+    /// Read nothing: the fleet as last known (the cache), offline too.
+    #[arg(long)]
+    pub cached: bool,
 }
 
 #[derive(Debug, Args)]

@@ -30,13 +30,20 @@ pub fn run(global: &GlobalArgs, args: &FleetArgs) -> anyhow::Result<ExitCode> {
         read_timeout: std::time::Duration::from_secs(args.timeout),
     };
     let cache = fleet::open_cache();
-    let tiles = fleet::refresh(&book, &options, cache.as_ref(), &SystemClock, &|tile| {
+    let show = |tile: &FleetTile| {
         if !global.json {
             use std::io::Write;
             let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(out, "{}", line(tile));
         }
-    });
+    };
+    let tiles = if args.cached {
+        let tiles = fleet::cached(&book, cache.as_ref());
+        tiles.iter().for_each(show);
+        tiles
+    } else {
+        fleet::refresh(&book, &options, cache.as_ref(), &SystemClock, &show)
+    };
     let ok = tiles.iter().all(FleetTile::is_ok);
     if global.json {
         print_json(&FleetJson { ok, tiles: &tiles });
@@ -84,6 +91,7 @@ fn line(tile: &FleetTile) -> String {
     };
     let cached = match (&tile.from_cache, &tile.read_at) {
         (true, Some(at)) => format!(" (last known, as of {at})"),
+        (true, None) => " (never read yet)".to_owned(),
         _ => String::new(),
     };
     format!("{status:<8}{:<20} {what}{cached}", tile.profile)
