@@ -79,3 +79,22 @@ where
             ))
         })
 }
+
+/// Runs a long, cancellable operation `op` on the blocking pool: progress
+/// goes to `channel`, the UI's cancel reaches it through the operations
+/// registry, which forgets `op` however the body ends.
+pub async fn operation<T, F>(
+    operations: &crate::state::Operations,
+    op: String,
+    channel: tauri::ipc::Channel<crate::progress::ProgressEvent>,
+    body: F,
+) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&crate::progress::ChannelProgress) -> CommandResult<T> + Send + 'static,
+{
+    let progress = crate::progress::ChannelProgress::new(channel, operations.begin(&op));
+    let result = blocking(move || body(&progress)).await;
+    operations.end(&op);
+    result
+}

@@ -11,8 +11,8 @@ use backupdesk_core::verify::VerifyReport;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::{CommandResult, blocking};
-use crate::progress::{ChannelProgress, ProgressEvent};
+use crate::error::{CommandResult, blocking, operation};
+use crate::progress::ProgressEvent;
 use crate::state::Operations;
 
 /// The profile's backups, newest first.
@@ -30,20 +30,17 @@ pub async fn backup_now(
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<BackupSummary> {
-    let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let result = blocking(move || {
+    operation(&operations, op, on_progress, move |progress| {
         let selection = Selection::profile(&profile)?;
         Ok(backups::backup(
             &selection,
             &StoredPassphrase(&selection),
             &Default::default(),
             &SystemClock,
-            &progress,
+            progress,
         )?)
     })
-    .await;
-    operations.end(&op);
-    result
+    .await
 }
 
 /// Verifies a local backup, quick (decrypt and checksum) or deep (plus
@@ -57,13 +54,12 @@ pub async fn verify_backup(
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<VerifyReport> {
-    let progress = ChannelProgress::new(on_progress, operations.begin(&op));
     let depth = if deep {
         VerifyDepth::Deep
     } else {
         VerifyDepth::Quick
     };
-    let result = blocking(move || {
+    operation(&operations, op, on_progress, move |progress| {
         let selection = Selection::profile(&profile)?;
         Ok(backups::verify(
             &selection,
@@ -71,12 +67,10 @@ pub async fn verify_backup(
             &StoredPassphrase(&selection),
             depth,
             &SystemClock,
-            &progress,
+            progress,
         )?)
     })
-    .await;
-    operations.end(&op);
-    result
+    .await
 }
 
 /// Runs a restore drill of `name` (by default the newest backup) into a
@@ -90,20 +84,17 @@ pub async fn drill_backup(
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<DrillReport> {
-    let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let result = blocking(move || {
+    operation(&operations, op, on_progress, move |progress| {
         let selection = Selection::profile(&profile)?;
         Ok(drills::drill(
             &selection,
             name.as_deref(),
             &StoredPassphrase(&selection),
             &SystemClock,
-            &progress,
+            progress,
         )?)
     })
-    .await;
-    operations.end(&op);
-    result
+    .await
 }
 
 /// Pins or unpins a local backup (retention never deletes a pinned one).

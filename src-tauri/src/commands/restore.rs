@@ -8,8 +8,8 @@ use backupdesk_core::target::{RestoreDone, RestorePlanned};
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::{CommandResult, blocking};
-use crate::progress::{ChannelProgress, ProgressEvent};
+use crate::error::{CommandResult, blocking, operation};
+use crate::progress::ProgressEvent;
 use crate::state::Operations;
 
 /// What restoring `name` would do: row counts against live, age, the
@@ -42,17 +42,14 @@ pub async fn restore_backup(
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<RestoreDone> {
-    let progress = ChannelProgress::new(on_progress, operations.begin(&op));
-    let result = blocking(move || {
+    operation(&operations, op, on_progress, move |progress| {
         Ok(profiles::restore(
             &profile,
             &name,
             &confirmation,
             &SystemClock,
-            &progress,
+            progress,
         )?)
     })
-    .await;
-    operations.end(&op);
-    result
+    .await
 }

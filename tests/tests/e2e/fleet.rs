@@ -238,3 +238,39 @@ fn the_cli_fleet_reports_every_profile_and_exits_1_when_any_needs_attention() {
         "{text}"
     );
 }
+
+#[test]
+fn a_stalled_read_does_not_hold_its_slot_even_with_one_in_flight() {
+    let book_dir = tempfile::tempdir().unwrap();
+    let hung = SilentServer::start();
+    let installs: Vec<Installation> = (0..3)
+        .map(|_| Installation::demo(MIB, JournalMode::Wal))
+        .collect();
+    let mut book = ProfileBook::load(book_dir.path()).unwrap();
+    // First in the queue (profiles are read in name order).
+    book.add("a-hung", remote(&hung.base_url)).unwrap();
+    for (i, inst) in installs.iter().enumerate() {
+        book.add(&format!("b-local-{i}"), local(inst.root()))
+            .unwrap();
+    }
+    let options = FleetOptions {
+        in_flight: 1,
+        read_timeout: Duration::from_secs(5),
+    };
+    let started = Instant::now();
+    let arrived: Mutex<BTreeMap<String, Duration>> = Mutex::default();
+    fleet::refresh(&book, &options, None, &SystemClock, &|tile| {
+        arrived
+            .lock()
+            .unwrap()
+            .insert(tile.profile.clone(), started.elapsed());
+    });
+    let arrived = arrived.into_inner().unwrap();
+    for i in 0..3 {
+        assert!(
+            arrived[&format!("b-local-{i}")] < Duration::from_secs(3),
+            "a local tile waited for the hung read: {arrived:?}"
+        );
+    }
+    assert!(arrived["a-hung"] >= Duration::from_secs(5), "{arrived:?}");
+}

@@ -815,3 +815,92 @@ fn gui_twenty_profiles_render_as_they_are_read_and_the_cache_survives_a_restart(
     assert_eq!(window.text("#fleet-count"), "20 of 20");
     window.shot("20-fleet-offline-as-of");
 }
+
+/// A hundred profiles at a glance (the shape: 20 stand-ins with
+/// 100 to 500 ms of latency, 10 that never answer, 10 refused, 60 local):
+/// every tile is there, the silent ones end busy; on a second start the
+/// cached fleet paints first. The times the page records (cached paint,
+/// complete) go to `target/e2e-screenshots/fleet-100-profiles.txt` with
+/// the screenshot; `make bench` holds the speed targets.
+#[test]
+fn gui_a_hundred_profiles_at_a_glance() {
+    use backupdesk_e2e::standin::{SilentServer, refused_url};
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let mut book = backupdesk_core::profile::ProfileBook::load(&config).unwrap();
+    let remote = |url: &str| {
+        backupdesk_core::profile::Profile::new(backupdesk_core::profile::ProfileTarget::Remote {
+            base_url: url.to_owned(),
+            username: ADMIN.0.to_owned(),
+            ca_cert: None,
+        })
+    };
+    let locals: Vec<Installation> = (0..60)
+        .map(|_| Installation::demo(MIB, JournalMode::Wal))
+        .collect();
+    for (i, inst) in locals.iter().enumerate() {
+        book.add(
+            &format!("site-{i:02}.monitor.example.org"),
+            backupdesk_core::profile::Profile::new(
+                backupdesk_core::profile::ProfileTarget::Local {
+                    data_dir: inst.root().to_owned(),
+                },
+            ),
+        )
+        .unwrap();
+    }
+    let served = Installation::demo(MIB, JournalMode::Wal);
+    let servers: Vec<StandIn> = (0..20)
+        .map(|i| {
+            let mut options = StandInOptions::new(served.root(), PASSPHRASE);
+            options.latency = Duration::from_millis(100 + 20 * i);
+            StandIn::start(options)
+        })
+        .collect();
+    for (i, server) in servers.iter().enumerate() {
+        book.add(&format!("server-{i:02}"), remote(&server.base_url))
+            .unwrap();
+    }
+    let silent: Vec<SilentServer> = (0..10).map(|_| SilentServer::start()).collect();
+    for (i, server) in silent.iter().enumerate() {
+        book.add(&format!("silent-{i}"), remote(&server.base_url))
+            .unwrap();
+    }
+    for i in 0..10 {
+        book.add(&format!("refused-{i}"), remote(&refused_url()))
+            .unwrap();
+    }
+
+    let mut times = String::new();
+    for run in ["first start", "second start (cache)"] {
+        let window = Window::open(&config);
+        window.wait(".tiles li:nth-child(100)", 60);
+        for i in 0..10 {
+            window.wait(
+                &format!(".tiles li[data-profile='silent-{i}'] li[data-condition='busy']"),
+                40,
+            );
+        }
+        window.wait(".tiles[data-complete-ms]", 20);
+        assert_eq!(window.text("#fleet-count"), "100 of 100");
+        let cached = window
+            .attr(".tiles", "data-cached-paint-ms")
+            .unwrap_or_default();
+        let complete = window
+            .attr(".tiles", "data-complete-ms")
+            .unwrap_or_default();
+        times.push_str(&format!(
+            "{run}: cached fleet painted {cached} ms after the page loaded, refresh complete at {complete} ms\n"
+        ));
+        if run.starts_with("second") {
+            window.shot("21-fleet-100-profiles");
+            window.click("#fleet-layout-list");
+            window.wait("#fleet-list tr[data-profile='silent-0']", 10);
+            window.shot("22-fleet-100-profiles-list");
+            window.click("#fleet-layout-tiles");
+        }
+    }
+    eprint!("{times}");
+    std::fs::write(screenshots().join("fleet-100-profiles.txt"), times).unwrap();
+}

@@ -15,7 +15,7 @@ use super::FleetTile;
 use crate::model::{HealthReport, ListItem};
 
 /// The schema this version writes.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Why the cache could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -110,16 +110,28 @@ impl FleetCache {
                          backups TEXT,
                          health TEXT
                      );
-                     PRAGMA user_version = 2;",
+                     CREATE TABLE IF NOT EXISTS reads (
+                         profile TEXT PRIMARY KEY,
+                         millis INTEGER NOT NULL
+                     );
+                     PRAGMA user_version = 3;",
                 )
                 .map_err(err)?,
-            // Version 1 kept the tile only.
-            1 => conn
-                .execute_batch(
-                    "ALTER TABLE tiles ADD COLUMN backups TEXT;
-                     ALTER TABLE tiles ADD COLUMN health TEXT;
-                     PRAGMA user_version = 2;",
-                )
+            // Version 1 kept the tile only; version 2 no read times.
+            1 | 2 => conn
+                .execute_batch(&format!(
+                    "{}CREATE TABLE IF NOT EXISTS reads (
+                         profile TEXT PRIMARY KEY,
+                         millis INTEGER NOT NULL
+                     );
+                     PRAGMA user_version = 3;",
+                    if version == 1 {
+                        "ALTER TABLE tiles ADD COLUMN backups TEXT;
+                         ALTER TABLE tiles ADD COLUMN health TEXT;"
+                    } else {
+                        ""
+                    }
+                ))
                 .map_err(err)?,
             SCHEMA_VERSION => {}
             other => {
@@ -177,6 +189,44 @@ impl FleetCache {
                 params![tile.profile, read_at, json, backups, health],
             )
             .map(drop)
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// Remembers how long reading `profile` took (read or not: a busy
+    /// server's full timeout counts), so the next refresh starts the
+    /// slowest first.
+    ///
+    /// # Errors
+    /// The database cannot be written.
+    pub fn record_read_time(
+        &self,
+        profile: &str,
+        took: std::time::Duration,
+    ) -> Result<(), CacheError> {
+        self.lock()
+            .execute(
+                "INSERT INTO reads (profile, millis) VALUES (?1, ?2)
+                 ON CONFLICT(profile) DO UPDATE SET millis = ?2",
+                params![profile, took.as_millis() as i64],
+            )
+            .map(drop)
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// How long each profile took to read last time, in milliseconds.
+    ///
+    /// # Errors
+    /// The database cannot be read.
+    pub fn read_times(&self) -> Result<std::collections::HashMap<String, u64>, CacheError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare("SELECT profile, millis FROM reads")
+            .map_err(|e| self.sqlite(e))?;
+        let rows = statement
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.sqlite(e))?;
+        rows.map(|r| r.map(|(p, ms)| (p, ms.max(0) as u64)))
+            .collect::<Result<_, _>>()
             .map_err(|e| self.sqlite(e))
     }
 

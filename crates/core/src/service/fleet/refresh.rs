@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::targets::OpenedTarget;
@@ -111,9 +111,15 @@ impl crate::KindedError for FolderGone {
     }
 }
 
-/// Reads every profile of `book` with at most `options.in_flight` at once;
-/// `on_tile` sees each tile as soon as it is ready. Returns them all,
-/// problems first.
+/// Reads every profile of `book` with `options.in_flight` reads making
+/// progress at once, the slowest of the last refresh first; `on_tile` sees
+/// each tile as soon as it is ready. Returns them all, problems first.
+///
+/// A read that has waited longer than [`STALLED_AFTER`] (a busy server
+/// holding the connection) no longer counts against `in_flight`: another
+/// worker starts beside it, up to [`MAX_THREADS_PER_SLOT`] times
+/// `in_flight` in all. So a handful of hung servers never holds up the
+/// rest: the whole refresh takes about as long as the slowest single read.
 pub fn refresh(
     book: &ProfileBook,
     options: &FleetOptions,
@@ -121,28 +127,81 @@ pub fn refresh(
     clock: &dyn Clock,
     on_tile: &(dyn Fn(&FleetTile) + Sync),
 ) -> Vec<FleetTile> {
-    let queue: Mutex<VecDeque<(&String, &Profile)>> = Mutex::new(book.profiles().iter().collect());
+    // The slowest first (as the last refresh measured them; profiles never
+    // timed before them all, their cost unknown): the refresh then takes
+    // about as long as its slowest read instead of queueing behind fast ones.
+    let took = cache.and_then(|c| c.read_times().ok()).unwrap_or_default();
+    let mut order: Vec<(&String, &Profile)> = book.profiles().iter().collect();
+    order.sort_by_key(|(name, _)| std::cmp::Reverse(took.get(*name).copied().unwrap_or(u64::MAX)));
+    let queue: Mutex<VecDeque<(&String, &Profile)>> = Mutex::new(order.into());
     let done = Mutex::new(Vec::with_capacity(book.profiles().len()));
-    let workers = options.in_flight.clamp(1, book.profiles().len().max(1));
+    let in_flight = options.in_flight.max(1);
+    let cap = in_flight * MAX_THREADS_PER_SLOT;
+    // Per worker: since when its current read runs (`None`: between
+    // reads), and whether it has finished.
+    let workers: Mutex<Vec<(Option<Instant>, bool)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
+        let spawn = |id: usize| {
+            let (queue, done, workers) = (&queue, &done, &workers);
+            scope.spawn(move || {
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
                     let Some((name, profile)) = next else {
                         break;
                     };
+                    let began = Instant::now();
+                    workers.lock().unwrap_or_else(|e| e.into_inner())[id].0 = Some(began);
                     let tile = refresh_one(name, profile, options, cache, clock);
+                    if let Some(cache) = cache {
+                        let _ = cache.record_read_time(name, began.elapsed());
+                    }
+                    workers.lock().unwrap_or_else(|e| e.into_inner())[id].0 = None;
                     on_tile(&tile);
                     done.lock().unwrap_or_else(|e| e.into_inner()).push(tile);
                 }
+                workers.lock().unwrap_or_else(|e| e.into_inner())[id].1 = true;
             });
+        };
+        let first = in_flight.min(book.profiles().len());
+        workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .resize(first, (None, false));
+        (0..first).for_each(spawn);
+        // Keep `in_flight` reads making progress while stalled ones wait.
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            if queue.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                break;
+            }
+            let id = {
+                let mut all = workers.lock().unwrap_or_else(|e| e.into_inner());
+                let progressing = all
+                    .iter()
+                    .filter(|(since, finished)| {
+                        !finished && since.is_none_or(|t| t.elapsed() < STALLED_AFTER)
+                    })
+                    .count();
+                if progressing >= in_flight || all.len() >= cap {
+                    continue;
+                }
+                all.push((None, false));
+                all.len() - 1
+            };
+            spawn(id);
         }
     });
     let mut tiles = done.into_inner().unwrap_or_else(|e| e.into_inner());
     problems_first(&mut tiles);
     tiles
 }
+
+/// How long a read may wait before it stops counting as in flight.
+pub const STALLED_AFTER: Duration = Duration::from_secs(1);
+
+/// At most this many threads per slot of `in_flight` (stalled reads
+/// included).
+pub const MAX_THREADS_PER_SLOT: usize = 4;
 
 /// One refresh at a time, shared by every caller of the process (the app's
 /// windows, the auto-refresh, a button): a caller arriving while one runs
