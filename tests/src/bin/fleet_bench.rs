@@ -15,8 +15,8 @@
 //! - `cached`: `fleet --cached` after a refresh: the last known fleet of
 //!   100 profiles, read from the cache (the app's first paint). Target ≤ 1 s.
 //! - `complete`: `fleet` with 16 in flight. Target ≤ 1.2 × one read timeout.
-//! - `sequential`: `fleet --in-flight 1`, the refresh before this change
-//!   (one profile after another), for comparison.
+//! - `sequential`: the refresh before this change, every profile read in
+//!   turn (`refresh_one` in a loop, in this process), for comparison.
 //! - peak RSS of the CLI for `complete`, and of the desktop app (release,
 //!   under Xvfb) refreshing the same 100 profiles: its own process and its
 //!   WebKit helpers, read from `/proc/*/status` `VmHWM`.
@@ -173,8 +173,25 @@ fn main() {
     let sequential = if switch("--skip-sequential") {
         None
     } else {
+        // The refresh before this change, as it was: every profile read in
+        // turn (here in this process, against the same servers and tokens).
         eprintln!("the sequential baseline: one profile after another (minutes)");
-        Some(fleet(&["--in-flight", "1"]).0)
+        let options = backupdesk_core::fleet::FleetOptions {
+            in_flight: 1,
+            read_timeout: Duration::from_secs_f64(READ_TIMEOUT_S),
+        };
+        let book = ProfileBook::load(&config).unwrap();
+        let started = Instant::now();
+        for (name, profile) in book.profiles() {
+            backupdesk_core::fleet::refresh_one(
+                name,
+                profile,
+                &options,
+                None,
+                &backupdesk_core::clock::SystemClock,
+            );
+        }
+        Some(started.elapsed().as_secs_f64())
     };
     let app_rss = if switch("--skip-app") {
         None
