@@ -43,7 +43,24 @@ pub fn in_own_config(test: &str) -> bool {
     rerun(test, false)
 }
 
+/// Re-runs this test with its own config folder and a session bus address
+/// where nothing answers: no Secret Service at all, whatever the machine has.
+pub fn without_keychain(test: &str) -> bool {
+    rerun_with(
+        test,
+        false,
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/backupdesk-test-bus",
+        )],
+    )
+}
+
 fn rerun(test: &str, with_keyring: bool) -> bool {
+    rerun_with(test, with_keyring, &[])
+}
+
+fn rerun_with(test: &str, with_keyring: bool, env: &[(&str, &str)]) -> bool {
     if std::env::var_os("BACKUPDESK_APP_TEST_CHILD").is_some() {
         return false;
     }
@@ -63,6 +80,7 @@ fn rerun(test: &str, with_keyring: bool) -> bool {
     };
     let out = child
         .args(["--exact", test, "--nocapture"])
+        .envs(env.iter().copied())
         .env("BACKUPDESK_APP_TEST_CHILD", "1")
         .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
         .output()

@@ -71,7 +71,7 @@ fn systemd_timer_install_status_remove() {
 
 #[test]
 fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
-    let inst = Installation::empty();
+    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
     let table = inst.dir.path().join("crontab.txt");
     std::fs::write(
         &table,
@@ -126,6 +126,26 @@ fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
     assert!(line("verify").contains("--yes verify --rolling"), "{text}");
     assert!(line("drill").starts_with("5 5 * * 0 "), "{text}");
     assert!(line("drill").contains("--yes drill >"), "{text}");
+    // Each line's command runs the real binary: backup, verify, drill.
+    for job in ["backup", "verify", "drill"] {
+        let entry = line(job);
+        let command: Vec<&str> = entry.split_whitespace().skip(5).collect();
+        let end = command.iter().position(|w| w.starts_with('>')).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command[..end].join(" "))
+            .env_remove("DB_BACKUP_PASSPHRASE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{job}: {entry}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, list) = inst.json(&["list"]);
+    assert_eq!(list["backups"][0]["drill"]["ok"], true, "{list:#}");
 
     // Installing again replaces, never duplicates.
     run(&["schedule", "install", "--at", "04:00"]);

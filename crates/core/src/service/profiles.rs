@@ -110,10 +110,14 @@ pub struct DemoCreated {
 }
 
 /// Creates a demo installation in `dir`, local profile `name` for it, and
-/// stores `passphrase` for it (checked by the policy first).
+/// stores `passphrase` for it (checked by the policy first). All or
+/// nothing: the keychain is reached before anything is made, and a later
+/// step that fails (a taken name, a refused store) removes what the earlier
+/// ones made, so a second try starts clean.
 ///
 /// # Errors
-/// A refused passphrase, a folder that holds a database, a taken name.
+/// A refused passphrase, no keychain, a folder that holds a database, a
+/// taken or invalid name.
 pub fn create_demo(
     name: &str,
     dir: &str,
@@ -123,29 +127,75 @@ pub fn create_demo(
 ) -> Result<DemoCreated> {
     use crate::local::demo::{DemoOptions, create_demo};
     secrets::check_new_passphrase(passphrase)?;
+    let keychain = Keychain::open()?;
     let root = std::path::absolute(dir).map_err(|source| ServiceError::Io {
         what: format!("cannot use {dir}"),
         source,
     })?;
+    let mut book = book()?;
+    if book.profiles().contains_key(name) {
+        return Err(crate::targets::profile::ProfileError::ProfileExists(name.to_owned()).into());
+    }
     let data = DataDir::new(&root);
+    let made = MadeFolders::before(&root);
     let options = DemoOptions {
         size_bytes: u64::from(size_mib.max(1)) << 20,
         ..Default::default()
     };
-    let report = create_demo(&data, &options, clock.now())?;
-    book()?.add(
+    let report = create_demo(&data, &options, clock.now()).inspect_err(|_| made.undo())?;
+    book.add(
         name,
         Profile::new(ProfileTarget::Local {
             data_dir: root.clone(),
         }),
-    )?;
-    secrets::store_passphrase(&Keychain::open()?, &passphrase_scope(name)?, passphrase)?;
+    )
+    .inspect_err(|_| made.undo())?;
+    let scope = PassphraseScope::for_profile(name, book.get(name)?);
+    if let Err(e) = secrets::store_passphrase(&keychain, &scope, passphrase) {
+        let _ = book.remove(name);
+        made.undo();
+        return Err(e.into());
+    }
     Ok(DemoCreated {
         profile: name.to_owned(),
         data_dir: root.display().to_string(),
         size_bytes: report.size_bytes,
         tables: report.tables as u32,
     })
+}
+
+/// What a demo will make under `root` (what did not exist), to remove
+/// again when a later step fails.
+struct MadeFolders(Vec<std::path::PathBuf>);
+
+impl MadeFolders {
+    fn before(root: &std::path::Path) -> Self {
+        let data = DataDir::new(root);
+        let candidates = [
+            root.to_path_buf(),
+            root.join("data"),
+            data.logs(),
+            data.backups(),
+            data.database(),
+        ];
+        MadeFolders(candidates.into_iter().filter(|p| !p.exists()).collect())
+    }
+
+    /// Removes what was made (the outermost folder first covers the rest;
+    /// a database made in a folder that was there goes with its journal).
+    fn undo(&self) {
+        for made in &self.0 {
+            if made.is_dir() {
+                let _ = std::fs::remove_dir_all(made);
+            } else {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut path = made.clone().into_os_string();
+                    path.push(suffix);
+                    let _ = std::fs::remove_file(std::path::PathBuf::from(path));
+                }
+            }
+        }
+    }
 }
 
 /// Restores `file` on profile `name` once `confirmation` is the profile's
