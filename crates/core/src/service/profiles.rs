@@ -6,15 +6,14 @@
 use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
 use crate::keychain::{Keychain, SecretKind};
-use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
 use crate::local::retention::{self, PruneOutcome, RetentionPolicy};
 use crate::local::rotation::{self, RotationReport};
 use crate::progress::Progress;
 use crate::service::secrets::{self, PassphraseScope};
 use crate::service::selection::{Selection, StoredPassphrase};
+use crate::targets::RestoreDone;
 use crate::targets::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
-use crate::targets::{OpenedTarget, RestoreDone};
 
 pub use crate::service::error::ServiceError;
 
@@ -34,14 +33,6 @@ pub fn book() -> Result<ProfileBook> {
 /// No such profile, a damaged book.
 pub fn profile(name: &str) -> Result<Profile> {
     Ok(book()?.get(name)?.clone())
-}
-
-/// The target of profile `name`, opened with its secrets.
-///
-/// # Errors
-/// No such profile; a server profile that cannot be opened.
-pub fn open(name: &str) -> Result<OpenedTarget> {
-    Ok(OpenedTarget::open(name, &profile(name)?)?)
 }
 
 /// The data directory of local profile `name`.
@@ -88,14 +79,6 @@ pub fn remove_profile(name: &str) -> Result<()> {
         keychain.forget_all(name);
     }
     Ok(())
-}
-
-/// Pins or unpins backup `file` of local profile `name`.
-///
-/// # Errors
-/// A server profile, an unknown backup, a damaged ledger.
-pub fn pin(name: &str, file: &str, pinned: bool) -> Result<()> {
-    Ok(BackupCatalog::set_pinned(&local_data(name)?, file, pinned)?)
 }
 
 /// What the demo set up.

@@ -10,7 +10,7 @@
 //! service decides *whether* a passphrase is needed (never for a server,
 //! which uses its own; not for a dry run whose `.meta` has the counts).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::format::crypto::Passphrase;
 use crate::keychain::Keychain;
@@ -61,11 +61,6 @@ impl Selection {
     /// The target, whichever side it is on.
     pub fn target(&self) -> &dyn Target {
         self.target.get()
-    }
-
-    /// The opened target (a remote one stores a renewed token when dropped).
-    pub fn opened(&self) -> &OpenedTarget {
-        &self.target
     }
 
     /// Whether this is a server reached over its API.
@@ -123,11 +118,6 @@ impl Selection {
             Err(ServiceError::RemoteUnsupported { .. }) => Ok(()),
             other => other.map(drop),
         }
-    }
-
-    /// The folder of a local selection (`None` for a server).
-    pub fn root(&self) -> Option<PathBuf> {
-        self.data_dir_unchecked().map(|d| d.root().to_owned())
     }
 }
 
