@@ -32,7 +32,10 @@ commands!(
     profiles::add_local_profile,
     profiles::add_remote_profile,
     profiles::remove_profile,
+    demo::demo_defaults,
     demo::create_demo,
+    pick::pick_folder,
+    pick::pick_file,
     fleet::fleet_cached,
     fleet::fleet_refresh,
     fleet::fleet_refresh_profile,
@@ -51,6 +54,7 @@ commands!(
     retention::preview_retention,
     retention::apply_retention,
     secrets::secret_status,
+    secrets::kept_in_session,
     secrets::set_passphrase,
     secrets::test_passphrase,
     secrets::forget_passphrase,
@@ -67,6 +71,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .manage(state::Operations::default())
         .manage(state::Fleet::default())
+        .manage(state::Session::default())
         .invoke_handler(handler())
 }
 
@@ -75,6 +80,7 @@ pub fn run() {
     logging::init_stderr_logging();
     app(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .run(tauri::generate_context!())
         .expect("error while running Backup Desk");
 }

@@ -41,6 +41,11 @@ impl Operations {
     }
 }
 
+/// The backup passphrases kept in memory for this app session only (when
+/// no keychain can keep them); shared with the blocking threads.
+#[derive(Clone, Default)]
+pub struct Session(pub Arc<backupdesk_core::service::SessionPassphrases>);
+
 /// The fleet: one refresh at a time for every window and timer (a second
 /// request joins the running one), and the cache of what was last known,
 /// opened once. Shared with the blocking threads that read the fleet.

@@ -18,7 +18,7 @@ fn a_demo_without_a_keychain_leaves_nothing_behind() {
     let err = invoke(
         &webview,
         "create_demo",
-        json!({"profile": "demo", "dir": root, "sizeMib": 1, "passphrase": "a demo passphrase"}),
+        json!({"profile": "demo", "dir": root, "sizeMib": 1, "passphrase": "a demo passphrase", "keepIn": "keychain"}),
     )
     .unwrap_err();
     assert_eq!(err["kind"], "keychain_unavailable", "{err}");
@@ -38,7 +38,7 @@ fn a_taken_name_removes_the_demo_it_made_and_keeps_the_first() {
     invoke(
         &webview,
         "create_demo",
-        json!({"profile": "demo", "dir": first, "sizeMib": 1, "passphrase": "a demo passphrase"}),
+        json!({"profile": "demo", "dir": first, "sizeMib": 1, "passphrase": "a demo passphrase", "keepIn": "keychain"}),
     )
     .unwrap();
     // A folder that exists already keeps what it held.
@@ -48,7 +48,7 @@ fn a_taken_name_removes_the_demo_it_made_and_keeps_the_first() {
     let err = invoke(
         &webview,
         "create_demo",
-        json!({"profile": "demo", "dir": second, "sizeMib": 1, "passphrase": "a demo passphrase"}),
+        json!({"profile": "demo", "dir": second, "sizeMib": 1, "passphrase": "a demo passphrase", "keepIn": "keychain"}),
     )
     .unwrap_err();
     assert_eq!(err["kind"], "profile_exists", "{err}");
@@ -67,11 +67,151 @@ fn a_taken_name_removes_the_demo_it_made_and_keeps_the_first() {
     let err = invoke(
         &webview,
         "create_demo",
-        json!({"profile": "no/slashes", "dir": third, "sizeMib": 1, "passphrase": "a demo passphrase"}),
+        json!({"profile": "no/slashes", "dir": third, "sizeMib": 1, "passphrase": "a demo passphrase", "keepIn": "keychain"}),
     )
     .unwrap_err();
     assert_eq!(err["kind"], "invalid_profile_name", "{err}");
     assert!(!third.exists(), "the refused demo's folder is left");
     let status = invoke(&webview, "secret_status", json!({"profile": "demo"})).unwrap();
     assert_eq!(status["passphrase_stored"], true, "{status}");
+}
+
+/// Every file under `dir` whose bytes contain `secret`.
+fn files_holding(dir: &std::path::Path, secret: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(secret.len()).any(|w| w == secret.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn without_a_secret_service_the_session_keeps_the_passphrase_and_everything_works() {
+    if common::without_secret_service(
+        "without_a_secret_service_the_session_keeps_the_passphrase_and_everything_works",
+    ) {
+        return;
+    }
+    const SECRET: &str = "kept only in memory 4711";
+    let (_app, webview) = mock_app();
+    let config = std::path::PathBuf::from(std::env::var_os("BACKUPDESK_CONFIG_DIR").unwrap());
+
+    // The precise reason, never the library's text; nothing made.
+    let defaults = invoke(&webview, "demo_defaults", json!({})).unwrap();
+    assert_eq!(defaults["profile"], "demo");
+    let dir = std::path::PathBuf::from(defaults["data_dir"].as_str().unwrap());
+    assert!(
+        dir.starts_with(&config),
+        "{dir:?} is under the app's data folder"
+    );
+    let err = invoke(
+        &webview,
+        "create_demo",
+        json!({"profile": null, "dir": null, "sizeMib": 1, "passphrase": SECRET, "keepIn": "keychain"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "keychain_unavailable", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("no Secret Service"), "{message}");
+    assert!(
+        !message.contains("zbus") && !message.contains("SS "),
+        "{message}"
+    );
+    assert!(
+        !dir.exists() && !dir.parent().unwrap().exists(),
+        "nothing made"
+    );
+
+    // The same demo, its passphrase kept for this session only.
+    let made = invoke(
+        &webview,
+        "create_demo",
+        json!({"profile": null, "dir": null, "sizeMib": 1, "passphrase": SECRET, "keepIn": "session"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (made["profile"].as_str(), made["kept_in"].as_str()),
+        (Some("demo"), Some("session"))
+    );
+    assert_eq!(invoke(&webview, "kept_in_session", json!({})).unwrap(), 1);
+    let status = invoke(&webview, "secret_status", json!({"profile": "demo"})).unwrap();
+    assert_eq!(status["keychain_available"], false, "{status}");
+    assert_eq!(
+        status["keychain_problem"]["kind"], "keychain_unavailable",
+        "{status}"
+    );
+    assert_eq!(status["passphrase_in_session"], true, "{status}");
+
+    // A backup, its deep verification and a restore work as with a keychain.
+    let backup = invoke(
+        &webview,
+        "backup_now",
+        json!({"profile": "demo", "op": "b", "onProgress": "__CHANNEL__:1"}),
+    )
+    .unwrap();
+    let name = backup["filename"].as_str().unwrap().to_owned();
+    let verified = invoke(
+        &webview,
+        "verify_backup",
+        json!({"profile": "demo", "name": name, "deep": true, "op": "v", "onProgress": "__CHANNEL__:2"}),
+    )
+    .unwrap();
+    assert_eq!(
+        verified["database"]["integrity"],
+        json!(["ok"]),
+        "{verified}"
+    );
+    let done = invoke(
+        &webview,
+        "restore_backup",
+        json!({"profile": "demo", "name": name, "confirmation": "demo", "op": "r", "onProgress": "__CHANNEL__:3"}),
+    )
+    .unwrap();
+    assert!(done["pre_restore_backup"].is_string(), "{done}");
+    invoke(&webview, "test_passphrase", json!({"profile": "demo"})).unwrap();
+
+    // Nothing secret was written: not the profile book, the demo, its logs.
+    assert_eq!(
+        files_holding(&config, SECRET),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // Forgotten, it is gone; the next backup says what is missing.
+    assert_eq!(
+        invoke(&webview, "forget_passphrase", json!({"profile": "demo"})).unwrap(),
+        true
+    );
+    assert_eq!(invoke(&webview, "kept_in_session", json!({})).unwrap(), 0);
+    let err = invoke(
+        &webview,
+        "backup_now",
+        json!({"profile": "demo", "op": "b2", "onProgress": "__CHANNEL__:4"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "keychain_unavailable", "{err}");
+}
+
+#[test]
+fn without_a_session_bus_the_reason_is_the_missing_bus() {
+    if without_keychain("without_a_session_bus_the_reason_is_the_missing_bus") {
+        return;
+    }
+    let (_app, webview) = mock_app();
+    let status = invoke(&webview, "secret_status", json!({"profile": "none"})).unwrap();
+    assert_eq!(
+        status["keychain_problem"]["kind"], "keychain_unavailable",
+        "{status}"
+    );
+    let message = status["keychain_problem"]["message"].as_str().unwrap();
+    assert!(message.contains("no D-Bus session bus"), "{message}");
 }

@@ -26,7 +26,7 @@ fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {
     invoke(
         &webview,
         "create_demo",
-        json!({"profile": "app-made", "dir": by_app, "sizeMib": 1, "passphrase": APP_PASSPHRASE}),
+        json!({"profile": "app-made", "dir": by_app, "sizeMib": 1, "passphrase": APP_PASSPHRASE, "keepIn": "keychain"}),
     )
     .unwrap();
     let dir = by_app.display().to_string();
@@ -86,7 +86,7 @@ fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {
     invoke(
         &webview,
         "set_passphrase",
-        json!({"profile": "cli-made", "passphrase": CLI_PASSPHRASE}),
+        json!({"profile": "cli-made", "passphrase": CLI_PASSPHRASE, "keepIn": "keychain"}),
     )
     .unwrap();
     assert!(
@@ -101,7 +101,7 @@ fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {
     let err = invoke(
         &webview,
         "set_passphrase",
-        json!({"profile": "cli-made", "passphrase": "ServerMonitorBackup2026"}),
+        json!({"profile": "cli-made", "passphrase": "ServerMonitorBackup2026", "keepIn": "keychain"}),
     )
     .unwrap_err();
     assert_eq!(err["kind"], "default_passphrase_refused", "{err:#}");
@@ -123,7 +123,7 @@ fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {
     let err = invoke(
         &webview,
         "set_passphrase",
-        json!({"profile": "cli-made", "passphrase": ""}),
+        json!({"profile": "cli-made", "passphrase": "", "keepIn": "keychain"}),
     )
     .unwrap_err();
     assert_eq!(err["kind"], "empty_passphrase", "{err:#}");

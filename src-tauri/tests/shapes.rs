@@ -35,7 +35,7 @@ fn the_cli_and_the_app_answer_in_the_same_shapes() {
     invoke(
         &webview,
         "create_demo",
-        json!({"profile": "p", "dir": root, "sizeMib": 1, "passphrase": "the shapes passphrase"}),
+        json!({"profile": "p", "dir": root, "sizeMib": 1, "passphrase": "the shapes passphrase", "keepIn": "keychain"}),
     )
     .unwrap();
     let dir = root.display().to_string();

@@ -32,37 +32,129 @@ impl SecretKind {
     }
 }
 
-/// Why the keychain could not be used.
+/// Why the keychain could not be used, in the admin's terms: each case has
+/// its own advice, and the library's own text only goes to the debug log.
 #[derive(Debug, thiserror::Error)]
 pub enum KeychainError {
-    /// No Secret Service answers (no D-Bus session, no keyring daemon).
-    #[error("no keychain is reachable: {0}")]
-    KeychainUnavailable(String),
-    /// The keychain is there but locked or refused access.
-    #[error("the keychain refused access ({0}); unlock it and try again")]
-    KeychainLocked(String),
+    /// No D-Bus session bus to reach a keychain on.
+    #[error(
+        "no keychain: no D-Bus session bus is running here (DBUS_SESSION_BUS_ADDRESS is unset or \
+         points nowhere), so no Secret Service can answer; start Backup Desk from a desktop \
+         session that runs one (gnome-keyring, KeePassXC), or keep the passphrase for this \
+         session only"
+    )]
+    NoSessionBus,
+    /// A session bus, but nothing on it provides the Secret Service.
+    #[error(
+        "no keychain: this desktop session has no Secret Service (nothing provides \
+         org.freedesktop.secrets); install and start one, such as gnome-keyring \
+         (apt install gnome-keyring) or KeePassXC with its Secret Service integration on, or keep \
+         the passphrase for this session only"
+    )]
+    NoSecretService,
+    /// The Secret Service answered but its keyring is locked (or missing)
+    /// and no unlock prompt could be shown.
+    #[error(
+        "{0}; unlock it (for example in Seahorse, \"Passwords and Keys\", or by logging in again) and try again, or keep the passphrase for this session only"
+    )]
+    KeychainLocked(LockedKeyring),
+    /// The unlock or access prompt was dismissed.
+    #[error(
+        "the keychain denied access: its prompt was dismissed or refused; try again and accept \
+         it, or keep the passphrase for this session only"
+    )]
+    KeychainDenied,
     /// Another keychain failure.
-    #[error("keychain error: {0}")]
+    #[error("the keychain failed: {0}")]
     Keychain(String),
+}
+
+/// What is locked when the keychain is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LockedKeyring {
+    /// The collection holding the secrets is locked.
+    #[error("the keychain is locked and no unlock prompt could be shown")]
+    Collection,
+    /// There is no default keyring ("login") to keep secrets in, and the
+    /// service could not ask to create or unlock one.
+    #[error(
+        "the keychain has no unlocked default keyring to keep secrets in, and could not ask you \
+         to create or unlock one"
+    )]
+    NoDefaultKeyring,
 }
 
 impl crate::KindedError for KeychainError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
-            KeychainError::KeychainUnavailable(_) => crate::ErrorKind::KeychainUnavailable,
+            KeychainError::NoSessionBus | KeychainError::NoSecretService => {
+                crate::ErrorKind::KeychainUnavailable
+            }
             KeychainError::KeychainLocked(_) => crate::ErrorKind::KeychainLocked,
+            KeychainError::KeychainDenied => crate::ErrorKind::KeychainDenied,
             KeychainError::Keychain(_) => crate::ErrorKind::Keychain,
         }
     }
 }
 
+impl KeychainError {
+    /// Whether keeping secrets elsewhere for now is the way on (no
+    /// keychain, a locked one, a refused one), rather than a failure to
+    /// report.
+    pub fn unusable(&self) -> bool {
+        !matches!(self, KeychainError::Keychain(_))
+    }
+}
+
+/// Tells apart why the keyring library failed, from the Secret Service's
+/// and D-Bus's own errors inside it.
 fn classify(e: KeyringError) -> KeychainError {
+    tracing::debug!("keychain: {e}");
     match e {
-        KeyringError::NoStorageAccess(p) => KeychainError::KeychainLocked(p.to_string()),
-        KeyringError::PlatformFailure(p) => KeychainError::KeychainUnavailable(p.to_string()),
-        KeyringError::NoDefaultStore => {
-            KeychainError::KeychainUnavailable("no credential store".into())
+        KeyringError::NoStorageAccess(inner) | KeyringError::PlatformFailure(inner) => {
+            match inner.downcast_ref::<secret_service::Error>() {
+                Some(service) => classify_service(service),
+                None => KeychainError::Keychain(inner.to_string()),
+            }
         }
+        KeyringError::NoDefaultStore => KeychainError::NoSecretService,
+        other => KeychainError::Keychain(other.to_string()),
+    }
+}
+
+fn classify_service(e: &secret_service::Error) -> KeychainError {
+    use secret_service::Error as S;
+    match e {
+        S::Locked => KeychainError::KeychainLocked(LockedKeyring::Collection),
+        S::NoResult => KeychainError::KeychainLocked(LockedKeyring::NoDefaultKeyring),
+        S::Prompt => KeychainError::KeychainDenied,
+        S::Unavailable => KeychainError::NoSecretService,
+        S::Zbus(bus) => classify_bus(bus),
+        S::ZbusFdo(zbus::fdo::Error::ServiceUnknown(_)) => KeychainError::NoSecretService,
+        S::ZbusFdo(zbus::fdo::Error::AccessDenied(_)) => KeychainError::KeychainDenied,
+        other => KeychainError::Keychain(other.to_string()),
+    }
+}
+
+fn classify_bus(e: &zbus::Error) -> KeychainError {
+    match e {
+        zbus::Error::Connection(..) | zbus::Error::Address(_) | zbus::Error::Handshake(_) => {
+            KeychainError::NoSessionBus
+        }
+        zbus::Error::InputOutput(_) => KeychainError::NoSessionBus,
+        zbus::Error::MethodError(name, ..) if name.as_str().ends_with(".ServiceUnknown") => {
+            KeychainError::NoSecretService
+        }
+        zbus::Error::MethodError(name, ..) if name.as_str().ends_with(".AccessDenied") => {
+            KeychainError::KeychainDenied
+        }
+        zbus::Error::FDO(fdo) => match fdo.as_ref() {
+            zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_) => {
+                KeychainError::NoSecretService
+            }
+            zbus::fdo::Error::AccessDenied(_) => KeychainError::KeychainDenied,
+            other => KeychainError::Keychain(other.to_string()),
+        },
         other => KeychainError::Keychain(other.to_string()),
     }
 }
@@ -82,14 +174,10 @@ impl Keychain {
     /// Connects to the Secret Service.
     ///
     /// # Errors
-    /// [`KeychainError::KeychainUnavailable`] without a reachable service.
+    /// [`KeychainError::NoSessionBus`] or [`KeychainError::NoSecretService`]
+    /// without a reachable service.
     pub fn open() -> Result<Self, KeychainError> {
-        let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| match e {
-            KeyringError::PlatformFailure(p) | KeyringError::NoStorageAccess(p) => {
-                KeychainError::KeychainUnavailable(p.to_string())
-            }
-            other => KeychainError::KeychainUnavailable(other.to_string()),
-        })?;
+        let store = zbus_secret_service_keyring_store::Store::new().map_err(classify)?;
         let store: Arc<CredentialStore> = store;
         Ok(Keychain { store })
     }
@@ -146,5 +234,47 @@ impl Keychain {
         ] {
             let _ = self.forget(scope, kind);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KindedError;
+
+    fn through_store(e: secret_service::Error) -> KeychainError {
+        classify(KeyringError::NoStorageAccess(Box::new(e)))
+    }
+
+    #[test]
+    fn each_reason_has_its_own_kind_and_none_shows_the_library_text() {
+        let no_bus = through_store(secret_service::Error::Zbus(zbus::Error::Connection(
+            std::sync::Arc::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            "unix:path=/nonexistent".parse().unwrap(),
+        )));
+        assert!(matches!(no_bus, KeychainError::NoSessionBus));
+        let no_service = through_store(secret_service::Error::Unavailable);
+        assert!(matches!(no_service, KeychainError::NoSecretService));
+        let locked = through_store(secret_service::Error::Locked);
+        let no_keyring = through_store(secret_service::Error::NoResult);
+        let denied = through_store(secret_service::Error::Prompt);
+        assert_eq!(no_bus.kind(), crate::ErrorKind::KeychainUnavailable);
+        assert_eq!(no_service.kind(), crate::ErrorKind::KeychainUnavailable);
+        assert_eq!(locked.kind(), crate::ErrorKind::KeychainLocked);
+        assert_eq!(no_keyring.kind(), crate::ErrorKind::KeychainLocked);
+        assert_eq!(denied.kind(), crate::ErrorKind::KeychainDenied);
+        for e in [&no_bus, &no_service, &locked, &no_keyring, &denied] {
+            let text = e.to_string();
+            assert!(
+                !text.contains("SS error") && !text.contains("SS Error") && !text.contains("zbus"),
+                "{text}"
+            );
+            assert!(text.contains("session only"), "{text}");
+            assert!(e.unusable());
+        }
+        assert!(no_bus.to_string().contains("D-Bus session bus"));
+        assert!(no_service.to_string().contains("gnome-keyring"));
+        assert!(locked.to_string().contains("locked"));
+        assert!(denied.to_string().contains("dismissed"));
     }
 }

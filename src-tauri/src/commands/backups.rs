@@ -13,7 +13,7 @@ use tauri::ipc::Channel;
 
 use crate::error::{CommandResult, blocking, operation};
 use crate::progress::ProgressEvent;
-use crate::state::Operations;
+use crate::state::{Operations, Session};
 
 /// The profile's backups, newest first.
 #[tauri::command]
@@ -29,12 +29,14 @@ pub async fn backup_now(
     op: String,
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
+    session: State<'_, Session>,
 ) -> CommandResult<BackupSummary> {
+    let session = session.inner().clone();
     operation(&operations, op, on_progress, move |progress| {
         let selection = Selection::profile(&profile)?;
         Ok(backups::backup(
             &selection,
-            &StoredPassphrase(&selection),
+            &StoredPassphrase::new(&selection).with_session(&session.0),
             &Default::default(),
             &SystemClock,
             progress,
@@ -53,7 +55,9 @@ pub async fn verify_backup(
     op: String,
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
+    session: State<'_, Session>,
 ) -> CommandResult<VerifyReport> {
+    let session = session.inner().clone();
     let depth = if deep {
         VerifyDepth::Deep
     } else {
@@ -64,7 +68,7 @@ pub async fn verify_backup(
         Ok(backups::verify(
             &selection,
             &name,
-            &StoredPassphrase(&selection),
+            &StoredPassphrase::new(&selection).with_session(&session.0),
             depth,
             &SystemClock,
             progress,
@@ -83,13 +87,15 @@ pub async fn drill_backup(
     op: String,
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
+    session: State<'_, Session>,
 ) -> CommandResult<DrillReport> {
+    let session = session.inner().clone();
     operation(&operations, op, on_progress, move |progress| {
         let selection = Selection::profile(&profile)?;
         Ok(drills::drill(
             &selection,
             name.as_deref(),
-            &StoredPassphrase(&selection),
+            &StoredPassphrase::new(&selection).with_session(&session.0),
             &SystemClock,
             progress,
         )?)

@@ -1,27 +1,53 @@
-//! "Try a demo": a demo data directory with a profile and a passphrase.
+//! "Try a demo": a demo data directory with a profile and a passphrase, in
+//! one click (every field has a default) or customised.
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::service::profiles::{self, DemoCreated};
+use backupdesk_core::service::profiles::{self, DemoCreated, DemoDefaults};
+use backupdesk_core::service::{KeptIn, PassphraseHome};
+use tauri::State;
 
-use crate::error::{CommandResult, blocking};
+use crate::error::{CommandResult, IpcError, blocking};
+use crate::state::Session;
 
-/// Creates a demo installation in `dir`, a local profile `profile` for
-/// it, and stores `passphrase` for it in the keychain.
+/// The profile name and folder a one-click demo would use.
 #[tauri::command]
-#[tracing::instrument(skip(passphrase))]
+pub async fn demo_defaults() -> CommandResult<DemoDefaults> {
+    blocking(move || Ok(profiles::demo_defaults()?)).await
+}
+
+/// Creates a demo installation, a local profile for it and keeps its
+/// passphrase in `keep_in`. Whatever is left out takes its default: the
+/// name and folder of [`demo_defaults`], a random passphrase (the demo
+/// needs no typing). All or nothing.
+#[tauri::command]
+#[tracing::instrument(skip(passphrase, session))]
 pub async fn create_demo(
-    profile: String,
-    dir: String,
+    profile: Option<String>,
+    dir: Option<String>,
     size_mib: u32,
-    passphrase: String,
+    passphrase: Option<String>,
+    keep_in: KeptIn,
+    session: State<'_, Session>,
 ) -> CommandResult<DemoCreated> {
+    let session = session.inner().clone();
     blocking(move || {
+        let defaults = profiles::demo_defaults()?;
+        let passphrase = match passphrase.filter(|p| !p.is_empty()) {
+            Some(given) => Passphrase::new(given),
+            None => Passphrase::generate().map_err(|e| {
+                IpcError::new(
+                    backupdesk_core::ErrorKind::Internal,
+                    format!("cannot make a passphrase: {e}"),
+                )
+            })?,
+        };
         Ok(profiles::create_demo(
-            &profile,
-            &dir,
+            profile.as_deref().unwrap_or(&defaults.profile),
+            dir.as_deref().unwrap_or(&defaults.data_dir),
             size_mib,
-            &Passphrase::new(passphrase),
+            &passphrase,
+            PassphraseHome::of(keep_in, &session.0),
             &SystemClock,
         )?)
     })

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod fleet;
 pub mod inspect;
 pub mod operations;
+pub mod pick;
 pub mod profiles;
 pub mod restore;
 pub mod retention;

@@ -10,18 +10,23 @@ use tauri::ipc::Channel;
 
 use crate::error::{CommandResult, blocking, operation};
 use crate::progress::ProgressEvent;
-use crate::state::Operations;
+use crate::state::{Operations, Session};
 
 /// What restoring `name` would do: row counts against live, age, the
 /// safety backup, the remote safeguards.
 #[tauri::command]
-pub async fn plan_restore(profile: String, name: String) -> CommandResult<RestorePlanned> {
+pub async fn plan_restore(
+    profile: String,
+    name: String,
+    session: State<'_, Session>,
+) -> CommandResult<RestorePlanned> {
+    let session = session.inner().clone();
     blocking(move || {
         let selection = Selection::profile(&profile)?;
         Ok(backupdesk_core::service::restore::plan(
             &selection,
             &name,
-            &StoredPassphrase(&selection),
+            &StoredPassphrase::new(&selection).with_session(&session.0),
             &RestoreOptions::default(),
             &SystemClock,
             &backupdesk_core::progress::NoProgress,
@@ -41,12 +46,15 @@ pub async fn restore_backup(
     op: String,
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
+    session: State<'_, Session>,
 ) -> CommandResult<RestoreDone> {
+    let session = session.inner().clone();
     operation(&operations, op, on_progress, move |progress| {
         Ok(profiles::restore(
             &profile,
             &name,
             &confirmation,
+            &session.0,
             &SystemClock,
             progress,
         )?)

@@ -1,6 +1,7 @@
 //! Settings that touch secrets: the backup passphrase, the server login,
 //! the keychain and the schedule. Secrets arrive from the UI and go
-//! straight to the keychain; they are never logged (`skip` below).
+//! straight to the keychain, or, when none can keep them, to this
+//! session's memory; they are never logged (`skip` below).
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::crypto::Passphrase;
@@ -10,62 +11,95 @@ use backupdesk_core::rotation::RotationReport;
 use backupdesk_core::schedule::{self, ScheduleStatus, Scheduler};
 use backupdesk_core::service::backups;
 use backupdesk_core::service::profiles::{self, SecretStatus};
-use backupdesk_core::service::{Selection, StoredPassphrase};
+use backupdesk_core::service::{KeptIn, PassphraseHome, Selection, StoredPassphrase};
+use tauri::State;
 use zeroize::Zeroizing;
 
 use crate::error::{CommandResult, blocking};
+use crate::state::Session;
 
-/// Which secrets profile `profile` has in the keychain.
+/// Which secrets profile `profile` has, in the keychain and in memory.
 #[tauri::command]
-pub async fn secret_status(profile: String) -> CommandResult<SecretStatus> {
-    blocking(move || Ok(profiles::secret_status(&profile))).await
+pub async fn secret_status(
+    profile: String,
+    session: State<'_, Session>,
+) -> CommandResult<SecretStatus> {
+    let session = session.inner().clone();
+    blocking(move || Ok(profiles::secret_status(&profile, &session.0))).await
 }
 
-/// Stores the backup passphrase of `profile`.
+/// How many passphrases this session keeps in memory (the app's banner
+/// shows while any is).
 #[tauri::command]
-#[tracing::instrument(skip(passphrase))]
-pub async fn set_passphrase(profile: String, passphrase: String) -> CommandResult<()> {
+pub fn kept_in_session(session: State<'_, Session>) -> u32 {
+    u32::try_from(session.0.len()).unwrap_or(u32::MAX)
+}
+
+/// Keeps the backup passphrase of `profile` in the keychain or, with
+/// `keep_in` = `session`, in memory until the app ends.
+#[tauri::command]
+#[tracing::instrument(skip(passphrase, session))]
+pub async fn set_passphrase(
+    profile: String,
+    passphrase: String,
+    keep_in: KeptIn,
+    session: State<'_, Session>,
+) -> CommandResult<()> {
+    let session = session.inner().clone();
     blocking(move || {
         Ok(profiles::set_passphrase(
             &profile,
             &Passphrase::new(passphrase),
+            PassphraseHome::of(keep_in, &session.0),
         )?)
     })
     .await
 }
 
-/// Checks the stored passphrase on the newest encrypted backup; returns
+/// Checks the kept passphrase on the newest encrypted backup; returns
 /// that backup's name.
 #[tauri::command]
-pub async fn test_passphrase(profile: String) -> CommandResult<String> {
+pub async fn test_passphrase(
+    profile: String,
+    session: State<'_, Session>,
+) -> CommandResult<String> {
+    let session = session.inner().clone();
     blocking(move || {
         let selection = Selection::profile(&profile)?;
         Ok(backups::test_passphrase(
             &selection,
-            &StoredPassphrase(&selection),
+            &StoredPassphrase::new(&selection).with_session(&session.0),
         )?)
     })
     .await
 }
 
-/// Forgets the stored passphrase of `profile`.
+/// Forgets the passphrase of `profile` (keychain and memory).
 #[tauri::command]
-pub async fn forget_passphrase(profile: String) -> CommandResult<bool> {
-    blocking(move || Ok(profiles::forget_passphrase(&profile)?)).await
+pub async fn forget_passphrase(
+    profile: String,
+    session: State<'_, Session>,
+) -> CommandResult<bool> {
+    let session = session.inner().clone();
+    blocking(move || Ok(profiles::forget_passphrase(&profile, &session.0)?)).await
 }
 
-/// Re-encrypts every backup of `profile` with `new_passphrase` and stores
-/// it (a backup is only replaced once its new copy verified).
+/// Re-encrypts every backup of `profile` with `new_passphrase` and keeps
+/// it where the old one was (a backup is only replaced once its new copy
+/// verified).
 #[tauri::command]
-#[tracing::instrument(skip(new_passphrase))]
+#[tracing::instrument(skip(new_passphrase, session))]
 pub async fn rotate_passphrase(
     profile: String,
     new_passphrase: String,
+    session: State<'_, Session>,
 ) -> CommandResult<RotationReport> {
+    let session = session.inner().clone();
     blocking(move || {
         Ok(profiles::rotate(
             &profile,
             &Passphrase::new(new_passphrase),
+            &session.0,
             &SystemClock,
             &NoProgress,
         )?)

@@ -56,6 +56,34 @@ pub fn without_keychain(test: &str) -> bool {
     )
 }
 
+/// Re-runs this test with its own config folder on a D-Bus session bus
+/// where nothing provides a Secret Service (no keyring daemon, nothing to
+/// activate).
+pub fn without_secret_service(test: &str) -> bool {
+    if std::env::var_os("BACKUPDESK_APP_TEST_CHILD").is_some() {
+        return false;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/scripts/bus-without-secret-service.conf");
+    let out = std::process::Command::new("dbus-run-session")
+        .arg(format!("--config-file={}", conf.display()))
+        .arg("--")
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture"])
+        .env("BACKUPDESK_APP_TEST_CHILD", "1")
+        .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
+
 fn rerun(test: &str, with_keyring: bool) -> bool {
     rerun_with(test, with_keyring, &[])
 }

@@ -79,10 +79,25 @@ fn tauri_driver() -> PathBuf {
     }
 }
 
+/// The keychain a window's session has.
+#[derive(Clone, Copy)]
+enum Keychain {
+    /// A fresh, unlocked gnome-keyring.
+    FreshKeyring,
+    /// A session bus where nothing provides a Secret Service.
+    NoSecretService,
+}
+
 impl Window {
     /// Starts everything with the config folder `config` (profiles live
     /// there; secrets in the session's fresh keyring).
     fn open(config: &Path) -> Window {
+        Window::open_with(config, Keychain::FreshKeyring, &[])
+    }
+
+    /// Starts everything with the config folder `config`, the keychain
+    /// situation `keychain` and `env` for the app.
+    fn open_with(config: &Path, keychain: Keychain, env: &[(&str, &str)]) -> Window {
         let mut xvfb = Killed(
             Command::new("Xvfb")
                 .args([
@@ -106,11 +121,19 @@ impl Window {
             .unwrap();
         let display = format!(":{}", line.trim());
         let (port, native) = (free_port(), free_port());
-        let with_keyring = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/with-keyring.sh");
+        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+        let mut session = Command::new("dbus-run-session");
+        match keychain {
+            Keychain::FreshKeyring => session.arg("--").arg(scripts.join("with-keyring.sh")),
+            Keychain::NoSecretService => session
+                .arg(format!(
+                    "--config-file={}",
+                    scripts.join("bus-without-secret-service.conf").display()
+                ))
+                .arg("--"),
+        };
         let driver = Killed(
-            Command::new("dbus-run-session")
-                .arg("--")
-                .arg(with_keyring)
+            session
                 .arg(tauri_driver())
                 .args([
                     "--port",
@@ -121,6 +144,7 @@ impl Window {
                 .env("DISPLAY", &display)
                 .env("BACKUPDESK_CONFIG_DIR", config)
                 .env("NO_AT_BRIDGE", "1")
+                .envs(env.iter().copied())
                 .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -221,6 +245,15 @@ impl Window {
         self.rt.block_on(element.attr(name)).unwrap()
     }
 
+    /// A DOM property (an input's current `value`, not its attribute).
+    fn prop(&self, css: &str, name: &str) -> String {
+        let element = self.wait(css, 20);
+        self.rt
+            .block_on(element.prop(name))
+            .unwrap()
+            .unwrap_or_default()
+    }
+
     fn click(&self, css: &str) {
         let element = self.wait(css, 20);
         self.rt.block_on(element.click()).unwrap();
@@ -255,14 +288,20 @@ impl Window {
         std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
     }
 
-    /// Creates a demo installation from the first-run screen.
+    /// Creates a demo installation from the first-run screen, with its
+    /// name, folder and passphrase chosen.
     fn try_demo(&self, profile: &str, dir: &Path, passphrase: &str) {
-        self.click("#first-demo");
+        self.ask_for_demo(profile, dir, passphrase);
+        self.wait(".tiles", 60);
+    }
+
+    /// Fills and sends the first-run screen's demo form.
+    fn ask_for_demo(&self, profile: &str, dir: &Path, passphrase: &str) {
+        self.click("#demo-customize");
         self.fill("#demo-name", profile);
         self.fill("#demo-dir", &dir.display().to_string());
         self.fill("#demo-passphrase", passphrase);
         self.click("#demo-create");
-        self.wait(".tiles", 60);
     }
 
     /// Logs in to the selected remote profile from Settings. The form is
@@ -394,9 +433,129 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     }
     assert!(
         window
-            .text("#keychain-status")
-            .contains("Passphrase stored")
+            .text("#secret-places")
+            .contains("Passphrase stored in the keychain")
     );
+}
+
+#[test]
+fn gui_the_demo_in_one_click_and_a_folder_opened_through_the_picker() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    // An installation with a backup, for the picker to answer.
+    let picked = Installation::demo(MIB, JournalMode::Wal);
+    let existing = picked.backup();
+    let picked_root = picked.root().display().to_string();
+    let window = Window::open_with(
+        &config,
+        Keychain::FreshKeyring,
+        &[("BACKUPDESK_TEST_PICK", &picked_root)],
+    );
+
+    // One click: the default name and a folder under the app's data folder.
+    let shown = window.wait_text("#demo-default-dir", "demos/demo", 30);
+    window.click("#first-demo");
+    window.wait(".tiles li[data-profile='demo']", 60);
+    let demo = config.join("demos/demo");
+    assert_eq!(shown, demo.display().to_string());
+    assert!(
+        demo.join("data/servers.db").is_file(),
+        "the demo is at {demo:?}"
+    );
+    window.shot("01b-demo-one-click");
+    window.backup_now();
+    assert_eq!(
+        backups_of(&demo).len(),
+        1,
+        "the one-click demo's passphrase is kept"
+    );
+
+    // Settings → Add a folder → Choose…: the picker's folder fills the field.
+    window.click("#nav-settings");
+    window.click("#add-local");
+    window.fill("#local-name", "picked");
+    window.click("#local-dir-choose");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while window.prop("#local-dir", "value") != picked_root {
+        assert!(
+            Instant::now() < deadline,
+            "the picked folder never filled the field"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    window.click("#local-add");
+    window.select("#profile-select", "picked");
+    window.click("#nav-backups");
+    window.wait(&format!("#backup-table tr[data-name='{existing}']"), 30);
+}
+
+#[test]
+fn gui_without_a_keychain_the_session_keeps_the_passphrase_for_backup_and_restore() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let window = Window::open_with(&config, Keychain::NoSecretService, &[]);
+    let dir = scratch.path().join("demo");
+    window.ask_for_demo("nokey", &dir, PASSPHRASE);
+    let error = window.wait_text("div.error[role='alert']", "no Secret Service", 30);
+    assert_eq!(
+        window
+            .attr("div.error[role='alert']", "data-kind")
+            .as_deref(),
+        Some("keychain_unavailable"),
+        "{error}"
+    );
+    assert!(
+        !dir.exists(),
+        "nothing made before the passphrase has a home"
+    );
+    window.shot("01c-no-keychain");
+    window.click("#demo-session");
+    window.wait(".tiles li[data-profile='nokey']", 60);
+    let banner = window.wait_text("#session-banner", "this session only", 20);
+    assert!(banner.contains("never writes"), "{banner}");
+    window.shot("01d-session-banner");
+
+    window.backup_now();
+    let backup = backups_of(&dir).pop().unwrap();
+    let live = dir.join("data/servers.db");
+    let expected = {
+        let out = scratch.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &dir.join("data/backups").join(&backup), &out);
+        content_digest(&out, None)
+    };
+    change_live(&live, "changed-after-the-backup");
+    window.click(&format!("button[aria-label='Restore {backup}']"));
+    window.wait("#restore-choice", 20);
+    window.click("#restore-verify");
+    window.wait("#restore-tables", 120);
+    window.click("#restore-next");
+    window.fill("#restore-confirm", "nokey");
+    window.click("#restore-go");
+    window.wait_text("#restore-outcome", "Restored", 120);
+    assert_eq!(content_digest(&live, None), expected);
+
+    // Nothing secret was written anywhere under the config or the demo.
+    for root in [&config, &dir] {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(at) = stack.pop() {
+            for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).unwrap_or_default();
+                    assert!(
+                        !bytes
+                            .windows(PASSPHRASE.len())
+                            .any(|w| w == PASSPHRASE.as_bytes()),
+                        "the passphrase was written to {path:?}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

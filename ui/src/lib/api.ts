@@ -3,6 +3,9 @@ import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { Command } from "./bindings/Command";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { DemoCreated } from "./bindings/DemoCreated";
+import type { DemoDefaults } from "./bindings/DemoDefaults";
+import type { FileFor } from "./bindings/FileFor";
+import type { KeptIn } from "./bindings/KeptIn";
 import type { DrillReport } from "./bindings/DrillReport";
 import type { FleetTile } from "./bindings/FleetTile";
 import type { HealthReport } from "./bindings/HealthReport";
@@ -42,8 +45,14 @@ export const api = {
   addRemoteProfile: (name: string, baseUrl: string, username: string, caCert: string | null) =>
     invoke<void>("add_remote_profile", { name, baseUrl, username, caCert }),
   removeProfile: (name: string) => invoke<void>("remove_profile", { name }),
-  createDemo: (profile: string, dir: string, sizeMib: number, passphrase: string) =>
-    invoke<DemoCreated>("create_demo", { profile, dir, sizeMib, passphrase }),
+  demoDefaults: () => invoke<DemoDefaults>("demo_defaults"),
+  /** A demo; what is null takes its default (name, folder, a random passphrase). */
+  createDemo: (profile: string | null, dir: string | null, sizeMib: number, passphrase: string | null, keepIn: KeptIn) =>
+    invoke<DemoCreated>("create_demo", { profile, dir, sizeMib, passphrase, keepIn }),
+  /** The native folder picker; null when cancelled. */
+  pickFolder: (title: string, start: string | null) => invoke<string | null>("pick_folder", { title, start }),
+  /** The native file picker; null when cancelled. */
+  pickFile: (purpose: FileFor) => invoke<string | null>("pick_file", { purpose }),
   fleetCached: () => invoke<FleetTile[]>("fleet_cached"),
   fleetRefresh: (onTile: Channel<FleetTile>) => invoke<FleetTile[]>("fleet_refresh", { onTile }),
   fleetRefreshProfile: (profile: string) => invoke<FleetTile>("fleet_refresh_profile", { profile }),
@@ -68,7 +77,9 @@ export const api = {
   applyRetention: (profile: string, policy: RetentionPolicy) =>
     invoke<PruneOutcome>("apply_retention", { profile, policy }),
   secretStatus: (profile: string) => invoke<SecretStatus>("secret_status", { profile }),
-  setPassphrase: (profile: string, passphrase: string) => invoke<void>("set_passphrase", { profile, passphrase }),
+  setPassphrase: (profile: string, passphrase: string, keepIn: KeptIn) =>
+    invoke<void>("set_passphrase", { profile, passphrase, keepIn }),
+  keptInSession: () => invoke<number>("kept_in_session"),
   testPassphrase: (profile: string) => invoke<string>("test_passphrase", { profile }),
   forgetPassphrase: (profile: string) => invoke<boolean>("forget_passphrase", { profile }),
   rotatePassphrase: (profile: string, newPassphrase: string) =>

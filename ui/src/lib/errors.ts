@@ -36,8 +36,9 @@ const ADVICE: Record<ErrorKind, string> = {
   invalid_url: "Give an http:// or https:// address.",
   io: "A file could not be read or written. The message names it.",
   keychain: "The keychain failed. Try again, or use a passphrase file.",
-  keychain_locked: "Unlock your keyring and try again.",
-  keychain_unavailable: "No keychain answers. Start your desktop's keyring (Secret Service) and try again.",
+  keychain_denied: "The keychain's prompt was dismissed. Try again and accept it, or keep the passphrase for this session only.",
+  keychain_locked: "Unlock your keyring and try again, or keep the passphrase for this session only.",
+  keychain_unavailable: "No keychain answers here. Start one (gnome-keyring, KeePassXC), or keep the passphrase for this session only.",
   ledger_damaged: "Backup Desk's records (pins, verifications) are damaged: repair or move aside data/.backupdesk/ledger.json before pruning.",
   login_failed: "The server refused the user name or password.",
   malformed_config: "A Backup Desk settings file is damaged. The message names it: repair or move it aside.",
@@ -103,4 +104,9 @@ export function asIpcError(e: unknown): IpcError {
  * UI was built with still gets the general advice). */
 export function advice(kind: ErrorKind): string {
   return ADVICE[kind] ?? "Check the message above; nothing else was changed.";
+}
+
+/** Whether the keychain cannot keep secrets here now (none, locked, refused): the app offers this session's memory instead. */
+export function keychainUnusable(kind: ErrorKind): boolean {
+  return kind === "keychain_unavailable" || kind === "keychain_locked" || kind === "keychain_denied";
 }

@@ -6,9 +6,9 @@ use backupdesk_core::keychain::Keychain;
 use backupdesk_core::service::secrets::{self, PassphraseScope};
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::service::StoredPassphrase;
 use backupdesk_core::service::backups;
 use backupdesk_core::service::profiles;
+use backupdesk_core::service::{PassphraseHome, StoredPassphrase};
 
 use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
 use crate::failure::fail;
@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
         }
         PassphraseVerb::Test => {
             let selection = super::selection(global)?;
-            let newest = backups::test_passphrase(&selection, &StoredPassphrase(&selection))
+            let newest = backups::test_passphrase(&selection, &StoredPassphrase::new(&selection))
                 .map_err(fail)?;
             (true, format!("The stored passphrase opens {newest}."))
         }
@@ -111,6 +111,7 @@ fn rotate(
         scope,
         &old,
         &new,
+        PassphraseHome::Keychain,
         &SystemClock,
         &Bars::new(global.json),
     )

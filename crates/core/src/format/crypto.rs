@@ -50,6 +50,22 @@ impl Passphrase {
         Passphrase(Zeroizing::new(text))
     }
 
+    /// A new random passphrase (128 bits from the OS, as 8 groups of 4 hex
+    /// digits), for a demo that should need no typing.
+    ///
+    /// # Errors
+    /// The OS randomness cannot be read.
+    pub fn generate() -> std::io::Result<Self> {
+        use std::io::Read;
+        let mut bytes = Zeroizing::new([0u8; 16]);
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes[..])?;
+        let groups: Vec<String> = bytes
+            .chunks(2)
+            .map(|pair| format!("{:02x}{:02x}", pair[0], pair[1]))
+            .collect();
+        Ok(Passphrase(Zeroizing::new(groups.join("-"))))
+    }
+
     /// The well-known default of the server's scripts, for reading legacy backups.
     pub fn legacy_default() -> Self {
         Passphrase::new(LEGACY_DEFAULT.to_owned())

@@ -13,6 +13,8 @@ pub mod restore;
 pub mod retention;
 pub mod secrets;
 pub mod selection;
+pub mod session;
 
 pub use error::{PassphraseUnavailable, ServiceError};
 pub use selection::{PassphraseSource, PassphraseUse, Selection, StoredPassphrase};
+pub use session::{KeptIn, PassphraseHome, SessionPassphrases};

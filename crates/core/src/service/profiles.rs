@@ -12,6 +12,7 @@ use crate::local::rotation::{self, RotationReport};
 use crate::progress::Progress;
 use crate::service::secrets::{self, PassphraseScope};
 use crate::service::selection::{Selection, StoredPassphrase};
+use crate::service::session::{PassphraseHome, SessionPassphrases};
 use crate::targets::RestoreDone;
 use crate::targets::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
 
@@ -57,12 +58,17 @@ pub fn passphrase_scope(name: &str) -> Result<PassphraseScope> {
     Ok(PassphraseScope::for_profile(name, &profile(name)?))
 }
 
-/// The backup passphrase of profile `name`, from the keychain.
+/// The backup passphrase of profile `name`: the one `session` keeps, else
+/// the keychain's.
 ///
 /// # Errors
 /// [`ServiceError::NoPassphraseStored`], keychain failures.
-pub fn passphrase(name: &str) -> Result<Passphrase> {
-    secrets::stored_passphrase(&Keychain::open()?, &passphrase_scope(name)?)?
+pub fn passphrase(name: &str, session: &SessionPassphrases) -> Result<Passphrase> {
+    let scope = passphrase_scope(name)?;
+    if let Some(kept) = session.get(&scope) {
+        return Ok(kept);
+    }
+    secrets::stored_passphrase(&Keychain::open()?, &scope)?
         .ok_or_else(|| ServiceError::NoPassphraseStored(name.to_owned()))
 }
 
@@ -90,6 +96,43 @@ pub struct DemoCreated {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub size_bytes: u64,
     pub tables: u32,
+    /// Where its passphrase is kept.
+    pub kept_in: crate::service::session::KeptIn,
+}
+
+/// What a one-click demo would be: the first free profile name of `demo`,
+/// `demo-2`, … and a folder of that name under Backup Desk's data folder
+/// (one that does not exist yet, or is empty).
+///
+/// # Errors
+/// A damaged profile book.
+pub fn demo_defaults() -> Result<DemoDefaults> {
+    let book = book()?;
+    let parent = crate::targets::profile::data_dir().join("demos");
+    let free = |name: &str| {
+        let dir = parent.join(name);
+        !book.profiles().contains_key(name)
+            && std::fs::read_dir(&dir).map_or(true, |mut d| d.next().is_none())
+    };
+    let name = (1..)
+        .map(|n| match n {
+            1 => "demo".to_owned(),
+            n => format!("demo-{n}"),
+        })
+        .find(|name| free(name))
+        .unwrap_or_else(|| "demo".to_owned());
+    Ok(DemoDefaults {
+        data_dir: parent.join(&name).display().to_string(),
+        profile: name,
+    })
+}
+
+/// A demo's proposed profile name and folder.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DemoDefaults {
+    pub profile: String,
+    pub data_dir: String,
 }
 
 /// Creates a demo installation in `dir`, local profile `name` for it, and
@@ -106,11 +149,15 @@ pub fn create_demo(
     dir: &str,
     size_mib: u32,
     passphrase: &Passphrase,
+    home: PassphraseHome<'_>,
     clock: &dyn Clock,
 ) -> Result<DemoCreated> {
     use crate::local::demo::{DemoOptions, create_demo};
     secrets::check_new_passphrase(passphrase)?;
-    let keychain = Keychain::open()?;
+    let keychain = match home {
+        PassphraseHome::Keychain => Some(Keychain::open()?),
+        PassphraseHome::Session(_) => None,
+    };
     let root = std::path::absolute(dir).map_err(|source| ServiceError::Io {
         what: format!("cannot use {dir}"),
         source,
@@ -134,7 +181,12 @@ pub fn create_demo(
     )
     .inspect_err(|_| made.undo())?;
     let scope = PassphraseScope::for_profile(name, book.get(name)?);
-    if let Err(e) = secrets::store_passphrase(&keychain, &scope, passphrase) {
+    let kept = match (&keychain, home) {
+        (Some(keychain), _) => secrets::store_passphrase(keychain, &scope, passphrase),
+        (None, PassphraseHome::Session(session)) => Ok(session.keep(&scope, passphrase)?),
+        (None, PassphraseHome::Keychain) => unreachable!("the keychain was opened above"),
+    };
+    if let Err(e) = kept {
         let _ = book.remove(name);
         made.undo();
         return Err(e.into());
@@ -144,6 +196,7 @@ pub fn create_demo(
         data_dir: root.display().to_string(),
         size_bytes: report.size_bytes,
         tables: report.tables as u32,
+        kept_in: home.kept_in(),
     })
 }
 
@@ -154,7 +207,14 @@ struct MadeFolders(Vec<std::path::PathBuf>);
 impl MadeFolders {
     fn before(root: &std::path::Path) -> Self {
         let data = DataDir::new(root);
+        // The outermost folder that does not exist yet holds all we make.
+        let outermost = root
+            .ancestors()
+            .take_while(|dir| !dir.exists())
+            .last()
+            .unwrap_or(root);
         let candidates = [
+            outermost.to_path_buf(),
             root.to_path_buf(),
             root.join("data"),
             data.logs(),
@@ -190,6 +250,7 @@ pub fn restore(
     name: &str,
     file: &str,
     confirmation: &str,
+    session: &SessionPassphrases,
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<RestoreDone> {
@@ -200,7 +261,7 @@ pub fn restore(
     crate::service::restore::restore(
         &selection,
         file,
-        &StoredPassphrase(&selection),
+        &StoredPassphrase::new(&selection).with_session(session),
         &crate::local::restore::RestoreOptions::default(),
         clock,
         progress,
@@ -236,66 +297,90 @@ pub fn apply_retention(
     Ok(retention::prune(&data, policy, clock)?)
 }
 
-/// What the keychain holds for a profile.
+/// Where a profile's secrets are kept.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SecretStatus {
     /// Whether a keychain answers at all.
     pub keychain_available: bool,
-    /// Why not, when it does not.
-    pub keychain_error: Option<String>,
+    /// Why not, when it does not (the UI branches on its kind: none
+    /// running, locked, access denied).
+    pub keychain_problem: Option<crate::model::KindedMessage>,
+    /// A passphrase is in the keychain.
     pub passphrase_stored: bool,
+    /// A passphrase is kept in memory for this session only.
+    pub passphrase_in_session: bool,
     pub token_stored: bool,
     pub password_stored: bool,
 }
 
-/// Which secrets profile `name` has in the keychain.
-pub fn secret_status(name: &str) -> SecretStatus {
-    match Keychain::open() {
-        Ok(keychain) => {
+/// Which secrets profile `name` has, in the keychain and in `session`.
+pub fn secret_status(name: &str, session: &SessionPassphrases) -> SecretStatus {
+    let scope = passphrase_scope(name);
+    let passphrase_in_session = scope.as_ref().is_ok_and(|s| session.get(s).is_some());
+    match Keychain::open().and_then(|keychain| {
+        // A locked or refusing keychain opens but fails on the first read.
+        let has_passphrase = match &scope {
+            Ok(scope) => secrets::stored_passphrase(&keychain, scope)?.is_some(),
+            Err(_) => false,
+        };
+        Ok((keychain, has_passphrase))
+    }) {
+        Ok((keychain, passphrase_stored)) => {
             let has = |kind| matches!(keychain.get(name, kind), Ok(Some(_)));
-            let passphrase_stored = passphrase_scope(name).is_ok_and(|scope| {
-                matches!(secrets::stored_passphrase(&keychain, &scope), Ok(Some(_)))
-            });
             SecretStatus {
                 keychain_available: true,
-                keychain_error: None,
+                keychain_problem: None,
                 passphrase_stored,
+                passphrase_in_session,
                 token_stored: has(SecretKind::ApiToken),
                 password_stored: has(SecretKind::Password),
             }
         }
         Err(e) => SecretStatus {
             keychain_available: false,
-            keychain_error: Some(e.to_string()),
+            keychain_problem: Some(crate::model::KindedMessage::of(&e)),
             passphrase_stored: false,
+            passphrase_in_session,
             token_stored: false,
             password_stored: false,
         },
     }
 }
 
-/// Stores `passphrase` for profile `name` (the policy checks it first).
+/// Keeps `passphrase` for profile `name` in `home` (the policy checks it
+/// first). Kept in the keychain, it replaces one this session kept.
 ///
 /// # Errors
 /// A refused passphrase, keychain failures.
-pub fn set_passphrase(name: &str, passphrase: &Passphrase) -> Result<()> {
-    Ok(secrets::store_passphrase(
-        &Keychain::open()?,
-        &passphrase_scope(name)?,
-        passphrase,
-    )?)
+pub fn set_passphrase(name: &str, passphrase: &Passphrase, home: PassphraseHome<'_>) -> Result<()> {
+    let scope = passphrase_scope(name)?;
+    match home {
+        PassphraseHome::Keychain => {
+            secrets::store_passphrase(&Keychain::open()?, &scope, passphrase)?
+        }
+        PassphraseHome::Session(session) => session.keep(&scope, passphrase)?,
+    }
+    Ok(())
 }
 
-/// Forgets the stored passphrase of profile `name`.
+/// Forgets the passphrase of profile `name`, in `session` and in the
+/// keychain (an unreachable keychain is no failure when the session held
+/// one: there was nothing else to forget).
 ///
 /// # Errors
 /// Keychain failures.
-pub fn forget_passphrase(name: &str) -> Result<bool> {
-    Ok(secrets::forget_passphrase(
-        &Keychain::open()?,
-        &passphrase_scope(name)?,
-    )?)
+pub fn forget_passphrase(name: &str, session: &SessionPassphrases) -> Result<bool> {
+    let scope = passphrase_scope(name)?;
+    let in_session = session.forget(&scope);
+    match Keychain::open()
+        .map_err(ServiceError::from)
+        .and_then(|k| Ok(secrets::forget_passphrase(&k, &scope)?))
+    {
+        Ok(in_keychain) => Ok(in_session || in_keychain),
+        Err(_) if in_session => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// Rotates the passphrase of local profile `name` to `new`; see
@@ -306,14 +391,22 @@ pub fn forget_passphrase(name: &str) -> Result<bool> {
 pub fn rotate(
     name: &str,
     new: &Passphrase,
+    session: &SessionPassphrases,
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<RotationReport> {
+    let scope = passphrase_scope(name)?;
+    // The new passphrase is kept where the old one was.
+    let home = match session.get(&scope) {
+        Some(_) => PassphraseHome::Session(session),
+        None => PassphraseHome::Keychain,
+    };
     let (report, stored) = rotate_and_store(
         &local_data(name)?,
-        &passphrase_scope(name)?,
-        &passphrase(name)?,
+        &scope,
+        &passphrase(name, session)?,
         new,
+        home,
         clock,
         progress,
     )?;
@@ -334,15 +427,19 @@ pub fn rotate_and_store(
     scope: &PassphraseScope,
     old: &Passphrase,
     new: &Passphrase,
+    home: PassphraseHome<'_>,
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<(RotationReport, Result<bool>)> {
     let report = rotation::rotate(data, old, new, clock, progress)?;
     let stored = if report.complete() {
-        Keychain::open()
-            .map_err(ServiceError::from)
-            .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?))
-            .map(|()| true)
+        match home {
+            PassphraseHome::Keychain => Keychain::open()
+                .map_err(ServiceError::from)
+                .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?)),
+            PassphraseHome::Session(session) => Ok(session.keep(scope, new)?),
+        }
+        .map(|()| true)
     } else {
         Ok(false)
     };

@@ -18,6 +18,7 @@ use crate::local::layout::DataDir;
 use crate::local::retention::RetentionPolicy;
 use crate::service::error::ServiceError;
 use crate::service::secrets::{self, PassphraseScope};
+use crate::service::session::SessionPassphrases;
 use crate::targets::profile::{ProfileBook, config_dir};
 use crate::targets::{LocalTarget, OpenedTarget, Target};
 
@@ -143,13 +144,38 @@ pub trait PassphraseSource {
     fn passphrase(&self, usage: PassphraseUse) -> Result<Passphrase, ServiceError>;
 }
 
-/// The passphrase stored in the keychain for a selection (the app's source).
-pub struct StoredPassphrase<'a>(pub &'a Selection);
+/// The passphrase kept for a selection (the app's source): this session's
+/// memory first (when no keychain could keep it), then the keychain.
+pub struct StoredPassphrase<'a> {
+    selection: &'a Selection,
+    session: Option<&'a SessionPassphrases>,
+}
+
+impl<'a> StoredPassphrase<'a> {
+    /// The keychain's passphrase for `selection`.
+    pub fn new(selection: &'a Selection) -> Self {
+        StoredPassphrase {
+            selection,
+            session: None,
+        }
+    }
+
+    /// Also looks in `session` (first).
+    pub fn with_session(self, session: &'a SessionPassphrases) -> Self {
+        StoredPassphrase {
+            session: Some(session),
+            ..self
+        }
+    }
+}
 
 impl PassphraseSource for StoredPassphrase<'_> {
     fn passphrase(&self, _usage: PassphraseUse) -> Result<Passphrase, ServiceError> {
-        secrets::stored_passphrase(&Keychain::open()?, self.0.scope())?
-            .ok_or_else(|| ServiceError::NoPassphraseStored(self.0.label().to_owned()))
+        if let Some(kept) = self.session.and_then(|s| s.get(self.selection.scope())) {
+            return Ok(kept);
+        }
+        secrets::stored_passphrase(&Keychain::open()?, self.selection.scope())?
+            .ok_or_else(|| ServiceError::NoPassphraseStored(self.selection.label().to_owned()))
     }
 }
 
