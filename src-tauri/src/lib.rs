@@ -8,6 +8,7 @@ pub mod error;
 mod logging;
 pub mod progress;
 pub mod state;
+mod window_place;
 
 #[cfg(test)]
 mod bindings;
@@ -81,6 +82,8 @@ pub fn run() {
     app(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(window_place::plugin())
+        .on_window_event(window_place::on_window_event)
         .run(tauri::generate_context!())
         .expect("error while running Backup Desk");
 }

@@ -281,6 +281,32 @@ impl Window {
             .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
     }
 
+    /// Resizes (and moves) the window, as the admin would.
+    fn set_rect(&self, x: u32, y: u32, width: u32, height: u32) {
+        self.rt
+            .block_on(self.client().set_window_rect(x, y, width, height))
+            .unwrap_or_else(|e| panic!("set the window to {width}x{height}: {e}"));
+        std::thread::sleep(Duration::from_millis(400));
+    }
+
+    /// The window's position and size.
+    fn rect(&self) -> (u64, u64, u64, u64) {
+        self.rt.block_on(self.client().get_window_rect()).unwrap()
+    }
+
+    /// Runs `script` in the page; its JSON result.
+    fn eval(&self, script: &str) -> serde_json::Value {
+        self.rt
+            .block_on(self.client().execute(script, vec![]))
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Sends keys to an element (WebDriver key codes for Enter, Escape, …).
+    fn keys(&self, css: &str, keys: &str) {
+        let element = self.wait(css, 20);
+        self.rt.block_on(element.send_keys(keys)).unwrap();
+    }
+
     /// Saves a screenshot of the window as `target/e2e-screenshots/NAME.png`.
     fn shot(&self, name: &str) {
         std::thread::sleep(Duration::from_millis(500));
@@ -421,15 +447,14 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     window.shot("02b-fleet-drilled");
     window.click("#nav-backups");
 
-    for (nav, ready, name) in [
-        ("#nav-storage", "#storage-settled", "04-storage"),
-        ("#nav-health", "#health-tables", "05-health"),
-        ("#nav-retention", "#retention-table", "06-retention"),
-        ("#nav-settings", "#keychain-status", "07-settings"),
+    for (nav, ready) in [
+        ("#nav-storage", "#storage-settled"),
+        ("#nav-health", "#health-tables"),
+        ("#nav-retention", "#retention-table"),
+        ("#nav-settings", "#keychain-status"),
     ] {
         window.click(nav);
         window.wait(ready, 30);
-        window.shot(name);
     }
     assert!(
         window
@@ -1062,4 +1087,170 @@ fn gui_a_hundred_profiles_at_a_glance() {
     }
     eprint!("{times}");
     std::fs::write(screenshots().join("fleet-100-profiles.txt"), times).unwrap();
+}
+
+/// What the page's layout looks like now: cells that should stay on one
+/// line but wrapped, action cells whose buttons fell onto two rows, and
+/// whether anything overflows sideways.
+const LAYOUT_PROBE: &str = r#"
+const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+  return new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top))).size; };
+const wrapped = [...document.querySelectorAll('#backup-table td.nowrap')].filter((c) => lines(c) > 1).map((c) => c.textContent);
+const actions = [...document.querySelectorAll('#backup-table td.actions')]
+  .filter((td) => new Set([...td.querySelectorAll(':scope > button, :scope > .row-menu > button')].map((b) => Math.round(b.getBoundingClientRect().top))).size > 1).length;
+const main = document.querySelector('.shell > main');
+return { wrapped, actions, rows: document.querySelectorAll('#backup-table tbody tr').length,
+  page_overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+  main_overflow: main.scrollWidth > main.clientWidth + 1, width: innerWidth, height: innerHeight,
+  dark: matchMedia('(prefers-color-scheme: dark)').matches };
+"#;
+
+#[test]
+fn gui_the_layout_holds_from_1024x700_to_1920x1080_by_keyboard_and_in_the_dark() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let xdg = scratch.path().join("xdg");
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let history = realistic_history(inst.root(), PASSPHRASE);
+    let out = backupdesk()
+        .env("BACKUPDESK_CONFIG_DIR", &config)
+        .args(["profile", "add", "office", "--local"])
+        .arg(inst.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xdg_env = xdg.display().to_string();
+    let window = Window::open_with(
+        &config,
+        Keychain::FreshKeyring,
+        &[("XDG_CONFIG_HOME", &xdg_env)],
+    );
+    window.wait(".tiles li[data-profile='office']", 30);
+    let failed_row = format!("#backup-table tr[data-name='{}']", history.failed);
+
+    for (width, height) in [(1024, 700), (1920, 1080)] {
+        window.set_rect(0, 0, width, height);
+        window.click("#nav-fleet");
+        window.wait(".tiles li[data-profile='office'] .drill", 30);
+        window.shot(&format!("20-fleet-{width}x{height}"));
+        window.click("#nav-backups");
+        window.wait(&failed_row, 30);
+        let layout = window.eval(LAYOUT_PROBE);
+        assert_eq!(layout["rows"], history.backups.len() + 1, "{layout}");
+        assert_eq!(
+            layout["wrapped"],
+            serde_json::json!([]),
+            "at {width}x{height}: {layout}"
+        );
+        assert_eq!(
+            layout["actions"], 0,
+            "row actions on one line at {width}x{height}: {layout}"
+        );
+        assert_eq!(layout["page_overflow"], false, "{layout}");
+        assert_eq!(layout["main_overflow"], false, "{layout}");
+        window.shot(&format!("21-backups-{width}x{height}"));
+    }
+    assert_eq!(
+        window.attr(&failed_row, "data-category").as_deref(),
+        Some("failed")
+    );
+    for pinned in &history.pinned {
+        assert_eq!(
+            window
+                .attr(
+                    &format!("#backup-table tr[data-name='{pinned}']"),
+                    "data-category"
+                )
+                .as_deref(),
+            Some("pinned")
+        );
+    }
+
+    // Every screen on six weeks of history, as users will see it.
+    for (nav, ready, name) in [
+        ("#nav-storage", "#storage-settled", "04-storage"),
+        ("#nav-health", "#health-tables", "05-health"),
+        ("#nav-retention", "#retention-table", "06-retention"),
+        ("#nav-settings", "#keychain-status", "07-settings"),
+        ("#nav-restore", "#restore-choice", "08b-restore-choose"),
+    ] {
+        window.click(nav);
+        window.wait(ready, 30);
+        window.shot(name);
+    }
+    window.click("#nav-backups");
+    window.wait(&failed_row, 30);
+
+    // Every row action by keyboard: the menu opens on Enter with its first
+    // item focused (and visibly so), arrows move, Escape closes and gives
+    // focus back to the button that opened it.
+    let newest = history.backups.last().unwrap();
+    let more = format!("button[aria-label='More actions for {newest}']");
+    window.keys(&more, "\u{E007}");
+    window.wait("[role='menu']", 10);
+    let focused = window.eval(
+        "const a = document.activeElement; return { label: a.getAttribute('aria-label'), \
+         visible: a.matches(':focus-visible'), outline: getComputedStyle(a).outlineStyle, \
+         background: getComputedStyle(a).backgroundColor };",
+    );
+    assert_eq!(focused["label"], format!("Verify {newest}"), "{focused}");
+    window.shot("22-row-menu-keyboard");
+    window.keys("[role='menu'] button:focus", "\u{E015}");
+    let next = window.eval("return document.activeElement.getAttribute('aria-label');");
+    assert_eq!(next, format!("Deep verify {newest}"));
+    window.keys("[role='menu'] button:focus", "\u{E00C}");
+    let back = window.eval(
+        "return { label: document.activeElement.getAttribute('aria-label'), \
+         menu: document.querySelectorAll('[role=menu]').length, \
+         outline: getComputedStyle(document.activeElement).outlineStyle, \
+         focus: document.activeElement.matches(':focus'), has: document.hasFocus(), \
+         visible: document.activeElement.matches(':focus-visible') };",
+    );
+    assert_eq!(
+        back["label"],
+        format!("More actions for {newest}"),
+        "{back}"
+    );
+    assert_eq!(back["menu"], 0, "{back}");
+    assert_ne!(
+        back["outline"], "none",
+        "the focused button shows its focus: {back}"
+    );
+
+    // Size and position are remembered across a restart, and the dark
+    // theme is judged on the same data.
+    window.set_rect(40, 30, 1100, 720);
+    let left = window.rect();
+    // The place is saved half a second after the last move; the driver then
+    // ends the app without a clean exit, as a logout would.
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(window);
+    let window = Window::open_with(
+        &config,
+        Keychain::FreshKeyring,
+        &[("XDG_CONFIG_HOME", &xdg_env), ("GTK_THEME", "Adwaita:dark")],
+    );
+    window.wait(".tiles li[data-profile='office']", 30);
+    assert_eq!(
+        window.rect(),
+        left,
+        "the window comes back where it was left"
+    );
+    let layout = window.eval(LAYOUT_PROBE);
+    assert_eq!(layout["dark"], true, "{layout}");
+    window.shot("23-fleet-dark");
+    window.click("#nav-backups");
+    window.wait(&failed_row, 30);
+    window.shot("24-backups-dark");
+    window.click("#nav-storage");
+    window.wait("#storage-settled", 30);
+    window.shot("25-storage-dark");
+    window.click("#nav-restore");
+    window.wait("#restore-choice", 30);
+    window.shot("26-restore-dark");
 }

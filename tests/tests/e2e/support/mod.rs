@@ -2,12 +2,14 @@
 
 mod contract;
 mod gpg;
+mod history;
 mod installation;
 mod sessions;
 mod sqlite;
 
 pub use contract::*;
 pub use gpg::*;
+pub use history::*;
 pub use installation::*;
 pub use sessions::*;
 pub use sqlite::*;
