@@ -56,10 +56,13 @@ test: deps-test lint ui-check
 bindings:
 	BACKUPDESK_BLESS=1 $(CARGO) test -p backupdesk-app bindings
 
-# A .deb of the app, offline (Tauri's bundler ships in @tauri-apps/cli).
-deb: deps-build ui
-	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
-	@ls -l target/release/bundle/deb/*.deb
+# The .debs (the app with the CLI; the CLI alone for servers), offline
+# (Tauri's bundler ships in @tauri-apps/cli), then the package check: each
+# unpacked into a scratch root, its libraries declared, the CLI and the app
+# started from there (scripts/package-check.sh). A release build: not part
+# of `make test`, which CI must finish well under 40 minutes.
+deb: deps-test ui
+	scripts/deb.sh
 
 bench: deps-test ui
 	$(CARGO) build --release --workspace --bins
