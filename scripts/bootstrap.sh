@@ -10,7 +10,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
-test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl
+test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl openssh-client openssh-server
   xvfb xauth x11-utils webkit2gtk-driver)
 
 want=("${build_pkgs[@]}")

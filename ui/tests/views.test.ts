@@ -7,6 +7,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+  profileLocation,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -247,5 +248,15 @@ describe("the fleet at scale", () => {
     const last = pageOf(rows, 99, 100);
     expect([last.page, last.from, last.to]).toEqual([19, 1901, 2000]);
     expect(pageOf([], 0, 100)).toMatchObject({ pages: 1, from: 0, to: 0 });
+  });
+});
+
+describe("profileLocation", () => {
+  const base = { overdue_after_hours: 26, drill_overdue_after_days: 8 };
+  it("names each kind of profile by where its backups are", () => {
+    expect(profileLocation({ ...base, kind: "local", data_dir: "/opt/server-monitor" })).toBe("/opt/server-monitor");
+    expect(profileLocation({ ...base, kind: "remote", base_url: "https://m.example.org", username: "admin" })).toBe("https://m.example.org");
+    expect(profileLocation({ ...base, kind: "ssh", destination: "root@m", port: 2222, data_dir: "/opt/sm" })).toBe("ssh://root@m:2222/opt/sm");
+    expect(profileLocation({ ...base, kind: "ssh", destination: "m", data_dir: "/opt/sm" })).toBe("ssh://m/opt/sm");
   });
 });

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Encrypted, verified backups of a Server Monitor database.
 #[derive(Debug, Parser)]
-#[command(name = "backupdesk", version, about, propagate_version = true)]
+#[command(name = "backupdesk", version = backupdesk_core::target::ssh::VERSION_LINE, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -44,6 +44,9 @@ pub struct GlobalArgs {
     /// The retention policy of the selected profile, if it has one.
     #[arg(skip)]
     pub retention: Option<backupdesk_core::retention::RetentionPolicy>,
+    /// The SSH server selected by `--profile` (filled in after parsing).
+    #[arg(skip)]
+    pub ssh: Option<backupdesk_core::target::ssh::SshHost>,
 }
 
 /// A remote profile, resolved from the profile book.
@@ -220,7 +223,7 @@ pub struct DemoInitArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProfileVerb {
     /// Save a profile: a local data directory or a remote server.
-    Add(ProfileAddArgs),
+    Add(Box<ProfileAddArgs>),
     /// List profiles.
     List,
     /// Show one profile.
@@ -229,6 +232,8 @@ pub enum ProfileVerb {
     Remove(ProfileName),
     /// Check that a profile is reachable and healthy.
     Test(ProfileName),
+    /// Copy this backupdesk to an SSH profile's server (after asking).
+    Install(ProfileName),
 }
 
 #[derive(Debug, Args)]
@@ -242,8 +247,22 @@ pub struct ProfileAddArgs {
     /// The profile's name (letters, digits, '-', '_', '.').
     pub name: String,
     /// A local Server Monitor installation root.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["url", "username"], required_unless_present = "url")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["url", "username", "ssh"], required_unless_present_any = ["url", "ssh"])]
     pub local: Option<PathBuf>,
+    /// A server reached over SSH (`user@host` or an ~/.ssh/config alias);
+    /// its installation root is --data-dir (default /opt/server-monitor).
+    #[arg(long, value_name = "USER@HOST", conflicts_with_all = ["url", "username"])]
+    pub ssh: Option<String>,
+    /// The SSH port, when not the SSH config's.
+    #[arg(long, value_name = "N", requires = "ssh")]
+    pub port: Option<u16>,
+    /// The SSH private key, when not the agent's or the SSH config's.
+    #[arg(long, value_name = "FILE", requires = "ssh")]
+    pub identity: Option<PathBuf>,
+    /// Where `backupdesk` is on the server (default
+    /// ~/.local/bin/backupdesk, where `profile install` puts it).
+    #[arg(long, value_name = "PATH", requires = "ssh")]
+    pub engine: Option<String>,
     /// A remote server's base URL (http:// or https://).
     #[arg(long, value_name = "URL", requires = "username")]
     pub url: Option<String>,

@@ -20,3 +20,4 @@ mod retention;
 mod rotation;
 mod schedule;
 mod snapshot_load;
+mod ssh;

@@ -1,4 +1,5 @@
 /** View logic, kept out of the components so it can be unit-tested. */
+import type { Profile } from "./bindings/Profile";
 import type { Condition } from "./bindings/Condition";
 import type { FleetTile } from "./bindings/FleetTile";
 import type { KeepReason } from "./bindings/KeepReason";
@@ -334,4 +335,16 @@ export function tileDrillText(t: FleetTile, now: Date = new Date()): string {
   if (!t.last_drill_passed) return `failed ${age}`;
   const estimate = t.restore_estimate_ms === null ? "" : `, restore ≈ ${(t.restore_estimate_ms / 1000).toFixed(1)} s`;
   return `proven restorable ${age}${estimate}${t.drill_overdue ? " (overdue)" : ""}`;
+}
+
+/** Where a profile's backups are, for humans: a folder, a URL, ssh://user@host/path. */
+export function profileLocation(p: Profile): string {
+  switch (p.kind) {
+    case "local":
+      return p.data_dir;
+    case "remote":
+      return p.base_url;
+    case "ssh":
+      return `ssh://${p.destination}${p.port ? `:${p.port}` : ""}${p.data_dir}`;
+  }
 }

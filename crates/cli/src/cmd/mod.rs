@@ -15,6 +15,7 @@ pub mod profile;
 mod prune;
 mod restore;
 mod schedule;
+mod ssh_relay;
 mod verify;
 
 use std::process::ExitCode;
@@ -37,6 +38,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 global.retention = retention;
             }
             profile::Resolved::Remote(remote) => global.remote = Some(remote),
+            profile::Resolved::Ssh(host, data_dir) => {
+                global.data_dir = data_dir;
+                global.ssh = Some(host);
+                return ssh_relay::relay(&global, &cli.verb);
+            }
         }
     }
     match cli.verb {
@@ -106,6 +112,7 @@ fn local_only(global: &GlobalArgs) -> anyhow::Result<()> {
 pub fn keychain_scope(global: &GlobalArgs) -> PassphraseScope {
     match (&global.profile, &global.remote) {
         (Some(name), Some(_)) => PassphraseScope::for_remote_profile(name),
+        (Some(name), None) if global.ssh.is_some() => PassphraseScope::for_remote_profile(name),
         (Some(name), None) => PassphraseScope::for_local_profile(name, &global.data_dir),
         (None, _) => PassphraseScope::for_data_dir(&global.data_dir),
     }

@@ -47,6 +47,8 @@ struct TestedJson<'a> {
 pub enum Resolved {
     Local(PathBuf, Option<backupdesk_core::retention::RetentionPolicy>),
     Remote(RemoteProfile),
+    /// A server reached over SSH, and its installation root there.
+    Ssh(backupdesk_core::target::ssh::SshHost, PathBuf),
 }
 
 /// Looks `--profile NAME` up in the profile book.
@@ -66,6 +68,10 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
             ca_cert: ca_cert.clone(),
             restore_timeout_secs: profile.restore_timeout_secs,
         }),
+        target @ ProfileTarget::Ssh { data_dir, .. } => Resolved::Ssh(
+            target.ssh_host().expect("an SSH profile has a host"),
+            data_dir.clone(),
+        ),
     })
 }
 
@@ -74,6 +80,13 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
     match verb {
         ProfileVerb::Add(args) => {
             let target = match (args.local, args.url, args.username) {
+                _ if args.ssh.is_some() => ProfileTarget::Ssh {
+                    destination: args.ssh.clone().unwrap_or_default(),
+                    port: args.port,
+                    identity: args.identity.clone(),
+                    data_dir: global.data_dir.clone(),
+                    engine: args.engine.clone(),
+                },
                 (Some(dir), _, _) => ProfileTarget::Local {
                     data_dir: std::path::absolute(&dir).unwrap_or(dir),
                 },
@@ -89,7 +102,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                         ca_cert: args.ca_cert,
                     }
                 }
-                _ => unreachable!("clap requires --local or --url with --username"),
+                _ => unreachable!("clap requires --local, --ssh, or --url with --username"),
             };
             let retention = args.policy.any().then(|| {
                 args.policy
@@ -165,6 +178,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                 println!("Profile {} removed (and its secrets forgotten).", p.name);
             }
         }
+        ProfileVerb::Install(p) => return super::ssh_relay::install(global, &p.name),
         ProfileVerb::Test(p) => {
             let mut selected = global.clone();
             selected.profile = Some(p.name.clone());
@@ -209,5 +223,6 @@ fn describe(target: &ProfileTarget) -> String {
             "remote {} as {username}",
             backupdesk_core::remote::redact(base_url)
         ),
+        ProfileTarget::Ssh { .. } => format!("ssh    {}", target.location()),
     }
 }

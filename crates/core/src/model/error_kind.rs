@@ -98,6 +98,11 @@ pub enum ErrorKind {
     UnsafePath,
     UnsupportedFormat,
     VerificationFailed,
+    EngineIncompatible,
+    EngineMissing,
+    HostKeyChanged,
+    HostKeyUnknown,
+    SshFailed,
     WrongPassphrase,
 }
 
@@ -191,6 +196,11 @@ impl ErrorKind {
             ErrorKind::UnsafePath => "unsafe_path",
             ErrorKind::UnsupportedFormat => "unsupported_format",
             ErrorKind::VerificationFailed => "verification_failed",
+            ErrorKind::EngineIncompatible => "engine_incompatible",
+            ErrorKind::EngineMissing => "engine_missing",
+            ErrorKind::HostKeyChanged => "host_key_changed",
+            ErrorKind::HostKeyUnknown => "host_key_unknown",
+            ErrorKind::SshFailed => "ssh_failed",
             ErrorKind::WrongPassphrase => "wrong_passphrase",
         }
     }

@@ -43,10 +43,12 @@ pub fn profile(name: &str) -> Result<Profile> {
 pub fn local_data(name: &str) -> Result<DataDir> {
     match profile(name)?.target {
         ProfileTarget::Local { data_dir } => Ok(DataDir::new(data_dir)),
-        ProfileTarget::Remote { base_url, .. } => Err(ServiceError::RemoteUnsupported {
-            name: name.to_owned(),
-            base_url,
-        }),
+        target @ (ProfileTarget::Remote { .. } | ProfileTarget::Ssh { .. }) => {
+            Err(ServiceError::RemoteUnsupported {
+                name: name.to_owned(),
+                base_url: target.location(),
+            })
+        }
     }
 }
 

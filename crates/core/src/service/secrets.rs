@@ -53,7 +53,9 @@ impl PassphraseScope {
     pub fn for_profile(name: &str, profile: &Profile) -> Self {
         match &profile.target {
             ProfileTarget::Local { data_dir } => Self::for_local_profile(name, data_dir),
-            ProfileTarget::Remote { .. } => Self::for_remote_profile(name),
+            ProfileTarget::Remote { .. } | ProfileTarget::Ssh { .. } => {
+                Self::for_remote_profile(name)
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! server lists).
 
 pub mod profile;
+pub mod ssh;
 
 use crate::KindedError;
 use crate::clock::Clock;
@@ -107,6 +108,12 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
+    /// An SSH profile where only the CLI drives them yet.
+    #[error(
+        "profile {name} is {location}, reached over SSH: the command line drives SSH profiles \
+         (backupdesk --profile {name} VERB); the desktop app does not yet"
+    )]
+    SshThroughCli { name: String, location: String },
     /// The backup's latest verification failed; it is not restored.
     #[error(
         "{0} failed its latest verification, so it is not restored; pick another backup, or verify it again once the cause is fixed"
@@ -126,6 +133,7 @@ impl KindedError for TargetError {
             TargetError::Keychain(e) => e.kind(),
             TargetError::DeleteFailed { .. } => crate::ErrorKind::DeleteFailed,
             TargetError::VerificationFailed(_) => crate::ErrorKind::VerificationFailed,
+            TargetError::SshThroughCli { .. } => crate::ErrorKind::RemoteUnsupported,
         }
     }
 }
@@ -496,6 +504,10 @@ impl OpenedTarget {
                     target: Box::new(target),
                 })
             }
+            ProfileTarget::Ssh { .. } => Err(TargetError::SshThroughCli {
+                name: name.to_owned(),
+                location: profile.target.location(),
+            }),
         }
     }
 

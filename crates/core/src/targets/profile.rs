@@ -31,6 +31,62 @@ pub enum ProfileTarget {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ca_cert: Option<PathBuf>,
     },
+    /// A Server Monitor on another machine, reached over SSH: Backup
+    /// Desk's own engine runs there (see `targets::ssh`).
+    Ssh {
+        /// `user@host`, or a `Host` alias of `~/.ssh/config`.
+        destination: String,
+        /// A port other than the SSH config's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// A private key other than the agent's and the config's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<PathBuf>,
+        /// The installation root on the server.
+        data_dir: PathBuf,
+        /// Where `backupdesk` is on the server (default
+        /// `.local/bin/backupdesk` in the SSH user's home).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        engine: Option<String>,
+    },
+}
+
+impl ProfileTarget {
+    /// The SSH host of an SSH profile.
+    pub fn ssh_host(&self) -> Option<crate::targets::ssh::SshHost> {
+        match self {
+            ProfileTarget::Ssh {
+                destination,
+                port,
+                identity,
+                engine,
+                ..
+            } => Some(crate::targets::ssh::SshHost {
+                destination: destination.clone(),
+                port: *port,
+                identity: identity.clone(),
+                engine: engine.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Where it is, for humans: a folder, a redacted URL, `ssh://…`.
+    pub fn location(&self) -> String {
+        match self {
+            ProfileTarget::Local { data_dir } => data_dir.display().to_string(),
+            ProfileTarget::Remote { base_url, .. } => crate::remote::redact(base_url),
+            ProfileTarget::Ssh {
+                destination,
+                port,
+                data_dir,
+                ..
+            } => match port {
+                Some(port) => format!("ssh://{destination}:{port}{}", data_dir.display()),
+                None => format!("ssh://{destination}{}", data_dir.display()),
+            },
+        }
+    }
 }
 
 /// One profile.

@@ -6,6 +6,7 @@ mod history;
 mod installation;
 mod sessions;
 mod sqlite;
+mod sshd;
 
 pub use contract::*;
 pub use gpg::*;
@@ -13,3 +14,4 @@ pub use history::*;
 pub use installation::*;
 pub use sessions::*;
 pub use sqlite::*;
+pub use sshd::*;

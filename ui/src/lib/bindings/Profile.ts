@@ -38,4 +38,25 @@ username: string,
 /**
  * A CA certificate (PEM) for a self-signed server.
  */
-ca_cert?: string | null, });
+ca_cert?: string | null, } | { "kind": "ssh", 
+/**
+ * `user@host`, or a `Host` alias of `~/.ssh/config`.
+ */
+destination: string, 
+/**
+ * A port other than the SSH config's.
+ */
+port?: number | null, 
+/**
+ * A private key other than the agent's and the config's.
+ */
+identity?: string | null, 
+/**
+ * The installation root on the server.
+ */
+data_dir: string, 
+/**
+ * Where `backupdesk` is on the server (default
+ * `.local/bin/backupdesk` in the SSH user's home).
+ */
+engine?: string | null, });

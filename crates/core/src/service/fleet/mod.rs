@@ -183,10 +183,8 @@ pub fn cached(book: &ProfileBook, cache: Option<&FleetCache>) -> Vec<FleetTile> 
         .collect();
     for (name, profile) in book.profiles() {
         if !known.iter().any(|t| &t.profile == name) {
-            let (remote, location) = match &profile.target {
-                ProfileTarget::Local { data_dir } => (false, data_dir.display().to_string()),
-                ProfileTarget::Remote { base_url, .. } => (true, crate::remote::redact(base_url)),
-            };
+            let remote = !matches!(profile.target, ProfileTarget::Local { .. });
+            let location = profile.target.location();
             let mut tile = FleetTile::unknown(name, location, remote, TilePolicy::of(profile));
             tile.from_cache = true;
             known.push(tile);

@@ -49,7 +49,7 @@ pub fn refresh_one(
     cache: Option<&FleetCache>,
     clock: &dyn Clock,
 ) -> FleetTile {
-    let remote = matches!(profile.target, ProfileTarget::Remote { .. });
+    let remote = !matches!(profile.target, ProfileTarget::Local { .. });
     let opened = match &profile.target {
         // A folder that is gone (an unmounted disk) is not "no backups".
         ProfileTarget::Local { data_dir } if !data_dir.is_dir() => {
@@ -62,10 +62,7 @@ pub fn refresh_one(
         )),
     };
     let not_opened = |mut tile: FleetTile| {
-        tile.location = match &profile.target {
-            ProfileTarget::Local { data_dir } => data_dir.display().to_string(),
-            ProfileTarget::Remote { base_url, .. } => crate::remote::redact(base_url),
-        };
+        tile.location = profile.target.location();
         tile
     };
     let fresh = match opened {

@@ -1,0 +1,153 @@
+//! A verb on an SSH profile: the server's own `backupdesk` runs it (core's
+//! `target::ssh`), with the same flags, JSON and exit code as here; this
+//! side checks the engine's version, confirms destructive verbs on the
+//! admin's terminal, and sends the passphrase from this machine's sources
+//! (file, `$DB_BACKUP_PASSPHRASE`, keychain, prompt) over the channel's
+//! stdin. `profile install` copies this build to the server.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use backupdesk_core::ErrorKind;
+
+use crate::args::{GlobalArgs, PassphraseVerb, Verb};
+use crate::cmd::confirm;
+use crate::cmd::profile::{Resolved, resolve};
+use crate::failure::{fail, failed};
+use crate::output::print_ok;
+use crate::passphrase::Purpose;
+
+/// Runs `verb` on the SSH server of `global` and relays its answer.
+pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
+    let host = global.ssh.as_ref().expect("an SSH profile was selected");
+    let name = global.profile.clone().unwrap_or_default();
+    match verb {
+        // The passphrase kept on this machine for the profile.
+        Verb::Passphrase(PassphraseVerb::Set | PassphraseVerb::Forget) => {
+            return super::passphrase::run(global, clone_passphrase_verb(verb));
+        }
+        Verb::Passphrase(PassphraseVerb::Rotate(_)) => {
+            return Err(failed(
+                ErrorKind::RemoteUnsupported,
+                format!(
+                    "rotate the passphrase on {} itself (ssh there and run `backupdesk passphrase rotate`): \
+                     it needs the old and the new passphrase side by side",
+                    host.destination
+                ),
+            ));
+        }
+        _ => {}
+    }
+    host.handshake().map_err(fail)?;
+    let destructive = match verb {
+        Verb::Restore(args) => !args.dry_run,
+        Verb::Prune(args) => !args.dry_run,
+        Verb::Delete(_) => true,
+        _ => false,
+    };
+    let mut args = forwarded_args(global);
+    if destructive && !global.yes {
+        confirm::typed(
+            false,
+            &format!(
+                "This changes the installation {} on {}.",
+                global.data_dir.display(),
+                host.destination
+            ),
+            &name,
+        )?;
+        args.push("--yes".to_owned());
+    }
+    let purpose = match verb {
+        Verb::Backup(_) => Some(Purpose::Encrypt),
+        Verb::Verify(_) | Verb::Drill(_) | Verb::Restore(_) => Some(Purpose::Decrypt),
+        Verb::Passphrase(PassphraseVerb::Test) => Some(Purpose::Decrypt),
+        _ => None,
+    };
+    let passphrase = match purpose {
+        Some(purpose) => Some(crate::passphrase::resolve(global, purpose)?),
+        None => None,
+    };
+    let run = host.run_engine(&args, passphrase.as_ref()).map_err(fail)?;
+    std::io::stdout().write_all(&run.stdout)?;
+    std::io::stdout().flush()?;
+    Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
+}
+
+/// `profile install NAME`: this executable to the profile's server, after
+/// the admin typed the profile name (or `--yes`).
+pub fn install(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
+    let Resolved::Ssh(host, _) = resolve(name)? else {
+        return Err(failed(
+            ErrorKind::RemoteUnsupported,
+            format!("profile {name} is not an SSH profile: there is nothing to install"),
+        ));
+    };
+    let exe = std::env::current_exe()?;
+    confirm::typed(
+        global.yes,
+        &format!(
+            "Copy {} (backupdesk {}) to {} as {}?",
+            exe.display(),
+            backupdesk_core::target::ssh::VERSION_LINE,
+            host.destination,
+            host.engine()
+        ),
+        name,
+    )?;
+    let version = host.install(&exe).map_err(fail)?;
+    if global.json {
+        print_ok(&Installed {
+            profile: name,
+            engine: host.engine(),
+            version: &version,
+        });
+    } else {
+        println!(
+            "Installed backupdesk {version} on {} at {}.",
+            host.destination,
+            host.engine()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profile install --json`.
+#[derive(serde::Serialize)]
+struct Installed<'a> {
+    profile: &'a str,
+    engine: &'a str,
+    version: &'a str,
+}
+
+/// This command line for the server: the verb and its flags as given,
+/// without what selects or feeds things here (`--profile`, `--data-dir`,
+/// `--passphrase-file`), with the profile's installation root.
+fn forwarded_args(global: &GlobalArgs) -> Vec<String> {
+    const LOCAL_ONLY: [&str; 3] = ["--profile", "--data-dir", "--passphrase-file"];
+    let mut out = vec![
+        "--data-dir".to_owned(),
+        global.data_dir.display().to_string(),
+    ];
+    let mut given = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = given.next() {
+        if LOCAL_ONLY.contains(&arg.as_str()) {
+            given.next();
+        } else if !LOCAL_ONLY
+            .iter()
+            .any(|flag| arg.starts_with(&format!("{flag}=")))
+        {
+            out.push(arg);
+        }
+    }
+    out
+}
+
+fn clone_passphrase_verb(verb: &Verb) -> PassphraseVerb {
+    match verb {
+        Verb::Passphrase(PassphraseVerb::Set) => PassphraseVerb::Set,
+        _ => PassphraseVerb::Forget,
+    }
+}

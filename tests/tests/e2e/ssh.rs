@@ -1,0 +1,304 @@
+//! SSH profiles against a real `sshd` on 127.0.0.1: `profile install`
+//! puts this build on "the server", then every verb runs there with the
+//! same JSON and exit codes as locally; the passphrase travels on the
+//! channel's stdin only; host-key, login and engine problems are each a
+//! clear error.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use backupdesk_core::demo::JournalMode;
+
+use crate::support::*;
+
+/// The laptop's side: its own config folder and SSH client config.
+struct Laptop {
+    config: tempfile::TempDir,
+    ssh_config: PathBuf,
+}
+
+impl Laptop {
+    fn new(ssh_config: PathBuf) -> Self {
+        Laptop {
+            config: tempfile::tempdir().unwrap(),
+            ssh_config,
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> Command {
+        let mut cmd = backupdesk();
+        cmd.env("BACKUPDESK_CONFIG_DIR", self.config.path())
+            .env("BACKUPDESK_SSH_CONFIG", &self.ssh_config)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/no-keychain-here",
+            )
+            .args(args);
+        cmd
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut cmd = self.cli(args);
+        cmd.arg("--json");
+        run_json(cmd)
+    }
+
+    fn add(&self, name: &str, destination: &str, root: &Path, engine: &Path) {
+        let (code, out) = self.json(&[
+            "profile",
+            "add",
+            name,
+            "--ssh",
+            destination,
+            "--data-dir",
+            &root.display().to_string(),
+            "--engine",
+            &engine.display().to_string(),
+        ]);
+        assert_eq!(code, 0, "{out:#}");
+    }
+}
+
+fn engine_path(sshd: &Sshd) -> PathBuf {
+    sshd.dir.path().join("server home/bin/backupdesk")
+}
+
+#[test]
+fn ssh_install_then_every_verb_answers_as_it_does_locally() {
+    let sshd = Sshd::start();
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let first = inst.backup();
+    let laptop = Laptop::new(sshd.trusting_config());
+    let engine = engine_path(&sshd);
+    laptop.add("srv", "sm-test", inst.root(), &engine);
+    let pass = inst.passphrase_file.display().to_string();
+
+    // Before the install: a clear error, nothing run.
+    let (code, out) = laptop.json(&["--profile", "srv", "list"]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("engine_missing")),
+        "{out:#}"
+    );
+
+    let (code, out) = laptop.json(&["profile", "install", "srv", "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(
+        out["version"].as_str().unwrap().ends_with("(json 1)"),
+        "{out:#}"
+    );
+    assert!(engine.is_file());
+
+    // Read-only verbs: the same document as on the folder itself.
+    for verb in [vec!["list"], vec!["storage"], vec!["health"]] {
+        let (lc, local) = inst.json(&verb);
+        let mut args = vec!["--profile", "srv"];
+        args.extend(verb.iter().copied());
+        let (rc, remote) = laptop.json(&args);
+        assert_eq!(lc, rc, "{verb:?}: exit codes");
+        if verb == ["list"] {
+            assert_eq!(local, remote, "{verb:?}");
+        } else {
+            same_shape(&remote, &local, verb[0]).unwrap();
+        }
+        println!("ssh: {verb:?} over SSH = locally (exit {rc})");
+    }
+    for verb in [
+        vec!["verify", first.as_str()],
+        vec!["verify", first.as_str(), "--deep"],
+    ] {
+        let (lc, local) = inst.json(&verb);
+        let mut args = vec!["--profile", "srv", "--passphrase-file", &pass];
+        args.extend(verb.iter().copied());
+        let (rc, remote) = laptop.json(&args);
+        assert_eq!((lc, rc), (0, 0), "{remote:#}");
+        same_shape(&remote, &local, "verify").unwrap();
+        assert_eq!(remote["checksum_sha256"], local["checksum_sha256"]);
+    }
+    let (code, out) = laptop.json(&[
+        "--profile",
+        "srv",
+        "verify",
+        "no-such.db.gpg",
+        "--passphrase-file",
+        &pass,
+    ]);
+    let (local_code, local_out) = inst.json(&["verify", "no-such.db.gpg"]);
+    assert_eq!(
+        (code, out["error"]["kind"].clone()),
+        (local_code, local_out["error"]["kind"].clone())
+    );
+
+    // A backup over SSH; the passphrase never shows in a process list.
+    let passphrase = std::fs::read_to_string(&inst.passphrase_file).unwrap();
+    let passphrase = passphrase.trim().to_owned();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (stop, passphrase) = (stop.clone(), passphrase.clone());
+        std::thread::spawn(move || {
+            let mut samples = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&ps.stdout).contains(&passphrase),
+                    "the passphrase is in the process list"
+                );
+                samples += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            samples
+        })
+    };
+    let (code, made) = laptop.json(&["--profile", "srv", "--passphrase-file", &pass, "backup"]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let samples = sampler.join().unwrap();
+    assert_eq!(code, 0, "{made:#}");
+    let second = made["filename"].as_str().unwrap().to_owned();
+    assert!(inst.backup_path(&second).is_file());
+    println!("ssh: backup over SSH, {samples} process lists sampled, no passphrase in any");
+
+    // A restore over SSH puts the backup's content back.
+    let live = inst.data.database();
+    let expected = {
+        let out = inst.dir.path().join("expected.db");
+        gpg_decrypt_to(&passphrase, &inst.backup_path(&second), &out);
+        content_digest(&out, None)
+    };
+    change_live(&live, "changed-after-the-backup");
+    let (code, done) = laptop.json(&[
+        "--profile",
+        "srv",
+        "--passphrase-file",
+        &pass,
+        "--yes",
+        "restore",
+        &second,
+    ]);
+    assert_eq!(code, 0, "{done:#}");
+    assert_eq!(content_digest(&live, None), expected);
+    let (code, listed) = laptop.json(&["--profile", "srv", "list"]);
+    assert_eq!(code, 0);
+    assert!(listed.to_string().contains("prerestore_"), "{listed:#}");
+
+    // Nothing secret on the server's files or the laptop's config.
+    for root in [inst.root(), laptop.config.path()] {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(at) = stack.pop() {
+            for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).unwrap_or_default();
+                    assert!(
+                        !bytes
+                            .windows(passphrase.len())
+                            .any(|w| w == passphrase.as_bytes()),
+                        "the passphrase was written to {path:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ssh_problems_are_each_a_clear_error() {
+    let sshd = Sshd::start();
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let engine = engine_path(&sshd);
+    let trusting = Laptop::new(sshd.trusting_config());
+    trusting.add("srv", "sm-test", inst.root(), &engine);
+    assert_eq!(trusting.json(&["profile", "install", "srv", "--yes"]).0, 0);
+
+    // An unknown host key: refused, with the fingerprint to check.
+    let empty = sshd.dir.path().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let stranger = Laptop::new(sshd.client_config("stranger_config", &empty));
+    stranger.add("srv", "sm-test", inst.root(), &engine);
+    let (code, out) = stranger.json(&["--profile", "srv", "list"]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("host_key_unknown")),
+        "{out:#}"
+    );
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&sshd.fingerprint()), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(&empty).unwrap(),
+        "",
+        "never accepted by itself"
+    );
+
+    // A changed host key: refused, the new fingerprint named.
+    let other = sshd.dir.path().join("other_key");
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    let wrong = sshd.dir.path().join("wrong_known_hosts");
+    std::fs::write(
+        &wrong,
+        format!(
+            "[127.0.0.1]:{} {}",
+            sshd.port,
+            std::fs::read_to_string(other.with_extension("pub")).unwrap()
+        ),
+    )
+    .unwrap();
+    let fooled = Laptop::new(sshd.client_config("fooled_config", &wrong));
+    fooled.add("srv", "sm-test", inst.root(), &engine);
+    let (code, out) = fooled.json(&["--profile", "srv", "list"]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("host_key_changed")),
+        "{out:#}"
+    );
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&sshd.fingerprint())
+    );
+
+    // A user the server does not know.
+    trusting.add("nobody", "nobody@sm-test", inst.root(), &engine);
+    let (code, out) = trusting.json(&["--profile", "nobody", "list"]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("login_failed")),
+        "{out:#}"
+    );
+
+    // An engine of another version.
+    let old = sshd.dir.path().join("old-backupdesk");
+    std::fs::write(&old, "#!/bin/sh\necho 'backupdesk 0.0.9 (json 0)'\n").unwrap();
+    std::fs::set_permissions(&old, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    trusting.add("old", "sm-test", inst.root(), &old);
+    let (code, out) = trusting.json(&["--profile", "old", "list"]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (1, Some("engine_incompatible")),
+        "{out:#}"
+    );
+    assert!(out["error"]["message"].as_str().unwrap().contains("0.0.9"));
+
+    // No keychain on the laptop and no passphrase given: said plainly.
+    let (code, out) = trusting.json(&["--profile", "srv", "backup"]);
+    assert_ne!(code, 0, "{out:#}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--passphrase-file"),
+        "{out:#}"
+    );
+    assert!(
+        std::fs::read_dir(inst.data.backups())
+            .unwrap()
+            .next()
+            .is_none(),
+        "no backup made"
+    );
+}
