@@ -302,3 +302,113 @@ fn ssh_problems_are_each_a_clear_error() {
         "no backup made"
     );
 }
+
+#[test]
+fn ssh_a_restore_cut_off_from_this_machine_finishes_there_and_is_reported_next_time() {
+    use std::os::unix::process::CommandExt;
+    let sshd = Sshd::start();
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let backup = inst.backup();
+    let laptop = Laptop::new(sshd.trusting_config());
+    let engine = engine_path(&sshd);
+    laptop.add("srv", "sm-test", inst.root(), &engine);
+    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
+    // The same engine, its swap paused half-way (a test-hooks build).
+    let paused = sshd.dir.path().join("paused-backupdesk");
+    std::fs::write(
+        &paused,
+        format!(
+            "#!/bin/sh\nBACKUPDESK_TEST_SWAP_PAUSE_MS=3000 exec '{}' \"$@\"\n",
+            engine.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&paused, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    laptop.add("slow", "sm-test", inst.root(), &paused);
+
+    let live = inst.data.database();
+    let passphrase = std::fs::read_to_string(&inst.passphrase_file).unwrap();
+    let expected = {
+        let out = inst.dir.path().join("expected.db");
+        gpg_decrypt_to(passphrase.trim(), &inst.backup_path(&backup), &out);
+        content_digest(&out, None)
+    };
+    change_live(&live, "changed-after-the-backup");
+    let before = content_digest(&live, None);
+    let pass = inst.passphrase_file.display().to_string();
+    let mut restore = laptop.cli(&[
+        "--profile",
+        "slow",
+        "--passphrase-file",
+        &pass,
+        "--yes",
+        "--json",
+        "restore",
+        &backup,
+    ]);
+    let mut restore = restore.process_group(0).spawn().unwrap();
+    // The safety backup is made just before the swap: then cut the laptop
+    // off (its backupdesk and its ssh client killed).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_dir(inst.data.backups())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("prerestore_"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", restore.id())])
+        .status()
+        .unwrap();
+    let _ = restore.wait();
+
+    // On the server the restore goes on; the database is old or new at
+    // every look, never a mix, and ends new.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut looks = 0;
+    loop {
+        let now = content_digest(&live, None);
+        assert!(now == before || now == expected, "a mix of old and new");
+        looks += 1;
+        if now == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore never finished on the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(sqlite3_integrity(&live), "ok");
+    println!(
+        "ssh: restore finished on the server after the laptop was cut off ({looks} looks, none mixed)"
+    );
+
+    // The next call from the laptop says how it ended, once.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let out = laptop
+        .cli(&["--profile", "slow", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let note = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        note.contains("restore") && note.contains("exit 0"),
+        "{note}"
+    );
+    assert!(note.contains("\"target\""), "its answer is shown: {note}");
+    let again = laptop
+        .cli(&["--profile", "slow", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&again.stderr).contains("note:"),
+        "reported once"
+    );
+}

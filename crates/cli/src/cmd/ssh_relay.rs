@@ -9,6 +9,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use backupdesk_core::ErrorKind;
+use backupdesk_core::profile::config_dir;
+use backupdesk_core::target::ssh::{Detached, PendingOps, SshHost};
 
 use crate::args::{GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
@@ -39,6 +41,8 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     host.handshake().map_err(fail)?;
+    let pending = PendingOps::of_profile(&config_dir(), &name);
+    report_pending(host, &pending)?;
     let destructive = match verb {
         Verb::Restore(args) => !args.dry_run,
         Verb::Prune(args) => !args.dry_run,
@@ -68,10 +72,62 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
         Some(purpose) => Some(crate::passphrase::resolve(global, purpose)?),
         None => None,
     };
-    let run = host.run_engine(&args, passphrase.as_ref()).map_err(fail)?;
+    // What only reads runs attached; what changes things runs detached on
+    // the server (a dropped connection never stops it half-way) and is
+    // recorded here until its answer arrived.
+    let reads_only = matches!(verb, Verb::List | Verb::Health | Verb::Storage);
+    let run = if reads_only {
+        host.run_engine(&args, passphrase.as_ref())
+    } else {
+        let op = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+            std::process::id()
+        );
+        let typed: Vec<String> = std::env::args().skip(1).collect();
+        pending.begin(&op, &typed.join(" "))?;
+        let run = host.run_engine_detached(&args, passphrase.as_ref(), &op);
+        if run.is_ok() {
+            pending.end(&op);
+        }
+        run
+    }
+    .map_err(fail)?;
     std::io::stdout().write_all(&run.stdout)?;
     std::io::stdout().flush()?;
     Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
+}
+
+/// Says how every operation started from here and cut off from its answer
+/// (a dropped connection, a killed terminal) ended, on stderr, once; one
+/// still running is said to be running (and asked again next time).
+fn report_pending(host: &SshHost, pending: &PendingOps) -> anyhow::Result<()> {
+    for (op, what) in pending.list() {
+        match host.collect(&op).map_err(fail)? {
+            Detached::Finished(run) => {
+                eprintln!(
+                    "note: `backupdesk {what}` (started {op}) finished on {} while this machine \
+                     was not connected: exit {}; its answer:",
+                    host.destination, run.code
+                );
+                eprintln!("{}", String::from_utf8_lossy(&run.stdout).trim_end());
+                pending.end(&op);
+            }
+            Detached::Running => eprintln!(
+                "note: `backupdesk {what}` (started {op}) is still running on {}",
+                host.destination
+            ),
+            Detached::Unknown => {
+                eprintln!(
+                    "note: {} has no record of `backupdesk {what}` (started {op}): it never \
+                     began (the connection dropped first), or its answer was already read",
+                    host.destination
+                );
+                pending.end(&op);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `profile install NAME`: this executable to the profile's server, after

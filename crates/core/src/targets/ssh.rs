@@ -210,6 +210,73 @@ impl SshHost {
         })
     }
 
+    /// [`SshHost::run_engine`], detached on the server: the engine runs in
+    /// its own session with its answer kept in files under
+    /// `~/.local/state/backupdesk/ssh-ops/OP` there, so a dropped
+    /// connection never stops it half-way; [`SshHost::collect`] fetches
+    /// the answer later. `op` is this operation's id (letters, digits, `-`).
+    ///
+    /// # Errors
+    /// As [`SshHost::run_engine`].
+    pub fn run_engine_detached(
+        &self,
+        args: &[String],
+        passphrase: Option<&Passphrase>,
+        op: &str,
+    ) -> Result<EngineRun, SshError> {
+        let mut words = vec![self.engine().to_owned()];
+        words.extend(args.iter().cloned());
+        let mut stdin = Vec::new();
+        if let Some(passphrase) = passphrase {
+            words.extend(["--passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
+            stdin.extend_from_slice(passphrase.expose().as_bytes());
+            stdin.push(b'\n');
+        }
+        // The inner shell, in a session of its own, outlives the channel
+        // (its stdin, the passphrase, passed as fd 3: a background job's
+        // own stdin would be /dev/null); it
+        // writes the exit code last (renamed into place), so a code file means
+        // a finished operation. The outer one waits for it and answers.
+        let script = format!(
+            "{OPS_DIR_SETUP} o=\"$d\"/{op}; exec 3<&0; \
+             setsid sh -c 'o=$0; \"$@\" >\"$o.out\" 2>\"$o.err\"; echo $? >\"$o.code.part\"; mv \"$o.code.part\" \"$o.code\"' \"$o\" {line} <&3 & \
+             while [ ! -f \"$o.code\" ]; do sleep 0.1; done; {ANSWER}",
+            op = quote(&op_id(op)),
+            line = shell_line(&words),
+        );
+        let run = self.run_raw(&script, &stdin)?;
+        let run = self.judge(run)?;
+        eprint!("{}", run.stderr);
+        Ok(EngineRun {
+            stdout: run.stdout,
+            code: run.code,
+        })
+    }
+
+    /// The answer of detached operation `op`, once: `Finished` (then
+    /// forgotten on the server), `Running`, or `Unknown` (never started, or
+    /// already collected).
+    ///
+    /// # Errors
+    /// The connection's own.
+    pub fn collect(&self, op: &str) -> Result<Detached, SshError> {
+        let script = format!(
+            "{OPS_DIR_SETUP} o=\"$d\"/{op}; \
+             if [ -f \"$o.code\" ]; then {ANSWER}; elif [ -f \"$o.out\" ]; then exit 200; else exit 201; fi",
+            op = quote(&op_id(op)),
+        );
+        let run = self.run_raw(&script, b"")?;
+        let run = self.judge(run)?;
+        Ok(match run.code {
+            200 => Detached::Running,
+            201 => Detached::Unknown,
+            code => Detached::Finished(EngineRun {
+                stdout: run.stdout,
+                code,
+            }),
+        })
+    }
+
     /// Checks that the server's engine runs and speaks this build's JSON.
     ///
     /// # Errors
@@ -323,6 +390,80 @@ impl SshHost {
                     .map(str::to_owned)
             })
             .unwrap_or_default()
+    }
+}
+
+/// Makes `$d`, the server's folder of detached operations (private).
+const OPS_DIR_SETUP: &str = "set -e; d=\"$HOME/.local/state/backupdesk/ssh-ops\"; \
+     mkdir -p \"$d\"; chmod 700 \"$d\";";
+
+/// Answers a finished operation `$o` as the engine would have (stderr,
+/// stdout, exit code), forgetting it on the server.
+const ANSWER: &str = "cat \"$o.err\" >&2; cat \"$o.out\"; c=$(cat \"$o.code\"); \
+     rm -f \"$o.out\" \"$o.err\" \"$o.code\"; exit \"$c\"";
+
+/// An operation id as a file name: letters, digits and `-` only.
+fn op_id(op: &str) -> String {
+    op.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// Where a detached operation is.
+#[derive(Debug, Clone)]
+pub enum Detached {
+    /// It ended; its answer, as the engine gave it.
+    Finished(EngineRun),
+    /// It still runs.
+    Running,
+    /// The server knows nothing of it (collected already, or never began).
+    Unknown,
+}
+
+/// The detached operations this machine started on a server and has not
+/// heard the end of (a connection dropped): one file per operation in a
+/// private folder, holding the command line as the admin typed it.
+#[derive(Debug, Clone)]
+pub struct PendingOps {
+    dir: PathBuf,
+}
+
+impl PendingOps {
+    /// The pending operations of profile `profile` under `config_dir`.
+    pub fn of_profile(config_dir: &Path, profile: &str) -> Self {
+        PendingOps {
+            dir: config_dir.join("ssh-ops").join(op_id(profile)),
+        }
+    }
+
+    /// Records `op` (what it was: `what`) before it starts.
+    ///
+    /// # Errors
+    /// The folder cannot be written.
+    pub fn begin(&self, op: &str, what: &str) -> std::io::Result<()> {
+        crate::publish::ensure_private_dir(&self.dir)?;
+        std::fs::write(self.dir.join(op_id(op)), what)
+    }
+
+    /// Forgets `op` (its answer arrived).
+    pub fn end(&self, op: &str) {
+        let _ = std::fs::remove_file(self.dir.join(op_id(op)));
+    }
+
+    /// Every pending operation: its id and what it was.
+    pub fn list(&self) -> Vec<(String, String)> {
+        let mut ops: Vec<(String, String)> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let what = std::fs::read_to_string(e.path()).ok()?;
+                Some((id, what))
+            })
+            .collect();
+        ops.sort();
+        ops
     }
 }
 
