@@ -32,6 +32,7 @@ commands!(
     profiles::list_profiles,
     profiles::add_local_profile,
     profiles::add_remote_profile,
+    profiles::add_ssh_profile,
     profiles::remove_profile,
     demo::demo_defaults,
     demo::create_demo,

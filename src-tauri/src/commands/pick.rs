@@ -20,6 +20,8 @@ use crate::error::{CommandResult, IpcError, blocking};
 pub enum FileFor {
     /// A server's CA certificate (PEM).
     CaCertificate,
+    /// An SSH private key (starting in `~/.ssh`).
+    SshIdentity,
 }
 
 /// The folder the admin picks (`None`: cancelled), starting in `start`
@@ -57,6 +59,13 @@ pub async fn pick_file<R: Runtime>(
             FileFor::CaCertificate => dialogs(&app)?
                 .set_title("The server's CA certificate")
                 .add_filter("PEM certificate", &["pem", "crt", "cer"]),
+            FileFor::SshIdentity => {
+                let dialog = dialogs(&app)?.set_title("Your SSH private key");
+                match app.path().home_dir().map(|home| home.join(".ssh")) {
+                    Ok(ssh) if ssh.is_dir() => dialog.set_directory(ssh),
+                    _ => dialog,
+                }
+            }
         };
         picked(dialog.blocking_pick_file())
     })

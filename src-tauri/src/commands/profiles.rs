@@ -64,6 +64,31 @@ pub async fn add_remote_profile(
     .await
 }
 
+/// Adds a profile for a Server Monitor reached over SSH (the command line
+/// drives it; see `backupdesk profile install`).
+#[tauri::command]
+pub async fn add_ssh_profile(
+    name: String,
+    destination: String,
+    port: Option<u16>,
+    data_dir: String,
+    identity: Option<String>,
+) -> CommandResult<()> {
+    blocking(move || {
+        Ok(profiles::book()?.add(
+            &name,
+            Profile::new(ProfileTarget::Ssh {
+                destination,
+                port,
+                identity: identity.filter(|i| !i.is_empty()).map(Into::into),
+                data_dir: data_dir.into(),
+                engine: None,
+            }),
+        )?)
+    })
+    .await
+}
+
 /// Removes a profile and forgets its secrets (its backups stay).
 #[tauri::command]
 pub async fn remove_profile(name: String) -> CommandResult<()> {

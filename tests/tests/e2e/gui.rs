@@ -510,9 +510,32 @@ fn gui_the_demo_in_one_click_and_a_folder_opened_through_the_picker() {
         std::thread::sleep(Duration::from_millis(100));
     }
     window.click("#local-add");
+    window.wait("#profile-select option[value='picked']", 20);
     window.select("#profile-select", "picked");
     window.click("#nav-backups");
     window.wait(&format!("#backup-table tr[data-name='{existing}']"), 30);
+
+    // An SSH server's key through the file picker.
+    window.click("#nav-settings");
+    window.click("#add-ssh");
+    window.fill("#ssh-name", "edge");
+    window.fill("#ssh-destination", "root@edge.example.org");
+    window.click("#ssh-identity-choose");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while window.prop("#ssh-identity", "value") != picked_root {
+        assert!(
+            Instant::now() < deadline,
+            "the picked key never filled the field"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    window.click("#ssh-add");
+    window.wait("#profile-select option[value='edge']", 20);
+    let book = std::fs::read_to_string(config.join("profiles.toml")).unwrap();
+    assert!(
+        book.contains(&format!("identity = \"{picked_root}\"")),
+        "{book}"
+    );
 }
 
 #[test]

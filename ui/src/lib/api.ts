@@ -44,6 +44,8 @@ export const api = {
   addLocalProfile: (name: string, dataDir: string) => invoke<void>("add_local_profile", { name, dataDir }),
   addRemoteProfile: (name: string, baseUrl: string, username: string, caCert: string | null) =>
     invoke<void>("add_remote_profile", { name, baseUrl, username, caCert }),
+  addSshProfile: (name: string, destination: string, port: number | null, dataDir: string, identity: string | null) =>
+    invoke<void>("add_ssh_profile", { name, destination, port, dataDir, identity }),
   removeProfile: (name: string) => invoke<void>("remove_profile", { name }),
   demoDefaults: () => invoke<DemoDefaults>("demo_defaults"),
   /** A demo; what is null takes its default (name, folder, a random passphrase). */

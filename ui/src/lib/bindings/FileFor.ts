@@ -3,4 +3,4 @@
 /**
  * The file a picker is for (its title and filters).
  */
-export type FileFor = "ca_certificate";
+export type FileFor = "ca_certificate" | "ssh_identity";
