@@ -38,6 +38,10 @@ pub struct GlobalArgs {
     /// Do not ask for confirmation (for scripts).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// Progress as JSON lines on stderr (what a laptop asks of this engine
+    /// over SSH, to draw them there).
+    #[arg(long, global = true, hide = true)]
+    pub progress_lines: bool,
     /// The remote server selected by `--profile` (filled in after parsing).
     #[arg(skip)]
     pub remote: Option<RemoteProfile>,

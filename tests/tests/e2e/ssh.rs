@@ -157,6 +157,46 @@ fn ssh_install_then_every_verb_answers_as_it_does_locally() {
     assert!(inst.backup_path(&second).is_file());
     println!("ssh: backup over SSH, {samples} process lists sampled, no passphrase in any");
 
+    // The server's progress comes back as it happens (here passed on as
+    // lines, as the app will ask for them; a terminal gets bars).
+    let out = laptop
+        .cli(&[
+            "--profile",
+            "srv",
+            "--passphrase-file",
+            &pass,
+            "--progress-lines",
+            "--json",
+            "verify",
+            &second,
+            "--deep",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("progress").is_some())
+        .collect();
+    let phases: Vec<&str> = events.iter().filter_map(|e| e["phase"].as_str()).collect();
+    assert!(
+        phases.contains(&"decrypt") && phases.contains(&"integrity_check"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| e["progress"] == "advance"),
+        "{events:?}"
+    );
+    println!(
+        "ssh: deep verify over SSH streamed {} progress events ({phases:?})",
+        events.len()
+    );
+
     // A restore over SSH puts the backup's content back.
     let live = inst.data.database();
     let expected = {

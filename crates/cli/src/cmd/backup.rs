@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
         &passphrases,
         &options,
         &SystemClock,
-        &Bars::new(global.json),
+        &Bars::new(global),
     )
     .map_err(|e| passphrases.explain(e))?;
     if global.json {

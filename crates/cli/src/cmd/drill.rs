@@ -18,7 +18,7 @@ pub fn run(global: &GlobalArgs, args: &DrillArgs) -> anyhow::Result<ExitCode> {
         args.name.as_deref(),
         &passphrases,
         &SystemClock,
-        &Bars::new(global.json),
+        &Bars::new(global),
     )
     .map_err(|e| passphrases.explain(e))?;
     if global.json {

@@ -113,7 +113,7 @@ fn rotate(
         &new,
         PassphraseHome::Keychain,
         &SystemClock,
-        &Bars::new(global.json),
+        &Bars::new(global),
     )
     .map_err(fail)?;
     let keychain_note = match stored {

@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         start_cmd: args.start_cmd.clone(),
         ..RestoreOptions::default()
     };
-    let bars = Bars::new(global.json);
+    let bars = Bars::new(global);
     let plan = restore::plan(
         &selection,
         &name,

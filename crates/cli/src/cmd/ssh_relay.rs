@@ -18,6 +18,7 @@ use crate::cmd::profile::{Resolved, resolve};
 use crate::failure::{fail, failed};
 use crate::output::print_ok;
 use crate::passphrase::Purpose;
+use crate::progress::Bars;
 
 /// Runs `verb` on the SSH server of `global` and relays its answer.
 pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
@@ -76,8 +77,14 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
     // the server (a dropped connection never stops it half-way) and is
     // recorded here until its answer arrived.
     let reads_only = matches!(verb, Verb::List | Verb::Health | Verb::Storage);
+    // The server's progress comes back as lines, drawn here as bars (or
+    // passed on as lines when this side was asked for them).
+    let bars = Bars::new(global);
+    if !global.progress_lines {
+        args.push("--progress-lines".to_owned());
+    }
     let run = if reads_only {
-        host.run_engine(&args, passphrase.as_ref())
+        host.run_engine(&args, passphrase.as_ref(), &bars)
     } else {
         let op = format!(
             "{}-{}",
@@ -86,7 +93,7 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
         );
         let typed: Vec<String> = std::env::args().skip(1).collect();
         pending.begin(&op, &typed.join(" "))?;
-        let run = host.run_engine_detached(&args, passphrase.as_ref(), &op);
+        let run = host.run_engine_detached(&args, passphrase.as_ref(), &op, &bars);
         if run.is_ok() {
             pending.end(&op);
         }

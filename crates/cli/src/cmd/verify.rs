@@ -20,7 +20,7 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         VerifyDepth::Quick
     };
-    let bars = Bars::new(global.json);
+    let bars = Bars::new(global);
     if let Some(name) = &args.name {
         let report = backups::verify(&selection, name, &passphrases, depth, &SystemClock, &bars)
             .map_err(|e| passphrases.explain(e))?;

@@ -157,6 +157,18 @@ impl SshHost {
 
     /// Runs `shell_command` on the server, `stdin` fed to it.
     fn run_raw(&self, shell_command: &str, stdin: &[u8]) -> Result<RawRun, SshError> {
+        self.run_streaming(shell_command, stdin, &crate::progress::NoProgress)
+    }
+
+    /// [`SshHost::run_raw`], the progress lines of its stderr handed to
+    /// `progress` as they come (the rest of stderr is kept).
+    fn run_streaming(
+        &self,
+        shell_command: &str,
+        stdin: &[u8],
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<RawRun, SshError> {
+        use std::io::BufRead;
         let mut child = self
             .ssh()
             .arg(shell_command)
@@ -170,13 +182,33 @@ impl SshHost {
         let writer = std::thread::spawn(move || {
             let _ = input.write_all(&feed);
         });
+        let errors = child.stderr.take().expect("piped stderr");
+        let stderr = std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut kept = String::new();
+                for line in std::io::BufReader::new(errors)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    match crate::progress::ProgressLine::parse(&line) {
+                        Some(event) => event.apply(progress),
+                        None => {
+                            kept.push_str(&line);
+                            kept.push('\n');
+                        }
+                    }
+                }
+                kept
+            });
+            reader.join().unwrap_or_default()
+        });
         let out = child
             .wait_with_output()
             .map_err(|e| SshError::NoClient(e.to_string()))?;
         let _ = writer.join();
         Ok(RawRun {
             stdout: out.stdout,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stderr,
             code: out.status.code().unwrap_or(255),
         })
     }
@@ -192,6 +224,7 @@ impl SshHost {
         &self,
         args: &[String],
         passphrase: Option<&Passphrase>,
+        progress: &dyn crate::progress::Progress,
     ) -> Result<EngineRun, SshError> {
         let mut words = vec![self.engine().to_owned()];
         words.extend(args.iter().cloned());
@@ -201,7 +234,7 @@ impl SshHost {
             stdin.extend_from_slice(passphrase.expose().as_bytes());
             stdin.push(b'\n');
         }
-        let run = self.run_raw(&shell_line(&words), &stdin)?;
+        let run = self.run_streaming(&shell_line(&words), &stdin, progress)?;
         let run = self.judge(run)?;
         eprint!("{}", run.stderr);
         Ok(EngineRun {
@@ -223,6 +256,7 @@ impl SshHost {
         args: &[String],
         passphrase: Option<&Passphrase>,
         op: &str,
+        progress: &dyn crate::progress::Progress,
     ) -> Result<EngineRun, SshError> {
         let mut words = vec![self.engine().to_owned()];
         words.extend(args.iter().cloned());
@@ -234,17 +268,20 @@ impl SshHost {
         }
         // The inner shell, in a session of its own, outlives the channel
         // (its stdin, the passphrase, passed as fd 3: a background job's
-        // own stdin would be /dev/null); it
-        // writes the exit code last (renamed into place), so a code file means
-        // a finished operation. The outer one waits for it and answers.
+        // own stdin would be /dev/null); it writes the exit code last
+        // (renamed into place), so a code file means a finished operation.
+        // The outer one streams its stderr (the progress lines) with a tail
+        // that ends with it, waits for the code, and answers.
         let script = format!(
             "{OPS_DIR_SETUP} o=\"$d\"/{op}; exec 3<&0; \
              setsid sh -c 'o=$0; \"$@\" >\"$o.out\" 2>\"$o.err\"; echo $? >\"$o.code.part\"; mv \"$o.code.part\" \"$o.code\"' \"$o\" {line} <&3 & \
-             while [ ! -f \"$o.code\" ]; do sleep 0.1; done; {ANSWER}",
+             tail -s 0.1 --pid=$$ -n +1 -F \"$o.err\" >&2 2>/dev/null & t=$!; \
+             while [ ! -f \"$o.code\" ]; do sleep 0.1; done; sleep 0.3; kill $t 2>/dev/null || true; \
+             {ANSWER_STREAMED}",
             op = quote(&op_id(op)),
             line = shell_line(&words),
         );
-        let run = self.run_raw(&script, &stdin)?;
+        let run = self.run_streaming(&script, &stdin, progress)?;
         let run = self.judge(run)?;
         eprint!("{}", run.stderr);
         Ok(EngineRun {
@@ -400,6 +437,10 @@ const OPS_DIR_SETUP: &str = "set -e; d=\"$HOME/.local/state/backupdesk/ssh-ops\"
 /// Answers a finished operation `$o` as the engine would have (stderr,
 /// stdout, exit code), forgetting it on the server.
 const ANSWER: &str = "cat \"$o.err\" >&2; cat \"$o.out\"; c=$(cat \"$o.code\"); \
+     rm -f \"$o.out\" \"$o.err\" \"$o.code\"; exit \"$c\"";
+
+/// [`ANSWER`] for an operation whose stderr was streamed already.
+const ANSWER_STREAMED: &str = "cat \"$o.out\"; c=$(cat \"$o.code\"); \
      rm -f \"$o.out\" \"$o.err\" \"$o.code\"; exit \"$c\"";
 
 /// An operation id as a file name: letters, digits and `-` only.
