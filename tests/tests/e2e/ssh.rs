@@ -220,6 +220,25 @@ fn ssh_install_then_every_verb_answers_as_it_does_locally() {
     assert_eq!(code, 0);
     assert!(listed.to_string().contains("prerestore_"), "{listed:#}");
 
+    // The fleet reads an SSH profile as it reads the others.
+    let (code, fleet) = laptop.json(&["fleet"]);
+    let tile = &fleet["tiles"][0];
+    assert_eq!(tile["profile"], "srv", "{fleet:#}");
+    assert_eq!(
+        tile["location"],
+        format!("ssh://sm-test{}", inst.root().display()),
+        "{fleet:#}"
+    );
+    assert_eq!(tile["from_cache"], false, "{fleet:#}");
+    assert_eq!(tile["healthy"], true, "{fleet:#}");
+    assert!(tile["backup_count"].as_u64().unwrap() >= 2, "{fleet:#}");
+    assert_ne!(tile["status"], "unknown", "{fleet:#}");
+    assert!(code == 0 || code == 1, "{fleet:#}");
+    println!(
+        "ssh: the fleet reads srv over SSH: status {}",
+        tile["status"]
+    );
+
     // Nothing secret on the server's files or the laptop's config.
     for root in [inst.root(), laptop.config.path()] {
         let mut stack = vec![root.to_path_buf()];

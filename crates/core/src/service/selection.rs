@@ -102,6 +102,10 @@ impl Selection {
             OpenedTarget::Local(local) => Err(ServiceError::NotAnInstallation(
                 local.data().root().display().to_string(),
             )),
+            OpenedTarget::Ssh(target) => Err(ServiceError::RemoteUnsupported {
+                name: self.label.clone(),
+                base_url: target.describe(),
+            }),
             OpenedTarget::Remote { target, .. } => Err(ServiceError::RemoteUnsupported {
                 name: self.label.clone(),
                 base_url: target.server().base_url().to_owned(),

@@ -108,6 +108,12 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
+    /// The connection to an SSH profile's server failed.
+    #[error(transparent)]
+    Ssh(#[from] crate::targets::ssh::SshError),
+    /// The engine on an SSH profile's server refused (its own kind).
+    #[error("{}", .0.message)]
+    Engine(crate::model::KindedMessage),
     /// An SSH profile where only the CLI drives them yet.
     #[error(
         "profile {name} is {location}, reached over SSH: the command line drives SSH profiles \
@@ -134,6 +140,8 @@ impl KindedError for TargetError {
             TargetError::DeleteFailed { .. } => crate::ErrorKind::DeleteFailed,
             TargetError::VerificationFailed(_) => crate::ErrorKind::VerificationFailed,
             TargetError::SshThroughCli { .. } => crate::ErrorKind::RemoteUnsupported,
+            TargetError::Ssh(e) => e.kind(),
+            TargetError::Engine(e) => e.kind,
         }
     }
 }
@@ -442,6 +450,8 @@ pub enum OpenedTarget {
         /// The client.
         target: Box<RemoteTarget>,
     },
+    /// A server reached over SSH (its own engine answers).
+    Ssh(SshTarget),
 }
 
 impl OpenedTarget {
@@ -504,10 +514,12 @@ impl OpenedTarget {
                     target: Box::new(target),
                 })
             }
-            ProfileTarget::Ssh { .. } => Err(TargetError::SshThroughCli {
+            target @ ProfileTarget::Ssh { data_dir, .. } => Ok(OpenedTarget::Ssh(SshTarget {
                 name: name.to_owned(),
-                location: profile.target.location(),
-            }),
+                host: target.ssh_host().expect("an SSH profile has a host"),
+                data_dir: data_dir.clone(),
+                location: target.location(),
+            })),
         }
     }
 
@@ -516,6 +528,7 @@ impl OpenedTarget {
         match self {
             OpenedTarget::Local(t) => t,
             OpenedTarget::Remote { target, .. } => target.as_ref(),
+            OpenedTarget::Ssh(target) => target,
         }
     }
 
@@ -528,7 +541,7 @@ impl OpenedTarget {
     pub fn local(&self) -> Option<&LocalTarget> {
         match self {
             OpenedTarget::Local(t) => Some(t),
-            OpenedTarget::Remote { .. } => None,
+            OpenedTarget::Remote { .. } | OpenedTarget::Ssh(_) => None,
         }
     }
 }
@@ -592,5 +605,118 @@ impl Drop for OpenedTarget {
         {
             let _ = keychain.set(profile, SecretKind::ApiToken, &token);
         }
+    }
+}
+
+/// A Server Monitor reached over SSH, for the reads the fleet and the
+/// app's screens make (health, storage, list): the server's own engine
+/// answers with the same JSON as a local installation. What changes things
+/// runs through the CLI for now (`SshThroughCli`).
+#[derive(Debug, Clone)]
+pub struct SshTarget {
+    name: String,
+    host: crate::targets::ssh::SshHost,
+    data_dir: std::path::PathBuf,
+    location: String,
+}
+
+impl SshTarget {
+    /// The engine's `--json` answer to `verb`; a status verb's "needs
+    /// attention" (exit 1 with its document) is still its answer.
+    fn answer<T: serde::de::DeserializeOwned>(&self, verb: &[&str]) -> Result<T, TargetError> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.data_dir.display().to_string(),
+            "--json".to_owned(),
+        ];
+        args.extend(verb.iter().map(|w| (*w).to_owned()));
+        self.host.handshake()?;
+        let run = self
+            .host
+            .run_engine(&args, None, &crate::progress::NoProgress)?;
+        if let Ok(answer) = serde_json::from_slice::<T>(&run.stdout) {
+            return Ok(answer);
+        }
+        #[derive(serde::Deserialize)]
+        struct Failed {
+            error: crate::model::KindedMessage,
+        }
+        match serde_json::from_slice::<Failed>(&run.stdout) {
+            Ok(failed) => Err(TargetError::Engine(failed.error)),
+            Err(e) => Err(TargetError::Engine(crate::model::KindedMessage {
+                kind: crate::ErrorKind::BadResponse,
+                message: format!(
+                    "the engine on {} answered `{}` with something unreadable (exit {}): {e}",
+                    self.location,
+                    verb.join(" "),
+                    run.code
+                ),
+            })),
+        }
+    }
+
+    fn through_cli(&self) -> TargetError {
+        TargetError::SshThroughCli {
+            name: self.name.clone(),
+            location: self.location.clone(),
+        }
+    }
+}
+
+impl Target for SshTarget {
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+
+    fn health(&self, _clock: &dyn Clock) -> Result<HealthReport, TargetError> {
+        self.answer(&["health"])
+    }
+
+    fn storage(&self) -> Result<StorageReport, TargetError> {
+        self.answer(&["storage"])
+    }
+
+    fn list(&self) -> Result<Vec<ListItem>, TargetError> {
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            backups: Vec<ListItem>,
+        }
+        Ok(self.answer::<Listed>(&["list"])?.backups)
+    }
+
+    fn backup(
+        &self,
+        _passphrase: &Passphrase,
+        _options: &BackupOptions,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<BackupDone, TargetError> {
+        Err(self.through_cli())
+    }
+
+    fn delete(&self, _name: &str) -> Result<(), TargetError> {
+        Err(self.through_cli())
+    }
+
+    fn plan_restore(
+        &self,
+        _name: &str,
+        _passphrase: Option<&Passphrase>,
+        _options: &RestoreOptions,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<RestorePlanned, TargetError> {
+        Err(self.through_cli())
+    }
+
+    fn restore(
+        &self,
+        _name: &str,
+        _passphrase: &Passphrase,
+        _options: &RestoreOptions,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<RestoreDone, TargetError> {
+        Err(self.through_cli())
     }
 }

@@ -138,6 +138,8 @@ impl SshHost {
             "ControlMaster=auto",
             "-o",
             "ControlPersist=60",
+            "-o",
+            "ConnectTimeout=10",
         ]);
         cmd.arg("-o").arg(format!(
             "ControlPath={}",
