@@ -40,28 +40,26 @@ pub enum KeychainError {
     #[error(
         "no keychain: no D-Bus session bus is running here (DBUS_SESSION_BUS_ADDRESS is unset or \
          points nowhere), so no Secret Service can answer; start Backup Desk from a desktop \
-         session that runs one (gnome-keyring, KeePassXC), or keep the passphrase for this \
-         session only"
+         session that runs one (gnome-keyring, KeePassXC)"
     )]
     NoSessionBus,
     /// A session bus, but nothing on it provides the Secret Service.
     #[error(
         "no keychain: this desktop session has no Secret Service (nothing provides \
          org.freedesktop.secrets); install and start one, such as gnome-keyring \
-         (apt install gnome-keyring) or KeePassXC with its Secret Service integration on, or keep \
-         the passphrase for this session only"
+         (apt install gnome-keyring) or KeePassXC with its Secret Service integration on"
     )]
     NoSecretService,
     /// The Secret Service answered but its keyring is locked (or missing)
     /// and no unlock prompt could be shown.
     #[error(
-        "{0}; unlock it (for example in Seahorse, \"Passwords and Keys\", or by logging in again) and try again, or keep the passphrase for this session only"
+        "{0}; unlock it (for example in Seahorse, \"Passwords and Keys\", or by logging in again) and try again"
     )]
     KeychainLocked(LockedKeyring),
     /// The unlock or access prompt was dismissed.
     #[error(
         "the keychain denied access: its prompt was dismissed or refused; try again and accept \
-         it, or keep the passphrase for this session only"
+         it"
     )]
     KeychainDenied,
     /// Another keychain failure.
@@ -269,7 +267,8 @@ mod tests {
                 !text.contains("SS error") && !text.contains("SS Error") && !text.contains("zbus"),
                 "{text}"
             );
-            assert!(text.contains("session only"), "{text}");
+            // Shell-neutral: the app adds its session-only offer itself.
+            assert!(!text.contains("session only"), "{text}");
             assert!(e.unusable());
         }
         assert!(no_bus.to_string().contains("D-Bus session bus"));
