@@ -5,6 +5,7 @@
 mod common;
 use common::{in_keyring_session, invoke, mock_app, without_keychain};
 
+use backupdesk_e2e::scan::files_holding;
 use serde_json::json;
 
 #[test]
@@ -74,25 +75,6 @@ fn a_taken_name_removes_the_demo_it_made_and_keeps_the_first() {
     assert!(!third.exists(), "the refused demo's folder is left");
     let status = invoke(&webview, "secret_status", json!({"profile": "demo"})).unwrap();
     assert_eq!(status["passphrase_stored"], true, "{status}");
-}
-
-/// Every file under `dir` whose bytes contain `secret`.
-fn files_holding(dir: &std::path::Path, secret: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if std::fs::read(&path)
-                .is_ok_and(|bytes| bytes.windows(secret.len()).any(|w| w == secret.as_bytes()))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 #[test]

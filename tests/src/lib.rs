@@ -2,4 +2,5 @@
 //! Server Monitor HTTP API, written from the contract document.
 
 pub mod bench_args;
+pub mod scan;
 pub mod standin;

@@ -35,20 +35,20 @@ pub fn invoke(
 /// its own config folder (the environment can only be set for a child).
 /// True in the parent (which then has nothing more to do).
 pub fn in_keyring_session(test: &str) -> bool {
-    rerun(test, true)
+    rerun(test, Session::FreshKeyring, &[])
 }
 
 /// Re-runs this test with its own config folder (no keyring).
 pub fn in_own_config(test: &str) -> bool {
-    rerun(test, false)
+    rerun(test, Session::AsIs, &[])
 }
 
 /// Re-runs this test with its own config folder and a session bus address
 /// where nothing answers: no Secret Service at all, whatever the machine has.
 pub fn without_keychain(test: &str) -> bool {
-    rerun_with(
+    rerun(
         test,
-        false,
+        Session::AsIs,
         &[(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent/backupdesk-test-bus",
@@ -60,51 +60,43 @@ pub fn without_keychain(test: &str) -> bool {
 /// where nothing provides a Secret Service (no keyring daemon, nothing to
 /// activate).
 pub fn without_secret_service(test: &str) -> bool {
-    if std::env::var_os("BACKUPDESK_APP_TEST_CHILD").is_some() {
-        return false;
-    }
-    let scratch = tempfile::tempdir().unwrap();
-    let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/scripts/bus-without-secret-service.conf");
-    let out = std::process::Command::new("dbus-run-session")
-        .arg(format!("--config-file={}", conf.display()))
-        .arg("--")
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture"])
-        .env("BACKUPDESK_APP_TEST_CHILD", "1")
-        .env("BACKUPDESK_CONFIG_DIR", scratch.path().join("config"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    true
+    rerun(test, Session::BusWithoutSecretService, &[])
 }
 
-fn rerun(test: &str, with_keyring: bool) -> bool {
-    rerun_with(test, with_keyring, &[])
+/// The D-Bus session a re-run test gets.
+enum Session {
+    /// This process's (or none).
+    AsIs,
+    /// A new bus with a fresh, unlocked gnome-keyring.
+    FreshKeyring,
+    /// A new bus on which nothing provides a Secret Service.
+    BusWithoutSecretService,
 }
 
-fn rerun_with(test: &str, with_keyring: bool, env: &[(&str, &str)]) -> bool {
+fn rerun(test: &str, session: Session, env: &[(&str, &str)]) -> bool {
     if std::env::var_os("BACKUPDESK_APP_TEST_CHILD").is_some() {
         return false;
     }
     let scratch = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    let mut child = if with_keyring {
-        let mut cmd = std::process::Command::new("dbus-run-session");
-        cmd.arg("--")
-            .arg(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../tests/scripts/with-keyring.sh"),
-            )
+    let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts");
+    let mut child = match session {
+        Session::AsIs => std::process::Command::new(exe),
+        Session::FreshKeyring => {
+            let mut cmd = std::process::Command::new("dbus-run-session");
+            cmd.arg("--").arg(scripts.join("with-keyring.sh")).arg(exe);
+            cmd
+        }
+        Session::BusWithoutSecretService => {
+            let mut cmd = std::process::Command::new("dbus-run-session");
+            cmd.arg(format!(
+                "--config-file={}",
+                scripts.join("bus-without-secret-service.conf").display()
+            ))
+            .arg("--")
             .arg(exe);
-        cmd
-    } else {
-        std::process::Command::new(exe)
+            cmd
+        }
     };
     let out = child
         .args(["--exact", test, "--nocapture"])

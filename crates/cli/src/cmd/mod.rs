@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             profile::Resolved::Ssh(host, data_dir) => {
                 global.data_dir = data_dir;
                 global.ssh = Some(host);
-                return ssh_relay::relay(&global, &cli.verb);
+                return ssh_relay::relay(&global, cli.verb);
             }
         }
     }

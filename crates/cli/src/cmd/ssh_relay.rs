@@ -21,13 +21,13 @@ use crate::passphrase::Purpose;
 use crate::progress::Bars;
 
 /// Runs `verb` on the SSH server of `global` and relays its answer.
-pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
+pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     let host = global.ssh.as_ref().expect("an SSH profile was selected");
     let name = global.profile.clone().unwrap_or_default();
-    match verb {
+    let verb = match verb {
         // The passphrase kept on this machine for the profile.
-        Verb::Passphrase(PassphraseVerb::Set | PassphraseVerb::Forget) => {
-            return super::passphrase::run(global, clone_passphrase_verb(verb));
+        Verb::Passphrase(here @ (PassphraseVerb::Set | PassphraseVerb::Forget)) => {
+            return super::passphrase::run(global, here);
         }
         Verb::Passphrase(PassphraseVerb::Rotate(_)) => {
             return Err(failed(
@@ -39,12 +39,12 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
                 ),
             ));
         }
-        _ => {}
-    }
+        other => other,
+    };
     host.handshake().map_err(fail)?;
     let pending = PendingOps::of_profile(&config_dir(), &name);
     report_pending(host, &pending)?;
-    let destructive = match verb {
+    let destructive = match &verb {
         Verb::Restore(args) => !args.dry_run,
         Verb::Prune(args) => !args.dry_run,
         Verb::Delete(_) => true,
@@ -63,7 +63,7 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
         )?;
         args.push("--yes".to_owned());
     }
-    let purpose = match verb {
+    let purpose = match &verb {
         Verb::Backup(_) => Some(Purpose::Encrypt),
         Verb::Verify(_) | Verb::Drill(_) | Verb::Restore(_) => Some(Purpose::Decrypt),
         Verb::Passphrase(PassphraseVerb::Test) => Some(Purpose::Decrypt),
@@ -76,7 +76,7 @@ pub fn relay(global: &GlobalArgs, verb: &Verb) -> anyhow::Result<ExitCode> {
     // What only reads runs attached; what changes things runs detached on
     // the server (a dropped connection never stops it half-way) and is
     // recorded here until its answer arrived.
-    let reads_only = matches!(verb, Verb::List | Verb::Health | Verb::Storage);
+    let reads_only = matches!(&verb, Verb::List | Verb::Health | Verb::Storage);
     // The server's progress comes back as lines, drawn here as bars (or
     // passed on as lines when this side was asked for them).
     let bars = Bars::new(global);
@@ -206,11 +206,4 @@ fn forwarded_args(global: &GlobalArgs) -> Vec<String> {
         }
     }
     out
-}
-
-fn clone_passphrase_verb(verb: &Verb) -> PassphraseVerb {
-    match verb {
-        Verb::Passphrase(PassphraseVerb::Set) => PassphraseVerb::Set,
-        _ => PassphraseVerb::Forget,
-    }
 }

@@ -519,6 +519,7 @@ impl OpenedTarget {
                 host: target.ssh_host().expect("an SSH profile has a host"),
                 data_dir: data_dir.clone(),
                 location: target.location(),
+                checked: std::sync::OnceLock::new(),
             })),
         }
     }
@@ -618,6 +619,9 @@ pub struct SshTarget {
     host: crate::targets::ssh::SshHost,
     data_dir: std::path::PathBuf,
     location: String,
+    /// The engine's version, checked once per opened target (the fleet
+    /// reads three answers from it).
+    checked: std::sync::OnceLock<String>,
 }
 
 impl SshTarget {
@@ -630,7 +634,9 @@ impl SshTarget {
             "--json".to_owned(),
         ];
         args.extend(verb.iter().map(|w| (*w).to_owned()));
-        self.host.handshake()?;
+        if self.checked.get().is_none() {
+            let _ = self.checked.set(self.host.handshake()?);
+        }
         let run = self
             .host
             .run_engine(&args, None, &crate::progress::NoProgress)?;

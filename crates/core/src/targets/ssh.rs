@@ -120,14 +120,24 @@ impl SshHost {
         self.engine.as_deref().unwrap_or(DEFAULT_ENGINE)
     }
 
-    /// `ssh` with Backup Desk's fixed options, ready for a remote command.
-    /// `$BACKUPDESK_SSH_CONFIG` names a config file to use instead of
-    /// `~/.ssh/config` (a separate set-up, the tests).
-    fn ssh(&self) -> Command {
+    /// `ssh` with the SSH config to read (`$BACKUPDESK_SSH_CONFIG`, else
+    /// the user's) and the profile's port.
+    fn ssh_command(&self) -> Command {
         let mut cmd = Command::new("ssh");
         if let Some(config) = std::env::var_os("BACKUPDESK_SSH_CONFIG") {
             cmd.arg("-F").arg(config);
         }
+        if let Some(port) = self.port {
+            cmd.arg("-p").arg(port.to_string());
+        }
+        cmd
+    }
+
+    /// `ssh` with Backup Desk's fixed options, ready for a remote command.
+    /// `$BACKUPDESK_SSH_CONFIG` names a config file to use instead of
+    /// `~/.ssh/config` (a separate set-up, the tests).
+    fn ssh(&self) -> Command {
+        let mut cmd = self.ssh_command();
         cmd.args([
             "-T",
             "-o",
@@ -145,9 +155,6 @@ impl SshHost {
             "ControlPath={}",
             control_dir().join("bd-%C").display()
         ));
-        if let Some(port) = self.port {
-            cmd.arg("-p").arg(port.to_string());
-        }
         if let Some(identity) = &self.identity {
             cmd.arg("-i")
                 .arg(identity)
@@ -228,14 +235,7 @@ impl SshHost {
         passphrase: Option<&Passphrase>,
         progress: &dyn crate::progress::Progress,
     ) -> Result<EngineRun, SshError> {
-        let mut words = vec![self.engine().to_owned()];
-        words.extend(args.iter().cloned());
-        let mut stdin = Vec::new();
-        if let Some(passphrase) = passphrase {
-            words.extend(["--passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
-            stdin.extend_from_slice(passphrase.expose().as_bytes());
-            stdin.push(b'\n');
-        }
+        let (words, stdin) = self.engine_call(args, passphrase);
         let run = self.run_streaming(&shell_line(&words), &stdin, progress)?;
         let run = self.judge(run)?;
         eprint!("{}", run.stderr);
@@ -260,14 +260,7 @@ impl SshHost {
         op: &str,
         progress: &dyn crate::progress::Progress,
     ) -> Result<EngineRun, SshError> {
-        let mut words = vec![self.engine().to_owned()];
-        words.extend(args.iter().cloned());
-        let mut stdin = Vec::new();
-        if let Some(passphrase) = passphrase {
-            words.extend(["--passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
-            stdin.extend_from_slice(passphrase.expose().as_bytes());
-            stdin.push(b'\n');
-        }
+        let (words, stdin) = self.engine_call(args, passphrase);
         // The inner shell, in a session of its own, outlives the channel
         // (its stdin, the passphrase, passed as fd 3: a background job's
         // own stdin would be /dev/null); it writes the exit code last
@@ -314,6 +307,24 @@ impl SshHost {
                 code,
             }),
         })
+    }
+
+    /// The engine's command words for `args` and what its stdin gets: the
+    /// passphrase, if any, read there with `--passphrase-file /dev/stdin`.
+    fn engine_call(
+        &self,
+        args: &[String],
+        passphrase: Option<&Passphrase>,
+    ) -> (Vec<String>, Vec<u8>) {
+        let mut words = vec![self.engine().to_owned()];
+        words.extend(args.iter().cloned());
+        let mut stdin = Vec::new();
+        if let Some(passphrase) = passphrase {
+            words.extend(["--passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
+            stdin.extend_from_slice(passphrase.expose().as_bytes());
+            stdin.push(b'\n');
+        }
+        (words, stdin)
     }
 
     /// Checks that the server's engine runs and speaks this build's JSON.
@@ -381,14 +392,7 @@ impl SshHost {
     /// unknown-key error; empty when it cannot be had.
     fn scanned_fingerprint(&self) -> String {
         // The host and port the SSH config resolves the destination to.
-        let mut resolve = Command::new("ssh");
-        if let Some(config) = std::env::var_os("BACKUPDESK_SSH_CONFIG") {
-            resolve.arg("-F").arg(config);
-        }
-        if let Some(port) = self.port {
-            resolve.arg("-p").arg(port.to_string());
-        }
-        let Ok(resolved) = resolve.arg("-G").arg(&self.destination).output() else {
+        let Ok(resolved) = self.ssh_command().arg("-G").arg(&self.destination).output() else {
             return String::new();
         };
         let resolved = String::from_utf8_lossy(&resolved.stdout).into_owned();

@@ -8,6 +8,7 @@ mod sessions;
 mod sqlite;
 mod sshd;
 
+pub use backupdesk_e2e::scan::files_holding;
 pub use contract::*;
 pub use gpg::*;
 pub use history::*;
