@@ -164,4 +164,27 @@ fn an_ssh_profile_is_saved_and_read_over_ssh() {
         format!("ssh://root@127.0.0.1:{port}/opt/server-monitor")
     );
     assert_eq!(tile["status"], "error", "{tile}");
+    assert_eq!(tile["over_ssh"], true, "{tile}");
+
+    // Beside the same server's API: both kept in the profile book.
+    invoke(
+        &webview,
+        "add_ssh_profile",
+        json!({"name": "edge-api", "destination": "root@127.0.0.1", "port": port,
+               "dataDir": "/opt/server-monitor", "identity": null,
+               "api": {"base_url": "https://127.0.0.1:9083", "username": "admin", "ca_cert": null}}),
+    )
+    .unwrap();
+    let profiles = invoke(&webview, "list_profiles", json!({})).unwrap();
+    let both = profiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "edge-api")
+        .unwrap();
+    assert_eq!(
+        both["profile"]["api"]["base_url"], "https://127.0.0.1:9083",
+        "{both}"
+    );
+    assert_eq!(both["profile"]["api"]["username"], "admin", "{both}");
 }

@@ -255,7 +255,9 @@ pub struct ProfileAddArgs {
     pub local: Option<PathBuf>,
     /// A server reached over SSH (`user@host` or an ~/.ssh/config alias);
     /// its installation root is --data-dir (default /opt/server-monitor).
-    #[arg(long, value_name = "USER@HOST", conflicts_with_all = ["url", "username"])]
+    /// With --url and --username too, the server's API reads health and
+    /// storage; what decrypts or changes goes through SSH.
+    #[arg(long, value_name = "USER@HOST")]
     pub ssh: Option<String>,
     /// The SSH port, when not the SSH config's.
     #[arg(long, value_name = "N", requires = "ssh")]

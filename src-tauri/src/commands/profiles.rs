@@ -1,6 +1,6 @@
 //! Profiles: list, add (local folder or remote server), remove.
 
-use backupdesk_core::profile::{Profile, ProfileTarget};
+use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileTarget};
 use backupdesk_core::service::profiles;
 use serde::Serialize;
 
@@ -64,8 +64,9 @@ pub async fn add_remote_profile(
     .await
 }
 
-/// Adds a profile for a Server Monitor reached over SSH (the command line
-/// drives it; see `backupdesk profile install`).
+/// Adds a profile for a Server Monitor reached over SSH (its engine is
+/// put there by `backupdesk profile install`), with the same server's API
+/// beside it when `api` names one.
 #[tauri::command]
 pub async fn add_ssh_profile(
     name: String,
@@ -73,6 +74,7 @@ pub async fn add_ssh_profile(
     port: Option<u16>,
     data_dir: String,
     identity: Option<String>,
+    api: Option<ApiEndpoint>,
 ) -> CommandResult<()> {
     blocking(move || {
         Ok(profiles::book()?.add(
@@ -83,6 +85,7 @@ pub async fn add_ssh_profile(
                 identity: identity.filter(|i| !i.is_empty()).map(Into::into),
                 data_dir: data_dir.into(),
                 engine: None,
+                api: api.filter(|a| !a.base_url.is_empty()),
             }),
         )?)
     })

@@ -1265,3 +1265,161 @@ fn gui_the_layout_holds_from_1024x700_to_1920x1080_by_keyboard_and_in_the_dark()
     window.wait("#restore-choice", 30);
     window.shot("26-restore-dark");
 }
+
+/// A server reached over SSH (beside its API, which the stand-in serves on
+/// the same installation) in the app: its tile in the fleet, the
+/// passphrase stored from Settings, a deep verify from the backups screen,
+/// and a restore through the wizard, which says that it runs in Backup
+/// Desk's engine over SSH and why not through the API.
+#[test]
+fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
+    let _one = lock();
+    let sshd = Sshd::start();
+    let server = Installation::demo(2 * MIB, JournalMode::Wal);
+    let backup = server.backup();
+    let standin = StandIn::start(StandInOptions::new(server.root(), PASSPHRASE));
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let ssh_config = sshd.trusting_config();
+    let engine = sshd.dir.path().join("server home/bin/backupdesk");
+    let root = server.root().display().to_string();
+    let cli = |args: &[&str]| {
+        let out = backupdesk()
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .env("BACKUPDESK_SSH_CONFIG", &ssh_config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cli(&[
+        "profile",
+        "add",
+        "edge",
+        "--ssh",
+        "sm-test",
+        "--data-dir",
+        &root,
+        "--engine",
+        &engine.display().to_string(),
+        "--url",
+        &standin.base_url,
+        "--username",
+        ADMIN.0,
+    ]);
+    cli(&["profile", "install", "edge", "--yes"]);
+    let window = Window::open_with(
+        &config,
+        Keychain::FreshKeyring,
+        &[("BACKUPDESK_SSH_CONFIG", &ssh_config.display().to_string())],
+    );
+
+    // The fleet: read over SSH (the API is not logged in: SSH answers).
+    let tile = ".tiles li[data-profile='edge']";
+    window.wait(
+        &format!("{tile}[data-status]:not([data-status='unknown'])"),
+        60,
+    );
+    let text = window.text(tile);
+    assert!(text.contains("ssh") && text.contains("healthy"), "{text}");
+    assert!(
+        window
+            .attr(&format!("{tile} .location"), "title")
+            .unwrap_or_default()
+            .starts_with("ssh://sm-test"),
+        "{text}"
+    );
+    window.shot("30-fleet-ssh");
+
+    // The passphrase, kept on this machine's keychain.
+    window.select("#profile-select", "edge");
+    window.click("#nav-settings");
+    window.fill("#settings-passphrase", PASSPHRASE);
+    window.click("#passphrase-set");
+    window.wait_text("#settings-notice", "stored in the keychain", 30);
+
+    // A deep verify over SSH, recorded on the server.
+    window.click("#nav-backups");
+    window.click(&format!("button[aria-label='More actions for {backup}']"));
+    window.click(&format!("button[aria-label='Deep verify {backup}']"));
+    let notice = window.wait_text("#notice", "verified", 120);
+    assert!(notice.contains("deep: integrity ok"), "{notice}");
+    window.wait(
+        &format!("tr[data-name='{backup}'][data-category='verified']"),
+        30,
+    );
+    window.shot("31-ssh-deep-verified");
+
+    // A backup made over SSH, encrypted there with the passphrase sent
+    // from here; gpg reads it with that passphrase.
+    window.click("#backup-now");
+    let made = window.wait_text("#notice", "Backup created", 120);
+    let newest = backups_of(server.root())
+        .into_iter()
+        .filter(|n| n.starts_with("servers_db_"))
+        .next_back()
+        .unwrap();
+    assert!(made.contains(&newest), "{made}");
+    gpg_decrypt_to(
+        PASSPHRASE,
+        &server.backup_path(&newest),
+        &scratch.path().join("made-over-ssh.db"),
+    );
+
+    // The restore wizard, through SSH, with the service's database changed.
+    let live = server.data.database();
+    let expected = {
+        let out = scratch.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &server.backup_path(&backup), &out);
+        content_digest(&out, None)
+    };
+    change_live(&live, "changed-after-the-backup");
+    window.click(&format!("button[aria-label='Restore {backup}']"));
+    // (The list comes over SSH: the backup is chosen once it arrived.)
+    window.wait("#restore-verify:not([disabled])", 30);
+    window.click("#restore-verify");
+    window.wait("#restore-tables", 120);
+    let via = window.text("#restore-via-ssh");
+    assert_eq!(
+        window.attr("#restore-via-ssh", "data-why").as_deref(),
+        Some("api-untrusted"),
+        "{via}"
+    );
+    assert!(
+        via.contains("ssh://sm-test") && via.contains("§6.2"),
+        "{via}"
+    );
+    window.shot("32-ssh-restore-preview");
+    window.click("#restore-next");
+    window.fill("#restore-confirm", "edge");
+    window.click("#restore-go");
+    let outcome = window.wait_text("#restore-outcome", "Restored", 120);
+    assert!(outcome.contains("prerestore_"), "{outcome}");
+    window.shot("33-ssh-restore-outcome");
+    assert_eq!(sqlite3_integrity(&live), "ok");
+    assert_eq!(
+        content_digest(&live, None),
+        expected,
+        "the server's live database holds the backup's content"
+    );
+    assert!(
+        backups_of(server.root())
+            .iter()
+            .any(|n| n.starts_with("prerestore_")),
+        "the safety backup exists on the server"
+    );
+    // The passphrase went over the channel only: no file on the server's
+    // installation, in the engine's folder or in this machine's config
+    // holds it.
+    for dir in [server.root(), sshd.dir.path(), config.as_path()] {
+        assert!(
+            files_holding(dir, PASSPHRASE).is_empty(),
+            "{}",
+            dir.display()
+        );
+    }
+}

@@ -455,3 +455,133 @@ fn ssh_a_restore_cut_off_from_this_machine_finishes_there_and_is_reported_next_t
         "reported once"
     );
 }
+
+/// A restore through SSH while the server's service writes to its
+/// database every 10 ms and a reader holds it open: the engine there swaps
+/// inside SQLite's locking, and the live database holds the backup's
+/// content (plus the samples written after the swap).
+#[test]
+fn ssh_a_restore_with_the_service_writing_on_the_server_puts_the_backup_back() {
+    let sshd = Sshd::start();
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let backup = inst.backup();
+    let laptop = Laptop::new(sshd.trusting_config());
+    let engine = engine_path(&sshd);
+    laptop.add("srv", "sm-test", inst.root(), &engine);
+    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
+    let live = inst.data.database();
+    let (expected, backup_max_id) = {
+        let out = inst.dir.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&backup), &out);
+        (content_digest(&out, None), max_history_id(&out))
+    };
+    change_live(&live, "changed-after-the-backup");
+    let reader = rusqlite::Connection::open(&live).unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM tags", [], |r| r.get(0))
+        .unwrap();
+    let writer = start_writer(&live);
+
+    let pass = inst.passphrase_file.display().to_string();
+    let (code, out) = laptop.json(&[
+        "--profile",
+        "srv",
+        "--passphrase-file",
+        &pass,
+        "--yes",
+        "restore",
+        &backup,
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stop_writer(writer);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["report"]["swap"], "backup_api",
+        "a database in use is swapped inside SQLite's locking: {out:#}"
+    );
+    assert_eq!(sqlite3_integrity(&live), "ok");
+    assert_eq!(
+        content_digest(&live, Some(backup_max_id)),
+        expected,
+        "the live database holds the backup's content"
+    );
+    let changed: i64 = reader
+        .query_row(
+            "SELECT count(*) FROM tags WHERE name = 'changed-after-the-backup'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(changed, 0, "the open reader sees the restored content");
+    let pre = out["report"]["pre_restore_backup"].as_str().unwrap();
+    assert!(inst.backup_path(pre).is_file(), "{pre}");
+    println!("ssh: restore under a writer through SSH: swap backup_api, content equal, {pre} kept");
+}
+
+/// A profile with both SSH and the server's API: `login` keeps the API's
+/// token in the keychain, the fleet reads health through the API, and a
+/// restore goes through SSH only (the API is not asked to
+/// restore, and hears nothing during it).
+#[test]
+fn ssh_a_profile_with_the_api_too_reads_through_the_api_and_restores_over_ssh() {
+    use backupdesk_e2e::standin::{ADMIN, StandIn, StandInOptions};
+    let sshd = Sshd::start();
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let backup = inst.backup();
+    let standin = StandIn::start(StandInOptions::new(inst.root(), PASSPHRASE));
+    let engine = engine_path(&sshd);
+    let password = inst.dir.path().join("password");
+    std::fs::write(&password, format!("{}\n", ADMIN.1)).unwrap();
+    let config = inst.dir.path().join("laptop");
+    let script = format!(
+        r#"set -e
+export BACKUPDESK_CONFIG_DIR='{config}' BACKUPDESK_SSH_CONFIG='{ssh_config}'
+"$B" profile add both --ssh sm-test --data-dir "$ROOT" --engine '{engine}' --url '{url}' --username {user}
+"$B" profile list
+"$B" profile install both --yes
+"$B" login both --password-file '{password}'
+"$B" fleet --json > "$OUT/fleet.json" || true
+"$B" --profile both --passphrase-file "$PP" --yes --json restore {backup} > "$OUT/restore.json"
+echo "restored"
+"#,
+        config = config.display(),
+        ssh_config = sshd.trusting_config().display(),
+        engine = engine.display(),
+        url = standin.base_url,
+        user = ADMIN.0,
+        password = password.display(),
+        backup = backup,
+    );
+    let (ok, text) = keyring_session(&inst, &[], &script);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("(API http://127.0.0.1"),
+        "profile list shows both: {text}"
+    );
+    assert_eq!(standin.login_requests(), 1, "{text}");
+    let fleet: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(inst.dir.path().join("out/fleet.json")).unwrap())
+            .unwrap();
+    let tile = &fleet["tiles"][0];
+    assert_eq!(tile["profile"], "both", "{fleet:#}");
+    assert_eq!(tile["over_ssh"], true, "{fleet:#}");
+    assert_eq!(tile["healthy"], true, "{fleet:#}");
+    let through_api = standin.database_requests();
+    // The fleet reads the list (over SSH: it has the verification records)
+    // and health (through the API: one request).
+    assert_eq!(through_api, 1, "the fleet's health through the API");
+    let restored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(inst.dir.path().join("out/restore.json")).unwrap())
+            .unwrap();
+    assert_eq!(restored["ok"], true, "{restored:#}");
+    assert_eq!(
+        restored["report"]["target"], "local",
+        "the engine's own restore: {restored:#}"
+    );
+    assert_eq!(
+        standin.database_requests(),
+        through_api,
+        "the restore never went to the API"
+    );
+    println!("ssh+api: fleet through the API ({through_api} requests), restore over SSH");
+}

@@ -1,6 +1,7 @@
 /** Typed calls to the Rust commands (types generated from Rust in ./bindings). */
 import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { Command } from "./bindings/Command";
+import type { ApiEndpoint } from "./bindings/ApiEndpoint";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { DemoCreated } from "./bindings/DemoCreated";
 import type { DemoDefaults } from "./bindings/DemoDefaults";
@@ -44,8 +45,8 @@ export const api = {
   addLocalProfile: (name: string, dataDir: string) => invoke<void>("add_local_profile", { name, dataDir }),
   addRemoteProfile: (name: string, baseUrl: string, username: string, caCert: string | null) =>
     invoke<void>("add_remote_profile", { name, baseUrl, username, caCert }),
-  addSshProfile: (name: string, destination: string, port: number | null, dataDir: string, identity: string | null) =>
-    invoke<void>("add_ssh_profile", { name, destination, port, dataDir, identity }),
+  addSshProfile: (name: string, destination: string, port: number | null, dataDir: string, identity: string | null, api: ApiEndpoint | null) =>
+    invoke<void>("add_ssh_profile", { name, destination, port, dataDir, identity, api }),
   removeProfile: (name: string) => invoke<void>("remove_profile", { name }),
   demoDefaults: () => invoke<DemoDefaults>("demo_defaults"),
   /** A demo; what is null takes its default (name, folder, a random passphrase). */

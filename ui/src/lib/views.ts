@@ -7,6 +7,7 @@ import type { ListItem } from "./bindings/ListItem";
 import type { ProgressEvent } from "./bindings/ProgressEvent";
 import type { RestorePlanned } from "./bindings/RestorePlanned";
 import type { RestorePlan } from "./bindings/RestorePlan";
+import type { SshRestorePlan } from "./bindings/SshRestorePlan";
 import type { RestoreDone } from "./bindings/RestoreDone";
 import type { RemoteRestoreReport } from "./bindings/RemoteRestoreReport";
 import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
@@ -157,8 +158,9 @@ export function restoreBlocker(b: ListItem | undefined, verifiedNow: boolean | n
   return null;
 }
 
-export function isLocalPlan(p: RestorePlanned): p is { target: "local" } & RestorePlan {
-  return p.target === "local";
+/** A plan with row counts: made here, or by the engine on an SSH profile's server. */
+export function isLocalPlan(p: RestorePlanned): p is ({ target: "local" } & RestorePlan) | ({ target: "ssh" } & SshRestorePlan) {
+  return p.target === "local" || p.target === "ssh";
 }
 
 /** A remote restore's settled report (tagged by core: `target`). */

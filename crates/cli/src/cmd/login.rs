@@ -24,11 +24,13 @@ struct LoggedIn<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
-    let Resolved::Remote(remote) = resolve(&args.profile_name)? else {
+    let (Resolved::Remote(remote) | Resolved::Ssh(_, _, Some(remote))) =
+        resolve(&args.profile_name)?
+    else {
         return Err(failed(
             backupdesk_core::ErrorKind::NotRemote,
             format!(
-                "profile {} is local: there is nothing to log in to",
+                "profile {} names no server API: there is nothing to log in to",
                 args.profile_name
             ),
         ));

@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 global.retention = retention;
             }
             profile::Resolved::Remote(remote) => global.remote = Some(remote),
-            profile::Resolved::Ssh(host, data_dir) => {
+            profile::Resolved::Ssh(host, data_dir, _) => {
                 global.data_dir = data_dir;
                 global.ssh = Some(host);
                 return ssh_relay::relay(&global, cli.verb);

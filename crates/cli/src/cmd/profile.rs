@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::keychain::Keychain;
-use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget, config_dir};
+use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileBook, ProfileTarget, config_dir};
 
 use crate::args::{GlobalArgs, ProfileVerb, RemoteProfile};
 use crate::failure::fail;
@@ -47,8 +47,13 @@ struct TestedJson<'a> {
 pub enum Resolved {
     Local(PathBuf, Option<backupdesk_core::retention::RetentionPolicy>),
     Remote(RemoteProfile),
-    /// A server reached over SSH, and its installation root there.
-    Ssh(backupdesk_core::target::ssh::SshHost, PathBuf),
+    /// A server reached over SSH, its installation root there, and its
+    /// API when the profile names it too.
+    Ssh(
+        backupdesk_core::target::ssh::SshHost,
+        PathBuf,
+        Option<RemoteProfile>,
+    ),
 }
 
 /// Looks `--profile NAME` up in the profile book.
@@ -68,9 +73,16 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
             ca_cert: ca_cert.clone(),
             restore_timeout_secs: profile.restore_timeout_secs,
         }),
-        target @ ProfileTarget::Ssh { data_dir, .. } => Resolved::Ssh(
+        target @ ProfileTarget::Ssh { data_dir, api, .. } => Resolved::Ssh(
             target.ssh_host().expect("an SSH profile has a host"),
             data_dir.clone(),
+            api.as_ref().map(|api| RemoteProfile {
+                name: name.to_owned(),
+                base_url: api.base_url.clone(),
+                username: api.username.clone(),
+                ca_cert: api.ca_cert.clone(),
+                restore_timeout_secs: profile.restore_timeout_secs,
+            }),
         ),
     })
 }
@@ -79,29 +91,35 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
     let mut book = ProfileBook::load(&config_dir()).map_err(fail)?;
     match verb {
         ProfileVerb::Add(args) => {
+            if let Some(url) = &args.url
+                && backupdesk_core::remote::insecure_url(url)
+            {
+                eprintln!(
+                    "warning: {url} is plain http://: the API token would travel unencrypted; use https://"
+                );
+            }
             let target = match (args.local, args.url, args.username) {
-                _ if args.ssh.is_some() => ProfileTarget::Ssh {
+                (_, url, username) if args.ssh.is_some() => ProfileTarget::Ssh {
                     destination: args.ssh.clone().unwrap_or_default(),
                     port: args.port,
                     identity: args.identity.clone(),
                     data_dir: global.data_dir.clone(),
                     engine: args.engine.clone(),
+                    // The same server's API beside SSH.
+                    api: url.zip(username).map(|(base_url, username)| ApiEndpoint {
+                        base_url,
+                        username,
+                        ca_cert: args.ca_cert.clone(),
+                    }),
                 },
                 (Some(dir), _, _) => ProfileTarget::Local {
                     data_dir: std::path::absolute(&dir).unwrap_or(dir),
                 },
-                (None, Some(base_url), Some(username)) => {
-                    if backupdesk_core::remote::insecure_url(&base_url) {
-                        eprintln!(
-                            "warning: {base_url} is plain http://: the API token would travel unencrypted; use https://"
-                        );
-                    }
-                    ProfileTarget::Remote {
-                        base_url,
-                        username,
-                        ca_cert: args.ca_cert,
-                    }
-                }
+                (None, Some(base_url), Some(username)) => ProfileTarget::Remote {
+                    base_url,
+                    username,
+                    ca_cert: args.ca_cert,
+                },
                 _ => unreachable!("clap requires --local, --ssh, or --url with --username"),
             };
             let retention = args.policy.any().then(|| {
@@ -223,6 +241,12 @@ fn describe(target: &ProfileTarget) -> String {
             "remote {} as {username}",
             backupdesk_core::remote::redact(base_url)
         ),
-        ProfileTarget::Ssh { .. } => format!("ssh    {}", target.location()),
+        ProfileTarget::Ssh { api: None, .. } => format!("ssh    {}", target.location()),
+        ProfileTarget::Ssh { api: Some(api), .. } => format!(
+            "ssh    {} (API {} as {})",
+            target.location(),
+            backupdesk_core::remote::redact(&api.base_url),
+            api.username
+        ),
     }
 }

@@ -193,6 +193,12 @@ fn age(seconds: i64) -> String {
 fn print_plan(planned: &RestorePlanned) {
     let plan = match planned {
         RestorePlanned::Local(plan) => plan,
+        // (The CLI relays SSH profiles' verbs to the engine there, which
+        // prints its own plan; the app shows this one.)
+        RestorePlanned::Ssh(ssh) => {
+            println!("On {}:", ssh.location);
+            return print_plan(&RestorePlanned::Local(Box::new(ssh.plan.clone())));
+        }
         RestorePlanned::Remote(plan) => {
             println!("Restore plan for {} on {}", plan.backup, plan.server);
             for (i, step) in plan.steps.iter().enumerate() {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use backupdesk_core::ErrorKind;
 use backupdesk_core::profile::config_dir;
-use backupdesk_core::target::ssh::{Detached, PendingOps, SshHost};
+use backupdesk_core::target::ssh::{PendingOps, SshHost};
 
 use crate::args::{GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
@@ -109,30 +109,8 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
 /// (a dropped connection, a killed terminal) ended, on stderr, once; one
 /// still running is said to be running (and asked again next time).
 fn report_pending(host: &SshHost, pending: &PendingOps) -> anyhow::Result<()> {
-    for (op, what) in pending.list() {
-        match host.collect(&op).map_err(fail)? {
-            Detached::Finished(run) => {
-                eprintln!(
-                    "note: `backupdesk {what}` (started {op}) finished on {} while this machine \
-                     was not connected: exit {}; its answer:",
-                    host.destination, run.code
-                );
-                eprintln!("{}", String::from_utf8_lossy(&run.stdout).trim_end());
-                pending.end(&op);
-            }
-            Detached::Running => eprintln!(
-                "note: `backupdesk {what}` (started {op}) is still running on {}",
-                host.destination
-            ),
-            Detached::Unknown => {
-                eprintln!(
-                    "note: {} has no record of `backupdesk {what}` (started {op}): it never \
-                     began (the connection dropped first), or its answer was already read",
-                    host.destination
-                );
-                pending.end(&op);
-            }
-        }
+    for cut_off in host.settle(pending).map_err(fail)? {
+        eprintln!("note: {}", cut_off.describe(&host.destination));
     }
     Ok(())
 }
@@ -140,7 +118,7 @@ fn report_pending(host: &SshHost, pending: &PendingOps) -> anyhow::Result<()> {
 /// `profile install NAME`: this executable to the profile's server, after
 /// the admin typed the profile name (or `--yes`).
 pub fn install(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
-    let Resolved::Ssh(host, _) = resolve(name)? else {
+    let Resolved::Ssh(host, _, _) = resolve(name)? else {
         return Err(failed(
             ErrorKind::RemoteUnsupported,
             format!("profile {name} is not an SSH profile: there is nothing to install"),

@@ -297,7 +297,7 @@ fn check_passphrase(passphrase: &Passphrase, options: &BackupOptions) -> Result<
 }
 
 /// How a backup read the database (reported as `snapshot` in `--json`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SnapshotRead {

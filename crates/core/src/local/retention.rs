@@ -338,7 +338,7 @@ fn meta_size(entry: &CatalogEntry) -> u64 {
 }
 
 /// What [`apply`] did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PruneOutcome {
     /// Backups removed.

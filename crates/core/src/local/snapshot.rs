@@ -437,7 +437,7 @@ pub fn pragma_u64(conn: &Connection, pragma: &str) -> rusqlite::Result<u64> {
 }
 
 /// The outcome of SQLite's own checks on a database copy.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DatabaseReport {
     /// `PRAGMA integrity_check` lines; `["ok"]` when sound.

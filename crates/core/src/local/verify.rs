@@ -91,7 +91,7 @@ impl KindedError for VerifyError {
 }
 
 /// What a passed verification found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifyReport {
     /// The backup's file name.

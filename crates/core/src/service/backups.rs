@@ -5,19 +5,17 @@
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::format::human::size_human;
-use crate::format::meta::BackupMeta;
 use crate::format::name::BackupName;
-use crate::local::backup::{BackupOptions, SnapshotRead};
+use crate::local::backup::BackupOptions;
 use crate::local::catalog::{BackupCatalog, CatalogError, ListItem};
 use crate::local::ledger::VerifyDepth;
-use crate::local::retention::PruneOutcome;
 use crate::local::verify::{self, VerifyReport};
 use crate::model::KindedMessage;
 use crate::progress::Progress;
 use crate::service::error::ServiceError;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection, needed_passphrase};
 use crate::targets::BackupDone;
+pub use crate::targets::{BackupDetail, BackupSummary};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -42,101 +40,6 @@ pub fn find(selection: &Selection, name: &str) -> Result<ListItem> {
         .into_iter()
         .find(|i| i.filename == name)
         .ok_or_else(|| CatalogError::BackupNotFound(name.to_owned()).into())
-}
-
-/// A backup that was made, on either side: the server's list-item fields
-/// (`filename, path, size, size_human, checksum, timestamp`, so the CLI's
-/// `--json` stays a drop-in for the scripts), then what only one side can
-/// say, tagged by `target`.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct BackupSummary {
-    /// The new backup's file name.
-    pub filename: String,
-    /// Where it is (on the server, for a server's).
-    pub path: String,
-    /// Size of the backup file in bytes.
-    pub size: u64,
-    pub size_human: String,
-    /// SHA-256 of the plaintext snapshot, when known.
-    pub checksum: Option<String>,
-    /// The `.meta` timestamp, when known.
-    pub timestamp: Option<String>,
-    /// Wall time in milliseconds (local backups; `null` for a server's).
-    pub duration_ms: Option<u64>,
-    /// Problems that did not fail the backup.
-    pub warnings: Vec<String>,
-    /// What only one side knows.
-    #[serde(flatten)]
-    pub detail: BackupDetail,
-}
-
-/// What a backup's side adds to its summary.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(tag = "target", rename_all = "snake_case")]
-pub enum BackupDetail {
-    /// A backup made here.
-    Local {
-        /// Full path of the `.meta`.
-        meta_path: String,
-        /// Leftovers of interrupted earlier runs that were removed.
-        leftovers_removed: usize,
-        /// How the database was read.
-        snapshot: SnapshotRead,
-        /// What the automatic prune removed, when it ran.
-        pruned: Option<PruneOutcome>,
-        /// The `.meta` written.
-        meta: Box<BackupMeta>,
-    },
-    /// A backup the server made.
-    Remote {
-        /// The server answered with an error although the backup exists.
-        server_reported: Option<String>,
-        /// The server reused the name of a backup of the same second.
-        reused_name: bool,
-    },
-}
-
-impl From<BackupDone> for BackupSummary {
-    fn from(done: BackupDone) -> Self {
-        match done {
-            BackupDone::Local(report) => {
-                let size = report.meta.gpg_size.unwrap_or(0);
-                BackupSummary {
-                    filename: report.name.file_name().to_owned(),
-                    path: report.path.display().to_string(),
-                    size,
-                    size_human: size_human(size),
-                    checksum: Some(report.meta.checksum_sha256.clone()),
-                    timestamp: Some(report.meta.timestamp.clone()),
-                    duration_ms: Some(report.duration.as_millis() as u64),
-                    warnings: report.warnings.clone(),
-                    detail: BackupDetail::Local {
-                        meta_path: report.meta_path.display().to_string(),
-                        leftovers_removed: report.leftovers_removed,
-                        snapshot: report.snapshot,
-                        pruned: report.pruned.clone(),
-                        meta: Box::new(report.meta.clone()),
-                    },
-                }
-            }
-            BackupDone::Remote(remote) => BackupSummary {
-                filename: remote.item.filename.clone(),
-                path: remote.item.path.clone(),
-                size: remote.item.size,
-                size_human: remote.item.size_human.clone(),
-                checksum: remote.item.checksum.clone(),
-                timestamp: remote.item.timestamp.clone(),
-                duration_ms: None,
-                warnings: remote.warnings.clone(),
-                detail: BackupDetail::Remote {
-                    server_reported: remote.server_reported.clone(),
-                    reused_name: remote.reused_name,
-                },
-            },
-        }
-    }
 }
 
 /// Makes a backup now: locally a consistent snapshot, encrypted with the
@@ -164,8 +67,10 @@ pub fn backup(
     let done = selection
         .target()
         .backup(&passphrase, &options, clock, progress)?;
+    // (An SSH profile's engine says so itself.)
+    let made_here = matches!(done, BackupDone::Local(_));
     let mut summary = BackupSummary::from(done);
-    if !selection.is_remote() && passphrase.is_legacy_default() {
+    if made_here && passphrase.is_legacy_default() {
         summary.warnings.insert(0, "encrypted with Server Monitor's well-known default passphrase: anyone who knows it can read this backup".to_owned());
     }
     Ok(summary)
@@ -207,17 +112,14 @@ pub fn verify(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<VerifyReport> {
-    let data = selection.installation()?;
-    BackupCatalog::scan(data)?.find(name)?;
+    BackupName::parse(name).map_err(CatalogError::from)?;
+    if let Some(data) = selection.files_here()? {
+        BackupCatalog::scan(data)?.find(name)?;
+    }
     let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
-    Ok(verify::verify(
-        data,
-        name,
-        &passphrase,
-        depth,
-        clock,
-        progress,
-    )?)
+    Ok(selection
+        .target()
+        .verify(name, &passphrase, depth, clock, progress)?)
 }
 
 /// One backup's result in [`verify_all`]'s report (`ok` with the report,

@@ -44,6 +44,9 @@ pub fn plan(
         Some(data) if !meta_has_counts(data, name) => {
             Some(passphrases.passphrase(PassphraseUse::Reading)?)
         }
+        // The server's engine counts a backup without `.meta` counts in a
+        // staged copy: it gets the passphrase when there is one.
+        None if selection.is_ssh() => passphrases.passphrase(PassphraseUse::Reading).ok(),
         _ => None,
     };
     Ok(selection

@@ -69,6 +69,25 @@ impl Selection {
         self.target.is_remote()
     }
 
+    /// Whether this is a server reached over SSH (its own engine works on
+    /// its files).
+    pub fn is_ssh(&self) -> bool {
+        matches!(self.target, OpenedTarget::Ssh(_))
+    }
+
+    /// The installation's files when they are on this machine (`None`
+    /// for an SSH profile, whose engine reads them there).
+    ///
+    /// # Errors
+    /// As [`Selection::installation`], except for an SSH profile.
+    pub fn files_here(&self) -> Result<Option<&DataDir>, ServiceError> {
+        match self.installation() {
+            Ok(data) => Ok(Some(data)),
+            Err(ServiceError::RemoteUnsupported { .. }) if self.is_ssh() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The profile name or the data folder.
     pub fn label(&self) -> &str {
         &self.label

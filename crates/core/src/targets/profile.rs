@@ -48,7 +48,25 @@ pub enum ProfileTarget {
         /// `.local/bin/backupdesk` in the SSH user's home).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         engine: Option<String>,
+        /// The same server's HTTP API, when the admin named it too: health
+        /// and storage are read through it; what decrypts or changes goes
+        /// through SSH.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        api: Option<ApiEndpoint>,
     },
+}
+
+/// A Server Monitor's HTTP API, beside SSH in an SSH profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApiEndpoint {
+    /// Base URL such as `https://monitor.example.org:9083`.
+    pub base_url: String,
+    /// The admin account's user name.
+    pub username: String,
+    /// A CA certificate (PEM) for a self-signed server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl ProfileTarget {
@@ -276,7 +294,12 @@ impl ProfileBook {
             return Err(ProfileError::ProfileExists(name.to_owned()));
         }
         let mut profile = profile;
-        if let ProfileTarget::Remote { base_url, .. } = &mut profile.target {
+        let base_url = match &mut profile.target {
+            ProfileTarget::Remote { base_url, .. } => Some(base_url),
+            ProfileTarget::Ssh { api: Some(api), .. } => Some(&mut api.base_url),
+            _ => None,
+        };
+        if let Some(base_url) = base_url {
             *base_url = crate::remote::check_base_url(base_url).map_err(|reason| {
                 ProfileError::InvalidUrl(crate::remote::redact(base_url), reason)
             })?;

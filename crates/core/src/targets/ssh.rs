@@ -145,16 +145,14 @@ impl SshHost {
             "-o",
             "StrictHostKeyChecking=yes",
             "-o",
-            "ControlMaster=auto",
-            "-o",
-            "ControlPersist=60",
-            "-o",
             "ConnectTimeout=10",
         ]);
-        cmd.arg("-o").arg(format!(
-            "ControlPath={}",
-            control_dir().join("bd-%C").display()
-        ));
+        match control_dir() {
+            Some(dir) => cmd
+                .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60", "-o"])
+                .arg(format!("ControlPath={}", dir.join("bd-%C").display())),
+            None => cmd.args(["-o", "ControlMaster=no", "-o", "ControlPath=none"]),
+        };
         if let Some(identity) = &self.identity {
             cmd.arg("-i")
                 .arg(identity)
@@ -467,6 +465,60 @@ pub enum Detached {
     Unknown,
 }
 
+/// An operation this machine started on a server and was cut off from
+/// (a dropped connection, a killed terminal or app), as found there.
+#[derive(Debug, Clone)]
+pub struct CutOff {
+    /// Its id.
+    pub op: String,
+    /// What it was, as recorded when it began (`restore NAME`, …).
+    pub what: String,
+    /// Where it is now.
+    pub state: Detached,
+}
+
+impl CutOff {
+    /// One line for the admin: how it ended, or that it still runs.
+    pub fn describe(&self, host: &str) -> String {
+        let (what, op) = (&self.what, &self.op);
+        match &self.state {
+            Detached::Finished(run) => format!(
+                "`backupdesk {what}` (started {op}) finished on {host} while this machine was not \
+                 connected: exit {}; its answer: {}",
+                run.code,
+                String::from_utf8_lossy(&run.stdout).trim_end()
+            ),
+            Detached::Running => {
+                format!("`backupdesk {what}` (started {op}) is still running on {host}")
+            }
+            Detached::Unknown => format!(
+                "{host} has no record of `backupdesk {what}` (started {op}): it never began (the \
+                 connection dropped first), or its answer was already read"
+            ),
+        }
+    }
+}
+
+impl SshHost {
+    /// Asks the server how every pending operation of `pending` ended;
+    /// forgets those that ended (or that it does not know), keeps those
+    /// still running (asked again next time).
+    ///
+    /// # Errors
+    /// The connection's own.
+    pub fn settle(&self, pending: &PendingOps) -> Result<Vec<CutOff>, SshError> {
+        let mut found = Vec::new();
+        for (op, what) in pending.list() {
+            let state = self.collect(&op)?;
+            if !matches!(state, Detached::Running) {
+                pending.end(&op);
+            }
+            found.push(CutOff { op, what, state });
+        }
+        Ok(found)
+    }
+}
+
 /// The detached operations this machine started on a server and has not
 /// heard the end of (a connection dropped): one file per operation in a
 /// private folder, holding the command line as the admin typed it.
@@ -574,27 +626,38 @@ fn classify_ssh_failure(host: &str, stderr: &str, scanned: impl FnOnce() -> Stri
 /// A private folder for the shared connections' sockets: one per user
 /// (a socket is a login) and per Backup Desk config folder (another set of
 /// profiles, with its own SSH config, never rides on these connections).
-fn control_dir() -> PathBuf {
+/// In `$XDG_RUNTIME_DIR` when a socket path there fits the 107 bytes a Unix
+/// socket allows (ssh adds `bd-` + 40 hex digits + a 17-byte temporary
+/// suffix), else in the temporary folder; `None` (no sharing) when no such
+/// folder is ours alone.
+fn control_dir() -> Option<PathBuf> {
     use std::hash::{Hash, Hasher};
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    const SOCKET_NAME: usize = 1 + 3 + 40 + 17;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     // The config folder's override (the default is one per user anyway).
     std::env::var_os("BACKUPDESK_CONFIG_DIR").hash(&mut hasher);
     std::env::var_os("BACKUPDESK_SSH_CONFIG").hash(&mut hasher);
-    let dir = base.join(format!(
-        "backupdesk-ssh-{}-{:016x}",
-        rustix::process::getuid().as_raw(),
-        hasher.finish()
-    ));
-    let _ = std::fs::create_dir_all(&dir);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+    let uid = rustix::process::getuid().as_raw();
+    let name = format!("bd-ssh-{uid}-{:08x}", hasher.finish() as u32);
+    let candidates = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([std::env::temp_dir(), PathBuf::from("/tmp")]);
+    candidates
+        .map(|base| base.join(&name))
+        .filter(|dir| dir.as_os_str().len() + SOCKET_NAME <= 107)
+        .find(|dir| private_dir(dir, uid))
+}
+
+/// Makes `dir` (mode 0700) or accepts it when it exists, is a folder (not
+/// a link), is owned by `uid` and nobody else may enter it.
+fn private_dir(dir: &Path, uid: u32) -> bool {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0,
+        Err(_) => false,
     }
-    dir
 }
 
 /// One word for a POSIX shell; `~/` at the start stays expandable.

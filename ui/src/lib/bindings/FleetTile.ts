@@ -10,7 +10,16 @@ export type FleetTile = { profile: string,
 /**
  * The data directory or server URL.
  */
-location: string, remote: boolean, 
+location: string, 
+/**
+ * Reached through Server Monitor's API only: its backups cannot be
+ * verified or drilled from here.
+ */
+remote: boolean, 
+/**
+ * Reached over SSH (Backup Desk's engine on the server answers).
+ */
+over_ssh: boolean, 
 /**
  * The worst of the problems' severities (`ok` without problems).
  */

@@ -209,7 +209,7 @@ impl KindedError for RestoreError {
 }
 
 /// What a completed restore did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RestoreReport {
     /// The backup restored.

@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use super::{RestoreError, RestoreOptions};
 
 /// Row counts of one table in the backup and in the live database.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TableChange {
     pub name: String,
@@ -31,7 +31,7 @@ pub struct TableChange {
 }
 
 /// Where a restore plan's row counts of the backup come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CountsSource {
@@ -42,7 +42,7 @@ pub enum CountsSource {
 }
 
 /// What a restore would do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RestorePlan {
     /// The backup to restore.

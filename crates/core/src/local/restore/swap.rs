@@ -30,7 +30,7 @@ use crate::local::staging::StagedFile;
 use crate::publish::sync_dir;
 
 /// How the staged database was put in place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SwapMethod {

@@ -109,7 +109,12 @@ pub struct FleetTile {
     pub profile: String,
     /// The data directory or server URL.
     pub location: String,
+    /// Reached through Server Monitor's API only: its backups cannot be
+    /// verified or drilled from here.
     pub remote: bool,
+    /// Reached over SSH (Backup Desk's engine on the server answers).
+    #[serde(default)]
+    pub over_ssh: bool,
     /// The worst of the problems' severities (`ok` without problems).
     pub status: TileStatus,
     /// What is wrong, worst first.
@@ -183,9 +188,10 @@ pub fn cached(book: &ProfileBook, cache: Option<&FleetCache>) -> Vec<FleetTile> 
         .collect();
     for (name, profile) in book.profiles() {
         if !known.iter().any(|t| &t.profile == name) {
-            let remote = !matches!(profile.target, ProfileTarget::Local { .. });
+            let remote = matches!(profile.target, ProfileTarget::Remote { .. });
             let location = profile.target.location();
             let mut tile = FleetTile::unknown(name, location, remote, TilePolicy::of(profile));
+            tile.over_ssh = matches!(profile.target, ProfileTarget::Ssh { .. });
             tile.from_cache = true;
             known.push(tile);
         }

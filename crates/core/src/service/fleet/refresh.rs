@@ -49,7 +49,20 @@ pub fn refresh_one(
     cache: Option<&FleetCache>,
     clock: &dyn Clock,
 ) -> FleetTile {
-    let remote = !matches!(profile.target, ProfileTarget::Local { .. });
+    let mut tile = refresh_tile(name, profile, options, cache, clock);
+    tile.over_ssh = matches!(profile.target, ProfileTarget::Ssh { .. });
+    tile
+}
+
+fn refresh_tile(
+    name: &str,
+    profile: &Profile,
+    options: &FleetOptions,
+    cache: Option<&FleetCache>,
+    clock: &dyn Clock,
+) -> FleetTile {
+    // Through the API only: no verification or drill can be seen there.
+    let remote = matches!(profile.target, ProfileTarget::Remote { .. });
     let opened = match &profile.target {
         // A folder that is gone (an unmounted disk) is not "no backups".
         ProfileTarget::Local { data_dir } if !data_dir.is_dir() => {

@@ -239,6 +239,7 @@ impl FleetTile {
             profile: profile.to_owned(),
             location,
             remote,
+            over_ssh: false,
             status: TileStatus::Unknown,
             problems: Vec::new(),
             read_at: None,

@@ -1,0 +1,194 @@
+//! [`OpenedTarget`]: the target a profile names, opened with its secrets,
+//! and the API login that stores a server's token.
+
+use crate::local::layout::DataDir;
+use crate::remote::{RemoteError, RemoteServer};
+use crate::targets::{LocalTarget, RemoteTarget, SshTarget, Target, TargetError};
+
+/// The target a profile names, opened with its secrets from the keychain
+/// (a remote profile's token and, if kept, password). A token renewed by a
+/// re-login is stored back in the keychain when this drops.
+pub enum OpenedTarget {
+    /// A local installation.
+    Local(LocalTarget),
+    /// A remote server.
+    Remote {
+        /// The profile name (the keychain scope).
+        profile: String,
+        /// The client.
+        target: Box<RemoteTarget>,
+    },
+    /// A server reached over SSH (its own engine answers).
+    Ssh(SshTarget),
+}
+
+impl OpenedTarget {
+    /// Opens the target of profile `name`.
+    ///
+    /// # Errors
+    /// [`TargetError::Remote`] for an unusable URL or CA certificate.
+    pub fn open(
+        name: &str,
+        profile: &crate::targets::profile::Profile,
+    ) -> Result<Self, TargetError> {
+        Self::open_reading_within(name, profile, crate::remote::READ_TIMEOUT)
+    }
+
+    /// [`OpenedTarget::open`] with a server's reads bounded by
+    /// `read_timeout` (the fleet's glance).
+    ///
+    /// # Errors
+    /// As [`OpenedTarget::open`].
+    pub fn open_reading_within(
+        name: &str,
+        profile: &crate::targets::profile::Profile,
+        read_timeout: std::time::Duration,
+    ) -> Result<Self, TargetError> {
+        use crate::targets::profile::ProfileTarget;
+        match &profile.target {
+            ProfileTarget::Local { data_dir } => Ok(OpenedTarget::Local(LocalTarget::new(
+                DataDir::new(data_dir),
+            ))),
+            ProfileTarget::Remote {
+                base_url,
+                username,
+                ca_cert,
+            } => {
+                let endpoint = crate::targets::profile::ApiEndpoint {
+                    base_url: base_url.clone(),
+                    username: username.clone(),
+                    ca_cert: ca_cert.clone(),
+                };
+                Ok(OpenedTarget::Remote {
+                    profile: name.to_owned(),
+                    target: Box::new(api_client(name, profile, &endpoint, read_timeout)?),
+                })
+            }
+            target @ ProfileTarget::Ssh { data_dir, api, .. } => {
+                let api = match api {
+                    Some(endpoint) => Some(api_client(name, profile, endpoint, read_timeout)?),
+                    None => None,
+                };
+                Ok(OpenedTarget::Ssh(SshTarget::new(
+                    name,
+                    target.ssh_host().expect("an SSH profile has a host"),
+                    data_dir.clone(),
+                    target.location(),
+                    api,
+                    &crate::targets::profile::config_dir(),
+                )))
+            }
+        }
+    }
+
+    /// The server's API client: the profile's own (a remote profile) or
+    /// the one beside SSH.
+    pub fn api(&self) -> Option<&RemoteTarget> {
+        match self {
+            OpenedTarget::Remote { target, .. } => Some(target),
+            OpenedTarget::Ssh(target) => target.api(),
+            OpenedTarget::Local(_) => None,
+        }
+    }
+
+    /// The target, whichever side it is on.
+    pub fn get(&self) -> &dyn Target {
+        match self {
+            OpenedTarget::Local(t) => t,
+            OpenedTarget::Remote { target, .. } => target.as_ref(),
+            OpenedTarget::Ssh(target) => target,
+        }
+    }
+
+    /// Whether it is a remote server.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, OpenedTarget::Remote { .. })
+    }
+
+    /// The local installation, for local-only operations.
+    pub fn local(&self) -> Option<&LocalTarget> {
+        match self {
+            OpenedTarget::Local(t) => Some(t),
+            OpenedTarget::Remote { .. } | OpenedTarget::Ssh(_) => None,
+        }
+    }
+}
+
+/// Logs in to the remote profile `name` with `password` and keeps the token
+/// in the keychain (and the password too when `remember`, for one automatic
+/// re-login when the token expires; otherwise a kept password is forgotten).
+///
+/// # Errors
+/// A local profile; a refused login; an unusable keychain.
+pub fn sign_in(
+    name: &str,
+    profile: &crate::targets::profile::Profile,
+    password: &str,
+    remember: bool,
+) -> Result<(), TargetError> {
+    use crate::keychain::{Keychain, SecretKind};
+    let opened = OpenedTarget::open(name, profile)?;
+    let Some(target) = opened.api() else {
+        return Err(RemoteError::NotRemote(name.to_owned()).into());
+    };
+    let token = target.server().login(password)?;
+    let keychain = Keychain::open()?;
+    keychain.set(name, SecretKind::ApiToken, &token)?;
+    if remember {
+        keychain.set(name, SecretKind::Password, password)?;
+    } else {
+        keychain.forget(name, SecretKind::Password)?;
+    }
+    Ok(())
+}
+
+impl Drop for OpenedTarget {
+    fn drop(&mut self) {
+        use crate::keychain::{Keychain, SecretKind};
+        let profile = match self {
+            OpenedTarget::Remote { profile, .. } => profile.clone(),
+            OpenedTarget::Ssh(target) => target.name().to_owned(),
+            OpenedTarget::Local(_) => return,
+        };
+        if let Some(token) = self.api().and_then(|t| t.server().renewed_token())
+            && let Ok(keychain) = Keychain::open()
+        {
+            let _ = keychain.set(&profile, SecretKind::ApiToken, &token);
+        }
+    }
+}
+
+/// The client of a server's API `endpoint` for profile `name`, with the
+/// token and (if kept) password from the keychain, records of what its
+/// backups hold, and the profile's restore timeout.
+fn api_client(
+    name: &str,
+    profile: &crate::targets::profile::Profile,
+    endpoint: &crate::targets::profile::ApiEndpoint,
+    read_timeout: std::time::Duration,
+) -> Result<RemoteTarget, TargetError> {
+    use crate::keychain::{Keychain, SecretKind};
+    let server = RemoteServer::with_read_timeout(
+        &endpoint.base_url,
+        &endpoint.username,
+        endpoint.ca_cert.as_deref(),
+        read_timeout,
+    )?;
+    match Keychain::open() {
+        Ok(keychain) => {
+            if let Ok(Some(token)) = keychain.get(name, SecretKind::ApiToken) {
+                server.set_token(&token);
+            }
+            if let Ok(Some(password)) = keychain.get(name, SecretKind::Password) {
+                server.set_password(&password);
+            }
+        }
+        Err(e) => tracing::warn!("{e}; no stored token can be used"),
+    }
+    let mut target = RemoteTarget::new(server);
+    target.records_dir = Some(crate::targets::profile::config_dir());
+    if let Some(seconds) = profile.restore_timeout_secs {
+        target.follow.timeout = std::time::Duration::from_secs(seconds);
+    }
+    Ok(target)
+}

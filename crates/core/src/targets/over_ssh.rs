@@ -1,0 +1,345 @@
+//! [`SshTarget`]: a Server Monitor on another machine, driven through
+//! Backup Desk's own engine there (`targets::ssh` runs it). Every answer
+//! is the engine's `--json` document, read back into the same types a
+//! local installation gives; what changes things runs detached on the
+//! server and is recorded here until its answer arrived, so a dropped
+//! connection never leaves an operation half-done or unreported.
+//!
+//! A profile that also names the server's HTTP API reads health and
+//! storage through it (no SSH login and no process on the server for the
+//! fleet's glances; it also says whether the service answers), falling
+//! back to SSH when the API fails. Everything that decrypts or changes
+//! goes through SSH: the API cannot verify, and its restore cannot be
+//! trusted (contract §6.2, §6.9).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::de::DeserializeOwned;
+
+use crate::clock::Clock;
+use crate::format::crypto::Passphrase;
+use crate::local::backup::BackupOptions;
+use crate::local::catalog::ListItem;
+use crate::local::health::{HealthReport, StorageReport};
+use crate::local::ledger::VerifyDepth;
+use crate::local::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::local::verify::VerifyReport;
+use crate::model::KindedMessage;
+use crate::progress::{NoProgress, Progress};
+use crate::targets::remote::RemoteTarget;
+use crate::targets::ssh::{PendingOps, SshHost};
+use crate::targets::{
+    BackupDone, BackupSummary, RestoreDone, RestorePlanned, SshRestorePlan, Target, TargetError,
+};
+
+/// Why a server with both an API and SSH restores through SSH (shown in
+/// the restore plan).
+pub const WHY_SSH_RESTORE: &str = "Server Monitor's own restore fails for every valid backup \
+     and, for one it cannot decrypt, can leave an empty database while saying it succeeded \
+     (contract §6.2, §6.9); Backup Desk's engine stages and checks the copy, keeps an encrypted \
+     safety backup, swaps atomically and rolls back on any failure";
+
+/// A Server Monitor reached over SSH.
+#[derive(Debug)]
+pub struct SshTarget {
+    name: String,
+    host: SshHost,
+    data_dir: std::path::PathBuf,
+    location: String,
+    /// The same server's HTTP API, when the profile names it too.
+    api: Option<Box<RemoteTarget>>,
+    /// Where operations cut off from their answer are recorded.
+    pending: PendingOps,
+    /// The engine's version, checked once per opened target (the fleet
+    /// reads three answers from it).
+    checked: OnceLock<String>,
+}
+
+/// What the engine answers for a failure (`--json`).
+#[derive(serde::Deserialize)]
+struct Failed {
+    error: KindedMessage,
+}
+
+/// `{"ok": true, "report": …}`.
+#[derive(serde::Deserialize)]
+struct Report<T> {
+    report: T,
+}
+
+/// `{"ok": true, "dry_run": true, "plan": …}`.
+#[derive(serde::Deserialize)]
+struct Plan<T> {
+    plan: T,
+}
+
+/// `{"ok": true, "backups": […]}`.
+#[derive(serde::Deserialize)]
+struct Listed {
+    backups: Vec<ListItem>,
+}
+
+impl SshTarget {
+    /// Profile `name`'s server at `host`, installation `data_dir`; `api`
+    /// when the profile names the server's API too. Pending operations
+    /// are recorded under `config_dir`.
+    pub fn new(
+        name: &str,
+        host: SshHost,
+        data_dir: std::path::PathBuf,
+        location: String,
+        api: Option<RemoteTarget>,
+        config_dir: &std::path::Path,
+    ) -> Self {
+        SshTarget {
+            name: name.to_owned(),
+            pending: PendingOps::of_profile(config_dir, name),
+            host,
+            data_dir,
+            location,
+            api: api.map(Box::new),
+            checked: OnceLock::new(),
+        }
+    }
+
+    /// The profile's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SSH host.
+    pub fn host(&self) -> &SshHost {
+        &self.host
+    }
+
+    /// The same server's API client, when the profile names it.
+    pub fn api(&self) -> Option<&RemoteTarget> {
+        self.api.as_deref()
+    }
+
+    /// The engine's words for `verb` on this installation, `--json`.
+    fn words(&self, verb: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.data_dir.display().to_string(),
+            "--json".to_owned(),
+            "--progress-lines".to_owned(),
+        ];
+        args.extend(verb.iter().map(|w| (*w).to_owned()));
+        args
+    }
+
+    fn handshake(&self) -> Result<(), TargetError> {
+        if self.checked.get().is_none() {
+            let _ = self.checked.set(self.host.handshake()?);
+        }
+        Ok(())
+    }
+
+    /// The engine's `--json` answer to `verb`, run attached (reads); a
+    /// status verb's "needs attention" (exit 1 with its document) is still
+    /// its answer.
+    fn read<T: DeserializeOwned>(
+        &self,
+        verb: &[&str],
+        passphrase: Option<&Passphrase>,
+        progress: &dyn Progress,
+    ) -> Result<T, TargetError> {
+        self.handshake()?;
+        let run = self
+            .host
+            .run_engine(&self.words(verb), passphrase, progress)?;
+        self.parse(verb, &run.stdout, run.code)
+    }
+
+    /// The engine's answer to `verb`, run detached on the server and
+    /// recorded here until it arrived; first, how earlier operations cut
+    /// off from this machine ended (returned as lines for the report).
+    fn change<T: DeserializeOwned>(
+        &self,
+        verb: &[&str],
+        passphrase: Option<&Passphrase>,
+        progress: &dyn Progress,
+    ) -> Result<(T, Vec<String>), TargetError> {
+        static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+        self.handshake()?;
+        let notes = self
+            .host
+            .settle(&self.pending)?
+            .iter()
+            .map(|c| c.describe(&self.host.destination))
+            .collect::<Vec<_>>();
+        for note in &notes {
+            tracing::warn!("{}: {note}", self.name);
+        }
+        let op = format!(
+            "{}-{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        let recorded = self.pending.begin(&op, &verb.join(" "));
+        if let Err(e) = &recorded {
+            tracing::warn!("the pending record of {op} could not be written: {e}");
+        }
+        let run = self
+            .host
+            .run_engine_detached(&self.words(verb), passphrase, &op, progress)?;
+        self.pending.end(&op);
+        Ok((self.parse(verb, &run.stdout, run.code)?, notes))
+    }
+
+    fn parse<T: DeserializeOwned>(
+        &self,
+        verb: &[&str],
+        stdout: &[u8],
+        code: i32,
+    ) -> Result<T, TargetError> {
+        if let Ok(answer) = serde_json::from_slice::<T>(stdout) {
+            return Ok(answer);
+        }
+        match serde_json::from_slice::<Failed>(stdout) {
+            Ok(failed) => Err(TargetError::Engine(failed.error)),
+            Err(e) => Err(TargetError::Engine(KindedMessage {
+                kind: crate::ErrorKind::BadResponse,
+                message: format!(
+                    "the engine on {} answered `{}` with something unreadable (exit {code}): {e}",
+                    self.location,
+                    verb.join(" "),
+                ),
+            })),
+        }
+    }
+}
+
+impl Target for SshTarget {
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+
+    fn health(&self, clock: &dyn Clock) -> Result<HealthReport, TargetError> {
+        if let Some(api) = &self.api {
+            match api.health(clock) {
+                Ok(health) => return Ok(health),
+                Err(e) => tracing::warn!(
+                    "{}: the API's health failed ({e}); asking over SSH",
+                    self.name
+                ),
+            }
+        }
+        self.read(&["health"], None, &NoProgress)
+    }
+
+    fn storage(&self) -> Result<StorageReport, TargetError> {
+        if let Some(api) = &self.api {
+            match api.storage() {
+                Ok(storage) => return Ok(storage),
+                Err(e) => tracing::warn!(
+                    "{}: the API's storage failed ({e}); asking over SSH",
+                    self.name
+                ),
+            }
+        }
+        self.read(&["storage"], None, &NoProgress)
+    }
+
+    /// Through SSH even beside an API: the engine's list carries the
+    /// verification, drill and pin records the API's lacks.
+    fn list(&self) -> Result<Vec<ListItem>, TargetError> {
+        Ok(self.read::<Listed>(&["list"], None, &NoProgress)?.backups)
+    }
+
+    fn backup(
+        &self,
+        passphrase: &Passphrase,
+        options: &BackupOptions,
+        _clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<BackupDone, TargetError> {
+        let compression = serde_json::to_value(options.compression)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "default".to_owned());
+        let mut verb = vec!["backup", "--compression", &compression];
+        if !options.prune_after {
+            verb.push("--no-prune");
+        }
+        if options.allow_default_passphrase {
+            verb.push("--allow-default-passphrase");
+        }
+        let (mut summary, notes): (BackupSummary, _) =
+            self.change(&verb, Some(passphrase), progress)?;
+        summary.warnings.extend(notes);
+        Ok(BackupDone::Ssh(Box::new(summary)))
+    }
+
+    fn delete(&self, name: &str) -> Result<(), TargetError> {
+        #[derive(serde::Deserialize)]
+        struct Deleted {}
+        let (Deleted {}, _) = self.change(&["--yes", "delete", name], None, &NoProgress)?;
+        Ok(())
+    }
+
+    fn verify(
+        &self,
+        name: &str,
+        passphrase: &Passphrase,
+        depth: VerifyDepth,
+        _clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<VerifyReport, TargetError> {
+        let mut verb = vec!["verify", name];
+        if depth == VerifyDepth::Deep {
+            verb.push("--deep");
+        }
+        let (Report { mut report }, notes): (Report<VerifyReport>, _) =
+            self.change(&verb, Some(passphrase), progress)?;
+        report.warnings.extend(notes);
+        Ok(report)
+    }
+
+    fn plan_restore(
+        &self,
+        name: &str,
+        passphrase: Option<&Passphrase>,
+        options: &RestoreOptions,
+        _clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<RestorePlanned, TargetError> {
+        let mut verb = vec!["restore", name, "--dry-run"];
+        push_commands(&mut verb, options);
+        let Plan { plan } = self.read::<Plan<RestorePlan>>(&verb, passphrase, progress)?;
+        Ok(RestorePlanned::Ssh(Box::new(SshRestorePlan {
+            plan,
+            location: self.location.clone(),
+            why_ssh: self.api.as_ref().map(|_| WHY_SSH_RESTORE.to_owned()),
+        })))
+    }
+
+    fn restore(
+        &self,
+        name: &str,
+        passphrase: &Passphrase,
+        options: &RestoreOptions,
+        _clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<RestoreDone, TargetError> {
+        let mut verb = vec!["--yes", "restore", name];
+        push_commands(&mut verb, options);
+        let (Report { mut report }, notes): (Report<RestoreReport>, _) =
+            self.change(&verb, Some(passphrase), progress)?;
+        report.warnings.extend(notes);
+        Ok(RestoreDone::Local(Box::new(report)))
+    }
+}
+
+/// The restore's `--stop-cmd`/`--start-cmd`, as given.
+fn push_commands<'a>(verb: &mut Vec<&'a str>, options: &'a RestoreOptions) {
+    if let Some(stop) = &options.stop_cmd {
+        verb.extend(["--stop-cmd", stop]);
+    }
+    if let Some(start) = &options.start_cmd {
+        verb.extend(["--start-cmd", start]);
+    }
+}
