@@ -19,6 +19,7 @@ fn export_all(dir: &Path) {
         crate::progress::ProgressEvent,
         crate::commands::profiles::ProfileEntry,
         core::service::profiles::DemoCreated,
+        core::service::profiles::EngineInstalled,
         core::service::profiles::DemoDefaults,
         crate::commands::pick::FileFor,
         core::service::profiles::SecretStatus,

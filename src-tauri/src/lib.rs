@@ -33,6 +33,7 @@ commands!(
     profiles::add_local_profile,
     profiles::add_remote_profile,
     profiles::add_ssh_profile,
+    profiles::install_engine,
     profiles::remove_profile,
     demo::demo_defaults,
     demo::create_demo,

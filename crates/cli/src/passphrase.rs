@@ -100,7 +100,12 @@ fn read_first_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
             format!("cannot read the passphrase file {}: {why}", file.display()),
         )
     };
+    // This process's stdin gives one line per read: its buffer is shared,
+    // so a second passphrase read the same way gets the next line (the
+    // SSH relay sends a rotation's old and new passphrase so).
+    let stdin = file == Path::new("/dev/stdin");
     match std::fs::metadata(file) {
+        _ if stdin => {}
         Ok(m) if m.is_dir() => return Err(unreadable("it is a folder".to_owned())),
         Ok(_) => {}
         Err(e) => return Err(unreadable(e.to_string())),
@@ -109,9 +114,18 @@ fn read_first_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
     let path = file.to_owned();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let read = std::fs::File::open(&path)
-            .and_then(|f| f.take(PASSPHRASE_FILE_LIMIT + 1).read_to_end(&mut bytes))
-            .map(|_| bytes);
+        let read = if stdin {
+            use std::io::BufRead;
+            std::io::stdin()
+                .lock()
+                .take(PASSPHRASE_FILE_LIMIT + 1)
+                .read_until(b'\n', &mut bytes)
+                .map(|_| bytes)
+        } else {
+            std::fs::File::open(&path)
+                .and_then(|f| f.take(PASSPHRASE_FILE_LIMIT + 1).read_to_end(&mut bytes))
+                .map(|_| bytes)
+        };
         let _ = tx.send(read);
     });
     match rx.recv_timeout(PIPE_WAIT) {

@@ -4,7 +4,7 @@ use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileTarget};
 use backupdesk_core::service::profiles;
 use serde::Serialize;
 
-use crate::error::{CommandResult, blocking};
+use crate::error::{CommandResult, IpcError, blocking};
 
 /// A profile with its name.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -90,6 +90,38 @@ pub async fn add_ssh_profile(
         )?)
     })
     .await
+}
+
+/// Copies Backup Desk's engine (the `backupdesk` command line installed
+/// with this app, or built beside it) to SSH profile `profile`'s server,
+/// after the admin typed the profile name as `confirmation`.
+#[tauri::command]
+pub async fn install_engine(
+    profile: String,
+    confirmation: String,
+) -> CommandResult<profiles::EngineInstalled> {
+    blocking(move || {
+        let engine = engine_binary().ok_or_else(|| IpcError {
+            kind: backupdesk_core::ErrorKind::EngineMissing,
+            message: "no backupdesk command line is installed beside this app (the backup-desk \
+                      package ships /usr/bin/backupdesk): nothing to copy to the server"
+                .to_owned(),
+        })?;
+        Ok(profiles::install_engine(&profile, &confirmation, &engine)?)
+    })
+    .await
+}
+
+/// The `backupdesk` executable to put on servers: beside this app's own
+/// (a build folder, `/usr/bin` of the package), else `/usr/bin/backupdesk`.
+fn engine_binary() -> Option<std::path::PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("backupdesk")));
+    beside
+        .into_iter()
+        .chain([std::path::PathBuf::from("/usr/bin/backupdesk")])
+        .find(|p| p.is_file())
 }
 
 /// Removes a profile and forgets its secrets (its backups stay).

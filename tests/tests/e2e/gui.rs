@@ -1311,17 +1311,41 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
         "--username",
         ADMIN.0,
     ]);
-    cli(&["profile", "install", "edge", "--yes"]);
     let window = Window::open_with(
         &config,
         Keychain::FreshKeyring,
         &[("BACKUPDESK_SSH_CONFIG", &ssh_config.display().to_string())],
     );
 
-    // The fleet: read over SSH (the API is not logged in: SSH answers).
+    // No engine on the server yet: the tile says so.
     let tile = ".tiles li[data-profile='edge']";
+    window.wait(&format!("{tile}[data-status='error']"), 60);
+    let text = window.text(tile);
+    assert!(text.contains("no Backup Desk engine"), "{text}");
+    assert!(!engine.exists());
+
+    // Installed from Settings, after typing the profile name: the
+    // command line built beside the app is copied there.
+    window.select("#profile-select", "edge");
+    window.click("#nav-settings");
+    window.fill("#engine-confirm", "edg");
+    assert_eq!(
+        window.attr("#engine-install", "disabled").as_deref(),
+        Some("true")
+    );
+    window.fill("#engine-confirm", "edge");
+    window.click("#engine-install");
+    let installed = window.wait_text("#settings-notice", "Installed backupdesk", 60);
+    assert!(installed.contains("(json 1)"), "{installed}");
+    assert!(engine.is_file(), "{installed}");
+
+    // The fleet: read over SSH (the API is not logged in: SSH answers).
+    window.click("#nav-fleet");
+    window.click("button[aria-label='Refresh edge']");
     window.wait(
-        &format!("{tile}[data-status]:not([data-status='unknown'])"),
+        &format!(
+            "{tile}:not(.reading)[data-status]:not([data-status='error']):not([data-status='unknown'])"
+        ),
         60,
     );
     let text = window.text(tile);
@@ -1336,7 +1360,6 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     window.shot("30-fleet-ssh");
 
     // The passphrase, kept on this machine's keychain.
-    window.select("#profile-select", "edge");
     window.click("#nav-settings");
     window.fill("#settings-passphrase", PASSPHRASE);
     window.click("#passphrase-set");
@@ -1360,8 +1383,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     let made = window.wait_text("#notice", "Backup created", 120);
     let newest = backups_of(server.root())
         .into_iter()
-        .filter(|n| n.starts_with("servers_db_"))
-        .next_back()
+        .rfind(|n| n.starts_with("servers_db_"))
         .unwrap();
     assert!(made.contains(&newest), "{made}");
     gpg_decrypt_to(
@@ -1369,6 +1391,12 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
         &server.backup_path(&newest),
         &scratch.path().join("made-over-ssh.db"),
     );
+
+    // A restore drill on the server, recorded there.
+    window.click("#drill-now");
+    let drilled = window.wait_text("#notice", "Restore drill passed", 120);
+    assert!(drilled.contains(&newest), "{drilled}");
+    window.wait("#drill-status[data-state='passed']", 30);
 
     // The restore wizard, through SSH, with the service's database changed.
     let live = server.data.database();

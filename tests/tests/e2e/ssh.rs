@@ -585,3 +585,111 @@ echo "restored"
     );
     println!("ssh+api: fleet through the API ({through_api} requests), restore over SSH");
 }
+
+/// The verbs the first test does not cover, each through SSH against the
+/// same installation run locally: the restore's and prune's dry runs,
+/// drill, pin and unpin, the passphrase check, the schedule's status;
+/// then a passphrase rotation through SSH (the old and the new passphrase
+/// both on the channel's stdin): every backup then opens with the new one.
+#[test]
+fn ssh_the_other_verbs_answer_as_they_do_locally_and_rotation_works_through_ssh() {
+    let sshd = Sshd::start();
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let first = inst.backup();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = inst.backup();
+    let laptop = Laptop::new(sshd.trusting_config());
+    let engine = engine_path(&sshd);
+    laptop.add("srv", "sm-test", inst.root(), &engine);
+    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
+    let pass = inst.passphrase_file.display().to_string();
+    let over_ssh = |verb: &[&str]| {
+        let mut args = vec!["--profile", "srv", "--passphrase-file", &pass];
+        args.extend(verb.iter().copied());
+        laptop.json(&args)
+    };
+    for verb in [
+        vec!["restore", first.as_str(), "--dry-run"],
+        vec!["prune", "--dry-run"],
+        vec!["drill", first.as_str()],
+        vec!["passphrase", "test"],
+        vec!["schedule", "status"],
+    ] {
+        let (lc, local) = inst.json(&verb);
+        let (rc, remote) = over_ssh(&verb);
+        assert_eq!(lc, rc, "{verb:?}: {remote:#}");
+        same_shape(&remote, &local, verb[0]).unwrap();
+        println!("ssh: {verb:?} over SSH answers as locally (exit {rc})");
+    }
+    let (lc, local) = inst.json(&["restore", first.as_str(), "--dry-run"]);
+    let (_, remote) = over_ssh(&["restore", first.as_str(), "--dry-run"]);
+    assert_eq!(lc, 0);
+    assert_eq!(remote["plan"]["tables"], local["plan"]["tables"]);
+    // Pin and unpin over SSH change the record there.
+    let pinned = |name: &str| {
+        let (_, list) = inst.json(&["list"]);
+        list["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["filename"] == name)
+            .unwrap()["pinned"]
+            .as_bool()
+            .unwrap()
+    };
+    assert_eq!(over_ssh(&["pin", second.as_str()]).0, 0);
+    assert!(pinned(&second));
+    assert_eq!(over_ssh(&["unpin", second.as_str()]).0, 0);
+    assert!(!pinned(&second));
+
+    // Rotation through SSH.
+    let new_file = inst.dir.path().join("new-passphrase");
+    std::fs::write(&new_file, "the new one, rotated over SSH\n").unwrap();
+    let out = laptop
+        .cli(&[
+            "--profile",
+            "srv",
+            "--passphrase-file",
+            &pass,
+            "--json",
+            "passphrase",
+            "rotate",
+            "--new-passphrase-file",
+            &new_file.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{answer:#}");
+    assert_eq!(answer["ok"], true, "{answer:#}");
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains("passphrase set --profile srv"),
+        "no keychain here, and it says how to store it: {note}"
+    );
+    for name in [&first, &second] {
+        gpg_decrypt_to(
+            "the new one, rotated over SSH",
+            &inst.backup_path(name),
+            &inst.dir.path().join(format!("{name}.db")),
+        );
+    }
+    let (code, out) = inst
+        .cli_with(&new_file, &["verify", "--all", "--json"])
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 0, "{out}");
+    for dir in [inst.root(), sshd.dir.path(), laptop.config.path()] {
+        assert!(
+            files_holding(dir, "the new one, rotated over SSH").is_empty(),
+            "{}",
+            dir.display()
+        );
+    }
+}

@@ -5,6 +5,7 @@ import type { ApiEndpoint } from "./bindings/ApiEndpoint";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { DemoCreated } from "./bindings/DemoCreated";
 import type { DemoDefaults } from "./bindings/DemoDefaults";
+import type { EngineInstalled } from "./bindings/EngineInstalled";
 import type { FileFor } from "./bindings/FileFor";
 import type { KeptIn } from "./bindings/KeptIn";
 import type { DrillReport } from "./bindings/DrillReport";
@@ -47,6 +48,7 @@ export const api = {
     invoke<void>("add_remote_profile", { name, baseUrl, username, caCert }),
   addSshProfile: (name: string, destination: string, port: number | null, dataDir: string, identity: string | null, api: ApiEndpoint | null) =>
     invoke<void>("add_ssh_profile", { name, destination, port, dataDir, identity, api }),
+  installEngine: (profile: string, confirmation: string) => invoke<EngineInstalled>("install_engine", { profile, confirmation }),
   removeProfile: (name: string) => invoke<void>("remove_profile", { name }),
   demoDefaults: () => invoke<DemoDefaults>("demo_defaults"),
   /** A demo; what is null takes its default (name, folder, a random passphrase). */

@@ -3,8 +3,8 @@ import type { ErrorKind } from "./bindings/ErrorKind";
 import type { IpcError } from "./bindings/IpcError";
 
 const ADVICE: Record<ErrorKind, string> = {
-  engine_incompatible: "The server's backupdesk is another version. Update it: backupdesk profile install PROFILE.",
-  engine_missing: "Backup Desk is not installed on that server yet: backupdesk profile install PROFILE.",
+  engine_incompatible: "The server's backupdesk is another version. Update it: Settings → Install the engine there (or backupdesk profile install PROFILE).",
+  engine_missing: "Backup Desk is not installed on that server yet: Settings → Install the engine there (or backupdesk profile install PROFILE).",
   host_key_changed: "The server's SSH host key changed. Find out why (reinstall? attack?) before removing the old key.",
   host_key_unknown: "Check the fingerprint against the server's own, then accept it once with ssh.",
   ssh_failed: "The SSH connection failed. Try `ssh HOST` in a terminal to see why.",

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use backupdesk_core::ErrorKind;
+use backupdesk_core::keychain::Keychain;
 use backupdesk_core::profile::config_dir;
 use backupdesk_core::target::ssh::{PendingOps, SshHost};
 
@@ -28,16 +29,6 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
         // The passphrase kept on this machine for the profile.
         Verb::Passphrase(here @ (PassphraseVerb::Set | PassphraseVerb::Forget)) => {
             return super::passphrase::run(global, here);
-        }
-        Verb::Passphrase(PassphraseVerb::Rotate(_)) => {
-            return Err(failed(
-                ErrorKind::RemoteUnsupported,
-                format!(
-                    "rotate the passphrase on {} itself (ssh there and run `backupdesk passphrase rotate`): \
-                     it needs the old and the new passphrase side by side",
-                    host.destination
-                ),
-            ));
         }
         other => other,
     };
@@ -66,13 +57,31 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     let purpose = match &verb {
         Verb::Backup(_) => Some(Purpose::Encrypt),
         Verb::Verify(_) | Verb::Drill(_) | Verb::Restore(_) => Some(Purpose::Decrypt),
-        Verb::Passphrase(PassphraseVerb::Test) => Some(Purpose::Decrypt),
+        Verb::Passphrase(PassphraseVerb::Test | PassphraseVerb::Rotate(_)) => {
+            Some(Purpose::Decrypt)
+        }
         _ => None,
     };
     let passphrase = match purpose {
         Some(purpose) => Some(crate::passphrase::resolve(global, purpose)?),
         None => None,
     };
+    // A rotation's new passphrase, from this machine too: the second line
+    // of the channel's stdin there.
+    let new_passphrase = match &verb {
+        Verb::Passphrase(PassphraseVerb::Rotate(rotate)) => {
+            args.extend(["--new-passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
+            Some(match &rotate.new_passphrase_file {
+                Some(file) => crate::passphrase::from_file(file)?,
+                None => {
+                    eprintln!("The new passphrase:");
+                    crate::passphrase::prompt(Purpose::Encrypt)?
+                }
+            })
+        }
+        _ => None,
+    };
+    let secrets: Vec<_> = passphrase.iter().chain(new_passphrase.iter()).collect();
     // What only reads runs attached; what changes things runs detached on
     // the server (a dropped connection never stops it half-way) and is
     // recorded here until its answer arrived.
@@ -93,7 +102,7 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
         );
         let typed: Vec<String> = std::env::args().skip(1).collect();
         pending.begin(&op, &typed.join(" "))?;
-        let run = host.run_engine_detached(&args, passphrase.as_ref(), &op, &bars);
+        let run = host.run_engine_detached(&args, &secrets, &op, &bars);
         if run.is_ok() {
             pending.end(&op);
         }
@@ -102,6 +111,26 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     .map_err(fail)?;
     std::io::stdout().write_all(&run.stdout)?;
     std::io::stdout().flush()?;
+    // Every backup there now opens with the new passphrase: this
+    // machine's keychain, which feeds the server, holds it from now on.
+    if let (Some(new), 0) = (&new_passphrase, run.code) {
+        let scope = backupdesk_core::service::secrets::PassphraseScope::for_remote_profile(&name);
+        match Keychain::open()
+            .map_err(backupdesk_core::service::ServiceError::from)
+            .and_then(|k| {
+                Ok(backupdesk_core::service::secrets::store_passphrase(
+                    &k, &scope, new,
+                )?)
+            }) {
+            Ok(()) => eprintln!(
+                "note: this machine's keychain now holds the new passphrase for {name} (the server keeps none)"
+            ),
+            Err(e) => eprintln!(
+                "note: this machine's keychain could not take the new passphrase for {name} ({e}); \
+                 store it with `backupdesk passphrase set --profile {name}`"
+            ),
+        }
+    }
     Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
 }
 
@@ -165,7 +194,12 @@ struct Installed<'a> {
 /// without what selects or feeds things here (`--profile`, `--data-dir`,
 /// `--passphrase-file`), with the profile's installation root.
 fn forwarded_args(global: &GlobalArgs) -> Vec<String> {
-    const LOCAL_ONLY: [&str; 3] = ["--profile", "--data-dir", "--passphrase-file"];
+    const LOCAL_ONLY: [&str; 4] = [
+        "--profile",
+        "--data-dir",
+        "--passphrase-file",
+        "--new-passphrase-file",
+    ];
     let mut out = vec![
         "--data-dir".to_owned(),
         global.data_dir.display().to_string(),

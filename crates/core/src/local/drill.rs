@@ -97,7 +97,7 @@ impl DrillError {
 }
 
 /// What a passed drill proved.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DrillReport {
     /// The backup drilled.

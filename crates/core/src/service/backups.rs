@@ -91,11 +91,9 @@ pub fn delete(selection: &Selection, name: &str) -> Result<()> {
 /// # Errors
 /// A server, an unknown backup, a damaged ledger.
 pub fn set_pinned(selection: &Selection, name: &str, pinned: bool) -> Result<()> {
-    Ok(BackupCatalog::set_pinned(
-        selection.installation()?,
-        name,
-        pinned,
-    )?)
+    BackupName::parse(name).map_err(CatalogError::from)?;
+    selection.files_here()?;
+    Ok(selection.target().set_pinned(name, pinned)?)
 }
 
 /// Verifies backup `name`, quick (decrypt, size and SHA-256 against

@@ -25,14 +25,18 @@ pub fn drill(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<DrillReport> {
-    let data = selection.installation()?;
-    let catalog = BackupCatalog::scan(data)?;
-    match name {
-        Some(name) => drop(catalog.find(name)?),
-        None => drop(drill::default_backup(&catalog)?),
+    // An unknown backup is refused before a passphrase is asked for.
+    if let Some(data) = selection.files_here()? {
+        let catalog = BackupCatalog::scan(data)?;
+        match name {
+            Some(name) => drop(catalog.find(name)?),
+            None => drop(drill::default_backup(&catalog)?),
+        }
     }
     let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
-    Ok(drill::drill(data, name, &passphrase, clock, progress)?)
+    Ok(selection
+        .target()
+        .drill(name, &passphrase, clock, progress)?)
 }
 
 /// The scheduled verification: a deep verification of the newest backup

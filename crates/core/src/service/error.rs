@@ -54,8 +54,11 @@ pub enum ServiceError {
     )]
     NoPassphraseStored(String),
     /// The typed confirmation is not the profile's name.
-    #[error("type the profile name ({0}) to confirm the restore")]
+    #[error("type the profile name ({0}) to confirm")]
     ConfirmationMismatch(String),
+    /// The profile is not reached over SSH.
+    #[error("profile {0} is not reached over SSH: there is no server to put the engine on")]
+    NotAnSshProfile(String),
     /// A file could not be written.
     #[error("{what}: {source}")]
     Io {
@@ -84,6 +87,7 @@ impl KindedError for ServiceError {
             ServiceError::NotAnInstallation(_) => ErrorKind::NotAnInstallation,
             ServiceError::NoPassphraseStored(_) => ErrorKind::NoPassphraseStored,
             ServiceError::ConfirmationMismatch(_) => ErrorKind::ConfirmationMismatch,
+            ServiceError::NotAnSshProfile(_) => ErrorKind::RemoteUnsupported,
             ServiceError::Io { .. } => ErrorKind::Io,
         }
     }

@@ -447,3 +447,46 @@ pub fn rotate_and_store(
     };
     Ok((report, stored))
 }
+
+/// What [`install_engine`] put on an SSH profile's server.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EngineInstalled {
+    pub profile: String,
+    /// `user@host` or the SSH config's alias.
+    pub destination: String,
+    /// Where it is on the server.
+    pub engine: String,
+    /// Its version line (`0.1.0 (json 1)`).
+    pub version: String,
+}
+
+/// Copies the `backupdesk` executable at `binary` to SSH profile `name`'s
+/// server (beside its place, then renamed; its version line checked),
+/// after the admin typed the profile name as `confirmation`.
+///
+/// # Errors
+/// [`ServiceError::ConfirmationMismatch`], [`ServiceError::NotAnSshProfile`],
+/// the connection's and the copy's own.
+pub fn install_engine(
+    name: &str,
+    confirmation: &str,
+    binary: &std::path::Path,
+) -> Result<EngineInstalled> {
+    if confirmation != name {
+        return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
+    }
+    let book = book()?;
+    let Some(host) = book.get(name)?.target.ssh_host() else {
+        return Err(ServiceError::NotAnSshProfile(name.to_owned()));
+    };
+    let version = host
+        .install(binary)
+        .map_err(crate::targets::TargetError::from)?;
+    Ok(EngineInstalled {
+        profile: name.to_owned(),
+        destination: host.destination.clone(),
+        engine: host.engine().to_owned(),
+        version,
+    })
+}

@@ -4,6 +4,7 @@ use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::{self, BackupOptions};
 use crate::local::catalog::{BackupCatalog, ListItem};
+use crate::local::drill::{self, DrillReport};
 use crate::local::health::{self, HealthReport, StorageReport};
 use crate::local::layout::DataDir;
 use crate::local::ledger::{Ledger, VerifyDepth};
@@ -93,6 +94,25 @@ impl Target for LocalTarget {
         Ok(verify::verify(
             &self.data, name, passphrase, depth, clock, progress,
         )?)
+    }
+
+    fn drill(
+        &self,
+        name: Option<&str>,
+        passphrase: &Passphrase,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<DrillReport, TargetError> {
+        let catalog = BackupCatalog::scan(&self.data)?;
+        match name {
+            Some(name) => drop(catalog.find(name)?),
+            None => drop(drill::default_backup(&catalog)?),
+        }
+        Ok(drill::drill(&self.data, name, passphrase, clock, progress)?)
+    }
+
+    fn set_pinned(&self, name: &str, pinned: bool) -> Result<(), TargetError> {
+        Ok(BackupCatalog::set_pinned(&self.data, name, pinned)?)
     }
 
     fn plan_restore(

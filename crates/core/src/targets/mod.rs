@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::{BackupError, BackupOptions, BackupReport};
 use crate::local::catalog::{CatalogError, ListItem};
+use crate::local::drill::{DrillError, DrillReport};
 use crate::local::health::{HealthReport, StorageReport};
 use crate::local::ledger::VerifyDepth;
 use crate::local::lock::LockError;
@@ -131,6 +132,9 @@ pub enum TargetError {
     /// A verification did not pass.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// A restore drill did not pass.
+    #[error(transparent)]
+    Drill(#[from] DrillError),
     /// Server Monitor's API cannot do this.
     #[error(
         "{location} is reached through Server Monitor's API, which cannot {what}; add SSH to the \
@@ -160,6 +164,7 @@ impl KindedError for TargetError {
             TargetError::DeleteFailed { .. } => crate::ErrorKind::DeleteFailed,
             TargetError::VerificationFailed(_) => crate::ErrorKind::VerificationFailed,
             TargetError::Verify(e) => e.kind(),
+            TargetError::Drill(e) => e.kind(),
             TargetError::NotThroughApi { .. } => crate::ErrorKind::RemoteUnsupported,
             TargetError::Ssh(e) => e.kind(),
             TargetError::Engine(e) => e.kind,
@@ -198,6 +203,17 @@ pub trait Target {
         clock: &dyn Clock,
         progress: &dyn Progress,
     ) -> Result<VerifyReport, TargetError>;
+    /// A restore drill of `name` (default: the newest regular backup) into
+    /// a private scratch folder where the backups are; recorded there.
+    fn drill(
+        &self,
+        name: Option<&str>,
+        passphrase: &Passphrase,
+        clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<DrillReport, TargetError>;
+    /// Pins or unpins backup `name` (retention never deletes a pinned one).
+    fn set_pinned(&self, name: &str, pinned: bool) -> Result<(), TargetError>;
     /// What a restore of `name` would do (changes nothing).
     fn plan_restore(
         &self,

@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::BackupOptions;
 use crate::local::catalog::ListItem;
+use crate::local::drill::DrillReport;
 use crate::local::health::{HealthReport, StorageReport};
 use crate::local::ledger::VerifyDepth;
 use crate::local::restore::{RestoreOptions, RestorePlan, RestoreReport};
@@ -150,7 +151,7 @@ impl SshTarget {
         let run = self
             .host
             .run_engine(&self.words(verb), passphrase, progress)?;
-        self.parse(verb, &run.stdout, run.code)
+        answer_of(&self.location, verb, &run.stdout, run.code)
     }
 
     /// The engine's answer to `verb`, run detached on the server and
@@ -183,33 +184,17 @@ impl SshTarget {
         if let Err(e) = &recorded {
             tracing::warn!("the pending record of {op} could not be written: {e}");
         }
-        let run = self
-            .host
-            .run_engine_detached(&self.words(verb), passphrase, &op, progress)?;
+        let run = self.host.run_engine_detached(
+            &self.words(verb),
+            passphrase.as_slice(),
+            &op,
+            progress,
+        )?;
         self.pending.end(&op);
-        Ok((self.parse(verb, &run.stdout, run.code)?, notes))
-    }
-
-    fn parse<T: DeserializeOwned>(
-        &self,
-        verb: &[&str],
-        stdout: &[u8],
-        code: i32,
-    ) -> Result<T, TargetError> {
-        if let Ok(answer) = serde_json::from_slice::<T>(stdout) {
-            return Ok(answer);
-        }
-        match serde_json::from_slice::<Failed>(stdout) {
-            Ok(failed) => Err(TargetError::Engine(failed.error)),
-            Err(e) => Err(TargetError::Engine(KindedMessage {
-                kind: crate::ErrorKind::BadResponse,
-                message: format!(
-                    "the engine on {} answered `{}` with something unreadable (exit {code}): {e}",
-                    self.location,
-                    verb.join(" "),
-                ),
-            })),
-        }
+        Ok((
+            answer_of(&self.location, verb, &run.stdout, run.code)?,
+            notes,
+        ))
     }
 }
 
@@ -299,6 +284,31 @@ impl Target for SshTarget {
         Ok(report)
     }
 
+    fn drill(
+        &self,
+        name: Option<&str>,
+        passphrase: &Passphrase,
+        _clock: &dyn Clock,
+        progress: &dyn Progress,
+    ) -> Result<DrillReport, TargetError> {
+        let mut verb = vec!["drill"];
+        verb.extend(name);
+        let (Report { report }, notes): (Report<DrillReport>, Vec<String>) =
+            self.change(&verb, Some(passphrase), progress)?;
+        for note in notes {
+            tracing::warn!("{}: {note}", self.name);
+        }
+        Ok(report)
+    }
+
+    fn set_pinned(&self, name: &str, pinned: bool) -> Result<(), TargetError> {
+        #[derive(serde::Deserialize)]
+        struct Pinned {}
+        let verb = if pinned { "pin" } else { "unpin" };
+        let (Pinned {}, _) = self.change(&[verb, name], None, &NoProgress)?;
+        Ok(())
+    }
+
     fn plan_restore(
         &self,
         name: &str,
@@ -341,5 +351,60 @@ fn push_commands<'a>(verb: &mut Vec<&'a str>, options: &'a RestoreOptions) {
     }
     if let Some(start) = &options.start_cmd {
         verb.extend(["--start-cmd", start]);
+    }
+}
+
+/// The engine's `--json` document for `verb` on `location` read as `T`, or
+/// its failure with the engine's own kind.
+fn answer_of<T: DeserializeOwned>(
+    location: &str,
+    verb: &[&str],
+    stdout: &[u8],
+    code: i32,
+) -> Result<T, TargetError> {
+    // A failure first: `{"ok": false, "error": {kind, message}}` (an
+    // answer with no fields of its own would read any document).
+    if let Ok(failed) = serde_json::from_slice::<Failed>(stdout) {
+        return Err(TargetError::Engine(failed.error));
+    }
+    serde_json::from_slice::<T>(stdout).map_err(|e| {
+        TargetError::Engine(KindedMessage {
+            kind: crate::ErrorKind::BadResponse,
+            message: format!(
+                "the engine on {location} answered `{}` with something unreadable (exit {code}): {e}",
+                verb.join(" "),
+            ),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KindedError;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Nothing {}
+
+    #[test]
+    fn a_failure_is_never_read_as_an_answer() {
+        let failed =
+            br#"{"ok": false, "error": {"kind": "backup_not_found", "message": "no such backup"}}"#;
+        let err = answer_of::<Nothing>("ssh://h/x", &["pin", "b"], failed, 1).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::BackupNotFound);
+        assert_eq!(err.to_string(), "no such backup");
+        assert!(
+            answer_of::<Nothing>(
+                "ssh://h/x",
+                &["pin", "b"],
+                br#"{"ok": true, "name": "b"}"#,
+                0
+            )
+            .is_ok()
+        );
+        let garbage = answer_of::<Nothing>("ssh://h/x", &["pin", "b"], b"Segmentation fault", 139)
+            .unwrap_err();
+        assert_eq!(garbage.kind(), crate::ErrorKind::BadResponse);
+        assert!(garbage.to_string().contains("exit 139"), "{garbage}");
     }
 }

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::BackupOptions;
 use crate::local::catalog::ListItem;
+use crate::local::drill::DrillReport;
 use crate::local::health::{HealthReport, StorageReport};
 use crate::local::ledger::VerifyDepth;
 use crate::local::restore::RestoreOptions;
@@ -118,6 +119,27 @@ impl Target for RemoteTarget {
         Err(TargetError::NotThroughApi {
             location: self.server.base_url().to_owned(),
             what: "hand out a backup to verify",
+        })
+    }
+
+    /// The API has no download: no drill can restore its backups here.
+    fn drill(
+        &self,
+        _name: Option<&str>,
+        _passphrase: &Passphrase,
+        _clock: &dyn Clock,
+        _progress: &dyn Progress,
+    ) -> Result<DrillReport, TargetError> {
+        Err(TargetError::NotThroughApi {
+            location: self.server.base_url().to_owned(),
+            what: "hand out a backup for a restore drill",
+        })
+    }
+
+    fn set_pinned(&self, _name: &str, _pinned: bool) -> Result<(), TargetError> {
+        Err(TargetError::NotThroughApi {
+            location: self.server.base_url().to_owned(),
+            what: "pin a backup",
         })
     }
 

@@ -233,7 +233,7 @@ impl SshHost {
         passphrase: Option<&Passphrase>,
         progress: &dyn crate::progress::Progress,
     ) -> Result<EngineRun, SshError> {
-        let (words, stdin) = self.engine_call(args, passphrase);
+        let (words, stdin) = self.engine_call(args, passphrase.as_slice());
         let run = self.run_streaming(&shell_line(&words), &stdin, progress)?;
         let run = self.judge(run)?;
         eprint!("{}", run.stderr);
@@ -243,7 +243,8 @@ impl SshHost {
         })
     }
 
-    /// [`SshHost::run_engine`], detached on the server: the engine runs in
+    /// [`SshHost::run_engine`], detached on the server (with `secrets`: the
+    /// passphrase, and a rotation's new one): the engine runs in
     /// its own session with its answer kept in files under
     /// `~/.local/state/backupdesk/ssh-ops/OP` there, so a dropped
     /// connection never stops it half-way; [`SshHost::collect`] fetches
@@ -254,11 +255,11 @@ impl SshHost {
     pub fn run_engine_detached(
         &self,
         args: &[String],
-        passphrase: Option<&Passphrase>,
+        secrets: &[&Passphrase],
         op: &str,
         progress: &dyn crate::progress::Progress,
     ) -> Result<EngineRun, SshError> {
-        let (words, stdin) = self.engine_call(args, passphrase);
+        let (words, stdin) = self.engine_call(args, secrets);
         // The inner shell, in a session of its own, outlives the channel
         // (its stdin, the passphrase, passed as fd 3: a background job's
         // own stdin would be /dev/null); it writes the exit code last
@@ -308,18 +309,18 @@ impl SshHost {
     }
 
     /// The engine's command words for `args` and what its stdin gets: the
-    /// passphrase, if any, read there with `--passphrase-file /dev/stdin`.
-    fn engine_call(
-        &self,
-        args: &[String],
-        passphrase: Option<&Passphrase>,
-    ) -> (Vec<String>, Vec<u8>) {
+    /// passphrases, one line each, the first read there with
+    /// `--passphrase-file /dev/stdin` (a rotation's new one with
+    /// `--new-passphrase-file /dev/stdin`, in `args`).
+    fn engine_call(&self, args: &[String], secrets: &[&Passphrase]) -> (Vec<String>, Vec<u8>) {
         let mut words = vec![self.engine().to_owned()];
         words.extend(args.iter().cloned());
         let mut stdin = Vec::new();
-        if let Some(passphrase) = passphrase {
+        if !secrets.is_empty() {
             words.extend(["--passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
-            stdin.extend_from_slice(passphrase.expose().as_bytes());
+        }
+        for secret in secrets {
+            stdin.extend_from_slice(secret.expose().as_bytes());
             stdin.push(b'\n');
         }
         (words, stdin)
