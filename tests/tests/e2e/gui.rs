@@ -989,6 +989,9 @@ fn gui_twenty_profiles_render_as_they_are_read_and_the_cache_survives_a_restart(
     window.login_via_settings(ADMIN.1, false);
     window.click("#nav-fleet");
     window.wait(".tiles li[data-profile='lab']", 20);
+    // The fleet's own refresh re-sorts the tiles as they are read: click
+    // once it is over, so the tile is not moving under the pointer.
+    window.wait("#fleet-refresh:not([disabled])", 60);
     window.click("button[aria-label='Refresh lab']");
     window.wait(
         ".tiles li[data-profile='lab'][data-cached='false'] li[data-condition='no_backup']",
@@ -1341,6 +1344,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
 
     // The fleet: read over SSH (the API is not logged in: SSH answers).
     window.click("#nav-fleet");
+    window.wait("#fleet-refresh:not([disabled])", 60);
     window.click("button[aria-label='Refresh edge']");
     window.wait(
         &format!(
