@@ -11,7 +11,7 @@ set -euo pipefail
 build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
 test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl openssh-client openssh-server
-  xvfb xauth x11-utils webkit2gtk-driver)
+  xvfb xauth x11-utils webkit2gtk-driver python3 python3-venv)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
@@ -44,6 +44,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The off-site tests' S3 peer: moto's server (PyPI, pinned), in a venv
+# under target/ (never the system's Python packages). 5.1.18, not 5.2.x:
+# 5.2.1 answers ListParts with a <ListPartsResponse> root, which boto3
+# accepts and aws-sdk-s3 rejects (AWS answers <ListPartsResult>).
+MOTO_VERSION=5.1.18
+venv=target/venv
+if [ "${1:-build}" = test ] && ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "bootstrap: installing moto[server]==$MOTO_VERSION into $venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
 # The GUI tests drive the app through tauri-driver (crates.io).

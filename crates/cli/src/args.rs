@@ -118,6 +118,65 @@ pub enum Verb {
     /// Daily automatic backups (systemd timer or cron).
     #[command(subcommand)]
     Schedule(ScheduleVerb),
+    /// Off-site copies in S3-compatible storage.
+    #[command(subcommand)]
+    Offsite(OffsiteVerb),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OffsiteVerb {
+    /// Add an S3 location for this installation (keys from
+    /// $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY or asked, kept in the keychain).
+    Add(OffsiteAddArgs),
+    /// This installation's locations; with --location, the copies that
+    /// location holds, read from the store alone.
+    List(OffsiteListArgs),
+    /// One location.
+    Show(OffsiteName),
+    /// Remove a location and forget its keys (the copies stay).
+    Remove(OffsiteName),
+    /// Reach a location, write a probe, read it back, delete it.
+    Test(OffsiteName),
+    /// Copy every backup and .meta not yet there, checksums confirmed by the store.
+    Push(OffsitePushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OffsiteName {
+    /// The location's name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct OffsiteAddArgs {
+    /// The location's name (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// The bucket and key prefix.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub s3: String,
+    /// Another endpoint than AWS's (MinIO, Ceph, Garage, B2, Wasabi…).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The region (default us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Path-style addressing (ENDPOINT/BUCKET/KEY), for most self-hosted stores.
+    #[arg(long)]
+    pub path_style: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OffsiteListArgs {
+    /// List the copies this location holds (works without a data folder).
+    #[arg(long, value_name = "NAME")]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OffsitePushArgs {
+    /// Only this location (default: every location of the installation).
+    #[arg(long, value_name = "NAME")]
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Args)]

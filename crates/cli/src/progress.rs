@@ -39,6 +39,8 @@ fn label(phase: Phase) -> &'static str {
         Phase::Encrypt => "encrypt",
         Phase::Decrypt => "decrypt",
         Phase::IntegrityCheck => "integrity check",
+        Phase::Upload => "upload",
+        Phase::Download => "download",
     }
 }
 

@@ -20,6 +20,10 @@ pub enum SecretKind {
     ApiToken,
     /// A server account's password (optional, for one re-login on 401).
     Password,
+    /// An off-site location's access key id (S3).
+    OffsiteKeyId,
+    /// An off-site location's secret access key (S3).
+    OffsiteSecret,
 }
 
 impl SecretKind {
@@ -28,6 +32,8 @@ impl SecretKind {
             SecretKind::Passphrase => "passphrase",
             SecretKind::ApiToken => "api-token",
             SecretKind::Password => "password",
+            SecretKind::OffsiteKeyId => "offsite-key-id",
+            SecretKind::OffsiteSecret => "offsite-secret",
         }
     }
 }

@@ -16,9 +16,10 @@ pub mod progress;
 pub mod publish;
 
 // The layers, each using only those above it (a test keeps it so):
-// format → local | remote → targets → service.
+// format → local | remote | offsite → targets → service.
 pub mod format;
 pub mod local;
+pub mod offsite;
 pub mod remote;
 pub mod service;
 pub mod targets;

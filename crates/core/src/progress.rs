@@ -14,6 +14,10 @@ pub enum Phase {
     Decrypt,
     /// Running SQLite's integrity and foreign-key checks.
     IntegrityCheck,
+    /// Sending a backup to an off-site store.
+    Upload,
+    /// Fetching a backup from an off-site store.
+    Download,
 }
 
 /// Receives progress from core operations. Implementations must be cheap:

@@ -13,6 +13,7 @@ mod gui;
 mod health;
 mod hostile;
 mod keychain;
+mod offsite;
 mod remote;
 mod remote_restore;
 mod restore;

@@ -227,6 +227,8 @@ export const PHASE_LABEL: Record<string, string> = {
   encrypt: "Compressing and encrypting",
   decrypt: "Decrypting and checking",
   integrity_check: "Running SQLite's integrity checks",
+  upload: "Copying off-site",
+  download: "Fetching from off-site",
 };
 
 /** The notifications worth sending after a fleet refresh: failures and overdue only, each once. */

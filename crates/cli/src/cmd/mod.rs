@@ -9,6 +9,7 @@ mod fleet;
 mod health;
 mod list;
 mod login;
+mod offsite;
 mod passphrase;
 mod pin;
 pub mod profile;
@@ -68,6 +69,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Schedule(verb) => {
             local_only(&global)?;
             schedule::run(&global, verb)
+        }
+        Verb::Offsite(verb) => {
+            local_only(&global)?;
+            offsite::run(&global, verb)
         }
     }
 }

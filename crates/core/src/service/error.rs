@@ -35,6 +35,8 @@ pub enum ServiceError {
     #[error(transparent)]
     Demo(#[from] crate::local::demo::DemoError),
     #[error(transparent)]
+    Offsite(#[from] crate::offsite::OffsiteError),
+    #[error(transparent)]
     Drill(#[from] crate::local::drill::DrillError),
     /// The shell could not give the passphrase the operation needs.
     #[error(transparent)]
@@ -82,6 +84,7 @@ impl KindedError for ServiceError {
             ServiceError::Verify(e) => e.kind(),
             ServiceError::Demo(e) => e.kind(),
             ServiceError::Drill(e) => e.kind(),
+            ServiceError::Offsite(e) => e.kind(),
             ServiceError::Passphrase(e) => e.kind,
             ServiceError::RemoteUnsupported { .. } => ErrorKind::RemoteUnsupported,
             ServiceError::NotAnInstallation(_) => ErrorKind::NotAnInstallation,

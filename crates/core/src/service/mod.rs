@@ -8,6 +8,7 @@ pub mod backups;
 pub mod drills;
 pub mod error;
 pub mod fleet;
+pub mod offsite;
 pub mod profiles;
 pub mod restore;
 pub mod retention;

@@ -3,4 +3,4 @@
 /**
  * What a long operation is doing right now.
  */
-export type Phase = "snapshot" | "encrypt" | "decrypt" | "integrity_check";
+export type Phase = "snapshot" | "encrypt" | "decrypt" | "integrity_check" | "upload" | "download";

@@ -1,0 +1,153 @@
+//! `backupdesk offsite add|list|show|remove|test|push`: copies of the
+//! installation's backups in S3-compatible storage.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use backupdesk_core::offsite::OffsiteKeys;
+use backupdesk_core::service::offsite::{self, S3Spec};
+
+use crate::args::{GlobalArgs, OffsiteVerb};
+use crate::failure::{fail, usage};
+use crate::output::{print_json, print_ok};
+use crate::progress::Bars;
+
+pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
+    match verb {
+        OffsiteVerb::Add(args) => {
+            let selection = super::selection(global)?;
+            let spec = S3Spec {
+                url: args.s3.clone(),
+                endpoint: args.endpoint.clone(),
+                region: args.region.clone(),
+                path_style: args.path_style,
+            };
+            let (keys, from_env) = keys()?;
+            let (location, kept) =
+                offsite::add(&selection, &args.name, &spec, Some(keys), from_env).map_err(fail)?;
+            if global.json {
+                print_ok(&serde_json::json!({ "location": location, "keys": kept }));
+            } else {
+                println!(
+                    "Off-site location {} ({}) added for {}; {}.",
+                    location.name,
+                    location.describe(),
+                    location.installation,
+                    match kept {
+                        offsite::KeysKept::Keychain => "its keys are in the keychain",
+                        offsite::KeysKept::Environment =>
+                            "no keychain here: its keys are read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on every run",
+                    }
+                );
+            }
+        }
+        OffsiteVerb::List(args) => match &args.location {
+            Some(name) => {
+                let copies = offsite::copies(name).map_err(fail)?;
+                if global.json {
+                    print_ok(&serde_json::json!({ "location": name, "copies": copies }));
+                } else {
+                    for copy in &copies {
+                        println!("{:<40} {:>12}", copy.name, copy.size);
+                    }
+                    println!("{} object(s) at {name}", copies.len());
+                }
+            }
+            None => {
+                let selection = super::selection(global)?;
+                let all = offsite::locations(Some(&selection)).map_err(fail)?;
+                if global.json {
+                    print_ok(&serde_json::json!({ "locations": all }));
+                } else if all.is_empty() {
+                    println!("No off-site location for {}.", selection.label());
+                } else {
+                    for location in &all {
+                        println!("{:<20} {}", location.name, location.describe());
+                    }
+                }
+            }
+        },
+        OffsiteVerb::Show(args) => {
+            let location = offsite::location(&args.name).map_err(fail)?;
+            if global.json {
+                print_ok(&location);
+            } else {
+                println!(
+                    "{}: {} (for {})",
+                    location.name,
+                    location.describe(),
+                    location.installation
+                );
+            }
+        }
+        OffsiteVerb::Remove(args) => {
+            let removed = offsite::remove(&args.name).map_err(fail)?;
+            if global.json {
+                print_ok(&removed);
+            } else {
+                println!(
+                    "Removed the off-site location {} and its keys; the copies stay in {}.",
+                    removed.name,
+                    removed.describe()
+                );
+            }
+        }
+        OffsiteVerb::Test(args) => {
+            let report = offsite::test(&args.name).map_err(fail)?;
+            if global.json {
+                print_ok(&report);
+            } else {
+                println!(
+                    "OK {}: listed, wrote a probe, read it back identical, deleted it.",
+                    report.location
+                );
+            }
+        }
+        OffsiteVerb::Push(args) => {
+            let selection = super::selection(global)?;
+            let reports = offsite::push(&selection, args.location.as_deref(), &Bars::new(global))
+                .map_err(fail)?;
+            if global.json {
+                print_json(&serde_json::json!({ "ok": true, "locations": reports }));
+            } else {
+                for report in &reports {
+                    let sent: u32 = report.copied.iter().map(|c| c.parts_sent).sum();
+                    let kept: u32 = report.copied.iter().map(|c| c.parts_kept).sum();
+                    println!(
+                        "{}: copied {} file(s) ({sent} part(s) sent{}), {} already there; every copy's SHA-256 confirmed by the store",
+                        report.location,
+                        report.copied.len(),
+                        if kept > 0 {
+                            format!(", {kept} kept from a cut-off push")
+                        } else {
+                            String::new()
+                        },
+                        report.present.len()
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The keys for a new location, and whether they came from the
+/// environment: `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`, else
+/// asked on the terminal.
+fn keys() -> anyhow::Result<(OffsiteKeys, bool)> {
+    if let (Ok(key_id), Ok(secret)) = (
+        std::env::var("AWS_ACCESS_KEY_ID"),
+        std::env::var("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        return Ok((OffsiteKeys { key_id, secret }, true));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(
+            backupdesk_core::ErrorKind::OffsiteCredentialsMissing,
+            "no terminal to ask for the keys on: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ));
+    }
+    let key_id = rpassword::prompt_password("Access key id: ")?;
+    let secret = rpassword::prompt_password("Secret access key: ")?;
+    Ok((OffsiteKeys { key_id, secret }, false))
+}

@@ -1,0 +1,86 @@
+//! Off-site copies: backups copied, byte for byte, to storage that
+//! survives the server (S3-compatible buckets), each copy counted only once
+//! the store confirmed its SHA-256. [`location`] names the places,
+//! [`s3`] talks to a bucket.
+
+pub mod location;
+pub mod s3;
+
+use crate::ErrorKind;
+
+/// The keys of an off-site location (from the keychain, or the
+/// environment when adding one).
+#[derive(Clone)]
+pub struct OffsiteKeys {
+    pub key_id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for OffsiteKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OffsiteKeys({}, <secret>)", self.key_id)
+    }
+}
+
+/// Why an off-site operation failed; nothing local is changed by any.
+#[derive(Debug, thiserror::Error)]
+pub enum OffsiteError {
+    #[error("{0} is no S3 location: {1} (write s3://BUCKET/PREFIX)")]
+    BadUrl(String, String),
+    #[error("{0:?} is no location name: use letters, digits, '-', '_' and '.'")]
+    BadName(String),
+    #[error("an off-site location called {0} exists already")]
+    Exists(String),
+    #[error("no off-site location called {0} (see backupdesk offsite list)")]
+    NotFound(String),
+    #[error("the off-site book {0} cannot be used: {1}")]
+    Book(String, String),
+    #[error(
+        "no key for the off-site location {0}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+         when adding it (they are kept in the keychain)"
+    )]
+    NoKeys(String),
+    #[error(
+        "the store refused the key ({code}) to {what} in {bucket}: check the access key, its secret and the bucket's policy"
+    )]
+    Denied {
+        bucket: String,
+        what: String,
+        code: String,
+    },
+    #[error("the off-site store cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error(
+        "the store did not confirm the SHA-256 of {name} (computed here {expected}, the store has {stored}): the copy does not count"
+    )]
+    ChecksumNotConfirmed {
+        name: String,
+        expected: String,
+        stored: String,
+    },
+    #[error("{0}: {1}")]
+    Local(String, String),
+    #[error(transparent)]
+    Keychain(#[from] crate::keychain::KeychainError),
+}
+
+impl crate::KindedError for OffsiteError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OffsiteError::BadUrl(..) => ErrorKind::InvalidUrl,
+            OffsiteError::BadName(_) => ErrorKind::InvalidName,
+            OffsiteError::Exists(_) => ErrorKind::OffsiteExists,
+            OffsiteError::NotFound(_) => ErrorKind::OffsiteNotFound,
+            OffsiteError::Book(..) => ErrorKind::MalformedConfig,
+            OffsiteError::NoKeys(_) => ErrorKind::OffsiteCredentialsMissing,
+            OffsiteError::Denied { .. } => ErrorKind::OffsiteDenied,
+            OffsiteError::Unreachable(_) => ErrorKind::Unreachable,
+            OffsiteError::Failed(_) => ErrorKind::OffsiteFailed,
+            OffsiteError::ChecksumNotConfirmed { .. } => ErrorKind::ChecksumMismatch,
+            OffsiteError::Local(..) => ErrorKind::Io,
+            OffsiteError::Keychain(e) => e.kind(),
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! [`S3Bucket`]: one S3-compatible bucket and prefix, driven blocking
+//! (aws-sdk-s3 on a private current-thread runtime).
+//!
+//! Every upload carries SHA-256 checksums the store checks on arrival:
+//! one for a small file, one per part of a multipart upload (the store
+//! then answers the composite: SHA-256 of the parts' digests, `-N`). A
+//! multipart upload cut off (a kill, a dropped connection) is found again
+//! through ListMultipartUploads and ListParts: the parts the store holds
+//! with the right size and checksum are kept, only the rest is sent.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::offsite::{OffsiteError, OffsiteKeys};
+use crate::progress::{Phase, Progress};
+
+/// Parts of a multipart upload (the last may be smaller). S3 wants at
+/// least 5 MiB; 8 MiB keeps the requests per pushed backup low.
+pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+
+/// What the store holds under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+    /// The store's SHA-256 checksum, base64 (`-N` for a multipart one).
+    pub checksum_sha256: Option<String>,
+}
+
+/// What an upload sent and the store confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    pub size: u64,
+    /// The checksum the store reported, equal to the one computed here.
+    pub checksum_sha256: String,
+    /// Parts sent now (a resumed upload skips those the store had).
+    pub parts_sent: u32,
+    /// Parts the store already held from a cut-off upload.
+    pub parts_kept: u32,
+}
+
+/// One bucket and prefix.
+pub struct S3Bucket {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+    bucket: String,
+    prefix: String,
+    part_size: u64,
+}
+
+impl S3Bucket {
+    /// A client for `bucket` under `prefix`.
+    ///
+    /// # Errors
+    /// [`OffsiteError::Failed`] when no runtime can be made.
+    pub fn new(
+        bucket: &str,
+        prefix: &str,
+        endpoint: Option<&str>,
+        region: &str,
+        path_style: bool,
+        keys: &OffsiteKeys,
+    ) -> Result<Self, OffsiteError> {
+        let credentials = Credentials::new(
+            keys.key_id.clone(),
+            keys.secret.clone(),
+            None,
+            None,
+            "backupdesk-keychain",
+        );
+        let mut config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(credentials)
+            .force_path_style(path_style);
+        if let Some(endpoint) = endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OffsiteError::Failed(format!("no runtime for the S3 client: {e}")))?;
+        // (Tests: BACKUPDESK_TEST_PART_SIZE, in a test-hooks build only.)
+        #[cfg(feature = "test-hooks")]
+        let part_size = std::env::var("BACKUPDESK_TEST_PART_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(PART_SIZE);
+        #[cfg(not(feature = "test-hooks"))]
+        let part_size = PART_SIZE;
+        Ok(S3Bucket {
+            client: Client::from_conf(config.build()),
+            runtime,
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            part_size,
+        })
+    }
+
+    /// The full key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+
+    /// What the store holds as `name`, if anything.
+    ///
+    /// # Errors
+    /// The store's refusals.
+    pub fn head(&self, name: &str) -> Result<Option<StoredObject>, OffsiteError> {
+        let key = self.key(name);
+        let answer = self.runtime.block_on(
+            self.client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send(),
+        );
+        match answer {
+            Ok(head) => Ok(Some(StoredObject {
+                key,
+                size: head.content_length().unwrap_or(0).max(0) as u64,
+                checksum_sha256: head.checksum_sha256().map(str::to_owned),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) => Err(classify("read", &self.bucket, e)),
+        }
+    }
+
+    /// Every object under the prefix: its name (without the prefix) and
+    /// size.
+    ///
+    /// # Errors
+    /// The store's refusals.
+    pub fn list(&self) -> Result<Vec<(String, u64)>, OffsiteError> {
+        let prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .runtime
+                .block_on(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(&prefix)
+                        .set_continuation_token(token.clone())
+                        .send(),
+                )
+                .map_err(|e| classify("list", &self.bucket, e))?;
+            for object in page.contents() {
+                if let Some(name) = object.key().and_then(|k| k.strip_prefix(&prefix))
+                    && !name.contains('/')
+                {
+                    out.push((name.to_owned(), object.size().unwrap_or(0).max(0) as u64));
+                }
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Writes the bytes of `name` into `dest` (created).
+    ///
+    /// # Errors
+    /// The store's refusals; `dest` cannot be written.
+    pub fn download(
+        &self,
+        name: &str,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<u64, OffsiteError> {
+        use std::io::Write;
+        let key = self.key(name);
+        let object = self
+            .runtime
+            .block_on(
+                self.client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .send(),
+            )
+            .map_err(|e| classify("read", &self.bucket, e))?;
+        let total = object.content_length().map(|l| l.max(0) as u64);
+        progress.start(Phase::Download, total);
+        let mut file = std::fs::File::create(dest)
+            .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
+        let mut body = object.body;
+        let mut written = 0u64;
+        loop {
+            let chunk = self
+                .runtime
+                .block_on(body.try_next())
+                .map_err(|e| OffsiteError::Failed(format!("reading {key}: {e}")))?;
+            let Some(chunk) = chunk else { break };
+            file.write_all(&chunk)
+                .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
+            written += chunk.len() as u64;
+            progress.advance(chunk.len() as u64);
+        }
+        file.sync_all()
+            .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
+        progress.finish();
+        Ok(written)
+    }
+
+    /// Removes `name` (a locked copy is refused by the store).
+    ///
+    /// # Errors
+    /// The store's refusals.
+    pub fn delete(&self, name: &str) -> Result<(), OffsiteError> {
+        self.runtime
+            .block_on(
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(self.key(name))
+                    .send(),
+            )
+            .map_err(|e| classify("delete", &self.bucket, e))?;
+        Ok(())
+    }
+
+    /// Sends `bytes` as `name` in one request, checksummed.
+    ///
+    /// # Errors
+    /// The store's refusals; a checksum the store does not confirm.
+    pub fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
+        let digest = b64(&Sha256::digest(bytes));
+        let answer = self
+            .runtime
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(self.key(name))
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .checksum_sha256(&digest)
+                    .body(ByteStream::from(bytes.to_vec()))
+                    .send(),
+            )
+            .map_err(|e| classify("write", &self.bucket, e))?;
+        match answer.checksum_sha256() {
+            Some(stored) if stored == digest => Ok(()),
+            other => Err(OffsiteError::ChecksumNotConfirmed {
+                name: name.to_owned(),
+                expected: digest,
+                stored: other.unwrap_or("none").to_owned(),
+            }),
+        }
+    }
+
+    /// Copies the file at `path` as `name`, in parts of the part size,
+    /// each checksummed; a cut-off upload of the same key is resumed (its
+    /// parts kept when their size and checksum match, else it is
+    /// aborted). Returns what the store confirmed.
+    ///
+    /// # Errors
+    /// The store's refusals; the file cannot be read; the store's
+    /// composite checksum differs from the one computed here.
+    pub fn upload_file(
+        &self,
+        name: &str,
+        path: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Uploaded, OffsiteError> {
+        let local =
+            |e: std::io::Error| OffsiteError::Local(path.display().to_string(), e.to_string());
+        let mut file = std::fs::File::open(path).map_err(local)?;
+        let size = file.metadata().map_err(local)?.len();
+        let key = self.key(name);
+        let parts = size.div_ceil(self.part_size).max(1);
+        if parts == 1 {
+            // One request, the whole file's SHA-256 checked by the store.
+            let mut bytes = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut bytes).map_err(local)?;
+            progress.start(Phase::Upload, Some(size));
+            self.put_bytes(name, &bytes)?;
+            progress.advance(size);
+            progress.finish();
+            return Ok(Uploaded {
+                size,
+                checksum_sha256: b64(&Sha256::digest(&bytes)),
+                parts_sent: 1,
+                parts_kept: 0,
+            });
+        }
+        // The parts' digests, computed here first (one read of the file).
+        let mut digests = Vec::with_capacity(parts as usize);
+        let mut md5s = Vec::with_capacity(parts as usize);
+        let mut buffer = vec![0u8; self.part_size as usize];
+        for number in 0..parts {
+            let len = part_len(size, self.part_size, number);
+            file.read_exact(&mut buffer[..len]).map_err(local)?;
+            digests.push(Sha256::digest(&buffer[..len]).to_vec());
+            md5s.push(hex::encode(<md5::Md5 as md5::Digest>::digest(
+                &buffer[..len],
+            )));
+        }
+        let upload_id = self.resumable_upload(&key)?;
+        let held = self.held_parts(&key, &upload_id)?;
+        progress.start(Phase::Upload, Some(size));
+        let mut completed = Vec::with_capacity(parts as usize);
+        let (mut parts_sent, mut parts_kept) = (0, 0);
+        for number in 0..parts {
+            let len = part_len(size, self.part_size, number);
+            let checksum = b64(&digests[number as usize]);
+            let part_number = number as i32 + 1;
+            // A held part counts when its size and digest are ours: its
+            // SHA-256 when the store lists it (AWS), else its ETag, the
+            // part's MD5 for an unencrypted upload (moto lists no part
+            // checksums).
+            let kept = held.iter().find(|p| {
+                p.part_number == Some(part_number)
+                    && p.size == Some(len as i64)
+                    && match p.checksum_sha256.as_deref() {
+                        Some(stored) => stored == checksum,
+                        None => {
+                            p.e_tag.as_deref().map(|e| e.trim_matches('"'))
+                                == Some(md5s[number as usize].as_str())
+                        }
+                    }
+            });
+            let e_tag = match kept {
+                Some(part) => {
+                    parts_kept += 1;
+                    part.e_tag.clone()
+                }
+                None => {
+                    file.seek(SeekFrom::Start(number * self.part_size))
+                        .map_err(local)?;
+                    file.read_exact(&mut buffer[..len]).map_err(local)?;
+                    let sent = self
+                        .runtime
+                        .block_on(
+                            self.client
+                                .upload_part()
+                                .bucket(&self.bucket)
+                                .key(&key)
+                                .upload_id(&upload_id)
+                                .part_number(part_number)
+                                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                                .checksum_sha256(&checksum)
+                                .body(ByteStream::from(buffer[..len].to_vec()))
+                                .send(),
+                        )
+                        .map_err(|e| classify("write", &self.bucket, e))?;
+                    parts_sent += 1;
+                    sent.e_tag().map(str::to_owned)
+                }
+            };
+            progress.advance(len as u64);
+            completed.push(
+                CompletedPart::builder()
+                    .part_number(part_number)
+                    .set_e_tag(e_tag)
+                    .checksum_sha256(checksum)
+                    .build(),
+            );
+        }
+        let done = self
+            .runtime
+            .block_on(
+                self.client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(completed))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .map_err(|e| classify("write", &self.bucket, e))?;
+        progress.finish();
+        let expected = composite_checksum(&digests);
+        // The store's checksum of what it now holds: in the completion's
+        // answer (AWS), else asked for (moto answers it to HEAD only, and
+        // without the `-N`).
+        let stored = match done.checksum_sha256() {
+            Some(stored) => Some(stored.to_owned()),
+            None => self.head(name)?.and_then(|o| o.checksum_sha256),
+        };
+        let confirmed = stored
+            .as_deref()
+            .is_some_and(|s| s == expected || Some(s) == expected.split('-').next());
+        match stored {
+            Some(_) if confirmed => Ok(Uploaded {
+                size,
+                checksum_sha256: expected,
+                parts_sent,
+                parts_kept,
+            }),
+            other => Err(OffsiteError::ChecksumNotConfirmed {
+                name: name.to_owned(),
+                expected,
+                stored: other.unwrap_or_else(|| "none".to_owned()),
+            }),
+        }
+    }
+
+    /// The id of the cut-off upload of `key` to resume, else a new one;
+    /// older cut-off uploads of it are aborted (no orphan is left).
+    fn resumable_upload(&self, key: &str) -> Result<String, OffsiteError> {
+        let listed = self
+            .runtime
+            .block_on(
+                self.client
+                    .list_multipart_uploads()
+                    .bucket(&self.bucket)
+                    .prefix(key)
+                    .send(),
+            )
+            .map_err(|e| classify("list", &self.bucket, e))?;
+        let mut ours: Vec<_> = listed
+            .uploads()
+            .iter()
+            .filter(|u| u.key() == Some(key))
+            .filter_map(|u| Some((u.initiated().cloned(), u.upload_id()?.to_owned())))
+            .collect();
+        ours.sort_by_key(|u| u.0);
+        if let Some((_, newest)) = ours.pop() {
+            for (_, stale) in ours {
+                self.abort(key, &stale)?;
+            }
+            return Ok(newest);
+        }
+        let created = self
+            .runtime
+            .block_on(
+                self.client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .send(),
+            )
+            .map_err(|e| classify("write", &self.bucket, e))?;
+        created
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| OffsiteError::Failed(format!("no upload id for {key}")))
+    }
+
+    fn held_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<aws_sdk_s3::types::Part>, OffsiteError> {
+        let mut parts = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .runtime
+                .block_on(
+                    self.client
+                        .list_parts()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .set_part_number_marker(marker.clone())
+                        .send(),
+                )
+                .map_err(|e| classify("list", &self.bucket, e))?;
+            parts.extend(page.parts().iter().cloned());
+            match page.next_part_number_marker() {
+                Some(next) if page.is_truncated() == Some(true) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(parts)
+    }
+
+    fn abort(&self, key: &str, upload_id: &str) -> Result<(), OffsiteError> {
+        self.runtime
+            .block_on(
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .send(),
+            )
+            .map_err(|e| classify("write", &self.bucket, e))?;
+        Ok(())
+    }
+}
+
+fn part_len(size: u64, part_size: u64, number: u64) -> usize {
+    (size - number * part_size).min(part_size) as usize
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// S3's checksum of a multipart object: SHA-256 of the parts' digests,
+/// then `-` and the number of parts.
+pub fn composite_checksum(part_digests: &[Vec<u8>]) -> String {
+    let mut hasher = Sha256::new();
+    for digest in part_digests {
+        hasher.update(digest);
+    }
+    format!("{}-{}", b64(&hasher.finalize()), part_digests.len())
+}
+
+/// A store's refusal in the admin's terms: a key it does not accept is
+/// `Denied`, no answer at all `Unreachable`, the rest `Failed` with the
+/// store's own code.
+fn classify<E, R>(what: &str, bucket: &str, e: SdkError<E, R>) -> OffsiteError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &e {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            OffsiteError::Unreachable(DisplayErrorContext(&e).to_string())
+        }
+        _ => match e.code() {
+            Some(
+                code @ ("AccessDenied"
+                | "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "InvalidToken"
+                | "ExpiredToken"
+                | "AllAccessDisabled"),
+            ) => OffsiteError::Denied {
+                bucket: bucket.to_owned(),
+                what: what.to_owned(),
+                code: code.to_owned(),
+            },
+            Some(code) => OffsiteError::Failed(format!(
+                "the store refused to {what} in {bucket}: {code}{}",
+                e.message().map(|m| format!(" ({m})")).unwrap_or_default()
+            )),
+            None => OffsiteError::Failed(format!(
+                "the store's answer to {what} in {bucket} could not be read: {}",
+                DisplayErrorContext(&e)
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_composite_checksum_is_the_digest_of_the_part_digests() {
+        // Two parts "a" and "b": sha256(sha256("a") || sha256("b")), base64, "-2".
+        let parts = vec![Sha256::digest(b"a").to_vec(), Sha256::digest(b"b").to_vec()];
+        let mut joined = Sha256::digest(b"a").to_vec();
+        joined.extend(Sha256::digest(b"b"));
+        assert_eq!(
+            composite_checksum(&parts),
+            format!("{}-2", b64(&Sha256::digest(&joined)))
+        );
+        assert_eq!(part_len(20, 8, 2), 4);
+        assert_eq!(part_len(16, 8, 1), 8);
+    }
+}
