@@ -205,6 +205,10 @@ pub struct RestoreArgs {
     /// Shell command that starts the service after the swap.
     #[arg(long, value_name = "CMD")]
     pub start_cmd: Option<String>,
+    /// Fetch the backup (default: the newest) from this off-site location
+    /// first, making the installation's folders when they are gone.
+    #[arg(long, value_name = "LOCATION")]
+    pub from_offsite: Option<String>,
 }
 
 #[derive(Debug, Args)]

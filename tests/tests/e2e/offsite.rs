@@ -81,12 +81,18 @@ fn offsite_push_is_confirmed_and_gpg_reads_the_copy_listed_from_the_bucket() {
         names.contains(&first.replace(".gpg", ".meta").as_str()),
         "{out:#}"
     );
+    // A backup now is pushed by itself.
+    let (code, made) = json(&inst, &["backup"]);
+    assert_eq!(code, 0, "{made:#}");
+    assert_eq!(made["offsite"][0]["location"], "cold", "{made:#}");
+    assert_eq!(made["offsite"][0]["ok"], true, "{made:#}");
+    assert_eq!(made["offsite"][0]["copied"], 2, "{made:#}");
     // Pushed again: nothing to send, one listing.
     let before = moto.requests().len();
     let (code, out) = json(&inst, &["offsite", "push"]);
     assert_eq!(code, 0, "{out:#}");
     assert!(out["locations"][0]["copied"].as_array().unwrap().is_empty());
-    assert_eq!(out["locations"][0]["present"].as_array().unwrap().len(), 2);
+    assert_eq!(out["locations"][0]["present"].as_array().unwrap().len(), 4);
     let requests = &moto.requests()[before..];
     assert_eq!(
         requests.len(),
@@ -292,10 +298,108 @@ fn offsite_problems_are_each_a_clear_error_and_touch_nothing_local() {
         std::fs::read_dir(inst.data.backups()).unwrap().count(),
         listing
     );
+    // A backup with failing locations is made all the same, and says so.
+    let (code, made) = json(&inst, &["backup"]);
+    assert_eq!(code, 0, "{made:#}");
+    assert!(
+        inst.backup_path(made["filename"].as_str().unwrap())
+            .is_file()
+    );
+    let failed: Vec<&str> = made["offsite"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ok"] == false)
+        .map(|p| p["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["down", "nobucket"], "{made:#}");
+    assert!(
+        made["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("offsite push")),
+        "{made:#}"
+    );
     let (code, out) = json(&inst, &["offsite", "test", "nowhere"]);
     assert_eq!(
         (code, out["error"]["kind"].as_str()),
         (1, Some("offsite_not_found")),
         "{out:#}"
     );
+}
+
+/// Disaster recovery: a machine with nothing of the installation, only the
+/// bucket's address, its keys and the passphrase, restores the newest
+/// backup from off-site: the folders are made, the backup and its `.meta`
+/// fetched and checked, the database's content is the backup's.
+#[test]
+fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
+    let moto = Moto::start(BUCKET);
+    let lost = Installation::demo(2 * MIB, JournalMode::Wal);
+    lost.backup();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let newest = lost.backup();
+    add_location(&lost, &moto, "cold");
+    assert_eq!(json(&lost, &["offsite", "push"]).0, 0);
+    let expected = {
+        let out = lost.dir.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &lost.backup_path(&newest), &out);
+        content_digest(&out, None)
+    };
+
+    // The new machine: another config folder, no installation folder.
+    let fresh = tempfile::tempdir().unwrap();
+    let root = fresh.path().join("opt/server-monitor");
+    let config = fresh.path().join("config");
+    let run = |args: &[&str]| {
+        let mut cmd = backupdesk();
+        cmd.arg("--data-dir")
+            .arg(&root)
+            .arg("--passphrase-file")
+            .arg(&lost.passphrase_file)
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/no-keychain",
+            )
+            .env("AWS_ACCESS_KEY_ID", KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env_remove("AWS_CA_BUNDLE")
+            .args(args)
+            .arg("--json");
+        run_json(cmd)
+    };
+    let (code, out) = run(&[
+        "offsite",
+        "add",
+        "cold",
+        "--s3",
+        &format!("s3://{BUCKET}/monitor-1"),
+        "--endpoint",
+        &moto.endpoint,
+        "--path-style",
+    ]);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, listed) = run(&["offsite", "list", "--location", "cold"]);
+    assert_eq!(code, 0, "{listed:#}");
+    assert_eq!(listed["copies"].as_array().unwrap().len(), 4, "{listed:#}");
+    assert!(!root.exists());
+
+    let (code, out) = run(&["--yes", "restore", "--from-offsite", "cold"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["report"]["backup"], newest.as_str(), "{out:#}");
+    let live = root.join("data/servers.db");
+    assert_eq!(sqlite3_integrity(&live), "ok");
+    assert_eq!(
+        content_digest(&live, None),
+        expected,
+        "the backup's content"
+    );
+    assert!(root.join(format!("data/backups/{newest}")).is_file());
+    assert!(
+        root.join(format!("data/backups/{}", newest.replace(".gpg", ".meta")))
+            .is_file()
+    );
+    println!("offsite: disaster recovery from the bucket alone restored {newest}");
 }

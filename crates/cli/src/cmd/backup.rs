@@ -64,6 +64,12 @@ fn present(made: &BackupSummary, place: &str) {
             for warning in &made.warnings {
                 eprintln!("warning: {warning}");
             }
+            for push in made.offsite.iter().filter(|p| p.ok) {
+                println!(
+                    "Copied off-site to {}: {} file(s), their SHA-256 confirmed by the store.",
+                    push.location, push.copied
+                );
+            }
             if *leftovers_removed > 0 {
                 println!(
                     "Cleaned up {leftovers_removed} leftover file(s) of an interrupted earlier run."

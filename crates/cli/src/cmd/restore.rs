@@ -25,7 +25,31 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     let selection = super::selection(global)?;
     let passphrases = CliPassphrase::new(global);
     let explain = |e| passphrases.explain(e);
-    let name = match &args.name {
+    let fetched = match &args.from_offsite {
+        Some(location) => {
+            let fetched = backupdesk_core::service::offsite::fetch(
+                &selection,
+                location,
+                args.name.as_deref(),
+                &Bars::new(global),
+            )
+            .map_err(crate::failure::fail)?;
+            if !global.json {
+                println!(
+                    "{} {} from the off-site location {location}.",
+                    if fetched.already_here {
+                        "Found"
+                    } else {
+                        "Fetched"
+                    },
+                    fetched.backup
+                );
+            }
+            Some(fetched.backup)
+        }
+        None => None,
+    };
+    let name = match fetched.as_ref().or(args.name.as_ref()) {
         Some(name) => name.clone(),
         None => pick(&backups::list(&selection).map_err(explain)?)?,
     };

@@ -73,7 +73,49 @@ pub fn backup(
     if made_here && passphrase.is_legacy_default() {
         summary.warnings.insert(0, "encrypted with Server Monitor's well-known default passphrase: anyone who knows it can read this backup".to_owned());
     }
+    if made_here {
+        summary.offsite = push_after_backup(selection, progress);
+        for failed in summary.offsite.iter().filter(|p| !p.ok) {
+            if let Some(error) = &failed.error {
+                summary.warnings.push(format!(
+                    "the off-site copy to {} failed (the backup is made; `backupdesk offsite push` tries again): {}",
+                    failed.location, error.message
+                ));
+            }
+        }
+    }
     Ok(summary)
+}
+
+/// The push to every off-site location of the installation after a
+/// backup, one outcome per location; a failure is reported, never raised.
+fn push_after_backup(
+    selection: &Selection,
+    progress: &dyn Progress,
+) -> Vec<crate::targets::OffsitePush> {
+    use crate::service::offsite;
+    let Ok(locations) = offsite::locations(Some(selection)) else {
+        return Vec::new();
+    };
+    locations
+        .iter()
+        .map(
+            |location| match offsite::push(selection, Some(&location.name), progress) {
+                Ok(reports) => crate::targets::OffsitePush {
+                    location: location.name.clone(),
+                    ok: true,
+                    copied: reports.iter().map(|r| r.copied.len()).sum(),
+                    error: None,
+                },
+                Err(e) => crate::targets::OffsitePush {
+                    location: location.name.clone(),
+                    ok: false,
+                    copied: 0,
+                    error: Some(KindedMessage::of(&e)),
+                },
+            },
+        )
+        .collect()
 }
 
 /// Deletes backup `name` (its `.gpg`, then its `.meta`), locally or on the

@@ -32,9 +32,26 @@ pub struct BackupSummary {
     pub duration_ms: Option<u64>,
     /// Problems that did not fail the backup.
     pub warnings: Vec<String>,
+    /// The automatic push to the installation's off-site locations after
+    /// the backup (empty without locations); a failed push never fails the
+    /// backup.
+    #[serde(default)]
+    pub offsite: Vec<OffsitePush>,
     /// What only one side knows.
     #[serde(flatten)]
     pub detail: BackupDetail,
+}
+
+/// How the push to one off-site location went after a backup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OffsitePush {
+    pub location: String,
+    pub ok: bool,
+    /// Files copied (their SHA-256 confirmed by the store).
+    pub copied: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::model::KindedMessage>,
 }
 
 /// What a backup's side adds to its summary.
@@ -78,6 +95,7 @@ impl From<BackupDone> for BackupSummary {
                     timestamp: Some(report.meta.timestamp.clone()),
                     duration_ms: Some(report.duration.as_millis() as u64),
                     warnings: report.warnings.clone(),
+                    offsite: Vec::new(),
                     detail: BackupDetail::Local {
                         meta_path: report.meta_path.display().to_string(),
                         leftovers_removed: report.leftovers_removed,
@@ -97,6 +115,7 @@ impl From<BackupDone> for BackupSummary {
                 timestamp: remote.item.timestamp.clone(),
                 duration_ms: None,
                 warnings: remote.warnings.clone(),
+                offsite: Vec::new(),
                 detail: BackupDetail::Remote {
                     server_reported: remote.server_reported.clone(),
                     reused_name: remote.reused_name,

@@ -14,7 +14,7 @@ pub mod profile;
 pub mod remote;
 pub mod ssh;
 
-pub use backup_summary::{BackupDetail, BackupSummary};
+pub use backup_summary::{BackupDetail, BackupSummary, OffsitePush};
 pub use local::LocalTarget;
 pub use opened::{OpenedTarget, sign_in};
 pub use over_ssh::SshTarget;
