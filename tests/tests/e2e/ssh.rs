@@ -63,6 +63,23 @@ fn engine_path(sshd: &Sshd) -> PathBuf {
     sshd.dir.path().join("server home/bin/backupdesk")
 }
 
+/// A server (a real sshd) whose installation is the laptop's SSH profile
+/// `srv`, its engine installed there.
+struct Served {
+    sshd: Sshd,
+    inst: Installation,
+    laptop: Laptop,
+}
+
+fn served(size: u64) -> Served {
+    let sshd = Sshd::start();
+    let inst = Installation::demo(size, JournalMode::Wal);
+    let laptop = Laptop::new(sshd.trusting_config());
+    laptop.add("srv", "sm-test", inst.root(), &engine_path(&sshd));
+    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
+    Served { sshd, inst, laptop }
+}
+
 #[test]
 fn ssh_install_then_every_verb_answers_as_it_does_locally() {
     let sshd = Sshd::start();
@@ -349,13 +366,9 @@ fn ssh_problems_are_each_a_clear_error() {
 #[test]
 fn ssh_a_restore_cut_off_from_this_machine_finishes_there_and_is_reported_next_time() {
     use std::os::unix::process::CommandExt;
-    let sshd = Sshd::start();
-    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
-    let backup = inst.backup();
-    let laptop = Laptop::new(sshd.trusting_config());
+    let Served { sshd, inst, laptop } = served(4 * MIB);
     let engine = engine_path(&sshd);
-    laptop.add("srv", "sm-test", inst.root(), &engine);
-    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
+    let backup = inst.backup();
     // The same engine, its swap paused half-way (a test-hooks build).
     let paused = sshd.dir.path().join("paused-backupdesk");
     std::fs::write(
@@ -462,13 +475,12 @@ fn ssh_a_restore_cut_off_from_this_machine_finishes_there_and_is_reported_next_t
 /// content (plus the samples written after the swap).
 #[test]
 fn ssh_a_restore_with_the_service_writing_on_the_server_puts_the_backup_back() {
-    let sshd = Sshd::start();
-    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let Served {
+        sshd: _server,
+        inst,
+        laptop,
+    } = served(4 * MIB);
     let backup = inst.backup();
-    let laptop = Laptop::new(sshd.trusting_config());
-    let engine = engine_path(&sshd);
-    laptop.add("srv", "sm-test", inst.root(), &engine);
-    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
     let live = inst.data.database();
     let (expected, backup_max_id) = {
         let out = inst.dir.path().join("expected.db");
@@ -593,15 +605,10 @@ echo "restored"
 /// both on the channel's stdin): every backup then opens with the new one.
 #[test]
 fn ssh_the_other_verbs_answer_as_they_do_locally_and_rotation_works_through_ssh() {
-    let sshd = Sshd::start();
-    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let Served { sshd, inst, laptop } = served(MIB);
     let first = inst.backup();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = inst.backup();
-    let laptop = Laptop::new(sshd.trusting_config());
-    let engine = engine_path(&sshd);
-    laptop.add("srv", "sm-test", inst.root(), &engine);
-    assert_eq!(laptop.json(&["profile", "install", "srv", "--yes"]).0, 0);
     let pass = inst.passphrase_file.display().to_string();
     let over_ssh = |verb: &[&str]| {
         let mut args = vec!["--profile", "srv", "--passphrase-file", &pass];

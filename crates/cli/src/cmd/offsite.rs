@@ -97,10 +97,16 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
             if global.json {
                 print_ok(&report);
             } else {
-                println!(
-                    "OK {}: listed, wrote a probe, read it back identical, deleted it.",
-                    report.location
-                );
+                match &report.probe_left {
+                    None => println!(
+                        "OK {}: listed, wrote a probe, read it back identical, deleted it.",
+                        report.location
+                    ),
+                    Some(probe) => println!(
+                        "OK {}: listed, wrote a probe, read it back identical; this key may not delete, so {probe} stays.",
+                        report.location
+                    ),
+                }
             }
         }
         OffsiteVerb::Push(args) => {

@@ -187,10 +187,13 @@ pub struct LocationTest {
     pub wrote: bool,
     pub read_back: bool,
     pub deleted: bool,
+    /// The probe the key was not allowed to delete (a push-only key).
+    pub probe_left: Option<String>,
 }
 
 /// Reaches location `name`, lists it, writes a probe, reads it back and
-/// compares, deletes it.
+/// compares, deletes it where the key may (a push-only key may not: the
+/// probe is then left and named).
 ///
 /// # Errors
 /// The first step's failure.
@@ -203,6 +206,7 @@ pub fn test(name: &str) -> Result<LocationTest> {
         wrote: false,
         read_back: false,
         deleted: false,
+        probe_left: None,
     };
     bucket.list()?;
     report.listed = true;
@@ -225,8 +229,12 @@ pub fn test(name: &str) -> Result<LocationTest> {
         ))
         .into());
     }
-    bucket.delete(&probe_name)?;
-    report.deleted = true;
+    // A push-only key may not delete: then the probe stays, and says so.
+    match bucket.delete(&probe_name) {
+        Ok(()) => report.deleted = true,
+        Err(OffsiteError::Denied { .. }) => report.probe_left = Some(probe_name),
+        Err(e) => return Err(e.into()),
+    }
     Ok(report)
 }
 
