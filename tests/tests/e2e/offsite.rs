@@ -331,17 +331,32 @@ fn offsite_problems_are_each_a_clear_error_and_touch_nothing_local() {
 
 /// Disaster recovery: a machine with nothing of the installation, only the
 /// bucket's address, its keys and the passphrase, restores the newest
-/// backup from off-site: the folders are made, the backup and its `.meta`
-/// fetched and checked, the database's content is the backup's.
+/// backup from off-site: the folders are made, the backup (a multipart
+/// copy) and its `.meta` fetched and checked, the database's content is
+/// the backup's.
 #[test]
 fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     let moto = Moto::start(BUCKET);
-    let lost = Installation::demo(2 * MIB, JournalMode::Wal);
+    let lost = Installation::demo(24 * MIB, JournalMode::Wal);
     lost.backup();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let newest = lost.backup();
     add_location(&lost, &moto, "cold");
-    assert_eq!(json(&lost, &["offsite", "push"]).0, 0);
+    let mut push = cli(&lost, &["offsite", "push", "--json"]);
+    push.env("BACKUPDESK_TEST_PART_SIZE", (5 * MIB).to_string());
+    let (code, pushed) = run_json(push);
+    assert_eq!(code, 0, "{pushed:#}");
+    let newest_copy = pushed["locations"][0]["copied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == newest.as_str())
+        .cloned()
+        .unwrap();
+    assert!(
+        newest_copy["parts_sent"].as_u64().unwrap() >= 2,
+        "{newest_copy:#}"
+    );
     let expected = {
         let out = lost.dir.path().join("expected.db");
         gpg_decrypt_to(PASSPHRASE, &lost.backup_path(&newest), &out);

@@ -80,7 +80,15 @@ impl S3Bucket {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .credentials_provider(credentials)
-            .force_path_style(path_style);
+            .force_path_style(path_style)
+            // Downloads are checked by Backup Desk itself (size and SHA-256
+            // against `.meta`, then SQLite's checks), not by a response
+            // checksum the SDK would recompute: moto answers a multipart
+            // object's composite checksum as if it were the whole object's,
+            // which failed every such download ("streaming error").
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            );
         if let Some(endpoint) = endpoint {
             config = config.endpoint_url(endpoint);
         }
