@@ -401,9 +401,39 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     assert_eq!(listed["copies"].as_array().unwrap().len(), 4, "{listed:#}");
     assert!(!root.exists());
 
-    let (code, out) = run(&["--yes", "restore", "--from-offsite", "cold"]);
-    assert_eq!(code, 0, "{out:#}");
-    assert_eq!(out["report"]["backup"], newest.as_str(), "{out:#}");
+    // (In words this time: what an admin reads after a disaster.)
+    let out = backupdesk()
+        .arg("--data-dir")
+        .arg(&root)
+        .arg("--passphrase-file")
+        .arg(&lost.passphrase_file)
+        .env("BACKUPDESK_CONFIG_DIR", &config)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/no-keychain",
+        )
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env_remove("AWS_CA_BUNDLE")
+        .args(["--yes", "restore", "--from-offsite", "cold"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("Fetched {newest} from the off-site location cold")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("Restored {newest} into"))
+            && said.contains("as a new database: there was none")
+            && !said.contains("in use"),
+        "{said}"
+    );
     let live = root.join("data/servers.db");
     assert_eq!(sqlite3_integrity(&live), "ok");
     assert_eq!(

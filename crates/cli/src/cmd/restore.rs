@@ -97,9 +97,14 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         RestoreDone::Local(report) => {
-            let how = match report.swap {
-                SwapMethod::Rename => "by an atomic rename: no process had it open",
-                SwapMethod::BackupApi => "with SQLite's backup API: the database was in use",
+            let how = match (&report.pre_restore_backup, report.swap) {
+                // (No live file to keep for a rollback: written through
+                // SQLite, which is not "in use".)
+                (None, _) => "as a new database: there was none",
+                (Some(_), SwapMethod::Rename) => "by an atomic rename: no process had it open",
+                (Some(_), SwapMethod::BackupApi) => {
+                    "with SQLite's backup API: the database was in use"
+                }
             };
             let data = backupdesk_core::layout::DataDir::new(&global.data_dir);
             println!(
@@ -107,14 +112,13 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
                 report.backup,
                 data.database().display()
             );
-            match &report.pre_restore_backup {
-                Some(pre) => println!(
+            // (Without a live database, a warning says there is no safety
+            // backup.)
+            if let Some(pre) = &report.pre_restore_backup {
+                println!(
                     "The previous database is kept, encrypted, in {}.",
                     data.backup_file(pre).display()
-                ),
-                None => println!(
-                    "There was no live database before, so there is no pre-restore backup."
-                ),
+                );
             }
             for warning in &report.warnings {
                 println!("  warning: {warning}");
