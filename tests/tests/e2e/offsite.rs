@@ -18,7 +18,14 @@ const SECRET: &str = "moto-secret-never-in-a-file";
 /// location's keys in the environment.
 fn cli(inst: &Installation, args: &[&str]) -> Command {
     let mut cmd = inst.cli(args);
-    cmd.env("BACKUPDESK_CONFIG_DIR", inst.dir.path().join("config"))
+    on_a_machine(&mut cmd, &inst.dir.path().join("config"));
+    cmd
+}
+
+/// A machine whose config folder is `config`, with no keychain and the
+/// location's keys in the environment.
+fn on_a_machine(cmd: &mut Command, config: &std::path::Path) {
+    cmd.env("BACKUPDESK_CONFIG_DIR", config)
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent/no-keychain",
@@ -26,7 +33,6 @@ fn cli(inst: &Installation, args: &[&str]) -> Command {
         .env("AWS_ACCESS_KEY_ID", KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env_remove("AWS_CA_BUNDLE");
-    cmd
 }
 
 fn json(inst: &Installation, args: &[&str]) -> (i32, serde_json::Value) {
@@ -367,22 +373,19 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     let fresh = tempfile::tempdir().unwrap();
     let root = fresh.path().join("opt/server-monitor");
     let config = fresh.path().join("config");
-    let run = |args: &[&str]| {
+    let machine = |args: &[&str]| {
         let mut cmd = backupdesk();
         cmd.arg("--data-dir")
             .arg(&root)
             .arg("--passphrase-file")
             .arg(&lost.passphrase_file)
-            .env("BACKUPDESK_CONFIG_DIR", &config)
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                "unix:path=/nonexistent/no-keychain",
-            )
-            .env("AWS_ACCESS_KEY_ID", KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .env_remove("AWS_CA_BUNDLE")
-            .args(args)
-            .arg("--json");
+            .args(args);
+        on_a_machine(&mut cmd, &config);
+        cmd
+    };
+    let run = |args: &[&str]| {
+        let mut cmd = machine(args);
+        cmd.arg("--json");
         run_json(cmd)
     };
     let (code, out) = run(&[
@@ -402,20 +405,7 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     assert!(!root.exists());
 
     // (In words this time: what an admin reads after a disaster.)
-    let out = backupdesk()
-        .arg("--data-dir")
-        .arg(&root)
-        .arg("--passphrase-file")
-        .arg(&lost.passphrase_file)
-        .env("BACKUPDESK_CONFIG_DIR", &config)
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/no-keychain",
-        )
-        .env("AWS_ACCESS_KEY_ID", KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env_remove("AWS_CA_BUNDLE")
-        .args(["--yes", "restore", "--from-offsite", "cold"])
+    let out = machine(&["--yes", "restore", "--from-offsite", "cold"])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
