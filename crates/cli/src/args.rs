@@ -137,8 +137,38 @@ pub enum OffsiteVerb {
     Remove(OffsiteName),
     /// Reach a location, write a probe, read it back, delete it.
     Test(OffsiteName),
-    /// Copy every backup and .meta not yet there, checksums confirmed by the store.
+    /// Copy every backup and .meta not yet there, checksums confirmed by the
+    /// store, each locked for its retention where the bucket has Object Lock.
     Push(OffsitePushArgs),
+    /// Check the copies: sizes and the store's checksums (quick); with
+    /// --deep also download, decrypt and check the newest and the 1/30
+    /// checked longest ago (every copy with --all).
+    Verify(OffsiteVerifyArgs),
+    /// Apply the retention policy to the copies; locked ones stay, with their date.
+    Prune(OffsitePruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OffsiteVerifyArgs {
+    /// Only this location (default: every location of the installation).
+    #[arg(long, value_name = "NAME")]
+    pub location: Option<String>,
+    /// Also download, decrypt and check (the rolling share of the copies).
+    #[arg(long)]
+    pub deep: bool,
+    /// With --deep: every copy, not the rolling share.
+    #[arg(long, requires = "deep")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OffsitePruneArgs {
+    /// Only this location (default: every location of the installation).
+    #[arg(long, value_name = "NAME")]
+    pub location: Option<String>,
+    /// Say what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -146,20 +146,22 @@ fn offsite_a_push_killed_half_way_resumes_from_the_stores_parts() {
     use std::os::unix::process::CommandExt;
     let moto = Moto::start(BUCKET);
     let inst = Installation::demo(64 * MIB, JournalMode::Wal);
-    let backup = inst.backup();
+    // Uncompressed: a backup file of at least 64 MiB.
+    let (code, made) = inst.json(&["backup", "--compression", "none"]);
+    assert_eq!(code, 0, "{made:#}");
+    let backup = made["filename"].as_str().unwrap().to_owned();
     add_location(&inst, &moto, "cold");
     let size = std::fs::metadata(inst.backup_path(&backup)).unwrap().len();
-    const PART: u64 = 5 * 1024 * 1024;
+    assert!(size >= 64 * MIB, "{size} bytes");
+    const PART: u64 = 8 * 1024 * 1024;
     let parts = size.div_ceil(PART) as u32;
-    assert!(parts >= 3, "{size} bytes make {parts} parts");
 
-    // Killed once two parts reached the store.
+    // Killed once half of the parts reached the store.
     let mut push = cli(&inst, &["offsite", "push"]);
-    push.env("BACKUPDESK_TEST_PART_SIZE", PART.to_string())
-        .process_group(0);
+    push.process_group(0);
     let mut child = push.spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while Moto::parts_uploaded(&moto.requests(), &backup).len() < 2 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while Moto::parts_uploaded(&moto.requests(), &backup).len() < (parts / 2) as usize {
         assert!(std::time::Instant::now() < deadline, "no parts arrived");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -172,9 +174,7 @@ fn offsite_a_push_killed_half_way_resumes_from_the_stores_parts() {
     let sent_before = Moto::parts_uploaded(&first_run, &backup);
 
     // Again: completes; at most one part sent twice (the one in flight).
-    let mut again = cli(&inst, &["offsite", "push", "--json"]);
-    again.env("BACKUPDESK_TEST_PART_SIZE", PART.to_string());
-    let (code, out) = run_json(again);
+    let (code, out) = run_json(cli(&inst, &["offsite", "push", "--json"]));
     assert_eq!(code, 0, "{out:#}");
     let second_run = moto.requests()[first_run.len()..].to_vec();
     let sent_after = Moto::parts_uploaded(&second_run, &backup);
@@ -437,4 +437,331 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
             .is_file()
     );
     println!("offsite: disaster recovery from the bucket alone restored {newest}");
+}
+
+/// `offsite verify` against the bytes in the store: a copy altered there
+/// (same size) and one cut short are each found by the quick check, by
+/// this machine's ledger and, on a machine with no record of the push, by
+/// the copies' `.meta` in the store; the deep check downloads, decrypts
+/// and checks on a rolling plan that reaches every copy; nothing local
+/// changes.
+#[test]
+fn offsite_verify_finds_copies_altered_or_cut_short_in_the_store() {
+    let moto = Moto::start(BUCKET);
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let backups: Vec<String> = (0..3)
+        .map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            inst.backup()
+        })
+        .collect();
+    add_location(&inst, &moto, "cold");
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+
+    // Quick: every copy as pushed, one HEAD each.
+    let before = moto.requests().len();
+    let (code, out) = json(&inst, &["offsite", "verify"]);
+    assert_eq!(code, 0, "{out:#}");
+    let copies = out["locations"][0]["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 3, "{out:#}");
+    assert!(
+        copies
+            .iter()
+            .all(|c| c["ok"] == true && c["depth"] == "quick" && c.get("note").is_none()),
+        "{out:#}"
+    );
+    assert_eq!(
+        moto.requests().len() - before,
+        1 + 3,
+        "{:?}",
+        &moto.requests()[before..]
+    );
+
+    // Deep on the rolling plan: the newest and 1/30 of the rest (one) per
+    // run, never-checked first: two runs reach all three.
+    let mut deep_checked = std::collections::BTreeSet::new();
+    for _ in 0..2 {
+        let (code, out) = json(&inst, &["offsite", "verify", "--deep"]);
+        assert_eq!(code, 0, "{out:#}");
+        let deep: Vec<String> = out["locations"][0]["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["depth"] == "deep")
+            .inspect(|c| {
+                assert_eq!(c["ok"], true, "{c:#}");
+                assert!(
+                    c["note"].as_str().unwrap().contains("integrity ok"),
+                    "{c:#}"
+                );
+            })
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(deep.len(), 2, "{out:#}");
+        assert!(deep.contains(&backups[2]), "the newest every run: {out:#}");
+        deep_checked.extend(deep);
+    }
+    assert_eq!(deep_checked.len(), 3, "{deep_checked:?}");
+    let (_, listed) = json(&inst, &["offsite", "list", "--location", "cold"]);
+    for name in &backups {
+        let copy = listed["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name.as_str())
+            .unwrap();
+        assert_eq!(copy["record"]["deep"]["ok"], true, "{copy:#}");
+        assert!(copy["record"]["store_checksum"].is_string(), "{copy:#}");
+    }
+
+    // In the store: the oldest altered (one byte, same size), the middle
+    // one cut short; moto's own client writes them.
+    let local_before = inst.fingerprint();
+    let key = |name: &str| format!("monitor-1/{name}");
+    moto.boto(&format!(
+        "o = s3.get_object(Bucket='{BUCKET}', Key='{k}')['Body'].read()\n\
+         s3.put_object(Bucket='{BUCKET}', Key='{k}', Body=o[:1000] + bytes([o[1000] ^ 1]) + o[1001:])",
+        k = key(&backups[0])
+    ));
+    moto.boto(&format!(
+        "o = s3.get_object(Bucket='{BUCKET}', Key='{k}')['Body'].read()\n\
+         s3.put_object(Bucket='{BUCKET}', Key='{k}', Body=o[:len(o) // 2])",
+        k = key(&backups[1])
+    ));
+    let kinds = |out: &serde_json::Value| -> Vec<(String, String)> {
+        out["locations"][0]["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] == false)
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["problem"]["kind"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let expected = vec![
+        (backups[1].clone(), "truncated_backup".to_owned()),
+        (backups[0].clone(), "checksum_mismatch".to_owned()),
+    ];
+    let (code, out) = json(&inst, &["offsite", "verify"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(kinds(&out), expected, "{out:#}");
+    assert_eq!(out["locations"][0]["failed"], 2);
+    let mut human = cli(&inst, &["offsite", "verify"]);
+    let human = human.output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains(&format!("FAILED cold/{}", backups[0]))
+            && text.contains("altered in the store"),
+        "{text}"
+    );
+
+    // A machine with no record of the push: the store's .meta files tell.
+    let other = inst.dir.path().join("other-machine");
+    let mut add = backupdesk();
+    on_a_machine(&mut add, &other);
+    add.args(["--data-dir"]).arg(other.join("sm")).args([
+        "offsite",
+        "add",
+        "cold",
+        "--s3",
+        &format!("s3://{BUCKET}/monitor-1"),
+        "--endpoint",
+        &moto.endpoint,
+        "--path-style",
+        "--json",
+    ]);
+    assert_eq!(run_json(add).0, 0);
+    let mut verify = backupdesk();
+    on_a_machine(&mut verify, &other);
+    verify
+        .args(["--data-dir"])
+        .arg(other.join("sm"))
+        .args(["offsite", "verify", "--json"]);
+    let (code, out) = run_json(verify);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(kinds(&out), expected, "{out:#}");
+
+    assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
+}
+
+/// Daily backups as tiny files, dated `days_ago` at `time` (local), each
+/// with a `.meta`: push and prune read names, not contents.
+fn dated_backups(inst: &Installation, dated: &[(i64, &str)]) -> Vec<String> {
+    std::fs::create_dir_all(inst.data.backups()).unwrap();
+    dated
+        .iter()
+        .map(|(days_ago, time)| {
+            let day = chrono::Local::now().date_naive() - chrono::Duration::days(*days_ago);
+            let stem = format!("servers_db_{}_{time}.db", day.format("%Y%m%d"));
+            std::fs::write(
+                inst.backup_path(&format!("{stem}.gpg")),
+                format!("backup {stem}"),
+            )
+            .unwrap();
+            std::fs::write(inst.backup_path(&format!("{stem}.meta")), "{}").unwrap();
+            format!("{stem}.gpg")
+        })
+        .collect()
+}
+
+fn save_policy(inst: &Installation, daily: u32) {
+    let state = inst.root().join("data/.backupdesk");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("retention.json"),
+        format!(r#"{{"keep_last":1,"daily":{daily},"weekly":0,"monthly":0,"pre_restore":3}}"#),
+    )
+    .unwrap();
+}
+
+/// The lock moto holds for `name`, as an RFC 3339 UTC instant.
+fn lock_of(moto: &Moto, name: &str) -> String {
+    moto.boto(&format!(
+        "h = s3.head_object(Bucket='{BUCKET}', Key='monitor-1/{name}')\n\
+         d = h.get('ObjectLockRetainUntilDate')\n\
+         print(d.astimezone(__import__('datetime').timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ') if d else 'none')"
+    ))
+    .trim()
+    .to_owned()
+}
+
+/// Midnight (local) `days` from today, in UTC as the store writes it.
+fn local_midnight_in(days: i64) -> String {
+    use chrono::TimeZone;
+    let day = chrono::Local::now().date_naive() + chrono::Duration::days(days);
+    chrono::Local
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Each copy is locked until its daily rule may let it go, extended when
+/// the rule grows; prune applies the policy to the store, deletes what no
+/// rule keeps for good (no version left), and never asks to delete a
+/// locked copy: it reports it with its date.
+#[test]
+fn offsite_copies_are_locked_for_their_retention_and_prune_spares_locked_ones() {
+    let moto = Moto::start(BUCKET);
+    let inst = Installation::empty();
+    // 40 days ago, yesterday, today at 00:00:01.
+    let names = dated_backups(&inst, &[(40, "020000"), (1, "020000"), (0, "000001")]);
+    let (old, yesterday, today) = (&names[0], &names[1], &names[2]);
+    save_policy(&inst, 7);
+    add_location(&inst, &moto, "cold");
+
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    // Daily for 7 days: yesterday's until 6 days from now, today's until 7;
+    // the 40-day-old one's rule let it go long ago: no lock.
+    assert_eq!(lock_of(&moto, yesterday), local_midnight_in(6));
+    assert_eq!(
+        lock_of(&moto, &yesterday.replace(".gpg", ".meta")),
+        local_midnight_in(6)
+    );
+    assert_eq!(lock_of(&moto, today), local_midnight_in(7));
+    assert_eq!(lock_of(&moto, old), "none");
+    let locked: Vec<&str> = out["locations"][0]["locked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(locked.len(), 4, "{out:#}");
+
+    // The daily rule grows to 30 days: the locks grow with it, nothing else is sent.
+    save_policy(&inst, 30);
+    let before = moto.requests().len();
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        moto.requests().len() - before,
+        1 + 4,
+        "a listing and four retention changes"
+    );
+    assert_eq!(lock_of(&moto, yesterday), local_midnight_in(29));
+    assert_eq!(
+        out["locations"][0]["locked"].as_array().unwrap().len(),
+        4,
+        "{out:#}"
+    );
+    // Shrinking it never shortens a lock (and costs no request).
+    save_policy(&inst, 7);
+    let before = moto.requests().len();
+    assert_eq!(json(&inst, &["offsite", "push"]).0, 0);
+    assert_eq!(moto.requests().len() - before, 1);
+    assert_eq!(lock_of(&moto, yesterday), local_midnight_in(29));
+
+    // Keep only the newest: the old copy goes, yesterday's stays locked.
+    save_policy(&inst, 0);
+    let held = |moto: &Moto| {
+        moto.boto(&format!(
+        "print(sorted(v['Key'].split('/')[-1] for v in s3.list_object_versions(Bucket='{BUCKET}').get('Versions', [])))"
+    ))
+    };
+    let all_before = held(&moto);
+    let (code, dry) = json(&inst, &["offsite", "prune", "--dry-run"]);
+    assert_eq!(code, 0, "{dry:#}");
+    assert_eq!(held(&moto), all_before, "a dry run deletes nothing");
+    let fate = |out: &serde_json::Value, name: &str| {
+        out["locations"][0]["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(fate(&dry, old)["action"], "delete", "{dry:#}");
+    assert_eq!(fate(&dry, today)["action"], "keep", "{dry:#}");
+    let before = moto.requests().len();
+    let (code, out) = json(&inst, &["offsite", "prune", "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    let spared = fate(&out, yesterday);
+    assert_eq!(spared["action"], "retained_until", "{out:#}");
+    assert_eq!(spared["until"], local_midnight_in(29), "{out:#}");
+    assert_eq!(fate(&out, old)["action"], "delete", "{out:#}");
+    assert_eq!(
+        (
+            out["locations"][0]["deleted"].as_u64(),
+            out["locations"][0]["retained"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let requests = moto.requests()[before..].to_vec();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains("DELETE") && r.contains(&yesterday.replace(".db.gpg", ""))),
+        "no delete asked for the locked copy: {requests:?}"
+    );
+    // Gone for good (no version left), the others untouched; local files too.
+    let now_held = held(&moto);
+    assert!(
+        !now_held.contains(&old.replace(".db.gpg", "")),
+        "{now_held}"
+    );
+    assert!(
+        now_held.contains(yesterday.as_str()) && now_held.contains(today.as_str()),
+        "{now_held}"
+    );
+    for name in &names {
+        assert!(inst.backup_path(name).is_file());
+    }
+    let mut human = cli(&inst, &["offsite", "prune", "--dry-run"]);
+    let text = String::from_utf8_lossy(&human.output().unwrap().stdout).to_string();
+    assert!(
+        text.contains(&format!(
+            "locked   {yesterday}: retained until {}",
+            local_midnight_in(29)
+        )),
+        "{text}"
+    );
 }

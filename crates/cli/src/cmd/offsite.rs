@@ -1,11 +1,12 @@
-//! `backupdesk offsite add|list|show|remove|test|push`: copies of the
-//! installation's backups in S3-compatible storage.
+//! `backupdesk offsite add|list|show|remove|test|push|verify|prune`:
+//! copies of the installation's backups in S3-compatible storage.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use backupdesk_core::clock::SystemClock;
 use backupdesk_core::offsite::OffsiteKeys;
-use backupdesk_core::service::offsite::{self, S3Spec};
+use backupdesk_core::service::offsite::{self, CopyFate, DeepScope, S3Spec};
 
 use crate::args::{GlobalArgs, OffsiteVerb};
 use crate::failure::{fail, usage};
@@ -47,8 +48,30 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                 if global.json {
                     print_ok(&serde_json::json!({ "location": name, "copies": copies }));
                 } else {
+                    println!(
+                        "{:<40} {:>12} {:<10} {:<20} {:<10} {:<10}",
+                        "NAME", "SIZE", "CONFIRMED", "LOCKED UNTIL", "QUICK", "DEEP"
+                    );
+                    let check = |c: &Option<backupdesk_core::offsite::ledger::CopyCheck>| match c {
+                        None => "never".to_owned(),
+                        Some(c) if c.ok => c.at.get(..10).unwrap_or(&c.at).to_owned(),
+                        Some(_) => "FAILED".to_owned(),
+                    };
                     for copy in &copies {
-                        println!("{:<40} {:>12}", copy.name, copy.size);
+                        let record = copy.record.clone().unwrap_or_default();
+                        println!(
+                            "{:<40} {:>12} {:<10} {:<20} {:<10} {:<10}",
+                            copy.name,
+                            copy.size,
+                            if record.store_checksum.is_some() {
+                                "sha256"
+                            } else {
+                                "-"
+                            },
+                            record.retain_until.as_deref().unwrap_or("-"),
+                            check(&record.quick),
+                            check(&record.deep)
+                        );
                     }
                     println!("{} object(s) at {name}", copies.len());
                 }
@@ -111,8 +134,13 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
         }
         OffsiteVerb::Push(args) => {
             let selection = super::selection(global)?;
-            let reports = offsite::push(&selection, args.location.as_deref(), &Bars::new(global))
-                .map_err(fail)?;
+            let reports = offsite::push(
+                &selection,
+                args.location.as_deref(),
+                &SystemClock,
+                &Bars::new(global),
+            )
+            .map_err(fail)?;
             if global.json {
                 print_json(&serde_json::json!({ "ok": true, "locations": reports }));
             } else {
@@ -130,7 +158,125 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                         },
                         report.present.len()
                     );
+                    for lock in &report.locked {
+                        println!("  {} locked until {}", lock.name, lock.retain_until);
+                    }
                 }
+            }
+        }
+        OffsiteVerb::Verify(args) => {
+            let selection = super::selection(global)?;
+            let passphrases = crate::passphrase::CliPassphrase::new(global);
+            let deep = match (args.deep, args.all) {
+                (false, _) => None,
+                (true, false) => Some(DeepScope::Rolling),
+                (true, true) => Some(DeepScope::All),
+            };
+            let reports = offsite::verify(
+                &selection,
+                args.location.as_deref(),
+                deep,
+                &passphrases,
+                &SystemClock,
+                &Bars::new(global),
+            )
+            .map_err(|e| passphrases.explain(e))?;
+            let failed: usize = reports.iter().map(|r| r.failed).sum();
+            if global.json {
+                print_json(&serde_json::json!({ "ok": failed == 0, "locations": reports }));
+            } else {
+                for report in &reports {
+                    for copy in &report.copies {
+                        let depth = match copy.depth {
+                            backupdesk_core::verify::VerifyDepth::Quick => "quick",
+                            backupdesk_core::verify::VerifyDepth::Deep => "deep",
+                        };
+                        match (&copy.problem, &copy.note) {
+                            (Some(problem), _) => println!(
+                                "FAILED {}/{} ({depth}): {}",
+                                report.location, copy.name, problem.message
+                            ),
+                            (None, Some(note)) => {
+                                println!("OK {}/{} ({depth}): {note}", report.location, copy.name)
+                            }
+                            (None, None) => println!(
+                                "OK {}/{} ({depth}): {} bytes, the store's SHA-256 as pushed",
+                                report.location, copy.name, copy.size
+                            ),
+                        }
+                    }
+                    println!(
+                        "{}: {} copies checked, {} failed",
+                        report.location,
+                        report.copies.len(),
+                        report.failed
+                    );
+                }
+            }
+            if failed > 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        OffsiteVerb::Prune(args) => {
+            let selection = super::selection(global)?;
+            if !args.dry_run {
+                crate::cmd::confirm::typed(
+                    global.yes,
+                    "Copies no retention rule keeps will be deleted from the store for good.",
+                    "DELETE",
+                )?;
+            }
+            let reports = offsite::prune(
+                &selection,
+                args.location.as_deref(),
+                args.dry_run,
+                &SystemClock,
+            )
+            .map_err(fail)?;
+            let failed: usize = reports.iter().map(|r| r.failed).sum();
+            if global.json {
+                print_json(&serde_json::json!({ "ok": failed == 0, "locations": reports }));
+            } else {
+                for report in &reports {
+                    for copy in &report.copies {
+                        match &copy.fate {
+                            CopyFate::Keep => println!(
+                                "keep     {} ({})",
+                                copy.name,
+                                copy.keep
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                            CopyFate::Delete if report.dry_run => {
+                                println!("would delete {}", copy.name)
+                            }
+                            CopyFate::Delete => println!("deleted  {}", copy.name),
+                            CopyFate::RetainedUntil { until } => {
+                                println!("locked   {}: retained until {until}", copy.name)
+                            }
+                            CopyFate::Failed { error } => {
+                                println!("FAILED   {}: {}", copy.name, error.message)
+                            }
+                        }
+                    }
+                    println!(
+                        "{}: {} deleted{}, {} retained by their lock, {} failed",
+                        report.location,
+                        report.deleted,
+                        if report.dry_run {
+                            " (dry run: nothing was)"
+                        } else {
+                            ""
+                        },
+                        report.retained,
+                        report.failed
+                    );
+                }
+            }
+            if failed > 0 {
+                return Ok(ExitCode::from(1));
             }
         }
     }

@@ -307,6 +307,56 @@ pub fn plan_entries(
     }
 }
 
+/// The earliest time at which `decision`'s rules may let its backup go if
+/// backups keep coming (`None`: no dated rule holds it), which is how long
+/// an off-site copy of it is locked.
+///
+/// A daily period holds it from the start: its day plus `daily` days. A
+/// weekly or monthly period only once it is over (before that, a later
+/// backup of the same week or month takes its place), then its start plus
+/// `weekly` weeks or `monthly` months; a copy's lock grows as its periods
+/// close. "Last", "newest", pins and pre-restore counts have no date.
+pub fn release_at(
+    decision: &RetentionDecision,
+    policy: &RetentionPolicy,
+    now: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    decision
+        .keep
+        .iter()
+        .filter_map(|reason| match reason {
+            KeepReason::Daily(day) => {
+                let start = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+                Some(start.and_hms_opt(0, 0, 0)? + chrono::Duration::days(policy.daily.into()))
+            }
+            KeepReason::Weekly(week) => {
+                let (year, number) = week.split_once("-W")?;
+                let monday = chrono::NaiveDate::from_isoywd_opt(
+                    year.parse().ok()?,
+                    number.parse().ok()?,
+                    chrono::Weekday::Mon,
+                )?
+                .and_hms_opt(0, 0, 0)?;
+                let over = monday + chrono::Duration::weeks(1);
+                (now >= over).then(|| monday + chrono::Duration::weeks(policy.weekly.into()))
+            }
+            KeepReason::Monthly(month) => {
+                let first =
+                    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+                let over = first
+                    .checked_add_months(chrono::Months::new(1))?
+                    .and_hms_opt(0, 0, 0)?;
+                (now >= over).then(|| {
+                    first
+                        .checked_add_months(chrono::Months::new(policy.monthly))
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                })?
+            }
+            _ => None,
+        })
+        .max()
+}
+
 /// Walks `indices` newest first and keeps the newest backup of each of the
 /// `count` most recent periods.
 fn keep_buckets(
@@ -421,6 +471,56 @@ mod tests {
     use super::*;
     use crate::format::name::BackupName;
     use chrono::NaiveDate;
+
+    #[test]
+    fn a_copy_is_locked_until_its_dated_rules_may_let_it_go() {
+        let policy = RetentionPolicy {
+            keep_last: 3,
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+            pre_restore: 3,
+        };
+        let decision = |keep: Vec<KeepReason>| RetentionDecision {
+            filename: "servers_db_20261130_020000.db.gpg".into(),
+            taken_at: at(2026, 11, 30, 2),
+            bytes: 1,
+            keep,
+        };
+        let open = decision(vec![
+            KeepReason::Last,
+            KeepReason::Daily("2026-11-30".into()),
+            KeepReason::Weekly("2026-W49".into()),
+            KeepReason::Monthly("2026-11".into()),
+        ]);
+        // Monday 30 November: only the day counts, its week and month are open.
+        assert_eq!(
+            release_at(&open, &policy, at(2026, 11, 30, 3)),
+            Some(at(2026, 12, 7, 0))
+        );
+        // After the month ends: twelve months from its first day.
+        assert_eq!(
+            release_at(&open, &policy, at(2026, 12, 1, 3)),
+            Some(at(2027, 11, 1, 0))
+        );
+        // After its week ends too, the month still holds it longest.
+        assert_eq!(
+            release_at(&open, &policy, at(2026, 12, 8, 3)),
+            Some(at(2027, 11, 1, 0))
+        );
+        let weekly = decision(vec![KeepReason::Weekly("2026-W48".into())]);
+        assert_eq!(
+            release_at(&weekly, &policy, at(2026, 11, 30, 0)),
+            Some(at(2026, 12, 21, 0))
+        );
+        assert_eq!(release_at(&weekly, &policy, at(2026, 11, 29, 23)), None);
+        let undated = decision(vec![
+            KeepReason::Last,
+            KeepReason::Newest,
+            KeepReason::Pinned,
+        ]);
+        assert_eq!(release_at(&undated, &policy, at(2026, 12, 1, 0)), None);
+    }
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, m, d)

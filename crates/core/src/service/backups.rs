@@ -74,7 +74,7 @@ pub fn backup(
         summary.warnings.insert(0, "encrypted with Server Monitor's well-known default passphrase: anyone who knows it can read this backup".to_owned());
     }
     if made_here {
-        summary.offsite = push_after_backup(selection, progress);
+        summary.offsite = push_after_backup(selection, clock, progress);
         for failed in summary.offsite.iter().filter(|p| !p.ok) {
             if let Some(error) = &failed.error {
                 summary.warnings.push(format!(
@@ -91,6 +91,7 @@ pub fn backup(
 /// backup, one outcome per location; a failure is reported, never raised.
 fn push_after_backup(
     selection: &Selection,
+    clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Vec<crate::targets::OffsitePush> {
     use crate::service::offsite;
@@ -100,7 +101,7 @@ fn push_after_backup(
     locations
         .iter()
         .map(
-            |location| match offsite::push(selection, Some(&location.name), progress) {
+            |location| match offsite::push(selection, Some(&location.name), clock, progress) {
                 Ok(reports) => crate::targets::OffsitePush {
                     location: location.name.clone(),
                     ok: true,

@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 use crate::offsite::{OffsiteError, OffsiteKeys};
 use crate::progress::{Phase, Progress};
 
+mod lock;
+pub use lock::LockMode;
+
 /// Parts of a multipart upload (the last may be smaller). S3 wants at
 /// least 5 MiB; 8 MiB keeps the requests per pushed backup low.
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
@@ -33,6 +36,10 @@ pub struct StoredObject {
     pub size: u64,
     /// The store's SHA-256 checksum, base64 (`-N` for a multipart one).
     pub checksum_sha256: Option<String>,
+    /// The version the key names now (a versioned bucket).
+    pub version_id: Option<String>,
+    /// Until when Object Lock keeps it from being deleted, if at all.
+    pub retain_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What an upload sent and the store confirmed.
@@ -141,6 +148,10 @@ impl S3Bucket {
                 key,
                 size: head.content_length().unwrap_or(0).max(0) as u64,
                 checksum_sha256: head.checksum_sha256().map(str::to_owned),
+                version_id: head.version_id().map(str::to_owned),
+                retain_until: head
+                    .object_lock_retain_until_date()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), 0)),
             })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
             Err(e) => Err(classify("read", &self.bucket, e)),

@@ -5,12 +5,20 @@
 
 use serde::Serialize;
 
+mod fetch;
+mod prune;
+mod push;
+mod verify;
+
+pub use fetch::{Fetched, StoredCopy, copies, fetch};
+pub use prune::{CopyFate, OffsitePrune, PruneCopy, prune};
+pub use push::{Copied, LockSet, PushReport, push};
+pub use verify::{CopyVerdict, DeepScope, OFFSITE_CYCLE, OffsiteVerify, verify};
+
 use crate::keychain::{Keychain, SecretKind};
-use crate::local::catalog::BackupCatalog;
 use crate::offsite::location::{OffsiteBook, OffsiteLocation, OffsiteStore, parse_s3_url};
 use crate::offsite::s3::S3Bucket;
 use crate::offsite::{OffsiteError, OffsiteKeys};
-use crate::progress::Progress;
 use crate::service::error::ServiceError;
 use crate::service::selection::Selection;
 use crate::targets::profile::config_dir;
@@ -122,6 +130,9 @@ pub fn location(name: &str) -> Result<OffsiteLocation> {
 /// No such location; a failed save.
 pub fn remove(name: &str) -> Result<OffsiteLocation> {
     let removed = OffsiteBook::load(&config_dir())?.remove(name)?;
+    // Its ledger goes with it: a location added again under this name
+    // starts from what its store holds.
+    let _ = std::fs::remove_file(ledger_path(name));
     if let Ok(keychain) = Keychain::open() {
         let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteKeyId);
         let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteSecret);
@@ -152,6 +163,11 @@ pub fn keys(location: &OffsiteLocation) -> Result<OffsiteKeys> {
             })
         })
         .ok_or_else(|| OffsiteError::NoKeys(location.name.clone()).into())
+}
+
+/// Where location `name`'s ledger of copies is kept.
+fn ledger_path(name: &str) -> std::path::PathBuf {
+    crate::offsite::ledger::CopyLedger::path(&config_dir(), name)
 }
 
 /// A client for `location`'s bucket.
@@ -236,201 +252,4 @@ pub fn test(name: &str) -> Result<LocationTest> {
         Err(e) => return Err(e.into()),
     }
     Ok(report)
-}
-
-/// One file a push copied.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Copied {
-    pub name: String,
-    pub size: u64,
-    /// The SHA-256 the store confirmed (composite for a multipart copy).
-    pub checksum_sha256: String,
-    pub parts_sent: u32,
-    /// Parts a cut-off earlier push had sent already.
-    pub parts_kept: u32,
-}
-
-/// What a push did at one location.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct PushReport {
-    pub location: String,
-    pub copied: Vec<Copied>,
-    /// Files the store held already (same name and size).
-    pub present: Vec<String>,
-}
-
-/// Copies every backup (`.gpg`) and its `.meta` of the selection's
-/// installation not yet at the location(s), byte for byte: one listing
-/// per location, then one multipart upload per missing file, each part's
-/// and the whole file's SHA-256 confirmed by the store. A push cut off
-/// earlier resumes where the store's parts end.
-///
-/// # Errors
-/// Not a local installation; no such location; the store's refusals.
-pub fn push(
-    selection: &Selection,
-    only: Option<&str>,
-    progress: &dyn Progress,
-) -> Result<Vec<PushReport>> {
-    let data = selection.installation()?;
-    let targets: Vec<OffsiteLocation> = match only {
-        Some(name) => vec![location(name)?],
-        None => locations(Some(selection))?,
-    };
-    let catalog = BackupCatalog::scan(data)?;
-    let mut files = Vec::new();
-    for entry in catalog.entries() {
-        if entry.name.file_name().ends_with(".gpg") {
-            if let Some(meta) = entry.name.meta_name() {
-                let path = data.backup_file(&meta);
-                if path.is_file() {
-                    files.push((meta, path));
-                }
-            }
-            files.push((entry.name.file_name().to_owned(), entry.path.clone()));
-        }
-    }
-    let mut reports = Vec::new();
-    for location in targets {
-        let bucket = bucket(&location)?;
-        let there = bucket.list()?;
-        let mut report = PushReport {
-            location: location.name.clone(),
-            copied: Vec::new(),
-            present: Vec::new(),
-        };
-        for (name, path) in &files {
-            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            if there.iter().any(|(n, s)| n == name && *s == size) {
-                report.present.push(name.clone());
-                continue;
-            }
-            let uploaded = bucket.upload_file(name, path, progress)?;
-            report.copied.push(Copied {
-                name: name.clone(),
-                size: uploaded.size,
-                checksum_sha256: uploaded.checksum_sha256,
-                parts_sent: uploaded.parts_sent,
-                parts_kept: uploaded.parts_kept,
-            });
-        }
-        reports.push(report);
-    }
-    Ok(reports)
-}
-
-/// A copy in a location's store.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct StoredCopy {
-    pub name: String,
-    pub size: u64,
-}
-
-/// What location `name` holds (backups and `.meta` files), read from the
-/// store alone.
-///
-/// # Errors
-/// No such location; no keys; the store's refusals.
-pub fn copies(name: &str) -> Result<Vec<StoredCopy>> {
-    let location = location(name)?;
-    Ok(bucket(&location)?
-        .list()?
-        .into_iter()
-        .filter(|(n, _)| !n.starts_with(".backupdesk-probe-"))
-        .map(|(name, size)| StoredCopy { name, size })
-        .collect())
-}
-
-/// What [`fetch`] brought back.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct Fetched {
-    pub location: String,
-    /// The backup (and its `.meta`, when the store has one) now in the
-    /// installation's backups folder.
-    pub backup: String,
-    pub meta: Option<String>,
-    /// Already here with the same size: not downloaded again.
-    pub already_here: bool,
-}
-
-/// Brings backup `name` (default: the newest the location holds) and its
-/// `.meta` from location `location` into the selection's backups folder,
-/// making the installation's folders when they are absent (a machine that
-/// lost them): each file downloaded beside its place and renamed, so a
-/// half-fetched backup is never listed. The restore that follows checks it
-/// against its `.meta` (size, SHA-256, `integrity_check`) as any other.
-///
-/// # Errors
-/// No such location or backup there; the store's refusals; the folder
-/// cannot be written.
-pub fn fetch(
-    selection: &Selection,
-    location: &str,
-    name: Option<&str>,
-    progress: &dyn Progress,
-) -> Result<Fetched> {
-    use crate::format::name::BackupName;
-    let Some(data) = selection.data_dir_unchecked() else {
-        return Err(selection.installation().err().unwrap_or_else(|| {
-            OffsiteError::Failed("no local installation to fetch into".into()).into()
-        }));
-    };
-    let spot = self::location(location)?;
-    let bucket = bucket(&spot)?;
-    let held = bucket.list()?;
-    let name = match name {
-        Some(name) => name.to_owned(),
-        None => held
-            .iter()
-            .map(|(n, _)| n)
-            .filter(|n| n.ends_with(".gpg") && BackupName::parse(n).is_ok())
-            .max()
-            .cloned()
-            .ok_or_else(|| OffsiteError::Failed(format!("{location} holds no backup")))?,
-    };
-    let parsed = BackupName::parse(&name).map_err(crate::local::catalog::CatalogError::from)?;
-    let Some((_, size)) = held.iter().find(|(n, _)| *n == name) else {
-        return Err(crate::local::catalog::CatalogError::BackupNotFound(format!(
-            "{name} (at {location})"
-        ))
-        .into());
-    };
-    let folder = data.backups();
-    crate::publish::ensure_private_dir(&folder)
-        .map_err(|e| OffsiteError::Local(folder.display().to_string(), e.to_string()))?;
-    let mut wanted = vec![(name.clone(), *size)];
-    let meta = parsed
-        .meta_name()
-        .filter(|m| held.iter().any(|(n, _)| n == m));
-    if let Some(meta) = &meta {
-        let meta_size = held
-            .iter()
-            .find(|(n, _)| n == meta)
-            .map(|(_, s)| *s)
-            .unwrap_or(0);
-        wanted.insert(0, (meta.clone(), meta_size));
-    }
-    let mut already_here = true;
-    for (file, size) in wanted {
-        let dest = data.backup_file(&file);
-        if std::fs::metadata(&dest).is_ok_and(|m| m.len() == size) {
-            continue;
-        }
-        already_here = false;
-        let part = folder.join(format!(".{file}.fetching"));
-        bucket.download(&file, &part, progress)?;
-        std::fs::rename(&part, &dest)
-            .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
-    }
-    let _ = crate::publish::sync_dir(&folder);
-    Ok(Fetched {
-        location: location.to_owned(),
-        backup: name,
-        meta,
-        already_here,
-    })
 }

@@ -1,0 +1,182 @@
+//! Push: every backup and `.meta` of an installation not yet at its
+//! locations, copied and confirmed by the store, then each copy locked for
+//! as long as its retention rule keeps it (on a bucket with Object Lock).
+
+use serde::Serialize;
+
+use chrono::{Local, TimeZone, Utc};
+
+use super::{Result, bucket, ledger_path, location, locations};
+use crate::clock::Clock;
+use crate::local::catalog::BackupCatalog;
+use crate::local::ledger::Ledger;
+use crate::local::retention;
+use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState};
+use crate::offsite::location::OffsiteLocation;
+use crate::progress::Progress;
+use crate::service::selection::Selection;
+
+/// One file a push copied.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Copied {
+    pub name: String,
+    pub size: u64,
+    /// The SHA-256 the store confirmed (composite for a multipart copy).
+    pub checksum_sha256: String,
+    pub parts_sent: u32,
+    /// Parts a cut-off earlier push had sent already.
+    pub parts_kept: u32,
+}
+
+/// What a push did at one location.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PushReport {
+    pub location: String,
+    pub copied: Vec<Copied>,
+    /// Files the store held already (same name and size).
+    pub present: Vec<String>,
+    /// Copies whose lock was set or extended now, with its new date.
+    pub locked: Vec<LockSet>,
+}
+
+/// A copy's lock set or extended by a push.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LockSet {
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub retain_until: String,
+}
+
+/// Copies every backup (`.gpg`) and its `.meta` of the selection's
+/// installation not yet at the location(s), byte for byte: one listing
+/// per location, then one upload per missing file, each part's and the
+/// whole file's SHA-256 confirmed by the store (recorded in the location's
+/// ledger). A push cut off earlier resumes where the store's parts end.
+///
+/// On a bucket with Object Lock each copy is then locked until its
+/// retention rule may let it go ([`release_at`]), extended (never
+/// shortened) as its rules change: one request per copy whose date grows,
+/// none for the others (their dates are in the ledger). Whether the bucket
+/// locks is read once per push that copies something.
+///
+/// # Errors
+/// Not a local installation; no such location; the store's refusals.
+pub fn push(
+    selection: &Selection,
+    only: Option<&str>,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<Vec<PushReport>> {
+    let data = selection.installation()?;
+    let targets: Vec<OffsiteLocation> = match only {
+        Some(name) => vec![location(name)?],
+        None => locations(Some(selection))?,
+    };
+    let catalog = BackupCatalog::scan(data)?;
+    // Each backup with its .meta first: a copy whose .meta is there can be
+    // checked from the store alone.
+    let mut files = Vec::new();
+    for entry in catalog.entries() {
+        if entry.name.file_name().ends_with(".gpg") {
+            if let Some(meta) = entry.name.meta_name() {
+                let path = data.backup_file(&meta);
+                if path.is_file() {
+                    files.push((meta, path));
+                }
+            }
+            files.push((entry.name.file_name().to_owned(), entry.path.clone()));
+        }
+    }
+    let policy = crate::service::retention::policy(selection)?;
+    let plan = retention::plan(&catalog, &Ledger::load(data), &policy, clock);
+    let mut reports = Vec::new();
+    for location in targets {
+        let bucket = bucket(&location)?;
+        let ledger_file = ledger_path(&location.name);
+        let mut ledger = CopyLedger::load(&ledger_file)?;
+        let there = bucket.list()?;
+        let mut report = PushReport {
+            location: location.name.clone(),
+            copied: Vec::new(),
+            present: Vec::new(),
+            locked: Vec::new(),
+        };
+        for (name, path) in &files {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            if there.iter().any(|(n, s)| n == name && *s == size) {
+                report.present.push(name.clone());
+                continue;
+            }
+            let uploaded = bucket.upload_file(name, path, progress)?;
+            *ledger.entry(name) = CopyRecord {
+                size: uploaded.size,
+                store_checksum: Some(uploaded.checksum_sha256.clone()),
+                pushed_at: Some(stamp(clock)),
+                ..CopyRecord::default()
+            };
+            ledger.save(&ledger_file)?;
+            report.copied.push(Copied {
+                name: name.clone(),
+                size: uploaded.size,
+                checksum_sha256: uploaded.checksum_sha256,
+                parts_sent: uploaded.parts_sent,
+                parts_kept: uploaded.parts_kept,
+            });
+        }
+        if !report.copied.is_empty() || ledger.lock.is_none() {
+            ledger.lock = Some(match bucket.object_lock()? {
+                Some(mode) => LockState::On(mode),
+                None => LockState::Off,
+            });
+            ledger.save(&ledger_file)?;
+        }
+        if let Some(LockState::On(mode)) = ledger.lock {
+            let now = clock.now().naive_local();
+            for decision in &plan.decisions {
+                let Some(until) = retention::release_at(decision, &policy, now)
+                    .and_then(|t| Local.from_local_datetime(&t).earliest())
+                    .map(|t| t.with_timezone(&Utc))
+                    .filter(|t| *t > clock.now())
+                else {
+                    continue;
+                };
+                let name = decision.filename.clone();
+                let meta = crate::format::name::BackupName::parse(&name)
+                    .ok()
+                    .and_then(|n| n.meta_name());
+                for file in std::iter::once(name).chain(meta) {
+                    let held = report.present.contains(&file)
+                        || report.copied.iter().any(|c| c.name == file);
+                    let record = ledger.entry(&file);
+                    let locked_until = record
+                        .retain_until
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                    if !held || locked_until.is_some_and(|t| t >= until) {
+                        continue;
+                    }
+                    bucket.retain_until(&file, mode, until)?;
+                    let until = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    record.retain_until = Some(until.clone());
+                    ledger.save(&ledger_file)?;
+                    report.locked.push(LockSet {
+                        name: file,
+                        retain_until: until,
+                    });
+                }
+            }
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// Now, as the ledger writes times.
+pub(super) fn stamp(clock: &dyn Clock) -> String {
+    clock
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}

@@ -1,0 +1,367 @@
+//! `offsite verify`: are the copies still what was pushed?
+//!
+//! Quick: one listing, then one HEAD per copy: its size and the store's
+//! SHA-256 against the ledger's record of the push (or, with no local
+//! record, against the copy's `.meta`, here or in the store). Deep: the
+//! copy downloaded into a scratch folder, decrypted, its SHA-256 against
+//! its `.meta` and SQLite's `integrity_check`, on a rolling plan: the
+//! newest copy plus the 1/30 of the others checked longest ago (or never),
+//! so every copy is deep-checked at least once in 30 runs; `all` checks
+//! every copy. Outcomes go to the ledger; nothing local but the ledger
+//! and the scratch folder (removed) is written.
+
+use serde::Serialize;
+
+use super::push::stamp;
+use super::{Result, bucket, ledger_path, location, locations};
+use crate::clock::Clock;
+use crate::format::meta::BackupMeta;
+use crate::format::name::BackupName;
+use crate::local::catalog::BackupCatalog;
+use crate::local::layout::DataDir;
+use crate::local::rolling::{RollingEntry, rolling_plan};
+use crate::model::{ErrorKind, KindedMessage, VerifyDepth};
+use crate::offsite::OffsiteError;
+use crate::offsite::ledger::{CopyCheck, CopyLedger, same_checksum};
+use crate::offsite::s3::{PART_SIZE, S3Bucket};
+use crate::progress::Progress;
+use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
+
+/// Runs within which every copy is deep-checked once.
+pub const OFFSITE_CYCLE: usize = 30;
+
+/// The verdict on one copy.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CopyVerdict {
+    pub name: String,
+    /// Bytes in the store (0 when missing).
+    pub size: u64,
+    pub depth: VerifyDepth,
+    pub ok: bool,
+    /// What is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<KindedMessage>,
+    /// What a passed check could not compare.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One location's verification.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OffsiteVerify {
+    pub location: String,
+    /// Every backup copy, newest first.
+    pub copies: Vec<CopyVerdict>,
+    /// How many failed.
+    pub failed: usize,
+}
+
+/// Verifies the copies at the selection's locations (or at `only`).
+///
+/// # Errors
+/// No such location; no keys; the store's refusals to list; no passphrase
+/// for a deep check. A bad copy is a verdict, not an error.
+pub fn verify(
+    selection: &Selection,
+    only: Option<&str>,
+    deep: Option<DeepScope>,
+    passphrases: &dyn PassphraseSource,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> Result<Vec<OffsiteVerify>> {
+    let targets = match only {
+        Some(name) => vec![location(name)?],
+        None => locations(Some(selection))?,
+    };
+    let passphrase = match deep {
+        Some(_) => Some(passphrases.passphrase(PassphraseUse::Reading)?),
+        None => None,
+    };
+    let local = selection.data_dir_unchecked().cloned();
+    let mut out = Vec::new();
+    for location in targets {
+        let bucket = bucket(&location)?;
+        let ledger_file = ledger_path(&location.name);
+        let mut ledger = CopyLedger::load(&ledger_file)?;
+        let held = bucket.list()?;
+        let mut names: Vec<String> = held
+            .iter()
+            .map(|(n, _)| n.clone())
+            .chain(ledger.copies.keys().cloned())
+            .filter(|n| n.ends_with(".gpg") && BackupName::parse(n).is_ok())
+            .collect();
+        names.sort_by(|a, b| b.cmp(a));
+        names.dedup();
+        let chosen: Vec<String> = match deep {
+            None => Vec::new(),
+            Some(DeepScope::All) => names.clone(),
+            Some(DeepScope::Rolling) => {
+                let entries: Vec<RollingEntry> = names
+                    .iter()
+                    .filter(|n| held.iter().any(|(h, _)| h == *n))
+                    .map(|n| RollingEntry {
+                        name: n.clone(),
+                        pre_restore: BackupName::parse(n).is_ok_and(|b| b.kind().is_pre_restore()),
+                        deep_checked_at: ledger
+                            .copies
+                            .get(n)
+                            .and_then(|r| r.deep.as_ref())
+                            .filter(|d| d.ok)
+                            .map(|d| d.at.clone()),
+                    })
+                    .collect();
+                rolling_plan(&entries, OFFSITE_CYCLE)
+            }
+        };
+        let mut copies = Vec::new();
+        for name in &names {
+            let mut verdict = quick(&bucket, &ledger, local.as_ref(), name)?;
+            let check = |v: &CopyVerdict| CopyCheck {
+                at: stamp(clock),
+                ok: v.ok,
+                problem: v.problem.as_ref().map(|p| p.message.clone()),
+            };
+            ledger.entry(name).quick = Some(check(&verdict));
+            if verdict.ok && chosen.contains(name) {
+                let passphrase = passphrase.as_ref().expect("asked for a deep check");
+                verdict = deep_check(&bucket, name, verdict.size, passphrase, progress)?;
+                ledger.entry(name).deep = Some(check(&verdict));
+            }
+            ledger.save(&ledger_file)?;
+            copies.push(verdict);
+        }
+        out.push(OffsiteVerify {
+            location: location.name.clone(),
+            failed: copies.iter().filter(|c| !c.ok).count(),
+            copies,
+        });
+    }
+    Ok(out)
+}
+
+/// Which copies a deep verification downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeepScope {
+    /// The newest and the 1/30 checked longest ago.
+    Rolling,
+    /// Every copy.
+    All,
+}
+
+fn bad(name: &str, size: u64, depth: VerifyDepth, kind: ErrorKind, message: String) -> CopyVerdict {
+    CopyVerdict {
+        name: name.to_owned(),
+        size,
+        depth,
+        ok: false,
+        problem: Some(KindedMessage { kind, message }),
+        note: None,
+    }
+}
+
+/// The quick check of copy `name`: its size and the store's SHA-256.
+fn quick(
+    bucket: &S3Bucket,
+    ledger: &CopyLedger,
+    local: Option<&DataDir>,
+    name: &str,
+) -> Result<CopyVerdict> {
+    let depth = VerifyDepth::Quick;
+    let Some(object) = bucket.head(name)? else {
+        return Ok(bad(
+            name,
+            0,
+            depth,
+            ErrorKind::BackupNotFound,
+            format!("{name} was copied here but is gone from the store"),
+        ));
+    };
+    let stored = object.checksum_sha256.clone().unwrap_or_default();
+    // What it should be: the push's record, else its .meta (here, else the store's).
+    let expected = match ledger
+        .copies
+        .get(name)
+        .filter(|r| r.store_checksum.is_some())
+    {
+        Some(record) => Some((record.size, record.store_checksum.clone(), true)),
+        None => meta_of(bucket, local, name)?
+            .and_then(|m| Some((m.gpg_size?, m.gpg_sha256.map(hex_to_b64), false))),
+    };
+    let Some((size, checksum, recorded)) = expected else {
+        return Ok(CopyVerdict {
+            name: name.to_owned(),
+            size: object.size,
+            depth,
+            ok: true,
+            problem: None,
+            note: Some(
+                "no record of its push and no .meta with its size: only --deep can check it".into(),
+            ),
+        });
+    };
+    if object.size != size {
+        let kind = if object.size < size {
+            ErrorKind::TruncatedBackup
+        } else {
+            ErrorKind::SizeMismatch
+        };
+        return Ok(bad(
+            name,
+            object.size,
+            depth,
+            kind,
+            format!(
+                "{name} holds {} bytes in the store, {size} were pushed",
+                object.size
+            ),
+        ));
+    }
+    let Some(checksum) = checksum else {
+        return Ok(CopyVerdict {
+            name: name.to_owned(),
+            size: object.size,
+            depth,
+            ok: true,
+            problem: None,
+            note: Some(
+                "its size matches; no SHA-256 to compare with: only --deep can check its bytes"
+                    .into(),
+            ),
+        });
+    };
+    if same_checksum(&stored, &checksum) {
+        return Ok(CopyVerdict {
+            name: name.to_owned(),
+            size: object.size,
+            depth,
+            ok: true,
+            problem: None,
+            note: None,
+        });
+    }
+    // Without the push's record, a multipart copy's checksum (of its parts)
+    // cannot be compared with the .meta's (of the whole file).
+    if !recorded && !stored.is_empty() && object.size > PART_SIZE {
+        return Ok(CopyVerdict {
+            name: name.to_owned(),
+            size: object.size,
+            depth,
+            ok: true,
+            problem: None,
+            note: Some("its size matches; the store's checksum is of its parts, not comparable with its .meta: only --deep can check its bytes".into()),
+        });
+    }
+    Ok(bad(
+        name,
+        object.size,
+        depth,
+        ErrorKind::ChecksumMismatch,
+        format!(
+            "the store's SHA-256 of {name} is {} but {checksum} was {}: the copy was altered in the store",
+            if stored.is_empty() {
+                "missing"
+            } else {
+                &stored
+            },
+            if recorded {
+                "confirmed at push"
+            } else {
+                "recorded in its .meta"
+            }
+        ),
+    ))
+}
+
+/// The `.meta` of backup `name`: the local one, else the store's.
+fn meta_of(bucket: &S3Bucket, local: Option<&DataDir>, name: &str) -> Result<Option<BackupMeta>> {
+    let Some(meta_name) = BackupName::parse(name).ok().and_then(|n| n.meta_name()) else {
+        return Ok(None);
+    };
+    if let Some(data) = local
+        && let Ok(meta) = BackupMeta::read(&data.backup_file(&meta_name))
+    {
+        return Ok(Some(meta));
+    }
+    let scratch = scratch()?;
+    let path = scratch.path().join(&meta_name);
+    if bucket.head(&meta_name)?.is_none() {
+        return Ok(None);
+    }
+    bucket.download(&meta_name, &path, &crate::progress::NoProgress)?;
+    Ok(BackupMeta::read(&path).ok())
+}
+
+/// The deep check of copy `name`: downloaded with its `.meta` into a
+/// scratch installation, then the checks of a local deep verification.
+fn deep_check(
+    bucket: &S3Bucket,
+    name: &str,
+    size: u64,
+    passphrase: &crate::crypto::Passphrase,
+    progress: &dyn Progress,
+) -> Result<CopyVerdict> {
+    let scratch = scratch()?;
+    let data = DataDir::new(scratch.path());
+    let folder = data.backups();
+    crate::publish::ensure_private_dir(&folder)
+        .map_err(|e| OffsiteError::Local(folder.display().to_string(), e.to_string()))?;
+    if let Some(meta) = BackupName::parse(name).ok().and_then(|n| n.meta_name())
+        && bucket.head(&meta)?.is_some()
+    {
+        bucket.download(
+            &meta,
+            &data.backup_file(&meta),
+            &crate::progress::NoProgress,
+        )?;
+    }
+    bucket.download(name, &data.backup_file(name), progress)?;
+    let catalog = BackupCatalog::scan(&data)?;
+    let entry = catalog.find(name)?;
+    Ok(
+        match crate::local::verify::check(
+            &data,
+            entry,
+            passphrase,
+            VerifyDepth::Deep,
+            false,
+            progress,
+        ) {
+            Ok((report, _)) => CopyVerdict {
+                name: name.to_owned(),
+                size,
+                depth: VerifyDepth::Deep,
+                ok: true,
+                problem: None,
+                note: report.database.map(|d| {
+                    format!(
+                        "decrypted, SHA-256 matches its .meta, integrity {}, {} tables",
+                        d.integrity.join("; "),
+                        d.tables.len()
+                    )
+                }),
+            },
+            Err(e) if e.is_backup_fault() => bad(
+                name,
+                size,
+                VerifyDepth::Deep,
+                crate::KindedError::kind(&e),
+                e.to_string(),
+            ),
+            Err(e) => return Err(e.into()),
+        },
+    )
+}
+
+fn scratch() -> Result<tempfile::TempDir> {
+    Ok(tempfile::tempdir()
+        .map_err(|e| OffsiteError::Local("a scratch folder".into(), e.to_string()))?)
+}
+
+fn hex_to_b64(hex_digest: String) -> String {
+    use base64::Engine as _;
+    hex::decode(&hex_digest)
+        .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+        .unwrap_or(hex_digest)
+}
