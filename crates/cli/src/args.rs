@@ -125,8 +125,8 @@ pub enum Verb {
 
 #[derive(Debug, Subcommand)]
 pub enum OffsiteVerb {
-    /// Add an S3 location for this installation (keys from
-    /// $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY or asked, kept in the keychain).
+    /// Add an S3 location (keys from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY
+    /// or asked, kept in the keychain) or an SFTP folder (host key pinned).
     Add(OffsiteAddArgs),
     /// This installation's locations; with --location, the copies that
     /// location holds, read from the store alone.
@@ -182,8 +182,22 @@ pub struct OffsiteAddArgs {
     /// The location's name (letters, digits, '-', '_', '.').
     pub name: String,
     /// The bucket and key prefix.
-    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
-    pub s3: String,
+    #[arg(
+        long,
+        value_name = "s3://BUCKET/PREFIX",
+        required_unless_present = "sftp",
+        conflicts_with = "sftp"
+    )]
+    pub s3: Option<String>,
+    /// A folder on an SSH host (its host key is pinned now).
+    #[arg(long, value_name = "USER@HOST:/PATH")]
+    pub sftp: Option<String>,
+    /// The SFTP host's port.
+    #[arg(long, requires = "sftp")]
+    pub port: Option<u16>,
+    /// The SSH key for the SFTP login (default: the agent's and the SSH config's).
+    #[arg(long, value_name = "FILE", requires = "sftp")]
+    pub identity: Option<std::path::PathBuf>,
     /// Another endpoint than AWS's (MinIO, Ceph, Garage, B2, Wasabi…).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
@@ -207,6 +221,9 @@ pub struct OffsitePushArgs {
     /// Only this location (default: every location of the installation).
     #[arg(long, value_name = "NAME")]
     pub location: Option<String>,
+    /// At most this rate, e.g. 5MiB/s or 800KB/s.
+    #[arg(long, value_name = "RATE")]
+    pub limit: Option<String>,
 }
 
 #[derive(Debug, Args)]

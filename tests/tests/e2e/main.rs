@@ -14,6 +14,7 @@ mod health;
 mod hostile;
 mod keychain;
 mod offsite;
+mod offsite_sftp;
 mod remote;
 mod remote_restore;
 mod restore;

@@ -16,7 +16,7 @@ const SECRET: &str = "moto-secret-never-in-a-file";
 
 /// The CLI on `inst` with its own config folder, no keychain, and the
 /// location's keys in the environment.
-fn cli(inst: &Installation, args: &[&str]) -> Command {
+pub(crate) fn cli(inst: &Installation, args: &[&str]) -> Command {
     let mut cmd = inst.cli(args);
     on_a_machine(&mut cmd, &inst.dir.path().join("config"));
     cmd
@@ -24,7 +24,7 @@ fn cli(inst: &Installation, args: &[&str]) -> Command {
 
 /// A machine whose config folder is `config`, with no keychain and the
 /// location's keys in the environment.
-fn on_a_machine(cmd: &mut Command, config: &std::path::Path) {
+pub(crate) fn on_a_machine(cmd: &mut Command, config: &std::path::Path) {
     cmd.env("BACKUPDESK_CONFIG_DIR", config)
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
@@ -35,7 +35,7 @@ fn on_a_machine(cmd: &mut Command, config: &std::path::Path) {
         .env_remove("AWS_CA_BUNDLE");
 }
 
-fn json(inst: &Installation, args: &[&str]) -> (i32, serde_json::Value) {
+pub(crate) fn json(inst: &Installation, args: &[&str]) -> (i32, serde_json::Value) {
     let mut cmd = cli(inst, args);
     cmd.arg("--json");
     run_json(cmd)
@@ -609,7 +609,7 @@ fn dated_backups(inst: &Installation, dated: &[(i64, &str)]) -> Vec<String> {
         .collect()
 }
 
-fn save_policy(inst: &Installation, daily: u32) {
+pub(crate) fn save_policy(inst: &Installation, daily: u32) {
     let state = inst.root().join("data/.backupdesk");
     std::fs::create_dir_all(&state).unwrap();
     std::fs::write(

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::offsite::OffsiteKeys;
-use backupdesk_core::service::offsite::{self, CopyFate, DeepScope, S3Spec};
+use backupdesk_core::service::offsite::{
+    self, CopyFate, DeepScope, PushOptions, S3Spec, SftpSpec, StoreSpec,
+};
 
 use crate::args::{GlobalArgs, OffsiteVerb};
 use crate::failure::{fail, usage};
@@ -17,15 +19,33 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
     match verb {
         OffsiteVerb::Add(args) => {
             let selection = super::selection(global)?;
-            let spec = S3Spec {
-                url: args.s3.clone(),
-                endpoint: args.endpoint.clone(),
-                region: args.region.clone(),
-                path_style: args.path_style,
+            let (spec, keys, from_env) = match (&args.s3, &args.sftp) {
+                (_, Some(target)) => (
+                    StoreSpec::Sftp(SftpSpec {
+                        target: target.clone(),
+                        port: args.port,
+                        identity: args.identity.clone(),
+                    }),
+                    None,
+                    false,
+                ),
+                (Some(url), None) => {
+                    let (keys, from_env) = keys()?;
+                    (
+                        StoreSpec::S3(S3Spec {
+                            url: url.clone(),
+                            endpoint: args.endpoint.clone(),
+                            region: args.region.clone(),
+                            path_style: args.path_style,
+                        }),
+                        Some(keys),
+                        from_env,
+                    )
+                }
+                (None, None) => unreachable!("clap requires --s3 or --sftp"),
             };
-            let (keys, from_env) = keys()?;
             let (location, kept) =
-                offsite::add(&selection, &args.name, &spec, Some(keys), from_env).map_err(fail)?;
+                offsite::add(&selection, &args.name, &spec, keys, from_env).map_err(fail)?;
             if global.json {
                 print_ok(&serde_json::json!({ "location": location, "keys": kept }));
             } else {
@@ -38,6 +58,8 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                         offsite::KeysKept::Keychain => "its keys are in the keychain",
                         offsite::KeysKept::Environment =>
                             "no keychain here: its keys are read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on every run",
+                        offsite::KeysKept::SshKey =>
+                            "it logs in with an SSH key, and its host key is now pinned",
                     }
                 );
             }
@@ -134,13 +156,18 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
         }
         OffsiteVerb::Push(args) => {
             let selection = super::selection(global)?;
-            let reports = offsite::push(
-                &selection,
-                args.location.as_deref(),
-                &SystemClock,
-                &Bars::new(global),
-            )
-            .map_err(fail)?;
+            let limit = args
+                .limit
+                .as_deref()
+                .map(backupdesk_core::offsite::throttle::parse_rate)
+                .transpose()
+                .map_err(|e| usage(backupdesk_core::ErrorKind::InvalidRate, e.to_string()))?;
+            let options = PushOptions {
+                only: args.location.clone(),
+                limit,
+            };
+            let reports = offsite::push(&selection, &options, &SystemClock, &Bars::new(global))
+                .map_err(fail)?;
             if global.json {
                 print_json(&serde_json::json!({ "ok": true, "locations": reports }));
             } else {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::offsite::OffsiteError;
-use crate::offsite::s3::LockMode;
+use crate::offsite::store::LockMode;
 
 /// One check of a copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,19 @@ pub enum OffsiteStore {
         #[serde(default)]
         path_style: bool,
     },
+    /// A folder on an SSH host, reached over SFTP (system OpenSSH); its
+    /// host key is pinned when the location is added.
+    Sftp {
+        /// `user@host` (or a `Host` alias of the SSH config).
+        destination: String,
+        /// The folder (absolute, or relative to the login's home).
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        /// A private key other than the agent's and the config's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<PathBuf>,
+    },
 }
 
 /// A named off-site location of one installation.
@@ -66,8 +79,51 @@ impl OffsiteLocation {
                     None => url,
                 }
             }
+            OffsiteStore::Sftp {
+                destination,
+                path,
+                port,
+                ..
+            } => match port {
+                Some(port) => format!("sftp://{destination}:{port}{}", slash(path)),
+                None => format!("sftp://{destination}{}", slash(path)),
+            },
         }
     }
+}
+
+fn slash(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/~/{path}")
+    }
+}
+
+/// `USER@HOST:/PATH` (or `HOST:PATH`, a path relative to the login's
+/// home) split into destination and folder.
+///
+/// # Errors
+/// [`OffsiteError::BadUrl`] for anything else.
+pub fn parse_sftp_spec(spec: &str) -> Result<(String, String), OffsiteError> {
+    let bad = |why: &str| OffsiteError::BadSftp(spec.to_owned(), why.to_owned());
+    let (destination, path) = spec
+        .split_once(':')
+        .ok_or_else(|| bad("there is no ':' between the host and the folder"))?;
+    if destination.is_empty()
+        || destination.starts_with('-')
+        || destination.contains(char::is_whitespace)
+    {
+        return Err(bad("the host is empty, starts with '-' or holds a space"));
+    }
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Err(bad("name a folder after the ':'"));
+    }
+    if path.split('/').any(|p| p == "..") {
+        return Err(bad("the folder may not hold '..' segments"));
+    }
+    Ok((destination.to_owned(), path.to_owned()))
 }
 
 /// `s3://BUCKET/PREFIX` split into bucket and prefix.

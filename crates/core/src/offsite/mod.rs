@@ -6,6 +6,9 @@
 pub mod ledger;
 pub mod location;
 pub mod s3;
+pub mod sftp;
+pub mod store;
+pub mod throttle;
 
 use crate::ErrorKind;
 
@@ -28,6 +31,10 @@ impl std::fmt::Debug for OffsiteKeys {
 pub enum OffsiteError {
     #[error("{0} is no S3 location: {1} (write s3://BUCKET/PREFIX)")]
     BadUrl(String, String),
+    #[error("{0} is no SFTP location: {1} (write USER@HOST:/PATH)")]
+    BadSftp(String, String),
+    #[error("{0}")]
+    BadRate(String),
     #[error("{0:?} is no location name: use letters, digits, '-', '_' and '.'")]
     BadName(String),
     #[error("an off-site location called {0} exists already")]
@@ -63,6 +70,28 @@ pub enum OffsiteError {
     },
     #[error("{0}: {1}")]
     Local(String, String),
+    #[error(
+        "the host key of {host} is not the one pinned when the location was added{fingerprint}: \
+         this may be an attack, or the host was reinstalled; nothing was sent. Find out which, then \
+         remove the location and add it again"
+    )]
+    HostKeyChanged { host: String, fingerprint: String },
+    #[error("the host key of {host} is not known: add the location again to pin it")]
+    HostKeyUnknown { host: String },
+    #[error("{host} refused the login ({detail}): check the user, the key and its authorized_keys")]
+    LoginRefused { host: String, detail: String },
+    #[error("the folder {folder} on {host} is full: {detail}")]
+    Full {
+        host: String,
+        folder: String,
+        detail: String,
+    },
+    #[error("{host} does not let this login write into {folder}: {detail}")]
+    ReadOnly {
+        host: String,
+        folder: String,
+        detail: String,
+    },
     #[error(transparent)]
     Keychain(#[from] crate::keychain::KeychainError),
 }
@@ -70,8 +99,14 @@ pub enum OffsiteError {
 impl crate::KindedError for OffsiteError {
     fn kind(&self) -> ErrorKind {
         match self {
-            OffsiteError::BadUrl(..) => ErrorKind::InvalidUrl,
+            OffsiteError::BadUrl(..) | OffsiteError::BadSftp(..) => ErrorKind::InvalidUrl,
+            OffsiteError::HostKeyChanged { .. } => ErrorKind::HostKeyChanged,
+            OffsiteError::HostKeyUnknown { .. } => ErrorKind::HostKeyUnknown,
+            OffsiteError::LoginRefused { .. } => ErrorKind::OffsiteDenied,
+            OffsiteError::Full { .. } => ErrorKind::OffsiteFull,
+            OffsiteError::ReadOnly { .. } => ErrorKind::OffsiteReadOnly,
             OffsiteError::BadName(_) => ErrorKind::InvalidName,
+            OffsiteError::BadRate(_) => ErrorKind::InvalidRate,
             OffsiteError::Exists(_) => ErrorKind::OffsiteExists,
             OffsiteError::NotFound(_) => ErrorKind::OffsiteNotFound,
             OffsiteError::Book(..) => ErrorKind::MalformedConfig,

@@ -100,8 +100,16 @@ fn push_after_backup(
     };
     locations
         .iter()
-        .map(
-            |location| match offsite::push(selection, Some(&location.name), clock, progress) {
+        .map(|location| {
+            match offsite::push(
+                selection,
+                &offsite::PushOptions {
+                    only: Some(location.name.clone()),
+                    ..Default::default()
+                },
+                clock,
+                progress,
+            ) {
                 Ok(reports) => crate::targets::OffsitePush {
                     location: location.name.clone(),
                     ok: true,
@@ -114,8 +122,8 @@ fn push_after_backup(
                     copied: 0,
                     error: Some(KindedMessage::of(&e)),
                 },
-            },
-        )
+            }
+        })
         .collect()
 }
 

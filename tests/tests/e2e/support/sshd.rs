@@ -44,6 +44,11 @@ fn keygen(path: &Path) {
 impl Sshd {
     /// Starts the server; its host key is trusted by [`Sshd::client_config`].
     pub fn start() -> Sshd {
+        Self::start_with("")
+    }
+
+    /// The same with `internal-sftp`'s own flags (`-R`: read-only).
+    pub fn start_with(sftp_flags: &str) -> Sshd {
         let dir = tempfile::Builder::new()
             .prefix("bd-sshd-")
             .tempdir()
@@ -76,7 +81,7 @@ impl Sshd {
                  AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n\
                  PermitRootLogin prohibit-password\nAllowUsers {user}\nLogLevel ERROR\n\
-                 Subsystem sftp internal-sftp\n"
+                 Subsystem sftp internal-sftp {sftp_flags}\n"
             ),
         )
         .unwrap();
@@ -129,6 +134,11 @@ impl Sshd {
     /// The client config that trusts this server's real host key.
     pub fn trusting_config(&self) -> PathBuf {
         self.client_config("ssh_config", &self.dir.path().join("known_hosts"))
+    }
+
+    /// The user key's path (for `--identity`).
+    pub fn user_key(&self) -> PathBuf {
+        self.dir.path().join("user_key")
     }
 
     /// The host key's fingerprint (`SHA256:…`).

@@ -11,21 +11,10 @@
 use aws_sdk_s3::primitives::DateTime as AwsDateTime;
 use aws_sdk_s3::types::{ObjectLockRetention, ObjectLockRetentionMode};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::{S3Bucket, classify};
 use crate::offsite::OffsiteError;
-
-/// How a locked copy is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum LockMode {
-    /// An account with `s3:BypassGovernanceRetention` can still lift it.
-    Governance,
-    /// Nobody can delete it before its date, not even the root account.
-    Compliance,
-}
+use crate::offsite::store::LockMode;
 
 impl S3Bucket {
     /// The bucket's Object Lock: `None` when it has none; else the mode of

@@ -23,36 +23,13 @@ use crate::offsite::{OffsiteError, OffsiteKeys};
 use crate::progress::{Phase, Progress};
 
 mod lock;
-pub use lock::LockMode;
+
+use crate::offsite::store::{CopyStore, LockMode, StoredObject, Uploaded};
+use crate::offsite::throttle::Throttle;
 
 /// Parts of a multipart upload (the last may be smaller). S3 wants at
 /// least 5 MiB; 8 MiB keeps the requests per pushed backup low.
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
-
-/// What the store holds under a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
-    pub key: String,
-    pub size: u64,
-    /// The store's SHA-256 checksum, base64 (`-N` for a multipart one).
-    pub checksum_sha256: Option<String>,
-    /// The version the key names now (a versioned bucket).
-    pub version_id: Option<String>,
-    /// Until when Object Lock keeps it from being deleted, if at all.
-    pub retain_until: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// What an upload sent and the store confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uploaded {
-    pub size: u64,
-    /// The checksum the store reported, equal to the one computed here.
-    pub checksum_sha256: String,
-    /// Parts sent now (a resumed upload skips those the store had).
-    pub parts_sent: u32,
-    /// Parts the store already held from a cut-off upload.
-    pub parts_kept: u32,
-}
 
 /// One bucket and prefix.
 pub struct S3Bucket {
@@ -244,23 +221,6 @@ impl S3Bucket {
         Ok(written)
     }
 
-    /// Removes `name` (a locked copy is refused by the store).
-    ///
-    /// # Errors
-    /// The store's refusals.
-    pub fn delete(&self, name: &str) -> Result<(), OffsiteError> {
-        self.runtime
-            .block_on(
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(self.key(name))
-                    .send(),
-            )
-            .map_err(|e| classify("delete", &self.bucket, e))?;
-        Ok(())
-    }
-
     /// Sends `bytes` as `name` in one request, checksummed.
     ///
     /// # Errors
@@ -302,6 +262,7 @@ impl S3Bucket {
         &self,
         name: &str,
         path: &Path,
+        throttle: &mut Throttle,
         progress: &dyn Progress,
     ) -> Result<Uploaded, OffsiteError> {
         let local =
@@ -317,12 +278,15 @@ impl S3Bucket {
             progress.start(Phase::Upload, Some(size));
             self.put_bytes(name, &bytes)?;
             progress.advance(size);
+            throttle.pace(size);
             progress.finish();
             return Ok(Uploaded {
                 size,
                 checksum_sha256: b64(&Sha256::digest(&bytes)),
                 parts_sent: 1,
                 parts_kept: 0,
+                bytes_sent: size,
+                bytes_kept: 0,
             });
         }
         // The parts' digests, computed here first (one read of the file).
@@ -342,6 +306,7 @@ impl S3Bucket {
         progress.start(Phase::Upload, Some(size));
         let mut completed = Vec::with_capacity(parts as usize);
         let (mut parts_sent, mut parts_kept) = (0, 0);
+        let (mut bytes_sent, mut bytes_kept) = (0u64, 0u64);
         for number in 0..parts {
             let len = part_len(size, self.part_size, number);
             let checksum = b64(&digests[number as usize]);
@@ -364,6 +329,7 @@ impl S3Bucket {
             let e_tag = match kept {
                 Some(part) => {
                     parts_kept += 1;
+                    bytes_kept += len as u64;
                     part.e_tag.clone()
                 }
                 None => {
@@ -386,6 +352,8 @@ impl S3Bucket {
                         )
                         .map_err(|e| classify("write", &self.bucket, e))?;
                     parts_sent += 1;
+                    bytes_sent += len as u64;
+                    throttle.pace(len as u64);
                     sent.e_tag().map(str::to_owned)
                 }
             };
@@ -432,6 +400,8 @@ impl S3Bucket {
                 checksum_sha256: expected,
                 parts_sent,
                 parts_kept,
+                bytes_sent,
+                bytes_kept,
             }),
             other => Err(OffsiteError::ChecksumNotConfirmed {
                 name: name.to_owned(),
@@ -525,6 +495,49 @@ impl S3Bucket {
             )
             .map_err(|e| classify("write", &self.bucket, e))?;
         Ok(())
+    }
+}
+
+impl CopyStore for S3Bucket {
+    fn list(&self) -> Result<Vec<(String, u64)>, OffsiteError> {
+        S3Bucket::list(self)
+    }
+    fn head(&self, name: &str) -> Result<Option<StoredObject>, OffsiteError> {
+        S3Bucket::head(self, name)
+    }
+    fn download(
+        &self,
+        name: &str,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<u64, OffsiteError> {
+        S3Bucket::download(self, name, dest, progress)
+    }
+    fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
+        S3Bucket::put_bytes(self, name, bytes)
+    }
+    fn upload_file(
+        &self,
+        name: &str,
+        path: &Path,
+        throttle: &mut Throttle,
+        progress: &dyn Progress,
+    ) -> Result<Uploaded, OffsiteError> {
+        S3Bucket::upload_file(self, name, path, throttle, progress)
+    }
+    fn delete(&self, name: &str, version: Option<&str>) -> Result<(), OffsiteError> {
+        self.delete_version(name, version)
+    }
+    fn object_lock(&self) -> Result<Option<LockMode>, OffsiteError> {
+        S3Bucket::object_lock(self)
+    }
+    fn retain_until(
+        &self,
+        name: &str,
+        mode: LockMode,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), OffsiteError> {
+        S3Bucket::retain_until(self, name, mode, until)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Result, bucket, ledger_path, location};
+use super::{Result, ledger_path, location, store};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyLedger, CopyRecord};
 use crate::progress::Progress;
@@ -30,7 +30,7 @@ pub struct StoredCopy {
 pub fn copies(name: &str) -> Result<Vec<StoredCopy>> {
     let location = location(name)?;
     let ledger = CopyLedger::load(&ledger_path(name))?;
-    Ok(bucket(&location)?
+    Ok(store(&location)?
         .list()?
         .into_iter()
         .filter(|(n, _)| !n.starts_with(".backupdesk-probe-"))
@@ -78,8 +78,8 @@ pub fn fetch(
         }));
     };
     let spot = self::location(location)?;
-    let bucket = bucket(&spot)?;
-    let held = bucket.list()?;
+    let remote = store(&spot)?;
+    let held = remote.list()?;
     let name = match name {
         Some(name) => name.to_owned(),
         None => held
@@ -120,7 +120,7 @@ pub fn fetch(
         }
         already_here = false;
         let part = folder.join(format!(".{file}.fetching"));
-        bucket.download(&file, &part, progress)?;
+        remote.download(&file, &part, progress)?;
         std::fs::rename(&part, &dest)
             .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
     }

@@ -12,12 +12,16 @@ mod verify;
 
 pub use fetch::{Fetched, StoredCopy, copies, fetch};
 pub use prune::{CopyFate, OffsitePrune, PruneCopy, prune};
-pub use push::{Copied, LockSet, PushReport, push};
+pub use push::{Copied, LockSet, PushOptions, PushReport, push};
 pub use verify::{CopyVerdict, DeepScope, OFFSITE_CYCLE, OffsiteVerify, verify};
 
 use crate::keychain::{Keychain, SecretKind};
-use crate::offsite::location::{OffsiteBook, OffsiteLocation, OffsiteStore, parse_s3_url};
+use crate::offsite::location::{
+    OffsiteBook, OffsiteLocation, OffsiteStore, parse_s3_url, parse_sftp_spec,
+};
 use crate::offsite::s3::S3Bucket;
+use crate::offsite::sftp::SftpFolder;
+use crate::offsite::store::CopyStore;
 use crate::offsite::{OffsiteError, OffsiteKeys};
 use crate::service::error::ServiceError;
 use crate::service::selection::Selection;
@@ -46,40 +50,81 @@ pub enum KeysKept {
     /// Nowhere: no keychain here (a server, cron), and they came from the
     /// environment, where every run reads them again.
     Environment,
+    /// None needed: an SFTP location logs in with an SSH key (the agent's,
+    /// the SSH config's or `--identity`).
+    SshKey,
 }
 
-/// Adds location `name` for the selection's installation, its keys kept
-/// in the keychain (never in `offsite.toml`); without a keychain, keys
-/// that came from the environment (`keys_from_env`) are left there.
+/// An SFTP location as the admin names it.
+#[derive(Debug, Clone, Default)]
+pub struct SftpSpec {
+    /// `USER@HOST:/PATH`.
+    pub target: String,
+    pub port: Option<u16>,
+    pub identity: Option<std::path::PathBuf>,
+}
+
+/// Where a new location is.
+#[derive(Debug, Clone)]
+pub enum StoreSpec {
+    S3(S3Spec),
+    Sftp(SftpSpec),
+}
+
+/// Adds location `name` for the selection's installation. An S3
+/// location's keys go to the keychain (never to `offsite.toml`); without a
+/// keychain, keys that came from the environment (`keys_from_env`) are
+/// left there. An SFTP location is reached once, which pins its host key.
 ///
 /// # Errors
 /// A bad URL or name, a taken name, no keys, an unusable keychain (for
-/// keys that were typed).
+/// keys that were typed); an SFTP host that cannot be reached or logged in.
 pub fn add(
     selection: &Selection,
     name: &str,
-    spec: &S3Spec,
+    spec: &StoreSpec,
     keys: Option<OffsiteKeys>,
     keys_from_env: bool,
 ) -> Result<(OffsiteLocation, KeysKept)> {
-    let (bucket, prefix) = parse_s3_url(&spec.url)?;
+    let store = match spec {
+        StoreSpec::S3(spec) => {
+            let (bucket, prefix) = parse_s3_url(&spec.url)?;
+            OffsiteStore::S3 {
+                bucket,
+                prefix,
+                endpoint: spec.endpoint.clone(),
+                region: spec
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                path_style: spec.path_style,
+            }
+        }
+        StoreSpec::Sftp(spec) => {
+            let (destination, path) = parse_sftp_spec(&spec.target)?;
+            OffsiteStore::Sftp {
+                destination,
+                path,
+                port: spec.port,
+                identity: spec.identity.clone(),
+            }
+        }
+    };
     let location = OffsiteLocation {
         name: name.to_owned(),
         installation: selection.scope().label().to_owned(),
-        store: OffsiteStore::S3 {
-            bucket,
-            prefix,
-            endpoint: spec.endpoint.clone(),
-            region: spec
-                .region
-                .clone()
-                .unwrap_or_else(|| "us-east-1".to_owned()),
-            path_style: spec.path_style,
-        },
+        store,
     };
     let mut book = OffsiteBook::load(&config_dir())?;
     if book.get(name).is_ok() {
         return Err(OffsiteError::Exists(name.to_owned()).into());
+    }
+    if let OffsiteStore::Sftp { .. } = &location.store {
+        // First use: pins the host key, and proves the login and the folder.
+        let folder = sftp_folder(&location, true)?;
+        folder.list()?;
+        book.add(location.clone())?;
+        return Ok((location, KeysKept::SshKey));
     }
     let keys = keys.ok_or_else(|| OffsiteError::NoKeys(name.to_owned()))?;
     let kept = match Keychain::open() {
@@ -170,27 +215,56 @@ fn ledger_path(name: &str) -> std::path::PathBuf {
     crate::offsite::ledger::CopyLedger::path(&config_dir(), name)
 }
 
-/// A client for `location`'s bucket.
+/// The store of `location`: its bucket, or its SFTP folder (connected,
+/// its host key checked against the pinned one).
 ///
 /// # Errors
-/// No keys; no runtime.
-pub fn bucket(location: &OffsiteLocation) -> Result<S3Bucket> {
-    let keys = keys(location)?;
-    let OffsiteStore::S3 {
-        bucket,
-        prefix,
-        endpoint,
-        region,
-        path_style,
-    } = &location.store;
-    Ok(S3Bucket::new(
-        bucket,
-        prefix,
-        endpoint.as_deref(),
-        region,
-        *path_style,
-        &keys,
-    )?)
+/// No keys; no runtime; an SFTP host that refuses.
+pub fn store(location: &OffsiteLocation) -> Result<Box<dyn CopyStore>> {
+    match &location.store {
+        OffsiteStore::S3 {
+            bucket,
+            prefix,
+            endpoint,
+            region,
+            path_style,
+        } => {
+            let keys = keys(location)?;
+            Ok(Box::new(S3Bucket::new(
+                bucket,
+                prefix,
+                endpoint.as_deref(),
+                region,
+                *path_style,
+                &keys,
+            )?))
+        }
+        OffsiteStore::Sftp { .. } => Ok(Box::new(sftp_folder(location, false)?)),
+    }
+}
+
+/// Where SFTP host keys are pinned: Backup Desk's own `known_hosts`.
+fn known_hosts() -> std::path::PathBuf {
+    config_dir().join("offsite").join("known_hosts")
+}
+
+fn sftp_folder(location: &OffsiteLocation, pin_new_key: bool) -> Result<SftpFolder> {
+    let OffsiteStore::Sftp {
+        destination,
+        path,
+        port,
+        identity,
+    } = &location.store
+    else {
+        return Err(OffsiteError::Failed(format!("{} is no SFTP location", location.name)).into());
+    };
+    let spec = crate::offsite::sftp::SftpSpec {
+        destination: destination.clone(),
+        path: path.clone(),
+        port: *port,
+        identity: identity.clone(),
+    };
+    Ok(SftpFolder::connect(&spec, &known_hosts(), pin_new_key)?)
 }
 
 /// What `offsite test` found: each step in order; the first that failed
@@ -215,7 +289,7 @@ pub struct LocationTest {
 /// The first step's failure.
 pub fn test(name: &str) -> Result<LocationTest> {
     let location = location(name)?;
-    let bucket = bucket(&location)?;
+    let remote = store(&location)?;
     let mut report = LocationTest {
         location: name.to_owned(),
         listed: false,
@@ -224,7 +298,7 @@ pub fn test(name: &str) -> Result<LocationTest> {
         deleted: false,
         probe_left: None,
     };
-    bucket.list()?;
+    remote.list()?;
     report.listed = true;
     let probe_name = format!(
         ".backupdesk-probe-{}-{}",
@@ -232,12 +306,12 @@ pub fn test(name: &str) -> Result<LocationTest> {
         chrono::Utc::now().timestamp_millis()
     );
     let probe: Vec<u8> = format!("Backup Desk probe {probe_name}\n").into_bytes();
-    bucket.put_bytes(&probe_name, &probe)?;
+    remote.put_bytes(&probe_name, &probe)?;
     report.wrote = true;
     let scratch = tempfile::tempdir()
         .map_err(|e| OffsiteError::Local("a scratch folder".into(), e.to_string()))?;
     let back = scratch.path().join("probe");
-    bucket.download(&probe_name, &back, &crate::progress::NoProgress)?;
+    remote.download(&probe_name, &back, &crate::progress::NoProgress)?;
     report.read_back = std::fs::read(&back).is_ok_and(|b| b == probe);
     if !report.read_back {
         return Err(OffsiteError::Failed(format!(
@@ -246,7 +320,7 @@ pub fn test(name: &str) -> Result<LocationTest> {
         .into());
     }
     // A push-only key may not delete: then the probe stays, and says so.
-    match bucket.delete(&probe_name) {
+    match remote.delete(&probe_name, None) {
         Ok(()) => report.deleted = true,
         Err(OffsiteError::Denied { .. }) => report.probe_left = Some(probe_name),
         Err(e) => return Err(e.into()),

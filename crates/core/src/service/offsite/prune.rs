@@ -8,14 +8,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Result, bucket, ledger_path, location, locations};
+use super::{Result, ledger_path, location, locations, store};
 use crate::clock::Clock;
 use crate::format::name::BackupName;
 use crate::local::ledger::Ledger;
 use crate::local::retention::{KeepReason, PlanEntry, RetentionPolicy, plan_entries};
 use crate::model::KindedMessage;
 use crate::offsite::ledger::CopyLedger;
-use crate::offsite::s3::S3Bucket;
+use crate::offsite::store::CopyStore;
 use crate::service::selection::Selection;
 
 /// What a prune does (or did) with one copy.
@@ -82,10 +82,10 @@ pub fn prune(
     let now = clock.now();
     let mut out = Vec::new();
     for location in targets {
-        let bucket = bucket(&location)?;
+        let remote = store(&location)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
-        let held = bucket.list()?;
+        let held = remote.list()?;
         let size_of = |name: &str| held.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
         let mut entries: Vec<PlanEntry> = held
             .iter()
@@ -119,7 +119,13 @@ pub fn prune(
                             .filter(|m| size_of(m).is_some()),
                     )
                     .collect();
-                let fate = let_go(&bucket, &ledger, &files, now.with_timezone(&Utc), dry_run)?;
+                let fate = let_go(
+                    remote.as_ref(),
+                    &ledger,
+                    &files,
+                    now.with_timezone(&Utc),
+                    dry_run,
+                )?;
                 if fate == CopyFate::Delete && !dry_run {
                     for file in &files {
                         ledger.copies.remove(file);
@@ -159,7 +165,7 @@ pub fn prune(
 /// Deletes `files` (a backup, then its `.meta`) unless a lock holds any:
 /// the ledger's date first (no request), else the store's (one HEAD each).
 fn let_go(
-    bucket: &S3Bucket,
+    remote: &dyn CopyStore,
     ledger: &CopyLedger,
     files: &[String],
     now: DateTime<Utc>,
@@ -176,7 +182,7 @@ fn let_go(
     }
     let mut versions = Vec::new();
     for file in files {
-        let Some(object) = bucket.head(file)? else {
+        let Some(object) = remote.head(file)? else {
             continue;
         };
         if let Some(until) = object.retain_until.filter(|t| *t > now) {
@@ -188,7 +194,7 @@ fn let_go(
         return Ok(CopyFate::Delete);
     }
     for (file, version) in versions {
-        if let Err(e) = bucket.delete_version(file, version.as_deref()) {
+        if let Err(e) = remote.delete(file, version.as_deref()) {
             return Ok(CopyFate::Failed {
                 error: KindedMessage::of(&e),
             });

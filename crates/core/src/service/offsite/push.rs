@@ -1,18 +1,19 @@
 //! Push: every backup and `.meta` of an installation not yet at its
 //! locations, copied and confirmed by the store, then each copy locked for
-//! as long as its retention rule keeps it (on a bucket with Object Lock).
+//! as long as its retention rule keeps it (on a remote with Object Lock).
 
 use serde::Serialize;
 
 use chrono::{Local, TimeZone, Utc};
 
-use super::{Result, bucket, ledger_path, location, locations};
+use super::{Result, ledger_path, location, locations, store};
 use crate::clock::Clock;
 use crate::local::catalog::BackupCatalog;
 use crate::local::ledger::Ledger;
 use crate::local::retention;
 use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState};
 use crate::offsite::location::OffsiteLocation;
+use crate::offsite::throttle::Throttle;
 use crate::progress::Progress;
 use crate::service::selection::Selection;
 
@@ -27,6 +28,10 @@ pub struct Copied {
     pub parts_sent: u32,
     /// Parts a cut-off earlier push had sent already.
     pub parts_kept: u32,
+    /// Bytes sent by this push.
+    pub bytes_sent: u64,
+    /// Bytes a cut-off earlier push had sent already, kept.
+    pub bytes_kept: u64,
 }
 
 /// What a push did at one location.
@@ -50,28 +55,39 @@ pub struct LockSet {
     pub retain_until: String,
 }
 
+/// How a push runs.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// Only this location (default: every location of the installation).
+    pub only: Option<String>,
+    /// At most this many bytes a second (default: no limit).
+    pub limit: Option<u64>,
+}
+
 /// Copies every backup (`.gpg`) and its `.meta` of the selection's
 /// installation not yet at the location(s), byte for byte: one listing
 /// per location, then one upload per missing file, each part's and the
 /// whole file's SHA-256 confirmed by the store (recorded in the location's
 /// ledger). A push cut off earlier resumes where the store's parts end.
 ///
-/// On a bucket with Object Lock each copy is then locked until its
+/// On a remote with Object Lock each copy is then locked until its
 /// retention rule may let it go ([`release_at`]), extended (never
 /// shortened) as its rules change: one request per copy whose date grows,
-/// none for the others (their dates are in the ledger). Whether the bucket
+/// none for the others (their dates are in the ledger). Whether the remote
 /// locks is read once per push that copies something.
 ///
 /// # Errors
 /// Not a local installation; no such location; the store's refusals.
 pub fn push(
     selection: &Selection,
-    only: Option<&str>,
+    options: &PushOptions,
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<Vec<PushReport>> {
     let data = selection.installation()?;
-    let targets: Vec<OffsiteLocation> = match only {
+    let mut throttle = Throttle::new(options.limit);
+    let throttle = &mut throttle;
+    let targets: Vec<OffsiteLocation> = match options.only.as_deref() {
         Some(name) => vec![location(name)?],
         None => locations(Some(selection))?,
     };
@@ -94,10 +110,10 @@ pub fn push(
     let plan = retention::plan(&catalog, &Ledger::load(data), &policy, clock);
     let mut reports = Vec::new();
     for location in targets {
-        let bucket = bucket(&location)?;
+        let remote = store(&location)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
-        let there = bucket.list()?;
+        let there = remote.list()?;
         let mut report = PushReport {
             location: location.name.clone(),
             copied: Vec::new(),
@@ -110,7 +126,7 @@ pub fn push(
                 report.present.push(name.clone());
                 continue;
             }
-            let uploaded = bucket.upload_file(name, path, progress)?;
+            let uploaded = remote.upload_file(name, path, throttle, progress)?;
             *ledger.entry(name) = CopyRecord {
                 size: uploaded.size,
                 store_checksum: Some(uploaded.checksum_sha256.clone()),
@@ -124,10 +140,12 @@ pub fn push(
                 checksum_sha256: uploaded.checksum_sha256,
                 parts_sent: uploaded.parts_sent,
                 parts_kept: uploaded.parts_kept,
+                bytes_sent: uploaded.bytes_sent,
+                bytes_kept: uploaded.bytes_kept,
             });
         }
         if !report.copied.is_empty() || ledger.lock.is_none() {
-            ledger.lock = Some(match bucket.object_lock()? {
+            ledger.lock = Some(match remote.object_lock()? {
                 Some(mode) => LockState::On(mode),
                 None => LockState::Off,
             });
@@ -158,7 +176,7 @@ pub fn push(
                     if !held || locked_until.is_some_and(|t| t >= until) {
                         continue;
                     }
-                    bucket.retain_until(&file, mode, until)?;
+                    remote.retain_until(&file, mode, until)?;
                     let until = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                     record.retain_until = Some(until.clone());
                     ledger.save(&ledger_file)?;

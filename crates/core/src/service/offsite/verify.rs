@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::push::stamp;
-use super::{Result, bucket, ledger_path, location, locations};
+use super::{Result, ledger_path, location, locations, store};
 use crate::clock::Clock;
 use crate::format::meta::BackupMeta;
 use crate::format::name::BackupName;
@@ -23,7 +23,8 @@ use crate::local::rolling::{RollingEntry, rolling_plan};
 use crate::model::{ErrorKind, KindedMessage, VerifyDepth};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyCheck, CopyLedger, same_checksum};
-use crate::offsite::s3::{PART_SIZE, S3Bucket};
+use crate::offsite::s3::PART_SIZE;
+use crate::offsite::store::CopyStore;
 use crate::progress::Progress;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
 
@@ -82,10 +83,10 @@ pub fn verify(
     let local = selection.data_dir_unchecked().cloned();
     let mut out = Vec::new();
     for location in targets {
-        let bucket = bucket(&location)?;
+        let remote = store(&location)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
-        let held = bucket.list()?;
+        let held = remote.list()?;
         let mut names: Vec<String> = held
             .iter()
             .map(|(n, _)| n.clone())
@@ -117,7 +118,7 @@ pub fn verify(
         };
         let mut copies = Vec::new();
         for name in &names {
-            let mut verdict = quick(&bucket, &ledger, local.as_ref(), name)?;
+            let mut verdict = quick(remote.as_ref(), &ledger, local.as_ref(), name)?;
             let check = |v: &CopyVerdict| CopyCheck {
                 at: stamp(clock),
                 ok: v.ok,
@@ -126,7 +127,7 @@ pub fn verify(
             ledger.entry(name).quick = Some(check(&verdict));
             if verdict.ok && chosen.contains(name) {
                 let passphrase = passphrase.as_ref().expect("asked for a deep check");
-                verdict = deep_check(&bucket, name, verdict.size, passphrase, progress)?;
+                verdict = deep_check(remote.as_ref(), name, verdict.size, passphrase, progress)?;
                 ledger.entry(name).deep = Some(check(&verdict));
             }
             ledger.save(&ledger_file)?;
@@ -163,13 +164,13 @@ fn bad(name: &str, size: u64, depth: VerifyDepth, kind: ErrorKind, message: Stri
 
 /// The quick check of copy `name`: its size and the store's SHA-256.
 fn quick(
-    bucket: &S3Bucket,
+    remote: &dyn CopyStore,
     ledger: &CopyLedger,
     local: Option<&DataDir>,
     name: &str,
 ) -> Result<CopyVerdict> {
     let depth = VerifyDepth::Quick;
-    let Some(object) = bucket.head(name)? else {
+    let Some(object) = remote.head(name)? else {
         return Ok(bad(
             name,
             0,
@@ -186,7 +187,7 @@ fn quick(
         .filter(|r| r.store_checksum.is_some())
     {
         Some(record) => Some((record.size, record.store_checksum.clone(), true)),
-        None => meta_of(bucket, local, name)?
+        None => meta_of(remote, local, name)?
             .and_then(|m| Some((m.gpg_size?, m.gpg_sha256.map(hex_to_b64), false))),
     };
     let Some((size, checksum, recorded)) = expected else {
@@ -217,6 +218,19 @@ fn quick(
                 object.size
             ),
         ));
+    }
+    if !remote.keeps_checksums() {
+        return Ok(CopyVerdict {
+            name: name.to_owned(),
+            size: object.size,
+            depth,
+            ok: true,
+            problem: None,
+            note: Some(
+                "its size is as pushed; an SFTP folder keeps no checksum: --deep reads its bytes back"
+                    .into(),
+            ),
+        });
     }
     let Some(checksum) = checksum else {
         return Ok(CopyVerdict {
@@ -275,7 +289,11 @@ fn quick(
 }
 
 /// The `.meta` of backup `name`: the local one, else the store's.
-fn meta_of(bucket: &S3Bucket, local: Option<&DataDir>, name: &str) -> Result<Option<BackupMeta>> {
+fn meta_of(
+    remote: &dyn CopyStore,
+    local: Option<&DataDir>,
+    name: &str,
+) -> Result<Option<BackupMeta>> {
     let Some(meta_name) = BackupName::parse(name).ok().and_then(|n| n.meta_name()) else {
         return Ok(None);
     };
@@ -286,17 +304,17 @@ fn meta_of(bucket: &S3Bucket, local: Option<&DataDir>, name: &str) -> Result<Opt
     }
     let scratch = scratch()?;
     let path = scratch.path().join(&meta_name);
-    if bucket.head(&meta_name)?.is_none() {
+    if remote.head(&meta_name)?.is_none() {
         return Ok(None);
     }
-    bucket.download(&meta_name, &path, &crate::progress::NoProgress)?;
+    remote.download(&meta_name, &path, &crate::progress::NoProgress)?;
     Ok(BackupMeta::read(&path).ok())
 }
 
 /// The deep check of copy `name`: downloaded with its `.meta` into a
 /// scratch installation, then the checks of a local deep verification.
 fn deep_check(
-    bucket: &S3Bucket,
+    remote: &dyn CopyStore,
     name: &str,
     size: u64,
     passphrase: &crate::crypto::Passphrase,
@@ -308,15 +326,15 @@ fn deep_check(
     crate::publish::ensure_private_dir(&folder)
         .map_err(|e| OffsiteError::Local(folder.display().to_string(), e.to_string()))?;
     if let Some(meta) = BackupName::parse(name).ok().and_then(|n| n.meta_name())
-        && bucket.head(&meta)?.is_some()
+        && remote.head(&meta)?.is_some()
     {
-        bucket.download(
+        remote.download(
             &meta,
             &data.backup_file(&meta),
             &crate::progress::NoProgress,
         )?;
     }
-    bucket.download(name, &data.backup_file(name), progress)?;
+    remote.download(name, &data.backup_file(name), progress)?;
     let catalog = BackupCatalog::scan(&data)?;
     let entry = catalog.find(name)?;
     Ok(

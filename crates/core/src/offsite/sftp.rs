@@ -1,0 +1,609 @@
+//! [`SftpFolder`]: a folder on an SSH host, reached with the system
+//! OpenSSH client (`ssh -s HOST sftp`: the admin's config, agent and jump
+//! hosts work) and spoken to with `openssh-sftp-client`.
+//!
+//! The host key is pinned in Backup Desk's own `known_hosts` when the
+//! location is added (`accept-new`), and every later connection checks it
+//! strictly against that file: a changed key stops everything.
+//!
+//! A copy is written as `.NAME.part`, then read back and hashed; only when
+//! its SHA-256 equals the local file's is it renamed to `NAME` (so a
+//! listed copy is always whole). A push cut off earlier resumes after the
+//! part's verified prefix: the bytes already there are read back and
+//! compared with the file's first bytes, and only the rest is sent.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use futures_core::Stream;
+use openssh_sftp_client::{Error as SftpError, Sftp, SftpOptions};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::offsite::OffsiteError;
+use crate::offsite::store::CopyStore;
+use crate::offsite::store::{LockMode, StoredObject, Uploaded};
+use crate::offsite::throttle::Throttle;
+use crate::progress::{Phase, Progress};
+
+/// Bytes per write or read request.
+const CHUNK: usize = 256 * 1024;
+
+/// An SFTP location as its book entry names it.
+#[derive(Debug, Clone)]
+pub struct SftpSpec {
+    pub destination: String,
+    pub path: String,
+    pub port: Option<u16>,
+    pub identity: Option<PathBuf>,
+}
+
+/// One connected folder.
+pub struct SftpFolder {
+    runtime: tokio::runtime::Runtime,
+    sftp: Option<Sftp>,
+    child: tokio::process::Child,
+    host: String,
+    folder: PathBuf,
+}
+
+impl SftpFolder {
+    /// Connects to `spec` with the host keys of `known_hosts`; with
+    /// `pin_new_key`, a host not in it yet is added (the location's first
+    /// use), else it is refused.
+    ///
+    /// # Errors
+    /// No ssh client, an unknown or changed host key, a refused login, an
+    /// unreachable host, no SFTP there.
+    pub fn connect(
+        spec: &SftpSpec,
+        known_hosts: &Path,
+        pin_new_key: bool,
+    ) -> Result<Self, OffsiteError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OffsiteError::Failed(format!("no runtime for SFTP: {e}")))?;
+        if let Some(dir) = known_hosts.parent() {
+            crate::publish::ensure_private_dir(dir)
+                .map_err(|e| OffsiteError::Local(dir.display().to_string(), e.to_string()))?;
+        }
+        let mut cmd = tokio::process::Command::new("ssh");
+        if let Some(config) = std::env::var_os("BACKUPDESK_SSH_CONFIG") {
+            cmd.arg("-F").arg(config);
+        }
+        if let Some(port) = spec.port {
+            cmd.arg("-p").arg(port.to_string());
+        }
+        let checking = if pin_new_key { "accept-new" } else { "yes" };
+        cmd.args(["-T", "-o", "BatchMode=yes", "-o"])
+            .arg(format!("StrictHostKeyChecking={checking}"))
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+            .args([
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=10",
+                "-o",
+                "ControlMaster=no",
+                "-o",
+                "ControlPath=none",
+                "-o",
+                "LogLevel=ERROR",
+            ]);
+        if let Some(identity) = &spec.identity {
+            cmd.arg("-i")
+                .arg(identity)
+                .args(["-o", "IdentitiesOnly=yes"]);
+        }
+        cmd.args(["-s", "--", &spec.destination, "sftp"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let host = spec.destination.clone();
+        let mut child = {
+            let _entered = runtime.enter();
+            cmd.spawn().map_err(|e| {
+                OffsiteError::Failed(format!(
+                    "cannot run ssh ({e}); install the OpenSSH client (apt install openssh-client)"
+                ))
+            })?
+        };
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(OffsiteError::Failed("ssh gave no pipes".into()));
+        };
+        match runtime.block_on(Sftp::new(stdin, stdout, SftpOptions::default())) {
+            Ok(sftp) => Ok(SftpFolder {
+                runtime,
+                sftp: Some(sftp),
+                child,
+                host,
+                folder: PathBuf::from(&spec.path),
+            }),
+            Err(e) => {
+                let stderr = runtime.block_on(async {
+                    let _ = child.wait().await;
+                    let mut text = String::new();
+                    if let Some(mut err) = child.stderr.take() {
+                        let _ = err.read_to_string(&mut text).await;
+                    }
+                    text
+                });
+                Err(connect_failure(&host, &stderr, &e))
+            }
+        }
+    }
+
+    fn sftp(&self) -> &Sftp {
+        self.sftp.as_ref().expect("open until dropped")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.folder.join(name)
+    }
+
+    fn part_name(name: &str) -> String {
+        format!(".{name}.part")
+    }
+
+    /// An SFTP error in the admin's terms.
+    fn failure(&self, what: &str, e: SftpError) -> OffsiteError {
+        let folder = self.folder.display().to_string();
+        match &e {
+            SftpError::SftpError(kind, message) => match format!("{kind:?}").as_str() {
+                "PermDenied" => OffsiteError::ReadOnly {
+                    host: self.host.clone(),
+                    folder,
+                    detail: format!("{what}: {message}"),
+                },
+                _ => OffsiteError::Failed(format!(
+                    "{} refused to {what} in {folder}: {message}",
+                    self.host
+                )),
+            },
+            _ => OffsiteError::Failed(format!("SFTP to {} failed to {what}: {e}", self.host)),
+        }
+    }
+
+    /// After a failed write: the folder is full when the host says it has
+    /// less room than `needed` (OpenSSH's statvfs extension), else the
+    /// failure as it is.
+    fn write_failure(&self, e: SftpError, needed: u64) -> OffsiteError {
+        let free = self.runtime.block_on(async {
+            let mut fs = self.sftp().fs();
+            fs.statvfs(&self.folder).await.ok()
+        });
+        if let Some(stats) = free {
+            let available = stats.bavail.saturating_mul(stats.frsize);
+            if available < needed {
+                return OffsiteError::Full {
+                    host: self.host.clone(),
+                    folder: self.folder.display().to_string(),
+                    detail: format!("{available} bytes free, {needed} more needed ({e})"),
+                };
+            }
+        }
+        self.failure("write", e)
+    }
+
+    /// Makes the folder when it is missing (its parent must exist).
+    fn ensure_folder(&self) -> Result<(), OffsiteError> {
+        self.runtime
+            .block_on(async {
+                let mut fs = self.sftp().fs();
+                if fs.metadata(&self.folder).await.is_ok() {
+                    return Ok(());
+                }
+                fs.create_dir(&self.folder).await
+            })
+            .map_err(|e| self.failure("create the folder", e))
+    }
+
+    /// SHA-256 of the first `len` bytes of remote `path`, read back.
+    async fn hash_remote(
+        &self,
+        path: &Path,
+        len: u64,
+        progress: &dyn Progress,
+    ) -> Result<Sha256, SftpError> {
+        let mut file = self.sftp().open(path).await?;
+        let mut hasher = Sha256::new();
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(CHUNK as u64) as u32;
+            let Some(chunk) = file
+                .read(want, bytes::BytesMut::with_capacity(want as usize))
+                .await?
+            else {
+                break;
+            };
+            hasher.update(&chunk);
+            left -= chunk.len() as u64;
+            progress.advance(chunk.len() as u64);
+        }
+        file.close().await?;
+        if left > 0 {
+            return Err(SftpError::IOError(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the copy is shorter than it should be",
+            )));
+        }
+        Ok(hasher)
+    }
+}
+
+impl Drop for SftpFolder {
+    fn drop(&mut self) {
+        if let Some(sftp) = self.sftp.take() {
+            let _ = self.runtime.block_on(sftp.close());
+        }
+        let _ = self.runtime.block_on(self.child.wait());
+    }
+}
+
+impl CopyStore for SftpFolder {
+    fn list(&self) -> Result<Vec<(String, u64)>, OffsiteError> {
+        let listed: Result<Vec<(String, u64)>, SftpError> = self.runtime.block_on(async {
+            let mut fs = self.sftp().fs();
+            let dir = match fs.open_dir(&self.folder).await {
+                Ok(dir) => dir,
+                Err(SftpError::SftpError(kind, _)) if format!("{kind:?}") == "NoSuchFile" => {
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(e),
+            };
+            let mut entries = std::pin::pin!(dir.read_dir());
+            let mut out = Vec::new();
+            while let Some(entry) = std::future::poll_fn(|cx| entries.as_mut().poll_next(cx)).await
+            {
+                let entry = entry?;
+                let name = entry.filename().to_string_lossy().into_owned();
+                let meta = entry.metadata();
+                let regular = entry.file_type().is_some_and(|t| t.is_file());
+                if regular && !name.starts_with('.') {
+                    out.push((name, meta.len().unwrap_or(0)));
+                }
+            }
+            Ok(out)
+        });
+        let mut listed = listed.map_err(|e| self.failure("list", e))?;
+        listed.sort();
+        Ok(listed)
+    }
+
+    fn head(&self, name: &str) -> Result<Option<StoredObject>, OffsiteError> {
+        let path = self.path(name);
+        let answer = self
+            .runtime
+            .block_on(async { self.sftp().fs().metadata(&path).await });
+        match answer {
+            Ok(meta) => Ok(Some(StoredObject {
+                key: path.display().to_string(),
+                size: meta.len().unwrap_or(0),
+                checksum_sha256: None,
+                version_id: None,
+                retain_until: None,
+            })),
+            Err(SftpError::SftpError(kind, _)) if format!("{kind:?}") == "NoSuchFile" => Ok(None),
+            Err(e) => Err(self.failure("read", e)),
+        }
+    }
+
+    fn download(
+        &self,
+        name: &str,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<u64, OffsiteError> {
+        use std::io::Write;
+        let local =
+            |e: std::io::Error| OffsiteError::Local(dest.display().to_string(), e.to_string());
+        let path = self.path(name);
+        let mut out = std::fs::File::create(dest).map_err(local)?;
+        let written: Result<u64, OffsiteError> = self.runtime.block_on(async {
+            let mut file = self
+                .sftp()
+                .open(&path)
+                .await
+                .map_err(|e| self.failure("read", e))?;
+            let size = file.metadata().await.ok().and_then(|m| m.len());
+            progress.start(Phase::Download, size);
+            let mut written = 0u64;
+            loop {
+                let chunk = file
+                    .read(CHUNK as u32, bytes::BytesMut::with_capacity(CHUNK))
+                    .await
+                    .map_err(|e| self.failure("read", e))?;
+                let Some(chunk) = chunk else { break };
+                out.write_all(&chunk).map_err(local)?;
+                written += chunk.len() as u64;
+                progress.advance(chunk.len() as u64);
+            }
+            let _ = file.close().await;
+            Ok(written)
+        });
+        let written = written?;
+        out.sync_all().map_err(local)?;
+        progress.finish();
+        Ok(written)
+    }
+
+    fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
+        let scratch = tempfile::NamedTempFile::new()
+            .map_err(|e| OffsiteError::Local("a scratch file".into(), e.to_string()))?;
+        std::fs::write(scratch.path(), bytes).map_err(|e| {
+            OffsiteError::Local(scratch.path().display().to_string(), e.to_string())
+        })?;
+        self.upload_file(
+            name,
+            scratch.path(),
+            &mut Throttle::unlimited(),
+            &crate::progress::NoProgress,
+        )
+        .map(|_| ())
+    }
+
+    fn upload_file(
+        &self,
+        name: &str,
+        path: &Path,
+        throttle: &mut Throttle,
+        progress: &dyn Progress,
+    ) -> Result<Uploaded, OffsiteError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let local =
+            |e: std::io::Error| OffsiteError::Local(path.display().to_string(), e.to_string());
+        let mut source = std::fs::File::open(path).map_err(local)?;
+        let size = source.metadata().map_err(local)?.len();
+        self.ensure_folder()?;
+        let part = self.path(&Self::part_name(name));
+        let dest = self.path(name);
+
+        // A cut-off copy: keep its prefix when it reads back as the file's.
+        let held = self
+            .runtime
+            .block_on(async { self.sftp().fs().metadata(&part).await })
+            .ok()
+            .and_then(|m| m.len())
+            .filter(|&len| len > 0 && len <= size)
+            .unwrap_or(0);
+        let mut kept = 0;
+        if held > 0 {
+            let mut ours = Sha256::new();
+            let mut buffer = vec![0u8; CHUNK];
+            let mut left = held;
+            while left > 0 {
+                let n = left.min(CHUNK as u64) as usize;
+                source.read_exact(&mut buffer[..n]).map_err(local)?;
+                ours.update(&buffer[..n]);
+                left -= n as u64;
+            }
+            let theirs =
+                self.runtime
+                    .block_on(self.hash_remote(&part, held, &crate::progress::NoProgress));
+            if theirs.is_ok_and(|t| t.finalize() == ours.finalize()) {
+                kept = held;
+            }
+        }
+        source.seek(SeekFrom::Start(kept)).map_err(local)?;
+        progress.start(Phase::Upload, Some(size));
+        progress.advance(kept);
+        let sent: Result<u64, Stalled> = self.runtime.block_on(async {
+            let mut options = self.sftp().options();
+            options.write(true).create(true);
+            if kept == 0 {
+                options.truncate(true);
+            }
+            let mut file = options
+                .open(&part)
+                .await
+                .map_err(|e| self.failure("write", e))?;
+            if kept > 0 {
+                file.set_len(kept)
+                    .await
+                    .map_err(|e| self.failure("write", e))?;
+                file.seek(SeekFrom::Start(kept))
+                    .await
+                    .map_err(|e| self.failure("write", SftpError::IOError(e)))?;
+            }
+            let mut buffer = vec![0u8; CHUNK];
+            let mut sent = 0u64;
+            loop {
+                let n = source.read(&mut buffer).map_err(local)?;
+                if n == 0 {
+                    break;
+                }
+                if let Err(e) = file.write_all(&buffer[..n]).await {
+                    return Err(Stalled::Write(e, size - kept - sent));
+                }
+                sent += n as u64;
+                progress.advance(n as u64);
+                throttle.pace(n as u64);
+            }
+            if self.sftp().support_fsync() {
+                file.sync_all().await.map_err(|e| Stalled::Write(e, 1))?;
+            }
+            file.close().await.map_err(|e| Stalled::Write(e, 1))?;
+            Ok(sent)
+        });
+        let sent = sent.map_err(|stalled| match stalled {
+            Stalled::Write(e, needed) => self.write_failure(e, needed),
+            Stalled::Other(e) => e,
+        })?;
+        progress.finish();
+
+        // Read back and hashed before it counts.
+        let mut whole = Sha256::new();
+        source.seek(SeekFrom::Start(0)).map_err(local)?;
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let n = source.read(&mut buffer).map_err(local)?;
+            if n == 0 {
+                break;
+            }
+            whole.update(&buffer[..n]);
+        }
+        let ours = whole.finalize();
+        progress.start(Phase::Download, Some(size));
+        let theirs = self
+            .runtime
+            .block_on(self.hash_remote(&part, size, progress))
+            .map_err(|e| self.failure("read back", e))?
+            .finalize();
+        progress.finish();
+        let b64 = |d: &[u8]| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(d)
+        };
+        if theirs != ours {
+            let _ = self
+                .runtime
+                .block_on(async { self.sftp().fs().remove_file(&part).await });
+            return Err(OffsiteError::ChecksumNotConfirmed {
+                name: name.to_owned(),
+                expected: b64(&ours),
+                stored: b64(&theirs),
+            });
+        }
+        self.runtime
+            .block_on(async {
+                let mut fs = self.sftp().fs();
+                if !self.sftp().support_posix_rename() {
+                    let _ = fs.remove_file(&dest).await;
+                }
+                fs.rename(&part, &dest).await
+            })
+            .map_err(|e| self.failure("rename the verified copy", e))?;
+        Ok(Uploaded {
+            size,
+            checksum_sha256: b64(&ours),
+            parts_sent: u32::from(sent > 0),
+            parts_kept: u32::from(kept > 0),
+            bytes_sent: sent,
+            bytes_kept: kept,
+        })
+    }
+
+    fn delete(&self, name: &str, _version: Option<&str>) -> Result<(), OffsiteError> {
+        let path = self.path(name);
+        self.runtime
+            .block_on(async { self.sftp().fs().remove_file(&path).await })
+            .map_err(|e| self.failure("delete", e))
+    }
+
+    fn object_lock(&self) -> Result<Option<LockMode>, OffsiteError> {
+        Ok(None)
+    }
+
+    fn keeps_checksums(&self) -> bool {
+        false
+    }
+
+    fn retain_until(
+        &self,
+        _name: &str,
+        _mode: LockMode,
+        _until: DateTime<Utc>,
+    ) -> Result<(), OffsiteError> {
+        Err(OffsiteError::Failed(format!(
+            "{}: an SFTP folder cannot lock a copy",
+            self.host
+        )))
+    }
+}
+
+/// Why a copy's writing stopped (told apart outside the runtime, which a
+/// full folder's check needs).
+enum Stalled {
+    Write(SftpError, u64),
+    Other(OffsiteError),
+}
+
+impl From<OffsiteError> for Stalled {
+    fn from(e: OffsiteError) -> Self {
+        Stalled::Other(e)
+    }
+}
+
+/// Why the connection could not be made, from ssh's own words.
+fn connect_failure(host: &str, stderr: &str, e: &SftpError) -> OffsiteError {
+    let said = |needle: &str| stderr.contains(needle);
+    let last_line = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let host = host.to_owned();
+    if said("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        let fingerprint = stderr
+            .split_whitespace()
+            .find(|w| w.starts_with("SHA256:"))
+            .map(|f| format!(" (it now offers {f})"))
+            .unwrap_or_default();
+        return OffsiteError::HostKeyChanged { host, fingerprint };
+    }
+    if said("Host key verification failed")
+        || said("No ED25519 host key is known")
+        || said("host key is known")
+    {
+        return OffsiteError::HostKeyUnknown { host };
+    }
+    if said("Permission denied") || said("Too many authentication failures") {
+        return OffsiteError::LoginRefused {
+            host,
+            detail: last_line,
+        };
+    }
+    if said("Connection refused")
+        || said("Could not resolve")
+        || said("timed out")
+        || said("No route to host")
+    {
+        return OffsiteError::Unreachable(format!("{host}: {last_line}"));
+    }
+    if said("subsystem request failed") {
+        return OffsiteError::Failed(format!("{host} offers no SFTP ({last_line})"));
+    }
+    OffsiteError::Failed(format!(
+        "SFTP to {host} failed: {}",
+        if last_line.is_empty() {
+            e.to_string()
+        } else {
+            last_line
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_failures_are_told_apart() {
+        let e = SftpError::InvalidResponse(&"eof");
+        assert!(matches!(
+            connect_failure("h", "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nThe fingerprint for the ED25519 key sent by the remote host is\nSHA256:abc.\n", &e),
+            OffsiteError::HostKeyChanged { fingerprint, .. } if fingerprint.contains("SHA256:abc")
+        ));
+        assert!(matches!(
+            connect_failure("h", "Host key verification failed.\n", &e),
+            OffsiteError::HostKeyUnknown { .. }
+        ));
+        assert!(matches!(
+            connect_failure("h", "u@h: Permission denied (publickey).\n", &e),
+            OffsiteError::LoginRefused { .. }
+        ));
+        assert!(matches!(
+            connect_failure(
+                "h",
+                "ssh: connect to host h port 1: Connection refused\n",
+                &e
+            ),
+            OffsiteError::Unreachable(_)
+        ));
+    }
+}

@@ -1,0 +1,389 @@
+//! Off-site copies in an SFTP folder on a real OpenSSH server on
+//! 127.0.0.1 (`internal-sftp`, generated host and user keys): the host key
+//! pinned when the location is added, every copy read back and hashed
+//! before it counts, quick and deep verify, prune, a disaster recovery
+//! from the folder alone, a push killed mid-copy resumed from the verified
+//! prefix under a bandwidth limit, and the clear errors (changed host key,
+//! read-only and full folders).
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use backupdesk_core::demo::JournalMode;
+
+use crate::offsite::{cli, json, on_a_machine, save_policy};
+use crate::support::*;
+
+/// `offsite add NAME --sftp USER@127.0.0.1:FOLDER` on `inst`'s machine.
+fn add_sftp(
+    inst: &Installation,
+    sshd: &Sshd,
+    name: &str,
+    folder: &Path,
+) -> (i32, serde_json::Value) {
+    json(
+        inst,
+        &[
+            "offsite",
+            "add",
+            name,
+            "--sftp",
+            &format!("{}@127.0.0.1:{}", sshd.user, folder.display()),
+            "--port",
+            &sshd.port.to_string(),
+            "--identity",
+            &sshd.user_key().display().to_string(),
+        ],
+    )
+}
+
+fn folder_of(sshd: &Sshd) -> PathBuf {
+    let folder = sshd.dir.path().join("offsite-copies");
+    std::fs::create_dir_all(&folder).unwrap();
+    folder
+}
+
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn verdicts(out: &serde_json::Value) -> Vec<(String, String, bool)> {
+    out["locations"][0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["depth"].as_str().unwrap().to_owned(),
+                c["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn offsite_an_sftp_folder_is_pushed_verified_pruned_and_restored_from() {
+    let sshd = Sshd::start();
+    let folder = folder_of(&sshd);
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let older = inst.backup();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let newest = inst.backup();
+
+    // Added: the host key pinned in Backup Desk's own known_hosts.
+    let (code, out) = add_sftp(&inst, &sshd, "far", &folder);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["keys"], "ssh_key", "{out:#}");
+    let pinned =
+        std::fs::read_to_string(inst.dir.path().join("config/offsite/known_hosts")).unwrap();
+    let host_key = std::fs::read_to_string(sshd.dir.path().join("host_key.pub")).unwrap();
+    let key_body = host_key.split_whitespace().nth(1).unwrap();
+    assert!(pinned.contains(key_body), "{pinned}");
+    let (code, out) = json(&inst, &["offsite", "test", "far"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["deleted"], true, "{out:#}");
+
+    // Pushed: byte for byte, read back before it counts, no temporary left.
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["locations"][0]["copied"].as_array().unwrap().len(),
+        4,
+        "{out:#}"
+    );
+    let mut expected = vec![
+        older.clone(),
+        older.replace(".gpg", ".meta"),
+        newest.clone(),
+        newest.replace(".gpg", ".meta"),
+    ];
+    expected.sort();
+    assert_eq!(names_in(&folder), expected);
+    for name in &expected {
+        assert_eq!(
+            std::fs::read(folder.join(name)).unwrap(),
+            std::fs::read(inst.backup_path(name)).unwrap()
+        );
+    }
+    let plain = inst.dir.path().join("far.db");
+    gpg_decrypt_to(PASSPHRASE, &folder.join(&newest), &plain);
+    assert_eq!(sqlite3_integrity(&plain), "ok");
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(
+        out["locations"][0]["copied"].as_array().unwrap().is_empty(),
+        "{out:#}"
+    );
+
+    // Quick (sizes), deep (read back, decrypted, checked).
+    let (code, out) = json(&inst, &["offsite", "verify"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        verdicts(&out),
+        vec![
+            (newest.clone(), "quick".into(), true),
+            (older.clone(), "quick".into(), true)
+        ]
+    );
+    let (code, out) = json(&inst, &["offsite", "verify", "--deep", "--all"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        verdicts(&out),
+        vec![
+            (newest.clone(), "deep".into(), true),
+            (older.clone(), "deep".into(), true)
+        ]
+    );
+
+    // Altered there (same size): only the deep check can tell, and does;
+    // cut short: the quick one does.
+    let local_before = inst.fingerprint();
+    let mut bytes = std::fs::read(folder.join(&older)).unwrap();
+    bytes[2000] ^= 1;
+    std::fs::write(folder.join(&older), &bytes).unwrap();
+    let (code, out) = json(&inst, &["offsite", "verify", "--deep", "--all"]);
+    assert_eq!(code, 1, "{out:#}");
+    let bad = out["locations"][0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == older.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(bad["ok"], false, "{bad:#}");
+    assert_eq!(bad["depth"], "deep", "{bad:#}");
+    assert!(
+        ["backup_altered", "tampered_backup", "corrupt_backup"]
+            .contains(&bad["problem"]["kind"].as_str().unwrap()),
+        "{bad:#}"
+    );
+    std::fs::write(folder.join(&older), &bytes[..bytes.len() / 2]).unwrap();
+    let (code, out) = json(&inst, &["offsite", "verify"]);
+    assert_eq!(code, 1, "{out:#}");
+    let bad = out["locations"][0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == older.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(bad["problem"]["kind"], "truncated_backup", "{bad:#}");
+    assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
+
+    // Pruned by the installation's policy (keep the newest): no lock on SFTP.
+    save_policy(&inst, 0);
+    let (code, out) = json(&inst, &["offsite", "prune", "--yes"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["locations"][0]["deleted"], 1, "{out:#}");
+    assert_eq!(
+        names_in(&folder),
+        vec![newest.clone(), newest.replace(".gpg", ".meta")]
+    );
+    assert!(
+        inst.backup_path(&older).is_file(),
+        "local backups untouched"
+    );
+
+    // A machine that lost everything: the folder, the key and the passphrase.
+    let expected_digest = {
+        let out = inst.dir.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&newest), &out);
+        content_digest(&out, None)
+    };
+    let fresh = tempfile::tempdir().unwrap();
+    let root = fresh.path().join("opt/server-monitor");
+    let config = fresh.path().join("config");
+    let machine = |args: &[&str]| {
+        let mut cmd = backupdesk();
+        cmd.arg("--data-dir")
+            .arg(&root)
+            .arg("--passphrase-file")
+            .arg(&inst.passphrase_file)
+            .args(args)
+            .arg("--json");
+        on_a_machine(&mut cmd, &config);
+        run_json(cmd)
+    };
+    let (code, out) = machine(&[
+        "offsite",
+        "add",
+        "far",
+        "--sftp",
+        &format!("{}@127.0.0.1:{}", sshd.user, folder.display()),
+        "--port",
+        &sshd.port.to_string(),
+        "--identity",
+        &sshd.user_key().display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, out) = machine(&["offsite", "list", "--location", "far"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["copies"].as_array().unwrap().len(), 2, "{out:#}");
+    let (code, out) = machine(&["--yes", "restore", "--from-offsite", "far"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        content_digest(&root.join("data/servers.db"), None),
+        expected_digest
+    );
+}
+
+#[test]
+fn offsite_an_sftp_push_killed_mid_copy_resumes_from_the_verified_prefix() {
+    let sshd = Sshd::start();
+    let folder = folder_of(&sshd);
+    let inst = Installation::demo(24 * MIB, JournalMode::Wal);
+    let (code, made) = inst.json(&["backup", "--compression", "none"]);
+    assert_eq!(code, 0, "{made:#}");
+    let backup = made["filename"].as_str().unwrap().to_owned();
+    let size = std::fs::metadata(inst.backup_path(&backup)).unwrap().len();
+    assert_eq!(add_sftp(&inst, &sshd, "far", &folder).0, 0);
+
+    // Limited to 8 MiB/s, killed once a third has arrived.
+    let part = folder.join(format!(".{backup}.part"));
+    let started = std::time::Instant::now();
+    let mut push = cli(&inst, &["offsite", "push", "--limit", "8MiB/s"]);
+    push.process_group(0);
+    let mut child = push.spawn().unwrap();
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < size / 3 {
+        assert!(started.elapsed().as_secs() < 60, "the copy did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let rate = (size / 3) as f64 / started.elapsed().as_secs_f64();
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    assert!(
+        !folder.join(&backup).exists(),
+        "a cut-off copy is never listed"
+    );
+    let arrived = std::fs::metadata(&part).unwrap().len();
+    assert!(
+        rate < 10.0 * MIB as f64,
+        "the limit held: {rate:.0} bytes/s"
+    );
+
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    let copy = out["locations"][0]["copied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == backup.as_str())
+        .cloned()
+        .unwrap();
+    let (kept, sent) = (
+        copy["bytes_kept"].as_u64().unwrap(),
+        copy["bytes_sent"].as_u64().unwrap(),
+    );
+    println!("sftp: {size} bytes; killed with {arrived} there; resumed: {kept} kept, {sent} sent");
+    assert!(kept >= size / 3 && kept <= arrived, "{copy:#}");
+    assert_eq!(kept + sent, size, "{copy:#}");
+    assert!(!part.exists());
+    assert_eq!(
+        std::fs::read(folder.join(&backup)).unwrap(),
+        std::fs::read(inst.backup_path(&backup)).unwrap()
+    );
+
+    // A temporary whose bytes are not the file's is not trusted.
+    let other = inst.backup();
+    let bogus = folder.join(format!(".{other}.part"));
+    std::fs::write(&bogus, vec![7u8; 4096]).unwrap();
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    let copy = out["locations"][0]["copied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == other.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(copy["bytes_kept"], 0, "{copy:#}");
+    assert_eq!(
+        std::fs::read(folder.join(&other)).unwrap(),
+        std::fs::read(inst.backup_path(&other)).unwrap()
+    );
+}
+
+#[test]
+fn offsite_sftp_problems_are_each_a_clear_error_and_touch_nothing_local() {
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let backup = inst.backup();
+    let local_before = inst.fingerprint();
+
+    // A changed host key: refused before anything is sent.
+    let sshd = Sshd::start();
+    let folder = folder_of(&sshd);
+    assert_eq!(add_sftp(&inst, &sshd, "far", &folder).0, 0);
+    let pinned = inst.dir.path().join("config/offsite/known_hosts");
+    let other_key = sshd.dir.path().join("impostor_key");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let impostor = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
+    std::fs::write(&pinned, format!("[127.0.0.1]:{} {impostor}", sshd.port)).unwrap();
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "host_key_changed", "{out:#}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&sshd.fingerprint()),
+        "{out:#}"
+    );
+    assert!(names_in(&folder).is_empty(), "nothing was sent");
+
+    // A read-only SFTP server (internal-sftp -R).
+    let read_only = Sshd::start_with("-R");
+    let ro_folder = folder_of(&read_only);
+    assert_eq!(add_sftp(&inst, &read_only, "ro", &ro_folder).0, 0);
+    let (code, out) = json(&inst, &["offsite", "push", "--location", "ro"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "offsite_read_only", "{out:#}");
+    assert!(names_in(&ro_folder).is_empty());
+
+    // A full folder: a 1 MiB filesystem for a bigger backup.
+    let small = Sshd::start();
+    let full = small.dir.path().join("full");
+    std::fs::create_dir_all(&full).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert!(
+        mounted.status.success(),
+        "mount a 1 MiB tmpfs (the tests run as root): {}",
+        String::from_utf8_lossy(&mounted.stderr)
+    );
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(full.clone());
+    assert_eq!(add_sftp(&inst, &small, "tiny", &full).0, 0);
+    let (code, out) = json(&inst, &["offsite", "push", "--location", "tiny"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "offsite_full", "{out:#}");
+    assert!(
+        out["error"]["message"].as_str().unwrap().contains("full"),
+        "{out:#}"
+    );
+
+    assert!(inst.backup_path(&backup).is_file());
+    assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
+}
