@@ -126,12 +126,28 @@ fn without_a_keychain_the_error_says_so() {
 
 #[test]
 fn no_secret_reaches_the_config_the_logs_or_the_output() {
+    const OFFSITE_SECRET: &str = "off-site-secret-kept-in-the-keychain";
+    let moto = Moto::start("offsite");
     let inst = Installation::demo(2 * MIB, JournalMode::Wal);
     let config = inst.dir.path().join("config");
     let (ok, text) = in_keyring_session(
         &inst,
         &config,
-        r#"set -e
+        &(format!(
+            r#"set -e
+        unset AWS_CA_BUNDLE
+        AWS_ACCESS_KEY_ID=AKIAKEYCHAINTEST AWS_SECRET_ACCESS_KEY={OFFSITE_SECRET} \
+          $B --data-dir "$ROOT" --json offsite add cold --s3 s3://offsite/monitor-1 --endpoint {} --path-style > "$OUT/added.json"
+        unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+        $B --data-dir "$ROOT" --passphrase-file "$PP" backup
+        $B --data-dir "$ROOT" offsite push
+        $B --data-dir "$ROOT" --json offsite list --location cold
+        $B --data-dir "$ROOT" --passphrase-file "$PP" offsite verify --deep --all
+        $B --data-dir "$ROOT" --json offsite show cold
+        $B --data-dir "$ROOT" offsite test cold
+        "#,
+            moto.endpoint
+        ) + r#"
         $B profile add prod --local "$ROOT"
         $B --profile prod passphrase set --passphrase-file "$PP"
         $B --profile prod backup
@@ -145,9 +161,11 @@ fn no_secret_reaches_the_config_the_logs_or_the_output() {
         $B --profile prod --json restore "$N" --yes
         $B --profile prod passphrase test
         $B --profile prod profile show prod
-        "#,
+        "#),
     );
     assert!(ok, "{text}");
+    assert_eq!(json_file(&inst, "added.json")["keys"], "keychain");
+    assert!(text.contains("deep"), "the off-site commands ran: {text}");
     let mut haystack = text.clone();
     for dir in [config.clone(), inst.data.logs(), inst.data.state()] {
         for entry in walk(&dir) {
@@ -159,6 +177,14 @@ fn no_secret_reaches_the_config_the_logs_or_the_output() {
         "the outputs were captured"
     );
     assert!(!haystack.contains(PASSPHRASE), "the passphrase leaked");
+    assert!(
+        !haystack.contains(OFFSITE_SECRET),
+        "the off-site secret leaked"
+    );
+    assert!(
+        !haystack.contains("AKIAKEYCHAINTEST"),
+        "the off-site key id is in a file or the output"
+    );
     assert!(
         !haystack.contains("horse battery"),
         "part of the passphrase leaked"

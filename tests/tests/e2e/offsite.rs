@@ -765,3 +765,105 @@ fn offsite_copies_are_locked_for_their_retention_and_prune_spares_locked_ones() 
         "{text}"
     );
 }
+
+/// The push-only bucket policy of the README: what a server's key needs,
+/// and no delete.
+const PUSH_ONLY: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:PutObjectRetention", "s3:GetBucketObjectLockConfiguration", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"], "Resource": ["arn:aws:s3:::offsite", "arn:aws:s3:::offsite/*"]}]}"#;
+
+/// With moto's IAM on: a wrong secret and a revoked key are each refused
+/// with the store's own code, a push-only key pushes but may not delete
+/// (its probe is left and named, prune reports the refusal and keeps the
+/// copy), and nothing local changes.
+#[test]
+fn offsite_a_wrong_revoked_or_push_only_key_is_a_clear_error() {
+    let (moto, key) = Moto::start_with_iam(BUCKET, PUSH_ONLY);
+    let inst = Installation::demo(4 * MIB, JournalMode::Wal);
+    let older = inst.backup();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    inst.backup();
+    // At the bucket's root: moto's IAM check re-signs the query it received
+    // as it came (`prefix=monitor-1/`), where SigV4 (and aws-sdk-s3) sign
+    // `prefix=monitor-1%2F`, so any prefix would be refused by moto alone.
+    let (code, out) = json(
+        &inst,
+        &[
+            "offsite",
+            "add",
+            "cold",
+            "--s3",
+            &format!("s3://{BUCKET}"),
+            "--endpoint",
+            &moto.endpoint,
+            "--path-style",
+        ],
+    );
+    assert_eq!(code, 0, "{out:#}");
+    let as_key = |id: &str, secret: &str, args: &[&str]| {
+        let mut cmd = cli(&inst, args);
+        cmd.arg("--json")
+            .env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", secret);
+        run_json(cmd)
+    };
+    let local_before = inst.fingerprint();
+
+    let (code, out) = as_key(&key.id, "not-the-secret", &["offsite", "push"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "offsite_denied", "{out:#}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SignatureDoesNotMatch"),
+        "{out:#}"
+    );
+
+    let (code, out) = as_key(&key.id, &key.secret, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["locations"][0]["copied"].as_array().unwrap().len(),
+        4,
+        "{out:#}"
+    );
+    let (code, out) = as_key(&key.id, &key.secret, &["offsite", "test", "cold"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["deleted"], false, "{out:#}");
+    assert!(
+        out["probe_left"]
+            .as_str()
+            .unwrap()
+            .starts_with(".backupdesk-probe-"),
+        "{out:#}"
+    );
+    save_policy(&inst, 0);
+    let (code, out) = as_key(&key.id, &key.secret, &["offsite", "prune", "--yes"]);
+    assert_eq!(code, 1, "{out:#}");
+    let refused = out["locations"][0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == older.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(refused["action"], "failed", "{out:#}");
+    assert_eq!(refused["error"]["kind"], "offsite_denied", "{out:#}");
+    let still = moto.boto(&format!(
+        "print(s3.head_object(Bucket='{BUCKET}', Key='{older}')['ContentLength'])"
+    ));
+    assert!(still.trim().parse::<u64>().unwrap() > 0);
+
+    moto.revoke(&key);
+    for args in [&["offsite", "push"][..], &["offsite", "verify"][..]] {
+        let (code, out) = as_key(&key.id, &key.secret, args);
+        assert_eq!(code, 1, "{args:?}: {out:#}");
+        assert_eq!(out["error"]["kind"], "offsite_denied", "{out:#}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("InvalidAccessKeyId"),
+            "{out:#}"
+        );
+    }
+    assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
+}
