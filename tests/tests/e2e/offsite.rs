@@ -867,3 +867,103 @@ fn offsite_a_wrong_revoked_or_push_only_key_is_a_clear_error() {
     }
     assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
 }
+
+/// A server pushes its backups to a bucket; the laptop's profile of that
+/// server (its API) names the same location, and deep-verifies the copies
+/// with the passphrase here: the proof that the server's backups decrypt,
+/// which its API cannot give. Pushing stays the server's own job.
+#[test]
+fn offsite_the_laptop_deep_verifies_the_copies_its_server_pushes() {
+    let moto = Moto::start(BUCKET);
+    let server = Installation::demo(4 * MIB, JournalMode::Wal);
+    let backup = server.backup();
+    add_location(&server, &moto, "cold");
+    assert_eq!(json(&server, &["offsite", "push"]).0, 0);
+    let api = crate::remote::serve(&server);
+
+    let laptop = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = backupdesk();
+        cmd.args(args).arg("--json");
+        on_a_machine(&mut cmd, &laptop.path().join("config"));
+        run_json(cmd)
+    };
+    let (code, out) = run(&[
+        "profile",
+        "add",
+        "srv",
+        "--url",
+        &api.base_url,
+        "--username",
+        "admin",
+    ]);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, out) = run(&[
+        "--profile",
+        "srv",
+        "offsite",
+        "add",
+        "cold",
+        "--s3",
+        &format!("s3://{BUCKET}/monitor-1"),
+        "--endpoint",
+        &moto.endpoint,
+        "--path-style",
+    ]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["location"]["installation"], "srv", "{out:#}");
+    let (code, out) = run(&["--profile", "srv", "offsite", "list"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["locations"][0]["name"], "cold", "{out:#}");
+
+    let pp = server.passphrase_file.display().to_string();
+    let (code, out) = run(&[
+        "--profile",
+        "srv",
+        "--passphrase-file",
+        &pp,
+        "offsite",
+        "verify",
+        "--deep",
+        "--all",
+    ]);
+    assert_eq!(code, 0, "{out:#}");
+    let copy = &out["locations"][0]["copies"][0];
+    assert_eq!(
+        (
+            copy["name"].as_str(),
+            copy["depth"].as_str(),
+            copy["ok"].as_bool()
+        ),
+        (Some(backup.as_str()), Some("deep"), Some(true)),
+        "{out:#}"
+    );
+    assert!(
+        copy["note"].as_str().unwrap().contains("integrity ok"),
+        "{out:#}"
+    );
+
+    // A wrong passphrase here is no fault of the copy.
+    let wrong = laptop.path().join("wrong");
+    write_private(&wrong, "not the passphrase");
+    let (code, out) = run(&[
+        "--profile",
+        "srv",
+        "--passphrase-file",
+        &wrong.display().to_string(),
+        "offsite",
+        "verify",
+        "--deep",
+        "--all",
+    ]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "wrong_passphrase", "{out:#}");
+
+    let (code, out) = run(&["--profile", "srv", "offsite", "push"]);
+    assert_eq!(code, 1, "{out:#}");
+    println!("push from the laptop: {out}");
+    assert!(
+        out["error"]["message"].as_str().unwrap().contains("srv"),
+        "{out:#}"
+    );
+}
