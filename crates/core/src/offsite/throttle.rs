@@ -28,6 +28,11 @@ impl Throttle {
         Self::new(None)
     }
 
+    /// Whether a rate is set.
+    pub fn is_limited(&self) -> bool {
+        self.rate.is_some()
+    }
+
     /// Counts `bytes` sent, then sleeps as long as the limit asks.
     pub fn pace(&mut self, bytes: u64) {
         self.sent += bytes;

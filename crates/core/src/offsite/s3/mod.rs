@@ -8,7 +8,7 @@
 //! through ListMultipartUploads and ListParts: the parts the store holds
 //! with the right size and checksum are kept, only the rest is sent.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 
 use aws_sdk_s3::Client;
@@ -23,6 +23,7 @@ use crate::offsite::{OffsiteError, OffsiteKeys};
 use crate::progress::{Phase, Progress};
 
 mod lock;
+mod part_body;
 
 use crate::offsite::store::{CopyStore, LockMode, StoredObject, Uploaded};
 use crate::offsite::throttle::Throttle;
@@ -30,6 +31,22 @@ use crate::offsite::throttle::Throttle;
 /// Parts of a multipart upload (the last may be smaller). S3 wants at
 /// least 5 MiB; 8 MiB keeps the requests per pushed backup low.
 pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+
+/// A part the store took: its number, length, ETag and SHA-256 (base64).
+type PartSent = (i32, usize, Option<String>, String);
+
+/// What the parts of a multipart upload came to: each part's SHA-256, the
+/// parts to complete with, and parts sent, kept, bytes sent, kept.
+struct PartsDone {
+    digests: Vec<Vec<u8>>,
+    completed: Vec<CompletedPart>,
+    counts: [u64; 4],
+}
+
+/// Parts awaiting the store's answer at once: a store takes each part's
+/// request in its own time, and waiting for each before sending the next
+/// leaves the link idle between them.
+const IN_FLIGHT: usize = 4;
 
 /// One bucket and prefix.
 pub struct S3Bucket {
@@ -289,83 +306,135 @@ impl S3Bucket {
                 bytes_kept: 0,
             });
         }
-        // The parts' digests, computed here first (one read of the file).
-        let mut digests = Vec::with_capacity(parts as usize);
-        let mut md5s = Vec::with_capacity(parts as usize);
-        let mut buffer = vec![0u8; self.part_size as usize];
-        for number in 0..parts {
-            let len = part_len(size, self.part_size, number);
-            file.read_exact(&mut buffer[..len]).map_err(local)?;
-            digests.push(Sha256::digest(&buffer[..len]).to_vec());
-            md5s.push(hex::encode(<md5::Md5 as md5::Digest>::digest(
-                &buffer[..len],
-            )));
-        }
         let upload_id = self.resumable_upload(&key)?;
         let held = self.held_parts(&key, &upload_id)?;
         progress.start(Phase::Upload, Some(size));
-        let mut completed = Vec::with_capacity(parts as usize);
-        let (mut parts_sent, mut parts_kept) = (0, 0);
-        let (mut bytes_sent, mut bytes_kept) = (0u64, 0u64);
-        for number in 0..parts {
-            let len = part_len(size, self.part_size, number);
-            let checksum = b64(&digests[number as usize]);
-            let part_number = number as i32 + 1;
-            // A held part counts when its size and digest are ours: its
-            // SHA-256 when the store lists it (AWS), else its ETag, the
-            // part's MD5 for an unencrypted upload (moto lists no part
-            // checksums).
-            let kept = held.iter().find(|p| {
-                p.part_number == Some(part_number)
-                    && p.size == Some(len as i64)
-                    && match p.checksum_sha256.as_deref() {
-                        Some(stored) => stored == checksum,
-                        None => {
-                            p.e_tag.as_deref().map(|e| e.trim_matches('"'))
-                                == Some(md5s[number as usize].as_str())
+        // One read of the file: each part hashed, then kept (the store has
+        // it, same size and digest) or sent: up to IN_FLIGHT parts wait for
+        // the store's answer at once, but only one is being transmitted at
+        // any time (the next starts when its bytes are on their way), so a
+        // push killed cuts off at most one part. Under a bandwidth limit,
+        // which paces each part, one at a time.
+        let in_flight = if throttle.is_limited() { 1 } else { IN_FLIGHT };
+        let outcome: Result<PartsDone, OffsiteError> = self.runtime.block_on(async {
+            let mut digests = Vec::with_capacity(parts as usize);
+            let mut completed = Vec::with_capacity(parts as usize);
+            let (mut parts_sent, mut parts_kept, mut bytes_sent, mut bytes_kept) =
+                (0u64, 0u64, 0u64, 0u64);
+            let mut sending = tokio::task::JoinSet::new();
+            let receive = |done: Option<
+                Result<Result<PartSent, OffsiteError>, tokio::task::JoinError>,
+            >,
+                           completed: &mut Vec<CompletedPart>,
+                           throttle: &mut Throttle|
+             -> Result<(), OffsiteError> {
+                let Some(done) = done else { return Ok(()) };
+                let (number, len, e_tag, checksum) =
+                    done.map_err(|e| OffsiteError::Failed(format!("a part upload stopped: {e}")))??;
+                progress.advance(len as u64);
+                throttle.pace(len as u64);
+                completed.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(e_tag)
+                        .checksum_sha256(checksum)
+                        .build(),
+                );
+                Ok(())
+            };
+            for number in 0..parts {
+                let len = part_len(size, self.part_size, number);
+                let mut buffer = vec![0u8; len];
+                file.read_exact(&mut buffer).map_err(local)?;
+                let digest = Sha256::digest(&buffer).to_vec();
+                let checksum = b64(&digest);
+                digests.push(digest);
+                let part_number = number as i32 + 1;
+                // A held part counts when its size and digest are ours:
+                // its SHA-256 when the store lists it (AWS), else its
+                // ETag, the part's MD5 for an unencrypted upload (moto
+                // lists no part checksums).
+                let kept = held.iter().find(|p| {
+                    p.part_number == Some(part_number)
+                        && p.size == Some(len as i64)
+                        && match p.checksum_sha256.as_deref() {
+                            Some(stored) => stored == checksum,
+                            None => {
+                                p.e_tag.as_deref().map(|e| e.trim_matches('"'))
+                                    == Some(
+                                        hex::encode(<md5::Md5 as md5::Digest>::digest(&buffer))
+                                            .as_str(),
+                                    )
+                            }
                         }
-                    }
-            });
-            let e_tag = match kept {
-                Some(part) => {
+                });
+                if let Some(part) = kept {
                     parts_kept += 1;
                     bytes_kept += len as u64;
-                    part.e_tag.clone()
+                    progress.advance(len as u64);
+                    completed.push(
+                        CompletedPart::builder()
+                            .part_number(part_number)
+                            .set_e_tag(part.e_tag.clone())
+                            .checksum_sha256(checksum)
+                            .build(),
+                    );
+                    continue;
                 }
-                None => {
-                    file.seek(SeekFrom::Start(number * self.part_size))
-                        .map_err(local)?;
-                    file.read_exact(&mut buffer[..len]).map_err(local)?;
-                    let sent = self
-                        .runtime
-                        .block_on(
-                            self.client
-                                .upload_part()
-                                .bucket(&self.bucket)
-                                .key(&key)
-                                .upload_id(&upload_id)
-                                .part_number(part_number)
-                                .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                                .checksum_sha256(&checksum)
-                                .body(ByteStream::from(buffer[..len].to_vec()))
-                                .send(),
-                        )
-                        .map_err(|e| classify("write", &self.bucket, e))?;
-                    parts_sent += 1;
-                    bytes_sent += len as u64;
-                    throttle.pace(len as u64);
-                    sent.e_tag().map(str::to_owned)
+                while sending.len() >= in_flight {
+                    receive(sending.join_next().await, &mut completed, throttle)?;
                 }
-            };
-            progress.advance(len as u64);
-            completed.push(
-                CompletedPart::builder()
+                let (body, taken) = part_body::part_body(buffer);
+                let request = self
+                    .client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
                     .part_number(part_number)
-                    .set_e_tag(e_tag)
-                    .checksum_sha256(checksum)
-                    .build(),
-            );
-        }
+                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                    .checksum_sha256(&checksum)
+                    .body(body);
+                let bucket = self.bucket.clone();
+                sending.spawn(async move {
+                    let sent = request
+                        .send()
+                        .await
+                        .map_err(|e| classify("write", &bucket, e))?;
+                    Ok((part_number, len, sent.e_tag().map(str::to_owned), checksum))
+                });
+                parts_sent += 1;
+                bytes_sent += len as u64;
+                // The next part starts once this one's bytes are on
+                // their way (or it ended early, e.g. refused).
+                loop {
+                    tokio::select! {
+                        _ = taken.notified() => break,
+                        done = sending.join_next() => {
+                            receive(done, &mut completed, throttle)?;
+                            if sending.is_empty() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            while !sending.is_empty() {
+                receive(sending.join_next().await, &mut completed, throttle)?;
+            }
+            completed.sort_by_key(|p| p.part_number());
+            Ok(PartsDone {
+                digests,
+                completed,
+                counts: [parts_sent, parts_kept, bytes_sent, bytes_kept],
+            })
+        });
+        let PartsDone {
+            digests,
+            completed,
+            counts: [parts_sent, parts_kept, bytes_sent, bytes_kept],
+        } = outcome?;
+        let (parts_sent, parts_kept) = (parts_sent as u32, parts_kept as u32);
         let done = self
             .runtime
             .block_on(
