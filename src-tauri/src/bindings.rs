@@ -38,6 +38,11 @@ fn export_all(dir: &Path) {
         core::retention::PruneOutcome,
         core::rotation::RotationReport,
         core::schedule::ScheduleStatus,
+        crate::commands::offsite::NewLocation,
+        core::service::offsite::LocationOverview,
+        core::service::offsite::LocationTest,
+        core::service::offsite::PushReport,
+        core::service::offsite::OffsiteVerify,
     );
     let names: Vec<String> = crate::COMMANDS.iter().map(|c| format!("\"{c}\"")).collect();
     std::fs::write(

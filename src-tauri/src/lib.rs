@@ -65,6 +65,12 @@ commands!(
     secrets::login,
     secrets::logout,
     secrets::schedule_status,
+    offsite::offsite_overview,
+    offsite::add_offsite_location,
+    offsite::remove_offsite_location,
+    offsite::test_offsite_location,
+    offsite::push_offsite,
+    offsite::verify_offsite,
     operations::cancel_operation,
 );
 

@@ -29,7 +29,7 @@ function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
     profile, location: "/opt/x", remote: false, over_ssh: false, status: "ok", problems: [], read_at: "2026-12-02T10:00:00Z", from_cache: false, healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
     overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
     sizes: [], error_kind: null, last_drill_at: null, last_drill_passed: null, restore_estimate_ms: null,
-    drill_overdue_after_days: 8, drill_overdue: false, ...over,
+    drill_overdue_after_days: 8, drill_overdue: false, offsite: null, ...over,
   };
 }
 

@@ -5,6 +5,7 @@ pub mod backups;
 pub mod demo;
 pub mod fleet;
 pub mod inspect;
+pub mod offsite;
 pub mod operations;
 pub mod pick;
 pub mod profiles;

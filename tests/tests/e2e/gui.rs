@@ -1455,3 +1455,92 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
         );
     }
 }
+
+/// Off-site in the app, against moto: a location added in Settings (its
+/// keys typed there go to the real keychain, never to a file), the backup
+/// made from the app is pushed by itself, "copy now" finds it there, a deep
+/// check downloads and decrypts it, and the backup's row, the fleet tile
+/// and the storage screen show the copy, its lock and its check.
+#[test]
+fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
+    const SECRET: &str = "gui-offsite-secret";
+    let _one = lock();
+    let moto = Moto::start("offsite");
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("config");
+    let window = Window::open(&config);
+    window.wait("#first-demo", 30);
+    let dir = scratch.path().join("demo");
+    window.try_demo("demo", &dir, PASSPHRASE);
+
+    window.click("#nav-settings");
+    window.wait("#offsite-none", 30);
+    window.click("#offsite-add-form summary");
+    window.fill("#offsite-name", "cold");
+    window.fill("#offsite-s3-url", "s3://offsite/monitor-1");
+    window.fill("#offsite-endpoint", &moto.endpoint);
+    window.fill("#offsite-key-id", "AKIAGUITEST");
+    window.fill("#offsite-secret", SECRET);
+    window.click("#offsite-add");
+    window.wait_text("#offsite-notice", "its keys are in the keychain", 30);
+    window.click("#offsite-locations li[data-name='cold'] .offsite-test");
+    window.wait_text("#offsite-notice", "read it back identical, deleted it", 30);
+    window.shot("40-offsite-settings");
+
+    // The backup made here goes off-site by itself.
+    let notice = window.backup_now();
+    let name = backups_of(&dir).into_iter().next().unwrap();
+    assert!(notice.contains(&name), "{notice}");
+    let held = moto.boto(&format!(
+        "print(s3.head_object(Bucket='offsite', Key='monitor-1/{name}')['ContentLength'])"
+    ));
+    assert_eq!(
+        held.trim().parse::<u64>().unwrap(),
+        std::fs::metadata(dir.join("data/backups").join(&name))
+            .unwrap()
+            .len()
+    );
+
+    window.click("#nav-settings");
+    window.wait("#offsite-push", 30);
+    window.click("#offsite-push");
+    window.wait_text("#offsite-notice", "cold: 0 copied, 2 already there", 60);
+    window.click("#offsite-verify-deep");
+    window.wait_text("#offsite-notice", "cold: 1 checked, 0 failed", 120);
+    window.wait_text(
+        "#offsite-locations li[data-name='cold']",
+        "last deep check 20",
+        30,
+    );
+
+    window.click("#nav-backups");
+    let copy = format!("#backup-table tr[data-name='{name}'] .offsite-copy[data-location='cold']");
+    window.wait(&format!("{copy}[data-state='deep']"), 30);
+    let text = window.text(&copy);
+    assert!(
+        text.contains("deep-checked") && text.contains("locked until"),
+        "{text}"
+    );
+    window.shot("41-offsite-backups");
+
+    window.click("#nav-storage");
+    window.wait_text(
+        "#storage-offsite dd[data-location='cold']",
+        "in 1 copies, locked",
+        30,
+    );
+    window.click("#nav-fleet");
+    let tile = window.wait_text(
+        ".tiles li[data-profile='demo'] .offsite",
+        "deep-checked",
+        60,
+    );
+    assert!(
+        tile.contains("newest copy") && !tile.contains("deep-checked never"),
+        "{tile}"
+    );
+    window.shot("42-offsite-fleet");
+
+    let leaks = files_holding(&config, SECRET);
+    assert!(leaks.is_empty(), "the secret is in {leaks:?}");
+}

@@ -25,6 +25,11 @@ import type { ScheduleStatus } from "./bindings/ScheduleStatus";
 import type { SecretStatus } from "./bindings/SecretStatus";
 import type { StorageReport } from "./bindings/StorageReport";
 import type { VerifyReport } from "./bindings/VerifyReport";
+import type { LocationOverview } from "./bindings/LocationOverview";
+import type { LocationTest } from "./bindings/LocationTest";
+import type { NewLocation } from "./bindings/NewLocation";
+import type { OffsiteVerify } from "./bindings/OffsiteVerify";
+import type { PushReport } from "./bindings/PushReport";
 
 /** Invokes a command by its typed name (generated from Rust's list). */
 function invoke<T>(cmd: Command, args?: Record<string, unknown>): Promise<T> {
@@ -93,4 +98,13 @@ export const api = {
   logout: (profile: string) => invoke<void>("logout", { profile }),
   scheduleStatus: () => invoke<ScheduleStatus>("schedule_status"),
   cancel: (id: string) => invoke<boolean>("cancel_operation", { id }),
+  offsiteOverview: (profile: string) => invoke<LocationOverview[]>("offsite_overview", { profile }),
+  addOffsiteLocation: (profile: string, name: string, store: NewLocation) =>
+    invoke<void>("add_offsite_location", { profile, name, store }),
+  removeOffsiteLocation: (name: string) => invoke<void>("remove_offsite_location", { name }),
+  testOffsiteLocation: (name: string) => invoke<LocationTest>("test_offsite_location", { name }),
+  pushOffsite: (profile: string, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<PushReport[]>("push_offsite", { profile, op, onProgress }),
+  verifyOffsite: (profile: string, deep: boolean, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<OffsiteVerify[]>("verify_offsite", { profile, deep, op, onProgress }),
 };

@@ -155,6 +155,22 @@ pub struct FleetTile {
     pub drill_overdue_after_days: u32,
     /// No drill passed within `drill_overdue_after_days` (or none ever).
     pub drill_overdue: bool,
+    /// What this machine's ledgers say of the profile's off-site copies
+    /// (`None`: no location).
+    #[serde(default)]
+    pub offsite: Option<OffsiteGlance>,
+}
+
+/// The off-site side of a tile, from the ledgers alone (no request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OffsiteGlance {
+    /// How many locations.
+    pub locations: u32,
+    /// When the newest copy was pushed (RFC 3339; `None`: never).
+    pub newest_pushed_at: Option<String>,
+    /// The newest passed deep check of a copy (RFC 3339; `None`: never).
+    pub last_deep_check: Option<String>,
 }
 
 impl FleetTile {

@@ -51,7 +51,28 @@ pub fn refresh_one(
 ) -> FleetTile {
     let mut tile = refresh_tile(name, profile, options, cache, clock);
     tile.over_ssh = matches!(profile.target, ProfileTarget::Ssh { .. });
+    tile.offsite = offsite_glance(name);
     tile
+}
+
+/// The profile's off-site copies as this machine's ledgers know them.
+fn offsite_glance(name: &str) -> Option<super::OffsiteGlance> {
+    let selection = crate::service::Selection::profile(name).ok()?;
+    let locations = crate::service::offsite::overview(&selection).ok()?;
+    if locations.is_empty() {
+        return None;
+    }
+    Some(super::OffsiteGlance {
+        locations: locations.len() as u32,
+        newest_pushed_at: locations
+            .iter()
+            .filter_map(|l| l.newest_pushed_at.clone())
+            .max(),
+        last_deep_check: locations
+            .iter()
+            .filter_map(|l| l.last_deep_check.clone())
+            .max(),
+    })
 }
 
 fn refresh_tile(

@@ -261,6 +261,7 @@ impl FleetTile {
             restore_estimate_ms: None,
             drill_overdue_after_days: policy.drill_overdue_after_days,
             drill_overdue: false,
+            offsite: None,
         }
     }
 }

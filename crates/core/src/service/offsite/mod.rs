@@ -6,11 +6,13 @@
 use serde::Serialize;
 
 mod fetch;
+mod overview;
 mod prune;
 mod push;
 mod verify;
 
 pub use fetch::{Fetched, StoredCopy, copies, fetch};
+pub use overview::{CopyState, LocationOverview, overview};
 pub use prune::{CopyFate, OffsitePrune, PruneCopy, prune};
 pub use push::{Copied, LockSet, PushOptions, PushReport, push};
 pub use verify::{CopyVerdict, DeepScope, OFFSITE_CYCLE, OffsiteVerify, verify};
