@@ -43,6 +43,8 @@ fn export_all(dir: &Path) {
         core::service::offsite::LocationTest,
         core::service::offsite::PushReport,
         core::service::offsite::OffsiteVerify,
+        core::service::offsite::StoredCopy,
+        core::service::offsite::Fetched,
     );
     let names: Vec<String> = crate::COMMANDS.iter().map(|c| format!("\"{c}\"")).collect();
     std::fs::write(

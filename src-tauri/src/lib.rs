@@ -71,6 +71,8 @@ commands!(
     offsite::test_offsite_location,
     offsite::push_offsite,
     offsite::verify_offsite,
+    offsite::offsite_copies,
+    offsite::fetch_offsite,
     operations::cancel_operation,
 );
 

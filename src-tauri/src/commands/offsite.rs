@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::offsite::OffsiteKeys;
 use backupdesk_core::service::offsite::{
-    self, DeepScope, LocationOverview, LocationTest, OffsiteVerify, PushOptions, PushReport,
-    S3Spec, SftpSpec, StoreSpec,
+    self, DeepScope, Fetched, LocationOverview, LocationTest, OffsiteVerify, PushOptions,
+    PushReport, S3Spec, SftpSpec, StoreSpec, StoredCopy,
 };
 use backupdesk_core::service::{Selection, StoredPassphrase};
 use serde::Deserialize;
@@ -144,6 +144,34 @@ pub async fn verify_offsite(
             deep.then_some(DeepScope::Rolling),
             &StoredPassphrase::new(&selection).with_session(&session.0),
             &SystemClock,
+            progress,
+        )?)
+    })
+    .await
+}
+
+/// What location `name` holds, read from the store (one listing).
+#[tauri::command]
+pub async fn offsite_copies(name: String) -> CommandResult<Vec<StoredCopy>> {
+    blocking(move || Ok(offsite::copies(&name)?)).await
+}
+
+/// Brings backup `name` and its `.meta` from `location` into the profile's
+/// backups folder (the restore wizard then verifies and restores it).
+#[tauri::command]
+pub async fn fetch_offsite(
+    profile: String,
+    location: String,
+    name: String,
+    op: String,
+    on_progress: Channel<ProgressEvent>,
+    operations: State<'_, Operations>,
+) -> CommandResult<Fetched> {
+    operation(&operations, op, on_progress, move |progress| {
+        Ok(offsite::fetch(
+            &Selection::profile(&profile)?,
+            &location,
+            Some(&name),
             progress,
         )?)
     })

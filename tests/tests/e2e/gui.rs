@@ -1541,6 +1541,34 @@ fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
     );
     window.shot("42-offsite-fleet");
 
+    // The backup is lost here; the wizard fetches the off-site copy, then
+    // verifies and restores it like any other.
+    let expected = {
+        let out = scratch.path().join("expected.db");
+        gpg_decrypt_to(PASSPHRASE, &dir.join("data/backups").join(&name), &out);
+        content_digest(&out, None)
+    };
+    std::fs::remove_file(dir.join("data/backups").join(&name)).unwrap();
+    std::fs::remove_file(dir.join("data/backups").join(name.replace(".gpg", ".meta"))).unwrap();
+    let live = dir.join("data/servers.db");
+    change_live(&live, "changed-after-the-backup");
+    window.click("#nav-restore");
+    window.wait("#restore-offsite-location", 30);
+    window.select("#restore-offsite-location", "cold");
+    window.click("#restore-offsite-list");
+    window.wait("#restore-offsite-copy", 30);
+    window.click("#restore-offsite-fetch");
+    window.wait_value("#restore-choice", &name, "the fetched backup is chosen");
+    assert!(dir.join("data/backups").join(&name).is_file());
+    window.shot("43-offsite-fetched");
+    window.click("#restore-verify");
+    window.wait("#restore-tables", 120);
+    window.click("#restore-next");
+    window.fill("#restore-confirm", "demo");
+    window.click("#restore-go");
+    window.wait_text("#restore-outcome", "Restored", 120);
+    assert_eq!(content_digest(&live, None), expected);
+
     let leaks = files_holding(&config, SECRET);
     assert!(leaks.is_empty(), "the secret is in {leaks:?}");
 }

@@ -30,6 +30,8 @@ import type { LocationTest } from "./bindings/LocationTest";
 import type { NewLocation } from "./bindings/NewLocation";
 import type { OffsiteVerify } from "./bindings/OffsiteVerify";
 import type { PushReport } from "./bindings/PushReport";
+import type { StoredCopy } from "./bindings/StoredCopy";
+import type { Fetched } from "./bindings/Fetched";
 
 /** Invokes a command by its typed name (generated from Rust's list). */
 function invoke<T>(cmd: Command, args?: Record<string, unknown>): Promise<T> {
@@ -107,4 +109,7 @@ export const api = {
     invoke<PushReport[]>("push_offsite", { profile, op, onProgress }),
   verifyOffsite: (profile: string, deep: boolean, op: string, onProgress: Channel<ProgressEvent>) =>
     invoke<OffsiteVerify[]>("verify_offsite", { profile, deep, op, onProgress }),
+  offsiteCopies: (name: string) => invoke<StoredCopy[]>("offsite_copies", { name }),
+  fetchOffsite: (profile: string, location: string, name: string, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<Fetched>("fetch_offsite", { profile, location, name, op, onProgress }),
 };
