@@ -198,6 +198,10 @@ pub struct OffsiteAddArgs {
     /// The SSH key for the SFTP login (default: the agent's and the SSH config's).
     #[arg(long, value_name = "FILE", requires = "sftp")]
     pub identity: Option<std::path::PathBuf>,
+    /// A file holding that key's passphrase, for the keychain (ssh gets it
+    /// when it asks; else a key with a passphrase needs the agent).
+    #[arg(long, value_name = "FILE", requires = "identity")]
+    pub key_passphrase_file: Option<std::path::PathBuf>,
     /// Another endpoint than AWS's (MinIO, Ceph, Garage, B2, Wasabi…).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,

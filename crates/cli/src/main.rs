@@ -19,6 +19,10 @@ use crate::args::Cli;
 use crate::failure::Failure;
 
 fn main() -> ExitCode {
+    // Run by ssh as its askpass helper (an SFTP location's key passphrase).
+    if let Some(code) = backupdesk_core::offsite::askpass::answer() {
+        return ExitCode::from(code as u8);
+    }
     let cli = Cli::parse();
     logging::init_stderr_logging();
     let json = cli.global.json;

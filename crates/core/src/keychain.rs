@@ -24,6 +24,8 @@ pub enum SecretKind {
     OffsiteKeyId,
     /// An off-site location's secret access key (S3).
     OffsiteSecret,
+    /// The passphrase of an SFTP location's SSH key.
+    OffsiteKeyPassphrase,
 }
 
 impl SecretKind {
@@ -34,6 +36,7 @@ impl SecretKind {
             SecretKind::Password => "password",
             SecretKind::OffsiteKeyId => "offsite-key-id",
             SecretKind::OffsiteSecret => "offsite-secret",
+            SecretKind::OffsiteKeyPassphrase => "offsite-key-passphrase",
         }
     }
 }

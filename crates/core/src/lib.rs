@@ -14,6 +14,7 @@ pub mod keychain;
 pub mod model;
 pub mod progress;
 pub mod publish;
+pub mod ssh_words;
 
 // The layers, each using only those above it (a test keeps it so):
 // format → local | remote | offsite → targets → service.

@@ -35,6 +35,8 @@ pub enum NewLocation {
         target: String,
         port: Option<u16>,
         identity: Option<PathBuf>,
+        /// The key's passphrase, for the keychain (empty: none).
+        key_passphrase: Option<String>,
     },
 }
 
@@ -75,11 +77,15 @@ pub async fn add_offsite_location(
                 target,
                 port,
                 identity,
+                key_passphrase,
             } => (
                 StoreSpec::Sftp(SftpSpec {
                     target,
                     port,
                     identity,
+                    key_passphrase: key_passphrase
+                        .filter(|p| !p.is_empty())
+                        .map(zeroize::Zeroizing::new),
                 }),
                 None,
             ),

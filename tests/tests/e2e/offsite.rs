@@ -35,26 +35,87 @@ pub(crate) fn on_a_machine(cmd: &mut Command, config: &std::path::Path) {
         .env_remove("AWS_CA_BUNDLE");
 }
 
+/// `offsite add NAME` for the bucket of `moto`, under the `monitor-1` prefix.
+fn add_args(moto: &Moto, name: &str) -> Vec<String> {
+    [
+        "offsite",
+        "add",
+        name,
+        "--s3",
+        &format!("s3://{BUCKET}/monitor-1"),
+        "--endpoint",
+        &moto.endpoint,
+        "--path-style",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 pub(crate) fn json(inst: &Installation, args: &[&str]) -> (i32, serde_json::Value) {
     let mut cmd = cli(inst, args);
     cmd.arg("--json");
     run_json(cmd)
 }
 
+/// Another machine: its own config folder, no keychain, the keys in the
+/// environment, and an installation folder that does not exist yet.
+pub(crate) struct Machine {
+    _dir: tempfile::TempDir,
+    pub root: std::path::PathBuf,
+    config: std::path::PathBuf,
+    passphrase_file: std::path::PathBuf,
+}
+
+impl Machine {
+    /// A new machine that knows the passphrase in `passphrase_file`.
+    pub(crate) fn new(passphrase_file: &std::path::Path) -> Machine {
+        let dir = tempfile::tempdir().unwrap();
+        Machine {
+            root: dir.path().join("opt/server-monitor"),
+            config: dir.path().join("config"),
+            passphrase_file: passphrase_file.to_owned(),
+            _dir: dir,
+        }
+    }
+
+    /// `backupdesk --data-dir ROOT --passphrase-file F ARGS…` there.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = backupdesk();
+        cmd.arg("--data-dir")
+            .arg(&self.root)
+            .arg("--passphrase-file")
+            .arg(&self.passphrase_file)
+            .args(args);
+        on_a_machine(&mut cmd, &self.config);
+        cmd
+    }
+
+    /// The same with `--json`: the exit code and the document.
+    pub(crate) fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut cmd = self.command(args);
+        cmd.arg("--json");
+        run_json(cmd)
+    }
+}
+
+/// The entry called `name` in `list` (`copies` of a verify or prune,
+/// `copied` of a push) of a report's first location.
+pub(crate) fn named(out: &serde_json::Value, list: &str, name: &str) -> serde_json::Value {
+    out["locations"][0][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} in {list} of {out:#}"))
+}
+
 fn add_location(inst: &Installation, moto: &Moto, name: &str) {
-    let (code, out) = json(
-        inst,
-        &[
-            "offsite",
-            "add",
-            name,
-            "--s3",
-            &format!("s3://{BUCKET}/monitor-1"),
-            "--endpoint",
-            &moto.endpoint,
-            "--path-style",
-        ],
-    );
+    let (code, out) = json(inst, &strs(&add_args(moto, name)));
     assert_eq!(code, 0, "{out:#}");
     assert_eq!(out["keys"], "environment", "{out:#}");
 }
@@ -184,13 +245,7 @@ fn offsite_a_push_killed_half_way_resumes_from_the_stores_parts() {
         .copied()
         .collect();
     assert!(resent.len() <= 1, "re-sent {resent:?} of {sent_before:?}");
-    let copy = out["locations"][0]["copied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == backup.as_str())
-        .cloned()
-        .unwrap();
+    let copy = named(&out, "copied", &backup);
     assert!(copy["parts_kept"].as_u64().unwrap() >= 1, "{copy:#}");
     println!(
         "offsite: {size} bytes in {parts} parts; killed after {} parts, resumed: {} kept, {} sent, {} re-sent",
@@ -352,13 +407,7 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     push.env("BACKUPDESK_TEST_PART_SIZE", (5 * MIB).to_string());
     let (code, pushed) = run_json(push);
     assert_eq!(code, 0, "{pushed:#}");
-    let newest_copy = pushed["locations"][0]["copied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == newest.as_str())
-        .cloned()
-        .unwrap();
+    let newest_copy = named(&pushed, "copied", &newest);
     assert!(
         newest_copy["parts_sent"].as_u64().unwrap() >= 2,
         "{newest_copy:#}"
@@ -370,34 +419,10 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     };
 
     // The new machine: another config folder, no installation folder.
-    let fresh = tempfile::tempdir().unwrap();
-    let root = fresh.path().join("opt/server-monitor");
-    let config = fresh.path().join("config");
-    let machine = |args: &[&str]| {
-        let mut cmd = backupdesk();
-        cmd.arg("--data-dir")
-            .arg(&root)
-            .arg("--passphrase-file")
-            .arg(&lost.passphrase_file)
-            .args(args);
-        on_a_machine(&mut cmd, &config);
-        cmd
-    };
-    let run = |args: &[&str]| {
-        let mut cmd = machine(args);
-        cmd.arg("--json");
-        run_json(cmd)
-    };
-    let (code, out) = run(&[
-        "offsite",
-        "add",
-        "cold",
-        "--s3",
-        &format!("s3://{BUCKET}/monitor-1"),
-        "--endpoint",
-        &moto.endpoint,
-        "--path-style",
-    ]);
+    let fresh = Machine::new(&lost.passphrase_file);
+    let root = fresh.root.clone();
+    let run = |args: &[&str]| fresh.json(args);
+    let (code, out) = run(&strs(&add_args(&moto, "cold")));
     assert_eq!(code, 0, "{out:#}");
     let (code, listed) = run(&["offsite", "list", "--location", "cold"]);
     assert_eq!(code, 0, "{listed:#}");
@@ -405,7 +430,8 @@ fn offsite_a_machine_that_lost_everything_restores_from_the_bucket_alone() {
     assert!(!root.exists());
 
     // (In words this time: what an admin reads after a disaster.)
-    let out = machine(&["--yes", "restore", "--from-offsite", "cold"])
+    let out = fresh
+        .command(&["--yes", "restore", "--from-offsite", "cold"])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -561,28 +587,10 @@ fn offsite_verify_finds_copies_altered_or_cut_short_in_the_store() {
     );
 
     // A machine with no record of the push: the store's .meta files tell.
-    let other = inst.dir.path().join("other-machine");
-    let mut add = backupdesk();
-    on_a_machine(&mut add, &other);
-    add.args(["--data-dir"]).arg(other.join("sm")).args([
-        "offsite",
-        "add",
-        "cold",
-        "--s3",
-        &format!("s3://{BUCKET}/monitor-1"),
-        "--endpoint",
-        &moto.endpoint,
-        "--path-style",
-        "--json",
-    ]);
-    assert_eq!(run_json(add).0, 0);
-    let mut verify = backupdesk();
-    on_a_machine(&mut verify, &other);
-    verify
-        .args(["--data-dir"])
-        .arg(other.join("sm"))
-        .args(["offsite", "verify", "--json"]);
-    let (code, out) = run_json(verify);
+    let other = Machine::new(&inst.passphrase_file);
+    let (code, out) = other.json(&strs(&add_args(&moto, "cold")));
+    assert_eq!(code, 0, "{out:#}");
+    let (code, out) = other.json(&["offsite", "verify"]);
     assert_eq!(code, 1, "{out:#}");
     assert_eq!(kinds(&out), expected, "{out:#}");
 
@@ -710,15 +718,7 @@ fn offsite_copies_are_locked_for_their_retention_and_prune_spares_locked_ones() 
     let (code, dry) = json(&inst, &["offsite", "prune", "--dry-run"]);
     assert_eq!(code, 0, "{dry:#}");
     assert_eq!(held(&moto), all_before, "a dry run deletes nothing");
-    let fate = |out: &serde_json::Value, name: &str| {
-        out["locations"][0]["copies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned()
-            .unwrap()
-    };
+    let fate = |out: &serde_json::Value, name: &str| named(out, "copies", name);
     assert_eq!(fate(&dry, old)["action"], "delete", "{dry:#}");
     assert_eq!(fate(&dry, today)["action"], "keep", "{dry:#}");
     let before = moto.requests().len();
@@ -838,13 +838,7 @@ fn offsite_a_wrong_revoked_or_push_only_key_is_a_clear_error() {
     save_policy(&inst, 0);
     let (code, out) = as_key(&key.id, &key.secret, &["offsite", "prune", "--yes"]);
     assert_eq!(code, 1, "{out:#}");
-    let refused = out["locations"][0]["copies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == older.as_str())
-        .cloned()
-        .unwrap();
+    let refused = named(&out, "copies", &older);
     assert_eq!(refused["action"], "failed", "{out:#}");
     assert_eq!(refused["error"]["kind"], "offsite_denied", "{out:#}");
     let still = moto.boto(&format!(
@@ -898,18 +892,9 @@ fn offsite_the_laptop_deep_verifies_the_copies_its_server_pushes() {
         "admin",
     ]);
     assert_eq!(code, 0, "{out:#}");
-    let (code, out) = run(&[
-        "--profile",
-        "srv",
-        "offsite",
-        "add",
-        "cold",
-        "--s3",
-        &format!("s3://{BUCKET}/monitor-1"),
-        "--endpoint",
-        &moto.endpoint,
-        "--path-style",
-    ]);
+    let mut add = vec!["--profile".to_owned(), "srv".to_owned()];
+    add.extend(add_args(&moto, "cold"));
+    let (code, out) = run(&strs(&add));
     assert_eq!(code, 0, "{out:#}");
     assert_eq!(out["location"]["installation"], "srv", "{out:#}");
     let (code, out) = run(&["--profile", "srv", "offsite", "list"]);

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use backupdesk_core::demo::JournalMode;
 
-use crate::offsite::{cli, json, on_a_machine, save_policy};
+use crate::offsite::{Machine, cli, json, named, save_policy};
 use crate::support::*;
 
 /// `offsite add NAME --sftp USER@127.0.0.1:FOLDER` on `inst`'s machine.
@@ -150,13 +150,7 @@ fn offsite_an_sftp_folder_is_pushed_verified_pruned_and_restored_from() {
     std::fs::write(folder.join(&older), &bytes).unwrap();
     let (code, out) = json(&inst, &["offsite", "verify", "--deep", "--all"]);
     assert_eq!(code, 1, "{out:#}");
-    let bad = out["locations"][0]["copies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == older.as_str())
-        .cloned()
-        .unwrap();
+    let bad = named(&out, "copies", &older);
     assert_eq!(bad["ok"], false, "{bad:#}");
     assert_eq!(bad["depth"], "deep", "{bad:#}");
     assert!(
@@ -167,13 +161,7 @@ fn offsite_an_sftp_folder_is_pushed_verified_pruned_and_restored_from() {
     std::fs::write(folder.join(&older), &bytes[..bytes.len() / 2]).unwrap();
     let (code, out) = json(&inst, &["offsite", "verify"]);
     assert_eq!(code, 1, "{out:#}");
-    let bad = out["locations"][0]["copies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == older.as_str())
-        .cloned()
-        .unwrap();
+    let bad = named(&out, "copies", &older);
     assert_eq!(bad["problem"]["kind"], "truncated_backup", "{bad:#}");
     assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
 
@@ -197,20 +185,8 @@ fn offsite_an_sftp_folder_is_pushed_verified_pruned_and_restored_from() {
         gpg_decrypt_to(PASSPHRASE, &inst.backup_path(&newest), &out);
         content_digest(&out, None)
     };
-    let fresh = tempfile::tempdir().unwrap();
-    let root = fresh.path().join("opt/server-monitor");
-    let config = fresh.path().join("config");
-    let machine = |args: &[&str]| {
-        let mut cmd = backupdesk();
-        cmd.arg("--data-dir")
-            .arg(&root)
-            .arg("--passphrase-file")
-            .arg(&inst.passphrase_file)
-            .args(args)
-            .arg("--json");
-        on_a_machine(&mut cmd, &config);
-        run_json(cmd)
-    };
+    let fresh = Machine::new(&inst.passphrase_file);
+    let machine = |args: &[&str]| fresh.json(args);
     let (code, out) = machine(&[
         "offsite",
         "add",
@@ -229,7 +205,7 @@ fn offsite_an_sftp_folder_is_pushed_verified_pruned_and_restored_from() {
     let (code, out) = machine(&["--yes", "restore", "--from-offsite", "far"]);
     assert_eq!(code, 0, "{out:#}");
     assert_eq!(
-        content_digest(&root.join("data/servers.db"), None),
+        content_digest(&fresh.root.join("data/servers.db"), None),
         expected_digest
     );
 }
@@ -273,13 +249,7 @@ fn offsite_an_sftp_push_killed_mid_copy_resumes_from_the_verified_prefix() {
 
     let (code, out) = json(&inst, &["offsite", "push"]);
     assert_eq!(code, 0, "{out:#}");
-    let copy = out["locations"][0]["copied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == backup.as_str())
-        .cloned()
-        .unwrap();
+    let copy = named(&out, "copied", &backup);
     let (kept, sent) = (
         copy["bytes_kept"].as_u64().unwrap(),
         copy["bytes_sent"].as_u64().unwrap(),
@@ -299,13 +269,7 @@ fn offsite_an_sftp_push_killed_mid_copy_resumes_from_the_verified_prefix() {
     std::fs::write(&bogus, vec![7u8; 4096]).unwrap();
     let (code, out) = json(&inst, &["offsite", "push"]);
     assert_eq!(code, 0, "{out:#}");
-    let copy = out["locations"][0]["copied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == other.as_str())
-        .cloned()
-        .unwrap();
+    let copy = named(&out, "copied", &other);
     assert_eq!(copy["bytes_kept"], 0, "{copy:#}");
     assert_eq!(
         std::fs::read(folder.join(&other)).unwrap(),
@@ -386,4 +350,100 @@ fn offsite_sftp_problems_are_each_a_clear_error_and_touch_nothing_local() {
 
     assert!(inst.backup_path(&backup).is_file());
     assert_eq!(inst.fingerprint(), local_before, "nothing local changed");
+}
+
+/// An SFTP location whose SSH key has a passphrase, and no agent: the
+/// passphrase goes to the real keychain when the location is added, ssh
+/// gets it from Backup Desk as its askpass helper, and it is in no file,
+/// log or output; without it in the keychain, the login is refused.
+#[test]
+fn offsite_an_sftp_key_with_a_passphrase_is_unlocked_from_the_keychain() {
+    const KEY_PASSPHRASE: &str = "sftp-key-passphrase-in-the-keychain";
+    let sshd = Sshd::start();
+    let folder = folder_of(&sshd);
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let backup = inst.backup();
+    let key = inst.dir.path().join("locked_key");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", KEY_PASSPHRASE, "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let authorized = sshd.dir.path().join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&authorized).unwrap();
+    keys.push_str(&public);
+    std::fs::write(&authorized, keys).unwrap();
+    let kpf = inst.dir.path().join("key-passphrase");
+    write_private(&kpf, KEY_PASSPHRASE);
+    let config = inst.dir.path().join("config");
+    let target = format!("{}@127.0.0.1:{}", sshd.user, folder.display());
+    let (ok, text) = keyring_session(
+        &inst,
+        &[("BACKUPDESK_CONFIG_DIR", config.as_os_str())],
+        &format!(
+            r#"set -e
+            unset SSH_AUTH_SOCK
+            $B --data-dir "$ROOT" --json offsite add far --sftp {target} --port {port} --identity {key} --key-passphrase-file {kpf} > "$OUT/added.json"
+            $B --data-dir "$ROOT" offsite push
+            $B --data-dir "$ROOT" offsite verify
+            $B --data-dir "$ROOT" --json offsite show far
+            set +e
+            $B --data-dir "$ROOT" --json offsite remove far > /dev/null
+            $B --data-dir "$ROOT" --json offsite add again --sftp {target} --port {port} --identity {key} > "$OUT/without.json"
+            echo $? > "$OUT/without.code"
+            "#,
+            port = sshd.port,
+            key = key.display(),
+            kpf = kpf.display(),
+        ),
+    );
+    assert!(ok, "{text}");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(inst.dir.path().join("out").join(name)).unwrap())
+            .unwrap()
+    };
+    assert_eq!(read("added.json")["keys"], "ssh_key", "{text}");
+    assert_eq!(
+        std::fs::read(folder.join(&backup)).unwrap(),
+        std::fs::read(inst.backup_path(&backup)).unwrap(),
+        "{text}"
+    );
+    // Forgotten with its location: the key cannot be opened any more.
+    let code = std::fs::read_to_string(inst.dir.path().join("out/without.code")).unwrap();
+    assert_eq!(code.trim(), "1", "{text}");
+    assert_eq!(
+        read("without.json")["error"]["kind"],
+        "offsite_denied",
+        "{text}"
+    );
+
+    let mut haystack = text.clone();
+    for file in walk_files(&config)
+        .into_iter()
+        .chain(walk_files(&inst.data.logs()))
+    {
+        haystack.push_str(&String::from_utf8_lossy(&std::fs::read(file).unwrap()));
+    }
+    assert!(haystack.contains("far"), "outputs captured");
+    assert!(
+        !haystack.contains(KEY_PASSPHRASE),
+        "the key passphrase leaked"
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(read) = std::fs::read_dir(dir) {
+        for entry in read.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk_files(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }

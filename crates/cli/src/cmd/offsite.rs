@@ -25,6 +25,11 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                         target: target.clone(),
                         port: args.port,
                         identity: args.identity.clone(),
+                        key_passphrase: args
+                            .key_passphrase_file
+                            .as_deref()
+                            .map(key_passphrase)
+                            .transpose()?,
                     }),
                     None,
                     false,
@@ -329,4 +334,25 @@ fn keys() -> anyhow::Result<(OffsiteKeys, bool)> {
     let key_id = rpassword::prompt_password("Access key id: ")?;
     let secret = rpassword::prompt_password("Secret access key: ")?;
     Ok((OffsiteKeys { key_id, secret }, false))
+}
+
+/// The first line of `file`: an SSH key's passphrase, for the keychain.
+fn key_passphrase(file: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
+        usage(
+            backupdesk_core::ErrorKind::PassphraseFileUnreadable,
+            format!(
+                "cannot read the key passphrase from {}: {e}",
+                file.display()
+            ),
+        )
+    })?);
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(usage(
+            backupdesk_core::ErrorKind::EmptyPassphrase,
+            format!("{} holds no key passphrase", file.display()),
+        ));
+    }
+    Ok(zeroize::Zeroizing::new(line.to_owned()))
 }

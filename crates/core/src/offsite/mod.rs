@@ -3,6 +3,7 @@
 //! the store confirmed its SHA-256. [`location`] names the places,
 //! [`s3`] talks to a bucket.
 
+pub mod askpass;
 pub mod ledger;
 pub mod location;
 pub mod s3;

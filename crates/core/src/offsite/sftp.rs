@@ -50,7 +50,8 @@ pub struct SftpFolder {
 impl SftpFolder {
     /// Connects to `spec` with the host keys of `known_hosts`; with
     /// `pin_new_key`, a host not in it yet is added (the location's first
-    /// use), else it is refused.
+    /// use), else it is refused. When the keychain holds a key passphrase
+    /// for `askpass_scope`, ssh gets it through the askpass helper.
     ///
     /// # Errors
     /// No ssh client, an unknown or changed host key, a refused login, an
@@ -59,6 +60,7 @@ impl SftpFolder {
         spec: &SftpSpec,
         known_hosts: &Path,
         pin_new_key: bool,
+        askpass_scope: Option<&str>,
     ) -> Result<Self, OffsiteError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -76,7 +78,31 @@ impl SftpFolder {
             cmd.arg("-p").arg(port.to_string());
         }
         let checking = if pin_new_key { "accept-new" } else { "yes" };
-        cmd.args(["-T", "-o", "BatchMode=yes", "-o"])
+        // A key with a passphrase in the keychain: ssh may ask for it, and
+        // only for it (no password, no keyboard-interactive), from this
+        // executable run as its askpass helper (see `askpass`).
+        let asks = askpass_scope.filter(|scope| crate::offsite::askpass::has_passphrase(scope));
+        match (asks, std::env::current_exe()) {
+            (Some(scope), Ok(exe)) => {
+                cmd.env("SSH_ASKPASS", exe)
+                    .env("SSH_ASKPASS_REQUIRE", "force")
+                    .env(crate::offsite::askpass::ASKPASS_SCOPE, scope)
+                    .args([
+                        "-o",
+                        "BatchMode=no",
+                        "-o",
+                        "PasswordAuthentication=no",
+                        "-o",
+                        "KbdInteractiveAuthentication=no",
+                        "-o",
+                        "NumberOfPasswordPrompts=1",
+                    ]);
+            }
+            _ => {
+                cmd.args(["-o", "BatchMode=yes"]);
+            }
+        }
+        cmd.args(["-T", "-o"])
             .arg(format!("StrictHostKeyChecking={checking}"))
             .arg("-o")
             .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
@@ -529,53 +555,34 @@ impl From<OffsiteError> for Stalled {
 
 /// Why the connection could not be made, from ssh's own words.
 fn connect_failure(host: &str, stderr: &str, e: &SftpError) -> OffsiteError {
-    let said = |needle: &str| stderr.contains(needle);
-    let last_line = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
+    use crate::ssh_words::{SshFailure, read_failure};
     let host = host.to_owned();
-    if said("REMOTE HOST IDENTIFICATION HAS CHANGED") {
-        let fingerprint = stderr
-            .split_whitespace()
-            .find(|w| w.starts_with("SHA256:"))
-            .map(|f| format!(" (it now offers {f})"))
-            .unwrap_or_default();
-        return OffsiteError::HostKeyChanged { host, fingerprint };
-    }
-    if said("Host key verification failed")
-        || said("No ED25519 host key is known")
-        || said("host key is known")
-    {
-        return OffsiteError::HostKeyUnknown { host };
-    }
-    if said("Permission denied") || said("Too many authentication failures") {
-        return OffsiteError::LoginRefused {
+    let (failure, last_line) = read_failure(stderr);
+    match failure {
+        SshFailure::ChangedHostKey { fingerprint } => OffsiteError::HostKeyChanged {
+            host,
+            fingerprint: fingerprint
+                .map(|f| format!(" (it now offers {f})"))
+                .unwrap_or_default(),
+        },
+        SshFailure::UnknownHostKey => OffsiteError::HostKeyUnknown { host },
+        SshFailure::LoginRefused => OffsiteError::LoginRefused {
             host,
             detail: last_line,
-        };
-    }
-    if said("Connection refused")
-        || said("Could not resolve")
-        || said("timed out")
-        || said("No route to host")
-    {
-        return OffsiteError::Unreachable(format!("{host}: {last_line}"));
-    }
-    if said("subsystem request failed") {
-        return OffsiteError::Failed(format!("{host} offers no SFTP ({last_line})"));
-    }
-    OffsiteError::Failed(format!(
-        "SFTP to {host} failed: {}",
-        if last_line.is_empty() {
-            e.to_string()
-        } else {
-            last_line
+        },
+        SshFailure::Unreachable => OffsiteError::Unreachable(format!("{host}: {last_line}")),
+        SshFailure::Other if stderr.contains("subsystem request failed") => {
+            OffsiteError::Failed(format!("{host} offers no SFTP ({last_line})"))
         }
-    ))
+        SshFailure::Other => OffsiteError::Failed(format!(
+            "SFTP to {host} failed: {}",
+            if last_line.is_empty() {
+                e.to_string()
+            } else {
+                last_line
+            }
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -575,52 +575,28 @@ struct RawRun {
 
 /// What ssh's stderr says went wrong (exit status 255).
 fn classify_ssh_failure(host: &str, stderr: &str, scanned: impl FnOnce() -> String) -> SshError {
+    use crate::ssh_words::{SshFailure, read_failure};
     let host = host.to_owned();
-    let said = |needle: &str| stderr.contains(needle);
-    let last_line = stderr
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    if said("REMOTE HOST IDENTIFICATION HAS CHANGED") {
-        let fingerprint = stderr
-            .split_whitespace()
-            .find(|w| w.starts_with("SHA256:"))
-            .map(|f| format!(" (it now offers {f})"))
-            .unwrap_or_default();
-        return SshError::ChangedHostKey { host, fingerprint };
-    }
-    if said("Host key verification failed") || said("host key is known") {
-        let f = scanned();
-        let fingerprint = if f.is_empty() {
-            String::new()
-        } else {
-            format!(" (it offers {f})")
-        };
-        return SshError::UnknownHostKey { host, fingerprint };
-    }
-    if said("Permission denied") || said("Too many authentication failures") {
-        return SshError::LoginRefused {
+    let (failure, detail) = read_failure(stderr);
+    match failure {
+        SshFailure::ChangedHostKey { fingerprint } => SshError::ChangedHostKey {
             host,
-            detail: last_line,
-        };
-    }
-    if said("Connection refused")
-        || said("Could not resolve")
-        || said("timed out")
-        || said("No route to host")
-        || said("Network is unreachable")
-    {
-        return SshError::Unreachable {
-            host,
-            detail: last_line,
-        };
-    }
-    SshError::Failed {
-        host,
-        detail: last_line,
+            fingerprint: fingerprint
+                .map(|f| format!(" (it now offers {f})"))
+                .unwrap_or_default(),
+        },
+        SshFailure::UnknownHostKey => {
+            let f = scanned();
+            let fingerprint = if f.is_empty() {
+                String::new()
+            } else {
+                format!(" (it offers {f})")
+            };
+            SshError::UnknownHostKey { host, fingerprint }
+        }
+        SshFailure::LoginRefused => SshError::LoginRefused { host, detail },
+        SshFailure::Unreachable => SshError::Unreachable { host, detail },
+        SshFailure::Other => SshError::Failed { host, detail },
     }
 }
 

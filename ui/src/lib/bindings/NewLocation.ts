@@ -3,4 +3,8 @@
 /**
  * A location as the settings form describes it.
  */
-export type NewLocation = { "kind": "s3", url: string, endpoint: string | null, region: string | null, path_style: boolean, key_id: string, secret: string, } | { "kind": "sftp", target: string, port: number | null, identity: string | null, };
+export type NewLocation = { "kind": "s3", url: string, endpoint: string | null, region: string | null, path_style: boolean, key_id: string, secret: string, } | { "kind": "sftp", target: string, port: number | null, identity: string | null, 
+/**
+ * The key's passphrase, for the keychain (empty: none).
+ */
+key_passphrase: string | null, };

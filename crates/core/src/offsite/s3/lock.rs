@@ -70,21 +70,20 @@ impl S3Bucket {
             LockMode::Governance => ObjectLockRetentionMode::Governance,
             LockMode::Compliance => ObjectLockRetentionMode::Compliance,
         };
-        self.runtime
-            .block_on(
-                self.client
-                    .put_object_retention()
-                    .bucket(&self.bucket)
-                    .key(self.key(name))
-                    .retention(
-                        ObjectLockRetention::builder()
-                            .mode(mode)
-                            .retain_until_date(AwsDateTime::from_secs(until.timestamp()))
-                            .build(),
-                    )
-                    .send(),
-            )
-            .map_err(|e| classify("lock", &self.bucket, e))?;
+        self.call(
+            "lock",
+            self.client
+                .put_object_retention()
+                .bucket(&self.bucket)
+                .key(self.key(name))
+                .retention(
+                    ObjectLockRetention::builder()
+                        .mode(mode)
+                        .retain_until_date(AwsDateTime::from_secs(until.timestamp()))
+                        .build(),
+                )
+                .send(),
+        )?;
         Ok(())
     }
 
@@ -95,16 +94,15 @@ impl S3Bucket {
     /// # Errors
     /// The store's refusals (a locked version among them).
     pub fn delete_version(&self, name: &str, version_id: Option<&str>) -> Result<(), OffsiteError> {
-        self.runtime
-            .block_on(
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(self.key(name))
-                    .set_version_id(version_id.map(str::to_owned))
-                    .send(),
-            )
-            .map_err(|e| classify("delete", &self.bucket, e))?;
+        self.call(
+            "delete",
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(self.key(name))
+                .set_version_id(version_id.map(str::to_owned))
+                .send(),
+        )?;
         Ok(())
     }
 }

@@ -114,6 +114,22 @@ impl S3Bucket {
         })
     }
 
+    /// Runs one request on the bucket's runtime; a refusal comes back in
+    /// the admin's terms ([`classify`]), `what` naming the attempt.
+    fn call<T, E, R>(
+        &self,
+        what: &str,
+        request: impl std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, OffsiteError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.runtime
+            .block_on(request)
+            .map_err(|e| classify(what, &self.bucket, e))
+    }
+
     /// The full key of `name` under the prefix.
     pub fn key(&self, name: &str) -> String {
         if self.prefix.is_empty() {
@@ -166,17 +182,15 @@ impl S3Bucket {
         let mut out = Vec::new();
         let mut token = None;
         loop {
-            let page = self
-                .runtime
-                .block_on(
-                    self.client
-                        .list_objects_v2()
-                        .bucket(&self.bucket)
-                        .prefix(&prefix)
-                        .set_continuation_token(token.clone())
-                        .send(),
-                )
-                .map_err(|e| classify("list", &self.bucket, e))?;
+            let page = self.call(
+                "list",
+                self.client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(&prefix)
+                    .set_continuation_token(token.clone())
+                    .send(),
+            )?;
             for object in page.contents() {
                 if let Some(name) = object.key().and_then(|k| k.strip_prefix(&prefix))
                     && !name.contains('/')
@@ -205,16 +219,14 @@ impl S3Bucket {
     ) -> Result<u64, OffsiteError> {
         use std::io::Write;
         let key = self.key(name);
-        let object = self
-            .runtime
-            .block_on(
-                self.client
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .send(),
-            )
-            .map_err(|e| classify("read", &self.bucket, e))?;
+        let object = self.call(
+            "read",
+            self.client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send(),
+        )?;
         let total = object.content_length().map(|l| l.max(0) as u64);
         progress.start(Phase::Download, total);
         let mut file = std::fs::File::create(dest)
@@ -244,19 +256,17 @@ impl S3Bucket {
     /// The store's refusals; a checksum the store does not confirm.
     pub fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
         let digest = b64(&Sha256::digest(bytes));
-        let answer = self
-            .runtime
-            .block_on(
-                self.client
-                    .put_object()
-                    .bucket(&self.bucket)
-                    .key(self.key(name))
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .checksum_sha256(&digest)
-                    .body(ByteStream::from(bytes.to_vec()))
-                    .send(),
-            )
-            .map_err(|e| classify("write", &self.bucket, e))?;
+        let answer = self.call(
+            "write",
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.key(name))
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(&digest)
+                .body(ByteStream::from(bytes.to_vec()))
+                .send(),
+        )?;
         match answer.checksum_sha256() {
             Some(stored) if stored == digest => Ok(()),
             other => Err(OffsiteError::ChecksumNotConfirmed {
@@ -435,22 +445,20 @@ impl S3Bucket {
             counts: [parts_sent, parts_kept, bytes_sent, bytes_kept],
         } = outcome?;
         let (parts_sent, parts_kept) = (parts_sent as u32, parts_kept as u32);
-        let done = self
-            .runtime
-            .block_on(
-                self.client
-                    .complete_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .upload_id(&upload_id)
-                    .multipart_upload(
-                        CompletedMultipartUpload::builder()
-                            .set_parts(Some(completed))
-                            .build(),
-                    )
-                    .send(),
-            )
-            .map_err(|e| classify("write", &self.bucket, e))?;
+        let done = self.call(
+            "write",
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(completed))
+                        .build(),
+                )
+                .send(),
+        )?;
         progress.finish();
         let expected = composite_checksum(&digests);
         // The store's checksum of what it now holds: in the completion's
@@ -483,16 +491,14 @@ impl S3Bucket {
     /// The id of the cut-off upload of `key` to resume, else a new one;
     /// older cut-off uploads of it are aborted (no orphan is left).
     fn resumable_upload(&self, key: &str) -> Result<String, OffsiteError> {
-        let listed = self
-            .runtime
-            .block_on(
-                self.client
-                    .list_multipart_uploads()
-                    .bucket(&self.bucket)
-                    .prefix(key)
-                    .send(),
-            )
-            .map_err(|e| classify("list", &self.bucket, e))?;
+        let listed = self.call(
+            "list",
+            self.client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .send(),
+        )?;
         let mut ours: Vec<_> = listed
             .uploads()
             .iter()
@@ -506,17 +512,15 @@ impl S3Bucket {
             }
             return Ok(newest);
         }
-        let created = self
-            .runtime
-            .block_on(
-                self.client
-                    .create_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .send(),
-            )
-            .map_err(|e| classify("write", &self.bucket, e))?;
+        let created = self.call(
+            "write",
+            self.client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .send(),
+        )?;
         created
             .upload_id()
             .map(str::to_owned)
@@ -531,18 +535,16 @@ impl S3Bucket {
         let mut parts = Vec::new();
         let mut marker = None;
         loop {
-            let page = self
-                .runtime
-                .block_on(
-                    self.client
-                        .list_parts()
-                        .bucket(&self.bucket)
-                        .key(key)
-                        .upload_id(upload_id)
-                        .set_part_number_marker(marker.clone())
-                        .send(),
-                )
-                .map_err(|e| classify("list", &self.bucket, e))?;
+            let page = self.call(
+                "list",
+                self.client
+                    .list_parts()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .set_part_number_marker(marker.clone())
+                    .send(),
+            )?;
             parts.extend(page.parts().iter().cloned());
             match page.next_part_number_marker() {
                 Some(next) if page.is_truncated() == Some(true) => marker = Some(next.to_owned()),
@@ -553,16 +555,15 @@ impl S3Bucket {
     }
 
     fn abort(&self, key: &str, upload_id: &str) -> Result<(), OffsiteError> {
-        self.runtime
-            .block_on(
-                self.client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(upload_id)
-                    .send(),
-            )
-            .map_err(|e| classify("write", &self.bucket, e))?;
+        self.call(
+            "write",
+            self.client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .send(),
+        )?;
         Ok(())
     }
 }

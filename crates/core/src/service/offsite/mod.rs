@@ -64,6 +64,9 @@ pub struct SftpSpec {
     pub target: String,
     pub port: Option<u16>,
     pub identity: Option<std::path::PathBuf>,
+    /// The passphrase of that key, for the keychain (ssh is handed it
+    /// when it asks; without it, a key with a passphrase needs the agent).
+    pub key_passphrase: Option<zeroize::Zeroizing<String>>,
 }
 
 /// Where a new location is.
@@ -122,9 +125,24 @@ pub fn add(
         return Err(OffsiteError::Exists(name.to_owned()).into());
     }
     if let OffsiteStore::Sftp { .. } = &location.store {
+        let scope = location.keychain_scope();
+        let key_passphrase = match spec {
+            StoreSpec::Sftp(sftp) => sftp.key_passphrase.clone(),
+            StoreSpec::S3(_) => None,
+        };
+        if let Some(secret) = &key_passphrase {
+            Keychain::open()?.set(&scope, SecretKind::OffsiteKeyPassphrase, secret)?;
+        }
         // First use: pins the host key, and proves the login and the folder.
-        let folder = sftp_folder(&location, true)?;
-        folder.list()?;
+        let reached = sftp_folder(&location, true).and_then(|folder| Ok(folder.list()?));
+        if let Err(e) = reached {
+            if key_passphrase.is_some()
+                && let Ok(keychain) = Keychain::open()
+            {
+                let _ = keychain.forget(&scope, SecretKind::OffsiteKeyPassphrase);
+            }
+            return Err(e);
+        }
         book.add(location.clone())?;
         return Ok((location, KeysKept::SshKey));
     }
@@ -163,6 +181,17 @@ pub fn locations(selection: Option<&Selection>) -> Result<Vec<OffsiteLocation>> 
         .collect())
 }
 
+/// Location `only`, else every location of the selection's installation.
+///
+/// # Errors
+/// No such location; a damaged `offsite.toml`.
+fn chosen(selection: &Selection, only: Option<&str>) -> Result<Vec<OffsiteLocation>> {
+    match only {
+        Some(name) => Ok(vec![location(name)?]),
+        None => locations(Some(selection)),
+    }
+}
+
 /// Location `name`.
 ///
 /// # Errors
@@ -183,6 +212,7 @@ pub fn remove(name: &str) -> Result<OffsiteLocation> {
     if let Ok(keychain) = Keychain::open() {
         let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteKeyId);
         let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteSecret);
+        let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteKeyPassphrase);
     }
     Ok(removed)
 }
@@ -266,7 +296,12 @@ fn sftp_folder(location: &OffsiteLocation, pin_new_key: bool) -> Result<SftpFold
         port: *port,
         identity: identity.clone(),
     };
-    Ok(SftpFolder::connect(&spec, &known_hosts(), pin_new_key)?)
+    Ok(SftpFolder::connect(
+        &spec,
+        &known_hosts(),
+        pin_new_key,
+        Some(&location.keychain_scope()),
+    )?)
 }
 
 /// What `offsite test` found: each step in order; the first that failed

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Result, ledger_path, location, locations, store};
+use super::{Result, chosen, ledger_path, store};
 use crate::clock::Clock;
 use crate::format::name::BackupName;
 use crate::local::ledger::Ledger;
@@ -75,10 +75,7 @@ pub fn prune(
     let data = selection.installation()?;
     let policy = crate::service::retention::policy(selection)?;
     let pins = Ledger::read(data).map_err(crate::local::catalog::CatalogError::from)?;
-    let targets = match only {
-        Some(name) => vec![location(name)?],
-        None => locations(Some(selection))?,
-    };
+    let targets = chosen(selection, only)?;
     let now = clock.now();
     let mut out = Vec::new();
     for location in targets {

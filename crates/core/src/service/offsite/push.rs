@@ -6,13 +6,12 @@ use serde::Serialize;
 
 use chrono::{Local, TimeZone, Utc};
 
-use super::{Result, ledger_path, location, locations, store};
+use super::{Result, chosen, ledger_path, store};
 use crate::clock::Clock;
 use crate::local::catalog::BackupCatalog;
 use crate::local::ledger::Ledger;
 use crate::local::retention;
 use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState};
-use crate::offsite::location::OffsiteLocation;
 use crate::offsite::throttle::Throttle;
 use crate::progress::Progress;
 use crate::service::selection::Selection;
@@ -87,10 +86,7 @@ pub fn push(
     let data = selection.installation()?;
     let mut throttle = Throttle::new(options.limit);
     let throttle = &mut throttle;
-    let targets: Vec<OffsiteLocation> = match options.only.as_deref() {
-        Some(name) => vec![location(name)?],
-        None => locations(Some(selection))?,
-    };
+    let targets = chosen(selection, options.only.as_deref())?;
     let catalog = BackupCatalog::scan(data)?;
     // Each backup with its .meta first: a copy whose .meta is there can be
     // checked from the store alone.

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::push::stamp;
-use super::{Result, ledger_path, location, locations, store};
+use super::{Result, chosen, ledger_path, store};
 use crate::clock::Clock;
 use crate::format::meta::BackupMeta;
 use crate::format::name::BackupName;
@@ -72,10 +72,7 @@ pub fn verify(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<Vec<OffsiteVerify>> {
-    let targets = match only {
-        Some(name) => vec![location(name)?],
-        None => locations(Some(selection))?,
-    };
+    let targets = chosen(selection, only)?;
     let passphrase = match deep {
         Some(_) => Some(passphrases.passphrase(PassphraseUse::Reading)?),
         None => None,
@@ -151,6 +148,18 @@ pub enum DeepScope {
     All,
 }
 
+/// A quick check that passed, with what it could not compare.
+fn passed(name: &str, size: u64, note: Option<&str>) -> CopyVerdict {
+    CopyVerdict {
+        name: name.to_owned(),
+        size,
+        depth: VerifyDepth::Quick,
+        ok: true,
+        problem: None,
+        note: note.map(str::to_owned),
+    }
+}
+
 fn bad(name: &str, size: u64, depth: VerifyDepth, kind: ErrorKind, message: String) -> CopyVerdict {
     CopyVerdict {
         name: name.to_owned(),
@@ -191,16 +200,11 @@ fn quick(
             .and_then(|m| Some((m.gpg_size?, m.gpg_sha256.map(hex_to_b64), false))),
     };
     let Some((size, checksum, recorded)) = expected else {
-        return Ok(CopyVerdict {
-            name: name.to_owned(),
-            size: object.size,
-            depth,
-            ok: true,
-            problem: None,
-            note: Some(
-                "no record of its push and no .meta with its size: only --deep can check it".into(),
-            ),
-        });
+        return Ok(passed(
+            name,
+            object.size,
+            Some("no record of its push and no .meta with its size: only --deep can check it"),
+        ));
     };
     if object.size != size {
         let kind = if object.size < size {
@@ -220,52 +224,34 @@ fn quick(
         ));
     }
     if !remote.keeps_checksums() {
-        return Ok(CopyVerdict {
-            name: name.to_owned(),
-            size: object.size,
-            depth,
-            ok: true,
-            problem: None,
-            note: Some(
-                "its size is as pushed; an SFTP folder keeps no checksum: --deep reads its bytes back"
-                    .into(),
+        return Ok(passed(
+            name,
+            object.size,
+            Some(
+                "its size is as pushed; an SFTP folder keeps no checksum: --deep reads its bytes back",
             ),
-        });
+        ));
     }
     let Some(checksum) = checksum else {
-        return Ok(CopyVerdict {
-            name: name.to_owned(),
-            size: object.size,
-            depth,
-            ok: true,
-            problem: None,
-            note: Some(
-                "its size matches; no SHA-256 to compare with: only --deep can check its bytes"
-                    .into(),
-            ),
-        });
+        return Ok(passed(
+            name,
+            object.size,
+            Some("its size matches; no SHA-256 to compare with: only --deep can check its bytes"),
+        ));
     };
     if same_checksum(&stored, &checksum) {
-        return Ok(CopyVerdict {
-            name: name.to_owned(),
-            size: object.size,
-            depth,
-            ok: true,
-            problem: None,
-            note: None,
-        });
+        return Ok(passed(name, object.size, None));
     }
     // Without the push's record, a multipart copy's checksum (of its parts)
     // cannot be compared with the .meta's (of the whole file).
     if !recorded && !stored.is_empty() && object.size > PART_SIZE {
-        return Ok(CopyVerdict {
-            name: name.to_owned(),
-            size: object.size,
-            depth,
-            ok: true,
-            problem: None,
-            note: Some("its size matches; the store's checksum is of its parts, not comparable with its .meta: only --deep can check its bytes".into()),
-        });
+        return Ok(passed(
+            name,
+            object.size,
+            Some(
+                "its size matches; the store's checksum is of its parts, not comparable with its .meta: only --deep can check its bytes",
+            ),
+        ));
     }
     Ok(bad(
         name,
