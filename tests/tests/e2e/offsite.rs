@@ -382,6 +382,13 @@ fn offsite_problems_are_each_a_clear_error_and_touch_nothing_local() {
             .any(|w| w.as_str().unwrap().contains("offsite push")),
         "{made:#}"
     );
+    // And on record in the backup log.
+    let log = std::fs::read_to_string(inst.data.logs().join("backup.log")).unwrap();
+    assert!(
+        log.contains("The off-site copy to down failed")
+            && log.contains("The off-site copy to nobucket failed"),
+        "{log}"
+    );
     let (code, out) = json(&inst, &["offsite", "test", "nowhere"]);
     assert_eq!(
         (code, out["error"]["kind"].as_str()),

@@ -119,7 +119,7 @@ pub fn plan(
         warnings
             .push("this backup is a plaintext file left by Server Monitor's scripts".to_owned());
     }
-    if options.stop_cmd.is_none() {
+    if options.stop_cmd.is_none() && live.exists() {
         warnings.push("no --stop-cmd: the swap is safe against a running service, but writes it makes between the safety backup and the swap are lost".to_owned());
     }
     let now = clock.now();
@@ -150,11 +150,19 @@ pub fn plan(
     if let Some(cmd) = &options.stop_cmd {
         steps.push(format!("stop the service: {cmd}"));
     }
-    steps.push(format!("back up the live database, encrypted, as {pre}"));
-    steps.push(format!(
-        "put the checked copy in place of {}: an atomic rename when no process has it open, else SQLite's backup API in one step",
-        live.display()
-    ));
+    if live.exists() {
+        steps.push(format!("back up the live database, encrypted, as {pre}"));
+        steps.push(format!(
+            "put the checked copy in place of {}: an atomic rename when no process has it open, else SQLite's backup API in one step",
+            live.display()
+        ));
+    } else {
+        // A machine rebuilt from an off-site copy: nothing to keep first.
+        steps.push(format!(
+            "put the checked copy in place as {}, a new database (there is none to back up first)",
+            live.display()
+        ));
+    }
     steps.push(
         "check the live database (the renamed file itself, or integrity_check after a copy); on any failure roll back automatically".to_owned(),
     );
