@@ -191,7 +191,8 @@ fn no_secret_reaches_the_config_the_logs_or_the_output() {
     );
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+/// Every file below `dir`.
+pub(crate) fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     if let Ok(read) = std::fs::read_dir(dir) {
         for entry in read.flatten() {

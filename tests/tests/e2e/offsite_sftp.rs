@@ -15,27 +15,31 @@ use backupdesk_core::demo::JournalMode;
 use crate::offsite::{Machine, cli, json, named, save_policy};
 use crate::support::*;
 
-/// `offsite add NAME --sftp USER@127.0.0.1:FOLDER` on `inst`'s machine.
+/// `offsite add NAME --sftp USER@127.0.0.1:FOLDER` with the server's port
+/// and user key.
+fn sftp_add_args(sshd: &Sshd, name: &str, folder: &Path) -> Vec<String> {
+    vec![
+        "offsite".into(),
+        "add".into(),
+        name.into(),
+        "--sftp".into(),
+        format!("{}@127.0.0.1:{}", sshd.user, folder.display()),
+        "--port".into(),
+        sshd.port.to_string(),
+        "--identity".into(),
+        sshd.user_key().display().to_string(),
+    ]
+}
+
+/// [`sftp_add_args`] run on `inst`'s machine.
 fn add_sftp(
     inst: &Installation,
     sshd: &Sshd,
     name: &str,
     folder: &Path,
 ) -> (i32, serde_json::Value) {
-    json(
-        inst,
-        &[
-            "offsite",
-            "add",
-            name,
-            "--sftp",
-            &format!("{}@127.0.0.1:{}", sshd.user, folder.display()),
-            "--port",
-            &sshd.port.to_string(),
-            "--identity",
-            &sshd.user_key().display().to_string(),
-        ],
-    )
+    let args = sftp_add_args(sshd, name, folder);
+    json(inst, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn folder_of(sshd: &Sshd) -> PathBuf {
@@ -187,17 +191,8 @@ fn offsite_an_sftp_folder_is_pushed_verified_pruned_and_restored_from() {
     };
     let fresh = Machine::new(&inst.passphrase_file);
     let machine = |args: &[&str]| fresh.json(args);
-    let (code, out) = machine(&[
-        "offsite",
-        "add",
-        "far",
-        "--sftp",
-        &format!("{}@127.0.0.1:{}", sshd.user, folder.display()),
-        "--port",
-        &sshd.port.to_string(),
-        "--identity",
-        &sshd.user_key().display().to_string(),
-    ]);
+    let args = sftp_add_args(&sshd, "far", &folder);
+    let (code, out) = machine(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{out:#}");
     let (code, out) = machine(&["offsite", "list", "--location", "far"]);
     assert_eq!(code, 0, "{out:#}");
@@ -420,9 +415,9 @@ fn offsite_an_sftp_key_with_a_passphrase_is_unlocked_from_the_keychain() {
     );
 
     let mut haystack = text.clone();
-    for file in walk_files(&config)
+    for file in crate::keychain::walk(&config)
         .into_iter()
-        .chain(walk_files(&inst.data.logs()))
+        .chain(crate::keychain::walk(&inst.data.logs()))
     {
         haystack.push_str(&String::from_utf8_lossy(&std::fs::read(file).unwrap()));
     }
@@ -431,19 +426,4 @@ fn offsite_an_sftp_key_with_a_passphrase_is_unlocked_from_the_keychain() {
         !haystack.contains(KEY_PASSPHRASE),
         "the key passphrase leaked"
     );
-}
-
-fn walk_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(read) = std::fs::read_dir(dir) {
-        for entry in read.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files.extend(walk_files(&path));
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
 }
