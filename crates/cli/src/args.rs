@@ -42,6 +42,14 @@ pub struct GlobalArgs {
     /// over SSH, to draw them there).
     #[arg(long, global = true, hide = true)]
     pub progress_lines: bool,
+    /// The secrets come framed on stdin (what a laptop sends this engine
+    /// over SSH): the passphrase, then a rotation's new one.
+    #[arg(long, global = true, hide = true)]
+    pub secrets_on_stdin: bool,
+    /// The secrets read from stdin with `--secrets-on-stdin` (filled in
+    /// after parsing).
+    #[arg(skip)]
+    pub stdin_secrets: StdinSecrets,
     /// The remote server selected by `--profile` (filled in after parsing).
     #[arg(skip)]
     pub remote: Option<RemoteProfile>,
@@ -51,6 +59,29 @@ pub struct GlobalArgs {
     /// The SSH server selected by `--profile` (filled in after parsing).
     #[arg(skip)]
     pub ssh: Option<backupdesk_core::target::ssh::SshHost>,
+}
+
+/// The secrets a laptop framed on this engine's stdin, in order: the
+/// passphrase, then a rotation's new one.
+#[derive(Clone, Default)]
+pub struct StdinSecrets(pub Vec<backupdesk_core::crypto::Passphrase>);
+
+impl std::fmt::Debug for StdinSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StdinSecrets({} given)", self.0.len())
+    }
+}
+
+impl StdinSecrets {
+    /// The passphrase, when one was given.
+    pub fn passphrase(&self) -> Option<&backupdesk_core::crypto::Passphrase> {
+        self.0.first()
+    }
+
+    /// A rotation's new passphrase, when one was given.
+    pub fn new_passphrase(&self) -> Option<&backupdesk_core::crypto::Passphrase> {
+        self.0.get(1)
+    }
 }
 
 /// A remote profile, resolved from the profile book.

@@ -42,9 +42,12 @@ fn main() -> ExitCode {
                     },
                 });
             }
-            eprintln!("error: {error}");
+            // Messages may quote text from elsewhere (a name in a
+            // hand-edited book, a server's words): escaped for the terminal.
+            let escaped = |text: String| backupdesk_core::printable::escaped(&text);
+            eprintln!("error: {}", escaped(error.to_string()));
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", escaped(cause.to_string()));
             }
             ExitCode::from(if usage { 2 } else { 1 })
         }

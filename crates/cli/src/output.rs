@@ -67,3 +67,13 @@ pub struct FailedJson {
 pub fn short_hash(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
 }
+
+/// `println!` for a line that may hold text from elsewhere (a hand-edited
+/// profile book, names a store lists): its control characters escaped, so
+/// it can neither drive the terminal nor forge a line.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", backupdesk_core::printable::escaped(&format!($($arg)*)))
+    };
+}
+pub(crate) use say;

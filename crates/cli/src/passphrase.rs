@@ -27,6 +27,9 @@ pub enum Purpose {
 
 /// Resolves the passphrase for the selected installation.
 pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphrase> {
+    if let Some(given) = global.stdin_secrets.passphrase() {
+        return Ok(given.clone());
+    }
     if let Some(file) = &global.passphrase_file {
         return from_file(file);
     }
@@ -83,6 +86,46 @@ pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
         ));
     }
     Ok(Passphrase::new(first))
+}
+
+/// The secrets framed on stdin (`--secrets-on-stdin`: what a laptop
+/// sends this engine over SSH), read whole within [`PIPE_WAIT`]: each a
+/// frame of any bytes, a line break inside a passphrase kept inside it.
+pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
+    use backupdesk_core::format::secret_frame;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(secret_frame::decode(&mut std::io::stdin().lock()));
+    });
+    let frames = match rx.recv_timeout(PIPE_WAIT) {
+        Ok(Ok(frames)) => frames,
+        Ok(Err(e)) => {
+            return Err(failed(
+                backupdesk_core::ErrorKind::PassphraseFileUnreadable,
+                e.to_string(),
+            ));
+        }
+        Err(_) => {
+            return Err(failed(
+                backupdesk_core::ErrorKind::PassphraseFileUnreadable,
+                format!(
+                    "the secrets on stdin did not end within {} s",
+                    PIPE_WAIT.as_secs()
+                ),
+            ));
+        }
+    };
+    let mut secrets = Vec::new();
+    for frame in frames {
+        let Ok(text) = String::from_utf8(frame.to_vec()) else {
+            return Err(failed(
+                backupdesk_core::ErrorKind::PassphraseFileNotText,
+                "a secret on stdin is not UTF-8 text",
+            ));
+        };
+        secrets.push(Passphrase::new(text));
+    }
+    Ok(crate::args::StdinSecrets(secrets))
 }
 
 /// How long a passphrase pipe (a FIFO, process substitution) may take to

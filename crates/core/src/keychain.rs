@@ -26,6 +26,10 @@ pub enum SecretKind {
     OffsiteSecret,
     /// The passphrase of an SFTP location's SSH key.
     OffsiteKeyPassphrase,
+    /// A rotation's new backup passphrase while the rotation is under way
+    /// on a server (promoted to [`SecretKind::Passphrase`] once it
+    /// completed, even when this machine was cut off from its answer).
+    RotationPassphrase,
 }
 
 impl SecretKind {
@@ -37,6 +41,7 @@ impl SecretKind {
             SecretKind::OffsiteKeyId => "offsite-key-id",
             SecretKind::OffsiteSecret => "offsite-secret",
             SecretKind::OffsiteKeyPassphrase => "offsite-key-passphrase",
+            SecretKind::RotationPassphrase => "rotation-passphrase",
         }
     }
 }

@@ -12,6 +12,7 @@
 pub mod clock;
 pub mod keychain;
 pub mod model;
+pub mod printable;
 pub mod progress;
 pub mod publish;
 pub mod ssh_words;

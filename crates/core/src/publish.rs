@@ -168,3 +168,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.disarm();
     sync_dir(dir)
 }
+
+/// The largest config file read (a profile or location book): 4 MiB.
+pub const CONFIG_LIMIT: u64 = 4 << 20;
+
+/// The text of config file `path`: only a regular file (a FIFO, a device
+/// or a folder there would hang or mislead the read; a link to a regular
+/// file is followed), at most [`CONFIG_LIMIT`] bytes.
+///
+/// # Errors
+/// `NotFound` as usual; `InvalidInput` for what is not a regular file or
+/// is too large; other I/O errors as they come.
+pub fn read_config_text(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a FIFO, a device or a folder?)",
+        ));
+    }
+    let mut text = String::new();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    file.take(CONFIG_LIMIT + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > CONFIG_LIMIT {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is larger than {} MiB", CONFIG_LIMIT >> 20),
+        ));
+    }
+    Ok(text)
+}

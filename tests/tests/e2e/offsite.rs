@@ -10,7 +10,7 @@ use backupdesk_core::demo::JournalMode;
 
 use crate::support::*;
 
-const BUCKET: &str = "offsite";
+pub(crate) const BUCKET: &str = "offsite";
 const KEY_ID: &str = "AKIAMOTOTESTKEY";
 const SECRET: &str = "moto-secret-never-in-a-file";
 
@@ -114,7 +114,7 @@ pub(crate) fn named(out: &serde_json::Value, list: &str, name: &str) -> serde_js
         .unwrap_or_else(|| panic!("no {name} in {list} of {out:#}"))
 }
 
-fn add_location(inst: &Installation, moto: &Moto, name: &str) {
+pub(crate) fn add_location(inst: &Installation, moto: &Moto, name: &str) {
     let (code, out) = json(inst, &strs(&add_args(moto, name)));
     assert_eq!(code, 0, "{out:#}");
     assert_eq!(out["keys"], "environment", "{out:#}");

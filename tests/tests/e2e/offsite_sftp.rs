@@ -32,7 +32,7 @@ fn sftp_add_args(sshd: &Sshd, name: &str, folder: &Path) -> Vec<String> {
 }
 
 /// [`sftp_add_args`] run on `inst`'s machine.
-fn add_sftp(
+pub(crate) fn add_sftp(
     inst: &Installation,
     sshd: &Sshd,
     name: &str,
@@ -42,7 +42,7 @@ fn add_sftp(
     json(inst, &args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-fn folder_of(sshd: &Sshd) -> PathBuf {
+pub(crate) fn folder_of(sshd: &Sshd) -> PathBuf {
     let folder = sshd.dir.path().join("offsite-copies");
     std::fs::create_dir_all(&folder).unwrap();
     folder

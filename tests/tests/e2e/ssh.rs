@@ -12,20 +12,20 @@ use backupdesk_core::demo::JournalMode;
 use crate::support::*;
 
 /// The laptop's side: its own config folder and SSH client config.
-struct Laptop {
-    config: tempfile::TempDir,
-    ssh_config: PathBuf,
+pub(crate) struct Laptop {
+    pub(crate) config: tempfile::TempDir,
+    pub(crate) ssh_config: PathBuf,
 }
 
 impl Laptop {
-    fn new(ssh_config: PathBuf) -> Self {
+    pub(crate) fn new(ssh_config: PathBuf) -> Self {
         Laptop {
             config: tempfile::tempdir().unwrap(),
             ssh_config,
         }
     }
 
-    fn cli(&self, args: &[&str]) -> Command {
+    pub(crate) fn cli(&self, args: &[&str]) -> Command {
         let mut cmd = backupdesk();
         cmd.env("BACKUPDESK_CONFIG_DIR", self.config.path())
             .env("BACKUPDESK_SSH_CONFIG", &self.ssh_config)
@@ -37,13 +37,13 @@ impl Laptop {
         cmd
     }
 
-    fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+    pub(crate) fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
         let mut cmd = self.cli(args);
         cmd.arg("--json");
         run_json(cmd)
     }
 
-    fn add(&self, name: &str, destination: &str, root: &Path, engine: &Path) {
+    pub(crate) fn add(&self, name: &str, destination: &str, root: &Path, engine: &Path) {
         let (code, out) = self.json(&[
             "profile",
             "add",
@@ -59,19 +59,19 @@ impl Laptop {
     }
 }
 
-fn engine_path(sshd: &Sshd) -> PathBuf {
+pub(crate) fn engine_path(sshd: &Sshd) -> PathBuf {
     sshd.dir.path().join("server home/bin/backupdesk")
 }
 
 /// A server (a real sshd) whose installation is the laptop's SSH profile
 /// `srv`, its engine installed there.
-struct Served {
-    sshd: Sshd,
-    inst: Installation,
-    laptop: Laptop,
+pub(crate) struct Served {
+    pub(crate) sshd: Sshd,
+    pub(crate) inst: Installation,
+    pub(crate) laptop: Laptop,
 }
 
-fn served(size: u64) -> Served {
+pub(crate) fn served(size: u64) -> Served {
     let sshd = Sshd::start();
     let inst = Installation::demo(size, JournalMode::Wal);
     let laptop = Laptop::new(sshd.trusting_config());

@@ -14,6 +14,7 @@ use backupdesk_core::service::profiles;
 use crate::args::{FleetArgs, GlobalArgs};
 use crate::failure::fail;
 use crate::output::print_json;
+use crate::output::say;
 
 /// `fleet --json`.
 #[derive(serde::Serialize)]
@@ -34,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: &FleetArgs) -> anyhow::Result<ExitCode> {
         if !global.json {
             use std::io::Write;
             let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "{}", line(tile));
+            let _ = writeln!(out, "{}", backupdesk_core::printable::escaped(&line(tile)));
         }
     };
     let tiles = if args.cached {
@@ -49,7 +50,7 @@ pub fn run(global: &GlobalArgs, args: &FleetArgs) -> anyhow::Result<ExitCode> {
         print_json(&FleetJson { ok, tiles: &tiles });
     } else {
         let count = |s| tiles.iter().filter(|t| t.status == s).count();
-        println!(
+        say!(
             "{} profile(s): {} ok, {} warning, {} error",
             tiles.len(),
             count(TileStatus::Ok),

@@ -30,6 +30,9 @@ use crate::args::{Cli, GlobalArgs, Verb};
 /// backups and fail others).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut global = cli.global;
+    if global.secrets_on_stdin {
+        global.stdin_secrets = crate::passphrase::framed_from_stdin()?;
+    }
     if let Some(name) = global.profile.clone()
         && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_) | Verb::Fleet(_))
     {

@@ -12,6 +12,7 @@ use backupdesk_core::service::offsite::{
 
 use crate::args::{GlobalArgs, OffsiteVerb};
 use crate::failure::{fail, usage};
+use crate::output::say;
 use crate::output::{print_json, print_ok};
 use crate::progress::Bars;
 
@@ -54,7 +55,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
             if global.json {
                 print_ok(&serde_json::json!({ "location": location, "keys": kept }));
             } else {
-                println!(
+                say!(
                     "Off-site location {} ({}) added for {}; {}.",
                     location.name,
                     location.describe(),
@@ -75,9 +76,14 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                 if global.json {
                     print_ok(&serde_json::json!({ "location": name, "copies": copies }));
                 } else {
-                    println!(
+                    say!(
                         "{:<40} {:>12} {:<10} {:<20} {:<10} {:<10}",
-                        "NAME", "SIZE", "CONFIRMED", "LOCKED UNTIL", "QUICK", "DEEP"
+                        "NAME",
+                        "SIZE",
+                        "CONFIRMED",
+                        "LOCKED UNTIL",
+                        "QUICK",
+                        "DEEP"
                     );
                     let check = |c: &Option<backupdesk_core::offsite::ledger::CopyCheck>| match c {
                         None => "never".to_owned(),
@@ -86,7 +92,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                     };
                     for copy in &copies {
                         let record = copy.record.clone().unwrap_or_default();
-                        println!(
+                        say!(
                             "{:<40} {:>12} {:<10} {:<20} {:<10} {:<10}",
                             copy.name,
                             copy.size,
@@ -100,7 +106,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                             check(&record.deep)
                         );
                     }
-                    println!("{} object(s) at {name}", copies.len());
+                    say!("{} object(s) at {name}", copies.len());
                 }
             }
             None => {
@@ -109,10 +115,10 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                 if global.json {
                     print_ok(&serde_json::json!({ "locations": all }));
                 } else if all.is_empty() {
-                    println!("No off-site location for {}.", selection.label());
+                    say!("No off-site location for {}.", selection.label());
                 } else {
                     for location in &all {
-                        println!("{:<20} {}", location.name, location.describe());
+                        say!("{:<20} {}", location.name, location.describe());
                     }
                 }
             }
@@ -122,7 +128,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
             if global.json {
                 print_ok(&location);
             } else {
-                println!(
+                say!(
                     "{}: {} (for {})",
                     location.name,
                     location.describe(),
@@ -135,7 +141,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
             if global.json {
                 print_ok(&removed);
             } else {
-                println!(
+                say!(
                     "Removed the off-site location {} and its keys; the copies stay in {}.",
                     removed.name,
                     removed.describe()
@@ -148,11 +154,11 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                 print_ok(&report);
             } else {
                 match &report.probe_left {
-                    None => println!(
+                    None => say!(
                         "OK {}: listed, wrote a probe, read it back identical, deleted it.",
                         report.location
                     ),
-                    Some(probe) => println!(
+                    Some(probe) => say!(
                         "OK {}: listed, wrote a probe, read it back identical; this key may not delete, so {probe} stays.",
                         report.location
                     ),
@@ -179,7 +185,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                 for report in &reports {
                     let sent: u32 = report.copied.iter().map(|c| c.parts_sent).sum();
                     let kept: u32 = report.copied.iter().map(|c| c.parts_kept).sum();
-                    println!(
+                    say!(
                         "{}: copied {} file(s) ({sent} part(s) sent{}), {} already there; every copy's SHA-256 confirmed by the store",
                         report.location,
                         report.copied.len(),
@@ -191,7 +197,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                         report.present.len()
                     );
                     for lock in &report.locked {
-                        println!("  {} locked until {}", lock.name, lock.retain_until);
+                        say!("  {} locked until {}", lock.name, lock.retain_until);
                     }
                 }
             }
@@ -224,20 +230,24 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                             backupdesk_core::verify::VerifyDepth::Deep => "deep",
                         };
                         match (&copy.problem, &copy.note) {
-                            (Some(problem), _) => println!(
+                            (Some(problem), _) => say!(
                                 "FAILED {}/{} ({depth}): {}",
-                                report.location, copy.name, problem.message
+                                report.location,
+                                copy.name,
+                                problem.message
                             ),
                             (None, Some(note)) => {
-                                println!("OK {}/{} ({depth}): {note}", report.location, copy.name)
+                                say!("OK {}/{} ({depth}): {note}", report.location, copy.name)
                             }
-                            (None, None) => println!(
+                            (None, None) => say!(
                                 "OK {}/{} ({depth}): {} bytes, the store's SHA-256 as pushed",
-                                report.location, copy.name, copy.size
+                                report.location,
+                                copy.name,
+                                copy.size
                             ),
                         }
                     }
-                    println!(
+                    say!(
                         "{}: {} copies checked, {} failed",
                         report.location,
                         report.copies.len(),
@@ -272,7 +282,7 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                 for report in &reports {
                     for copy in &report.copies {
                         match &copy.fate {
-                            CopyFate::Keep => println!(
+                            CopyFate::Keep => say!(
                                 "keep     {} ({})",
                                 copy.name,
                                 copy.keep
@@ -282,18 +292,18 @@ pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
                                     .join(", ")
                             ),
                             CopyFate::Delete if report.dry_run => {
-                                println!("would delete {}", copy.name)
+                                say!("would delete {}", copy.name)
                             }
-                            CopyFate::Delete => println!("deleted  {}", copy.name),
+                            CopyFate::Delete => say!("deleted  {}", copy.name),
                             CopyFate::RetainedUntil { until } => {
-                                println!("locked   {}: retained until {until}", copy.name)
+                                say!("locked   {}: retained until {until}", copy.name)
                             }
                             CopyFate::Failed { error } => {
-                                println!("FAILED   {}: {}", copy.name, error.message)
+                                say!("FAILED   {}: {}", copy.name, error.message)
                             }
                         }
                     }
-                    println!(
+                    say!(
                         "{}: {} deleted{}, {} retained by their lock, {} failed",
                         report.location,
                         report.deleted,

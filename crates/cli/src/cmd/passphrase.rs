@@ -41,27 +41,38 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
     if let PassphraseVerb::Rotate(args) = &verb {
         return rotate(global, &scope, args);
     }
-    let keychain = Keychain::open().map_err(fail)?;
+    let keychain = || Keychain::open().map_err(fail);
     let (ok, message) = match verb {
         PassphraseVerb::Set => {
             let passphrase = match &global.passphrase_file {
                 Some(file) => from_file(file)?,
                 None => prompt(Purpose::Encrypt)?,
             };
-            secrets::store_passphrase(&keychain, &scope, &passphrase).map_err(fail)?;
+            secrets::store_passphrase(&keychain()?, &scope, &passphrase).map_err(fail)?;
             (
                 true,
                 format!("Passphrase stored in the keychain for {}.", scope.label()),
             )
         }
+        // The passphrase given (a file; the one a laptop sends this engine
+        // over SSH, which is the laptop's stored one: a server keeps none),
+        // else the one stored here.
         PassphraseVerb::Test => {
             let selection = super::selection(global)?;
-            let newest = backups::test_passphrase(&selection, &StoredPassphrase::new(&selection))
-                .map_err(fail)?;
-            (true, format!("The stored passphrase opens {newest}."))
+            let given =
+                global.passphrase_file.is_some() || global.stdin_secrets.passphrase().is_some();
+            let newest = if given {
+                let source = crate::passphrase::CliPassphrase::new(global);
+                backups::test_passphrase(&selection, &source).map_err(|e| source.explain(e))?
+            } else {
+                backups::test_passphrase(&selection, &StoredPassphrase::new(&selection))
+                    .map_err(fail)?
+            };
+            let whose = if given { "given" } else { "stored" };
+            (true, format!("The {whose} passphrase opens {newest}."))
         }
         PassphraseVerb::Forget => {
-            let removed = secrets::forget_passphrase(&keychain, &scope).map_err(fail)?;
+            let removed = secrets::forget_passphrase(&keychain()?, &scope).map_err(fail)?;
             if removed {
                 (
                     true,
@@ -99,9 +110,13 @@ fn rotate(
     let selection = super::selection(global)?;
     let data = selection.installation().map_err(fail)?;
     let old = resolve(global, Purpose::Decrypt)?;
-    let new = match &args.new_passphrase_file {
-        Some(file) => from_file(file)?,
-        None => {
+    let new = match (
+        global.stdin_secrets.new_passphrase(),
+        &args.new_passphrase_file,
+    ) {
+        (Some(given), _) => given.clone(),
+        (None, Some(file)) => from_file(file)?,
+        (None, None) => {
             eprintln!("The new passphrase:");
             prompt(Purpose::Encrypt)?
         }

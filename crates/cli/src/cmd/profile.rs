@@ -9,6 +9,7 @@ use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileBook, ProfileTarget,
 
 use crate::args::{GlobalArgs, ProfileVerb, RemoteProfile};
 use crate::failure::fail;
+use crate::output::say;
 use crate::output::{print_json, print_ok};
 
 /// `profile add --json` and `profile show --json`.
@@ -142,7 +143,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                     passphrase: None,
                 });
             } else {
-                println!(
+                say!(
                     "Profile {} saved in {}.",
                     args.name,
                     config_dir().join("profiles.toml").display()
@@ -155,10 +156,10 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                     profiles: book.profiles(),
                 });
             } else if book.profiles().is_empty() {
-                println!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
+                say!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
             } else {
                 for (name, profile) in book.profiles() {
-                    println!("{name:<20} {}", describe(&profile.target));
+                    say!("{name:<20} {}", describe(&profile.target));
                 }
             }
         }
@@ -178,10 +179,11 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                     passphrase: Some(stored),
                 });
             } else {
-                println!("{}: {}", p.name, describe(&profile.target));
-                println!(
+                say!("{}: {}", p.name, describe(&profile.target));
+                say!(
                     "  overdue after {} hours; restore drill overdue after {} days; passphrase in keychain: {stored}",
-                    profile.overdue_after_hours, profile.drill_overdue_after_days
+                    profile.overdue_after_hours,
+                    profile.drill_overdue_after_days
                 );
             }
         }
@@ -193,7 +195,7 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
             if global.json {
                 print_ok(&Removed { removed: &p.name });
             } else {
-                println!("Profile {} removed (and its secrets forgotten).", p.name);
+                say!("Profile {} removed (and its secrets forgotten).", p.name);
             }
         }
         ProfileVerb::Install(p) => return super::ssh_relay::install(global, &p.name),
@@ -214,9 +216,9 @@ pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
                     health: &report,
                 });
             } else if report.healthy() {
-                println!("{}: reachable, database healthy.", p.name);
+                say!("{}: reachable, database healthy.", p.name);
             } else {
-                println!(
+                say!(
                     "{}: NOT healthy: {}",
                     p.name,
                     serde_json::to_string(&report).unwrap_or_default()

@@ -66,11 +66,10 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
         Some(purpose) => Some(crate::passphrase::resolve(global, purpose)?),
         None => None,
     };
-    // A rotation's new passphrase, from this machine too: the second line
-    // of the channel's stdin there.
+    // A rotation's new passphrase, from this machine too: the second
+    // secret framed on the channel's stdin there.
     let new_passphrase = match &verb {
         Verb::Passphrase(PassphraseVerb::Rotate(rotate)) => {
-            args.extend(["--new-passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
             Some(match &rotate.new_passphrase_file {
                 Some(file) => crate::passphrase::from_file(file)?,
                 None => {
@@ -95,15 +94,30 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     let run = if reads_only {
         host.run_engine(&args, passphrase.as_ref(), &bars)
     } else {
-        let op = format!(
-            "{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
-            std::process::id()
-        );
+        let op = backupdesk_core::target::ssh::new_op_id();
         let typed: Vec<String> = std::env::args().skip(1).collect();
-        pending.begin(&op, &typed.join(" "))?;
+        match &new_passphrase {
+            // The new passphrase waits in the keychain until the outcome
+            // is read (now, or by the next call after a cut-off).
+            Some(new) => match Keychain::open() {
+                Ok(keychain) => pending
+                    .begin_rotation(&op, &typed.join(" "), &keychain, new)
+                    .map_err(fail)?,
+                Err(e) => {
+                    eprintln!(
+                        "note: {e}; this machine keeps no passphrase for {name}: keep the new one \
+                         yourself, or store it with `backupdesk passphrase set --profile {name}`"
+                    );
+                    pending.begin(&op, &typed.join(" "))?;
+                }
+            },
+            None => pending.begin(&op, &typed.join(" "))?,
+        }
         let run = host.run_engine_detached(&args, &secrets, &op, &bars);
-        if run.is_ok() {
+        if let Ok(run) = &run {
+            if let Some(note) = pending.finish_rotation(&op, Some(run.code)) {
+                eprintln!("note: {note}");
+            }
             pending.end(&op);
         }
         run
@@ -111,26 +125,6 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     .map_err(fail)?;
     std::io::stdout().write_all(&run.stdout)?;
     std::io::stdout().flush()?;
-    // Every backup there now opens with the new passphrase: this
-    // machine's keychain, which feeds the server, holds it from now on.
-    if let (Some(new), 0) = (&new_passphrase, run.code) {
-        let scope = backupdesk_core::service::secrets::PassphraseScope::for_remote_profile(&name);
-        match Keychain::open()
-            .map_err(backupdesk_core::service::ServiceError::from)
-            .and_then(|k| {
-                Ok(backupdesk_core::service::secrets::store_passphrase(
-                    &k, &scope, new,
-                )?)
-            }) {
-            Ok(()) => eprintln!(
-                "note: this machine's keychain now holds the new passphrase for {name} (the server keeps none)"
-            ),
-            Err(e) => eprintln!(
-                "note: this machine's keychain could not take the new passphrase for {name} ({e}); \
-                 store it with `backupdesk passphrase set --profile {name}`"
-            ),
-        }
-    }
     Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
 }
 

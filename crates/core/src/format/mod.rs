@@ -9,3 +9,4 @@ pub mod human;
 pub mod meta;
 pub mod name;
 pub mod parallel_deflate;
+pub mod secret_frame;

@@ -27,6 +27,31 @@ impl Staging {
         })
     }
 
+    /// A staging folder at `dir` (made private, 0700), for a machine with
+    /// no installation of its own (the laptop's, under its config folder).
+    ///
+    /// # Errors
+    /// When the folder cannot be created or made private.
+    pub fn at(dir: PathBuf) -> std::io::Result<Self> {
+        if let Some(parent) = dir.parent() {
+            ensure_private_dir(parent)?;
+        }
+        ensure_private_dir(&dir)?;
+        Ok(Staging { dir })
+    }
+
+    /// A new private scratch folder in the staging folder, named for this
+    /// process (`PID-what-…`): removed when the guard drops, and by the
+    /// next run's [`Staging::remove_leftovers`] after a kill.
+    ///
+    /// # Errors
+    /// When the folder cannot be made.
+    pub fn scratch_dir(&self, what: &str) -> std::io::Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix(&format!("{}-{what}-", std::process::id()))
+            .tempdir_in(&self.dir)
+    }
+
     /// Removes what dead processes left in the staging folder: every entry
     /// whose `PID-` prefix names no running process (and anything without
     /// such a prefix). Files of live processes, such as a deep verification

@@ -174,7 +174,7 @@ impl OffsiteBook {
     /// [`OffsiteError::Book`] for an unreadable or damaged file.
     pub fn load(config_dir: &Path) -> Result<Self, OffsiteError> {
         let path = config_dir.join("offsite.toml");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::publish::read_config_text(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => {
@@ -186,6 +186,18 @@ impl OffsiteBook {
         };
         let file: OffsiteFile = toml::from_str(&text)
             .map_err(|e| OffsiteError::Book(path.display().to_string(), e.to_string()))?;
+        // A hand-edited name is checked as `add` checks it: it names the
+        // location's ledger file, so `../x` must never reach a path.
+        if let Some(bad) = file.location.iter().find(|l| !valid_name(&l.name)) {
+            return Err(OffsiteError::Book(
+                path.display().to_string(),
+                format!(
+                    "the location name {} is not a valid name (letters, digits, '-', '_' and '.', \
+                     not starting with '.'); correct it there",
+                    crate::printable::escaped(&format!("{:?}", bad.name))
+                ),
+            ));
+        }
         Ok(OffsiteBook {
             path,
             locations: file
@@ -220,13 +232,7 @@ impl OffsiteBook {
     /// A bad or taken name; a failed save.
     pub fn add(&mut self, location: OffsiteLocation) -> Result<(), OffsiteError> {
         let name = &location.name;
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && !name.starts_with('.')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        if !valid {
+        if !valid_name(name) {
             return Err(OffsiteError::BadName(name.clone()));
         }
         if self.locations.contains_key(name) {
@@ -260,6 +266,17 @@ impl OffsiteBook {
         let text = toml::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
         write_atomic(&self.path, text.as_bytes()).map_err(|e| failed(e.to_string()))
     }
+}
+
+/// Whether `name` may name a location (and so its ledger file): 1 to 64
+/// of letters, digits, `-`, `_`, `.`, not starting with `.`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 #[cfg(test)]

@@ -95,6 +95,39 @@ pub enum OffsiteError {
     },
     #[error(transparent)]
     Keychain(#[from] crate::keychain::KeychainError),
+    #[error(
+        "the store sent more than the {listed} bytes it lists for {name}: the download was \
+         stopped and nothing of it kept"
+    )]
+    Overlong { name: String, listed: u64 },
+    #[error(
+        "{name} did not arrive within {secs} s (the time allowed for its size): the download was \
+         stopped and nothing of it kept"
+    )]
+    TooSlow { name: String, secs: u64 },
+    #[error("the store's listing {0}: it was given up, nothing was taken from it")]
+    EndlessListing(String),
+    #[error(
+        "a backup named {name} is already here and differs from the copy at {location} ({here} \
+         bytes here, {there} there): it was left as it is; move it aside to fetch the copy"
+    )]
+    LocalDiffers {
+        name: String,
+        location: String,
+        here: u64,
+        there: u64,
+    },
+    #[error(
+        "the copy of {name} at {location} is not what was {against} (SHA-256 {found}, expected \
+         {expected}): nothing here was replaced"
+    )]
+    NotAsPushed {
+        name: String,
+        location: String,
+        against: String,
+        expected: String,
+        found: String,
+    },
 }
 
 impl crate::KindedError for OffsiteError {
@@ -118,6 +151,12 @@ impl crate::KindedError for OffsiteError {
             OffsiteError::ChecksumNotConfirmed { .. } => ErrorKind::ChecksumMismatch,
             OffsiteError::Local(..) => ErrorKind::Io,
             OffsiteError::Keychain(e) => e.kind(),
+            OffsiteError::Overlong { .. } | OffsiteError::EndlessListing(_) => {
+                ErrorKind::BadResponse
+            }
+            OffsiteError::TooSlow { .. } => ErrorKind::Timeout,
+            OffsiteError::LocalDiffers { .. } => ErrorKind::BackupExists,
+            OffsiteError::NotAsPushed { .. } => ErrorKind::ChecksumMismatch,
         }
     }
 }

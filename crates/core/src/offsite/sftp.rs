@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::offsite::OffsiteError;
 use crate::offsite::store::CopyStore;
-use crate::offsite::store::{LockMode, StoredObject, Uploaded};
+use crate::offsite::store::{DownloadBound, LockMode, StoredObject, Uploaded};
 use crate::offsite::throttle::Throttle;
 use crate::progress::{Phase, Progress};
 
@@ -321,36 +321,41 @@ impl CopyStore for SftpFolder {
         &self,
         name: &str,
         dest: &Path,
+        bound: &DownloadBound,
         progress: &dyn Progress,
     ) -> Result<u64, OffsiteError> {
         use std::io::Write;
         let local =
             |e: std::io::Error| OffsiteError::Local(dest.display().to_string(), e.to_string());
         let path = self.path(name);
-        let mut out = std::fs::File::create(dest).map_err(local)?;
-        let written: Result<u64, OffsiteError> = self.runtime.block_on(async {
-            let mut file = self
-                .sftp()
-                .open(&path)
-                .await
-                .map_err(|e| self.failure("read", e))?;
-            let size = file.metadata().await.ok().and_then(|m| m.len());
-            progress.start(Phase::Download, size);
-            let mut written = 0u64;
-            loop {
-                let chunk = file
-                    .read(CHUNK as u32, bytes::BytesMut::with_capacity(CHUNK))
+        let mut out = crate::publish::create_private_file(dest).map_err(local)?;
+        let read = self.runtime.block_on(async {
+            tokio::time::timeout(bound.remaining(), async {
+                let mut file = self
+                    .sftp()
+                    .open(&path)
                     .await
                     .map_err(|e| self.failure("read", e))?;
-                let Some(chunk) = chunk else { break };
-                out.write_all(&chunk).map_err(local)?;
-                written += chunk.len() as u64;
-                progress.advance(chunk.len() as u64);
-            }
-            let _ = file.close().await;
-            Ok(written)
+                let size = file.metadata().await.ok().and_then(|m| m.len());
+                progress.start(Phase::Download, size);
+                let mut written = 0u64;
+                loop {
+                    let chunk = file
+                        .read(CHUNK as u32, bytes::BytesMut::with_capacity(CHUNK))
+                        .await
+                        .map_err(|e| self.failure("read", e))?;
+                    let Some(chunk) = chunk else { break };
+                    written += chunk.len() as u64;
+                    bound.check(name, written)?;
+                    out.write_all(&chunk).map_err(local)?;
+                    progress.advance(chunk.len() as u64);
+                }
+                let _ = file.close().await;
+                Ok::<u64, OffsiteError>(written)
+            })
+            .await
         });
-        let written = written?;
+        let written = read.map_err(|_| bound.too_slow(name))??;
         out.sync_all().map_err(local)?;
         progress.finish();
         Ok(written)
@@ -387,11 +392,25 @@ impl CopyStore for SftpFolder {
         let part = self.path(&Self::part_name(name));
         let dest = self.path(name);
 
-        // A cut-off copy: keep its prefix when it reads back as the file's.
-        let held = self
+        // A cut-off copy: keep its prefix when it is a plain file (never a
+        // link: it would be written through) that reads back as the
+        // file's. Anything else at the part's name is removed (a link
+        // itself, not what it points to) and the part made anew,
+        // exclusively.
+        let found = self
             .runtime
-            .block_on(async { self.sftp().fs().metadata(&part).await })
-            .ok()
+            .block_on(async { self.sftp().fs().symlink_metadata(&part).await })
+            .ok();
+        let plain = found
+            .as_ref()
+            .is_some_and(|m| m.file_type().is_some_and(|t| t.is_file()));
+        if found.is_some() && !plain {
+            self.runtime
+                .block_on(async { self.sftp().fs().remove_file(&part).await })
+                .map_err(|e| self.failure("remove what was left at the copy's part name", e))?;
+        }
+        let held = found
+            .filter(|_| plain)
             .and_then(|m| m.len())
             .filter(|&len| len > 0 && len <= size)
             .unwrap_or(0);
@@ -418,9 +437,17 @@ impl CopyStore for SftpFolder {
         progress.advance(kept);
         let sent: Result<u64, Stalled> = self.runtime.block_on(async {
             let mut options = self.sftp().options();
-            options.write(true).create(true);
+            options.write(true);
             if kept == 0 {
-                options.truncate(true);
+                if plain {
+                    // A part that did not read back as the file's.
+                    self.sftp()
+                        .fs()
+                        .remove_file(&part)
+                        .await
+                        .map_err(|e| self.failure("write", e))?;
+                }
+                options.create_new(true);
             }
             let mut file = options
                 .open(&part)

@@ -67,14 +67,20 @@ pub trait CopyStore {
     /// The store's refusals.
     fn head(&self, name: &str) -> Result<Option<StoredObject>, OffsiteError>;
 
-    /// Writes the bytes of `name` into `dest` (created); returns their number.
+    /// Writes the bytes of `name` into `dest` (created, never replaced:
+    /// an existing file or link there is an error), at most
+    /// `bound.max_bytes` of them before `bound`'s deadline; returns their
+    /// number.
     ///
     /// # Errors
-    /// The store's refusals; `dest` cannot be written.
+    /// The store's refusals; `dest` cannot be written; a body longer than
+    /// the bound ([`OffsiteError::Overlong`]) or slower
+    /// ([`OffsiteError::TooSlow`]).
     fn download(
         &self,
         name: &str,
         dest: &Path,
+        bound: &DownloadBound,
         progress: &dyn Progress,
     ) -> Result<u64, OffsiteError>;
 
@@ -127,4 +133,161 @@ pub trait CopyStore {
         mode: LockMode,
         until: DateTime<Utc>,
     ) -> Result<(), OffsiteError>;
+}
+
+/// What one download may bring and for how long: the size the store listed
+/// (a longer body is refused) and a deadline for the whole answer, so a
+/// store that sends without end, or two bytes a second, cannot fill a disk
+/// or hold an operation for ever.
+#[derive(Debug, Clone)]
+pub struct DownloadBound {
+    /// The most bytes accepted.
+    pub max_bytes: u64,
+    /// When the whole answer must have arrived.
+    pub deadline: std::time::Instant,
+    /// The seconds allowed, for the error.
+    pub secs: u64,
+}
+
+/// The slowest sustained rate a download is allowed (256 KiB/s).
+const SLOWEST_RATE: u64 = 256 * 1024;
+
+/// The time every download is allowed on top of its size's share.
+const GRACE_SECS: u64 = 120;
+
+impl DownloadBound {
+    /// A download of `size` bytes (as listed): allowed 120 s plus one
+    /// second per 256 KiB. (Tests: `BACKUPDESK_TEST_DOWNLOAD_SECS`, in a
+    /// test-hooks build only, sets the whole allowance.)
+    pub fn for_size(size: u64) -> Self {
+        let secs = GRACE_SECS + size / SLOWEST_RATE;
+        #[cfg(feature = "test-hooks")]
+        let secs = std::env::var("BACKUPDESK_TEST_DOWNLOAD_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(secs);
+        DownloadBound {
+            max_bytes: size,
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(secs),
+            secs,
+        }
+    }
+
+    /// The time left (zero once past the deadline).
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline
+            .saturating_duration_since(std::time::Instant::now())
+    }
+
+    /// Whether `written` bytes of `name` are still within the bound.
+    ///
+    /// # Errors
+    /// [`OffsiteError::Overlong`], [`OffsiteError::TooSlow`].
+    pub fn check(&self, name: &str, written: u64) -> Result<(), OffsiteError> {
+        if written > self.max_bytes {
+            return Err(OffsiteError::Overlong {
+                name: name.to_owned(),
+                listed: self.max_bytes,
+            });
+        }
+        if self.remaining().is_zero() {
+            return Err(self.too_slow(name));
+        }
+        Ok(())
+    }
+
+    /// The error of a download past its deadline.
+    pub fn too_slow(&self, name: &str) -> OffsiteError {
+        OffsiteError::TooSlow {
+            name: name.to_owned(),
+            secs: self.secs,
+        }
+    }
+}
+
+/// The most pages one listing may have (a million objects at S3's 1000 a
+/// page): a store that never stops saying "truncated" is given up on.
+pub const MAX_LISTING_PAGES: usize = 1000;
+
+/// Follows a paged listing's continuation tokens: each must be new (a
+/// repeated token would loop for ever) and the pages are bounded.
+#[derive(Debug, Default)]
+pub struct Pages {
+    seen: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    /// Whether to ask for the page after one that answered `next` (and
+    /// said it is truncated or not).
+    ///
+    /// # Errors
+    /// [`OffsiteError::EndlessListing`]: a token seen before, too many pages.
+    pub fn follow(
+        &mut self,
+        what: &str,
+        truncated: bool,
+        next: Option<&str>,
+    ) -> Result<Option<String>, OffsiteError> {
+        let Some(next) = next.filter(|_| truncated) else {
+            return Ok(None);
+        };
+        if self.seen.len() + 1 >= MAX_LISTING_PAGES {
+            return Err(OffsiteError::EndlessListing(format!(
+                "of {what} has more than {MAX_LISTING_PAGES} pages"
+            )));
+        }
+        if !self.seen.insert(next.to_owned()) {
+            return Err(OffsiteError::EndlessListing(format!(
+                "of {what} repeats its continuation token"
+            )));
+        }
+        Ok(Some(next.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KindedError;
+
+    #[test]
+    fn a_listing_that_repeats_or_never_ends_is_given_up() {
+        let mut pages = Pages::default();
+        assert_eq!(
+            pages.follow("b", true, Some("t1")).unwrap().as_deref(),
+            Some("t1")
+        );
+        assert_eq!(pages.follow("b", false, Some("t2")).unwrap(), None);
+        assert_eq!(pages.follow("b", true, None).unwrap(), None);
+        let repeated = pages.follow("b", true, Some("t1")).unwrap_err();
+        assert_eq!(repeated.kind(), crate::ErrorKind::BadResponse);
+        assert!(repeated.to_string().contains("repeats"), "{repeated}");
+        let mut endless = Pages::default();
+        let mut error = None;
+        for page in 0..=MAX_LISTING_PAGES {
+            if let Err(e) = endless.follow("b", true, Some(&format!("t{page}"))) {
+                error = Some((page, e));
+                break;
+            }
+        }
+        let (page, e) = error.expect("bounded");
+        assert!(page < MAX_LISTING_PAGES, "{page}");
+        assert!(e.to_string().contains("pages"), "{e}");
+    }
+
+    #[test]
+    fn a_download_is_bounded_by_its_size_and_its_time() {
+        let bound = DownloadBound::for_size(10);
+        assert!(bound.check("x", 10).is_ok());
+        let long = bound.check("x", 11).unwrap_err();
+        assert_eq!(long.kind(), crate::ErrorKind::BadResponse);
+        let past = DownloadBound {
+            deadline: std::time::Instant::now(),
+            ..DownloadBound::for_size(10)
+        };
+        assert_eq!(
+            past.check("x", 1).unwrap_err().kind(),
+            crate::ErrorKind::Timeout
+        );
+    }
 }

@@ -303,13 +303,14 @@ impl RemoteServer {
         if let Some(token) = &token {
             request = request.bearer_auth(token.as_str());
         }
+        let deadline = std::time::Instant::now() + super::RESTORE_TIMEOUT;
         let response = match request.send() {
             Ok(response) => response,
             Err(e) if e.is_timeout() => return Ok(ServerAnswer::TimedOut),
             Err(_) => return Ok(ServerAnswer::Dropped),
         };
         let status = response.status();
-        let value = match super::read_json(response) {
+        let value = match super::read_json(response, &url, deadline) {
             Ok(Some(value)) => value,
             Ok(None) | Err(_) if status.is_success() => return Ok(ServerAnswer::Dropped),
             Ok(None) | Err(_) => Value::Null,

@@ -322,11 +322,12 @@ impl RemoteServer {
     pub fn login(&self, password: &str) -> Result<Zeroizing<String>, RemoteError> {
         let url = self.url("/api/auth/login");
         let body = serde_json::json!({ "username": self.username, "password": password });
+        let deadline = std::time::Instant::now() + self.read_timeout;
         let response = self.send(self.reads.post(&url).json(&body), &url, self.read_timeout)?;
         let status = response.status();
         redirected(&response)?;
         let retry_header = retry_after(&response);
-        let value: Value = read_json(response)?.unwrap_or(Value::Null);
+        let value: Value = read_json(response, &url, deadline)?.unwrap_or(Value::Null);
         match status {
             StatusCode::OK => {
                 let token = wire::LoginAnswer::of(&value).token.0.ok_or_else(|| {
@@ -359,11 +360,12 @@ impl RemoteServer {
             if let Some(token) = &token {
                 request = request.bearer_auth(token.as_str());
             }
+            let deadline = std::time::Instant::now() + timeout;
             let response = self.send(request, &url, timeout)?;
             let status = response.status();
             redirected(&response)?;
             let retry_header = retry_after(&response);
-            let value: Value = read_json(response)?.unwrap_or(Value::Null);
+            let value: Value = read_json(response, &url, deadline)?.unwrap_or(Value::Null);
             match status {
                 StatusCode::UNAUTHORIZED if retry_on_401 && !relogged => {
                     let password = self.lock().password.clone();
@@ -611,14 +613,36 @@ fn transport(e: reqwest::Error, url: &str, timeout: Duration) -> RemoteError {
 pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The body as JSON (`None` when it is not JSON), reading at most
-/// [`MAX_BODY_BYTES`]: an endless answer is an error, not a memory hog.
-fn read_json(response: Response) -> Result<Option<Value>, RemoteError> {
+/// [`MAX_BODY_BYTES`] and only until `deadline`: the client's timeout
+/// bounds each read, not the answer, so a body sent a byte a second would
+/// otherwise be waited on for as long as the server likes.
+fn read_json(
+    response: Response,
+    url: &str,
+    deadline: std::time::Instant,
+) -> Result<Option<Value>, RemoteError> {
     use std::io::Read;
+    let seconds = deadline
+        .saturating_duration_since(std::time::Instant::now())
+        .as_secs();
     let mut body = Vec::new();
-    response
-        .take(MAX_BODY_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| RemoteError::BadResponse(format!("the answer could not be read: {e}")))?;
+    let mut chunk = [0u8; 16 * 1024];
+    let mut reader = response.take(MAX_BODY_BYTES + 1);
+    loop {
+        if std::time::Instant::now() >= deadline {
+            return Err(RemoteError::Timeout {
+                url: redact(url),
+                seconds,
+            });
+        }
+        let n = reader
+            .read(&mut chunk)
+            .map_err(|e| RemoteError::BadResponse(format!("the answer could not be read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
     if body.len() as u64 > MAX_BODY_BYTES {
         return Err(RemoteError::BadResponse(format!(
             "the answer is larger than {} MiB; it is not read",

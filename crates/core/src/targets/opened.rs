@@ -69,9 +69,13 @@ impl OpenedTarget {
                     Some(endpoint) => Some(api_client(name, profile, endpoint, read_timeout)?),
                     None => None,
                 };
+                // Each call bounded as an API read is: one server whose
+                // engine, shell or disk hangs never holds the fleet.
+                let mut host = target.ssh_host().expect("an SSH profile has a host");
+                host.time_limit = Some(read_timeout);
                 Ok(OpenedTarget::Ssh(SshTarget::new(
                     name,
-                    target.ssh_host().expect("an SSH profile has a host"),
+                    host,
                     data_dir.clone(),
                     target.location(),
                     api,

@@ -13,7 +13,6 @@
 //! trusted (contract §6.2, §6.9).
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::de::DeserializeOwned;
 
@@ -158,7 +157,6 @@ impl SshTarget {
         passphrase: Option<&Passphrase>,
         progress: &dyn Progress,
     ) -> Result<(T, Vec<String>), TargetError> {
-        static SEQUENCE: AtomicU32 = AtomicU32::new(0);
         self.handshake()?;
         let notes = self
             .host
@@ -169,12 +167,7 @@ impl SshTarget {
         for note in &notes {
             tracing::warn!("{}: {note}", self.name);
         }
-        let op = format!(
-            "{}-{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
+        let op = crate::targets::ssh::new_op_id();
         let recorded = self.pending.begin(&op, &verb.join(" "));
         if let Err(e) = &recorded {
             tracing::warn!("the pending record of {op} could not be written: {e}");

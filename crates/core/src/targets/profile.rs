@@ -84,6 +84,7 @@ impl ProfileTarget {
                 port: *port,
                 identity: identity.clone(),
                 engine: engine.clone(),
+                time_limit: None,
             }),
             _ => None,
         }
@@ -241,7 +242,7 @@ impl ProfileBook {
     pub fn load(dir: &Path) -> Result<Self, ProfileError> {
         let path = dir.join("profiles.toml");
         let shown = path.display().to_string();
-        let profiles = match std::fs::read_to_string(&path) {
+        let profiles = match crate::publish::read_config_text(&path) {
             Ok(text) => {
                 toml::from_str::<ConfigFile>(&text)
                     .map_err(|e| ProfileError::MalformedConfig {

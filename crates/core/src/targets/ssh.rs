@@ -38,6 +38,9 @@ pub struct SshHost {
     pub identity: Option<PathBuf>,
     /// The `backupdesk` on the server (default [`DEFAULT_ENGINE`]).
     pub engine: Option<String>,
+    /// How long one call may take before ssh is stopped (the fleet's
+    /// glance); `None`: as long as it takes (a backup, a restore).
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// What the server's engine answered.
@@ -94,6 +97,19 @@ pub enum SshError {
         remote: String,
         local: String,
     },
+    /// The engine could not be copied to the server (nothing replaced).
+    #[error(
+        "cannot install the engine at {engine} on {host}: {detail}; the engine there, if any, \
+         was left as it was"
+    )]
+    InstallFailed {
+        host: String,
+        engine: String,
+        detail: String,
+    },
+    /// No answer within the call's time limit (ssh was stopped).
+    #[error("{host} did not answer over SSH within {seconds} s; the call was stopped")]
+    TimedOut { host: String, seconds: u64 },
     /// Another SSH failure.
     #[error("ssh to {host} failed: {detail}")]
     Failed { host: String, detail: String },
@@ -103,11 +119,14 @@ impl crate::KindedError for SshError {
     fn kind(&self) -> crate::ErrorKind {
         use crate::ErrorKind as K;
         match self {
-            SshError::NoClient(_) | SshError::Failed { .. } => K::SshFailed,
+            SshError::NoClient(_) | SshError::Failed { .. } | SshError::InstallFailed { .. } => {
+                K::SshFailed
+            }
             SshError::UnknownHostKey { .. } => K::HostKeyUnknown,
             SshError::ChangedHostKey { .. } => K::HostKeyChanged,
             SshError::LoginRefused { .. } => K::LoginFailed,
             SshError::Unreachable { .. } => K::Unreachable,
+            SshError::TimedOut { .. } => K::Timeout,
             SshError::EngineMissing { .. } => K::EngineMissing,
             SshError::IncompatibleEngine { .. } => K::EngineIncompatible,
         }
@@ -168,14 +187,16 @@ impl SshHost {
     }
 
     /// [`SshHost::run_raw`], the progress lines of its stderr handed to
-    /// `progress` as they come (the rest of stderr is kept).
+    /// `progress` as they come (the rest of stderr is kept, its last
+    /// [`STDERR_KEPT`] bytes). Stdin, stdout and stderr each have a thread
+    /// of their own: an answer of any size never waits on the other pipe.
     fn run_streaming(
         &self,
         shell_command: &str,
         stdin: &[u8],
         progress: &dyn crate::progress::Progress,
     ) -> Result<RawRun, SshError> {
-        use std::io::BufRead;
+        use std::io::Read;
         let mut child = self
             .ssh()
             .arg(shell_command)
@@ -185,38 +206,59 @@ impl SshHost {
             .spawn()
             .map_err(|e| SshError::NoClient(e.to_string()))?;
         let mut input = child.stdin.take().expect("piped stdin");
-        let feed = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&feed);
-        });
+        let mut output = child.stdout.take().expect("piped stdout");
         let errors = child.stderr.take().expect("piped stderr");
-        let stderr = std::thread::scope(|scope| {
-            let reader = scope.spawn(|| {
-                let mut kept = String::new();
-                for line in std::io::BufReader::new(errors)
-                    .lines()
-                    .map_while(Result::ok)
-                {
-                    match crate::progress::ProgressLine::parse(&line) {
-                        Some(event) => event.apply(progress),
-                        None => {
-                            kept.push_str(&line);
-                            kept.push('\n');
-                        }
+        let feed = zeroize::Zeroizing::new(stdin.to_vec());
+        let pid = child.id();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let timed_out = std::sync::atomic::AtomicBool::new(false);
+        let (stdout, stderr) = std::thread::scope(|scope| {
+            if let Some(limit) = self.time_limit {
+                let timed_out = &timed_out;
+                scope.spawn(move || {
+                    if finished.recv_timeout(limit).is_err() {
+                        timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+                        stop_process(pid);
                     }
-                }
-                kept
+                });
+            }
+            scope.spawn(move || {
+                let _ = input.write_all(&feed);
             });
-            reader.join().unwrap_or_default()
+            let answer = scope.spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = (&mut output).take(ANSWER_LIMIT + 1).read_to_end(&mut bytes);
+                // The rest is drained (never held), so the engine can end.
+                let _ = std::io::copy(&mut output, &mut std::io::sink());
+                bytes
+            });
+            let stderr = read_stderr(errors, progress);
+            let stdout = answer.join().unwrap_or_default();
+            let _ = done.send(());
+            (stdout, stderr)
         });
-        let out = child
-            .wait_with_output()
+        let status = child
+            .wait()
             .map_err(|e| SshError::NoClient(e.to_string()))?;
-        let _ = writer.join();
+        if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SshError::TimedOut {
+                host: self.destination.clone(),
+                seconds: self.time_limit.unwrap_or_default().as_secs(),
+            });
+        }
+        if stdout.len() as u64 > ANSWER_LIMIT {
+            return Err(SshError::Failed {
+                host: self.destination.clone(),
+                detail: format!(
+                    "its answer is larger than {} MiB: not read",
+                    ANSWER_LIMIT >> 20
+                ),
+            });
+        }
         Ok(RawRun {
-            stdout: out.stdout,
+            stdout,
             stderr,
-            code: out.status.code().unwrap_or(255),
+            code: status.code().unwrap_or(255),
         })
     }
 
@@ -236,7 +278,7 @@ impl SshHost {
         let (words, stdin) = self.engine_call(args, passphrase.as_slice());
         let run = self.run_streaming(&shell_line(&words), &stdin, progress)?;
         let run = self.judge(run)?;
-        eprint!("{}", run.stderr);
+        eprint!("{}", crate::printable::escaped_lines(&run.stderr));
         Ok(EngineRun {
             stdout: run.stdout,
             code: run.code,
@@ -266,18 +308,36 @@ impl SshHost {
         // (renamed into place), so a code file means a finished operation.
         // The outer one streams its stderr (the progress lines) with a tail
         // that ends with it, waits for the code, and answers.
+        // The inner shell records its PID first (`collect` tells a dead
+        // operation from a running one by it); the outer one first checks
+        // that the state folder has room for the answer, so a full disk
+        // is said before anything runs.
         let script = format!(
-            "{OPS_DIR_SETUP} o=\"$d\"/{op}; exec 3<&0; \
-             setsid sh -c 'o=$0; \"$@\" >\"$o.out\" 2>\"$o.err\"; echo $? >\"$o.code.part\"; mv \"$o.code.part\" \"$o.code\"' \"$o\" {line} <&3 & \
+            "{OPS_DIR_SETUP} {ROOM_CHECK} o=\"$d\"/{op}; exec 3<&0; \
+             setsid sh -c 'o=$0; echo $$ >\"$o.pid\"; \"$@\" >\"$o.out\" 2>\"$o.err\"; echo $? >\"$o.code.part\"; mv \"$o.code.part\" \"$o.code\"' \"$o\" {line} <&3 & \
              tail -s 0.1 --pid=$$ -n +1 -F \"$o.err\" >&2 2>/dev/null & t=$!; \
-             while [ ! -f \"$o.code\" ]; do sleep 0.1; done; sleep 0.3; kill $t 2>/dev/null || true; \
+             while [ ! -f \"$o.code\" ]; do \
+               p=$(cat \"$o.pid\" 2>/dev/null || true); \
+               if [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null && [ ! -f \"$o.code\" ]; then \
+                 sleep 0.3; kill $t 2>/dev/null || true; \
+                 rm -f \"$o.out\" \"$o.err\" \"$o.pid\" \"$o.code.part\"; exit 202; fi; \
+               sleep 0.1; done; sleep 0.3; kill $t 2>/dev/null || true; \
              {ANSWER_STREAMED}",
             op = quote(&op_id(op)),
             line = shell_line(&words),
         );
         let run = self.run_streaming(&script, &stdin, progress)?;
         let run = self.judge(run)?;
-        eprint!("{}", run.stderr);
+        eprint!("{}", crate::printable::escaped_lines(&run.stderr));
+        if run.code == 202 {
+            return Err(SshError::Failed {
+                host: self.destination.clone(),
+                detail: "the operation ended on the server without an answer (its engine was \
+                         killed, or the server is shutting down): whether it completed is unknown; \
+                         check with `backupdesk list`"
+                    .to_owned(),
+            });
+        }
         Ok(EngineRun {
             stdout: run.stdout,
             code: run.code,
@@ -285,7 +345,9 @@ impl SshHost {
     }
 
     /// The answer of detached operation `op`, once: `Finished` (then
-    /// forgotten on the server), `Running`, or `Unknown` (never started, or
+    /// forgotten on the server), `Running` (its shell is alive with `op` in
+    /// its command line), `Died` (it left no exit code and its shell is
+    /// gone: a server reboot, a kill), or `Unknown` (never started, or
     /// already collected).
     ///
     /// # Errors
@@ -293,7 +355,13 @@ impl SshHost {
     pub fn collect(&self, op: &str) -> Result<Detached, SshError> {
         let script = format!(
             "{OPS_DIR_SETUP} o=\"$d\"/{op}; \
-             if [ -f \"$o.code\" ]; then {ANSWER}; elif [ -f \"$o.out\" ]; then exit 200; else exit 201; fi",
+             if [ -f \"$o.code\" ]; then {ANSWER}; \
+             elif [ -f \"$o.out\" ] || [ -f \"$o.pid\" ]; then \
+               p=$(cat \"$o.pid\" 2>/dev/null || true); \
+               if [ -n \"$p\" ] && grep -qaF {op} \"/proc/$p/cmdline\" 2>/dev/null; then exit 200; fi; \
+               tail -c 2000 \"$o.err\" >&2 2>/dev/null || true; \
+               rm -f \"$o.out\" \"$o.err\" \"$o.pid\" \"$o.code.part\"; exit 202; \
+             else exit 201; fi",
             op = quote(&op_id(op)),
         );
         let run = self.run_raw(&script, b"")?;
@@ -301,6 +369,12 @@ impl SshHost {
         Ok(match run.code {
             200 => Detached::Running,
             201 => Detached::Unknown,
+            202 => Detached::Died {
+                last_words: run.stderr.trim().to_owned(),
+            },
+            DAMAGED_ANSWER => Detached::Died {
+                last_words: "its exit code on the server was unreadable (a full disk?)".to_owned(),
+            },
             code => Detached::Finished(EngineRun {
                 stdout: run.stdout,
                 code,
@@ -309,21 +383,21 @@ impl SshHost {
     }
 
     /// The engine's command words for `args` and what its stdin gets: the
-    /// passphrases, one line each, the first read there with
-    /// `--passphrase-file /dev/stdin` (a rotation's new one with
-    /// `--new-passphrase-file /dev/stdin`, in `args`).
-    fn engine_call(&self, args: &[String], secrets: &[&Passphrase]) -> (Vec<String>, Vec<u8>) {
+    /// secrets (the passphrase, then a rotation's new one), each framed
+    /// whole ([`crate::format::secret_frame`]: a line break inside a
+    /// passphrase stays inside it), read there with `--secrets-on-stdin`.
+    fn engine_call(
+        &self,
+        args: &[String],
+        secrets: &[&Passphrase],
+    ) -> (Vec<String>, zeroize::Zeroizing<Vec<u8>>) {
         let mut words = vec![self.engine().to_owned()];
         words.extend(args.iter().cloned());
-        let mut stdin = Vec::new();
         if !secrets.is_empty() {
-            words.extend(["--passphrase-file".to_owned(), "/dev/stdin".to_owned()]);
+            words.push("--secrets-on-stdin".to_owned());
         }
-        for secret in secrets {
-            stdin.extend_from_slice(secret.expose().as_bytes());
-            stdin.push(b'\n');
-        }
-        (words, stdin)
+        let exposed: Vec<&[u8]> = secrets.iter().map(|s| s.expose().as_bytes()).collect();
+        (words, crate::format::secret_frame::encode(&exposed))
     }
 
     /// Checks that the server's engine runs and speaks this build's JSON.
@@ -362,12 +436,20 @@ impl SshHost {
             detail: format!("cannot read {}: {e}", engine.display()),
         })?;
         let target = quote(self.engine());
+        // A failed step (a full or read-only disk) exits non-zero and
+        // removes its part file; the engine in place, if any, is untouched.
         let script = format!(
-            "set -e; t={target}; mkdir -p \"$(dirname \"$t\")\"; cat > \"$t.part\"; \
-             chmod 0755 \"$t.part\"; mv -f \"$t.part\" \"$t\""
+            "set -e; t={target}; trap 'rm -f \"$t.part\"' EXIT; mkdir -p \"$(dirname \"$t\")\"; \
+             cat > \"$t.part\"; chmod 0755 \"$t.part\"; mv -f \"$t.part\" \"$t\""
         );
-        let run = self.run_raw(&script, &bytes)?;
-        self.judge(run)?;
+        let run = self.judge(self.run_raw(&script, &bytes)?)?;
+        if run.code != 0 {
+            return Err(SshError::InstallFailed {
+                host: self.destination.clone(),
+                engine: self.engine().to_owned(),
+                detail: last_line(&run.stderr),
+            });
+        }
         self.handshake()
     }
 
@@ -382,6 +464,18 @@ impl SshHost {
             126 | 127 => Err(SshError::EngineMissing {
                 host,
                 engine: self.engine().to_owned(),
+            }),
+            NO_ROOM => Err(SshError::Failed {
+                host,
+                detail: "its folder for Backup Desk's answers (~/.local/state/backupdesk/ssh-ops) \
+                         has no room (a full disk?): nothing was started"
+                    .to_owned(),
+            }),
+            DAMAGED_ANSWER => Err(SshError::Failed {
+                host,
+                detail: "the operation ran, but its exit code on the server is unreadable (a full \
+                         disk?); check its outcome with `backupdesk list`"
+                    .to_owned(),
             }),
             _ => Ok(run),
         }
@@ -439,20 +533,118 @@ impl SshHost {
 const OPS_DIR_SETUP: &str = "set -e; d=\"$HOME/.local/state/backupdesk/ssh-ops\"; \
      mkdir -p \"$d\"; chmod 700 \"$d\";";
 
+/// The exit status of a script that found no room for an operation's
+/// answer in `$d` (nothing was started).
+const NO_ROOM: i32 = 203;
+
+/// The exit status of an answer whose exit code file is not a number.
+const DAMAGED_ANSWER: i32 = 204;
+
+/// Fails with [`NO_ROOM`] unless 64 KiB can be written in `$d` (the
+/// answer's files; a backup's JSON is far smaller).
+const ROOM_CHECK: &str = "r=\"$d/.room.$$\"; \
+     if ! head -c 65536 /dev/zero 2>/dev/null >\"$r\"; then rm -f \"$r\"; exit 203; fi; rm -f \"$r\";";
+
 /// Answers a finished operation `$o` as the engine would have (stderr,
-/// stdout, exit code), forgetting it on the server.
+/// stdout, exit code), forgetting it on the server; a code file that is
+/// not a number (written on a full disk) exits [`DAMAGED_ANSWER`].
 const ANSWER: &str = "cat \"$o.err\" >&2; cat \"$o.out\"; c=$(cat \"$o.code\"); \
-     rm -f \"$o.out\" \"$o.err\" \"$o.code\"; exit \"$c\"";
+     rm -f \"$o.out\" \"$o.err\" \"$o.code\" \"$o.pid\"; \
+     case \"$c\" in ''|*[!0-9]*) exit 204;; esac; exit \"$c\"";
 
 /// [`ANSWER`] for an operation whose stderr was streamed already.
 const ANSWER_STREAMED: &str = "cat \"$o.out\"; c=$(cat \"$o.code\"); \
-     rm -f \"$o.out\" \"$o.err\" \"$o.code\"; exit \"$c\"";
+     rm -f \"$o.out\" \"$o.err\" \"$o.code\" \"$o.pid\"; \
+     case \"$c\" in ''|*[!0-9]*) exit 204;; esac; exit \"$c\"";
 
 /// An operation id as a file name: letters, digits and `-` only.
 fn op_id(op: &str) -> String {
     op.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect()
+}
+
+/// A new operation id: the time (for the admin) and 128 random bits, so
+/// two machines, containers or processes never share one.
+///
+/// # Panics
+/// Never: without the OS's randomness the time and PID stand in.
+pub fn new_op_id() -> String {
+    use std::io::Read;
+    let mut random = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random));
+    let tail = match read {
+        Ok(()) => hex::encode(random),
+        Err(_) => format!(
+            "{}-{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ),
+    };
+    format!("{}-{tail}", chrono::Utc::now().format("%Y%m%dT%H%M%S"))
+}
+
+/// Stops the ssh client `pid` (its pipes then close, so the readers end).
+fn stop_process(pid: u32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// The largest answer (stdout) read from the engine: 64 MiB, far beyond
+/// a `list --json` of thousands of backups.
+const ANSWER_LIMIT: u64 = 64 << 20;
+
+/// The most of the engine's stderr kept for the admin: its last 64 KiB.
+const STDERR_KEPT: usize = 64 * 1024;
+
+/// The longest stderr line read as one (a progress line is far shorter).
+const STDERR_LINE: u64 = 16 * 1024;
+
+/// Reads `errors` to its end: progress lines go to `progress`, the rest
+/// is kept (its last [`STDERR_KEPT`] bytes, after a mark saying how much
+/// went before), so a flood of stderr costs bounded memory.
+fn read_stderr(errors: impl std::io::Read, progress: &dyn crate::progress::Progress) -> String {
+    use std::io::{BufRead, Read};
+    let mut reader = std::io::BufReader::new(errors);
+    let mut kept = String::new();
+    let mut dropped = 0usize;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(STDERR_LINE).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        match crate::progress::ProgressLine::parse(text.trim_end_matches(['\n', '\r'])) {
+            Some(event) => event.apply(progress),
+            None => {
+                kept.push_str(&text);
+                if !text.ends_with('\n') {
+                    kept.push('\n');
+                }
+            }
+        }
+        if kept.len() > 2 * STDERR_KEPT {
+            let mut cut = kept.len() - STDERR_KEPT;
+            while !kept.is_char_boundary(cut) {
+                cut += 1;
+            }
+            dropped += cut;
+            kept.drain(..cut);
+        }
+    }
+    if dropped > 0 {
+        kept.insert_str(
+            0,
+            &format!("[{dropped} earlier bytes of stderr not kept]\n"),
+        );
+    }
+    kept
 }
 
 /// Where a detached operation is.
@@ -464,6 +656,9 @@ pub enum Detached {
     Running,
     /// The server knows nothing of it (collected already, or never began).
     Unknown,
+    /// It ended without an exit code (the server restarted, the engine was
+    /// killed): how it ended is unknown; its last stderr lines.
+    Died { last_words: String },
 }
 
 /// An operation this machine started on a server and was cut off from
@@ -476,22 +671,48 @@ pub struct CutOff {
     pub what: String,
     /// Where it is now.
     pub state: Detached,
+    /// What was done on this machine now that its outcome is known (a
+    /// rotation's keychain follow-up).
+    pub follow_up: Option<String>,
 }
 
 impl CutOff {
     /// One line for the admin: how it ended, or that it still runs.
     pub fn describe(&self, host: &str) -> String {
-        let (what, op) = (&self.what, &self.op);
+        match &self.follow_up {
+            Some(follow_up) => format!("{}; {follow_up}", self.state_line(host)),
+            None => self.state_line(host),
+        }
+    }
+
+    fn state_line(&self, host: &str) -> String {
+        let (what, op) = (
+            &crate::printable::escaped(&self.what),
+            &crate::printable::escaped(&self.op),
+        );
         match &self.state {
             Detached::Finished(run) => format!(
                 "`backupdesk {what}` (started {op}) finished on {host} while this machine was not \
                  connected: exit {}; its answer: {}",
                 run.code,
-                String::from_utf8_lossy(&run.stdout).trim_end()
+                crate::printable::escaped(String::from_utf8_lossy(&run.stdout).trim_end())
             ),
             Detached::Running => {
                 format!("`backupdesk {what}` (started {op}) is still running on {host}")
             }
+            Detached::Died { last_words } => format!(
+                "`backupdesk {what}` (started {op}) ended on {host} without an answer (the server \
+                 restarted, or the engine was killed): whether it completed is unknown; check with \
+                 `backupdesk list` and `backupdesk verify`{}",
+                if last_words.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; its last words: {}",
+                        crate::printable::escaped(last_words)
+                    )
+                }
+            ),
             Detached::Unknown => format!(
                 "{host} has no record of `backupdesk {what}` (started {op}): it never began (the \
                  connection dropped first), or its answer was already read"
@@ -503,7 +724,9 @@ impl CutOff {
 impl SshHost {
     /// Asks the server how every pending operation of `pending` ended;
     /// forgets those that ended (or that it does not know), keeps those
-    /// still running (asked again next time).
+    /// still running (asked again next time). A passphrase rotation's
+    /// follow-up on this machine's keychain is done here, whoever reads
+    /// the outcome ([`PendingOps::finish_rotation`]).
     ///
     /// # Errors
     /// The connection's own.
@@ -511,10 +734,21 @@ impl SshHost {
         let mut found = Vec::new();
         for (op, what) in pending.list() {
             let state = self.collect(&op)?;
+            let mut follow_up = None;
             if !matches!(state, Detached::Running) {
+                let code = match &state {
+                    Detached::Finished(run) => Some(run.code),
+                    _ => None,
+                };
+                follow_up = pending.finish_rotation(&op, code);
                 pending.end(&op);
             }
-            found.push(CutOff { op, what, state });
+            found.push(CutOff {
+                op,
+                what,
+                state,
+                follow_up,
+            });
         }
         Ok(found)
     }
@@ -522,17 +756,53 @@ impl SshHost {
 
 /// The detached operations this machine started on a server and has not
 /// heard the end of (a connection dropped): one file per operation in a
-/// private folder, holding the command line as the admin typed it.
+/// private folder, holding the command line as the admin typed it; a
+/// passphrase rotation also has an `OP.rotation` mark, its new passphrase
+/// waiting in the keychain until the outcome is known.
 #[derive(Debug, Clone)]
 pub struct PendingOps {
     dir: PathBuf,
+    /// The profile's name: its keychain scope (a server's passphrase is
+    /// kept under its profile's name).
+    profile: String,
 }
+
+/// Why a rotation over SSH was not started: it could not be recorded for
+/// its follow-up.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationNotRecorded {
+    /// The keychain cannot hold the new passphrase while it runs.
+    #[error(
+        "this machine's keychain cannot keep the new passphrase while the rotation runs ({0}); \
+         nothing was started"
+    )]
+    Keychain(#[from] crate::keychain::KeychainError),
+    /// The pending record cannot be written.
+    #[error("the rotation cannot be recorded on this machine ({0}); nothing was started")]
+    Record(#[from] std::io::Error),
+}
+
+impl crate::KindedError for RotationNotRecorded {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            RotationNotRecorded::Keychain(e) => crate::KindedError::kind(e),
+            RotationNotRecorded::Record(_) => crate::ErrorKind::Error,
+        }
+    }
+}
+
+/// The mark of a pending passphrase rotation.
+const ROTATION_MARK: &str = ".rotation";
 
 impl PendingOps {
     /// The pending operations of profile `profile` under `config_dir`.
     pub fn of_profile(config_dir: &Path, profile: &str) -> Self {
+        // The exact name, hex-encoded: `p.x` and `px` never share a record.
         PendingOps {
-            dir: config_dir.join("ssh-ops").join(op_id(profile)),
+            dir: config_dir
+                .join("ssh-ops")
+                .join(format!("p-{}", hex::encode(profile.as_bytes()))),
+            profile: profile.to_owned(),
         }
     }
 
@@ -542,12 +812,82 @@ impl PendingOps {
     /// The folder cannot be written.
     pub fn begin(&self, op: &str, what: &str) -> std::io::Result<()> {
         crate::publish::ensure_private_dir(&self.dir)?;
-        std::fs::write(self.dir.join(op_id(op)), what)
+        crate::publish::write_atomic(&self.dir.join(op_id(op)), what.as_bytes())
+    }
+
+    /// Records `op`, a passphrase rotation to `new`, before it starts: the
+    /// new passphrase waits in the keychain (beside the current one, which
+    /// stays) until the rotation's outcome is read, here or by a later
+    /// call after a cut-off.
+    ///
+    /// # Errors
+    /// The folder cannot be written; the keychain cannot take it (then
+    /// nothing was recorded: a rotation that cannot be followed up is not
+    /// started).
+    pub fn begin_rotation(
+        &self,
+        op: &str,
+        what: &str,
+        keychain: &crate::keychain::Keychain,
+        new: &Passphrase,
+    ) -> Result<(), RotationNotRecorded> {
+        use crate::keychain::SecretKind;
+        keychain.set(&self.profile, SecretKind::RotationPassphrase, new.expose())?;
+        self.begin(op, what)?;
+        crate::publish::write_atomic(&self.dir.join(format!("{}{ROTATION_MARK}", op_id(op))), b"")?;
+        Ok(())
+    }
+
+    /// The keychain's follow-up of rotation `op` (nothing when `op` was
+    /// no rotation): exit `Some(0)` (every backup opens with the new
+    /// passphrase) promotes the waiting passphrase to the profile's own
+    /// and forgets the old; any other outcome keeps both (some backups may
+    /// need either) and says so. Returns the line for the admin.
+    pub fn finish_rotation(&self, op: &str, code: Option<i32>) -> Option<String> {
+        use crate::keychain::{Keychain, SecretKind};
+        let mark = self.dir.join(format!("{}{ROTATION_MARK}", op_id(op)));
+        if !mark.exists() {
+            return None;
+        }
+        let name = crate::printable::escaped(&self.profile);
+        let note = match code {
+            Some(0) => {
+                let promoted = Keychain::open().map_err(|e| e.to_string()).and_then(|k| {
+                    let new = k
+                        .get(&self.profile, SecretKind::RotationPassphrase)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| "its new passphrase is no longer there".to_owned())?;
+                    k.set(&self.profile, SecretKind::Passphrase, &new)
+                        .map_err(|e| e.to_string())?;
+                    let _ = k.forget(&self.profile, SecretKind::RotationPassphrase);
+                    Ok(())
+                });
+                match promoted {
+                    Ok(()) => format!(
+                        "the passphrase rotation of {name} completed: this machine's keychain now \
+                         holds the new passphrase (the server keeps none)"
+                    ),
+                    Err(e) => format!(
+                        "the passphrase rotation of {name} completed, but this machine's keychain \
+                         could not take the new passphrase ({e}); store it with `backupdesk \
+                         passphrase set --profile {name}` before the next backup"
+                    ),
+                }
+            }
+            _ => format!(
+                "the passphrase rotation of {name} did not complete: this machine's keychain \
+                 keeps the current passphrase and the new one (as `rotation-passphrase`), since \
+                 some backups may open with either; run the rotation again"
+            ),
+        };
+        let _ = std::fs::remove_file(mark);
+        Some(note)
     }
 
     /// Forgets `op` (its answer arrived).
     pub fn end(&self, op: &str) {
         let _ = std::fs::remove_file(self.dir.join(op_id(op)));
+        let _ = std::fs::remove_file(self.dir.join(format!("{}{ROTATION_MARK}", op_id(op))));
     }
 
     /// Every pending operation: its id and what it was.
@@ -558,6 +898,9 @@ impl PendingOps {
             .flatten()
             .filter_map(|e| {
                 let id = e.file_name().to_string_lossy().into_owned();
+                if id.ends_with(ROTATION_MARK) || id.starts_with('.') {
+                    return None;
+                }
                 let what = std::fs::read_to_string(e.path()).ok()?;
                 Some((id, what))
             })
@@ -637,6 +980,12 @@ fn private_dir(dir: &Path, uid: u32) -> bool {
     }
 }
 
+/// The last non-empty line of a remote shell's stderr (its reason).
+fn last_line(stderr: &str) -> String {
+    let line = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    crate::printable::escaped(line.unwrap_or("it failed without saying why").trim())
+}
+
 /// One word for a POSIX shell; `~/` at the start stays expandable.
 fn quote(word: &str) -> String {
     if let Some(rest) = word.strip_prefix("~/") {
@@ -708,5 +1057,50 @@ mod tests {
             String::new,
         );
         assert_eq!(down.kind(), crate::ErrorKind::Unreachable);
+    }
+
+    /// Issue 27, case 7: two operations started in the same second by the
+    /// same PID (two containers' cron jobs, where the PID is 1) never
+    /// share an id, so never share the server's answer files.
+    #[test]
+    fn operation_ids_are_unique_even_in_the_same_second_and_process() {
+        let ids: std::collections::HashSet<String> = (0..2000).map(|_| new_op_id()).collect();
+        assert_eq!(ids.len(), 2000);
+        for id in &ids {
+            assert_eq!(&op_id(id), id, "an id is a safe file name: {id}");
+            assert!(id.len() > 32, "{id}");
+        }
+    }
+
+    /// Issue 27, case 9: the cut-off records of profiles `p.x` and `px`
+    /// (and `p_x`) are kept apart: a call on one never settles or reports
+    /// the other's operation.
+    #[test]
+    fn pending_records_are_kept_by_the_exact_profile_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["p.x", "px", "p_x", "p/x", "P.X"];
+        for name in names {
+            PendingOps::of_profile(dir.path(), name)
+                .begin(&format!("op-{}", hex::encode(name)), name)
+                .unwrap();
+        }
+        for name in names {
+            let listed = PendingOps::of_profile(dir.path(), name).list();
+            assert_eq!(listed.len(), 1, "{name}: {listed:?}");
+            assert_eq!(listed[0].1, name);
+        }
+    }
+
+    /// A flood of stderr is kept to its end, bounded; progress lines are
+    /// taken out wherever they are.
+    #[test]
+    fn stderr_is_kept_bounded() {
+        let mut flood = "x".repeat(100).repeat(10_000);
+        flood.push('\n');
+        let text = flood.repeat(3) + "the last words\n";
+        let kept = read_stderr(text.as_bytes(), &crate::progress::NoProgress);
+        assert!(kept.len() <= 2 * STDERR_KEPT + 200, "{}", kept.len());
+        assert!(kept.ends_with("the last words\n"));
+        assert!(kept.starts_with('['), "says what it dropped");
     }
 }

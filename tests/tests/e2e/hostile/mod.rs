@@ -8,14 +8,17 @@
 //! `--nocapture` to count them); "case N" in a doc comment names one of the
 //! nineteen cases of issue 12 that failed before its fix.
 
+mod books;
 mod commands;
 mod concurrency;
 mod files;
 mod folders;
 mod kills;
 mod names;
+mod offsite_stores;
 mod passphrase;
 mod remote;
+mod ssh_channel;
 
 #[allow(unused_imports)]
 use std::time::{Duration, Instant};

@@ -49,15 +49,29 @@ impl Sshd {
 
     /// The same with `internal-sftp`'s own flags (`-R`: read-only).
     pub fn start_with(sftp_flags: &str) -> Sshd {
+        Self::launch(sftp_flags, None)
+    }
+
+    /// The same with the login's `$HOME` at `home` (its key's
+    /// `environment=` option): a server whose home is full, read-only…
+    pub fn start_with_home(home: &Path) -> Sshd {
+        Self::launch("", Some(home))
+    }
+
+    fn launch(sftp_flags: &str, home: Option<&Path>) -> Sshd {
         let dir = tempfile::Builder::new()
             .prefix("bd-sshd-")
             .tempdir()
             .unwrap();
         keygen(&dir.path().join("host_key"));
         keygen(&dir.path().join("user_key"));
-        std::fs::copy(
-            dir.path().join("user_key.pub"),
+        let user_key = std::fs::read_to_string(dir.path().join("user_key.pub")).unwrap();
+        let options = home
+            .map(|h| format!("environment=\"HOME={}\" ", h.display()))
+            .unwrap_or_default();
+        std::fs::write(
             dir.path().join("authorized_keys"),
+            format!("{options}{user_key}"),
         )
         .unwrap();
         let id = |flag: &str| {
@@ -81,7 +95,8 @@ impl Sshd {
                  AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n\
                  PermitRootLogin prohibit-password\nAllowUsers {user}\nLogLevel ERROR\n\
-                 Subsystem sftp internal-sftp {sftp_flags}\n"
+                 PermitUserEnvironment {}\nSubsystem sftp internal-sftp {sftp_flags}\n",
+                if home.is_some() { "yes" } else { "no" }
             ),
         )
         .unwrap();

@@ -25,7 +25,7 @@ use crate::progress::{Phase, Progress};
 mod lock;
 mod part_body;
 
-use crate::offsite::store::{CopyStore, LockMode, StoredObject, Uploaded};
+use crate::offsite::store::{CopyStore, DownloadBound, LockMode, StoredObject, Uploaded};
 use crate::offsite::throttle::Throttle;
 
 /// Parts of a multipart upload (the last may be smaller). S3 wants at
@@ -181,6 +181,7 @@ impl S3Bucket {
         };
         let mut out = Vec::new();
         let mut token = None;
+        let mut pages = crate::offsite::store::Pages::default();
         loop {
             let page = self.call(
                 "list",
@@ -198,54 +199,69 @@ impl S3Bucket {
                     out.push((name.to_owned(), object.size().unwrap_or(0).max(0) as u64));
                 }
             }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
-                _ => break,
+            token = pages.follow(
+                &format!("s3://{}/{prefix}", self.bucket),
+                page.is_truncated() == Some(true),
+                page.next_continuation_token(),
+            )?;
+            if token.is_none() {
+                break;
             }
         }
         out.sort();
         Ok(out)
     }
 
-    /// Writes the bytes of `name` into `dest` (created).
+    /// Writes the bytes of `name` into `dest` (created, never replaced),
+    /// within `bound`.
     ///
     /// # Errors
-    /// The store's refusals; `dest` cannot be written.
+    /// The store's refusals; `dest` cannot be written; a body longer or
+    /// slower than `bound`.
     pub fn download(
         &self,
         name: &str,
         dest: &Path,
+        bound: &DownloadBound,
         progress: &dyn Progress,
     ) -> Result<u64, OffsiteError> {
         use std::io::Write;
         let key = self.key(name);
-        let object = self.call(
-            "read",
-            self.client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .send(),
-        )?;
+        let local =
+            |e: std::io::Error| OffsiteError::Local(dest.display().to_string(), e.to_string());
+        let object = self
+            .runtime
+            .block_on(async {
+                tokio::time::timeout(
+                    bound.remaining(),
+                    self.client
+                        .get_object()
+                        .bucket(&self.bucket)
+                        .key(&key)
+                        .send(),
+                )
+                .await
+            })
+            .map_err(|_| bound.too_slow(name))?
+            .map_err(|e| classify("read", &self.bucket, e))?;
         let total = object.content_length().map(|l| l.max(0) as u64);
         progress.start(Phase::Download, total);
-        let mut file = std::fs::File::create(dest)
-            .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
+        let mut file = crate::publish::create_private_file(dest).map_err(local)?;
         let mut body = object.body;
         let mut written = 0u64;
         loop {
             let chunk = self
                 .runtime
-                .block_on(body.try_next())
+                .block_on(async { tokio::time::timeout(bound.remaining(), body.try_next()).await })
+                .map_err(|_| bound.too_slow(name))?
                 .map_err(|e| OffsiteError::Failed(format!("reading {key}: {e}")))?;
             let Some(chunk) = chunk else { break };
-            file.write_all(&chunk)
-                .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
             written += chunk.len() as u64;
+            bound.check(name, written)?;
+            file.write_all(&chunk).map_err(local)?;
             progress.advance(chunk.len() as u64);
         }
-        file.sync_all()
-            .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
+        file.sync_all().map_err(local)?;
         progress.finish();
         Ok(written)
     }
@@ -534,6 +550,7 @@ impl S3Bucket {
     ) -> Result<Vec<aws_sdk_s3::types::Part>, OffsiteError> {
         let mut parts = Vec::new();
         let mut marker = None;
+        let mut pages = crate::offsite::store::Pages::default();
         loop {
             let page = self.call(
                 "list",
@@ -546,9 +563,13 @@ impl S3Bucket {
                     .send(),
             )?;
             parts.extend(page.parts().iter().cloned());
-            match page.next_part_number_marker() {
-                Some(next) if page.is_truncated() == Some(true) => marker = Some(next.to_owned()),
-                _ => break,
+            marker = pages.follow(
+                &format!("the parts of {key}"),
+                page.is_truncated() == Some(true),
+                page.next_part_number_marker(),
+            )?;
+            if marker.is_none() {
+                break;
             }
         }
         Ok(parts)
@@ -579,9 +600,10 @@ impl CopyStore for S3Bucket {
         &self,
         name: &str,
         dest: &Path,
+        bound: &DownloadBound,
         progress: &dyn Progress,
     ) -> Result<u64, OffsiteError> {
-        S3Bucket::download(self, name, dest, progress)
+        S3Bucket::download(self, name, dest, bound, progress)
     }
     fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
         S3Bucket::put_bytes(self, name, bytes)

@@ -93,7 +93,15 @@ impl FleetCache {
             path: path.display().to_string(),
             source,
         };
-        let conn = Connection::open(path).map_err(err)?;
+        // Never through a link: a cache that is a symlink to another
+        // database would get our tables, WAL mode and version written into
+        // that database. SQLite refuses it; `open` then sets the link
+        // itself aside (a rename moves the link, never its target).
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+        )
+        .map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
         let version: i64 = conn
@@ -395,5 +403,34 @@ mod tests {
         drop(conn);
         let cache = FleetCache::open(dir.path()).unwrap();
         assert!(cache.all(&["a"]).unwrap().is_empty());
+    }
+
+    /// Issue 27, case 19: a cache that is a link to another SQLite
+    /// database never writes into that database.
+    #[test]
+    fn a_cache_that_is_a_link_never_writes_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("precious.db");
+        let conn = Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        drop(conn);
+        let before = std::fs::read(&other).unwrap();
+        let config = dir.path().join("config");
+        std::fs::create_dir(&config).unwrap();
+        std::os::unix::fs::symlink(&other, config.join("fleet-cache.sqlite3")).unwrap();
+        let cache = FleetCache::open(&config).unwrap();
+        cache
+            .store(&tile("a", Some("2026-12-02T10:00:00+00:00")))
+            .unwrap();
+        drop(cache);
+        assert_eq!(
+            std::fs::read(&other).unwrap(),
+            before,
+            "written through the link"
+        );
+        assert!(!dir.path().join("precious.db-wal").exists());
+        let cache_file = config.join("fleet-cache.sqlite3");
+        assert!(!cache_file.symlink_metadata().unwrap().is_symlink());
     }
 }

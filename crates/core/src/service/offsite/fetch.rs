@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{Result, ledger_path, location, store};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyLedger, CopyRecord};
+use crate::offsite::store::DownloadBound;
 use crate::progress::Progress;
 use crate::service::selection::Selection;
 
@@ -58,13 +59,21 @@ pub struct Fetched {
 /// Brings backup `name` (default: the newest the location holds) and its
 /// `.meta` from location `location` into the selection's backups folder,
 /// making the installation's folders when they are absent (a machine that
-/// lost them): each file downloaded beside its place and renamed, so a
-/// half-fetched backup is never listed. The restore that follows checks it
-/// against its `.meta` (size, SHA-256, `integrity_check`) as any other.
+/// lost them). Each file is downloaded into the private staging folder,
+/// bounded by its listed size and a deadline; the backup is checked there
+/// against what this machine's ledger says the store confirmed at push
+/// (else its `.meta`'s SHA-256 of the encrypted file), and only then
+/// linked into place, never over a file: a local backup is never
+/// replaced by a fetch (one of the same size is taken as already here;
+/// one that differs is an error, left as it is). The restore that follows
+/// checks it against its `.meta` (size, SHA-256, `integrity_check`) as any
+/// other.
 ///
 /// # Errors
-/// No such location or backup there; the store's refusals; the folder
-/// cannot be written.
+/// No such location or backup there; the store's refusals; a copy that is
+/// not what was pushed ([`OffsiteError::NotAsPushed`]); a local backup of
+/// that name that differs ([`OffsiteError::LocalDiffers`]); a download
+/// longer or slower than its bound; the folder cannot be written.
 pub fn fetch(
     selection: &Selection,
     location: &str,
@@ -112,16 +121,50 @@ pub fn fetch(
             .unwrap_or(0);
         wanted.insert(0, (meta.clone(), meta_size));
     }
+    let ledger = CopyLedger::load(&ledger_path(location))?;
+    let scratch = super::scratch(Some(data))?;
     let mut already_here = true;
+    // Everything staged and the backup checked before anything is linked
+    // into place.
+    let mut staged = Vec::new();
     for (file, size) in wanted {
         let dest = data.backup_file(&file);
-        if std::fs::metadata(&dest).is_ok_and(|m| m.len() == size) {
-            continue;
+        if let Ok(here) = std::fs::symlink_metadata(&dest) {
+            if here.len() == size || file.ends_with(".meta") {
+                continue;
+            }
+            return Err(OffsiteError::LocalDiffers {
+                name: file,
+                location: location.to_owned(),
+                here: here.len(),
+                there: size,
+            }
+            .into());
         }
         already_here = false;
-        let part = folder.join(format!(".{file}.fetching"));
-        remote.download(&file, &part, progress)?;
-        std::fs::rename(&part, &dest)
+        let path = scratch.path().join(&file);
+        remote.download(&file, &path, &DownloadBound::for_size(size), progress)?;
+        staged.push((path, dest));
+    }
+    if let Some((path, _)) = staged.iter().find(|(_, dest)| dest.ends_with(&name)) {
+        let meta_path = meta.as_ref().map(|m| {
+            let here = data.backup_file(m);
+            if here.exists() {
+                here
+            } else {
+                scratch.path().join(m)
+            }
+        });
+        as_pushed(
+            path,
+            &name,
+            location,
+            ledger.copies.get(&name),
+            meta_path.as_deref(),
+        )?;
+    }
+    for (path, dest) in staged {
+        crate::publish::publish_no_clobber(&path, &dest)
             .map_err(|e| OffsiteError::Local(dest.display().to_string(), e.to_string()))?;
     }
     let _ = crate::publish::sync_dir(&folder);
@@ -131,4 +174,66 @@ pub fn fetch(
         meta,
         already_here,
     })
+}
+
+/// Checks the downloaded copy `staged` of backup `name`: its size and
+/// SHA-256 against `record` (the store's confirmation at push, when it is
+/// a whole-file checksum), else against the SHA-256 of the encrypted file
+/// its `.meta` at `meta` records (the local one, else the one fetched).
+///
+/// # Errors
+/// [`OffsiteError::NotAsPushed`]; the staged file cannot be read.
+fn as_pushed(
+    staged: &std::path::Path,
+    name: &str,
+    location: &str,
+    record: Option<&CopyRecord>,
+    meta: Option<&std::path::Path>,
+) -> Result<()> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut file = std::fs::File::open(staged)
+        .map_err(|e| OffsiteError::Local(staged.display().to_string(), e.to_string()))?;
+    let mut hasher = sha2::Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| OffsiteError::Local(staged.display().to_string(), e.to_string()))?;
+    let digest = hasher.finalize();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+    let not_as = |against: &str, expected: String, found: String| -> Result<()> {
+        Err(OffsiteError::NotAsPushed {
+            name: name.to_owned(),
+            location: location.to_owned(),
+            against: against.to_owned(),
+            expected,
+            found,
+        }
+        .into())
+    };
+    if let Some(record) = record {
+        if record.size != size {
+            return not_as(
+                "pushed",
+                format!("{} bytes", record.size),
+                format!("{size} bytes"),
+            );
+        }
+        if let Some(confirmed) = record
+            .store_checksum
+            .as_deref()
+            .filter(|c| !c.contains('-'))
+        {
+            if confirmed != b64 {
+                return not_as("pushed", confirmed.to_owned(), b64);
+            }
+            return Ok(());
+        }
+    }
+    let meta = meta.and_then(|m| crate::format::meta::BackupMeta::read(m).ok());
+    if let Some(expected) = meta.and_then(|m| m.gpg_sha256) {
+        let found = hex::encode(digest);
+        if !expected.eq_ignore_ascii_case(&found) {
+            return not_as("recorded in its .meta", expected, found);
+        }
+    }
+    Ok(())
 }

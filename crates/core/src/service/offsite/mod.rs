@@ -243,6 +243,31 @@ pub fn keys(location: &OffsiteLocation) -> Result<OffsiteKeys> {
 }
 
 /// Where location `name`'s ledger of copies is kept.
+/// A private scratch folder for what an off-site operation downloads or
+/// decrypts: in the installation's staging folder
+/// (`data/.backupdesk/staging/PID-offsite-…`), or, on a machine without
+/// the installation (a server's copies checked on the laptop), in the
+/// config folder's `staging/`; never under `$TMPDIR`. What a killed run
+/// left there is removed first; this one's is removed when the guard
+/// drops.
+///
+/// # Errors
+/// The folder cannot be made private or written.
+fn scratch(local: Option<&crate::local::layout::DataDir>) -> Result<tempfile::TempDir> {
+    use crate::local::staging::Staging;
+    let staging = match local.filter(|d| d.root().is_dir()) {
+        Some(data) => Staging::open(data),
+        None => Staging::at(config_dir().join("staging")),
+    };
+    let unusable =
+        |e: std::io::Error| OffsiteError::Local("the staging folder".into(), e.to_string());
+    let staging = staging.map_err(unusable)?;
+    if let Err(e) = staging.remove_leftovers() {
+        tracing::warn!("the staging folder's leftovers could not all be removed: {e}");
+    }
+    Ok(staging.scratch_dir("offsite").map_err(unusable)?)
+}
+
 fn ledger_path(name: &str) -> std::path::PathBuf {
     crate::offsite::ledger::CopyLedger::path(&config_dir(), name)
 }
@@ -345,10 +370,14 @@ pub fn test(name: &str) -> Result<LocationTest> {
     let probe: Vec<u8> = format!("Backup Desk probe {probe_name}\n").into_bytes();
     remote.put_bytes(&probe_name, &probe)?;
     report.wrote = true;
-    let scratch = tempfile::tempdir()
-        .map_err(|e| OffsiteError::Local("a scratch folder".into(), e.to_string()))?;
+    let scratch = scratch(None)?;
     let back = scratch.path().join("probe");
-    remote.download(&probe_name, &back, &crate::progress::NoProgress)?;
+    remote.download(
+        &probe_name,
+        &back,
+        &crate::offsite::store::DownloadBound::for_size(probe.len() as u64),
+        &crate::progress::NoProgress,
+    )?;
     report.read_back = std::fs::read(&back).is_ok_and(|b| b == probe);
     if !report.read_back {
         return Err(OffsiteError::Failed(format!(

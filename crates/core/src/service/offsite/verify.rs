@@ -3,7 +3,8 @@
 //! Quick: one listing, then one HEAD per copy: its size and the store's
 //! SHA-256 against the ledger's record of the push (or, with no local
 //! record, against the copy's `.meta`, here or in the store). Deep: the
-//! copy downloaded into a scratch folder, decrypted, its SHA-256 against
+//! copy downloaded into a scratch folder in the private staging folder
+//! (never `$TMPDIR`: a kill leaves nothing the next run keeps), decrypted, its SHA-256 against
 //! its `.meta` and SQLite's `integrity_check`, on a rolling plan: the
 //! newest copy plus the 1/30 of the others checked longest ago (or never),
 //! so every copy is deep-checked at least once in 30 runs; `all` checks
@@ -13,7 +14,7 @@
 use serde::Serialize;
 
 use super::push::stamp;
-use super::{Result, chosen, ledger_path, store};
+use super::{Result, chosen, ledger_path, scratch, store};
 use crate::clock::Clock;
 use crate::format::meta::BackupMeta;
 use crate::format::name::BackupName;
@@ -24,7 +25,7 @@ use crate::model::{ErrorKind, KindedMessage, VerifyDepth};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyCheck, CopyLedger, same_checksum};
 use crate::offsite::s3::PART_SIZE;
-use crate::offsite::store::CopyStore;
+use crate::offsite::store::{CopyStore, DownloadBound};
 use crate::progress::Progress;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
 
@@ -84,6 +85,12 @@ pub fn verify(
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let held = remote.list()?;
+        // A copy only ever seen in a listing (never pushed from here) that
+        // the store no longer lists was removed there (a server's own
+        // prune): forgotten, not reported missing on every later run.
+        ledger.copies.retain(|name, record| {
+            record.pushed_at.is_some() || held.iter().any(|(h, _)| h == name)
+        });
         let mut names: Vec<String> = held
             .iter()
             .map(|(n, _)| n.clone())
@@ -124,7 +131,14 @@ pub fn verify(
             ledger.entry(name).quick = Some(check(&verdict));
             if verdict.ok && chosen.contains(name) {
                 let passphrase = passphrase.as_ref().expect("asked for a deep check");
-                verdict = deep_check(remote.as_ref(), name, verdict.size, passphrase, progress)?;
+                verdict = deep_check(
+                    remote.as_ref(),
+                    local.as_ref(),
+                    name,
+                    verdict.size,
+                    passphrase,
+                    progress,
+                )?;
                 ledger.entry(name).deep = Some(check(&verdict));
             }
             ledger.save(&ledger_file)?;
@@ -288,12 +302,17 @@ fn meta_of(
     {
         return Ok(Some(meta));
     }
-    let scratch = scratch()?;
-    let path = scratch.path().join(&meta_name);
-    if remote.head(&meta_name)?.is_none() {
+    let Some(head) = remote.head(&meta_name)? else {
         return Ok(None);
-    }
-    remote.download(&meta_name, &path, &crate::progress::NoProgress)?;
+    };
+    let scratch = scratch(local)?;
+    let path = scratch.path().join(&meta_name);
+    remote.download(
+        &meta_name,
+        &path,
+        &DownloadBound::for_size(head.size),
+        &crate::progress::NoProgress,
+    )?;
     Ok(BackupMeta::read(&path).ok())
 }
 
@@ -301,26 +320,33 @@ fn meta_of(
 /// scratch installation, then the checks of a local deep verification.
 fn deep_check(
     remote: &dyn CopyStore,
+    local: Option<&DataDir>,
     name: &str,
     size: u64,
     passphrase: &crate::crypto::Passphrase,
     progress: &dyn Progress,
 ) -> Result<CopyVerdict> {
-    let scratch = scratch()?;
+    let scratch = scratch(local)?;
     let data = DataDir::new(scratch.path());
     let folder = data.backups();
     crate::publish::ensure_private_dir(&folder)
         .map_err(|e| OffsiteError::Local(folder.display().to_string(), e.to_string()))?;
     if let Some(meta) = BackupName::parse(name).ok().and_then(|n| n.meta_name())
-        && remote.head(&meta)?.is_some()
+        && let Some(head) = remote.head(&meta)?
     {
         remote.download(
             &meta,
             &data.backup_file(&meta),
+            &DownloadBound::for_size(head.size),
             &crate::progress::NoProgress,
         )?;
     }
-    remote.download(name, &data.backup_file(name), progress)?;
+    remote.download(
+        name,
+        &data.backup_file(name),
+        &DownloadBound::for_size(size),
+        progress,
+    )?;
     let catalog = BackupCatalog::scan(&data)?;
     let entry = catalog.find(name)?;
     Ok(
@@ -356,11 +382,6 @@ fn deep_check(
             Err(e) => return Err(e.into()),
         },
     )
-}
-
-fn scratch() -> Result<tempfile::TempDir> {
-    Ok(tempfile::tempdir()
-        .map_err(|e| OffsiteError::Local("a scratch folder".into(), e.to_string()))?)
 }
 
 fn hex_to_b64(hex_digest: String) -> String {

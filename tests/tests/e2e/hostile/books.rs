@@ -1,0 +1,129 @@
+//! Issue 27, the config books: a profile book edited by hand with names
+//! that carry terminal escapes or line breaks, and books that are FIFOs.
+
+use std::process::Stdio;
+
+use super::*;
+
+/// A config folder holding a profile book with one local profile, whose
+/// name is then replaced by `name` as a hand edit would.
+fn book_with_profile_named(inst: &Installation, name: &str) -> std::path::PathBuf {
+    let config = inst.dir.path().join("config");
+    let mut cmd = inst.cli(&["profile", "add", "plain", "--local"]);
+    cmd.arg(inst.root()).env("BACKUPDESK_CONFIG_DIR", &config);
+    assert!(cmd.output().unwrap().status.success());
+    let book = config.join("profiles.toml");
+    let text = std::fs::read_to_string(&book).unwrap();
+    let quoted = toml_quote(name);
+    let edited = text.replacen("plain", &quoted, 1);
+    assert_ne!(edited, text, "{text}");
+    std::fs::write(&book, edited).unwrap();
+    config
+}
+
+/// `name` as a TOML basic string's inside (control characters as \uXXXX).
+fn toml_quote(name: &str) -> String {
+    let inner: String = name
+        .chars()
+        .map(|c| match c {
+            c if c.is_control() => format!("\\u{:04X}", u32::from(c)),
+            '"' => "\\\"".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("\"{inner}\"")
+}
+
+/// Case 21: names from a hand-edited book are printed with their control
+/// characters escaped: no escape sequence reaches the terminal and no
+/// line break forges an output line (before: printed raw).
+#[test]
+fn books_hostile_profile_names_never_reach_the_terminal_raw() {
+    let (inst, _) = installation_with_backup();
+    let hostile = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\nOK: every backup verified";
+    let config = book_with_profile_named(&inst, hostile);
+    let mut cases = 0;
+    for args in [
+        vec!["profile", "list"],
+        vec!["profile", "show", hostile],
+        vec!["--profile", hostile, "list"],
+        vec!["--profile", "nope\u{1b}[2J", "list"],
+        vec!["fleet", "--cached"],
+    ] {
+        let out = backupdesk()
+            .args(&args)
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+            .output()
+            .unwrap();
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{args:?}: a raw control character on {stream}: {text:?}"
+            );
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.starts_with("OK: every backup verified")),
+                "{args:?}: a forged line on {stream}: {text:?}"
+            );
+        }
+        cases += 1;
+    }
+    tally("books: hostile names", cases);
+}
+
+/// Case 15: a profile book or a location book that is a FIFO is refused
+/// at once with a clear error (before: the CLI hung on it; `backup` made
+/// its backup, then hung on the location book).
+#[test]
+fn books_that_are_fifos_are_refused_at_once() {
+    let (inst, _) = installation_with_backup();
+    let config = inst.dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    for book in ["profiles.toml", "offsite.toml"] {
+        let path = config.join(book);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    for (args, expect_ok) in [
+        (vec!["profile", "list"], false),
+        (vec!["offsite", "list"], false),
+        (vec!["backup"], true),
+    ] {
+        let mut cmd = inst.cli(&args);
+        cmd.arg("--json")
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let id = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &id.to_string()])
+                    .status();
+                panic!("{args:?} hangs on a FIFO book");
+            }
+        };
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if expect_ok {
+            assert_eq!(out.status.code(), Some(0), "{json:#}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{json:#}");
+            let message = json["error"]["message"].as_str().unwrap();
+            assert!(message.contains("not a regular file"), "{message}");
+        }
+    }
+    tally("books: FIFOs", 3);
+}
