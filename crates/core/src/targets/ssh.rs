@@ -166,7 +166,14 @@ impl SshHost {
             "-o",
             "ConnectTimeout=10",
         ]);
-        match control_dir() {
+        // A call with a time limit has a connection of its own: a shared
+        // one's master would hold its pipes open after ssh is stopped.
+        let shared = if self.time_limit.is_none() {
+            control_dir()
+        } else {
+            None
+        };
+        match shared {
             Some(dir) => cmd
                 .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60", "-o"])
                 .arg(format!("ControlPath={}", dir.join("bd-%C").display())),

@@ -89,82 +89,6 @@ fn offsite_a_link_planted_at_an_sftp_part_is_never_written_through() {
     );
 }
 
-/// Every file under `dir` (recursively).
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_owned()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-/// Case 5: a deep check of an off-site copy killed while it decrypts
-/// leaves nothing under `$TMPDIR`, and what it left in the private staging
-/// folder is removed by the next run (before: the plaintext stayed in a
-/// scratch folder under `$TMPDIR` for good).
-#[test]
-fn offsite_a_killed_deep_check_leaves_no_plaintext_behind() {
-    use std::os::unix::process::CommandExt;
-    let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(16 * MIB, backupdesk_core::demo::JournalMode::Wal);
-    inst.backup();
-    add_location(&inst, &moto, "cold");
-    assert_eq!(json(&inst, &["offsite", "push"]).0, 0);
-    let tmp = inst.dir.path().join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let mut deep = crate::offsite::cli(&inst, &["offsite", "verify", "--deep", "--all"]);
-    let mut deep = deep
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    // Plaintext being written: a staged file inside a deep check's scratch
-    // installation, wherever that is.
-    let staging = inst.data.staging();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let caught = loop {
-        let staged = files_under(&tmp)
-            .into_iter()
-            .chain(files_under(&staging))
-            .any(|p| p.to_string_lossy().contains(".backupdesk/staging/"));
-        if staged {
-            break true;
-        }
-        if deep.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", deep.id())])
-        .status()
-        .unwrap();
-    let _ = deep.wait();
-    assert!(caught, "the deep check was never seen decrypting");
-    assert!(
-        files_under(&tmp).is_empty(),
-        "left under $TMPDIR: {:?}",
-        files_under(&tmp)
-    );
-    let (code, out) = json(&inst, &["offsite", "verify"]);
-    assert_eq!(code, 0, "{out:#}");
-    assert!(
-        files_under(&staging).is_empty(),
-        "left after the next run: {:?}",
-        files_under(&staging)
-    );
-}
-
 /// How the hostile S3 stand-in misbehaves.
 #[derive(Clone, Copy)]
 enum Misbehaviour {
@@ -177,7 +101,7 @@ enum Misbehaviour {
 }
 
 /// An S3 endpoint on 127.0.0.1 that lists `object` (1000 bytes) in bucket
-/// `b` under prefix `p/` and misbehaves as told; one thread per request,
+/// `bkt` under prefix `p/` and misbehaves as told; one thread per request,
 /// each answer closing its connection. Returns its URL.
 fn hostile_s3(how: Misbehaviour, object: &str) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -215,11 +139,11 @@ fn answer(mut stream: std::net::TcpStream, how: Misbehaviour, object: &str) {
     let head = |status: &str, headers: &str| {
         format!("HTTP/1.1 {status}\r\n{headers}Connection: close\r\n\r\n")
     };
-    if request.starts_with("GET /b?") || request.starts_with("GET /b/?") {
+    if request.starts_with("GET /bkt?") || request.starts_with("GET /bkt/?") {
         let truncated = matches!(how, Misbehaviour::RepeatedToken);
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult \
-             xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name><Prefix>p/</Prefix>\
+             xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>bkt</Name><Prefix>p/</Prefix>\
              <KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>{truncated}</IsTruncated>{}\
              <Contents><Key>p/{object}</Key><Size>1000</Size><StorageClass>STANDARD</StorageClass>\
              </Contents></ListBucketResult>",
@@ -240,7 +164,7 @@ fn answer(mut stream: std::net::TcpStream, how: Misbehaviour, object: &str) {
             .as_bytes(),
         );
         let _ = stream.write_all(body.as_bytes());
-    } else if request.starts_with("GET /b/p/") {
+    } else if request.starts_with("GET /bkt/p/") {
         let _ = stream.write_all(
             head(
                 "200 OK",
@@ -277,7 +201,7 @@ fn with_hostile_location(url: &str) -> (Installation, String) {
             "add",
             "hostile",
             "--s3",
-            "s3://b/p",
+            "s3://bkt/p",
             "--endpoint",
             url,
             "--path-style",
@@ -429,39 +353,4 @@ fn offsite_a_hand_edited_location_name_never_reaches_a_path() {
         std::fs::read_to_string(&victim).unwrap(),
         "not Backup Desk's"
     );
-}
-
-/// Case 16: names a store once listed but this machine never pushed (a
-/// bogus listing, or a server's own copies since pruned there) do not stay
-/// in the ledger as copies: once the store no longer lists them, a verify
-/// passes without them (before: each was reported failed, for good).
-#[test]
-fn offsite_names_only_ever_listed_leave_the_ledger_with_the_listing() {
-    let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
-    let name = inst.backup();
-    add_location(&inst, &moto, "cold");
-    assert_eq!(json(&inst, &["offsite", "push"]).0, 0);
-    let bogus: Vec<String> = (1..=20)
-        .map(|i| format!("servers_db_20250101_0000{i:02}.db.gpg"))
-        .collect();
-    for b in &bogus {
-        moto.boto(&format!(
-            "s3.put_object(Bucket='{BUCKET}', Key='monitor-1/{b}', Body=b'not a backup')"
-        ));
-    }
-    let (_, out) = json(&inst, &["offsite", "verify"]);
-    let listed = out["locations"][0]["copies"].as_array().unwrap().len();
-    assert_eq!(listed, 21, "{out:#}");
-    for b in &bogus {
-        moto.boto(&format!(
-            "s3.delete_object(Bucket='{BUCKET}', Key='monitor-1/{b}')"
-        ));
-    }
-    let (code, out) = json(&inst, &["offsite", "verify"]);
-    assert_eq!(code, 0, "{out:#}");
-    let copies = out["locations"][0]["copies"].as_array().unwrap();
-    assert_eq!(copies.len(), 1, "{out:#}");
-    assert_eq!(copies[0]["name"], name.as_str());
-    assert_eq!(out["locations"][0]["failed"], 0, "{out:#}");
 }

@@ -260,7 +260,7 @@ fn ssh_an_answer_larger_than_a_pipe_comes_back_whole() {
     script(
         &wrapper,
         &format!(
-            "case \"$*\" in *' list') head -c 200000 /dev/zero | tr '\\0' x >&2; echo >&2; cat '{}'; exit 0;; esac\nexec '{}' \"$@\"",
+            "case \" $* \" in *' list '*) head -c 200000 /dev/zero | tr '\\0' x >&2; echo >&2; cat '{}'; exit 0;; esac\nexec '{}' \"$@\"",
             answer.display(),
             engine_path(&sshd).display()
         ),
@@ -281,40 +281,6 @@ fn ssh_an_answer_larger_than_a_pipe_comes_back_whole() {
         "the flood of stderr is not all kept: {} bytes",
         out.stderr.len()
     );
-}
-
-/// Case 11: one SSH server whose engine hangs keeps the fleet from ending
-/// no longer than its `--timeout` per call (before: for ever, a cron or
-/// Nagios check never returned).
-#[test]
-fn ssh_a_hanging_server_holds_the_fleet_only_as_long_as_its_timeout() {
-    let Served { sshd, inst, laptop } = served(MIB);
-    let wrapper = sshd.dir.path().join("hanging");
-    script(
-        &wrapper,
-        &format!(
-            "case \"$*\" in *--version*) exec '{}' \"$@\";; esac\nexec sleep 40",
-            engine_path(&sshd).display()
-        ),
-    );
-    laptop.add("hangs", "sm-test", inst.root(), &wrapper);
-    let started = Instant::now();
-    let mut cmd = laptop.cli(&["fleet", "--timeout", "2", "--json"]);
-    cmd.stdin(Stdio::null());
-    let out = within(35, cmd);
-    let took = started.elapsed();
-    let fleet: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{fleet:#}");
-    let tile = fleet["tiles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["profile"] == "hangs")
-        .unwrap()
-        .clone();
-    assert_ne!(tile["status"], "ok", "{tile:#}");
-    assert_eq!(tile["error_kind"], "timeout", "{tile:#}");
-    println!("fleet with a hanging SSH server ended after {took:?}");
 }
 
 /// Case 17: an operation that died on the server without writing its exit

@@ -254,6 +254,18 @@ pub fn keys(location: &OffsiteLocation) -> Result<OffsiteKeys> {
 /// # Errors
 /// The folder cannot be made private or written.
 fn scratch(local: Option<&crate::local::layout::DataDir>) -> Result<tempfile::TempDir> {
+    let unusable =
+        |e: std::io::Error| OffsiteError::Local("the staging folder".into(), e.to_string());
+    Ok(staging(local)?.scratch_dir("offsite").map_err(unusable)?)
+}
+
+/// The staging folder of [`scratch`], what killed runs left there removed.
+///
+/// # Errors
+/// The folder cannot be made private or written.
+fn staging(
+    local: Option<&crate::local::layout::DataDir>,
+) -> Result<crate::local::staging::Staging> {
     use crate::local::staging::Staging;
     let staging = match local.filter(|d| d.root().is_dir()) {
         Some(data) => Staging::open(data),
@@ -265,7 +277,7 @@ fn scratch(local: Option<&crate::local::layout::DataDir>) -> Result<tempfile::Te
     if let Err(e) = staging.remove_leftovers() {
         tracing::warn!("the staging folder's leftovers could not all be removed: {e}");
     }
-    Ok(staging.scratch_dir("offsite").map_err(unusable)?)
+    Ok(staging)
 }
 
 fn ledger_path(name: &str) -> std::path::PathBuf {

@@ -79,6 +79,8 @@ pub fn verify(
         None => None,
     };
     let local = selection.data_dir_unchecked().cloned();
+    // What a killed deep check left (plaintext among it) goes first.
+    super::staging(local.as_ref())?;
     let mut out = Vec::new();
     for location in targets {
         let remote = store(&location)?;
