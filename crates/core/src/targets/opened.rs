@@ -8,6 +8,8 @@ use crate::targets::{LocalTarget, RemoteTarget, SshTarget, Target, TargetError};
 /// The target a profile names, opened with its secrets from the keychain
 /// (a remote profile's token and, if kept, password). A token renewed by a
 /// re-login is stored back in the keychain when this drops.
+// One per opened profile, short-lived: its size is no cost worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum OpenedTarget {
     /// A local installation.
     Local(LocalTarget),

@@ -6,7 +6,6 @@
 //! answers (ListObjectsV2, GetObject), misbehaving as each case needs.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::*;
