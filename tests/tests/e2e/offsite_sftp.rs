@@ -316,24 +316,7 @@ fn offsite_sftp_problems_are_each_a_clear_error_and_touch_nothing_local() {
     // A full folder: a 1 MiB filesystem for a bigger backup.
     let small = Sshd::start();
     let full = small.dir.path().join("full");
-    std::fs::create_dir_all(&full).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&full)
-        .output()
-        .unwrap();
-    assert!(
-        mounted.status.success(),
-        "mount a 1 MiB tmpfs (the tests run as root): {}",
-        String::from_utf8_lossy(&mounted.stderr)
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(full.clone());
+    let _full = mount_tmpfs(&full, "1m");
     assert_eq!(add_sftp(&inst, &small, "tiny", &full).0, 0);
     let (code, out) = json(&inst, &["offsite", "push", "--location", "tiny"]);
     assert_eq!(code, 1, "{out:#}");

@@ -6,7 +6,6 @@
 //! answers (ListObjectsV2, GetObject), misbehaving as each case needs.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
 
 use super::*;
 use crate::offsite::{BUCKET, add_location, json, on_a_machine};
@@ -220,25 +219,7 @@ fn bounded(
     let mut cmd = crate::offsite::cli(inst, args);
     cmd.arg("--json").envs(env.iter().copied());
     let started = Instant::now();
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &id.to_string()])
-                .status();
-            panic!("{args:?} did not end within {secs} s: it hangs");
-        }
-    };
+    let out = output_within(secs, cmd);
     let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}): {}{}",

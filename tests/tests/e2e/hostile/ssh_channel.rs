@@ -48,29 +48,6 @@ fn wait_for(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Runs `cmd`; fails when it has not ended within `secs` (a hang).
-fn within(secs: u64, mut cmd: Command) -> std::process::Output {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &id.to_string()])
-                .status();
-            panic!("the command did not end within {secs} s: it hangs");
-        }
-    }
-}
-
 /// Cases 1 and 18: a passphrase with a line break (`$(pass show x)`,
 /// whose second line is metadata) travels whole on the SSH channel: the
 /// backup made over SSH opens with the whole passphrase and not with its
@@ -184,24 +161,7 @@ fn ssh_an_install_that_cannot_be_written_says_so_and_changes_nothing() {
     let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
     let laptop = Laptop::new(sshd.trusting_config());
     let full = sshd.dir.path().join("tiny");
-    std::fs::create_dir_all(&full).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(&full)
-        .output()
-        .unwrap();
-    assert!(
-        mounted.status.success(),
-        "mount a 1 MiB tmpfs (the tests run as root): {}",
-        String::from_utf8_lossy(&mounted.stderr)
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(full.clone());
+    let _tiny = mount_tmpfs(&full, "1m");
     let engine = full.join("backupdesk");
     let schema = backupdesk_core::target::ssh::JSON_SCHEMA;
     script(
@@ -268,7 +228,7 @@ fn ssh_an_answer_larger_than_a_pipe_comes_back_whole() {
     laptop.add("big", "sm-test", inst.root(), &wrapper);
     let mut cmd = laptop.cli(&["--profile", "big", "--json", "list"]);
     cmd.stdin(Stdio::null());
-    let out = within(60, cmd);
+    let out = output_within(60, cmd);
     assert!(
         out.status.success(),
         "{}",
@@ -359,23 +319,7 @@ fn ssh_an_operation_that_died_on_the_server_is_reported_once() {
 #[test]
 fn ssh_a_server_with_no_room_for_the_answer_is_told_before_anything_runs() {
     let home = tempfile::tempdir().unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-        .arg(home.path())
-        .output()
-        .unwrap();
-    assert!(
-        mounted.status.success(),
-        "mount a 1 MiB tmpfs (the tests run as root): {}",
-        String::from_utf8_lossy(&mounted.stderr)
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(home.path().to_owned());
+    let _full = mount_tmpfs(home.path(), "1m");
     let ops = home.path().join(".local/state/backupdesk/ssh-ops");
     std::fs::create_dir_all(&ops).unwrap();
     // Filled up to the last few KiB.
