@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use backupdesk_core::ErrorKind;
 use backupdesk_core::keychain::Keychain;
 use backupdesk_core::profile::config_dir;
-use backupdesk_core::target::ssh::{PendingOps, SshHost};
+use backupdesk_core::target::ssh::{PendingOps, SshError, SshHost};
 
 use crate::args::{GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
@@ -114,8 +114,14 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
             None => pending.begin(&op, &typed.join(" "))?,
         }
         let run = host.run_engine_detached(&args, &secrets, &op, &bars);
-        if let Ok(run) = &run {
-            if let Some(note) = pending.finish_rotation(&op, Some(run.code)) {
+        // An answer, or a death read here: the outcome is known now.
+        let code = match &run {
+            Ok(run) => Some(Some(run.code)),
+            Err(SshError::DiedWithoutAnswer { .. }) => Some(None),
+            Err(_) => None,
+        };
+        if let Some(code) = code {
+            if let Some(note) = pending.finish_rotation(&op, code) {
                 eprintln!("note: {note}");
             }
             pending.end(&op);

@@ -172,13 +172,16 @@ impl SshTarget {
         if let Err(e) = &recorded {
             tracing::warn!("the pending record of {op} could not be written: {e}");
         }
-        let run = self.host.run_engine_detached(
-            &self.words(verb),
-            passphrase.as_slice(),
-            &op,
-            progress,
-        )?;
-        self.pending.end(&op);
+        let run =
+            self.host
+                .run_engine_detached(&self.words(verb), passphrase.as_slice(), &op, progress);
+        if matches!(
+            run,
+            Ok(_) | Err(crate::targets::ssh::SshError::DiedWithoutAnswer { .. })
+        ) {
+            self.pending.end(&op);
+        }
+        let run = run?;
         Ok((
             answer_of(&self.location, verb, &run.stdout, run.code)?,
             notes,

@@ -110,6 +110,15 @@ pub enum SshError {
     /// No answer within the call's time limit (ssh was stopped).
     #[error("{host} did not answer over SSH within {seconds} s; the call was stopped")]
     TimedOut { host: String, seconds: u64 },
+    /// A detached operation's engine died on the server without an exit
+    /// code (killed, or the server shutting down); its record there was
+    /// read and forgotten, so the caller forgets its pending one too.
+    #[error(
+        "the operation ended on {host} without an answer (its engine was killed, or the server is \
+         shutting down): whether it completed is unknown; check with `backupdesk list`{}",
+        if last_words.is_empty() { String::new() } else { format!("; its last words: {last_words}") }
+    )]
+    DiedWithoutAnswer { host: String, last_words: String },
     /// Another SSH failure.
     #[error("ssh to {host} failed: {detail}")]
     Failed { host: String, detail: String },
@@ -119,9 +128,10 @@ impl crate::KindedError for SshError {
     fn kind(&self) -> crate::ErrorKind {
         use crate::ErrorKind as K;
         match self {
-            SshError::NoClient(_) | SshError::Failed { .. } | SshError::InstallFailed { .. } => {
-                K::SshFailed
-            }
+            SshError::NoClient(_)
+            | SshError::Failed { .. }
+            | SshError::InstallFailed { .. }
+            | SshError::DiedWithoutAnswer { .. } => K::SshFailed,
             SshError::UnknownHostKey { .. } => K::HostKeyUnknown,
             SshError::ChangedHostKey { .. } => K::HostKeyChanged,
             SshError::LoginRefused { .. } => K::LoginFailed,
@@ -326,8 +336,7 @@ impl SshHost {
              while [ ! -f \"$o.code\" ]; do \
                p=$(cat \"$o.pid\" 2>/dev/null || true); \
                if [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null && [ ! -f \"$o.code\" ]; then \
-                 sleep 0.3; kill $t 2>/dev/null || true; \
-                 rm -f \"$o.out\" \"$o.err\" \"$o.pid\" \"$o.code.part\"; exit 202; fi; \
+                 sleep 0.3; kill $t 2>/dev/null || true; exit 202; fi; \
                sleep 0.1; done; sleep 0.3; kill $t 2>/dev/null || true; \
              {ANSWER_STREAMED}",
             op = quote(&op_id(op)),
@@ -337,12 +346,16 @@ impl SshHost {
         let run = self.judge(run)?;
         eprint!("{}", crate::printable::escaped_lines(&run.stderr));
         if run.code == 202 {
-            return Err(SshError::Failed {
+            // The record is left on the server for whoever reads it first
+            // (this call, or the next one's `settle` if this connection is
+            // gone): read here, it is reported once and forgotten there.
+            let last_words = match self.collect(op) {
+                Ok(Detached::Died { last_words }) => last_words,
+                _ => String::new(),
+            };
+            return Err(SshError::DiedWithoutAnswer {
                 host: self.destination.clone(),
-                detail: "the operation ended on the server without an answer (its engine was \
-                         killed, or the server is shutting down): whether it completed is unknown; \
-                         check with `backupdesk list`"
-                    .to_owned(),
+                last_words: crate::printable::escaped(&last_words),
             });
         }
         Ok(EngineRun {
