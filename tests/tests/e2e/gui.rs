@@ -284,7 +284,10 @@ impl Window {
         });
     }
 
+    /// Chooses `value` in the select `css`, once that option exists (a
+    /// list filled by an answer from the app appears before its options).
     fn select(&self, css: &str, value: &str) {
+        self.wait(&format!("{css} option[value='{value}']"), 30);
         let element = self.wait(css, 20);
         self.rt
             .block_on(element.select_by_value(value))

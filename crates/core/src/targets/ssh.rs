@@ -385,6 +385,11 @@ impl SshHost {
             op = quote(&op_id(op)),
         );
         let run = self.run_raw(&script, b"")?;
+        if let Some(signal) = stopped_by_signal(run.code) {
+            return Ok(Detached::Died {
+                last_words: format!("its engine was stopped by signal {signal}"),
+            });
+        }
         let run = self.judge(run)?;
         Ok(match run.code {
             200 => Detached::Running,
@@ -497,7 +502,13 @@ impl SshHost {
                          disk?); check its outcome with `backupdesk list`"
                     .to_owned(),
             }),
-            _ => Ok(run),
+            code => match stopped_by_signal(code) {
+                Some(signal) => Err(SshError::DiedWithoutAnswer {
+                    host,
+                    last_words: format!("its engine was stopped by signal {signal}"),
+                }),
+                None => Ok(run),
+            },
         }
     }
 
@@ -565,17 +576,29 @@ const DAMAGED_ANSWER: i32 = 204;
 const ROOM_CHECK: &str = "r=\"$d/.room.$$\"; \
      if ! head -c 65536 /dev/zero 2>/dev/null >\"$r\"; then rm -f \"$r\"; exit 203; fi; rm -f \"$r\";";
 
+/// The tail of [`ANSWER`] and [`ANSWER_STREAMED`]: stdout, then the exit
+/// code, the files forgotten.
+macro_rules! answer_streamed {
+    () => {
+        "cat \"$o.out\"; c=$(cat \"$o.code\"); \
+         rm -f \"$o.out\" \"$o.err\" \"$o.code\" \"$o.pid\"; \
+         case \"$c\" in ''|*[!0-9]*) exit 204;; esac; exit \"$c\""
+    };
+}
+
 /// Answers a finished operation `$o` as the engine would have (stderr,
 /// stdout, exit code), forgetting it on the server; a code file that is
 /// not a number (written on a full disk) exits [`DAMAGED_ANSWER`].
-const ANSWER: &str = "cat \"$o.err\" >&2; cat \"$o.out\"; c=$(cat \"$o.code\"); \
-     rm -f \"$o.out\" \"$o.err\" \"$o.code\" \"$o.pid\"; \
-     case \"$c\" in ''|*[!0-9]*) exit 204;; esac; exit \"$c\"";
+const ANSWER: &str = concat!("cat \"$o.err\" >&2; ", answer_streamed!());
 
 /// [`ANSWER`] for an operation whose stderr was streamed already.
-const ANSWER_STREAMED: &str = "cat \"$o.out\"; c=$(cat \"$o.code\"); \
-     rm -f \"$o.out\" \"$o.err\" \"$o.code\" \"$o.pid\"; \
-     case \"$c\" in ''|*[!0-9]*) exit 204;; esac; exit \"$c\"";
+const ANSWER_STREAMED: &str = answer_streamed!();
+
+/// The signal that stopped the engine, from its shell's exit code
+/// (128 + the signal's number); `None` for an exit of its own.
+fn stopped_by_signal(code: i32) -> Option<i32> {
+    (129..=192).contains(&code).then_some(code - 128)
+}
 
 /// An operation id as a file name: letters, digits and `-` only.
 fn op_id(op: &str) -> String {

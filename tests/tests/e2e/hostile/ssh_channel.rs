@@ -312,6 +312,81 @@ fn ssh_an_operation_that_died_on_the_server_is_reported_once() {
     );
 }
 
+/// Case 17, while the laptop waits: an engine killed on the server under a
+/// waiting call (by a signal: its shell says so; with its shell: no exit
+/// code at all) is reported by that call (exit 1, "without an answer",
+/// its last words), and not again by the next one; the server keeps no
+/// record of it.
+#[test]
+fn ssh_an_engine_killed_while_the_laptop_waits_is_reported_by_that_call_only() {
+    let Served { sshd, inst, laptop } = served(MIB);
+    let pid_file = sshd.dir.path().join("engine-pid");
+    let wrapper = sshd.dir.path().join("killed-backup");
+    script(
+        &wrapper,
+        &format!(
+            "case \"$*\" in *' backup'*) echo 'about to be killed' >&2; echo $$ >'{}.part'; mv '{0}.part' '{0}'; exec sleep 60;; esac\nexec '{}' \"$@\"",
+            pid_file.display(),
+            engine_path(&sshd).display()
+        ),
+    );
+    laptop.add("killed", "sm-test", inst.root(), &wrapper);
+    let pass = inst.passphrase_file.display().to_string();
+    // The engine alone (its shell writes 137), then its whole group.
+    for (target, says) in [("", "stopped by signal 9"), ("-", "about to be killed")] {
+        let _ = std::fs::remove_file(&pid_file);
+        let backup = laptop
+            .cli(&["--profile", "killed", "--passphrase-file", &pass, "backup"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(30, "the engine never began", || pid_file.exists());
+        let pid = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .to_owned();
+        let group = Command::new("ps")
+            .args(["-o", "pgid=", "-p", &pid])
+            .output()
+            .unwrap();
+        let group = String::from_utf8_lossy(&group.stdout).trim().to_owned();
+        let op = pending_op(&laptop);
+        let victim = if target.is_empty() {
+            pid
+        } else {
+            format!("-{group}")
+        };
+        Command::new("kill")
+            .args(["-KILL", "--", &victim])
+            .status()
+            .unwrap();
+        let out = backup.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(said.contains("without an answer"), "{said}");
+        assert!(said.contains(says), "{said}");
+
+        let again = laptop
+            .cli(&["--profile", "killed", "list", "--json"])
+            .output()
+            .unwrap();
+        assert!(again.status.success());
+        assert!(
+            !String::from_utf8_lossy(&again.stderr).contains("note:"),
+            "reported once: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        let left: Vec<_> = std::fs::read_dir(server_ops())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(&op))
+            .collect();
+        assert!(left.is_empty(), "the server forgot it: {left:?}");
+    }
+}
+
 /// Case 8: a server whose folder for Backup Desk's answers has no room is
 /// told before anything runs: a clear error, no backup made (before: the
 /// backup was made, and the laptop got exit 2 with the engine's panic
