@@ -69,7 +69,7 @@ impl Staging {
                 .to_str()
                 .and_then(|n| n.split_once('-'))
                 .and_then(|(pid, _)| pid.parse::<u32>().ok())
-                .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                .is_some_and(process_alive);
             if owner_alive {
                 continue;
             }
@@ -94,6 +94,19 @@ impl Staging {
     }
 }
 
+/// Whether process `pid` runs: it exists and is not a zombie (a killed
+/// process its parent has not reaped yet has ended all the same).
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `PID (COMMAND) STATE …`; the command may hold `)` itself.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| !matches!(state, 'Z' | 'X')),
+        Err(_) => false,
+    }
+}
+
 /// A staged plaintext file, removed with its SQLite companions on drop.
 #[derive(Debug)]
 pub struct StagedFile {
@@ -114,5 +127,45 @@ impl Drop for StagedFile {
             p.push(suffix);
             let _ = std::fs::remove_file(PathBuf::from(p));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_process_not_yet_reaped_is_not_alive() {
+        assert!(process_alive(std::process::id()));
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(process_alive(pid));
+        child.kill().unwrap();
+        // A zombie until reaped: /proc/PID is still there.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while process_alive(pid) {
+            assert!(std::time::Instant::now() < deadline, "still alive");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(Path::new(&format!("/proc/{pid}")).exists());
+        child.wait().unwrap();
+        assert!(!process_alive(pid));
+    }
+
+    #[test]
+    fn leftovers_of_dead_processes_go_and_those_of_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::at(dir.path().join("staging")).unwrap();
+        let mine = staging.scratch_dir("mine").unwrap();
+        let dead = dir.path().join("staging/4194304999-offsite-x");
+        std::fs::create_dir_all(dead.join("data/backups")).unwrap();
+        std::fs::write(dead.join("data/backups/a.meta"), "x").unwrap();
+        std::fs::write(dir.path().join("staging/no-pid"), "x").unwrap();
+        assert_eq!(staging.remove_leftovers().unwrap(), 2);
+        assert!(mine.path().is_dir());
+        assert!(!dead.exists());
     }
 }

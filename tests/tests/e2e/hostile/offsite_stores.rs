@@ -334,3 +334,113 @@ fn offsite_a_hand_edited_location_name_never_reaches_a_path() {
         "not Backup Desk's"
     );
 }
+
+/// Case 16: names a store lists that were never pushed from here (a bogus
+/// listing, another machine's copies, a server's own prune) do not stay
+/// in the ledger once the store stops listing them: the next verify
+/// reports only what is there, none failed (before: every later verify
+/// reported each such name missing, for good).
+#[test]
+fn offsite_names_only_ever_listed_leave_the_ledger_when_the_store_drops_them() {
+    let moto = Moto::start(BUCKET);
+    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let name = inst.backup();
+    add_location(&inst, &moto, "cold");
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    moto.boto(&format!(
+        "for i in range(40):\n    s3.put_object(Bucket='{BUCKET}', \
+         Key='monitor-1/servers_db_20200101_0000%02d.db.gpg' % i, Body=b'not a backup')"
+    ));
+    let (_, out) = json(&inst, &["offsite", "verify"]);
+    let listed = out["locations"][0]["copies"].as_array().unwrap().len();
+    assert!(listed > 40, "the planted names are listed: {out:#}");
+
+    moto.boto(&format!(
+        "for i in range(40):\n    s3.delete_object(Bucket='{BUCKET}', \
+         Key='monitor-1/servers_db_20200101_0000%02d.db.gpg' % i)"
+    ));
+    for _ in 0..2 {
+        let (code, out) = json(&inst, &["offsite", "verify"]);
+        assert_eq!(code, 0, "{out:#}");
+        let copies = out["locations"][0]["copies"].as_array().unwrap();
+        assert!(
+            copies.iter().all(|c| c["ok"] == true),
+            "none failed: {out:#}"
+        );
+        assert!(copies.iter().any(|c| c["name"] == name.as_str()), "{out:#}");
+        assert!(
+            !copies
+                .iter()
+                .any(|c| c["name"].as_str().unwrap().starts_with("servers_db_2020")),
+            "the dropped names are gone: {out:#}"
+        );
+    }
+    let ledger = std::fs::read_to_string(inst.dir.path().join("config/offsite/cold.json")).unwrap();
+    assert!(!ledger.contains("servers_db_2020"), "{ledger}");
+}
+
+/// Case 5: a deep check killed mid-way (SIGKILL: no clean-up runs) leaves
+/// its plaintext only in the installation's private staging folder, never
+/// under `$TMPDIR`, and the next off-site run removes it (before: the
+/// plaintext database stayed under `$TMPDIR` for good).
+#[test]
+fn offsite_a_killed_deep_check_leaves_no_plaintext_the_next_run_keeps() {
+    let moto = Moto::start(BUCKET);
+    let inst = Installation::demo(32 * MIB, backupdesk_core::demo::JournalMode::Wal);
+    inst.backup();
+    add_location(&inst, &moto, "cold");
+    let (code, out) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{out:#}");
+    let tmp = tempfile::tempdir().unwrap();
+    let scratch_of = |staging: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(staging)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().contains("-offsite-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let staging = inst.data.staging();
+    let mut deep = crate::offsite::cli(&inst, &["offsite", "verify", "--deep", "--all"]);
+    let mut deep = deep
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stopped as soon as its scratch folder exists (seconds before it
+    // ends), then killed: whatever it holds there is left behind.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while scratch_of(&staging).is_empty() {
+        assert!(Instant::now() < deadline, "the deep check never began");
+        assert!(deep.try_wait().unwrap().is_none(), "it ended first");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = deep.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
+    let left = scratch_of(&staging);
+    assert!(!left.is_empty(), "its scratch folder is there when stopped");
+    deep.kill().unwrap();
+    deep.wait().unwrap();
+    assert_eq!(scratch_of(&staging), left, "SIGKILL ran no clean-up");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "nothing under $TMPDIR"
+    );
+
+    let (code, out) = json(&inst, &["offsite", "verify"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(
+        scratch_of(&staging).is_empty(),
+        "{:?}",
+        scratch_of(&staging)
+    );
+    assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
+}

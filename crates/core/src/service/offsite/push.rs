@@ -164,12 +164,16 @@ pub fn push(
                 for file in std::iter::once(name).chain(meta) {
                     let held = report.present.contains(&file)
                         || report.copied.iter().any(|c| c.name == file);
+                    if !held {
+                        // No record for a copy the store does not hold.
+                        continue;
+                    }
                     let record = ledger.entry(&file);
                     let locked_until = record
                         .retain_until
                         .as_deref()
                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                    if !held || locked_until.is_some_and(|t| t >= until) {
+                    if locked_until.is_some_and(|t| t >= until) {
                         continue;
                     }
                     remote.retain_until(&file, mode, until)?;
