@@ -33,18 +33,31 @@ impl OpenedTarget {
         name: &str,
         profile: &crate::targets::profile::Profile,
     ) -> Result<Self, TargetError> {
-        Self::open_reading_within(name, profile, crate::remote::READ_TIMEOUT)
+        Self::open_with(name, profile, crate::remote::READ_TIMEOUT, None)
     }
 
-    /// [`OpenedTarget::open`] with a server's reads bounded by
-    /// `read_timeout` (the fleet's glance).
+    /// [`OpenedTarget::open`] for a glance (the fleet's): each read of a
+    /// server's API bounded by `limit`, and all the SSH calls of this
+    /// opening together. Never for a change: a backup over SSH outlasts
+    /// any glance's limit.
     ///
     /// # Errors
     /// As [`OpenedTarget::open`].
-    pub fn open_reading_within(
+    pub fn open_for_a_glance(
+        name: &str,
+        profile: &crate::targets::profile::Profile,
+        limit: std::time::Duration,
+    ) -> Result<Self, TargetError> {
+        Self::open_with(name, profile, limit, Some(limit))
+    }
+
+    /// The target with API reads bounded by `read_timeout` and its SSH
+    /// calls by `ssh_limit` from now (`None`: as long as they take).
+    fn open_with(
         name: &str,
         profile: &crate::targets::profile::Profile,
         read_timeout: std::time::Duration,
+        ssh_limit: Option<std::time::Duration>,
     ) -> Result<Self, TargetError> {
         use crate::targets::profile::ProfileTarget;
         match &profile.target {
@@ -71,10 +84,10 @@ impl OpenedTarget {
                     Some(endpoint) => Some(api_client(name, profile, endpoint, read_timeout)?),
                     None => None,
                 };
-                // Each call bounded as an API read is: one server whose
+                // A glance bounded as an API read is: one server whose
                 // engine, shell or disk hangs never holds the fleet.
                 let mut host = target.ssh_host().expect("an SSH profile has a host");
-                host.time_limit = Some(read_timeout);
+                host.time_limit = ssh_limit.map(crate::targets::ssh::TimeLimit::from_now);
                 Ok(OpenedTarget::Ssh(SshTarget::new(
                     name,
                     host,
@@ -197,4 +210,41 @@ fn api_client(
         target.follow.timeout = std::time::Duration::from_secs(seconds);
     }
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::profile::{Profile, ProfileTarget};
+
+    fn ssh_profile() -> Profile {
+        Profile::new(ProfileTarget::Ssh {
+            destination: "admin@monitor-1".into(),
+            port: None,
+            identity: None,
+            data_dir: "/opt/server-monitor".into(),
+            engine: None,
+            api: None,
+        })
+    }
+
+    /// A change over SSH (a backup of hours) is never stopped by a
+    /// glance's limit; a glance's calls are, all together.
+    #[test]
+    fn only_a_glance_bounds_its_ssh_calls() {
+        let profile = ssh_profile();
+        let opened = OpenedTarget::open("p", &profile).unwrap();
+        let OpenedTarget::Ssh(target) = &opened else {
+            panic!("an SSH target");
+        };
+        assert_eq!(target.host().time_limit, None);
+        let limit = std::time::Duration::from_secs(7);
+        let opened = OpenedTarget::open_for_a_glance("p", &profile, limit).unwrap();
+        let OpenedTarget::Ssh(target) = &opened else {
+            panic!("an SSH target");
+        };
+        let set = target.host().time_limit.expect("a glance is bounded");
+        assert_eq!(set.total, limit);
+        assert!(set.ends <= std::time::Instant::now() + limit);
+    }
 }

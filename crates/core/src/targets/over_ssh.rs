@@ -108,6 +108,11 @@ impl SshTarget {
         &self.name
     }
 
+    /// The server, as this target reaches it.
+    pub fn host(&self) -> &SshHost {
+        &self.host
+    }
+
     /// The same server's API client, when the profile names it.
     pub fn api(&self) -> Option<&RemoteTarget> {
         self.api.as_deref()

@@ -38,9 +38,29 @@ pub struct SshHost {
     pub identity: Option<PathBuf>,
     /// The `backupdesk` on the server (default [`DEFAULT_ENGINE`]).
     pub engine: Option<String>,
-    /// How long one call may take before ssh is stopped (the fleet's
-    /// glance); `None`: as long as it takes (a backup, a restore).
-    pub time_limit: Option<std::time::Duration>,
+    /// When every call to this host must have ended, ssh stopped otherwise
+    /// (a glance: the fleet's tile, however many calls it makes); `None`:
+    /// as long as they take (a backup, a restore).
+    pub time_limit: Option<TimeLimit>,
+}
+
+/// A glance's limit: `total`, counted from when it was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimit {
+    /// The whole limit (said in the error).
+    pub total: std::time::Duration,
+    /// When it runs out.
+    pub ends: std::time::Instant,
+}
+
+impl TimeLimit {
+    /// `total` from now.
+    pub fn from_now(total: std::time::Duration) -> Self {
+        TimeLimit {
+            total,
+            ends: std::time::Instant::now() + total,
+        }
+    }
 }
 
 /// What the server's engine answered.
@@ -214,6 +234,17 @@ impl SshHost {
         progress: &dyn crate::progress::Progress,
     ) -> Result<RawRun, SshError> {
         use std::io::Read;
+        let timed_out_error = |limit: &TimeLimit| SshError::TimedOut {
+            host: self.destination.clone(),
+            seconds: limit.total.as_secs(),
+        };
+        let left = match &self.time_limit {
+            Some(limit) => match limit.ends.checked_duration_since(std::time::Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => return Err(timed_out_error(limit)),
+            },
+            None => None,
+        };
         let mut child = self
             .ssh()
             .arg(shell_command)
@@ -230,7 +261,7 @@ impl SshHost {
         let (done, finished) = std::sync::mpsc::channel::<()>();
         let timed_out = std::sync::atomic::AtomicBool::new(false);
         let (stdout, stderr) = std::thread::scope(|scope| {
-            if let Some(limit) = self.time_limit {
+            if let Some(limit) = left {
                 let timed_out = &timed_out;
                 scope.spawn(move || {
                     if finished.recv_timeout(limit).is_err() {
@@ -257,11 +288,10 @@ impl SshHost {
         let status = child
             .wait()
             .map_err(|e| SshError::NoClient(e.to_string()))?;
-        if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(SshError::TimedOut {
-                host: self.destination.clone(),
-                seconds: self.time_limit.unwrap_or_default().as_secs(),
-            });
+        if let Some(limit) = &self.time_limit
+            && timed_out.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(timed_out_error(limit));
         }
         if stdout.len() as u64 > ANSWER_LIMIT {
             return Err(SshError::Failed {

@@ -429,3 +429,52 @@ fn ssh_a_server_with_no_room_for_the_answer_is_told_before_anything_runs() {
         "no backup made"
     );
 }
+
+/// Case 11: the fleet's `--timeout` bounds an SSH server for its whole
+/// tile, however many calls it takes: a server whose engine takes 1.5 s
+/// more for every call (each within a 4 s limit, three of them past it) is
+/// reported busy after about 4 s, one that hangs likewise, and the other
+/// servers are read as usual (before: `backupdesk fleet` never ended).
+#[test]
+fn ssh_a_hung_server_never_holds_the_fleet_past_its_timeout() {
+    let Served { sshd, inst, laptop } = served(MIB);
+    let slow = sshd.dir.path().join("slow-engine");
+    script(
+        &slow,
+        &format!("sleep 1.5; exec '{}' \"$@\"", engine_path(&sshd).display()),
+    );
+    laptop.add("slow", "sm-test", inst.root(), &slow);
+    let hung = sshd.dir.path().join("hung-engine");
+    script(
+        &hung,
+        &format!(
+            "case \"$*\" in *--version*) exec '{}' \"$@\";; esac\nexec sleep 120",
+            engine_path(&sshd).display()
+        ),
+    );
+    laptop.add("hung", "sm-test", inst.root(), &hung);
+    let started = Instant::now();
+    let mut fleet = laptop.cli(&["fleet", "--timeout", "4", "--json"]);
+    fleet.stdin(Stdio::null());
+    let out = output_within(60, fleet);
+    let took = started.elapsed();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let tile = |name: &str| {
+        doc["tiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["profile"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no tile {name}: {doc:#}"))
+    };
+    for busy in ["slow", "hung"] {
+        assert_eq!(tile(busy)["error_kind"], "timeout", "{doc:#}");
+    }
+    assert_eq!(tile("srv")["healthy"], true, "{doc:#}");
+    assert_eq!(out.status.code(), Some(1), "{doc:#}");
+    // Had each call its own 4 s, the slow server would be read healthy
+    // after three calls of about 2 s each.
+    assert!(took < Duration::from_secs(7), "{took:?}");
+}

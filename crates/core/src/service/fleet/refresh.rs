@@ -89,7 +89,7 @@ fn refresh_tile(
         ProfileTarget::Local { data_dir } if !data_dir.is_dir() => {
             Err(FolderGone(data_dir.clone()))
         }
-        _ => Ok(OpenedTarget::open_reading_within(
+        _ => Ok(OpenedTarget::open_for_a_glance(
             name,
             profile,
             options.read_timeout,

@@ -95,7 +95,8 @@ pub fn read(
 /// needs a login, or unreadable.
 pub fn condition_of(error: &TargetError) -> Condition {
     match error {
-        TargetError::Remote(RemoteError::Timeout { .. }) => Condition::Busy,
+        TargetError::Remote(RemoteError::Timeout { .. })
+        | TargetError::Ssh(crate::targets::ssh::SshError::TimedOut { .. }) => Condition::Busy,
         TargetError::Remote(RemoteError::Unreachable { .. }) => Condition::Unreachable,
         TargetError::Remote(RemoteError::AuthenticationRequired) => Condition::NeedsLogin,
         _ => Condition::Unreadable,
