@@ -106,6 +106,49 @@ fn an_endless_server_answer_is_refused_at_the_limit() {
     assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
 }
 
+/// Issue 27 case 14: an answer whose body comes a byte every 200 ms (each
+/// read well within the timeout) is given up when the answer's own time
+/// runs out, with the timeout's kind (before: waited on for as long as
+/// the server kept sending).
+#[test]
+fn an_answer_sent_a_byte_at_a_time_is_given_up_at_its_deadline() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"backups\": [",
+                );
+                // 20 minutes' worth, a byte at a time, while the client reads.
+                for _ in 0..6000 {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if stream.write_all(b" ").is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let client = RemoteServer::with_read_timeout(
+        &format!("http://{addr}"),
+        "admin",
+        None,
+        Duration::from_secs(3),
+    )
+    .unwrap();
+    client.set_token("t");
+    let started = Instant::now();
+    let err = client.list().map(|_| ()).unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.kind(), "timeout", "{err}");
+    assert!(took < Duration::from_secs(15), "given up at its deadline: {took:?}");
+}
+
 /// A server on 127.0.0.1 that answers every request with `answer` (raw
 /// HTTP), until the test ends. Written from the wire, not from our client.
 fn canned_server(answer: Vec<u8>) -> String {
