@@ -11,8 +11,8 @@ use backupdesk_core::demo::JournalMode;
 use crate::support::*;
 
 pub(crate) const BUCKET: &str = "offsite";
-const KEY_ID: &str = "AKIAMOTOTESTKEY";
-const SECRET: &str = "moto-secret-never-in-a-file";
+pub(crate) const KEY_ID: &str = "AKIAMOTOTESTKEY";
+pub(crate) const SECRET: &str = "moto-secret-never-in-a-file";
 
 /// The CLI on `inst` with its own config folder, no keychain, and the
 /// location's keys in the environment.
@@ -359,9 +359,11 @@ fn offsite_problems_are_each_a_clear_error_and_touch_nothing_local() {
         std::fs::read_dir(inst.data.backups()).unwrap().count(),
         listing
     );
-    // A backup with failing locations is made all the same, and says so.
+    // A backup with failing locations is made all the same, and says so,
+    // with exit 1: it needs the admin (a cron job's failure is mailed).
     let (code, made) = json(&inst, &["backup"]);
-    assert_eq!(code, 0, "{made:#}");
+    assert_eq!(code, 1, "{made:#}");
+    assert_eq!(made["ok"], true, "{made:#}");
     assert!(
         inst.backup_path(made["filename"].as_str().unwrap())
             .is_file()

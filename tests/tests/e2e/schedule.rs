@@ -270,3 +270,97 @@ fn the_verification_and_drill_jobs_run_the_real_binary() {
     assert!(units.join("backupdesk-verify.timer").exists());
     assert_eq!(out["jobs"][2]["installed"], false);
 }
+
+/// Issue 27 (found by reading): a scheduled job carries no `AWS_*`
+/// variables, so on a server without a keychain its off-site push had no
+/// keys. `schedule install` now says which locations a job could not
+/// reach, and the job reads the admin's AWS credentials file (mode 600,
+/// profile `[backupdesk-NAME]`); one open to others is refused by name.
+#[test]
+fn a_scheduled_backup_pushes_off_site_with_the_aws_credentials_file() {
+    use crate::offsite::{BUCKET, KEY_ID, SECRET, add_location, on_a_machine};
+    let moto = Moto::start(BUCKET);
+    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    add_location(&inst, &moto, "cold");
+    let config = inst.dir.path().join("config");
+    let home = inst.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    let units = inst.dir.path().join("units");
+    std::fs::create_dir_all(&units).unwrap();
+    let systemctl = inst.dir.path().join("systemctl");
+    script(&systemctl, "exit 0");
+    // As root at a shell without the keys, then as the job runs.
+    let as_the_job = |cmd: &mut std::process::Command| {
+        on_a_machine(cmd, &config);
+        cmd.env("HOME", &home)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SHARED_CREDENTIALS_FILE");
+    };
+    let install = || {
+        let mut cmd = inst.cli(&["schedule", "install", "--at", "01:15", "--json"]);
+        as_the_job(&mut cmd);
+        cmd.env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units)
+            .env("BACKUPDESK_SYSTEMCTL", &systemctl);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = install();
+    assert!(
+        said.contains("note: the scheduled backup cannot push to cold")
+            && said.contains(".aws/credentials"),
+        "{said}"
+    );
+    let service = std::fs::read_to_string(units.join("backupdesk-backup.service")).unwrap();
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap()
+        .to_owned();
+    let run_job = || {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c").arg(&exec).stdin(std::process::Stdio::null());
+        as_the_job(&mut cmd);
+        cmd.output().unwrap()
+    };
+
+    let credentials = home.join(".aws/credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id = AKIAWRONG\naws_secret_access_key = wrong\n\n\
+             [backupdesk-cold]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run_job();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the push failed: {said}");
+    assert!(said.contains("chmod 600"), "{said}");
+    assert!(!said.contains(SECRET), "{said}");
+
+    std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!install().contains("note:"), "no gap left");
+    let out = run_job();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, list) = inst.json(&["list"]);
+    let newest = list["backups"][0]["filename"].as_str().unwrap().to_owned();
+    let held = moto.boto(&format!(
+        "print(s3.head_object(Bucket='{BUCKET}', Key='monitor-1/{newest}')['ContentLength'])"
+    ));
+    assert_eq!(
+        held.trim().parse::<u64>().unwrap(),
+        std::fs::metadata(inst.backup_path(&newest)).unwrap().len()
+    );
+}

@@ -33,6 +33,11 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
     } else {
         present(&made, &selection.target().describe());
     }
+    // The backup is made, but a copy that did not go off-site needs the
+    // admin (cron mails a failed job; a scheduled run has no one watching).
+    if made.offsite.iter().any(|p| !p.ok) {
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use backupdesk_core::schedule::{self, Job, JobTime, ScheduleSpec, ScheduleStatus, Scheduler};
+use backupdesk_core::service::offsite;
 
 use crate::args::{GlobalArgs, ScheduleVerb};
 use crate::failure::{fail, usage};
@@ -58,7 +59,14 @@ pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> 
                 data_dir: absolute(&global.data_dir),
                 passphrase_file: absolute(passphrase_file),
             };
-            schedule::install(&scheduler, &spec).map_err(fail)?
+            let status = schedule::install(&scheduler, &spec).map_err(fail)?;
+            // What the job itself will lack: it carries no AWS_* variables.
+            if let Ok(selection) = super::selection(global) {
+                for gap in offsite::unattended_gaps(&selection).unwrap_or_default() {
+                    eprintln!("note: {}", backupdesk_core::printable::escaped(&gap));
+                }
+            }
+            status
         }
         ScheduleVerb::Status => schedule::status(&scheduler).map_err(fail)?,
         ScheduleVerb::Remove => schedule::remove(&scheduler).map_err(fail)?,

@@ -4,6 +4,7 @@
 //! [`s3`] talks to a bucket.
 
 pub mod askpass;
+pub mod credentials;
 pub mod ledger;
 pub mod location;
 pub mod s3;
@@ -45,10 +46,15 @@ pub enum OffsiteError {
     #[error("the off-site book {0} cannot be used: {1}")]
     Book(String, String),
     #[error(
-        "no key for the off-site location {0}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
-         when adding it (they are kept in the keychain)"
+        "no key for the off-site location {0}: none in this machine's keychain, in \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or in the AWS credentials file (profile \
+         [backupdesk-{0}] or [default] of ~/.aws/credentials, mode 600: what a scheduled job \
+         on a server without a keychain reads)"
     )]
     NoKeys(String),
+    /// The AWS credentials file cannot be used.
+    #[error("{0}")]
+    CredentialsFile(#[from] credentials::CredentialsError),
     #[error(
         "the store refused the key ({code}) to {what} in {bucket}: check the access key, its secret and the bucket's policy"
     )]
@@ -144,7 +150,9 @@ impl crate::KindedError for OffsiteError {
             OffsiteError::Exists(_) => ErrorKind::OffsiteExists,
             OffsiteError::NotFound(_) => ErrorKind::OffsiteNotFound,
             OffsiteError::Book(..) => ErrorKind::MalformedConfig,
-            OffsiteError::NoKeys(_) => ErrorKind::OffsiteCredentialsMissing,
+            OffsiteError::NoKeys(_) | OffsiteError::CredentialsFile(_) => {
+                ErrorKind::OffsiteCredentialsMissing
+            }
             OffsiteError::Denied { .. } => ErrorKind::OffsiteDenied,
             OffsiteError::Unreachable(_) => ErrorKind::Unreachable,
             OffsiteError::Failed(_) => ErrorKind::OffsiteFailed,

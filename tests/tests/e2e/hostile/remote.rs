@@ -146,7 +146,10 @@ fn an_answer_sent_a_byte_at_a_time_is_given_up_at_its_deadline() {
     let err = client.list().map(|_| ()).unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.kind(), "timeout", "{err}");
-    assert!(took < Duration::from_secs(15), "given up at its deadline: {took:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "given up at its deadline: {took:?}"
+    );
 }
 
 /// A server on 127.0.0.1 that answers every request with `answer` (raw

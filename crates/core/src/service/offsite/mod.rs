@@ -217,11 +217,14 @@ pub fn remove(name: &str) -> Result<OffsiteLocation> {
     Ok(removed)
 }
 
-/// The keys of `location`: from the keychain, else (a server without one,
-/// cron) from `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`.
+/// The keys of `location`: from the keychain, else (a server without one)
+/// from `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`, else from the
+/// AWS credentials file ([`crate::offsite::credentials`]: what a scheduled
+/// job, which carries no such variables, finds).
 ///
 /// # Errors
-/// [`OffsiteError::NoKeys`] when neither has them.
+/// [`OffsiteError::NoKeys`] when none has them;
+/// [`OffsiteError::CredentialsFile`] when the file is open to others.
 pub fn keys(location: &OffsiteLocation) -> Result<OffsiteKeys> {
     let scope = location.keychain_scope();
     let stored = Keychain::open().ok().and_then(|k| {
@@ -232,14 +235,66 @@ pub fn keys(location: &OffsiteLocation) -> Result<OffsiteKeys> {
             secret: secret.to_string(),
         })
     });
-    stored
-        .or_else(|| {
-            Some(OffsiteKeys {
-                key_id: std::env::var("AWS_ACCESS_KEY_ID").ok()?,
-                secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok()?,
-            })
+    let from_env = || {
+        Some(OffsiteKeys {
+            key_id: std::env::var("AWS_ACCESS_KEY_ID").ok()?,
+            secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok()?,
         })
-        .ok_or_else(|| OffsiteError::NoKeys(location.name.clone()).into())
+    };
+    match stored.or_else(from_env) {
+        Some(keys) => Ok(keys),
+        None => crate::offsite::credentials::keys_for(&location.name)
+            .map_err(OffsiteError::from)?
+            .ok_or_else(|| OffsiteError::NoKeys(location.name.clone()).into()),
+    }
+}
+
+/// What a scheduled job (no `AWS_*` variables, no desktop session) would
+/// lack for the selection's off-site push: one line per S3 location whose
+/// keys are neither in the keychain nor in the AWS credentials file.
+///
+/// # Errors
+/// A damaged `offsite.toml`.
+pub fn unattended_gaps(selection: &Selection) -> Result<Vec<String>> {
+    let mut gaps = Vec::new();
+    for location in locations(Some(selection))? {
+        if !matches!(location.store, OffsiteStore::S3 { .. }) {
+            continue;
+        }
+        let scope = location.keychain_scope();
+        let in_keychain = Keychain::open().ok().is_some_and(|k| {
+            k.get(&scope, SecretKind::OffsiteKeyId)
+                .ok()
+                .flatten()
+                .is_some()
+                && k.get(&scope, SecretKind::OffsiteSecret)
+                    .ok()
+                    .flatten()
+                    .is_some()
+        });
+        if in_keychain {
+            continue;
+        }
+        match crate::offsite::credentials::keys_for(&location.name) {
+            Ok(Some(_)) => {}
+            Ok(None) => gaps.push(format!(
+                "the scheduled backup cannot push to {name}: its keys are in no keychain here and \
+                 in no AWS credentials file ({files}); add a [backupdesk-{name}] profile with \
+                 aws_access_key_id and aws_secret_access_key there (mode 600)",
+                name = location.name,
+                files = crate::offsite::credentials::candidates()
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            )),
+            Err(e) => gaps.push(format!(
+                "the scheduled backup cannot push to {}: {e}",
+                location.name
+            )),
+        }
+    }
+    Ok(gaps)
 }
 
 /// Where location `name`'s ledger of copies is kept.
