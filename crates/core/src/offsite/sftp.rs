@@ -362,14 +362,16 @@ impl CopyStore for SftpFolder {
     }
 
     fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
-        let scratch = tempfile::NamedTempFile::new()
-            .map_err(|e| OffsiteError::Local("a scratch file".into(), e.to_string()))?;
-        std::fs::write(scratch.path(), bytes).map_err(|e| {
-            OffsiteError::Local(scratch.path().display().to_string(), e.to_string())
-        })?;
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        // An unnamed file (already unlinked): a kill leaves nothing behind.
+        let local = |e: std::io::Error| OffsiteError::Local("a scratch file".into(), e.to_string());
+        let mut scratch = tempfile::tempfile().map_err(local)?;
+        scratch.write_all(bytes).map_err(local)?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", scratch.as_raw_fd()));
         self.upload_file(
             name,
-            scratch.path(),
+            &path,
             &mut Throttle::unlimited(),
             &crate::progress::NoProgress,
         )
