@@ -54,13 +54,20 @@ const PASSPHRASE_FILE_LIMIT: u64 = 4096;
 /// substitution alike), reading at most 4 KiB: a file with no line end in
 /// that much (say `/dev/zero`) is refused, never read without bound.
 pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
-    let bytes = read_first_bytes(file)?;
+    first_line_of(file, "the passphrase file").map(Passphrase::new)
+}
+
+/// The first line of `file`, a secret (`what` names the file in errors):
+/// read within bounds ([`read_secret_file`]), UTF-8 text without NUL, not
+/// empty.
+pub(crate) fn first_line_of(file: &Path, what: &str) -> anyhow::Result<String> {
+    let bytes = read_secret_file(file, what)?;
     let line_end = bytes.iter().position(|b| *b == b'\n');
     if line_end.is_none() && bytes.len() as u64 > PASSPHRASE_FILE_LIMIT {
         return Err(failed(
             backupdesk_core::ErrorKind::PassphraseFileTooLong,
             format!(
-                "the passphrase file {} has no line end in its first {PASSPHRASE_FILE_LIMIT} bytes: it is no passphrase file",
+                "{what} {} has no line end in its first {PASSPHRASE_FILE_LIMIT} bytes: it holds no secret line",
                 file.display()
             ),
         ));
@@ -70,22 +77,22 @@ pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
     let Ok(first) = String::from_utf8(first.to_vec()) else {
         return Err(failed(
             backupdesk_core::ErrorKind::PassphraseFileNotText,
-            format!("the passphrase file {} is not UTF-8 text", file.display()),
+            format!("{what} {} is not UTF-8 text", file.display()),
         ));
     };
     if first.contains('\0') {
         return Err(failed(
             backupdesk_core::ErrorKind::PassphraseFileNotText,
-            format!("the passphrase file {} holds NUL bytes", file.display()),
+            format!("{what} {} holds NUL bytes", file.display()),
         ));
     }
     if first.is_empty() {
         return Err(failed(
             backupdesk_core::ErrorKind::EmptyPassphrase,
-            format!("the passphrase file {} is empty", file.display()),
+            format!("{what} {} is empty", file.display()),
         ));
     }
-    Ok(Passphrase::new(first))
+    Ok(first)
 }
 
 /// The secrets framed on stdin (`--secrets-on-stdin`: what a laptop
@@ -132,15 +139,16 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
 /// give its line.
 const PIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// At most [`PASSPHRASE_FILE_LIMIT`] + 1 bytes of `file`, read on a thread
-/// of its own: a FIFO nobody writes to is given up on after [`PIPE_WAIT`]
-/// instead of hanging the operation (and its lock) for ever.
-fn read_first_bytes(file: &Path) -> anyhow::Result<Vec<u8>> {
+/// At most [`PASSPHRASE_FILE_LIMIT`] + 1 bytes of `file`, a file holding
+/// a secret (`what` names it in the error), read on a thread of its own: a
+/// FIFO nobody writes to is given up on after [`PIPE_WAIT`] instead of
+/// hanging the operation (and its lock) for ever.
+pub(crate) fn read_secret_file(file: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let unreadable = |why: String| {
         failed(
             backupdesk_core::ErrorKind::PassphraseFileUnreadable,
-            format!("cannot read the passphrase file {}: {why}", file.display()),
+            format!("cannot read {what} {}: {why}", file.display()),
         )
     };
     // This process's stdin gives one line per read: its buffer is shared,

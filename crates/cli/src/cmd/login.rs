@@ -42,11 +42,7 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let password = match &args.password_file {
-        Some(file) => std::fs::read_to_string(file)?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned(),
+        Some(file) => crate::passphrase::first_line_of(file, "the password file")?,
         None if std::io::stdin().is_terminal() => rpassword::prompt_password(format!(
             "Password for {} at {}: ",
             remote.username, remote.base_url

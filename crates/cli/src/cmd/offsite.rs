@@ -348,21 +348,6 @@ fn keys() -> anyhow::Result<(OffsiteKeys, bool)> {
 
 /// The first line of `file`: an SSH key's passphrase, for the keychain.
 fn key_passphrase(file: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
-        usage(
-            backupdesk_core::ErrorKind::PassphraseFileUnreadable,
-            format!(
-                "cannot read the key passphrase from {}: {e}",
-                file.display()
-            ),
-        )
-    })?);
-    let line = text.lines().next().unwrap_or("");
-    if line.is_empty() {
-        return Err(usage(
-            backupdesk_core::ErrorKind::EmptyPassphrase,
-            format!("{} holds no key passphrase", file.display()),
-        ));
-    }
-    Ok(zeroize::Zeroizing::new(line.to_owned()))
+    // (Bounded, a FIFO given up on; an empty first line is refused there.)
+    crate::passphrase::first_line_of(file, "the key passphrase file").map(zeroize::Zeroizing::new)
 }

@@ -127,3 +127,85 @@ fn books_that_are_fifos_are_refused_at_once() {
     }
     tally("books: FIFOs", 3);
 }
+
+/// The same fault class, swept: every file that holds a secret (an API
+/// password, an SSH key's passphrase) is read as the passphrase file is,
+/// bounded: a FIFO nobody writes to is given up on, `/dev/zero` is refused
+/// at its first 4 KiB (before: a FIFO hung `login` and `offsite add` for
+/// ever; `/dev/zero` was read until memory ran out).
+#[test]
+fn secret_files_that_are_fifos_or_endless_are_refused_in_bounded_time() {
+    let inst = Installation::empty();
+    let config = inst.dir.path().join("config");
+    let fifo = inst.dir.path().join("secret-fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut cmd = inst.cli(&[
+        "profile",
+        "add",
+        "lab",
+        "--url",
+        "http://127.0.0.1:9",
+        "--username",
+        "admin",
+    ]);
+    cmd.env("BACKUPDESK_CONFIG_DIR", &config);
+    assert!(cmd.output().unwrap().status.success());
+    let fifo = fifo.display().to_string();
+    let key = inst.dir.path().join("id_ed25519");
+    std::fs::write(&key, "not read: the passphrase file is refused first").unwrap();
+    let key = key.display().to_string();
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["login", "lab", "--password-file", &fifo], "within"),
+        (
+            vec!["login", "lab", "--password-file", "/dev/zero"],
+            "line end",
+        ),
+        (
+            vec![
+                "offsite",
+                "add",
+                "far",
+                "--sftp",
+                "u@127.0.0.1:/x",
+                "--identity",
+                &key,
+                "--key-passphrase-file",
+                &fifo,
+            ],
+            "within",
+        ),
+        (
+            vec![
+                "offsite",
+                "add",
+                "far",
+                "--sftp",
+                "u@127.0.0.1:/x",
+                "--identity",
+                &key,
+                "--key-passphrase-file",
+                "/dev/zero",
+            ],
+            "line end",
+        ),
+    ];
+    for (args, says) in cases {
+        let mut cmd = inst.cli(&args);
+        cmd.arg("--json")
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none");
+        let out = output_within(60, cmd);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {json:#}");
+        let message = json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{args:?}: {message}");
+    }
+    tally("secret files: FIFOs and endless", 4);
+}
