@@ -271,20 +271,29 @@ impl Drop for SftpFolder {
 
 impl CopyStore for SftpFolder {
     fn list(&self) -> Result<Vec<(String, u64)>, OffsiteError> {
-        let listed: Result<Vec<(String, u64)>, SftpError> = self.runtime.block_on(async {
+        /// As many as an S3 listing may hold ([`crate::offsite::store::MAX_LISTING_PAGES`]
+        /// pages of 1000).
+        const MAX_LISTED: usize = crate::offsite::store::MAX_LISTING_PAGES * 1000;
+        // `None`: more entries than any real folder of copies holds.
+        let listed: Result<Option<Vec<(String, u64)>>, SftpError> = self.runtime.block_on(async {
             let mut fs = self.sftp().fs();
             let dir = match fs.open_dir(&self.folder).await {
                 Ok(dir) => dir,
                 Err(SftpError::SftpError(kind, _)) if format!("{kind:?}") == "NoSuchFile" => {
-                    return Ok(Vec::new());
+                    return Ok(Some(Vec::new()));
                 }
                 Err(e) => return Err(e),
             };
             let mut entries = std::pin::pin!(dir.read_dir());
             let mut out = Vec::new();
+            let mut seen = 0usize;
             while let Some(entry) = std::future::poll_fn(|cx| entries.as_mut().poll_next(cx)).await
             {
                 let entry = entry?;
+                seen += 1;
+                if seen > MAX_LISTED {
+                    return Ok(None);
+                }
                 let name = entry.filename().to_string_lossy().into_owned();
                 let meta = entry.metadata();
                 let regular = entry.file_type().is_some_and(|t| t.is_file());
@@ -292,9 +301,16 @@ impl CopyStore for SftpFolder {
                     out.push((name, meta.len().unwrap_or(0)));
                 }
             }
-            Ok(out)
+            Ok(Some(out))
         });
-        let mut listed = listed.map_err(|e| self.failure("list", e))?;
+        let mut listed = listed
+            .map_err(|e| self.failure("list", e))?
+            .ok_or_else(|| {
+                OffsiteError::EndlessListing(format!(
+                    "of {} has more than {MAX_LISTED} entries",
+                    self.folder.display()
+                ))
+            })?;
         listed.sort();
         Ok(listed)
     }
