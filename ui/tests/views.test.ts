@@ -7,7 +7,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation,
+  profileLocation, rotationWords,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -258,5 +258,20 @@ describe("profileLocation", () => {
     expect(profileLocation({ ...base, kind: "remote", base_url: "https://m.example.org", username: "admin" })).toBe("https://m.example.org");
     expect(profileLocation({ ...base, kind: "ssh", destination: "root@m", port: 2222, data_dir: "/opt/sm" })).toBe("ssh://root@m:2222/opt/sm");
     expect(profileLocation({ ...base, kind: "ssh", destination: "m", data_dir: "/opt/sm" })).toBe("ssh://m/opt/sm");
+  });
+});
+
+describe("rotationWords", () => {
+  const none = { rotated: [], already_rotated: [], skipped: [], damaged: [] };
+  it("names every damaged backup and says nothing was re-encrypted", () => {
+    const words = rotationWords({ ...none, damaged: [{ filename: "servers_db_20261201_000000.db.gpg", kind: "checksum_mismatch", message: "altered or damaged" }] });
+    expect(words).toContain("Nothing was re-encrypted");
+    expect(words).toContain("servers_db_20261201_000000.db.gpg (altered or damaged)");
+    expect(words).toContain("still opens with the old passphrase");
+  });
+  it("counts what was rotated and names what was left alone", () => {
+    const words = rotationWords({ ...none, rotated: ["a", "b", "c"], skipped: [{ filename: "x.db.gpg", kind: "wrong_passphrase", message: "wrong passphrase" }] });
+    expect(words).toContain("Re-encrypted 3 backup(s)");
+    expect(words).toContain("Left alone (opened by neither passphrase): x.db.gpg (wrong passphrase)");
   });
 });

@@ -13,6 +13,7 @@ import type { RemoteRestoreReport } from "./bindings/RemoteRestoreReport";
 import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
 import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
+import type { RotationReport } from "./bindings/RotationReport";
 import { ageHuman, localTime, secondsSince } from "./format";
 
 /** How a backup is drawn on the timeline. */
@@ -351,4 +352,18 @@ export function profileLocation(p: Profile): string {
     case "ssh":
       return `ssh://${p.destination}${p.port ? `:${p.port}` : ""}${p.data_dir}`;
   }
+}
+
+/** A rotation's whole answer in words: what was re-encrypted, and each
+ *  backup left alone or damaged, by name (none is dropped). */
+export function rotationWords(r: RotationReport): string {
+  const named = (list: { filename: string; message: string }[]) => list.map((s) => `${s.filename} (${s.message})`).join("; ");
+  if (r.damaged.length) {
+    return `Nothing was re-encrypted: ${r.damaged.length} backup(s) could not be — ${named(r.damaged)}. Every backup still opens with the old passphrase, which stays stored.`;
+  }
+  const parts = [`Re-encrypted ${r.rotated.length} backup(s)`];
+  if (r.already_rotated.length) parts.push(`${r.already_rotated.length} already under the new passphrase`);
+  let words = `${parts.join(", ")}; the new passphrase is stored.`;
+  if (r.skipped.length) words += ` Left alone (opened by neither passphrase): ${named(r.skipped)}.`;
+  return words;
 }

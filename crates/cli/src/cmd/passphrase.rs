@@ -12,7 +12,7 @@ use backupdesk_core::service::{PassphraseHome, StoredPassphrase};
 
 use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
 use crate::failure::fail;
-use crate::output::print_json;
+use crate::output::{print_json, say};
 use crate::passphrase::{Purpose, from_file, prompt, resolve};
 use crate::progress::Bars;
 
@@ -136,10 +136,9 @@ fn rotate(
             "the keychain now holds the new passphrase for {}",
             scope.label()
         ),
-        Ok(false) => {
-            "the keychain was not updated, since some backups still need the old passphrase"
-                .to_owned()
-        }
+        Ok(false) => "the keychain keeps the old passphrase, which still opens every backup \
+                      (nothing was re-encrypted)"
+            .to_owned(),
         Err(e) => format!("the keychain was not updated: {e}"),
     };
     if global.json {
@@ -149,18 +148,21 @@ fn rotate(
             keychain: &keychain_note,
         });
     } else {
-        println!(
-            "Re-encrypted {} backup(s); {} were already under the new passphrase; {} left alone.",
-            report.rotated.len(),
-            report.already_rotated.len(),
-            report.skipped.len()
-        );
-        for skipped in &report.skipped {
-            println!("  left alone: {}: {}", skipped.filename, skipped.message);
+        let summary = report.summary();
+        say!("Passphrase rotation: {summary}.");
+        for damaged in &report.damaged {
+            say!("  damaged: {}: {}", damaged.filename, damaged.message);
         }
-        println!("Note: {keychain_note}.");
+        for skipped in &report.skipped {
+            say!(
+                "  left alone (opened by neither passphrase): {}: {}",
+                skipped.filename,
+                skipped.message
+            );
+        }
+        say!("Note: {keychain_note}.");
     }
-    Ok(if report.complete() {
+    Ok(if report.clean() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -1,12 +1,19 @@
 //! Passphrase rotation: re-encrypt every local encrypted backup under a new
-//! passphrase. For each backup: decrypt with the old passphrase into the
-//! private staging folder, check the plaintext against `.meta`, encrypt
-//! under the new passphrase (the plaintext hash must come out the same),
-//! then swap atomically (new `.meta` and `.gpg` written under temporary
-//! names, renamed into place). Resumable: a backup that already opens with
-//! the new passphrase is not touched again (its `.meta` is repaired if a
-//! crash came between the two renames). A backup the old passphrase does
-//! not open is reported and left alone.
+//! passphrase, all or nothing, so a backup set is never split between two
+//! passphrases by a damaged backup.
+//!
+//! Stages: **plan** (each backup opens with the new passphrase: already
+//! rotated; with the old: to re-encrypt; with neither: not of this set,
+//! left alone and named), **room** (the new copies fit beside the old),
+//! **prepare** (each decrypted into the private staging folder, checked
+//! against its `.meta`, encrypted under the new passphrase into a part file
+//! beside it; the plaintext hash must come out the same), **commit** (only
+//! when every one prepared: each part renamed over its backup, then its
+//! `.meta`). A backup that fails to prepare (damaged inside) stops the
+//! rotation before anything is replaced: every part is removed and every
+//! backup still opens with the old passphrase. Resumable: a backup that
+//! already opens with the new passphrase is not touched again (its
+//! `.meta` is repaired if a crash came between the two renames).
 
 use std::io::{BufReader, BufWriter, Write};
 
@@ -40,6 +47,12 @@ pub enum RotationError {
     /// The new passphrase is the same as the old one.
     #[error("unusable new passphrase: {0}")]
     UnusableNewPassphrase(&'static str),
+    /// The new copies would not fit beside the old ones.
+    #[error(
+        "the backup folder has {available} bytes free; the rotation needs {needed} (each backup \
+         is re-encrypted beside the old one before any is replaced): nothing was changed"
+    )]
+    NoRoom { needed: u64, available: u64 },
     /// The staging folder cannot be used.
     #[error("{path}: {source}")]
     Io {
@@ -56,6 +69,7 @@ impl KindedError for RotationError {
             RotationError::Catalog(e) => e.kind(),
             RotationError::Refused(e) => e.kind(),
             RotationError::UnusableNewPassphrase(_) => crate::ErrorKind::SamePassphrase,
+            RotationError::NoRoom { .. } => crate::ErrorKind::BackupFolderFull,
             RotationError::Io { .. } => crate::ErrorKind::Io,
         }
     }
@@ -79,22 +93,66 @@ pub struct RotationReport {
     pub rotated: Vec<String>,
     /// Already under the new passphrase (an earlier, interrupted run).
     pub already_rotated: Vec<String>,
-    /// Left alone, with the reason.
+    /// Opened by neither passphrase (made under another one, or damaged
+    /// at its start): not of this set, left alone.
     pub skipped: Vec<Skipped>,
+    /// Opened by the old passphrase but could not be re-encrypted (damaged
+    /// inside): because of them nothing was replaced.
+    pub damaged: Vec<Skipped>,
 }
 
 impl RotationReport {
-    /// Whether every encrypted backup now opens with the new passphrase.
+    /// Whether every backup the old passphrase opened now opens with the
+    /// new one (then, and only then, the new passphrase is the set's).
     pub fn complete(&self) -> bool {
-        self.skipped.is_empty()
+        self.damaged.is_empty()
+    }
+
+    /// Complete, and nothing was left alone.
+    pub fn clean(&self) -> bool {
+        self.complete() && self.skipped.is_empty()
+    }
+
+    /// One line for the admin and the log.
+    pub fn summary(&self) -> String {
+        if self.complete() {
+            format!(
+                "{} re-encrypted, {} already rotated, {} left alone (opened by neither passphrase)",
+                self.rotated.len(),
+                self.already_rotated.len(),
+                self.skipped.len()
+            )
+        } else {
+            format!(
+                "nothing was re-encrypted: {} could not be (damaged: {}); every backup still opens \
+                 with the old passphrase",
+                self.damaged.len(),
+                self.damaged
+                    .iter()
+                    .map(|d| d.filename.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     }
 }
 
-/// Re-encrypts every encrypted backup from `old` to `new`.
+/// What the plan does with one backup.
+enum Step {
+    /// It opens with the new passphrase: only its `.meta` may need repair.
+    Repair,
+    /// It opens with the old passphrase.
+    Reencrypt,
+    /// It opens with neither.
+    LeaveAlone(Skipped),
+}
+
+/// Re-encrypts every encrypted backup from `old` to `new`, all or nothing
+/// (see the module's stages).
 ///
 /// # Errors
-/// [`RotationError`] when rotation cannot start; per-backup failures are in
-/// the report and leave that backup untouched.
+/// [`RotationError`] when rotation cannot start (nothing changed then);
+/// per-backup failures are in the report.
 pub fn rotate(
     data: &DataDir,
     old: &Passphrase,
@@ -116,46 +174,110 @@ pub fn rotate(
     crate::local::backup::remove_leftovers(data, &staging);
     let catalog = BackupCatalog::scan(data)?;
     let mut report = RotationReport::default();
-    for entry in catalog
-        .entries()
-        .iter()
-        .filter(|e| e.name.kind().is_encrypted())
-    {
-        let name = entry.name.file_name().to_owned();
-        let opens_with_new = std::fs::File::open(&entry.path)
-            .map(|f| crypto::check_passphrase(BufReader::new(f), new).is_ok())
-            .unwrap_or(false);
-        let outcome = if opens_with_new {
-            repair_meta(data, entry, new).map(|()| false)
-        } else {
-            reencrypt(data, &staging, entry, old, new, progress).map(|()| true)
-        };
-        match outcome {
-            Ok(true) => report.rotated.push(name),
-            Ok(false) => report.already_rotated.push(name),
-            Err(e) => report.skipped.push(Skipped {
-                filename: name,
-                kind: e.kind(),
-                message: e.to_string(),
-            }),
+    let mut to_rotate = Vec::new();
+    for (entry, step) in plan(&catalog, old, new) {
+        match step {
+            Step::Repair => match repair_meta(data, entry, new) {
+                Ok(()) => report.already_rotated.push(name_of(entry)),
+                Err(e) => report.skipped.push(skipped(entry, &e)),
+            },
+            Step::Reencrypt => to_rotate.push(entry),
+            Step::LeaveAlone(left) => report.skipped.push(left),
+        }
+    }
+    check_room(data, &to_rotate)?;
+    let mut prepared = Vec::new();
+    for entry in &to_rotate {
+        match prepare(data, &staging, entry, old, new, progress) {
+            Ok(ready) => prepared.push((*entry, ready)),
+            Err(e) => report.damaged.push(skipped(entry, &e)),
+        }
+    }
+    if report.complete() {
+        // Every one prepared: the swaps (dropped parts remove themselves
+        // otherwise, so an incomplete preparation replaces nothing).
+        for (entry, ready) in prepared {
+            match ready.commit(data) {
+                Ok(()) => report.rotated.push(name_of(entry)),
+                Err(e) => report.damaged.push(skipped(entry, &e)),
+            }
         }
     }
     let log = crate::local::activity_log::ActivityLog::backup(data);
     log.append(
         clock,
-        if report.complete() {
+        if report.clean() {
             crate::local::activity_log::Level::Info
         } else {
             crate::local::activity_log::Level::Warning
         },
-        &format!(
-            "Passphrase rotation: {} re-encrypted, {} already rotated, {} left alone",
-            report.rotated.len(),
-            report.already_rotated.len(),
-            report.skipped.len()
-        ),
+        &format!("Passphrase rotation: {}", report.summary()),
     );
     Ok(report)
+}
+
+fn name_of(entry: &CatalogEntry) -> String {
+    entry.name.file_name().to_owned()
+}
+
+fn skipped(entry: &CatalogEntry, e: &BackupRotationError) -> Skipped {
+    Skipped {
+        filename: name_of(entry),
+        kind: e.kind(),
+        message: e.to_string(),
+    }
+}
+
+/// The plan: what each encrypted backup needs, by which passphrase opens it.
+fn plan<'a>(
+    catalog: &'a BackupCatalog,
+    old: &Passphrase,
+    new: &Passphrase,
+) -> Vec<(&'a CatalogEntry, Step)> {
+    let opens = |entry: &CatalogEntry, passphrase: &Passphrase| {
+        std::fs::File::open(&entry.path)
+            .map_err(CryptoError::Io)
+            .and_then(|f| crypto::check_passphrase(BufReader::new(f), passphrase))
+    };
+    catalog
+        .entries()
+        .iter()
+        .filter(|e| e.name.kind().is_encrypted())
+        .map(|entry| {
+            let step = if opens(entry, new).is_ok() {
+                Step::Repair
+            } else {
+                match opens(entry, old) {
+                    Ok(()) => Step::Reencrypt,
+                    Err(e) => Step::LeaveAlone(skipped(entry, &BackupRotationError::Crypto(e))),
+                }
+            };
+            (entry, step)
+        })
+        .collect()
+}
+
+/// Refuses when the new copies (each as large as its backup) and the
+/// largest plaintext do not fit in the backup folder's filesystem.
+fn check_room(data: &DataDir, to_rotate: &[&CatalogEntry]) -> Result<(), RotationError> {
+    if to_rotate.is_empty() {
+        return Ok(());
+    }
+    let copies: u64 = to_rotate.iter().map(|e| e.size).sum();
+    let plaintext = to_rotate
+        .iter()
+        .map(|e| e.meta.as_ref().map_or(e.size * 4, |m| m.size_bytes))
+        .max()
+        .unwrap_or(0);
+    let needed = copies + plaintext + copies / 100;
+    let Ok(stat) = rustix::fs::statvfs(&data.backups()) else {
+        return Ok(());
+    };
+    let available = stat.f_bavail.saturating_mul(stat.f_frsize);
+    if available < needed {
+        return Err(RotationError::NoRoom { needed, available });
+    }
+    Ok(())
 }
 
 /// A per-backup failure.
@@ -179,14 +301,39 @@ impl KindedError for BackupRotationError {
     }
 }
 
-fn reencrypt(
+/// One backup re-encrypted into part files beside it, not yet swapped in;
+/// dropped uncommitted, its parts are removed.
+struct Prepared {
+    gpg: PartFile,
+    gpg_dest: std::path::PathBuf,
+    meta: Option<(PartFile, std::path::PathBuf)>,
+}
+
+impl Prepared {
+    /// The swap: the new `.gpg` replaces the old one atomically, then its
+    /// `.meta` (a crash between the two is repaired by the next run).
+    fn commit(self, data: &DataDir) -> Result<(), BackupRotationError> {
+        std::fs::rename(self.gpg.path(), &self.gpg_dest)?;
+        self.gpg.disarm();
+        if let Some((part, dest)) = self.meta {
+            std::fs::rename(part.path(), &dest)?;
+            part.disarm();
+        }
+        sync_dir(&data.backups())?;
+        Ok(())
+    }
+}
+
+/// Stage **prepare** for one backup: decrypted with `old` into staging,
+/// checked against its `.meta`, encrypted under `new` into parts.
+fn prepare(
     data: &DataDir,
     staging: &Staging,
     entry: &CatalogEntry,
     old: &Passphrase,
     new: &Passphrase,
     progress: &dyn Progress,
-) -> Result<(), BackupRotationError> {
+) -> Result<Prepared, BackupRotationError> {
     let staged = staging.file("rotate.db");
     let decrypted = {
         let mut out = BufWriter::new(create_private_file(staged.path())?);
@@ -259,15 +406,11 @@ fn reencrypt(
         }
         _ => None,
     };
-    // The swap: the new .gpg replaces the old one atomically, then its .meta.
-    std::fs::rename(gpg_part.path(), &entry.path)?;
-    gpg_part.disarm();
-    if let Some((part, dest)) = meta_part {
-        std::fs::rename(part.path(), &dest)?;
-        part.disarm();
-    }
-    sync_dir(&backups)?;
-    Ok(())
+    Ok(Prepared {
+        gpg: gpg_part,
+        gpg_dest: entry.path.clone(),
+        meta: meta_part,
+    })
 }
 
 /// After a crash between the two renames, the `.gpg` is new and the

@@ -416,14 +416,18 @@ pub fn rotate(
     Ok(report)
 }
 
-/// Re-encrypts every backup of `data` from `old` to `new`, then stores
-/// `new` for `scope`, only once every backup is under it (a partial
-/// rotation keeps the old passphrase stored: some backups still need it).
-/// The rotation's report comes back even when storing failed, with that
-/// failure beside it: the backups were rotated either way.
+/// Re-encrypts every backup of `data` from `old` to `new` (all or
+/// nothing: [`rotation::rotate`]), then stores `new` for `scope` once every
+/// backup the old one opened is under it. With the keychain as home, the
+/// new passphrase is put there first (as `rotation-passphrase`), so no
+/// backup is ever under a passphrase stored nowhere, even if the swap is
+/// cut short; it is promoted when the rotation is complete, and forgotten
+/// when nothing was replaced. The rotation's report comes back even when
+/// storing failed, with that failure beside it.
 ///
 /// # Errors
-/// The rotation did not run (lock, policy, same passphrase).
+/// The rotation did not run (lock, policy, same passphrase, no room, the
+/// keychain refusing to keep the new passphrase while it runs).
 pub fn rotate_and_store(
     data: &DataDir,
     scope: &PassphraseScope,
@@ -433,19 +437,42 @@ pub fn rotate_and_store(
     clock: &dyn Clock,
     progress: &dyn Progress,
 ) -> Result<(RotationReport, Result<bool>)> {
-    let report = rotation::rotate(data, old, new, clock, progress)?;
-    let stored = if report.complete() {
-        match home {
-            PassphraseHome::Keychain => Keychain::open()
-                .map_err(ServiceError::from)
-                .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?)),
-            PassphraseHome::Session(session) => Ok(session.keep(scope, new)?),
-        }
-        .map(|()| true)
-    } else {
-        Ok(false)
+    use crate::keychain::SecretKind;
+    let keychain = match home {
+        PassphraseHome::Keychain => Keychain::open().ok(),
+        PassphraseHome::Session(_) => None,
     };
-    Ok((report, stored))
+    if let Some(k) = &keychain {
+        k.set(scope.label(), SecretKind::RotationPassphrase, new.expose())?;
+    }
+    let report = rotation::rotate(data, old, new, clock, progress);
+    let forget_waiting = || {
+        if let Some(k) = &keychain {
+            let _ = k.forget(scope.label(), SecretKind::RotationPassphrase);
+        }
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            forget_waiting();
+            return Err(e.into());
+        }
+    };
+    if !report.complete() {
+        // Nothing was replaced: the new passphrase opens no backup.
+        forget_waiting();
+        return Ok((report, Ok(false)));
+    }
+    let stored = match home {
+        PassphraseHome::Keychain => Keychain::open()
+            .map_err(ServiceError::from)
+            .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?)),
+        PassphraseHome::Session(session) => Ok(session.keep(scope, new)?),
+    };
+    if stored.is_ok() {
+        forget_waiting();
+    }
+    Ok((report, stored.map(|()| true)))
 }
 
 /// What [`install_engine`] put on an SSH profile's server.

@@ -14,6 +14,12 @@ rotated: Array<string>,
  */
 already_rotated: Array<string>, 
 /**
- * Left alone, with the reason.
+ * Opened by neither passphrase (made under another one, or damaged
+ * at its start): not of this set, left alone.
  */
-skipped: Array<Skipped>, };
+skipped: Array<Skipped>, 
+/**
+ * Opened by the old passphrase but could not be re-encrypted (damaged
+ * inside): because of them nothing was replaced.
+ */
+damaged: Array<Skipped>, };
