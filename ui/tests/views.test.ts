@@ -7,7 +7,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords,
+  profileLocation, rotationWords, categories, stateWords,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -66,6 +66,20 @@ describe("backups", () => {
     const t = timeline(list);
     expect(t.verified).toHaveLength(1);
     expect(t.pre_restore[0].y).toBe(2000);
+  });
+  it("a failed backup is failed first, whatever else holds, and every filter that holds finds it", () => {
+    const failed = { state: "failed", depth: "deep", at: "y", error_kind: "wrong_passphrase", deep_passed_at: null } as const;
+    const pinnedFailed = item("servers_db_20261125_020000.db.gpg", { pinned: true, verified: failed });
+    const safetyFailed = item("prerestore_20261126_020000.db.gpg", { kind: "pre_restore_encrypted", verified: failed });
+    expect(category(pinnedFailed)).toBe("failed");
+    expect(category(safetyFailed)).toBe("failed");
+    expect(categories(pinnedFailed)).toEqual(["failed", "pinned", ]);
+    expect(stateWords(pinnedFailed)).toBe("failed verification · pinned");
+    const rows = [...list, pinnedFailed, safetyFailed];
+    expect(tableRows(rows, "", "failed", "time", true).map((b) => b.filename)).toEqual([
+      "prerestore_20261126_020000.db.gpg", "servers_db_20261125_020000.db.gpg", "servers_db_20261122_020000.db.gpg",
+    ]);
+    expect(tableRows(rows, "", "pinned", "time", true).map((b) => b.filename)).toContain("servers_db_20261125_020000.db.gpg");
   });
   it("the table filters and sorts", () => {
     expect(tableRows(list, "", "all", "size", true).map((b) => b.size)).toEqual([3000, 2000, 1000, 1000, 500]);
@@ -175,6 +189,18 @@ describe("restore drills", () => {
     expect(worst.state).toBe("failed");
     expect(drillText(worst, now)).toBe("restore drill failed 1 day ago");
     expect(drillText({ state: "never" }, now)).toBe("no restore drill yet");
+  });
+
+  it("a drill's proof no longer holds once its backup failed verification since", () => {
+    const broken = item("servers_db_20261130_020000.db.gpg", {
+      drill: { ok: true, at: "2026-11-30T03:00:00Z", restore_ms: 4200, error_kind: null },
+      verified: { state: "failed", depth: "deep", at: "2026-12-02T11:00:00Z", error_kind: "wrong_passphrase", deep_passed_at: null },
+    });
+    const s = drillSummary([broken]);
+    expect(s.state).toBe("no_longer");
+    const words = drillText(s, now);
+    expect(words).not.toContain("proven restorable 2");
+    expect(words).toBe("not proven restorable: servers_db_20261130_020000.db.gpg, drilled 2 days ago, has failed verification since (wrong passphrase)");
   });
 
   it("tiles say what drills prove, and a server says why it cannot", () => {

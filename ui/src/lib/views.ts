@@ -19,12 +19,26 @@ import { ageHuman, localTime, secondsSince } from "./format";
 /** How a backup is drawn on the timeline. */
 export type Category = "pre_restore" | "pinned" | "failed" | "verified" | "unverified";
 
+/** Every category that holds for `b`, failure first: a failed backup
+ *  stays failed when it is also pinned or a safety backup. */
+export function categories(b: ListItem): Category[] {
+  const all: Category[] = [];
+  if (b.verified.state === "failed") all.push("failed");
+  if (b.kind === "pre_restore_encrypted" || b.kind === "pre_restore_plain") all.push("pre_restore");
+  if (b.pinned) all.push("pinned");
+  if (b.verified.state === "passed") all.push("verified");
+  if (b.verified.state !== "failed" && b.verified.state !== "passed") all.push("unverified");
+  return all;
+}
+
+/** The first of [`categories`]: how `b` is drawn on the timeline. */
 export function category(b: ListItem): Category {
-  if (b.kind === "pre_restore_encrypted" || b.kind === "pre_restore_plain") return "pre_restore";
-  if (b.pinned) return "pinned";
-  if (b.verified.state === "failed") return "failed";
-  if (b.verified.state === "passed") return "verified";
-  return "unverified";
+  return categories(b)[0];
+}
+
+/** All that holds for `b`, in words, failure first ("failed verification · pinned"). */
+export function stateWords(b: ListItem): string {
+  return categories(b).map((c) => CATEGORY_LABEL[c]).join(" · ");
 }
 
 export const CATEGORY_LABEL: Record<Category, string> = {
@@ -53,7 +67,7 @@ export type SortKey = "time" | "size" | "name" | "state";
 export function tableRows(backups: ListItem[], filter: string, only: Category | "all", sort: SortKey, descending: boolean): ListItem[] {
   const needle = filter.trim().toLowerCase();
   const rows = backups.filter(
-    (b) => (only === "all" || category(b) === only) && (needle === "" || b.filename.toLowerCase().includes(needle)),
+    (b) => (only === "all" || categories(b).includes(only)) && (needle === "" || b.filename.toLowerCase().includes(needle)),
   );
   const key = (b: ListItem): number | string => {
     switch (sort) {
@@ -305,9 +319,12 @@ export function timeAxis(xs: number[]): { min?: number; max?: number } {
 export type DrillSummary =
   | { state: "never" }
   | { state: "passed"; filename: string; at: string; restoreMs: number | null }
-  | { state: "failed"; filename: string; at: string; errorKind: string | null };
+  | { state: "failed"; filename: string; at: string; errorKind: string | null }
+  | { state: "no_longer"; filename: string; at: string; errorKind: string | null };
 
-/** The newest drill of any backup decides: passed (with its restore time) or failed. */
+/** The newest drill of any backup decides: passed (with its restore time)
+ *  or failed; a pass no longer holds once that backup failed a check since
+ *  (its bytes, or the passphrase that opens it, changed). */
 export function drillSummary(backups: ListItem[]): DrillSummary {
   let newest: ListItem | null = null;
   for (const b of backups) {
@@ -315,9 +332,9 @@ export function drillSummary(backups: ListItem[]): DrillSummary {
   }
   if (!newest || !newest.drill) return { state: "never" };
   const d = newest.drill;
-  return d.ok
-    ? { state: "passed", filename: newest.filename, at: d.at, restoreMs: d.restore_ms }
-    : { state: "failed", filename: newest.filename, at: d.at, errorKind: d.error_kind };
+  if (!d.ok) return { state: "failed", filename: newest.filename, at: d.at, errorKind: d.error_kind };
+  if (newest.verified.state === "failed") return { state: "no_longer", filename: newest.filename, at: d.at, errorKind: newest.verified.error_kind };
+  return { state: "passed", filename: newest.filename, at: d.at, restoreMs: d.restore_ms };
 }
 
 /** "proven restorable 2 days ago, restore ≈ 4.2 s" and its kin, for tiles and the backups screen. */
@@ -329,6 +346,7 @@ export function drillText(s: DrillSummary, now: Date = new Date()): string {
       return s.restoreMs === null ? `proven restorable ${age}` : `proven restorable ${age}, restore ≈ ${(s.restoreMs / 1000).toFixed(1)} s`;
     }
     case "failed": return `restore drill failed ${ageHuman(secondsSince(new Date(s.at), now))}`;
+    case "no_longer": return `not proven restorable: ${s.filename}, drilled ${ageHuman(secondsSince(new Date(s.at), now))}, has failed verification since${s.errorKind ? ` (${s.errorKind.replaceAll("_", " ")})` : ""}`;
   }
 }
 

@@ -151,10 +151,37 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
             ),
         );
     }
-    if tile.last_verification_passed == Some(false) {
+    // Any backup whose own latest check failed counts, not only the
+    // newest check of all: one failed backup among verified ones is
+    // still a failed backup.
+    let failed: Vec<&str> = list
+        .iter()
+        .filter(|b| b.verified.state == crate::model::VerificationStatus::Failed)
+        .map(|b| b.filename.as_str())
+        .collect();
+    if !failed.is_empty() {
+        let shown = failed
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = match failed.len() {
+            n if n > 3 => format!(" and {} more", n - 3),
+            _ => String::new(),
+        };
         tile.add(
             Condition::VerificationFailed,
-            "the latest verification failed",
+            format!(
+                "{} backup(s) failed verification: {shown}{more}",
+                failed.len()
+            ),
+        );
+    }
+    if let Some(name) = drill_no_longer_holds(list) {
+        tile.add(
+            Condition::DrillFailed,
+            format!("not proven restorable: {name}, drilled, has failed verification since"),
         );
     }
     if local && tile.last_verified_at.is_none() {
@@ -175,6 +202,29 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
             }
         }
     }
+}
+
+/// The backup of the newest passed drill when it has failed verification
+/// since (its bytes or the passphrase that opens it changed): its drill no
+/// longer proves anything.
+fn drill_no_longer_holds(list: &[ListItem]) -> Option<&str> {
+    let newest = list
+        .iter()
+        .filter(|b| b.drill.as_ref().is_some_and(|d| d.ok))
+        .max_by(|a, b| {
+            let at = |x: &ListItem| x.drill.as_ref().map(|d| d.at.clone());
+            at(a).cmp(&at(b))
+        })?;
+    let drilled_at = newest.drill.as_ref()?.at.as_str();
+    let newest_drill = list
+        .iter()
+        .filter_map(|b| b.drill.as_ref())
+        .map(|d| d.at.as_str())
+        .max()?;
+    // (A newer failed drill says more, and is said already.)
+    (newest_drill == drilled_at
+        && newest.verified.state == crate::model::VerificationStatus::Failed)
+        .then_some(newest.filename.as_str())
 }
 
 /// The newest drill of any backup, the restore estimate of the newest
@@ -386,6 +436,38 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_backup_among_verified_ones_is_never_ok() {
+        // The newest check passed; an older backup's own check failed.
+        let mut older = verified(backup(30), false);
+        older.verified.at = Some("2026-12-01T03:00:00+00:00".into());
+        let list = [drilled(verified(backup(2), true), true, 1), older];
+        let tile = judged(false, &list);
+        assert_eq!(tile.last_verification_passed, Some(true));
+        assert_ne!(tile.status, TileStatus::Ok, "{:?}", tile.problems);
+        assert_eq!(conditions(&tile), [Condition::VerificationFailed]);
+        assert!(
+            texts(&tile)[0].contains(&list[1].filename),
+            "{:?}",
+            texts(&tile)
+        );
+    }
+
+    #[test]
+    fn a_drilled_backup_that_failed_verification_since_proves_nothing() {
+        let list = [drilled(verified(backup(2), false), true, 1)];
+        let tile = judged(false, &list);
+        assert_eq!(tile.status, TileStatus::Error, "{:?}", tile.problems);
+        assert!(conditions(&tile).contains(&Condition::DrillFailed));
+        assert!(
+            texts(&tile)
+                .iter()
+                .any(|t| t.starts_with("not proven restorable") && t.contains(&list[0].filename)),
+            "{:?}",
+            texts(&tile)
+        );
+    }
+
+    #[test]
     fn problems_come_worst_first() {
         let tile = judged(false, &[verified(backup(50), false)]);
         assert_eq!(tile.status, TileStatus::Warning);
@@ -393,7 +475,7 @@ mod tests {
             texts(&tile),
             [
                 "newest backup is older than 26 hours",
-                "the latest verification failed",
+                "1 backup(s) failed verification: servers_db_20261130_100000.db.gpg",
                 "no restore drill has proven a backup restorable yet",
             ]
         );
