@@ -343,29 +343,32 @@ impl Window {
         self.click("#demo-create");
     }
 
-    /// Logs in to the selected remote profile from Settings. The form is
-    /// filled again until the button is enabled: under load the screen can
-    /// still re-render (and clear the field) after a profile switch.
+    /// Logs in to the selected remote profile from Settings, once Settings
+    /// has read that profile's state (nothing re-renders the form after).
     fn login_via_settings(&self, password: &str, remember: bool) {
-        self.click("#nav-settings");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            self.fill("#login-password", password);
-            std::thread::sleep(Duration::from_millis(300));
-            let ready = self.attr("#login", "disabled").is_none();
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the login form never became ready"
-            );
-        }
+        self.settings();
+        self.fill("#login-password", password);
+        self.wait("#login:not([disabled])", 10);
         if remember {
             self.click("#login-remember");
         }
         self.click("#login");
         self.wait_text("#settings-notice", "Logged in", 60);
+    }
+
+    /// Opens Settings and waits until it has read the profile's state
+    /// (and, where shown, its off-site locations): what loads later moves
+    /// the buttons below it, so nothing is clicked before.
+    fn settings(&self) {
+        self.click("#nav-settings");
+        self.wait("#settings-title[data-ready='true']", 30);
+        let offsite = self
+            .rt
+            .block_on(self.client().find(Locator::Css("#offsite")))
+            .is_ok();
+        if offsite {
+            self.wait("#offsite[data-ready='true']", 30);
+        }
     }
 
     fn backup_now(&self) -> String {
@@ -510,7 +513,7 @@ fn gui_the_demo_in_one_click_and_a_folder_opened_through_the_picker() {
     );
 
     // Settings → Add a folder → Choose…: the picker's folder fills the field.
-    window.click("#nav-settings");
+    window.settings();
     window.click("#add-local");
     window.fill("#local-name", "picked");
     window.click("#local-dir-choose");
@@ -526,7 +529,7 @@ fn gui_the_demo_in_one_click_and_a_folder_opened_through_the_picker() {
     window.wait(&format!("#backup-table tr[data-name='{existing}']"), 30);
 
     // An SSH server's key through the file picker.
-    window.click("#nav-settings");
+    window.settings();
     window.click("#add-ssh");
     window.fill("#ssh-name", "edge");
     window.fill("#ssh-destination", "root@edge.example.org");
@@ -659,7 +662,7 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     window.backup_now();
     let backup = backups_of(&dir).pop().unwrap();
 
-    window.click("#nav-settings");
+    window.settings();
     window.fill("#settings-passphrase", "not the right passphrase");
     window.click("#passphrase-set");
     window.wait_text("#settings-notice", "stored", 20);
@@ -1333,7 +1336,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     // Installed from Settings, after typing the profile name: the
     // command line built beside the app is copied there.
     window.select("#profile-select", "edge");
-    window.click("#nav-settings");
+    window.settings();
     window.fill("#engine-confirm", "edg");
     assert_eq!(
         window.attr("#engine-install", "disabled").as_deref(),
@@ -1367,7 +1370,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     window.shot("30-fleet-ssh");
 
     // The passphrase, kept on this machine's keychain.
-    window.click("#nav-settings");
+    window.settings();
     window.fill("#settings-passphrase", PASSPHRASE);
     window.click("#passphrase-set");
     window.wait_text("#settings-notice", "stored in the keychain", 30);
@@ -1476,7 +1479,7 @@ fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
     let dir = scratch.path().join("demo");
     window.try_demo("demo", &dir, PASSPHRASE);
 
-    window.click("#nav-settings");
+    window.settings();
     window.wait("#offsite-none", 30);
     window.click("#offsite-add-form summary");
     window.fill("#offsite-name", "cold");
@@ -1504,7 +1507,7 @@ fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
             .len()
     );
 
-    window.click("#nav-settings");
+    window.settings();
     window.wait("#offsite-push", 30);
     window.click("#offsite-push");
     window.wait_text("#offsite-notice", "cold: 0 copied, 2 already there", 60);
