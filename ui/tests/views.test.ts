@@ -7,7 +7,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, categories, stateWords,
+  profileLocation, rotationWords, categories, stateWords, backupWords,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -299,5 +299,23 @@ describe("rotationWords", () => {
     const words = rotationWords({ ...none, rotated: ["a", "b", "c"], skipped: [{ filename: "x.db.gpg", kind: "wrong_passphrase", message: "wrong passphrase" }] });
     expect(words).toContain("Re-encrypted 3 backup(s)");
     expect(words).toContain("Left alone (opened by neither passphrase): x.db.gpg (wrong passphrase)");
+  });
+});
+
+describe("backupWords", () => {
+  it("says what the automatic retention pruned, by name, and each off-site outcome", () => {
+    const made = {
+      filename: "servers_db_20261203_120000.db.gpg", path: "/x", size: 2000, size_human: "2.00 KB", checksum: null, timestamp: null, duration_ms: 10,
+      warnings: ["the off-site copy to cold failed (the backup is made; `backupdesk offsite push` tries again): denied"],
+      offsite: [{ location: "cold", ok: false, copied: 0, error: { kind: "offsite_denied", message: "denied" } }],
+      target: "local", meta_path: "/x.meta", leftovers_removed: 0, snapshot: "backup_api",
+      pruned: { deleted: ["servers_db_20261101_000000.db.gpg", "servers_db_20261102_000000.db.gpg"], bytes_freed: 3000, failed: [] },
+      meta: {},
+    } as unknown as Parameters<typeof backupWords>[0];
+    const words = backupWords(made);
+    expect(words).toContain("Backup created: servers_db_20261203_120000.db.gpg");
+    expect(words).toContain("pruned 2 older backup(s) under the retention policy, 3.00 KB freed: servers_db_20261101_000000.db.gpg, servers_db_20261102_000000.db.gpg");
+    expect(words).toContain("off-site: cold FAILED — denied");
+    expect(words.match(/cold/g)?.length).toBe(1);
   });
 });

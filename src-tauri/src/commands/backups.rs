@@ -119,5 +119,12 @@ pub async fn set_pinned(profile: String, name: String, pinned: bool) -> CommandR
 /// Deletes a backup (and its `.meta`).
 #[tauri::command]
 pub async fn delete_backup(profile: String, name: String) -> CommandResult<()> {
-    blocking(move || Ok(backups::delete(&Selection::profile(&profile)?, &name)?)).await
+    blocking(move || {
+        Ok(backups::delete(
+            &Selection::profile(&profile)?,
+            &name,
+            &SystemClock,
+        )?)
+    })
+    .await
 }

@@ -477,6 +477,32 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
             .text("#secret-places")
             .contains("Passphrase stored in the keychain")
     );
+
+    // Issue 26: "Back up now" that prunes says what it pruned, by name,
+    // and the backup log records each deletion with its rule.
+    let backups = dir.join("data/backups");
+    // Ten days of 2020: the daily, weekly and monthly rules keep the
+    // newest six of them (01-05 … 01-10), so 01-01 … 01-04 go.
+    let old: Vec<String> = (1..=10)
+        .map(|day| format!("servers_db_202001{day:02}_020000.db.gpg"))
+        .collect();
+    for name in &old {
+        std::fs::copy(backups.join(&on_disk[0]), backups.join(name)).unwrap();
+    }
+    let notice = window.backup_now();
+    assert!(notice.contains("pruned"), "{notice}");
+    for name in &old[..4] {
+        assert!(notice.contains(name.as_str()), "{name} named: {notice}");
+        assert!(!backups.join(name).exists(), "{name} pruned");
+    }
+    let log = std::fs::read_to_string(dir.join("logs/backup.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "Pruned {} (the automatic retention after a backup): no rule keeps it",
+            old[0]
+        )),
+        "{log}"
+    );
 }
 
 #[test]

@@ -14,7 +14,8 @@ import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
 import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
-import { ageHuman, localTime, secondsSince } from "./format";
+import type { BackupSummary } from "./bindings/BackupSummary";
+import { ageHuman, localTime, secondsSince, sizeHuman } from "./format";
 
 /** How a backup is drawn on the timeline. */
 export type Category = "pre_restore" | "pinned" | "failed" | "verified" | "unverified";
@@ -384,4 +385,20 @@ export function rotationWords(r: RotationReport): string {
   let words = `${parts.join(", ")}; the new passphrase is stored.`;
   if (r.skipped.length) words += ` Left alone (opened by neither passphrase): ${named(r.skipped)}.`;
   return words;
+}
+
+/** A backup's whole answer in words: made, what the automatic retention
+ *  pruned (each name), every off-site copy and warning (none dropped). */
+export function backupWords(r: BackupSummary): string {
+  const parts = [`Backup created: ${r.filename} (${sizeHuman(r.size)})`];
+  if (r.target === "local" && r.pruned) {
+    const p = r.pruned;
+    if (p.deleted.length) parts.push(`pruned ${p.deleted.length} older backup(s) under the retention policy, ${sizeHuman(p.bytes_freed)} freed: ${p.deleted.join(", ")}`);
+    for (const [name, why] of p.failed) parts.push(`could not prune ${name}: ${why}`);
+  }
+  for (const o of r.offsite) {
+    parts.push(o.ok ? `off-site: ${o.location} ok (${o.copied} copied)` : `off-site: ${o.location} FAILED — ${o.error?.message ?? "unknown error"}`);
+  }
+  for (const w of r.warnings) if (!w.startsWith("the off-site copy to ")) parts.push(w);
+  return parts.join(" · ");
 }

@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
         &format!("{name} will be deleted for good."),
         "DELETE",
     )?;
-    backups::delete(&selection, name).map_err(fail)?;
+    backups::delete(&selection, name, &backupdesk_core::clock::SystemClock).map_err(fail)?;
     if global.json {
         print_ok(&Deleted { deleted: name });
     } else {

@@ -51,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
             "DELETE",
         )?;
     }
-    let outcome = planned.apply();
+    let outcome = planned.apply(&SystemClock);
     let ok = outcome.failed.is_empty();
     if global.json {
         print_json(&Pruned {

@@ -272,7 +272,8 @@ fn run(
                         .unwrap_or_else(|| retention::saved_policy(data)),
                     clock,
                 );
-                let outcome = retention::apply(data, &plan);
+                let outcome =
+                    retention::apply(data, &plan, clock, "the automatic retention after a backup");
                 for (name, error) in &outcome.failed {
                     report
                         .warnings

@@ -156,7 +156,7 @@ pub fn prune(
 ) -> Result<PruneOutcome, PruneError> {
     let _lock = crate::local::lock::OperationLock::acquire(data)?;
     let plan = plan_for(data, policy, clock)?;
-    Ok(apply(data, &plan))
+    Ok(apply(data, &plan, clock, "a prune"))
 }
 
 /// Why a prune did not run.
@@ -402,8 +402,53 @@ pub struct PruneOutcome {
 /// Deletes what `plan` marks for deletion: the backup file first, then its
 /// `.meta` (so a listed backup never loses its metadata), then its ledger
 /// records. Call under the [`crate::local::lock::OperationLock`]. Keeps going past
-/// a file that cannot be removed and reports it.
-pub fn apply(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
+/// a file that cannot be removed and reports it. Every deletion (and every
+/// one that failed) is recorded in `logs/backup.log` with the policy that
+/// let it go and `started_by` (who asked: "a prune", "the automatic
+/// retention after a backup").
+pub fn apply(
+    data: &DataDir,
+    plan: &RetentionPlan,
+    clock: &dyn Clock,
+    started_by: &str,
+) -> PruneOutcome {
+    let outcome = delete_planned(data, plan);
+    record(data, plan, &outcome, clock, started_by);
+    outcome
+}
+
+/// The activity log's lines for what [`apply`] did.
+fn record(
+    data: &DataDir,
+    plan: &RetentionPlan,
+    outcome: &PruneOutcome,
+    clock: &dyn Clock,
+    started_by: &str,
+) {
+    use crate::local::activity_log::{ActivityLog, Level};
+    let log = ActivityLog::backup(data);
+    let p = &plan.policy;
+    let rule = format!(
+        "no rule keeps it (policy: last {}, daily {}, weekly {}, monthly {}, pre-restore {})",
+        p.keep_last, p.daily, p.weekly, p.monthly, p.pre_restore
+    );
+    for name in &outcome.deleted {
+        log.append(
+            clock,
+            Level::Info,
+            &format!("Pruned {name} ({started_by}): {rule}"),
+        );
+    }
+    for (name, why) in &outcome.failed {
+        log.append(
+            clock,
+            Level::Warning,
+            &format!("Could not prune {name} ({started_by}): {why}"),
+        );
+    }
+}
+
+fn delete_planned(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
     let mut outcome = PruneOutcome::default();
     for decision in plan.decisions.iter().filter(|d| d.deleted()) {
         let Ok(name) = crate::format::name::BackupName::parse(&decision.filename) else {

@@ -160,13 +160,23 @@ fn push_after_backup(
 }
 
 /// Deletes backup `name` (its `.gpg`, then its `.meta`), locally or on the
-/// server. Callers confirm first, after [`find`].
+/// server. Callers confirm first, after [`find`]. A deletion here is
+/// recorded in the installation's `logs/backup.log` (over SSH, the
+/// server's engine records it there).
 ///
 /// # Errors
 /// A bad or unknown name, a backup that cannot be removed, a busy lock.
-pub fn delete(selection: &Selection, name: &str) -> Result<()> {
+pub fn delete(selection: &Selection, name: &str, clock: &dyn Clock) -> Result<()> {
     find(selection, name)?;
-    Ok(selection.target().delete(name)?)
+    selection.target().delete(name)?;
+    if let Ok(Some(data)) = selection.files_here() {
+        crate::local::activity_log::ActivityLog::backup(data).append(
+            clock,
+            crate::local::activity_log::Level::Info,
+            &format!("Deleted {name} by hand"),
+        );
+    }
+    Ok(())
 }
 
 /// Pins or unpins backup `name` (retention never deletes a pinned one).

@@ -74,7 +74,7 @@ pub fn plan_prune(
 impl PlannedPrune {
     /// Deletes what the plan deletes (a backup pinned meanwhile is kept),
     /// then releases the lock.
-    pub fn apply(self) -> PruneOutcome {
-        retention::apply(&self.data, &self.plan)
+    pub fn apply(self, clock: &dyn Clock) -> PruneOutcome {
+        retention::apply(&self.data, &self.plan, clock, "a prune")
     }
 }

@@ -204,7 +204,7 @@ fn a_backup_pinned_while_a_prune_runs_is_kept() {
     );
     // The pin arrives between the plan and the deletion.
     assert_eq!(inst.json(&["pin", &older]).0, 0);
-    let outcome = apply(&inst.data, &plan);
+    let outcome = apply(&inst.data, &plan, &SystemClock, "a prune");
     assert!(outcome.deleted.is_empty(), "{outcome:?}");
     assert!(
         outcome

@@ -630,7 +630,12 @@ fn prune_pre_restore(data: &DataDir, clock: &dyn Clock, warnings: &mut Vec<Strin
     let mut plan = retention::plan(&catalog, &ledger, &policy, clock);
     plan.decisions
         .retain(|d| BackupName::parse(&d.filename).is_ok_and(|n| n.kind().is_pre_restore()));
-    let outcome = retention::apply(data, &plan);
+    let outcome = retention::apply(
+        data,
+        &plan,
+        clock,
+        "the automatic retention of safety backups after a restore",
+    );
     for (name, error) in outcome.failed {
         warnings.push(format!(
             "could not prune the old pre-restore backup {name}: {error}"
