@@ -7,7 +7,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, categories, stateWords, backupWords,
+  profileLocation, rotationWords, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -317,5 +317,16 @@ describe("backupWords", () => {
     expect(words).toContain("pruned 2 older backup(s) under the retention policy, 3.00 KB freed: servers_db_20261101_000000.db.gpg, servers_db_20261102_000000.db.gpg");
     expect(words).toContain("off-site: cold FAILED — denied");
     expect(words.match(/cold/g)?.length).toBe(1);
+  });
+});
+
+describe("policyProblems", () => {
+  it("refuses negative, fractional, empty and huge counts in the form", () => {
+    const ok = { keep_last: 3, daily: 7, weekly: 4, monthly: 12, pre_restore: 3 };
+    expect(policyProblems(ok)).toEqual({});
+    expect(policyProblems({ ...ok, keep_last: -1 })).toEqual({ keep_last: "cannot be negative" });
+    expect(policyProblems({ ...ok, daily: 1.5 })).toEqual({ daily: "a whole number is needed" });
+    expect(policyProblems({ ...ok, weekly: null })).toEqual({ weekly: "a number is needed" });
+    expect(policyProblems({ ...ok, monthly: 5000 })).toEqual({ monthly: "at most 1000" });
   });
 });

@@ -503,6 +503,24 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
         )),
         "{log}"
     );
+
+    // A retention of -1 is a form error, never sent to the engine (before:
+    // "invalid args `policy` for command `preview_retention`: … u32").
+    window.click("#nav-retention");
+    window.wait("#retention-table", 30);
+    window.fill("#policy-keep_last", "-1");
+    let said = window.wait_text("#policy-keep_last-error", "cannot be negative", 10);
+    assert!(said.contains("Keep the last"), "{said}");
+    window.wait("#retention-invalid", 10);
+    assert_eq!(window.text("div.error[role='alert']"), "", "no engine error");
+    assert!(
+        window
+            .rt
+            .block_on(window.client().find(Locator::Css("#retention-apply")))
+            .is_err(),
+        "nothing can be applied meanwhile"
+    );
+    window.shot("06b-retention-form-error");
 }
 
 #[test]

@@ -402,3 +402,16 @@ export function backupWords(r: BackupSummary): string {
   for (const w of r.warnings) if (!w.startsWith("the off-site copy to ")) parts.push(w);
   return parts.join(" · ");
 }
+
+/** What is wrong with each field of a retention policy being typed (a
+ *  count from 0 to 1000, a whole number); empty when it can be previewed. */
+export function policyProblems(policy: Record<string, unknown>): Record<string, string> {
+  const problems: Record<string, string> = {};
+  for (const [key, value] of Object.entries(policy)) {
+    if (typeof value !== "number" || Number.isNaN(value)) problems[key] = "a number is needed";
+    else if (!Number.isInteger(value)) problems[key] = "a whole number is needed";
+    else if (value < 0) problems[key] = "cannot be negative";
+    else if (value > 1000) problems[key] = "at most 1000";
+  }
+  return problems;
+}
