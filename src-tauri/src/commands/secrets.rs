@@ -43,6 +43,7 @@ pub async fn set_passphrase(
     profile: String,
     passphrase: String,
     keep_in: KeptIn,
+    new_set: bool,
     session: State<'_, Session>,
 ) -> CommandResult<()> {
     let session = session.inner().clone();
@@ -51,6 +52,7 @@ pub async fn set_passphrase(
             &profile,
             &Passphrase::new(passphrase),
             PassphraseHome::of(keep_in, &session.0),
+            new_set,
         )?)
     })
     .await

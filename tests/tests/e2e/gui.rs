@@ -512,7 +512,11 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     let said = window.wait_text("#policy-keep_last-error", "cannot be negative", 10);
     assert!(said.contains("Keep the last"), "{said}");
     window.wait("#retention-invalid", 10);
-    assert_eq!(window.text("div.error[role='alert']"), "", "no engine error");
+    assert_eq!(
+        window.text("div.error[role='alert']"),
+        "",
+        "no engine error"
+    );
     assert!(
         window
             .rt
@@ -706,10 +710,29 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     window.backup_now();
     let backup = backups_of(&dir).pop().unwrap();
 
+    // Issue 26: a typo is caught: typed twice, and one that opens none of
+    // the backups is refused, named, until a new set is meant on purpose.
     window.settings();
     window.fill("#settings-passphrase", "not the right passphrase");
-    window.click("#passphrase-set");
-    window.wait_text("#settings-notice", "stored", 20);
+    window.fill("#settings-passphrase-again", "not the right passphrasE");
+    window.wait("#passphrase-mismatch", 10);
+    window.wait("#passphrase-set[disabled]", 10);
+    window.fill("#settings-passphrase-again", "not the right passphrase");
+    window.click("#passphrase-set:not([disabled])");
+    let refused = window.wait_text(".error[data-kind='wrong_passphrase']", "does not open", 30);
+    assert!(
+        refused.contains(&backup) && refused.contains("not stored"),
+        "{refused}"
+    );
+    assert!(
+        window
+            .text("#secret-places")
+            .contains("Passphrase stored in the keychain"),
+        "the demo's passphrase is still the stored one"
+    );
+    window.shot("12a-typo-caught");
+    window.click("#passphrase-set-new");
+    window.wait_text("#settings-notice", "for a new set", 20);
     let live = dir.join("data/servers.db");
     let before_live = sha256_file(&live);
     let before_backups = backups_of(&dir);
@@ -1416,7 +1439,8 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     // The passphrase, kept on this machine's keychain.
     window.settings();
     window.fill("#settings-passphrase", PASSPHRASE);
-    window.click("#passphrase-set");
+    window.fill("#settings-passphrase-again", PASSPHRASE);
+    window.click("#passphrase-set:not([disabled])");
     window.wait_text("#settings-notice", "stored in the keychain", 30);
 
     // A deep verify over SSH, recorded on the server.

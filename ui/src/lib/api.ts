@@ -89,8 +89,8 @@ export const api = {
   applyRetention: (profile: string, policy: RetentionPolicy) =>
     invoke<PruneOutcome>("apply_retention", { profile, policy }),
   secretStatus: (profile: string) => invoke<SecretStatus>("secret_status", { profile }),
-  setPassphrase: (profile: string, passphrase: string, keepIn: KeptIn) =>
-    invoke<void>("set_passphrase", { profile, passphrase, keepIn }),
+  setPassphrase: (profile: string, passphrase: string, keepIn: KeptIn, newSet = false) =>
+    invoke<void>("set_passphrase", { profile, passphrase, keepIn, newSet }),
   keptInSession: () => invoke<number>("kept_in_session"),
   testPassphrase: (profile: string) => invoke<string>("test_passphrase", { profile }),
   forgetPassphrase: (profile: string) => invoke<boolean>("forget_passphrase", { profile }),

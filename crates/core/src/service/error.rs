@@ -58,6 +58,14 @@ pub enum ServiceError {
     /// The typed confirmation is not the profile's name.
     #[error("type the profile name ({0}) to confirm")]
     ConfirmationMismatch(String),
+    /// A passphrase to store opens none of the installation's backups (a
+    /// typo, or a new set meant on purpose): not stored without saying so.
+    #[error(
+        "this passphrase does not open {newest}, the newest backup of {profile}: it was not \
+         stored (a typo?). Backups made with it would form a second set the stored passphrase \
+         cannot open; store it anyway only to start a new set on purpose"
+    )]
+    OpensNoBackup { profile: String, newest: String },
     /// The profile is not reached over SSH.
     #[error("profile {0} is not reached over SSH: there is no server to put the engine on")]
     NotAnSshProfile(String),
@@ -90,6 +98,7 @@ impl KindedError for ServiceError {
             ServiceError::NotAnInstallation(_) => ErrorKind::NotAnInstallation,
             ServiceError::NoPassphraseStored(_) => ErrorKind::NoPassphraseStored,
             ServiceError::ConfirmationMismatch(_) => ErrorKind::ConfirmationMismatch,
+            ServiceError::OpensNoBackup { .. } => ErrorKind::WrongPassphrase,
             ServiceError::NotAnSshProfile(_) => ErrorKind::RemoteUnsupported,
             ServiceError::Io { .. } => ErrorKind::Io,
         }

@@ -351,12 +351,43 @@ pub fn secret_status(name: &str, session: &SessionPassphrases) -> SecretStatus {
 }
 
 /// Keeps `passphrase` for profile `name` in `home` (the policy checks it
-/// first). Kept in the keychain, it replaces one this session kept.
+/// first). Kept in the keychain, it replaces one this session kept. On a
+/// local installation it must open the newest backup, unless `new_set`
+/// (a new set meant on purpose): a typo never becomes the stored one.
 ///
 /// # Errors
-/// A refused passphrase, keychain failures.
-pub fn set_passphrase(name: &str, passphrase: &Passphrase, home: PassphraseHome<'_>) -> Result<()> {
+/// A refused passphrase, [`ServiceError::OpensNoBackup`], keychain
+/// failures.
+pub fn set_passphrase(
+    name: &str,
+    passphrase: &Passphrase,
+    home: PassphraseHome<'_>,
+    new_set: bool,
+) -> Result<()> {
     let scope = passphrase_scope(name)?;
+    // A local installation's backups tell a typo from the set's passphrase
+    // (the newest one's key packet: instant, whatever its size).
+    if !new_set && let Ok(data) = local_data(name) {
+        match crate::local::verify::test_passphrase(&data, passphrase) {
+            Err(crate::local::verify::VerifyError::Crypto(
+                crate::format::crypto::CryptoError::WrongPassphrase,
+            )) => {
+                let newest = crate::local::catalog::BackupCatalog::scan(&data)?
+                    .entries()
+                    .iter()
+                    .find(|e| e.name.kind().is_encrypted())
+                    .map(|e| e.name.file_name().to_owned())
+                    .unwrap_or_default();
+                return Err(ServiceError::OpensNoBackup {
+                    profile: name.to_owned(),
+                    newest,
+                });
+            }
+            // Opens it, no backup yet, or one that cannot be read (said by
+            // verify, not here).
+            _ => {}
+        }
+    }
     match home {
         PassphraseHome::Keychain => {
             secrets::store_passphrase(&Keychain::open()?, &scope, passphrase)?
