@@ -270,7 +270,7 @@ fn check_room(data: &DataDir, to_rotate: &[&CatalogEntry]) -> Result<(), Rotatio
         .max()
         .unwrap_or(0);
     let needed = copies + plaintext + copies / 100;
-    let Ok(stat) = rustix::fs::statvfs(&data.backups()) else {
+    let Ok(stat) = rustix::fs::statvfs(data.backups()) else {
         return Ok(());
     };
     let available = stat.f_bavail.saturating_mul(stat.f_frsize);
@@ -360,18 +360,7 @@ fn prepare(
     let gpg_part = PartFile::new(part_path(&backups, entry.name.file_name()));
     let gpg_digest = SharedDigest::default();
     let file = create_private_file(gpg_part.path())?;
-    let compression = entry
-        .meta
-        .as_ref()
-        .and_then(|m| m.compression.as_deref())
-        .map(|label| {
-            if label == "none" {
-                Compression::None
-            } else {
-                Compression::Default
-            }
-        })
-        .unwrap_or_default();
+    let compression = compression_of(entry);
     let plain_again = {
         let writer = HashingWriter::new(file.try_clone()?, gpg_digest.clone());
         let mut plain =
@@ -393,24 +382,48 @@ fn prepare(
         ));
     }
     let gpg = gpg_digest.finish();
-    let meta_part = match (&entry.meta, entry.name.meta_name()) {
-        (Some(meta), Some(meta_name)) => {
-            let mut meta = meta.clone();
-            meta.gpg_sha256 = Some(gpg.sha256);
-            meta.gpg_size = Some(gpg.size);
-            let part = PartFile::new(part_path(&backups, &meta_name));
-            let mut f = create_private_file(part.path())?;
-            f.write_all(meta.to_json().as_bytes())?;
-            f.sync_all()?;
-            Some((part, backups.join(meta_name)))
-        }
-        _ => None,
-    };
     Ok(Prepared {
         gpg: gpg_part,
         gpg_dest: entry.path.clone(),
-        meta: meta_part,
+        meta: meta_part(data, entry, gpg)?,
     })
+}
+
+/// How the backup was compressed (its `.meta` says; the default else).
+fn compression_of(entry: &CatalogEntry) -> Compression {
+    entry
+        .meta
+        .as_ref()
+        .and_then(|m| m.compression.as_deref())
+        .map(|label| {
+            if label == "none" {
+                Compression::None
+            } else {
+                Compression::Default
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// The new `.meta` (the new file's own hash and size) as a part beside
+/// the old one, with where it goes; `None` without a `.meta`.
+fn meta_part(
+    data: &DataDir,
+    entry: &CatalogEntry,
+    gpg: crate::format::hashing::Digested,
+) -> Result<Option<(PartFile, std::path::PathBuf)>, BackupRotationError> {
+    let (Some(meta), Some(meta_name)) = (&entry.meta, entry.name.meta_name()) else {
+        return Ok(None);
+    };
+    let backups = data.backups();
+    let mut meta = meta.clone();
+    meta.gpg_sha256 = Some(gpg.sha256);
+    meta.gpg_size = Some(gpg.size);
+    let part = PartFile::new(part_path(&backups, &meta_name));
+    let mut f = create_private_file(part.path())?;
+    f.write_all(meta.to_json().as_bytes())?;
+    f.sync_all()?;
+    Ok(Some((part, backups.join(meta_name))))
 }
 
 /// After a crash between the two renames, the `.gpg` is new and the

@@ -368,24 +368,22 @@ pub fn set_passphrase(
     // A local installation's backups tell a typo from the set's passphrase
     // (the newest one's key packet: instant, whatever its size).
     if !new_set && let Ok(data) = local_data(name) {
-        match crate::local::verify::test_passphrase(&data, passphrase) {
-            Err(crate::local::verify::VerifyError::Crypto(
-                crate::format::crypto::CryptoError::WrongPassphrase,
-            )) => {
-                let newest = crate::local::catalog::BackupCatalog::scan(&data)?
-                    .entries()
-                    .iter()
-                    .find(|e| e.name.kind().is_encrypted())
-                    .map(|e| e.name.file_name().to_owned())
-                    .unwrap_or_default();
-                return Err(ServiceError::OpensNoBackup {
-                    profile: name.to_owned(),
-                    newest,
-                });
-            }
-            // Opens it, no backup yet, or one that cannot be read (said by
-            // verify, not here).
-            _ => {}
+        // (Opens it, no backup yet, or one that cannot be read: said by
+        // verify, not here.)
+        if let Err(crate::local::verify::VerifyError::Crypto(
+            crate::format::crypto::CryptoError::WrongPassphrase,
+        )) = crate::local::verify::test_passphrase(&data, passphrase)
+        {
+            let newest = crate::local::catalog::BackupCatalog::scan(&data)?
+                .entries()
+                .iter()
+                .find(|e| e.name.kind().is_encrypted())
+                .map(|e| e.name.file_name().to_owned())
+                .unwrap_or_default();
+            return Err(ServiceError::OpensNoBackup {
+                profile: name.to_owned(),
+                newest,
+            });
         }
     }
     match home {

@@ -151,6 +151,30 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
             ),
         );
     }
+    add_failures(tile, list);
+    if local && tile.last_verified_at.is_none() {
+        tile.add(Condition::NeverVerified, "no backup was ever verified");
+    }
+    if local && tile.drill_overdue {
+        match &tile.last_drill_at {
+            None => tile.add(
+                Condition::NeverDrilled,
+                "no restore drill has proven a backup restorable yet",
+            ),
+            Some(_) => {
+                let days = tile.drill_overdue_after_days;
+                tile.add(
+                    Condition::DrillOverdue,
+                    format!("no restore drill passed in the last {days} days"),
+                )
+            }
+        }
+    }
+}
+
+/// The failures among `list` that keep a tile from ok: every backup whose
+/// own latest check failed (named), and a drill whose backup failed since.
+fn add_failures(tile: &mut FleetTile, list: &[ListItem]) {
     // Any backup whose own latest check failed counts, not only the
     // newest check of all: one failed backup among verified ones is
     // still a failed backup.
@@ -183,24 +207,6 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
             Condition::DrillFailed,
             format!("not proven restorable: {name}, drilled, has failed verification since"),
         );
-    }
-    if local && tile.last_verified_at.is_none() {
-        tile.add(Condition::NeverVerified, "no backup was ever verified");
-    }
-    if local && tile.drill_overdue {
-        match &tile.last_drill_at {
-            None => tile.add(
-                Condition::NeverDrilled,
-                "no restore drill has proven a backup restorable yet",
-            ),
-            Some(_) => {
-                let days = tile.drill_overdue_after_days;
-                tile.add(
-                    Condition::DrillOverdue,
-                    format!("no restore drill passed in the last {days} days"),
-                )
-            }
-        }
     }
 }
 
