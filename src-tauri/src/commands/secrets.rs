@@ -36,14 +36,16 @@ pub fn kept_in_session(session: State<'_, Session>) -> u32 {
 }
 
 /// Keeps the backup passphrase of `profile` in the keychain or, with
-/// `keep_in` = `session`, in memory until the app ends.
+/// `keep_in` = `session`, in memory until the app ends. One that opens
+/// none of a local installation's backups is refused unless `new_set`
+/// (a new set meant on purpose; absent: false).
 #[tauri::command]
 #[tracing::instrument(skip(passphrase, session))]
 pub async fn set_passphrase(
     profile: String,
     passphrase: String,
     keep_in: KeptIn,
-    new_set: bool,
+    new_set: Option<bool>,
     session: State<'_, Session>,
 ) -> CommandResult<()> {
     let session = session.inner().clone();
@@ -52,7 +54,7 @@ pub async fn set_passphrase(
             &profile,
             &Passphrase::new(passphrase),
             PassphraseHome::of(keep_in, &session.0),
-            new_set,
+            new_set.unwrap_or(false),
         )?)
     })
     .await

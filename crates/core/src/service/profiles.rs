@@ -365,6 +365,8 @@ pub fn set_passphrase(
     new_set: bool,
 ) -> Result<()> {
     let scope = passphrase_scope(name)?;
+    // The policy first: its refusals say more than "opens no backup".
+    crate::format::crypto::check_new_passphrase(passphrase)?;
     // A local installation's backups tell a typo from the set's passphrase
     // (the newest one's key packet: instant, whatever its size).
     if !new_set && let Ok(data) = local_data(name) {

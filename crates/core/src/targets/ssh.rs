@@ -363,8 +363,10 @@ impl SshHost {
             "{OPS_DIR_SETUP} {ROOM_CHECK} o=\"$d\"/{op}; exec 3<&0; \
              setsid sh -c 'o=$0; echo $$ >\"$o.pid\"; \"$@\" >\"$o.out\" 2>\"$o.err\"; echo $? >\"$o.code.part\"; mv \"$o.code.part\" \"$o.code\"' \"$o\" {line} <&3 & \
              tail -s 0.1 --pid=$$ -n +1 -F \"$o.err\" >&2 2>/dev/null & t=$!; \
-             while [ ! -f \"$o.code\" ]; do \
+             s=; while [ ! -f \"$o.code\" ]; do \
                p=$(cat \"$o.pid\" 2>/dev/null || true); \
+               if [ -n \"$p\" ]; then s=1; elif [ -n \"$s\" ] && [ ! -f \"$o.code\" ]; then \
+                 kill $t 2>/dev/null || true; exit 205; fi; \
                if [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null && [ ! -f \"$o.code\" ]; then \
                  sleep 0.3; kill $t 2>/dev/null || true; exit 202; fi; \
                sleep 0.1; done; sleep 0.3; kill $t 2>/dev/null || true; \
@@ -375,6 +377,14 @@ impl SshHost {
         let run = self.run_streaming(&script, &stdin, progress)?;
         let run = self.judge(run)?;
         eprint!("{}", crate::printable::escaped_lines(&run.stderr));
+        if run.code == ANSWER_TAKEN {
+            return Err(SshError::Failed {
+                host: self.destination.clone(),
+                detail: "its answer was read by another call (its record on the server is gone): \
+                         check the outcome with `backupdesk list`"
+                    .to_owned(),
+            });
+        }
         if run.code == 202 {
             // The record is left on the server for whoever reads it first
             // (this call, or the next one's `settle` if this connection is
@@ -606,6 +616,10 @@ const DAMAGED_ANSWER: i32 = 204;
 const ROOM_CHECK: &str = "r=\"$d/.room.$$\"; \
      if ! head -c 65536 /dev/zero 2>/dev/null >\"$r\"; then rm -f \"$r\"; exit 203; fi; rm -f \"$r\";";
 
+/// The exit of a detached run whose record vanished while it waited (its
+/// answer read by another call).
+const ANSWER_TAKEN: i32 = 205;
+
 /// The tail of [`ANSWER`] and [`ANSWER_STREAMED`]: stdout, then the exit
 /// code, the files forgotten.
 macro_rules! answer_streamed {
@@ -806,6 +820,10 @@ impl SshHost {
     pub fn settle(&self, pending: &PendingOps) -> Result<Vec<CutOff>, SshError> {
         let mut found = Vec::new();
         for (op, what) in pending.list() {
+            if pending.attended(&op) {
+                // Another call on this machine still waits for it.
+                continue;
+            }
             let state = self.collect(&op)?;
             let mut follow_up = None;
             if !matches!(state, Detached::Running) {
@@ -867,6 +885,23 @@ impl crate::KindedError for RotationNotRecorded {
 /// The mark of a pending passphrase rotation.
 const ROTATION_MARK: &str = ".rotation";
 
+/// The suffix of an operation's owner record: the PID and start time of
+/// the process on this machine still waiting for its answer.
+const OWNER_MARK: &str = ".owner";
+
+/// `PID START` of process `pid` (its start time since boot, in ticks, from
+/// `/proc/PID/stat`), or `None` when it is gone or a zombie.
+fn process_stamp(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields from the 3rd on: state is the 3rd, the start time the 22nd.
+    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
+        return None;
+    }
+    Some(format!("{pid} {}", fields.get(19)?))
+}
+
 impl PendingOps {
     /// The pending operations of profile `profile` under `config_dir`.
     pub fn of_profile(config_dir: &Path, profile: &str) -> Self {
@@ -885,7 +920,27 @@ impl PendingOps {
     /// The folder cannot be written.
     pub fn begin(&self, op: &str, what: &str) -> std::io::Result<()> {
         crate::publish::ensure_private_dir(&self.dir)?;
+        // Its owner first: another call never collects an answer this
+        // process still waits for.
+        if let Some(stamp) = process_stamp(std::process::id()) {
+            crate::publish::write_atomic(
+                &self.dir.join(format!("{}{OWNER_MARK}", op_id(op))),
+                stamp.as_bytes(),
+            )?;
+        }
         crate::publish::write_atomic(&self.dir.join(op_id(op)), what.as_bytes())
+    }
+
+    /// Whether the process that started `op` on this machine still runs
+    /// (it reads the answer itself: no one else may).
+    pub fn attended(&self, op: &str) -> bool {
+        std::fs::read_to_string(self.dir.join(format!("{}{OWNER_MARK}", op_id(op))))
+            .ok()
+            .and_then(|stamp| {
+                let pid = stamp.split_whitespace().next()?.parse::<u32>().ok()?;
+                Some(process_stamp(pid).as_deref() == Some(stamp.trim()))
+            })
+            .unwrap_or(false)
     }
 
     /// Records `op`, a passphrase rotation to `new`, before it starts: the
@@ -961,6 +1016,7 @@ impl PendingOps {
     pub fn end(&self, op: &str) {
         let _ = std::fs::remove_file(self.dir.join(op_id(op)));
         let _ = std::fs::remove_file(self.dir.join(format!("{}{ROTATION_MARK}", op_id(op))));
+        let _ = std::fs::remove_file(self.dir.join(format!("{}{OWNER_MARK}", op_id(op))));
     }
 
     /// Every pending operation: its id and what it was.
@@ -971,7 +1027,7 @@ impl PendingOps {
             .flatten()
             .filter_map(|e| {
                 let id = e.file_name().to_string_lossy().into_owned();
-                if id.ends_with(ROTATION_MARK) || id.starts_with('.') {
+                if id.ends_with(ROTATION_MARK) || id.ends_with(OWNER_MARK) || id.starts_with('.') {
                     return None;
                 }
                 let what = std::fs::read_to_string(e.path()).ok()?;

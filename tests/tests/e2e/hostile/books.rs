@@ -209,3 +209,43 @@ fn secret_files_that_are_fifos_or_endless_are_refused_in_bounded_time() {
     }
     tally("secret files: FIFOs and endless", 4);
 }
+
+/// Case 19: a fleet cache that is a link to another SQLite database (here
+/// a copy of the live one) is never written through: the fleet answers
+/// from a cache of its own, the linked database is byte for byte as it
+/// was, with no journal beside it (before: the fleet's tables, WAL mode
+/// and `user_version` were written into it).
+#[test]
+fn a_fleet_cache_linked_to_another_database_is_never_written_through() {
+    let (inst, _) = installation_with_backup();
+    let config = inst.dir.path().join("config");
+    let mut add = inst.cli(&["profile", "add", "here", "--local"]);
+    add.arg(inst.root()).env("BACKUPDESK_CONFIG_DIR", &config);
+    assert!(add.output().unwrap().status.success());
+    let precious = inst.dir.path().join("precious.db");
+    std::fs::copy(inst.data.database(), &precious).unwrap();
+    let before = sha256_file(&precious);
+    std::os::unix::fs::symlink(&precious, config.join("fleet-cache.sqlite3")).unwrap();
+
+    let mut fleet = inst.cli(&["fleet", "--json"]);
+    fleet
+        .env("BACKUPDESK_CONFIG_DIR", &config)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none");
+    let out = output_within(60, fleet);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(json["tiles"][0]["profile"], "here", "{json:#}");
+    assert_eq!(sha256_file(&precious), before, "written through the link");
+    for companion in ["precious.db-wal", "precious.db-shm"] {
+        assert!(!inst.dir.path().join(companion).exists(), "{companion}");
+    }
+    assert!(
+        !config
+            .join("fleet-cache.sqlite3")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink(),
+        "the cache is a file of its own now"
+    );
+    tally("books: fleet cache links", 1);
+}

@@ -35,7 +35,7 @@ fn pending_op(laptop: &Laptop) -> String {
         .flatten()
         .flat_map(|profile| std::fs::read_dir(profile.path()).unwrap().flatten())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .find(|n| !n.ends_with(".rotation") && !n.starts_with('.'))
+        .find(|n| !n.ends_with(".rotation") && !n.ends_with(".owner") && !n.starts_with('.'))
         .expect("a pending operation is recorded")
 }
 
@@ -477,4 +477,125 @@ fn ssh_a_hung_server_never_holds_the_fleet_past_its_timeout() {
     // Had each call its own 4 s, the slow server would be read healthy
     // after three calls of about 2 s each.
     assert!(took < Duration::from_secs(7), "{took:?}");
+}
+
+/// Case 9: operations cut off from their answer are recorded by the exact
+/// profile name: profiles `p.x` and `px` on one server never settle or
+/// report each other's (before: `.` was dropped from the record's name,
+/// so a call on `px` reported, and forgot, the operation of `p.x`).
+#[test]
+fn ssh_profiles_whose_names_differ_by_a_dot_keep_their_own_cut_off_operations() {
+    use std::os::unix::process::CommandExt;
+    let Served { sshd, inst, laptop } = served(MIB);
+    let mark = sshd.dir.path().join("slow-backup-began");
+    let slow = sshd.dir.path().join("slow-backup");
+    script(
+        &slow,
+        &format!(
+            "case \"$*\" in *' backup'*) touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"",
+            mark.display(),
+            engine_path(&sshd).display()
+        ),
+    );
+    laptop.add("p.x", "sm-test", inst.root(), &slow);
+    laptop.add("px", "sm-test", inst.root(), &engine_path(&sshd));
+    let pass = inst.passphrase_file.display().to_string();
+    let mut backup = laptop.cli(&["--profile", "p.x", "--passphrase-file", &pass, "backup"]);
+    let mut backup = backup
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_for(30, "the backup never began", || mark.exists());
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", backup.id())])
+        .status()
+        .unwrap();
+    let _ = backup.wait();
+    let op = pending_op(&laptop);
+
+    let other = laptop
+        .cli(&["--profile", "px", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(other.status.success());
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !said.contains(&op) && !said.contains("note:"),
+        "px reported p.x's: {said}"
+    );
+    assert_eq!(pending_op(&laptop), op, "px left p.x's record alone");
+
+    // p.x's own call reports it (running, or finished since).
+    wait_for(30, "the server's operation ended", || {
+        !server_ops().join(format!("{op}.pid")).exists()
+            || server_ops().join(format!("{op}.code")).exists()
+    });
+    let own = laptop
+        .cli(&["--profile", "p.x", "list", "--json"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&own.stderr);
+    assert!(said.contains(&op), "p.x reports its own: {said}");
+}
+
+/// Case 7: two laptops (here two processes that are each PID 1 of their
+/// own PID namespace, as two containers' cron jobs are) starting detached
+/// operations on one server in the same second each get their own answer
+/// (before: the operation id was the time and the PID, so both shared the
+/// server's answer files: one got the other's answer, the other none).
+#[test]
+fn ssh_two_laptops_that_are_both_pid_1_get_their_own_answers() {
+    let Served {
+        sshd: _sshd,
+        inst,
+        laptop,
+    } = served(MIB);
+    let pass = inst.passphrase_file.display().to_string();
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let (code, out) = laptop.json(&["--profile", "srv", "--passphrase-file", &pass, "backup"]);
+        assert_eq!(code, 0, "{out:#}");
+        names.push(out["filename"].as_str().unwrap().to_owned());
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    // Both started at once, each PID 1 in a namespace of its own.
+    let as_pid_1 = |name: &str| {
+        let inner = laptop.cli(&[
+            "--profile",
+            "srv",
+            "--passphrase-file",
+            &pass,
+            "--json",
+            "verify",
+            name,
+        ]);
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--"])
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd.spawn().unwrap()
+    };
+    let first = as_pid_1(&names[0]);
+    let second = as_pid_1(&names[1]);
+    for (child, name) in [(first, &names[0]), (second, &names[1])] {
+        let out = child.wait_with_output().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(out.status.code(), Some(0), "{name}: {json:#}");
+        assert_eq!(
+            json["report"]["filename"],
+            name.as_str(),
+            "its own answer: {json:#}"
+        );
+    }
 }
