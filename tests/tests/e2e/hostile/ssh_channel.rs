@@ -17,6 +17,21 @@ fn script(path: &Path, body: &str) {
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
+/// The server's engine behind a wrapper at `name` in the sshd's folder:
+/// for engine words matching the shell pattern `case` it first runs
+/// `action` (which may `exec` something else), then the engine.
+fn engine_wrapper(sshd: &Sshd, name: &str, case: &str, action: &str) -> PathBuf {
+    let wrapper = sshd.dir.path().join(name);
+    script(
+        &wrapper,
+        &format!(
+            "case \"$*\" in {case}) {action};; esac\nexec '{}' \"$@\"",
+            engine_path(sshd).display()
+        ),
+    );
+    wrapper
+}
+
 /// The server's folder of detached operations (the SSH user's home there).
 fn server_ops() -> PathBuf {
     let out = Command::new("sh")
@@ -101,14 +116,11 @@ fn ssh_a_rotation_cut_off_from_the_laptop_updates_its_keychain_next_time() {
     std::thread::sleep(Duration::from_millis(1100));
     inst.backup();
     let mark = sshd.dir.path().join("rotation-began");
-    let wrapper = sshd.dir.path().join("slow-rotation");
-    script(
-        &wrapper,
-        &format!(
-            "case \"$*\" in *rotate*) touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"",
-            mark.display(),
-            engine_path(&sshd).display()
-        ),
+    let wrapper = engine_wrapper(
+        &sshd,
+        "slow-rotation",
+        "*rotate*",
+        &format!("touch '{}'; sleep 3", mark.display()),
     );
     let new = inst.dir.path().join("new-passphrase");
     std::fs::write(&new, "the rotated passphrase, not yet in any keychain\n").unwrap();
@@ -251,14 +263,11 @@ fn ssh_an_operation_that_died_on_the_server_is_reported_once() {
     use std::os::unix::process::CommandExt;
     let Served { sshd, inst, laptop } = served(MIB);
     let mark = sshd.dir.path().join("backup-began");
-    let wrapper = sshd.dir.path().join("stuck-backup");
-    script(
-        &wrapper,
-        &format!(
-            "case \"$*\" in *' backup'*) touch '{}'; exec sleep 60;; esac\nexec '{}' \"$@\"",
-            mark.display(),
-            engine_path(&sshd).display()
-        ),
+    let wrapper = engine_wrapper(
+        &sshd,
+        "stuck-backup",
+        "*' backup'*",
+        &format!("touch '{}'; exec sleep 60", mark.display()),
     );
     laptop.add("stuck", "sm-test", inst.root(), &wrapper);
     let pass = inst.passphrase_file.display().to_string();
@@ -321,13 +330,13 @@ fn ssh_an_operation_that_died_on_the_server_is_reported_once() {
 fn ssh_an_engine_killed_while_the_laptop_waits_is_reported_by_that_call_only() {
     let Served { sshd, inst, laptop } = served(MIB);
     let pid_file = sshd.dir.path().join("engine-pid");
-    let wrapper = sshd.dir.path().join("killed-backup");
-    script(
-        &wrapper,
+    let wrapper = engine_wrapper(
+        &sshd,
+        "killed-backup",
+        "*' backup'*",
         &format!(
-            "case \"$*\" in *' backup'*) echo 'about to be killed' >&2; echo $$ >'{}.part'; mv '{0}.part' '{0}'; exec sleep 60;; esac\nexec '{}' \"$@\"",
-            pid_file.display(),
-            engine_path(&sshd).display()
+            "echo 'about to be killed' >&2; echo $$ >'{}.part'; mv '{0}.part' '{0}'; exec sleep 60",
+            pid_file.display()
         ),
     );
     laptop.add("killed", "sm-test", inst.root(), &wrapper);
@@ -498,14 +507,11 @@ fn ssh_profiles_whose_names_differ_by_a_dot_keep_their_own_cut_off_operations() 
     use std::os::unix::process::CommandExt;
     let Served { sshd, inst, laptop } = served(MIB);
     let mark = sshd.dir.path().join("slow-backup-began");
-    let slow = sshd.dir.path().join("slow-backup");
-    script(
-        &slow,
-        &format!(
-            "case \"$*\" in *' backup'*) touch '{}'; sleep 3;; esac\nexec '{}' \"$@\"",
-            mark.display(),
-            engine_path(&sshd).display()
-        ),
+    let slow = engine_wrapper(
+        &sshd,
+        "slow-backup",
+        "*' backup'*",
+        &format!("touch '{}'; sleep 3", mark.display()),
     );
     laptop.add("p.x", "sm-test", inst.root(), &slow);
     laptop.add("px", "sm-test", inst.root(), &engine_path(&sshd));
