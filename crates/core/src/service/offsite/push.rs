@@ -88,20 +88,7 @@ pub fn push(
     let throttle = &mut throttle;
     let targets = chosen(selection, options.only.as_deref())?;
     let catalog = BackupCatalog::scan(data)?;
-    // Each backup with its .meta first: a copy whose .meta is there can be
-    // checked from the store alone.
-    let mut files = Vec::new();
-    for entry in catalog.entries() {
-        if entry.name.file_name().ends_with(".gpg") {
-            if let Some(meta) = entry.name.meta_name() {
-                let path = data.backup_file(&meta);
-                if path.is_file() {
-                    files.push((meta, path));
-                }
-            }
-            files.push((entry.name.file_name().to_owned(), entry.path.clone()));
-        }
-    }
+    let files = files_to_push(data, &catalog);
     let policy = crate::service::retention::policy(selection)?;
     let plan = retention::plan(&catalog, &Ledger::load(data), &policy, clock);
     let mut reports = Vec::new();
@@ -148,48 +135,98 @@ pub fn push(
             ledger.save(&ledger_file)?;
         }
         if let Some(LockState::On(mode)) = ledger.lock {
-            let now = clock.now().naive_local();
-            for decision in &plan.decisions {
-                let Some(until) = retention::release_at(decision, &policy, now)
-                    .and_then(|t| Local.from_local_datetime(&t).earliest())
-                    .map(|t| t.with_timezone(&Utc))
-                    .filter(|t| *t > clock.now())
-                else {
-                    continue;
-                };
-                let name = decision.filename.clone();
-                let meta = crate::format::name::BackupName::parse(&name)
-                    .ok()
-                    .and_then(|n| n.meta_name());
-                for file in std::iter::once(name).chain(meta) {
-                    let held = report.present.contains(&file)
-                        || report.copied.iter().any(|c| c.name == file);
-                    if !held {
-                        // No record for a copy the store does not hold.
-                        continue;
-                    }
-                    let record = ledger.entry(&file);
-                    let locked_until = record
-                        .retain_until
-                        .as_deref()
-                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                    if locked_until.is_some_and(|t| t >= until) {
-                        continue;
-                    }
-                    remote.retain_until(&file, mode, until)?;
-                    let until = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                    record.retain_until = Some(until.clone());
-                    ledger.save(&ledger_file)?;
-                    report.locked.push(LockSet {
-                        name: file,
-                        retain_until: until,
-                    });
-                }
-            }
+            let locks = Locks {
+                plan: &plan,
+                policy: &policy,
+                mode,
+                ledger_file: &ledger_file,
+            };
+            locks.apply(remote.as_ref(), &mut ledger, &mut report, clock)?;
         }
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Each encrypted backup with its `.meta` first (a copy whose `.meta` is
+/// there can be checked from the store alone): names and local paths.
+fn files_to_push(
+    data: &crate::local::layout::DataDir,
+    catalog: &BackupCatalog,
+) -> Vec<(String, std::path::PathBuf)> {
+    let mut files = Vec::new();
+    for entry in catalog.entries() {
+        if entry.name.file_name().ends_with(".gpg") {
+            if let Some(meta) = entry.name.meta_name() {
+                let path = data.backup_file(&meta);
+                if path.is_file() {
+                    files.push((meta, path));
+                }
+            }
+            files.push((entry.name.file_name().to_owned(), entry.path.clone()));
+        }
+    }
+    files
+}
+
+/// Stage **lock** of a push to a location whose bucket locks copies: each
+/// held copy the retention plan keeps is locked until the policy would
+/// release it (never shortened; only copies the store holds get records).
+struct Locks<'a> {
+    plan: &'a retention::RetentionPlan,
+    policy: &'a retention::RetentionPolicy,
+    mode: crate::offsite::store::LockMode,
+    ledger_file: &'a std::path::Path,
+}
+
+impl Locks<'_> {
+    fn apply(
+        &self,
+        remote: &dyn crate::offsite::store::CopyStore,
+        ledger: &mut CopyLedger,
+        report: &mut PushReport,
+        clock: &dyn Clock,
+    ) -> Result<()> {
+        let now = clock.now().naive_local();
+        for decision in &self.plan.decisions {
+            let Some(until) = retention::release_at(decision, self.policy, now)
+                .and_then(|t| Local.from_local_datetime(&t).earliest())
+                .map(|t| t.with_timezone(&Utc))
+                .filter(|t| *t > clock.now())
+            else {
+                continue;
+            };
+            let name = decision.filename.clone();
+            let meta = crate::format::name::BackupName::parse(&name)
+                .ok()
+                .and_then(|n| n.meta_name());
+            for file in std::iter::once(name).chain(meta) {
+                let held =
+                    report.present.contains(&file) || report.copied.iter().any(|c| c.name == file);
+                if !held {
+                    // No record for a copy the store does not hold.
+                    continue;
+                }
+                let record = ledger.entry(&file);
+                let locked_until = record
+                    .retain_until
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                if locked_until.is_some_and(|t| t >= until) {
+                    continue;
+                }
+                remote.retain_until(&file, self.mode, until)?;
+                let until = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                record.retain_until = Some(until.clone());
+                ledger.save(self.ledger_file)?;
+                report.locked.push(LockSet {
+                    name: file,
+                    retain_until: until,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Now, as the ledger writes times.
