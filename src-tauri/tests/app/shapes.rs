@@ -4,8 +4,7 @@
 //! JSON types). The CLI wraps them in its envelope (`ok` beside a backup's
 //! fields, `backups`, `report`).
 
-mod common;
-use common::{cli, in_keyring_session, invoke, mock_app};
+use crate::common::{cli, in_keyring_session, invoke, mock_app};
 
 use serde_json::{Value, json};
 
@@ -26,7 +25,7 @@ fn shape(value: &Value) -> Value {
 
 #[test]
 fn the_cli_and_the_app_answer_in_the_same_shapes() {
-    if in_keyring_session("the_cli_and_the_app_answer_in_the_same_shapes") {
+    if in_keyring_session("shapes::the_cli_and_the_app_answer_in_the_same_shapes") {
         return;
     }
     let (_app, webview) = mock_app();

@@ -3,8 +3,7 @@
 //! (The mock runtime stands in for WebKit here; the real window is driven
 //! by the end-to-end tests in `tests/`.)
 
-mod common;
-use common::{in_own_config, invoke, mock_app};
+use crate::common::{in_own_config, invoke, mock_app};
 
 use serde_json::json;
 
@@ -12,7 +11,7 @@ use serde_json::json;
 fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
     // The config folder comes from the environment: run this test again in
     // a child process that has its own (setting it here would be `unsafe`).
-    if in_own_config("commands_answer_over_ipc_with_typed_results_and_kinded_errors") {
+    if in_own_config("commands::commands_answer_over_ipc_with_typed_results_and_kinded_errors") {
         return;
     }
     let config = std::env::var_os("BACKUPDESK_CONFIG_DIR").unwrap();
@@ -127,7 +126,7 @@ fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
 
 #[test]
 fn an_ssh_profile_is_saved_and_read_over_ssh() {
-    if in_own_config("an_ssh_profile_is_saved_and_read_over_ssh") {
+    if in_own_config("commands::an_ssh_profile_is_saved_and_read_over_ssh") {
         return;
     }
     let (_app, webview) = mock_app();

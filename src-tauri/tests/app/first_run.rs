@@ -2,15 +2,14 @@
 //! (here: no Secret Service at all), or whose name is taken, leaves no
 //! folder, profile or secret behind, so a second try starts clean.
 
-mod common;
-use common::{in_keyring_session, invoke, mock_app, without_keychain};
+use crate::common::{in_keyring_session, invoke, mock_app, without_keychain};
 
 use backupdesk_e2e::scan::files_holding;
 use serde_json::json;
 
 #[test]
 fn a_demo_without_a_keychain_leaves_nothing_behind() {
-    if without_keychain("a_demo_without_a_keychain_leaves_nothing_behind") {
+    if without_keychain("first_run::a_demo_without_a_keychain_leaves_nothing_behind") {
         return;
     }
     let (_app, webview) = mock_app();
@@ -30,7 +29,7 @@ fn a_demo_without_a_keychain_leaves_nothing_behind() {
 
 #[test]
 fn a_taken_name_removes_the_demo_it_made_and_keeps_the_first() {
-    if in_keyring_session("a_taken_name_removes_the_demo_it_made_and_keeps_the_first") {
+    if in_keyring_session("first_run::a_taken_name_removes_the_demo_it_made_and_keeps_the_first") {
         return;
     }
     let (_app, webview) = mock_app();
@@ -79,8 +78,8 @@ fn a_taken_name_removes_the_demo_it_made_and_keeps_the_first() {
 
 #[test]
 fn without_a_secret_service_the_session_keeps_the_passphrase_and_everything_works() {
-    if common::without_secret_service(
-        "without_a_secret_service_the_session_keeps_the_passphrase_and_everything_works",
+    if crate::common::without_secret_service(
+        "first_run::without_a_secret_service_the_session_keeps_the_passphrase_and_everything_works",
     ) {
         return;
     }
@@ -185,7 +184,7 @@ fn without_a_secret_service_the_session_keeps_the_passphrase_and_everything_work
 
 #[test]
 fn without_a_session_bus_the_reason_is_the_missing_bus() {
-    if without_keychain("without_a_session_bus_the_reason_is_the_missing_bus") {
+    if without_keychain("first_run::without_a_session_bus_the_reason_is_the_missing_bus") {
         return;
     }
     let (_app, webview) = mock_app();

@@ -4,8 +4,7 @@
 //! profile's name is still found, and moved on the next store. Real
 //! gnome-keyring in its own D-Bus session, the real `backupdesk` binary.
 
-mod common;
-use common::{cli, in_keyring_session, invoke, mock_app};
+use crate::common::{cli, in_keyring_session, invoke, mock_app};
 
 use serde_json::json;
 
@@ -14,7 +13,7 @@ const CLI_PASSPHRASE: &str = "stored by the command line";
 
 #[test]
 fn a_passphrase_stored_by_either_shell_is_found_by_the_other() {
-    if in_keyring_session("a_passphrase_stored_by_either_shell_is_found_by_the_other") {
+    if in_keyring_session("secrets::a_passphrase_stored_by_either_shell_is_found_by_the_other") {
         return;
     }
     let (_app, webview) = mock_app();

@@ -3,8 +3,7 @@
 //! D-Bus session for the token): every outcome of a remote restore reaches
 //! the UI as the settled, judged report, never as "restored" unless it is.
 
-mod common;
-use common::{in_keyring_session, invoke, mock_app};
+use crate::common::{in_keyring_session, invoke, mock_app};
 
 use backupdesk_e2e::standin::{ADMIN, RestoreBehaviour, StandIn, StandInOptions};
 use serde_json::json;
@@ -57,7 +56,9 @@ fn change(root: &std::path::Path) {
 
 #[test]
 fn every_remote_restore_outcome_reaches_the_ui_as_the_settled_report() {
-    if in_keyring_session("every_remote_restore_outcome_reaches_the_ui_as_the_settled_report") {
+    if in_keyring_session(
+        "remote_restore::every_remote_restore_outcome_reaches_the_ui_as_the_settled_report",
+    ) {
         return;
     }
     let (_app, webview) = mock_app();
