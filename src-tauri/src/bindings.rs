@@ -33,6 +33,8 @@ fn export_all(dir: &Path) {
         core::target::RestoreDone,
         core::health::HealthReport,
         core::health::StorageReport,
+        core::model::ActivityQuery,
+        core::model::ActivityPage,
         core::retention::RetentionPolicy,
         core::retention::RetentionPlan,
         core::retention::PruneOutcome,

@@ -53,6 +53,7 @@ commands!(
     restore::restore_backup,
     inspect::database_health,
     inspect::storage_report,
+    inspect::activity,
     retention::retention_policy,
     retention::preview_retention,
     retention::apply_retention,

@@ -3,6 +3,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { api, operation } from "../src/lib/api";
 import { asIpcError } from "../src/lib/errors";
 import { OperationRunner } from "../src/lib/operation.svelte";
+import { JobRunning, Jobs } from "../src/lib/jobs.svelte";
 
 describe("commands over the mocked IPC", () => {
   const calls: { cmd: string; args: unknown }[] = [];
@@ -59,6 +60,49 @@ describe("commands over the mocked IPC", () => {
     const failed = await runner.run("Verify", () => Promise.reject({ kind: "cancelled", message: "m" })).then(() => null, asIpcError);
     expect(failed?.kind).toBe("cancelled");
     expect(runner.label).toBeNull();
+  });
+});
+
+describe("jobs that outlive the screen", () => {
+  const calls: { cmd: string; args: unknown }[] = [];
+  beforeEach(() => {
+    calls.length = 0;
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      return true;
+    });
+  });
+  afterEach(() => clearMocks());
+
+  it("one job per profile, shown while it runs, its end kept until a screen takes it", async () => {
+    const jobs = new Jobs();
+    let release = () => {};
+    let seen = "";
+    const backup = jobs.run("lab", "Backup", (op) => {
+      seen = op;
+      return new Promise<number>((resolve) => (release = () => resolve(3)));
+    }, (n) => `Backup created, ${n} pruned`);
+    expect(jobs.of("lab")?.label).toBe("Backup");
+    expect(jobs.of("other")).toBeNull();
+    // A second job for the same profile is refused, saying which runs.
+    const second = await jobs.run("lab", "Verify", () => Promise.resolve(0), () => "").then(() => null, (e) => e);
+    expect(second).toBeInstanceOf(JobRunning);
+    expect((second as Error).message).toContain("Backup of lab is still running");
+    // Another profile's job runs beside it.
+    await jobs.run("other", "Verify", () => Promise.resolve(1), () => "verified");
+    expect(jobs.ended).toBe(1);
+    jobs.cancel("lab");
+    expect(calls.at(-1)).toEqual({ cmd: "cancel_operation", args: { id: seen } });
+    release();
+    const end = await backup;
+    expect(end).toEqual({ profile: "lab", label: "Backup", notice: "Backup created, 3 pruned", error: null });
+    expect(jobs.running).toEqual([]);
+    expect(jobs.ended).toBe(2);
+    // The screen opened later takes it once.
+    expect(jobs.take("lab")?.notice).toBe("Backup created, 3 pruned");
+    expect(jobs.take("lab")).toBeNull();
+    const failed = await jobs.run("lab", "Drill", () => Promise.reject({ kind: "cancelled", message: "stopped" }), () => "");
+    expect(failed.error?.kind).toBe("cancelled");
   });
 });
 

@@ -2,11 +2,12 @@ import type { ErrorKind } from "../src/lib/bindings/ErrorKind";
 import { describe, expect, it } from "vitest";
 import type { FleetTile } from "../src/lib/bindings/FleetTile";
 import type { ListItem } from "../src/lib/bindings/ListItem";
+import type { BackupState } from "../src/lib/bindings/BackupState";
 import type { RestoreDone } from "../src/lib/bindings/RestoreDone";
 import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
-  asOf, category, drillSummary, drillText, fleetView, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
+  asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
   profileLocation, rotationWords, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
@@ -16,12 +17,25 @@ function nameTime(filename: string): string {
   return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}` : "1970-01-01T00:00:00";
 }
 
+/** A listed backup as core sends it: its `states` as core derives them
+ *  for the evidence given (the derivation itself is tested in core). */
 function item(filename: string, over: Partial<ListItem> = {}): ListItem {
-  return {
+  const b: ListItem = {
     filename, path: `/x/${filename}`, taken_at: nameTime(filename), size: 1000, size_human: "1.00 KB", created_at: "", encrypted: true, checksum: null,
     timestamp: null, kind: "encrypted", has_meta: true, meta_problem: null, db_size: 4000,
-    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, drill: null, ...over,
+    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, drill: null, states: [], ...over,
   };
+  if (over.states) return b;
+  const v = b.verified;
+  const failed = v.state === "failed";
+  const states: BackupState[] = [];
+  if (failed) states.push("failed_verification");
+  if (b.drill) states.push(!b.drill.ok ? "drill_failed" : failed ? "no_longer_proven" : "proven_restorable");
+  if (b.kind === "pre_restore_encrypted" || b.kind === "pre_restore_plain") states.push("pre_restore");
+  if (b.pinned) states.push("pinned");
+  if (v.state === "passed") states.push(v.depth === "deep" ? "deep_verified" : "quick_verified");
+  if (v.state === "never") states.push("unverified");
+  return { ...b, states };
 }
 
 function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
@@ -212,6 +226,16 @@ describe("restore drills", () => {
     expect(tileDrillText({ ...ok, last_drill_passed: false }, now)).toBe("failed 2 days ago");
   });
 
+  it("a server never read says unknown, never 'none' or '0 B in 0 backups'", () => {
+    const never = tile("gone", { read_at: null, status: "error", healthy: null, newest_backup: null, newest_age_seconds: null, backup_count: 0, storage_bytes: 0,
+      problems: [{ condition: "unreachable", message: "connection refused" }] });
+    const f = tileFacts(never, now);
+    expect(f).toEqual({ health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", storage: "unknown", storageShort: "unknown" });
+    const read = tileFacts(tile("empty", { newest_backup: null, newest_age_seconds: null, backup_count: 0 }), now);
+    expect(read.newest).toBe("none");
+    expect(read.storage).toBe("0 B in 0 backups");
+  });
+
   it("a failed or overdue drill is notified once per change", () => {
     const sent = new Set<string>();
     const failed = tile("f", { last_drill_at: "2026-12-01T03:00:00Z", last_drill_passed: false });
@@ -328,5 +352,54 @@ describe("policyProblems", () => {
     expect(policyProblems({ ...ok, daily: 1.5 })).toEqual({ daily: "a whole number is needed" });
     expect(policyProblems({ ...ok, weekly: null })).toEqual({ weekly: "a number is needed" });
     expect(policyProblems({ ...ok, monthly: 5000 })).toEqual({ monthly: "at most 1000" });
+  });
+});
+
+describe("the activity log's filters", () => {
+  const form = { log: "all" as const, level: "all" as const, search: "", since: "", limit: 500 };
+  it("all by default; a log, a level, a day or a minute narrow it", () => {
+    expect(activityQuery(form)).toEqual({ since: null, search: "", min_level: null, logs: [], limit: 500 });
+    expect(activityQuery({ ...form, log: "verify", level: "warning", since: "2026-12-01" })).toEqual({
+      since: "2026-12-01T00:00:00", search: "", min_level: "warning", logs: ["verify"], limit: 500,
+    });
+    expect(activityQuery({ ...form, since: " 2026-12-01 14:05 " })).toMatchObject({ since: "2026-12-01T14:05:00" });
+    expect(activityQuery({ ...form, limit: -3 })).toMatchObject({ limit: 1 });
+  });
+  it("a date that is not one is said, never sent", () => {
+    expect(activityQuery({ ...form, since: "yesterday" })).toBe('"yesterday" is not a date: use YYYY-MM-DD or YYYY-MM-DD HH:MM');
+    for (const bad of ["2026-13-45", "2026-02-30", "2026-12-01 25:00", "2026-12-01T10:61"]) expect(typeof activityQuery({ ...form, since: bad })).toBe("string");
+  });
+});
+
+describe("the restore preview in words", () => {
+  const tables = [
+    { name: "monitoring_history", backup_rows: 6395, live_rows: 10000 },
+    { name: "servers", backup_rows: 20, live_rows: 21 },
+    { name: "alerts", backup_rows: 100, live_rows: 88 },
+    { name: "system_settings", backup_rows: 5, live_rows: 5 },
+    { name: "new_table", backup_rows: null, live_rows: 7 },
+  ];
+  it("losses are totalled and named, worst first; gains too", () => {
+    const l = restoreLosses(tables);
+    expect(l.lost).toBe(3613);
+    expect(l.lostTables).toEqual([["monitoring_history", 3605], ["new_table", 7], ["servers", 1]]);
+    expect(l.sentence).toBe("You lose 3,613 rows in 3 tables (monitoring_history −3,605, new_table −7, servers −1) and get back 12 rows in 1 table. A count unchanged does not mean the content is the same.");
+    expect(restoreLosses([tables[3]]).sentence).toMatch(/^You lose no rows by count\./);
+  });
+  it("a same count is never read as the same content", () => {
+    expect(tables.map(tableChangeWords)).toEqual(["−3,605", "−1", "+12", "count unchanged", "only live: 7 rows lost"]);
+  });
+});
+
+describe("a delete says what it loses", () => {
+  it("pinned, newest, drilled, off-site copies", () => {
+    const b = item("servers_db_20261201_020000.db.gpg", { pinned: true, drill: { ok: true, at: "2026-12-01T03:00:00Z", restore_ms: 1, error_kind: null } });
+    expect(deleteWarnings(b, true, ["cold", "sftp"])).toEqual([
+      "it is pinned: retention keeps it on purpose",
+      "it is the newest backup",
+      "a restore drill proved it restorable",
+      "its off-site copies at cold, sftp stay there",
+    ]);
+    expect(deleteWarnings(item("servers_db_20261101_020000.db.gpg"), false, [])).toEqual([]);
   });
 });

@@ -131,6 +131,9 @@ pub enum Verb {
     Pin(NameArg),
     /// Remove the protection of `pin`.
     Unpin(NameArg),
+    /// What happened, newest first: backups, verifications, drills, prunes,
+    /// deletions, off-site copies, restores and rotations (the installation's logs).
+    Activity(ActivityArgs),
     /// Integrity and size of the live database (the server's /api/database/health shape).
     Health,
     /// Sizes of the database, the backups and the data folder (the server's /api/database/storage shape).
@@ -574,4 +577,55 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number
         .checked_mul(factor)
         .ok_or_else(|| format!("'{text}' is too large"))
+}
+
+#[derive(Debug, Args)]
+pub struct ActivityArgs {
+    /// Only entries from this local time on: YYYY-MM-DD, or YYYY-MM-DD HH:MM[:SS].
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<chrono::NaiveDateTime>,
+    /// Only entries whose message contains this text (any case).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only entries at this level or graver.
+    #[arg(long, value_enum)]
+    pub level: Option<LevelArg>,
+    /// Only this log (repeatable): backup, verify, restore.
+    #[arg(long = "log", value_enum)]
+    pub logs: Vec<LogArg>,
+    /// At most this many entries, newest first (1 to 10000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LevelArg {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogArg {
+    Backup,
+    Verify,
+    Restore,
+}
+
+/// `YYYY-MM-DD` (midnight) or `YYYY-MM-DD HH:MM[:SS]` (also with a `T`).
+fn parse_since(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    let text = text.trim();
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(at) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(at);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|day| day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .map_err(|_| format!("{text:?} is not a date: use YYYY-MM-DD or \"YYYY-MM-DD HH:MM\""))
 }

@@ -10,6 +10,7 @@ mod logging;
 mod output;
 mod passphrase;
 mod progress;
+mod verb_traits;
 
 use std::process::ExitCode;
 

@@ -1,4 +1,4 @@
-//! Health and storage, in the server's shapes.
+//! Health and storage, in the server's shapes; the activity log.
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::health::{HealthReport, StorageReport};
@@ -21,4 +21,19 @@ pub async fn database_health(profile: String) -> CommandResult<HealthReport> {
 #[tauri::command]
 pub async fn storage_report(profile: String) -> CommandResult<StorageReport> {
     blocking(move || Ok(Selection::profile(&profile)?.target().storage()?)).await
+}
+
+/// What happened to the installation, newest first (its logs, filtered).
+#[tauri::command]
+pub async fn activity(
+    profile: String,
+    query: backupdesk_core::model::ActivityQuery,
+) -> CommandResult<backupdesk_core::model::ActivityPage> {
+    blocking(move || {
+        Ok(backupdesk_core::service::activity::read(
+            &Selection::profile(&profile)?,
+            &query,
+        )?)
+    })
+    .await
 }

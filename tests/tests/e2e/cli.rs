@@ -124,6 +124,9 @@ fn backup_then_list_then_verify_in_human_output() {
         text.contains("passed (deep"),
         "the verification is recorded: {text}"
     );
+    // Core's states, in words, last on the row.
+    let row = text.lines().find(|l| l.starts_with("servers_db_")).unwrap();
+    assert!(row.ends_with(" verified (deep)"), "{text}");
 }
 
 #[test]
@@ -251,6 +254,18 @@ fn verify_all_reports_each_backup_and_fails_when_one_fails() {
     assert_eq!(state(&good)["state"], "passed");
     assert_eq!(state(&bad)["state"], "failed");
     assert_eq!(state(&bad)["error_kind"], "backup_altered");
+    // All that holds, failure first, derived in core.
+    let states = |n: &str| {
+        list["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["filename"] == n)
+            .unwrap()["states"]
+            .clone()
+    };
+    assert_eq!(states(&good), serde_json::json!(["quick_verified"]));
+    assert_eq!(states(&bad), serde_json::json!(["failed_verification"]));
 }
 
 #[test]

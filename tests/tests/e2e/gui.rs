@@ -231,6 +231,20 @@ impl Window {
         }
     }
 
+    /// Waits (up to `secs`) until nothing matches `css`.
+    fn wait_gone(&self, css: &str, secs: u64) {
+        self.rt.block_on(async {
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            while self.client().find(Locator::Css(css)).await.is_ok() {
+                assert!(
+                    Instant::now() < deadline,
+                    "{css} still there after {secs} s"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    }
+
     fn text(&self, css: &str) -> String {
         self.rt.block_on(async {
             match self.client().find(Locator::Css(css)).await {
@@ -414,6 +428,9 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     let dir = scratch.path().join("demo");
     window.try_demo("demo", &dir, PASSPHRASE);
     window.shot("02-fleet");
+    // Issue 26: an empty history has no timeline (before: an axis of 1970).
+    window.click("#nav-backups");
+    window.wait_text("#timeline-empty", "No backups yet", 20);
 
     let notice = window.backup_now();
     let on_disk = backups_of(&dir);
@@ -503,6 +520,21 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
         )),
         "{log}"
     );
+    // The Activity screen shows it, newest first, and finds it by name.
+    window.click("#nav-activity");
+    window.wait("#activity-title[data-ready='true']", 30);
+    let pruned = format!("Pruned {}", old[0]);
+    window.wait_text("#activity-table", &pruned, 10);
+    let first_row = window.text("#activity-table tbody tr:first-child");
+    assert!(!first_row.is_empty(), "rows shown");
+    window.fill("#activity-search", &old[0]);
+    window.wait_text("#activity-count", "1 entry", 10);
+    assert!(window.text("#activity-table").contains(&pruned));
+    window.shot("06a-activity");
+    window.fill("#activity-since", "yesterday");
+    window.wait_text("#activity-form-error", "is not a date", 10);
+    window.fill("#activity-since", "");
+    window.wait_gone("#activity-form-error", 10);
 
     // A retention of -1 is a form error, never sent to the engine (before:
     // "invalid args `policy` for command `preview_retention`: … u32").
@@ -525,6 +557,18 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
         "nothing can be applied meanwhile"
     );
     window.shot("06b-retention-form-error");
+
+    // Issue 26: a delete says what it loses first (here: the newest,
+    // drilled backup); Keep changes nothing.
+    window.click("#nav-backups");
+    let newest = backups_of(&dir).into_iter().max().unwrap();
+    window.click(&format!("button[aria-label='More actions for {newest}']"));
+    window.click(&format!("button[aria-label='Delete {newest}']"));
+    let warning = window.wait_text("#delete-warning", "it is the newest backup", 10);
+    assert!(warning.contains(&newest), "{warning}");
+    window.click("#delete-keep");
+    window.wait_gone("#delete-warning", 10);
+    assert!(backups.join(&newest).exists());
 }
 
 #[test]
@@ -672,6 +716,20 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
     window.shot("08-restore-choose");
     window.click("#restore-verify");
     window.wait("#restore-tables", 120);
+    // Issue 26: what the restore loses, totalled and named; a count never
+    // read as the content; the safety backup named once it exists.
+    let losses = window.text("#restore-losses");
+    assert!(
+        losses.starts_with(
+            "You lose 501 rows in 2 tables (monitoring_history −500, tags −1) and get back"
+        ) && losses.ends_with("A count unchanged does not mean the content is the same."),
+        "{losses}"
+    );
+    let preview = window.text("#restore-tables");
+    assert!(
+        preview.contains("count unchanged") && !preview.contains("same"),
+        "{preview}"
+    );
     window.shot("09-restore-preview");
     window.click("#restore-next");
     window.fill("#restore-confirm", "pro");
@@ -692,23 +750,91 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
         expected,
         "the live database holds the backup's content"
     );
-    assert!(
-        backups_of(&dir)
-            .iter()
-            .any(|n| n.starts_with("prerestore_")),
-        "the safety backup exists"
+    let safety: Vec<String> = backups_of(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with("prerestore_"))
+        .collect();
+    assert_eq!(safety.len(), 1, "the safety backup exists");
+    assert_eq!(
+        window.text("#restore-safety-name"),
+        safety[0],
+        "its real name"
     );
+    // Undo: the safety backup, chosen in the same wizard.
+    window.click("#restore-undo");
+    window.wait_value(
+        "#restore-choice",
+        &safety[0],
+        "Undo chooses the safety backup",
+    );
+    window.wait("#restore-verify", 10);
 }
 
 #[test]
 fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     let _one = lock();
     let scratch = tempfile::tempdir().unwrap();
-    let window = Window::open(&scratch.path().join("config"));
+    // Backups read slowly (a test hook): long enough to leave the screen.
+    let window = Window::open_with(
+        &scratch.path().join("config"),
+        Keychain::FreshKeyring,
+        &[("BACKUPDESK_TEST_READ_DELAY_MS", "150")],
+    );
     let dir = scratch.path().join("demo");
     window.try_demo("lab", &dir, PASSPHRASE);
-    window.backup_now();
+
+    // Issue 26: a job outlives its screen. Started, the screen left: the
+    // header shows it; back: its progress and Cancel; when it ends, its
+    // result is said and the list read again (before: leaving lost its
+    // progress and Cancel and enabled "Back up now" again).
+    window.click("#nav-backups");
+    window.click("#backup-now");
+    window.wait("#job-running[data-label='Backup']", 10);
+    window.click("#nav-health");
+    window.wait("nav .jobs .job[data-profile='lab']", 10);
+    window.click("#nav-backups");
+    window.wait("#job-running", 10);
+    window.wait("#backup-now[disabled]", 10);
+    window.wait(".progress button", 10);
+    window.shot("12c-job-outlives-its-screen");
+    window.wait_text("#notice", "Backup created", 120);
+    window.wait_gone("nav .jobs", 10);
     let backup = backups_of(&dir).pop().unwrap();
+    window.wait(&format!("#backup-table tr[data-name='{backup}']"), 20);
+    let backup_hash = sha256_file(&dir.join("data/backups").join(&backup));
+
+    // Issue 26: Forget, Rotate and Remove ask first, say what they do, and
+    // Cancel leaves everything as it was (before: one click acted).
+    window.settings();
+    let stored = "Passphrase stored in the keychain";
+    for (action, says) in [
+        ("passphrase-forget", "still open only with it"),
+        ("profile-remove", "not touched"),
+    ] {
+        let ask = format!("#{action}-ask");
+        window.click(&format!("#{action}"));
+        let words = window.wait_text(&ask, says, 10);
+        assert!(words.contains("lab"), "{words}");
+        window.click(&format!("#{action}-cancel"));
+        window.wait_gone(&ask, 10);
+    }
+    window.fill("#settings-passphrase", "a brand new passphrase");
+    window.fill("#settings-passphrase-again", "a brand new passphrase");
+    window.click("#passphrase-rotate:not([disabled])");
+    window.wait_text("#passphrase-rotate-ask", "all or nothing", 10);
+    window.shot("12b-rotate-asks-first");
+    window.click("#passphrase-rotate-cancel");
+    window.wait_gone("#passphrase-rotate-ask", 10);
+    assert!(window.text("#secret-places").contains(stored));
+    assert_eq!(
+        sha256_file(&dir.join("data/backups").join(&backup)),
+        backup_hash,
+        "nothing rotated"
+    );
+    assert!(
+        window.text("#profile-select").contains("lab"),
+        "the profile is still there"
+    );
 
     // Issue 26: a typo is caught: typed twice, and one that opens none of
     // the backups is refused, named, until a new set is meant on purpose.
@@ -731,6 +857,10 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
         "the demo's passphrase is still the stored one"
     );
     window.shot("12a-typo-caught");
+    window.click("#passphrase-forget");
+    window.click("#passphrase-forget-confirm");
+    window.wait_text("#settings-notice", "Passphrase forgotten", 20);
+    window.wait_text("#secret-places", "Passphrase not stored", 20);
     window.click("#passphrase-set-new");
     window.wait_text("#settings-notice", "for a new set", 20);
     let live = dir.join("data/servers.db");
@@ -787,6 +917,16 @@ fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
             "--username",
             ADMIN.0,
         ],
+        // Issue 26: a server that never answered (nothing listens there).
+        vec![
+            "profile",
+            "add",
+            "gone",
+            "--url",
+            &format!("http://127.0.0.1:{}", free_port()),
+            "--username",
+            ADMIN.0,
+        ],
     ] {
         let out = backupdesk()
             .env("BACKUPDESK_CONFIG_DIR", &config)
@@ -822,6 +962,23 @@ fn gui_the_fleet_shows_a_remote_profile_served_by_the_stand_in() {
         30,
     );
     window.shot("13-fleet-remote-logged-out");
+    // Issue 26: a server never read is unknown, not "none" and "0 B in 0
+    // backups" (nothing was learnt of it, so nothing is stated).
+    window.wait(
+        ".tiles li[data-profile='gone'][data-status='error'] li[data-condition='unreachable']",
+        30,
+    );
+    for profile in ["gone", "lab"] {
+        for fact in ["health", "newest", "verification", "drill", "storage"] {
+            let said = window.text(&format!(".tiles li[data-profile='{profile}'] dd.{fact}"));
+            assert_eq!(said, "unknown", "{profile}'s {fact}");
+        }
+        let tile = window.text(&format!(".tiles li[data-profile='{profile}']"));
+        assert!(
+            !tile.contains("0 backups") && !tile.contains("none"),
+            "{tile}"
+        );
+    }
 
     window.select("#profile-select", "lab");
     window.login_via_settings(ADMIN.1, false);
@@ -1055,6 +1212,29 @@ fn gui_twenty_profiles_render_as_they_are_read_and_the_cache_survives_a_restart(
     window.click("#fleet-layout-list");
     window.wait("#fleet-list tr[data-profile='lab']", 10);
     window.shot("18-fleet-20-profiles-list");
+    // Issue 26: at 1024 px the location is readable and every problem is
+    // said whole on its own row (before: both columns one character wide).
+    let (x, y, w, h) = window.rect();
+    window.set_rect(x as u32, y as u32, 1024, 700);
+    let layout = window.eval(
+        "const loc = document.querySelector('#fleet-list tr[data-profile] td.who .location');
+         const cells = [...document.querySelectorAll('#fleet-list td.problem')];
+         return { location: loc.getBoundingClientRect().width, problems: cells.length,
+                  cut: cells.filter((c) => c.scrollWidth > c.clientWidth + 1).length,
+                  narrowest: Math.min(...cells.map((c) => c.getBoundingClientRect().width)) };",
+    );
+    assert!(layout["location"].as_f64().unwrap() >= 150.0, "{layout}");
+    assert!(layout["problems"].as_u64().unwrap() >= 6, "{layout}");
+    assert_eq!(layout["cut"], 0, "{layout}");
+    assert!(layout["narrowest"].as_f64().unwrap() >= 500.0, "{layout}");
+    let overflow = window.eval(
+        "const main = document.querySelector('.shell > main');
+         return document.documentElement.scrollWidth > document.documentElement.clientWidth
+             || main.scrollWidth > main.clientWidth + 1;",
+    );
+    assert_eq!(overflow, false, "nothing overflows sideways at 1024 px");
+    window.shot("18b-fleet-list-1024");
+    window.set_rect(x as u32, y as u32, w as u32, h as u32);
     window.click("#fleet-layout-tiles");
     window.shot("19-fleet-20-profiles");
     // One server logged in and read, so the cache knows its state.
@@ -1246,6 +1426,9 @@ fn gui_the_layout_holds_from_1024x700_to_1920x1080_by_keyboard_and_in_the_dark()
         window.attr(&failed_row, "data-category").as_deref(),
         Some("failed")
     );
+    // Core's states, failure first, said in the row.
+    let said = window.text(&format!("{failed_row} td.state"));
+    assert!(said.starts_with("failed verification"), "{said}");
     for pinned in &history.pinned {
         assert_eq!(
             window

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod activity;
 mod cancel;
 mod cli;
 mod drill;

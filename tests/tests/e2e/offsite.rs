@@ -166,6 +166,24 @@ fn offsite_push_is_confirmed_and_gpg_reads_the_copy_listed_from_the_bucket() {
         1,
         "one listing when all is there: {requests:?}"
     );
+    // Every push on record in the activity log, by name.
+    let (_, pushes) = json(&inst, &["activity", "--search", "Pushed off-site to cold"]);
+    let said: Vec<&str> = pushes["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(said.len(), 3, "{pushes:#}");
+    assert!(
+        said[0].contains("0 file(s) copied, 4 already there"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].ends_with("(after a backup)") && said[1].contains("2 file(s) copied"),
+        "{said:?}"
+    );
+    assert!(said[2].contains(&first), "{said:?}");
 
     // The bucket alone tells what it holds (a machine with no data folder).
     let (code, listed) = json(&inst, &["offsite", "list", "--location", "cold"]);
@@ -387,9 +405,32 @@ fn offsite_problems_are_each_a_clear_error_and_touch_nothing_local() {
     // And on record in the backup log.
     let log = std::fs::read_to_string(inst.data.logs().join("backup.log")).unwrap();
     assert!(
-        log.contains("The off-site copy to down failed")
-            && log.contains("The off-site copy to nobucket failed"),
+        log.contains("[ERROR] Off-site push to down failed (after a backup): ")
+            && log.contains("[ERROR] Off-site push to nobucket failed (after a backup): ")
+            && log.contains("[ERROR] Off-site push to down failed: "),
         "{log}"
+    );
+    // Issue 26: the fleet tile is not green while a location's latest push
+    // failed, and says which and why.
+    let root = inst.root().display().to_string();
+    let (code, out) = json(&inst, &["profile", "add", "office", "--local", &root]);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, fleet) = json(&inst, &["fleet", "--timeout", "5"]);
+    assert_eq!(code, 1, "{fleet:#}");
+    let tile = &fleet["tiles"][0];
+    assert_ne!(tile["status"], "ok", "{tile:#}");
+    let offsite: Vec<&str> = tile["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["condition"] == "offsite_failed")
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(offsite.len(), 2, "{tile:#}");
+    assert!(
+        offsite[0].contains("off-site down: the latest push")
+            && offsite[1].contains("off-site nobucket: the latest push"),
+        "{offsite:?}"
     );
     let (code, out) = json(&inst, &["offsite", "test", "nowhere"]);
     assert_eq!(

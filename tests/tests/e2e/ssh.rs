@@ -628,6 +628,19 @@ fn ssh_the_other_verbs_answer_as_they_do_locally_and_rotation_works_through_ssh(
         same_shape(&remote, &local, verb[0]).unwrap();
         println!("ssh: {verb:?} over SSH answers as locally (exit {rc})");
     }
+    // The activity log, read there with the same filters (a search with a
+    // space survives the remote command line).
+    let activity = ["activity", "--search", "Backup created", "--log", "backup"];
+    let (lc, local) = inst.json(&activity);
+    let (rc, remote) = over_ssh(&activity);
+    assert_eq!((lc, rc), (0, 0), "{remote:#}");
+    assert_eq!(remote, local);
+    let entries = remote["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{remote:#}");
+    assert!(
+        entries[0]["message"].as_str().unwrap().contains(&second),
+        "{remote:#}"
+    );
     let (lc, local) = inst.json(&["restore", first.as_str(), "--dry-run"]);
     let (_, remote) = over_ssh(&["restore", first.as_str(), "--dry-run"]);
     assert_eq!(lc, 0);

@@ -2,6 +2,8 @@
 import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { Command } from "./bindings/Command";
 import type { ApiEndpoint } from "./bindings/ApiEndpoint";
+import type { ActivityPage } from "./bindings/ActivityPage";
+import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { DemoCreated } from "./bindings/DemoCreated";
 import type { DemoDefaults } from "./bindings/DemoDefaults";
@@ -83,6 +85,7 @@ export const api = {
     invoke<RestoreDone>("restore_backup", { profile, name, confirmation, op, onProgress }),
   health: (profile: string) => invoke<HealthReport>("database_health", { profile }),
   storage: (profile: string) => invoke<StorageReport>("storage_report", { profile }),
+  activity: (profile: string, query: ActivityQuery) => invoke<ActivityPage>("activity", { profile, query }),
   retentionPolicy: (profile: string) => invoke<RetentionPolicy>("retention_policy", { profile }),
   previewRetention: (profile: string, policy: RetentionPolicy) =>
     invoke<RetentionPlan>("preview_retention", { profile, policy }),

@@ -4,9 +4,11 @@ import type { Condition } from "./bindings/Condition";
 import type { FleetTile } from "./bindings/FleetTile";
 import type { KeepReason } from "./bindings/KeepReason";
 import type { ListItem } from "./bindings/ListItem";
+import type { BackupState } from "./bindings/BackupState";
 import type { ProgressEvent } from "./bindings/ProgressEvent";
 import type { RestorePlanned } from "./bindings/RestorePlanned";
 import type { RestorePlan } from "./bindings/RestorePlan";
+import type { TableChange } from "./bindings/TableChange";
 import type { SshRestorePlan } from "./bindings/SshRestorePlan";
 import type { RestoreDone } from "./bindings/RestoreDone";
 import type { RemoteRestoreReport } from "./bindings/RemoteRestoreReport";
@@ -15,32 +17,52 @@ import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
 import type { BackupSummary } from "./bindings/BackupSummary";
+import type { ActivityQuery } from "./bindings/ActivityQuery";
+import type { LogLevel } from "./bindings/LogLevel";
+import type { LogName } from "./bindings/LogName";
 import { ageHuman, localTime, secondsSince, sizeHuman } from "./format";
 
 /** How a backup is drawn on the timeline. */
 export type Category = "pre_restore" | "pinned" | "failed" | "verified" | "unverified";
 
-/** Every category that holds for `b`, failure first: a failed backup
- *  stays failed when it is also pinned or a safety backup. */
+/** Every category that holds for `b`, failure first, from the states core
+ *  derived from all its evidence (`ListItem::derive_states`): a failed
+ *  backup stays failed when it is also pinned or a safety backup. */
 export function categories(b: ListItem): Category[] {
+  const has = (s: BackupState) => b.states.includes(s);
   const all: Category[] = [];
-  if (b.verified.state === "failed") all.push("failed");
-  if (b.kind === "pre_restore_encrypted" || b.kind === "pre_restore_plain") all.push("pre_restore");
-  if (b.pinned) all.push("pinned");
-  if (b.verified.state === "passed") all.push("verified");
-  if (b.verified.state !== "failed" && b.verified.state !== "passed") all.push("unverified");
+  if (has("failed_verification")) all.push("failed");
+  if (has("pre_restore")) all.push("pre_restore");
+  if (has("pinned")) all.push("pinned");
+  if (has("deep_verified") || has("quick_verified")) all.push("verified");
+  if (has("unverified")) all.push("unverified");
   return all;
 }
 
 /** The first of [`categories`]: how `b` is drawn on the timeline. */
 export function category(b: ListItem): Category {
-  return categories(b)[0];
+  return categories(b)[0] ?? "unverified";
 }
 
-/** All that holds for `b`, in words, failure first ("failed verification · pinned"). */
+/** All that holds for `b`, in words, failure first ("failed verification · pinned"): core's states. */
 export function stateWords(b: ListItem): string {
-  return categories(b).map((c) => CATEGORY_LABEL[c]).join(" · ");
+  return b.states.map((s) => STATE_LABEL[s]).join(" · ");
 }
+
+/** Core's `BackupState::words`, for the screens. */
+export const STATE_LABEL: Record<BackupState, string> = {
+  failed_verification: "failed verification",
+  drill_failed: "drill failed",
+  no_longer_proven: "no longer proven restorable",
+  plaintext: "plaintext",
+  no_meta: "no .meta",
+  pre_restore: "pre-restore",
+  pinned: "pinned",
+  proven_restorable: "proven restorable",
+  deep_verified: "verified (deep)",
+  quick_verified: "verified (quick)",
+  unverified: "not verified",
+};
 
 export const CATEGORY_LABEL: Record<Category, string> = {
   verified: "verified",
@@ -137,6 +159,7 @@ export const CONDITION_LABEL: Record<Condition, string> = {
   never_drilled: "never drilled",
   drill_overdue: "drill overdue",
   health_unknown: "health unknown",
+  offsite_failed: "off-site failed",
 };
 
 /** "as of 14:02" for a tile whose state is the last known one, else null. */
@@ -361,6 +384,29 @@ export function tileDrillText(t: FleetTile, now: Date = new Date()): string {
   return `proven restorable ${age}${estimate}${t.drill_overdue ? " (overdue)" : ""}`;
 }
 
+/** What a tile says of its profile, in words. A profile never read (no
+ *  answer yet, none cached) says "unknown" for every fact, never "none" or
+ *  "0 B in 0 backups": nothing was learnt, so nothing is stated. */
+export type TileFacts = { health: string; newest: string; verification: string; drill: string; storage: string; storageShort: string };
+
+export function tileFacts(t: FleetTile, now: Date = new Date()): TileFacts {
+  if (t.read_at === null) {
+    return { health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", storage: "unknown", storageShort: "unknown" };
+  }
+  const verification = t.last_verified_at
+    ? `${t.last_verification_passed ? "passed" : "failed"} ${ageHuman(secondsSince(new Date(t.last_verified_at), now))}`
+    : "never";
+  const newest = t.newest_age_seconds === null ? "none" : `${ageHuman(t.newest_age_seconds)}${t.overdue ? " (overdue)" : ""}`;
+  return {
+    health: t.healthy === null ? "unknown" : t.healthy ? "healthy" : "unhealthy",
+    newest,
+    verification,
+    drill: tileDrillText(t, now),
+    storage: `${sizeHuman(t.storage_bytes)} in ${t.backup_count} backups`,
+    storageShort: sizeHuman(t.storage_bytes),
+  };
+}
+
 /** Where a profile's backups are, for humans: a folder, a URL, ssh://user@host/path. */
 export function profileLocation(p: Profile): string {
   switch (p.kind) {
@@ -414,4 +460,81 @@ export function policyProblems(policy: Record<string, unknown>): Record<string, 
     else if (value > 1000) problems[key] = "at most 1000";
   }
   return problems;
+}
+
+/** The Activity screen's filters as typed. */
+export type ActivityForm = { log: LogName | "all"; level: LogLevel | "all"; search: string; since: string; limit: number };
+
+/** The query of the Activity screen's form, or why it is not one (a
+ *  date that is not YYYY-MM-DD or YYYY-MM-DDTHH:MM is said, not sent). */
+export function activityQuery(form: ActivityForm): ActivityQuery | string {
+  const since = form.since.trim();
+  let at: string | null = null;
+  if (since !== "") {
+    const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2}))?)?$/.exec(since);
+    const day = m ? new Date(`${m[1]}T00:00:00Z`) : null;
+    const real = day !== null && !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === m![1];
+    const [hh, mm, ss] = [m?.[2]?.slice(0, 2), m?.[2]?.slice(3), m?.[3]].map((v) => Number(v ?? 0));
+    if (!m || !real || hh > 23 || mm > 59 || ss > 59) {
+      return `"${since}" is not a date: use YYYY-MM-DD or YYYY-MM-DD HH:MM`;
+    }
+    at = `${m[1]}T${m[2] ?? "00:00"}:${m[3] ?? "00"}`;
+  }
+  return {
+    since: at,
+    search: form.search,
+    min_level: form.level === "all" ? null : form.level,
+    logs: form.log === "all" ? [] : [form.log],
+    limit: Math.min(Math.max(Math.trunc(form.limit) || 1, 1), 10_000),
+  };
+}
+
+/** A table's change in a restore preview, in words: "count unchanged" (a
+ *  count never says the content is the same), "+12", "−3,600", "only in
+ *  the backup", "only live". */
+export function tableChangeWords(t: TableChange): string {
+  if (t.backup_rows === null && t.live_rows === null) return "—";
+  if (t.backup_rows === null) return `only live: ${t.live_rows!.toLocaleString("en")} rows lost`;
+  if (t.live_rows === null) return "only in the backup";
+  const d = t.backup_rows - t.live_rows;
+  if (d === 0) return "count unchanged";
+  return d > 0 ? `+${d.toLocaleString("en")}` : `−${(-d).toLocaleString("en")}`;
+}
+
+/** What a restore loses and brings back, totalled: rows live has that the
+ *  backup has not (lost, by table, worst first), rows the backup has that
+ *  live has not. */
+export function restoreLosses(tables: TableChange[]): { lost: number; lostTables: [string, number][]; regained: number; regainedTables: number; sentence: string } {
+  const lostTables: [string, number][] = [];
+  let regained = 0;
+  let regainedTables = 0;
+  for (const t of tables) {
+    const live = t.live_rows ?? 0;
+    const backup = t.backup_rows ?? 0;
+    if (live > backup) lostTables.push([t.name, live - backup]);
+    if (backup > live) {
+      regained += backup - live;
+      regainedTables += 1;
+    }
+  }
+  lostTables.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const lost = lostTables.reduce((n, [, rows]) => n + rows, 0);
+  const n = (x: number) => x.toLocaleString("en");
+  const lostPart = lost === 0
+    ? "You lose no rows by count"
+    : `You lose ${n(lost)} row${lost === 1 ? "" : "s"} in ${lostTables.length} table${lostTables.length === 1 ? "" : "s"} (${lostTables.slice(0, 3).map(([name, rows]) => `${name} −${n(rows)}`).join(", ")}${lostTables.length > 3 ? ", …" : ""})`;
+  const regainedPart = regained === 0 ? "" : ` and get back ${n(regained)} row${regained === 1 ? "" : "s"} in ${regainedTables} table${regainedTables === 1 ? "" : "s"}`;
+  return { lost, lostTables, regained, regainedTables, sentence: `${lostPart}${regainedPart}. A count unchanged does not mean the content is the same.` };
+}
+
+/** What deleting `b` loses beyond the file, said before it goes: a pin (kept
+ *  on purpose), the newest backup, the proof of a drill, off-site copies
+ *  (which stay where they are). Empty: nothing more than the file. */
+export function deleteWarnings(b: ListItem, newest: boolean, offsiteAt: string[]): string[] {
+  const out: string[] = [];
+  if (b.pinned) out.push("it is pinned: retention keeps it on purpose");
+  if (newest) out.push("it is the newest backup");
+  if (b.states.includes("proven_restorable")) out.push("a restore drill proved it restorable");
+  if (offsiteAt.length) out.push(`its off-site copies at ${offsiteAt.join(", ")} stay there`);
+  return out;
 }

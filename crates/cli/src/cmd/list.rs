@@ -34,8 +34,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<36} {:<13} {:>11} {:<19} {:<14} VERIFIED",
-        "NAME", "KIND", "SIZE", "TAKEN", "DRILL"
+        "{:<36} {:>11} {:<19} {:<14} {:<42} STATE",
+        "NAME", "SIZE", "TAKEN", "DRILL", "VERIFIED"
     );
     for item in &items {
         let verified = match (item.verified.state, item.verified.depth, &item.verified.at) {
@@ -53,31 +53,17 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             },
             Some(_) => "FAILED".to_owned(),
         };
-        let kind = match item.kind {
-            backupdesk_core::name::BackupKind::Encrypted if !item.has_meta => "encrypted*",
-            backupdesk_core::name::BackupKind::Encrypted => "encrypted",
-            backupdesk_core::name::BackupKind::LegacyPlain => "PLAINTEXT",
-            backupdesk_core::name::BackupKind::PreRestoreEncrypted => "pre-restore",
-            backupdesk_core::name::BackupKind::PreRestorePlain => "pre-restore!",
-        };
         println!(
-            "{:<36} {:<13} {:>11} {:<19} {drill:<14} {}",
+            "{:<36} {:>11} {:<19} {drill:<14} {verified:<42} {}",
             item.filename,
-            kind,
             item.size_human,
             item.taken_at.format("%Y-%m-%d %H:%M:%S"),
-            verified
+            item.state_words()
         );
     }
     println!("{} backup(s) in {}", items.len(), target.describe());
-    if items
-        .iter()
-        .any(|i| i.kind == backupdesk_core::name::BackupKind::Encrypted && !i.has_meta)
-    {
-        println!("* no .meta: checksum unknown");
-    }
     if items.iter().any(|i| !i.encrypted) {
-        println!("PLAINTEXT / pre-restore!: unencrypted copies left by Server Monitor's scripts");
+        println!("plaintext: unencrypted copies left by Server Monitor's scripts");
     }
     Ok(ExitCode::SUCCESS)
 }

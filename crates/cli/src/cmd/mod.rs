@@ -1,5 +1,6 @@
 //! One file per verb; `run` dispatches.
 
+mod activity;
 mod backup;
 pub mod confirm;
 mod delete;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Delete(args) => delete::run(&global, &args.name),
         Verb::Pin(args) => pin::run(&global, &args.name, true),
         Verb::Unpin(args) => pin::run(&global, &args.name, false),
+        Verb::Activity(args) => activity::run(&global, &args),
         Verb::Health => health::health(&global),
         Verb::Storage => health::storage(&global),
         Verb::Demo(verb) => demo::run(&global, verb),

@@ -7,7 +7,7 @@ use backupdesk_core::clock::SystemClock;
 use backupdesk_core::keychain::Keychain;
 use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileBook, ProfileTarget, config_dir};
 
-use crate::args::{GlobalArgs, ProfileVerb, RemoteProfile};
+use crate::args::{GlobalArgs, ProfileAddArgs, ProfileName, ProfileVerb, RemoteProfile};
 use crate::failure::fail;
 use crate::output::say;
 use crate::output::{print_json, print_ok};
@@ -89,149 +89,170 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
 }
 
 pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
-    let mut book = ProfileBook::load(&config_dir()).map_err(fail)?;
     match verb {
-        ProfileVerb::Add(args) => {
-            if let Some(url) = &args.url
-                && backupdesk_core::remote::insecure_url(url)
-            {
-                eprintln!(
-                    "warning: {url} is plain http://: the API token would travel unencrypted; use https://"
-                );
-            }
-            let target = match (args.local, args.url, args.username) {
-                (_, url, username) if args.ssh.is_some() => ProfileTarget::Ssh {
-                    destination: args.ssh.clone().unwrap_or_default(),
-                    port: args.port,
-                    identity: args.identity.clone(),
-                    data_dir: global.data_dir.clone(),
-                    engine: args.engine.clone(),
-                    // The same server's API beside SSH.
-                    api: url.zip(username).map(|(base_url, username)| ApiEndpoint {
-                        base_url,
-                        username,
-                        ca_cert: args.ca_cert.clone(),
-                    }),
-                },
-                (Some(dir), _, _) => ProfileTarget::Local {
-                    data_dir: std::path::absolute(&dir).unwrap_or(dir),
-                },
-                (None, Some(base_url), Some(username)) => ProfileTarget::Remote {
-                    base_url,
-                    username,
-                    ca_cert: args.ca_cert,
-                },
-                _ => unreachable!("clap requires --local, --ssh, or --url with --username"),
-            };
-            let retention = args.policy.any().then(|| {
-                args.policy
-                    .over(backupdesk_core::retention::RetentionPolicy::default())
-            });
-            let profile = Profile {
-                target,
-                retention,
-                overdue_after_hours: args.overdue_hours,
-                drill_overdue_after_days: args.drill_overdue_days,
-                restore_timeout_secs: args.restore_timeout,
-            };
-            book.add(&args.name, profile.clone()).map_err(fail)?;
-            if global.json {
-                print_json(&ProfileJson {
-                    ok: Some(true),
-                    name: &args.name,
-                    profile: &profile,
-                    passphrase: None,
-                });
-            } else {
-                say!(
-                    "Profile {} saved in {}.",
-                    args.name,
-                    config_dir().join("profiles.toml").display()
-                );
-            }
-        }
-        ProfileVerb::List => {
-            if global.json {
-                print_json(&ProfilesJson {
-                    profiles: book.profiles(),
-                });
-            } else if book.profiles().is_empty() {
-                say!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
-            } else {
-                for (name, profile) in book.profiles() {
-                    say!("{name:<20} {}", describe(&profile.target));
-                }
-            }
-        }
-        ProfileVerb::Show(p) => {
-            let profile = book.get(&p.name).map_err(fail)?;
-            let scope =
-                backupdesk_core::service::secrets::PassphraseScope::for_profile(&p.name, profile);
-            let stored = Keychain::open()
-                .and_then(|k| backupdesk_core::service::secrets::stored_passphrase(&k, &scope))
-                .map(|s| if s.is_some() { "stored" } else { "not stored" })
-                .unwrap_or("keychain unavailable");
-            if global.json {
-                print_json(&ProfileJson {
-                    ok: None,
-                    name: &p.name,
-                    profile,
-                    passphrase: Some(stored),
-                });
-            } else {
-                say!("{}: {}", p.name, describe(&profile.target));
-                say!(
-                    "  overdue after {} hours; restore drill overdue after {} days; passphrase in keychain: {stored}",
-                    profile.overdue_after_hours,
-                    profile.drill_overdue_after_days
-                );
-            }
-        }
-        ProfileVerb::Remove(p) => {
-            book.remove(&p.name).map_err(fail)?;
-            if let Ok(keychain) = Keychain::open() {
-                keychain.forget_all(&p.name);
-            }
-            if global.json {
-                print_ok(&Removed { removed: &p.name });
-            } else {
-                say!("Profile {} removed (and its secrets forgotten).", p.name);
-            }
-        }
-        ProfileVerb::Install(p) => return super::ssh_relay::install(global, &p.name),
-        ProfileVerb::Test(p) => {
-            let mut selected = global.clone();
-            selected.profile = Some(p.name.clone());
-            if let Resolved::Remote(remote) = resolve(&p.name)? {
-                selected.remote = Some(remote);
-            }
-            let report = super::selection(&selected)?
-                .target()
-                .health(&SystemClock)
-                .map_err(fail)?;
-            if global.json {
-                print_json(&TestedJson {
-                    ok: report.healthy(),
-                    name: &p.name,
-                    health: &report,
-                });
-            } else if report.healthy() {
-                say!("{}: reachable, database healthy.", p.name);
-            } else {
-                say!(
-                    "{}: NOT healthy: {}",
-                    p.name,
-                    serde_json::to_string(&report).unwrap_or_default()
-                );
-            }
-            return Ok(if report.healthy() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            });
+        ProfileVerb::Add(args) => add(global, *args),
+        ProfileVerb::List => list(global),
+        ProfileVerb::Show(p) => show(global, &p),
+        ProfileVerb::Remove(p) => remove(global, &p),
+        ProfileVerb::Install(p) => super::ssh_relay::install(global, &p.name),
+        ProfileVerb::Test(p) => test(global, &p),
+    }
+}
+
+fn book() -> anyhow::Result<ProfileBook> {
+    ProfileBook::load(&config_dir()).map_err(fail)
+}
+
+/// `profile add NAME (--local DIR | --url URL --username U | --ssh USER@HOST)`.
+fn add(global: &GlobalArgs, args: ProfileAddArgs) -> anyhow::Result<ExitCode> {
+    let mut book = book()?;
+    if let Some(url) = &args.url
+        && backupdesk_core::remote::insecure_url(url)
+    {
+        eprintln!(
+            "warning: {url} is plain http://: the API token would travel unencrypted; use https://"
+        );
+    }
+    let target = match (args.local, args.url, args.username) {
+        (_, url, username) if args.ssh.is_some() => ProfileTarget::Ssh {
+            destination: args.ssh.clone().unwrap_or_default(),
+            port: args.port,
+            identity: args.identity.clone(),
+            data_dir: global.data_dir.clone(),
+            engine: args.engine.clone(),
+            // The same server's API beside SSH.
+            api: url.zip(username).map(|(base_url, username)| ApiEndpoint {
+                base_url,
+                username,
+                ca_cert: args.ca_cert.clone(),
+            }),
+        },
+        (Some(dir), _, _) => ProfileTarget::Local {
+            data_dir: std::path::absolute(&dir).unwrap_or(dir),
+        },
+        (None, Some(base_url), Some(username)) => ProfileTarget::Remote {
+            base_url,
+            username,
+            ca_cert: args.ca_cert,
+        },
+        _ => unreachable!("clap requires --local, --ssh, or --url with --username"),
+    };
+    let retention = args.policy.any().then(|| {
+        args.policy
+            .over(backupdesk_core::retention::RetentionPolicy::default())
+    });
+    let profile = Profile {
+        target,
+        retention,
+        overdue_after_hours: args.overdue_hours,
+        drill_overdue_after_days: args.drill_overdue_days,
+        restore_timeout_secs: args.restore_timeout,
+    };
+    book.add(&args.name, profile.clone()).map_err(fail)?;
+    if global.json {
+        print_json(&ProfileJson {
+            ok: Some(true),
+            name: &args.name,
+            profile: &profile,
+            passphrase: None,
+        });
+    } else {
+        say!(
+            "Profile {} saved in {}.",
+            args.name,
+            config_dir().join("profiles.toml").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profile list`.
+fn list(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let book = book()?;
+    if global.json {
+        print_json(&ProfilesJson {
+            profiles: book.profiles(),
+        });
+    } else if book.profiles().is_empty() {
+        say!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
+    } else {
+        for (name, profile) in book.profiles() {
+            say!("{name:<20} {}", describe(&profile.target));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `profile show NAME`, with whether its passphrase is stored.
+fn show(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
+    let book = book()?;
+    let profile = book.get(&p.name).map_err(fail)?;
+    let scope = backupdesk_core::service::secrets::PassphraseScope::for_profile(&p.name, profile);
+    let stored = Keychain::open()
+        .and_then(|k| backupdesk_core::service::secrets::stored_passphrase(&k, &scope))
+        .map(|s| if s.is_some() { "stored" } else { "not stored" })
+        .unwrap_or("keychain unavailable");
+    if global.json {
+        print_json(&ProfileJson {
+            ok: None,
+            name: &p.name,
+            profile,
+            passphrase: Some(stored),
+        });
+    } else {
+        say!("{}: {}", p.name, describe(&profile.target));
+        say!(
+            "  overdue after {} hours; restore drill overdue after {} days; passphrase in keychain: {stored}",
+            profile.overdue_after_hours,
+            profile.drill_overdue_after_days
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profile remove NAME`: core's rule (the profile and the secrets kept
+/// under its name; an installation's own passphrase stays).
+fn remove(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
+    backupdesk_core::service::profiles::remove_profile(&p.name).map_err(fail)?;
+    if global.json {
+        print_ok(&Removed { removed: &p.name });
+    } else {
+        say!("Profile {} removed (and its secrets forgotten).", p.name);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profile test NAME`: reachable and healthy (exit 1 when not).
+fn test(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
+    let mut selected = global.clone();
+    selected.profile = Some(p.name.clone());
+    if let Resolved::Remote(remote) = resolve(&p.name)? {
+        selected.remote = Some(remote);
+    }
+    let report = super::selection(&selected)?
+        .target()
+        .health(&SystemClock)
+        .map_err(fail)?;
+    if global.json {
+        print_json(&TestedJson {
+            ok: report.healthy(),
+            name: &p.name,
+            health: &report,
+        });
+    } else if report.healthy() {
+        say!("{}: reachable, database healthy.", p.name);
+    } else {
+        say!(
+            "{}: NOT healthy: {}",
+            p.name,
+            serde_json::to_string(&report).unwrap_or_default()
+        );
+    }
+    Ok(if report.healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn describe(target: &ProfileTarget) -> String {

@@ -26,27 +26,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
     let passphrases = CliPassphrase::new(global);
     let explain = |e| passphrases.explain(e);
     let fetched = match &args.from_offsite {
-        Some(location) => {
-            let fetched = backupdesk_core::service::offsite::fetch(
-                &selection,
-                location,
-                args.name.as_deref(),
-                &Bars::new(global),
-            )
-            .map_err(crate::failure::fail)?;
-            if !global.json {
-                println!(
-                    "{} {} from the off-site location {location}.",
-                    if fetched.already_here {
-                        "Found"
-                    } else {
-                        "Fetched"
-                    },
-                    fetched.backup
-                );
-            }
-            Some(fetched.backup)
-        }
+        Some(location) => Some(fetch(global, &selection, location, args.name.as_deref())?),
         None => None,
     };
     let name = match fetched.as_ref().or(args.name.as_ref()) {
@@ -96,36 +76,64 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
             print_named(true, "report", &done);
             Ok(ExitCode::SUCCESS)
         }
-        RestoreDone::Local(report) => {
-            let how = match (&report.pre_restore_backup, report.swap) {
-                // (No live file to keep for a rollback: written through
-                // SQLite, which is not "in use".)
-                (None, _) => "as a new database: there was none",
-                (Some(_), SwapMethod::Rename) => "by an atomic rename: no process had it open",
-                (Some(_), SwapMethod::BackupApi) => {
-                    "with SQLite's backup API: the database was in use"
-                }
-            };
-            let data = backupdesk_core::layout::DataDir::new(&global.data_dir);
-            println!(
-                "Restored {} into {} ({how}).",
-                report.backup,
-                data.database().display()
-            );
-            // (Without a live database, a warning says there is no safety
-            // backup.)
-            if let Some(pre) = &report.pre_restore_backup {
-                println!(
-                    "The previous database is kept, encrypted, in {}.",
-                    data.backup_file(pre).display()
-                );
-            }
-            for warning in &report.warnings {
-                println!("  warning: {warning}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        RestoreDone::Local(report) => Ok(present_local(global, report)),
     }
+}
+
+/// `--from-offsite LOCATION`: the backup fetched (or found) here first.
+fn fetch(
+    global: &GlobalArgs,
+    selection: &backupdesk_core::service::Selection,
+    location: &str,
+    name: Option<&str>,
+) -> anyhow::Result<String> {
+    let fetched =
+        backupdesk_core::service::offsite::fetch(selection, location, name, &Bars::new(global))
+            .map_err(crate::failure::fail)?;
+    if !global.json {
+        println!(
+            "{} {} from the off-site location {location}.",
+            if fetched.already_here {
+                "Found"
+            } else {
+                "Fetched"
+            },
+            fetched.backup
+        );
+    }
+    Ok(fetched.backup)
+}
+
+/// A local restore in words: how the copy went in, where the previous
+/// database is kept, the warnings.
+fn present_local(
+    global: &GlobalArgs,
+    report: &backupdesk_core::restore::RestoreReport,
+) -> ExitCode {
+    let how = match (&report.pre_restore_backup, report.swap) {
+        // (No live file to keep for a rollback: written through
+        // SQLite, which is not "in use".)
+        (None, _) => "as a new database: there was none",
+        (Some(_), SwapMethod::Rename) => "by an atomic rename: no process had it open",
+        (Some(_), SwapMethod::BackupApi) => "with SQLite's backup API: the database was in use",
+    };
+    let data = backupdesk_core::layout::DataDir::new(&global.data_dir);
+    println!(
+        "Restored {} into {} ({how}).",
+        report.backup,
+        data.database().display()
+    );
+    // (Without a live database, a warning says there is no safety backup.)
+    if let Some(pre) = &report.pre_restore_backup {
+        println!(
+            "The previous database is kept, encrypted, in {}.",
+            data.backup_file(pre).display()
+        );
+    }
+    for warning in &report.warnings {
+        println!("  warning: {warning}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// `--json` of a remote restore: `ok` only when restored, the error kind

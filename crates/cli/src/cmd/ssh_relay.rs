@@ -9,9 +9,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use backupdesk_core::ErrorKind;
+use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::keychain::Keychain;
 use backupdesk_core::profile::config_dir;
-use backupdesk_core::target::ssh::{PendingOps, SshError, SshHost};
+use backupdesk_core::target::ssh::{EngineRun, PendingOps, SshError, SshHost};
 
 use crate::args::{GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
@@ -20,6 +21,7 @@ use crate::failure::{fail, failed};
 use crate::output::print_ok;
 use crate::passphrase::Purpose;
 use crate::progress::Bars;
+use crate::verb_traits::{self, Effect};
 
 /// Runs `verb` on the SSH server of `global` and relays its answer.
 pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
@@ -35,14 +37,9 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     host.handshake().map_err(fail)?;
     let pending = PendingOps::of_profile(&config_dir(), &name);
     report_pending(host, &pending)?;
-    let destructive = match &verb {
-        Verb::Restore(args) => !args.dry_run,
-        Verb::Prune(args) => !args.dry_run,
-        Verb::Delete(_) => true,
-        _ => false,
-    };
+    let traits = verb_traits::of(&verb);
     let mut args = forwarded_args(global);
-    if destructive && !global.yes {
+    if traits.effect == Effect::Destroys && !global.yes {
         confirm::typed(
             false,
             &format!(
@@ -54,84 +51,108 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
         )?;
         args.push("--yes".to_owned());
     }
-    let purpose = match &verb {
-        Verb::Backup(_) => Some(Purpose::Encrypt),
-        Verb::Verify(_) | Verb::Drill(_) | Verb::Restore(_) => Some(Purpose::Decrypt),
-        Verb::Passphrase(PassphraseVerb::Test | PassphraseVerb::Rotate(_)) => {
-            Some(Purpose::Decrypt)
-        }
-        _ => None,
-    };
-    let passphrase = match purpose {
+    let passphrase = match traits.passphrase {
         Some(purpose) => Some(crate::passphrase::resolve(global, purpose)?),
         None => None,
     };
     // A rotation's new passphrase, from this machine too: the second
     // secret framed on the channel's stdin there.
     let new_passphrase = match &verb {
-        Verb::Passphrase(PassphraseVerb::Rotate(rotate)) => {
-            Some(match &rotate.new_passphrase_file {
-                Some(file) => crate::passphrase::from_file(file)?,
-                None => {
-                    eprintln!("The new passphrase:");
-                    crate::passphrase::prompt(Purpose::Encrypt)?
-                }
-            })
-        }
+        Verb::Passphrase(PassphraseVerb::Rotate(rotate)) => Some(new_passphrase(rotate)?),
         _ => None,
     };
-    let secrets: Vec<_> = passphrase.iter().chain(new_passphrase.iter()).collect();
-    // What only reads runs attached; what changes things runs detached on
-    // the server (a dropped connection never stops it half-way) and is
-    // recorded here until its answer arrived.
-    let reads_only = matches!(&verb, Verb::List | Verb::Health | Verb::Storage);
     // The server's progress comes back as lines, drawn here as bars (or
     // passed on as lines when this side was asked for them).
     let bars = Bars::new(global);
     if !global.progress_lines {
         args.push("--progress-lines".to_owned());
     }
-    let run = if reads_only {
+    // What only reads runs attached; what changes things runs detached on
+    // the server (a dropped connection never stops it half-way) and is
+    // recorded here until its answer arrived.
+    let run = if traits.effect == Effect::ReadsOnly {
         host.run_engine(&args, passphrase.as_ref(), &bars)
     } else {
+        let secrets: Vec<_> = passphrase.iter().chain(new_passphrase.iter()).collect();
+        let detached = Detached {
+            host,
+            pending: &pending,
+            name: &name,
+        };
+        detached.run(&args, &secrets, new_passphrase.as_ref(), &bars)?
+    }
+    .map_err(fail)?;
+    std::io::stdout().write_all(&run.stdout)?;
+    std::io::stdout().flush()?;
+    Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
+}
+
+/// A rotation's new passphrase: its file, or typed twice.
+fn new_passphrase(rotate: &crate::args::RotateArgs) -> anyhow::Result<Passphrase> {
+    match &rotate.new_passphrase_file {
+        Some(file) => crate::passphrase::from_file(file),
+        None => {
+            eprintln!("The new passphrase:");
+            crate::passphrase::prompt(Purpose::Encrypt)
+        }
+    }
+}
+
+/// A verb that changes things, run detached on the server and recorded in
+/// this machine's pending operations until its outcome was read.
+struct Detached<'a> {
+    host: &'a SshHost,
+    pending: &'a PendingOps,
+    name: &'a str,
+}
+
+impl Detached<'_> {
+    /// Records the operation (a rotation's new passphrase waiting in the
+    /// keychain), runs it, and forgets it once its outcome is known here
+    /// (an answer, or a death read); cut off, it stays for the next call.
+    fn run(
+        &self,
+        args: &[String],
+        secrets: &[&Passphrase],
+        new_passphrase: Option<&Passphrase>,
+        bars: &Bars,
+    ) -> anyhow::Result<Result<EngineRun, SshError>> {
         let op = backupdesk_core::target::ssh::new_op_id();
         let typed: Vec<String> = std::env::args().skip(1).collect();
-        match &new_passphrase {
+        let command = typed.join(" ");
+        match new_passphrase {
             // The new passphrase waits in the keychain until the outcome
             // is read (now, or by the next call after a cut-off).
             Some(new) => match Keychain::open() {
-                Ok(keychain) => pending
-                    .begin_rotation(&op, &typed.join(" "), &keychain, new)
+                Ok(keychain) => self
+                    .pending
+                    .begin_rotation(&op, &command, &keychain, new)
                     .map_err(fail)?,
                 Err(e) => {
                     eprintln!(
                         "note: {e}; this machine keeps no passphrase for {name}: keep the new one \
-                         yourself, or store it with `backupdesk passphrase set --profile {name}`"
+                         yourself, or store it with `backupdesk passphrase set --profile {name}`",
+                        name = self.name
                     );
-                    pending.begin(&op, &typed.join(" "))?;
+                    self.pending.begin(&op, &command)?;
                 }
             },
-            None => pending.begin(&op, &typed.join(" "))?,
+            None => self.pending.begin(&op, &command)?,
         }
-        let run = host.run_engine_detached(&args, &secrets, &op, &bars);
-        // An answer, or a death read here: the outcome is known now.
+        let run = self.host.run_engine_detached(args, secrets, &op, bars);
         let code = match &run {
             Ok(run) => Some(Some(run.code)),
             Err(SshError::DiedWithoutAnswer { .. }) => Some(None),
             Err(_) => None,
         };
         if let Some(code) = code {
-            if let Some(note) = pending.finish_rotation(&op, code) {
+            if let Some(note) = self.pending.finish_rotation(&op, code) {
                 eprintln!("note: {note}");
             }
-            pending.end(&op);
+            self.pending.end(&op);
         }
-        run
+        Ok(run)
     }
-    .map_err(fail)?;
-    std::io::stdout().write_all(&run.stdout)?;
-    std::io::stdout().flush()?;
-    Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
 }
 
 /// Says how every operation started from here and cut off from its answer

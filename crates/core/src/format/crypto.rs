@@ -483,60 +483,12 @@ where
                 .first_byte
                 .clone(),
         };
-        let decrypting = scope.spawn(|| -> Result<(), CryptoError> {
-            let policy = StandardPolicy::new();
-            let mut decryptor = DecryptorBuilder::from_reader(reader)
-                .map_err(|e| classify(&e, &state))?
-                .buffer_size(DECRYPT_BUFFER)
-                .with_policy(&policy, None, helper)
-                .map_err(|e| classify(&e, &state))?;
-            let blocks_tx = blocks_tx;
-            let spare_rx = spare_rx;
-            loop {
-                let mut block = spare_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(STREAM_BUFFER));
-                block.resize(STREAM_BUFFER, 0);
-                let mut filled = 0;
-                while filled < block.len() {
-                    match decryptor.read(&mut block[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(classify_io(e, &state)),
-                    }
-                }
-                if filled == 0 {
-                    return Ok(());
-                }
-                block.truncate(filled);
-                if blocks_tx.send(Block::Plain(block)).is_err() {
-                    return Ok(());
-                }
-            }
-        });
+        let state = &state;
+        let decrypting =
+            scope.spawn(move || decrypt_blocks(reader, helper, state, blocks_tx, spare_rx));
         // Hash both streams here, off the decrypting core.
-        let mut written = Ok(());
-        for block in blocks_rx {
-            match block {
-                Block::Cipher(bytes) => {
-                    cipher_digest.update(&bytes);
-                    progress.advance(bytes.len() as u64);
-                    if progress.cancelled() {
-                        written = Err(CryptoError::Cancelled);
-                        break;
-                    }
-                }
-                Block::Plain(bytes) => {
-                    plain_digest.update(&bytes);
-                    if let Err(e) = sink.write_all(&bytes) {
-                        written = Err(CryptoError::Io(e));
-                        break;
-                    }
-                    let _ = spare_tx.send(bytes);
-                }
-            }
-        }
+        let digests = (&cipher_digest, &plain_digest);
+        let written = write_blocks(blocks_rx, sink, digests, &spare_tx, progress);
         let decrypted = decrypting.join().unwrap_or_else(|_| {
             Err(CryptoError::Io(io::Error::other(
                 "the decryption thread panicked",
@@ -556,6 +508,74 @@ where
         ciphertext: cipher_digest.finish(),
         passphrase_index: opened_with,
     })
+}
+
+/// The decrypting thread: the message opened with the first candidate that
+/// fits, its plaintext sent on in blocks (buffers come back for reuse);
+/// ends when the plaintext does or the other side stopped listening.
+fn decrypt_blocks<R: Read + Send + Sync>(
+    reader: ForwardingReader<R>,
+    helper: Helper<'_>,
+    state: &Arc<Mutex<HelperState>>,
+    blocks_tx: std::sync::mpsc::SyncSender<Block>,
+    spare_rx: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<(), CryptoError> {
+    let policy = StandardPolicy::new();
+    let mut decryptor = DecryptorBuilder::from_reader(reader)
+        .map_err(|e| classify(&e, state))?
+        .buffer_size(DECRYPT_BUFFER)
+        .with_policy(&policy, None, helper)
+        .map_err(|e| classify(&e, state))?;
+    loop {
+        let mut block = spare_rx
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(STREAM_BUFFER));
+        block.resize(STREAM_BUFFER, 0);
+        let mut filled = 0;
+        while filled < block.len() {
+            match decryptor.read(&mut block[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify_io(e, state)),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        block.truncate(filled);
+        if blocks_tx.send(Block::Plain(block)).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// The caller's thread: the ciphertext hashed (and counted as progress,
+/// where a cancel is noticed), the plaintext hashed and written to `sink`.
+fn write_blocks(
+    blocks_rx: std::sync::mpsc::Receiver<Block>,
+    sink: &mut dyn Write,
+    (cipher_digest, plain_digest): (&SharedDigest, &SharedDigest),
+    spare_tx: &std::sync::mpsc::Sender<Vec<u8>>,
+    progress: &dyn Progress,
+) -> Result<(), CryptoError> {
+    for block in blocks_rx {
+        match block {
+            Block::Cipher(bytes) => {
+                cipher_digest.update(&bytes);
+                progress.advance(bytes.len() as u64);
+                if progress.cancelled() {
+                    return Err(CryptoError::Cancelled);
+                }
+            }
+            Block::Plain(bytes) => {
+                plain_digest.update(&bytes);
+                sink.write_all(&bytes).map_err(CryptoError::Io)?;
+                let _ = spare_tx.send(bytes);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the decrypting thread hands to the hashing one.

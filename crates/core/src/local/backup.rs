@@ -334,7 +334,9 @@ pub(crate) enum SnapshotSource {
 
 /// Makes a backup while the caller holds the [`OperationLock`]; hands back
 /// the plaintext snapshot when one was staged (restore keeps it for a fast
-/// rollback). Prunes nothing.
+/// rollback). Prunes nothing. Stages: **name**, **read** (the snapshot,
+/// [`SnapshotSource`]), **encrypt** (into a part file), **meta**,
+/// **publish** (the `.meta` first, then the backup, each renamed into place).
 ///
 /// # Errors
 /// As [`create_backup`].
@@ -349,142 +351,35 @@ pub(crate) fn backup_locked(
 ) -> Result<(BackupReport, Option<StagedFile>), BackupError> {
     let started = Instant::now();
     check_passphrase(passphrase, options)?;
-    let live = data.database();
-    let mut frozen_lock = None;
-    let state_dir = data.state();
-    let state_err = folder_error(&state_dir);
     let backups = data.backups();
     ensure_private_dir(&backups).map_err(folder_error(&backups))?;
-
     let (now, name) = free_name(&backups, options.kind, clock)?;
-    let gpg_path = backups.join(name.file_name());
-    let meta_name = name.meta_name().expect("encrypted kinds have a .meta");
-    let meta_path = backups.join(&meta_name);
-
-    let held = match source {
-        SnapshotSource::AsIs => None,
-        SnapshotSource::PinnedInPlace => snapshot::pin_wal(&live)?,
-        SnapshotSource::FrozenInPlace => match snapshot::pin_wal(&live)? {
-            Some(pinned) => Some(pinned),
-            None => snapshot::freeze(&live)?,
-        },
-    };
-    let snapshot_read = match &held {
-        _ if source == SnapshotSource::AsIs => SnapshotRead::AsIs,
-        Some(h) if h.is_pinned() => SnapshotRead::Pinned,
-        Some(_) => SnapshotRead::Frozen,
-        None => SnapshotRead::StagedCopy,
-    };
-    let (info, staged, plain_size, plain_file): (_, _, _, Box<dyn Read>) = match held {
-        Some(frozen) => {
-            let size = frozen.size();
-            let reader = frozen
-                .reader(options.kind == NewBackupKind::PreRestore)
-                .map_err(folder_error(&live))?;
-            let info = frozen.info.clone();
-            frozen_lock = Some(frozen);
-            tracing::debug!("reading the live database in place");
-            (info, None, size, Box::new(reader))
-        }
-        None if source == SnapshotSource::AsIs => {
-            let file = std::fs::File::open(&live).map_err(folder_error(&live))?;
-            let size = file.metadata().map_err(folder_error(&live))?.len();
-            let info = snapshot::SnapshotInfo {
-                page_size: 0,
-                page_count: 0,
-                journal_mode: "unknown".to_owned(),
-                tables: Vec::new(),
-            };
-            (info, None, size, Box::new(file))
-        }
-        None => {
-            let staged = staging.file("snapshot.db");
-            let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
-            let size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
-            let file = std::fs::File::open(staged.path()).map_err(&state_err)?;
-            (info, Some(staged), size, Box::new(file))
-        }
-    };
-
-    let gpg_part = PartFile::new(part_path(&backups, name.file_name()));
-    let file = create_private_file(gpg_part.path()).map_err(folder_error(&backups))?;
-    let gpg_digest = SharedDigest::default();
-    let writer = HashingWriter::new(
-        BufWriter::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
-        gpg_digest.clone(),
+    let read = read_snapshot(data, staging, options, progress, source)?;
+    let snapshot_read = read.how;
+    let info = read.info.clone();
+    let staged = read.staged;
+    let (gpg_part, plain_digest, gpg) = encrypt_part(
+        &backups,
+        &name,
+        read.reader,
+        read.size,
+        passphrase,
+        options,
+        progress,
+    )?;
+    // The database is let go only now: it was read until the end.
+    drop(read.held);
+    let meta = meta_of(
+        &name,
+        now,
+        &data.database(),
+        plain_digest,
+        gpg,
+        options,
+        info,
+        source,
     );
-    let mut plain = BufReader::with_capacity(crypto::STREAM_BUFFER, plain_file);
-    let plain_digest = {
-        let mut sink = WriterHandle::default();
-        let digest = crypto::encrypt(
-            &mut plain,
-            sink.attach(writer),
-            name.db_name(),
-            passphrase,
-            options.compression,
-            Some(plain_size),
-            progress,
-        )
-        .map_err(crypto_folder_error(&backups))?;
-        let mut file = sink.take().map_err(folder_error(&backups))?;
-        tracing::debug!("encrypted");
-        file.sync_all().map_err(folder_error(&backups))?;
-        tracing::debug!("synced");
-        digest
-    };
-    drop(plain);
-    drop(frozen_lock);
-    let gpg = gpg_digest.finish();
-
-    let meta = BackupMeta {
-        backup_name: name.db_name().to_owned(),
-        timestamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        size_bytes: plain_digest.size,
-        checksum_sha256: plain_digest.sha256,
-        database_path: live.display().to_string(),
-        encrypted: true,
-        tool: Some("backupdesk".to_owned()),
-        tool_version: Some(crate::TOOL_VERSION.to_owned()),
-        gpg_sha256: Some(gpg.sha256),
-        gpg_size: Some(gpg.size),
-        compression: Some(options.compression.label()),
-        page_size: Some(info.page_size),
-        page_count: Some(info.page_count),
-        journal_mode: Some(info.journal_mode),
-        tables: Some(info.tables),
-    };
-    let meta = if source == SnapshotSource::AsIs {
-        BackupMeta {
-            page_size: None,
-            page_count: None,
-            journal_mode: None,
-            tables: None,
-            ..meta
-        }
-    } else {
-        meta
-    };
-    let meta_part = PartFile::new(part_path(&backups, &meta_name));
-    {
-        let mut file = create_private_file(meta_part.path()).map_err(folder_error(&backups))?;
-        file.write_all(meta.to_json().as_bytes())
-            .map_err(folder_error(&backups))?;
-        file.sync_all().map_err(folder_error(&backups))?;
-    }
-    let publish_err = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            BackupError::AlreadyExists(name.file_name().to_owned())
-        } else {
-            folder_error(&backups)(e)
-        }
-    };
-    meta_part.publish(&meta_path).map_err(publish_err)?;
-    if let Err(e) = gpg_part.publish(&gpg_path) {
-        let _ = std::fs::remove_file(&meta_path);
-        return Err(publish_err(e));
-    }
-    sync_dir(&backups).map_err(folder_error(&backups))?;
-
+    let (gpg_path, meta_path) = publish(&backups, &name, &meta, gpg_part)?;
     let report = BackupReport {
         name,
         path: gpg_path,
@@ -497,6 +392,239 @@ pub(crate) fn backup_locked(
         warnings: Vec::new(),
     };
     Ok((report, staged))
+}
+
+/// Stage **read**'s outcome: the plaintext to encrypt, its size, what SQLite
+/// said of it, and what holds the live database still while it is read.
+struct SnapshotToRead {
+    reader: Box<dyn Read>,
+    size: u64,
+    info: snapshot::SnapshotInfo,
+    how: SnapshotRead,
+    /// The pinned read transaction or write lock on the live database.
+    held: Option<snapshot::FrozenDatabase>,
+    /// The staged copy, when one was made.
+    staged: Option<StagedFile>,
+}
+
+/// Stage **read**: the live database pinned or frozen in place, its bytes
+/// as they are, or a consistent copy staged first (see [`SnapshotSource`]).
+fn read_snapshot(
+    data: &DataDir,
+    staging: &Staging,
+    options: &BackupOptions,
+    progress: &dyn Progress,
+    source: SnapshotSource,
+) -> Result<SnapshotToRead, BackupError> {
+    let live = data.database();
+    let state_dir = data.state();
+    let state_err = folder_error(&state_dir);
+    let held = match source {
+        SnapshotSource::AsIs => None,
+        SnapshotSource::PinnedInPlace => snapshot::pin_wal(&live)?,
+        SnapshotSource::FrozenInPlace => match snapshot::pin_wal(&live)? {
+            Some(pinned) => Some(pinned),
+            None => snapshot::freeze(&live)?,
+        },
+    };
+    if let Some(frozen) = held {
+        let how = if frozen.is_pinned() {
+            SnapshotRead::Pinned
+        } else {
+            SnapshotRead::Frozen
+        };
+        let size = frozen.size();
+        let reader = frozen
+            .reader(options.kind == NewBackupKind::PreRestore)
+            .map_err(folder_error(&live))?;
+        tracing::debug!("reading the live database in place");
+        return Ok(SnapshotToRead {
+            reader: Box::new(reader),
+            size,
+            info: frozen.info.clone(),
+            how,
+            held: Some(frozen),
+            staged: None,
+        });
+    }
+    if source == SnapshotSource::AsIs {
+        let file = std::fs::File::open(&live).map_err(folder_error(&live))?;
+        let size = file.metadata().map_err(folder_error(&live))?.len();
+        let info = snapshot::SnapshotInfo {
+            page_size: 0,
+            page_count: 0,
+            journal_mode: "unknown".to_owned(),
+            tables: Vec::new(),
+        };
+        return Ok(SnapshotToRead {
+            reader: Box::new(file),
+            size,
+            info,
+            how: SnapshotRead::AsIs,
+            held: None,
+            staged: None,
+        });
+    }
+    let staged = staging.file("snapshot.db");
+    let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
+    let size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
+    let file = std::fs::File::open(staged.path()).map_err(&state_err)?;
+    Ok(SnapshotToRead {
+        reader: Box::new(file),
+        size,
+        info,
+        how: SnapshotRead::StagedCopy,
+        held: None,
+        staged: Some(staged),
+    })
+}
+
+/// Stage **encrypt**: the plaintext into the backup's part file (hashed on
+/// the way in and out, synced); its part, the plaintext's digest and the
+/// encrypted file's.
+fn encrypt_part(
+    backups: &Path,
+    name: &BackupName,
+    plain: Box<dyn Read>,
+    plain_size: u64,
+    passphrase: &Passphrase,
+    options: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<
+    (
+        PartFile,
+        crate::format::hashing::Digested,
+        crate::format::hashing::Digested,
+    ),
+    BackupError,
+> {
+    let gpg_part = PartFile::new(part_path(backups, name.file_name()));
+    let file = create_private_file(gpg_part.path()).map_err(folder_error(backups))?;
+    let gpg_digest = SharedDigest::default();
+    let writer = HashingWriter::new(
+        BufWriter::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
+        gpg_digest.clone(),
+    );
+    let mut plain = BufReader::with_capacity(crypto::STREAM_BUFFER, test_hooks::slowed(plain));
+    let mut sink = WriterHandle::default();
+    let digest = crypto::encrypt(
+        &mut plain,
+        sink.attach(writer),
+        name.db_name(),
+        passphrase,
+        options.compression,
+        Some(plain_size),
+        progress,
+    )
+    .map_err(crypto_folder_error(backups))?;
+    let mut file = sink.take().map_err(folder_error(backups))?;
+    tracing::debug!("encrypted");
+    file.sync_all().map_err(folder_error(backups))?;
+    tracing::debug!("synced");
+    Ok((gpg_part, digest, gpg_digest.finish()))
+}
+
+/// Stage **meta**: the `.meta` of the new backup (the contract's fields,
+/// then Backup Desk's; no page facts for a database read as it is).
+#[allow(clippy::too_many_arguments)]
+fn meta_of(
+    name: &BackupName,
+    now: chrono::DateTime<chrono::FixedOffset>,
+    live: &Path,
+    plain: crate::format::hashing::Digested,
+    gpg: crate::format::hashing::Digested,
+    options: &BackupOptions,
+    info: snapshot::SnapshotInfo,
+    source: SnapshotSource,
+) -> BackupMeta {
+    let as_is = source == SnapshotSource::AsIs;
+    BackupMeta {
+        backup_name: name.db_name().to_owned(),
+        timestamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        size_bytes: plain.size,
+        checksum_sha256: plain.sha256,
+        database_path: live.display().to_string(),
+        encrypted: true,
+        tool: Some("backupdesk".to_owned()),
+        tool_version: Some(crate::TOOL_VERSION.to_owned()),
+        gpg_sha256: Some(gpg.sha256),
+        gpg_size: Some(gpg.size),
+        compression: Some(options.compression.label()),
+        page_size: (!as_is).then_some(info.page_size),
+        page_count: (!as_is).then_some(info.page_count),
+        journal_mode: (!as_is).then_some(info.journal_mode),
+        tables: (!as_is).then_some(info.tables),
+    }
+}
+
+/// Stage **publish**: the `.meta` written to its part and renamed into
+/// place first, then the backup (a listed backup always has its `.meta`);
+/// a backup that cannot be published takes its `.meta` back. The paths of
+/// both.
+fn publish(
+    backups: &Path,
+    name: &BackupName,
+    meta: &BackupMeta,
+    gpg_part: PartFile,
+) -> Result<(PathBuf, PathBuf), BackupError> {
+    let gpg_path = backups.join(name.file_name());
+    let meta_name = name.meta_name().expect("encrypted kinds have a .meta");
+    let meta_path = backups.join(&meta_name);
+    let meta_part = PartFile::new(part_path(backups, &meta_name));
+    {
+        let mut file = create_private_file(meta_part.path()).map_err(folder_error(backups))?;
+        file.write_all(meta.to_json().as_bytes())
+            .map_err(folder_error(backups))?;
+        file.sync_all().map_err(folder_error(backups))?;
+    }
+    let publish_err = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            BackupError::AlreadyExists(name.file_name().to_owned())
+        } else {
+            folder_error(backups)(e)
+        }
+    };
+    meta_part.publish(&meta_path).map_err(publish_err)?;
+    if let Err(e) = gpg_part.publish(&gpg_path) {
+        let _ = std::fs::remove_file(&meta_path);
+        return Err(publish_err(e));
+    }
+    sync_dir(backups).map_err(folder_error(backups))?;
+    Ok((gpg_path, meta_path))
+}
+
+/// A pause a test injects into the encryption (feature `test-hooks`:
+/// `BACKUPDESK_TEST_READ_DELAY_MS` sleeps that long per 64 KiB read of the
+/// plaintext), so a GUI test can leave a screen while a backup runs.
+mod test_hooks {
+    use std::io::Read;
+
+    pub(super) fn slowed(reader: Box<dyn Read>) -> Box<dyn Read> {
+        #[cfg(feature = "test-hooks")]
+        if let Some(delay) = std::env::var("BACKUPDESK_TEST_READ_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(std::time::Duration::from_millis)
+        {
+            return Box::new(Slowed { reader, delay });
+        }
+        reader
+    }
+
+    #[cfg(feature = "test-hooks")]
+    struct Slowed {
+        reader: Box<dyn Read>,
+        delay: std::time::Duration,
+    }
+
+    #[cfg(feature = "test-hooks")]
+    impl Read for Slowed {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            std::thread::sleep(self.delay);
+            let max = buf.len().min(64 * 1024);
+            self.reader.read(&mut buf[..max])
+        }
+    }
 }
 
 /// Picks the name for a backup taken now. Names have one-second resolution:

@@ -268,6 +268,7 @@ impl CatalogEntry {
             verified,
             pinned: self.pinned,
             drill: self.drill.clone(),
+            states: Vec::new(),
         }
     }
 }

@@ -229,6 +229,8 @@ fn ts(t: DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// The demo's rows: the small tables first (in one transaction), then
+/// monitoring history until the file reaches the asked size.
 fn fill_database(
     db: &Path,
     options: &DemoOptions,
@@ -244,18 +246,47 @@ fn fill_database(
     conn.execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=OFF;")?;
     conn.execute_batch(SCHEMA)?;
     let start = now - Duration::days(90);
-    let created = ts(start);
-    let servers = options.servers.max(1) as i64;
+    let fill = Fill {
+        now,
+        start,
+        created: ts(start),
+        servers: options.servers.max(1) as i64,
+    };
     {
         let tx = conn.transaction()?;
+        fill.people(&tx, &mut rng)?;
+        for id in 1..=fill.servers {
+            fill.server(&tx, &mut rng, id)?;
+        }
+        fill.settings(&tx, &mut rng)?;
+        tx.commit()?;
+    }
+    fill.history(&mut conn, &mut rng, options.size_bytes / 4096)?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+/// What every table of the demo is filled from: the time now, the start of
+/// its history, and how many servers it has.
+struct Fill {
+    now: DateTime<FixedOffset>,
+    start: DateTime<FixedOffset>,
+    created: String,
+    servers: i64,
+}
+
+impl Fill {
+    /// Groups, users, their admin grants and memberships.
+    fn people(&self, tx: &rusqlite::Transaction<'_>, rng: &mut Rng) -> Result<(), DemoError> {
+        let (now, created) = (self.now, &self.created);
         for (i, name) in ["production", "staging", "databases", "edge"]
             .iter()
             .enumerate()
         {
             tx.execute(
-                "INSERT INTO groups (id, name, description, color, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![i as i64 + 1, name, format!("{name} servers"), ["#2b8a3e", "#e67700", "#1971c2", "#862e9c"][i], created],
-            )?;
+            "INSERT INTO groups (id, name, description, color, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![i as i64 + 1, name, format!("{name} servers"), ["#2b8a3e", "#e67700", "#1971c2", "#862e9c"][i], created],
+        )?;
         }
         let users = [
             "admin", "alice", "bob", "carol", "dave", "erin", "frank", "grace",
@@ -263,11 +294,11 @@ fn fill_database(
         for (i, user) in users.iter().enumerate() {
             let role = if i < 2 { "admin" } else { "user" };
             tx.execute(
-                "INSERT INTO users (id, username, email, password_hash, role, is_active, last_login, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
-                params![i as i64 + 1, user, format!("{user}@example.org"),
-                    format!("pbkdf2:sha256:600000${:016x}${:064x}", rng.next(), rng.next() as u128 * rng.next() as u128),
-                    role, ts(now - Duration::minutes(rng.below(10_000) as i64)), created],
-            )?;
+            "INSERT INTO users (id, username, email, password_hash, role, is_active, last_login, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
+            params![i as i64 + 1, user, format!("{user}@example.org"),
+                format!("pbkdf2:sha256:600000${:016x}${:064x}", rng.next(), rng.next() as u128 * rng.next() as u128),
+                role, ts(now - Duration::minutes(rng.below(10_000) as i64)), created],
+        )?;
             if role == "admin" {
                 tx.execute(
                     "INSERT INTO admin_users (user_id, granted_at) VALUES (?1, ?2)",
@@ -283,36 +314,51 @@ fn fill_database(
                 ],
             )?;
         }
-        for id in 1..=servers {
-            let role = rng.pick(ROLES);
+        Ok(())
+    }
+
+    /// One server with its inventory, snapshots, note and task.
+    fn server(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        rng: &mut Rng,
+        id: i64,
+    ) -> Result<(), DemoError> {
+        let (now, created) = (self.now, &self.created);
+        let role = rng.pick(ROLES);
+        tx.execute(
+            "INSERT INTO servers (id, name, host, port, username, ssh_key_path, ssh_password, agent_port, status, group_id, os, cpu_cores, memory_total, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 22, 'monitor', ?4, NULL, 9084, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![id, format!("{role}-{id:02}"), format!("10.{}.{}.{}", id / 200, id % 200, 10 + id % 50),
+                format!("/opt/server-monitor/keys/{role}-{id:02}.pem"),
+                if rng.below(10) == 0 { "offline" } else { "online" }, (id % 4) + 1, rng.pick(OSES),
+                [2, 4, 8, 16, 32][rng.below(5) as usize], [4, 8, 16, 32, 64][rng.below(5) as usize] * 1024 * 1024 * 1024i64,
+                created, ts(now)],
+        )?;
+        tx.execute(
+            "INSERT INTO server_inventory_latest (server_id, collected_at, inventory) VALUES (?1, ?2, ?3)",
+            params![id, ts(now), inventory(rng, id)],
+        )?;
+        for day in 0..6 {
             tx.execute(
-                "INSERT INTO servers (id, name, host, port, username, ssh_key_path, ssh_password, agent_port, status, group_id, os, cpu_cores, memory_total, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 22, 'monitor', ?4, NULL, 9084, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![id, format!("{role}-{id:02}"), format!("10.{}.{}.{}", id / 200, id % 200, 10 + id % 50),
-                    format!("/opt/server-monitor/keys/{role}-{id:02}.pem"),
-                    if rng.below(10) == 0 { "offline" } else { "online" }, (id % 4) + 1, rng.pick(OSES),
-                    [2, 4, 8, 16, 32][rng.below(5) as usize], [4, 8, 16, 32, 64][rng.below(5) as usize] * 1024 * 1024 * 1024i64,
-                    created, ts(now)],
-            )?;
-            tx.execute(
-                "INSERT INTO server_inventory_latest (server_id, collected_at, inventory) VALUES (?1, ?2, ?3)",
-                params![id, ts(now), inventory(&mut rng, id)],
-            )?;
-            for day in 0..6 {
-                tx.execute(
-                    "INSERT INTO server_inventory_snapshots (server_id, collected_at, inventory) VALUES (?1, ?2, ?3)",
-                    params![id, ts(now - Duration::days(day * 15)), inventory(&mut rng, id)],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO server_notes (server_id, user_id, content, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, 1 + rng.below(8) as i64, format!("{role} node; maintenance window Sunday 02:00. Contact on-call before rebooting."), created],
-            )?;
-            tx.execute(
-                "INSERT INTO tasks (server_id, name, command, schedule, status, last_run, last_output, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)",
-                params![id, "apt upgrade", "apt-get update && apt-get -y upgrade", "0 3 * * 0", "completed", ts(now - Duration::days(3)), "Reading package lists... Done\n0 upgraded, 0 newly installed.", created],
+                "INSERT INTO server_inventory_snapshots (server_id, collected_at, inventory) VALUES (?1, ?2, ?3)",
+                params![id, ts(now - Duration::days(day * 15)), inventory(rng, id)],
             )?;
         }
+        tx.execute(
+            "INSERT INTO server_notes (server_id, user_id, content, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, 1 + rng.below(8) as i64, format!("{role} node; maintenance window Sunday 02:00. Contact on-call before rebooting."), created],
+        )?;
+        tx.execute(
+            "INSERT INTO tasks (server_id, name, command, schedule, status, last_run, last_output, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)",
+            params![id, "apt upgrade", "apt-get update && apt-get -y upgrade", "0 3 * * 0", "completed", ts(now - Duration::days(3)), "Reading package lists... Done\n0 upgraded, 0 newly installed.", created],
+        )?;
+        Ok(())
+    }
+
+    /// Tags, the webhook, settings, snippets, keys, the migration, sessions.
+    fn settings(&self, tx: &rusqlite::Transaction<'_>, rng: &mut Rng) -> Result<(), DemoError> {
+        let (now, created, servers) = (self.now, &self.created, self.servers);
         for (i, tag) in ["prod", "eu-west", "us-east", "critical", "legacy", "k8s"]
             .iter()
             .enumerate()
@@ -329,9 +375,9 @@ fn fill_database(
             }
         }
         tx.execute(
-            "INSERT INTO webhooks (id, name, url, secret, events, created_at) VALUES (1, 'ops-chat', 'https://chat.example.org/hooks/ops', ?1, 'alert.critical,server.offline', ?2)",
-            params![format!("{:032x}", rng.next() as u128 * 7), created],
-        )?;
+        "INSERT INTO webhooks (id, name, url, secret, events, created_at) VALUES (1, 'ops-chat', 'https://chat.example.org/hooks/ops', ?1, 'alert.critical,server.offline', ?2)",
+        params![format!("{:032x}", rng.next() as u128 * 7), created],
+    )?;
         tx.execute("INSERT INTO domain_settings (domain, ssl_enabled, cert_path, key_path, updated_at) VALUES ('monitor.example.org', 1, '/etc/ssl/monitor.crt', '/etc/ssl/monitor.key', ?1)", params![created])?;
         for (key, value) in [
             ("retention_days", "90"),
@@ -357,94 +403,127 @@ fn fill_database(
             tx.execute("INSERT INTO command_snippets (id, title, command, description, created_by, created_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)", params![i as i64 + 1, title, cmd, format!("{title} on the selected server"), created])?;
         }
         tx.execute("INSERT INTO ssh_keys (name, public_key, fingerprint, key_path, created_by, created_at) VALUES ('deploy', ?1, ?2, '/opt/server-monitor/keys/deploy', 1, ?3)",
-            params![format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{:040x} deploy@monitor", rng.next() as u128 * 3), format!("SHA256:{:043x}", rng.next() as u128 * 5), created])?;
+        params![format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{:040x} deploy@monitor", rng.next() as u128 * 3), format!("SHA256:{:043x}", rng.next() as u128 * 5), created])?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (24, ?1)",
             params![created],
         )?;
         for i in 0..20i64 {
             tx.execute("INSERT INTO sessions (id, user_id, created_at, expires_at, ip_address, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0')",
-                params![format!("{:032x}", rng.next() as u128 * 11 + i as u128), 1 + i % 8, ts(now - Duration::hours(i)), ts(now + Duration::hours(24 - i)), format!("192.0.2.{}", 10 + i)])?;
+            params![format!("{:032x}", rng.next() as u128 * 11 + i as u128), 1 + i % 8, ts(now - Duration::hours(i)), ts(now + Duration::hours(24 - i)), format!("192.0.2.{}", 10 + i)])?;
         }
-        tx.commit()?;
+        Ok(())
     }
 
-    let target_pages = options.size_bytes / 4096;
-    let sample_every = Duration::seconds(30);
-    let mut sample: i64 = 0;
-    let mut event: i64 = 0;
-    loop {
-        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        if pages as u64 >= target_pages {
-            break;
-        }
-        let tx = conn.transaction()?;
-        {
-            let mut history = tx.prepare_cached(
-                "INSERT INTO monitoring_history (server_id, timestamp, cpu_percent, memory_percent, memory_used, disk_percent, disk_used, load_1, load_5, load_15, net_rx_bytes, net_tx_bytes, process_count, uptime_seconds, status, top_processes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?;
-            for _ in 0..5_000 {
-                let server = 1 + sample % servers;
-                let when = start + sample_every * (sample / servers) as i32;
-                let cpu = (rng.unit() * 60.0 + 5.0 * (server % 5) as f64).min(100.0);
-                let mem = 30.0 + rng.unit() * 50.0;
-                let top = format!(
-                    "[{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}},{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}},{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}}]",
-                    rng.pick(PROCESSES),
-                    cpu * 0.5,
-                    mem * 0.3,
-                    rng.pick(PROCESSES),
-                    cpu * 0.2,
-                    mem * 0.1,
-                    rng.pick(PROCESSES),
-                    cpu * 0.1,
-                    mem * 0.05
-                );
-                history.execute(params![
-                    server,
-                    ts(when),
-                    (cpu * 10.0).round() / 10.0,
-                    (mem * 10.0).round() / 10.0,
-                    (mem * 16_777_216.0) as i64,
-                    40.0 + (sample % 1000) as f64 / 50.0,
-                    20_000_000_000i64 + sample * 1000,
-                    (cpu / 25.0 * 100.0).round() / 100.0,
-                    (cpu / 27.0 * 100.0).round() / 100.0,
-                    (cpu / 30.0 * 100.0).round() / 100.0,
-                    sample * 15_000 + rng.below(10_000) as i64,
-                    sample * 9_000 + rng.below(10_000) as i64,
-                    120 + rng.below(200) as i64,
-                    86_400 * 30 + sample * 30,
-                    if cpu > 90.0 { "warning" } else { "ok" },
-                    top,
-                ])?;
-                if rng.below(400) == 0 {
-                    event += 1;
-                    tx.execute(
-                        "INSERT INTO alerts (server_id, severity, metric, message, value, threshold, acknowledged, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 90, ?6, ?7)",
-                        params![server, rng.pick(SEVERITIES), rng.pick(METRICS), format!("High usage on server {server}"), cpu, (event % 2), ts(when)],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO audit_logs (user_id, action, target, details, ip_address, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![1 + event % 8, ["login", "server.update", "task.run", "alert.ack"][(event % 4) as usize], format!("server:{server}"), "{\"source\":\"web\"}", format!("192.0.2.{}", event % 250), ts(when)],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO webhook_deliveries (webhook_id, event, payload, status_code, response, delivered_at) VALUES (1, 'alert.critical', ?1, 200, 'ok', ?2)",
-                        params![format!("{{\"server\":{server},\"cpu\":{cpu:.1}}}"), ts(when)],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO terminal_sessions (server_id, user_id, started_at, ended_at, bytes_in, bytes_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![server, 1 + event % 8, ts(when), ts(when + Duration::minutes(12)), rng.below(100_000) as i64, rng.below(2_000_000) as i64],
-                    )?;
-                }
-                sample += 1;
+    /// Monitoring samples (and now and then an alert with its trail), 5,000
+    /// a transaction, until the database has `target_pages` pages.
+    fn history(
+        &self,
+        conn: &mut Connection,
+        rng: &mut Rng,
+        target_pages: u64,
+    ) -> Result<(), DemoError> {
+        let mut sample: i64 = 0;
+        let mut event: i64 = 0;
+        loop {
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            if pages as u64 >= target_pages {
+                return Ok(());
             }
+            let tx = conn.transaction()?;
+            {
+                let mut history = tx.prepare_cached(
+                    "INSERT INTO monitoring_history (server_id, timestamp, cpu_percent, memory_percent, memory_used, disk_percent, disk_used, load_1, load_5, load_15, net_rx_bytes, net_tx_bytes, process_count, uptime_seconds, status, top_processes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                )?;
+                for _ in 0..5_000 {
+                    let (server, when, cpu) = self.sample(&mut history, rng, sample)?;
+                    if rng.below(400) == 0 {
+                        event += 1;
+                        self.event(&tx, rng, event, server, when, cpu)?;
+                    }
+                    sample += 1;
+                }
+            }
+            tx.commit()?;
         }
-        tx.commit()?;
     }
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
-    Ok(())
+
+    /// Sample number `sample`: its server, time and CPU load.
+    fn sample(
+        &self,
+        history: &mut rusqlite::CachedStatement<'_>,
+        rng: &mut Rng,
+        sample: i64,
+    ) -> Result<(i64, DateTime<FixedOffset>, f64), DemoError> {
+        let servers = self.servers;
+        let sample_every = Duration::seconds(30);
+        let start = self.start;
+        let server = 1 + sample % servers;
+        let when = start + sample_every * (sample / servers) as i32;
+        let cpu = (rng.unit() * 60.0 + 5.0 * (server % 5) as f64).min(100.0);
+        let mem = 30.0 + rng.unit() * 50.0;
+        let top = format!(
+            "[{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}},{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}},{{\"name\":\"{}\",\"cpu\":{:.1},\"mem\":{:.1}}}]",
+            rng.pick(PROCESSES),
+            cpu * 0.5,
+            mem * 0.3,
+            rng.pick(PROCESSES),
+            cpu * 0.2,
+            mem * 0.1,
+            rng.pick(PROCESSES),
+            cpu * 0.1,
+            mem * 0.05
+        );
+        history.execute(params![
+            server,
+            ts(when),
+            (cpu * 10.0).round() / 10.0,
+            (mem * 10.0).round() / 10.0,
+            (mem * 16_777_216.0) as i64,
+            40.0 + (sample % 1000) as f64 / 50.0,
+            20_000_000_000i64 + sample * 1000,
+            (cpu / 25.0 * 100.0).round() / 100.0,
+            (cpu / 27.0 * 100.0).round() / 100.0,
+            (cpu / 30.0 * 100.0).round() / 100.0,
+            sample * 15_000 + rng.below(10_000) as i64,
+            sample * 9_000 + rng.below(10_000) as i64,
+            120 + rng.below(200) as i64,
+            86_400 * 30 + sample * 30,
+            if cpu > 90.0 { "warning" } else { "ok" },
+            top,
+        ])?;
+        Ok((server, when, cpu))
+    }
+
+    /// An alert with its audit line, webhook delivery and terminal session.
+    fn event(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        rng: &mut Rng,
+        event: i64,
+        server: i64,
+        when: DateTime<FixedOffset>,
+        cpu: f64,
+    ) -> Result<(), DemoError> {
+        tx.execute(
+            "INSERT INTO alerts (server_id, severity, metric, message, value, threshold, acknowledged, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 90, ?6, ?7)",
+            params![server, rng.pick(SEVERITIES), rng.pick(METRICS), format!("High usage on server {server}"), cpu, (event % 2), ts(when)],
+        )?;
+        tx.execute(
+            "INSERT INTO audit_logs (user_id, action, target, details, ip_address, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![1 + event % 8, ["login", "server.update", "task.run", "alert.ack"][(event % 4) as usize], format!("server:{server}"), "{\"source\":\"web\"}", format!("192.0.2.{}", event % 250), ts(when)],
+        )?;
+        tx.execute(
+            "INSERT INTO webhook_deliveries (webhook_id, event, payload, status_code, response, delivered_at) VALUES (1, 'alert.critical', ?1, 200, 'ok', ?2)",
+            params![format!("{{\"server\":{server},\"cpu\":{cpu:.1}}}"), ts(when)],
+        )?;
+        tx.execute(
+            "INSERT INTO terminal_sessions (server_id, user_id, started_at, ended_at, bytes_in, bytes_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![server, 1 + event % 8, ts(when), ts(when + Duration::minutes(12)), rng.below(100_000) as i64, rng.below(2_000_000) as i64],
+        )?;
+        Ok(())
+    }
 }
 
 fn inventory(rng: &mut Rng, id: i64) -> String {

@@ -2,6 +2,7 @@
 //! layout, catalog, ledger, lock, snapshots) and every operation on it
 //! (backup, verify, restore, prune, rotation, health). Uses `format`.
 
+pub mod activity_history;
 pub mod activity_log;
 pub mod backup;
 pub mod catalog;

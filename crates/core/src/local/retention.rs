@@ -213,24 +213,7 @@ pub fn plan_entries(
     policy: &RetentionPolicy,
     now: NaiveDateTime,
 ) -> RetentionPlan {
-    let mut decisions: Vec<RetentionDecision> = entries
-        .iter()
-        .map(|e| RetentionDecision {
-            filename: e.name.file_name().to_owned(),
-            taken_at: e.name.taken_at(),
-            bytes: e.bytes,
-            keep: Vec::new(),
-        })
-        .collect();
-
-    for decision in &mut decisions {
-        if decision.taken_at > now {
-            decision.keep.push(KeepReason::FutureDated);
-        }
-        if ledger.pinned.contains(&decision.filename) {
-            decision.keep.push(KeepReason::Pinned);
-        }
-    }
+    let mut decisions = first_decisions(entries, ledger, now);
     // The rules walk backups up to "now", newest first; future-dated ones
     // are kept above and must not push real backups out of their periods.
     let in_past = |i: &usize| decisions[*i].taken_at <= now;
@@ -243,23 +226,7 @@ pub fn plan_entries(
         .filter(in_past)
         .collect();
 
-    if let Some(&newest) = regular.first() {
-        decisions[newest].keep.push(KeepReason::Newest);
-    }
-    if let Some(&i) = regular
-        .iter()
-        .find(|&&i| ledger.deep_passed.contains_key(&decisions[i].filename))
-    {
-        decisions[i].keep.push(KeepReason::NewestDeepVerified);
-    }
-    if let Some(&i) = regular.iter().find(|&&i| {
-        ledger
-            .drills
-            .get(&decisions[i].filename)
-            .is_some_and(|d| d.ok)
-    }) {
-        decisions[i].keep.push(KeepReason::NewestDrilled);
-    }
+    keep_proofs(&mut decisions, &regular, ledger);
     for &i in regular.iter().take(policy.keep_last as usize) {
         decisions[i].keep.push(KeepReason::Last);
     }
@@ -304,6 +271,57 @@ pub fn plan_entries(
         decisions,
         bytes_freed,
         delete_count,
+    }
+}
+
+/// A decision per entry, kept so far only when it is dated after `now`
+/// or pinned.
+fn first_decisions(
+    entries: &[PlanEntry],
+    ledger: &Ledger,
+    now: NaiveDateTime,
+) -> Vec<RetentionDecision> {
+    entries
+        .iter()
+        .map(|e| {
+            let filename = e.name.file_name().to_owned();
+            let mut keep = Vec::new();
+            if e.name.taken_at() > now {
+                keep.push(KeepReason::FutureDated);
+            }
+            if ledger.pinned.contains(&filename) {
+                keep.push(KeepReason::Pinned);
+            }
+            RetentionDecision {
+                filename,
+                taken_at: e.name.taken_at(),
+                bytes: e.bytes,
+                keep,
+            }
+        })
+        .collect()
+}
+
+/// The rules no policy turns off: the newest regular backup, the newest
+/// deep-verified one and the newest drilled one are kept (the proof that a
+/// restore works is never pruned away).
+fn keep_proofs(decisions: &mut [RetentionDecision], regular: &[usize], ledger: &Ledger) {
+    if let Some(&newest) = regular.first() {
+        decisions[newest].keep.push(KeepReason::Newest);
+    }
+    if let Some(&i) = regular
+        .iter()
+        .find(|&&i| ledger.deep_passed.contains_key(&decisions[i].filename))
+    {
+        decisions[i].keep.push(KeepReason::NewestDeepVerified);
+    }
+    if let Some(&i) = regular.iter().find(|&&i| {
+        ledger
+            .drills
+            .get(&decisions[i].filename)
+            .is_some_and(|d| d.ok)
+    }) {
+        decisions[i].keep.push(KeepReason::NewestDrilled);
     }
 }
 

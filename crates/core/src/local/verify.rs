@@ -214,7 +214,10 @@ pub fn verify_entry(
 
 /// Runs the checks without recording them. A deep check keeps the verified
 /// plaintext copy in the staging folder and hands it back (restore swaps it
-/// in); it is removed when the [`StagedFile`] drops.
+/// in); it is removed when the [`StagedFile`] drops. Stages: **meta** (a
+/// `.meta` that exists must be usable), **open** (decrypt, or read a
+/// plaintext copy; staged when deep), **match** (size and SHA-256 against
+/// the `.meta`), **inspect** (SQLite's checks on the staged copy).
 pub(crate) fn check(
     data: &DataDir,
     entry: &CatalogEntry,
@@ -224,7 +227,61 @@ pub(crate) fn check(
     progress: &dyn Progress,
 ) -> Result<(VerifyReport, Option<StagedFile>), VerifyError> {
     let mut warnings = Vec::new();
-    let meta = match (&entry.meta, &entry.meta_problem) {
+    let meta = usable_meta(data, entry, &mut warnings)?;
+    let staging = if depth == VerifyDepth::Deep {
+        Some(Staging::open(data).map_err(io_err(&data.staging()))?)
+    } else {
+        None
+    };
+    let staged = staging.as_ref().map(|s| s.file("verify.db"));
+    let (plain, opened_with_default) = if entry.name.kind().is_encrypted() {
+        let opened = Opened {
+            entry,
+            meta,
+            staged: staged.as_ref(),
+        };
+        opened.decrypt(passphrase, progress, &mut warnings)?
+    } else {
+        (
+            read_plaintext(entry, staged.as_ref(), &mut warnings)?,
+            false,
+        )
+    };
+    if let Some(meta) = meta {
+        match_meta(meta, &plain)?;
+    }
+    tracing::debug!("decrypted and hashed");
+    let database = match &staged {
+        Some(staged) => Some(inspect_staged(
+            staged,
+            sync_staged,
+            progress,
+            &mut warnings,
+        )?),
+        None => None,
+    };
+    let report = VerifyReport {
+        filename: entry.name.file_name().to_owned(),
+        depth,
+        size_bytes: plain.size,
+        checksum_sha256: plain.sha256,
+        checksum_known: meta.is_some(),
+        opened_with_default_passphrase: opened_with_default,
+        database,
+        warnings,
+    };
+    Ok((report, staged))
+}
+
+/// Stage **meta**: the entry's `.meta`; one that exists but cannot be used
+/// is the verification's failure (said why); none at all is a warning for
+/// an encrypted backup (its checksum is unknown).
+fn usable_meta<'a>(
+    data: &DataDir,
+    entry: &'a CatalogEntry,
+    warnings: &mut Vec<String>,
+) -> Result<Option<&'a crate::format::meta::BackupMeta>, VerifyError> {
+    Ok(match (&entry.meta, &entry.meta_problem) {
         (Some(meta), _) => Some(meta),
         (None, Some(_)) => {
             let meta_name = entry.name.meta_name().unwrap_or_default();
@@ -244,17 +301,28 @@ pub(crate) fn check(
             }
             None
         }
-    };
+    })
+}
 
-    let staging = if depth == VerifyDepth::Deep {
-        Some(Staging::open(data).map_err(io_err(&data.staging()))?)
-    } else {
-        None
-    };
-    let staged = staging.as_ref().map(|s| s.file("verify.db"));
+/// Stage **open** of an encrypted backup: decrypted with the passphrase (or
+/// Server Monitor's well-known default, said as a warning) into the staged
+/// copy or nowhere, the ciphertext checked against the `.meta`'s record.
+struct Opened<'a> {
+    entry: &'a CatalogEntry,
+    meta: Option<&'a crate::format::meta::BackupMeta>,
+    staged: Option<&'a StagedFile>,
+}
 
-    let io_path = entry.path.clone();
-    let (plain, opened_with_default) = if entry.name.kind().is_encrypted() {
+impl Opened<'_> {
+    /// The plaintext's digest, and whether the default passphrase opened it.
+    fn decrypt(
+        &self,
+        passphrase: &Passphrase,
+        progress: &dyn Progress,
+        warnings: &mut Vec<String>,
+    ) -> Result<(Digested, bool), VerifyError> {
+        let (entry, meta, staged) = (self.entry, self.meta, self.staged);
+        let io_path = entry.path.clone();
         let file = std::fs::File::open(&entry.path).map_err(io_err(&io_path))?;
         let legacy = Passphrase::legacy_default();
         let candidates: Vec<&Passphrase> = if passphrase.is_legacy_default() {
@@ -308,93 +376,96 @@ pub(crate) fn check(
                 "opened with Server Monitor's well-known default passphrase, not yours".to_owned(),
             );
         }
-        (
+        Ok((
             decrypted.plaintext,
             legacy_used || passphrase.is_legacy_default(),
-        )
-    } else {
-        snapshot::check_is_sqlite(&entry.path).map_err(|e| match e {
-            SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
-            other => VerifyError::Snapshot(other),
-        })?;
-        warnings.push(
-            "plaintext backup: not encrypted, and anyone who can read the folder can read it"
-                .to_owned(),
-        );
-        if let Some(staged) = &staged {
-            std::fs::copy(&entry.path, staged.path()).map_err(io_err(staged.path()))?;
-        }
-        (digest_file(&entry.path).map_err(io_err(&io_path))?, false)
-    };
-
-    if let Some(meta) = meta {
-        if meta.size_bytes != plain.size {
-            return Err(VerifyError::SizeMismatch {
-                expected: meta.size_bytes,
-                actual: plain.size,
-            });
-        }
-        if !meta.checksum_sha256.eq_ignore_ascii_case(&plain.sha256) {
-            return Err(VerifyError::ChecksumMismatch {
-                expected: meta.checksum_sha256.clone(),
-                actual: plain.sha256,
-            });
-        }
+        ))
     }
+}
 
-    tracing::debug!("decrypted and hashed");
-    let database = match &staged {
-        Some(staged) => {
-            // A staged copy that will become the live database is written
-            // to disk while SQLite checks it, not after.
-            let (report, synced) = std::thread::scope(|scope| {
-                let synced = sync_staged.then(|| {
-                    scope.spawn(|| std::fs::File::open(staged.path()).and_then(|f| f.sync_all()))
-                });
-                let report = snapshot::inspect(staged.path(), progress);
-                tracing::debug!("inspected");
-                let synced = synced.map(|t| {
-                    t.join()
-                        .unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
-                });
-                tracing::debug!("staged synced");
-                (report, synced)
-            });
-            if let Some(Err(e)) = synced {
-                return Err(VerifyError::Io {
-                    path: staged.path().display().to_string(),
-                    source: e,
-                });
-            }
-            let report = report.map_err(|e| match e {
-                SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
-                other => VerifyError::Snapshot(other),
-            })?;
-            if !report.integrity_ok() {
-                return Err(VerifyError::IntegrityCheckFailed(report.integrity));
-            }
-            if report.foreign_key_errors > 0 {
-                warnings.push(format!(
-                    "{} foreign-key violations (copied faithfully from the live database)",
-                    report.foreign_key_errors
-                ));
-            }
-            Some(report)
-        }
-        None => None,
-    };
+/// Stage **open** of a plaintext copy: it must be SQLite (said as a
+/// warning: anyone who can read the folder can read it); copied to the
+/// staged file when deep; its digest.
+fn read_plaintext(
+    entry: &CatalogEntry,
+    staged: Option<&StagedFile>,
+    warnings: &mut Vec<String>,
+) -> Result<Digested, VerifyError> {
+    let io_path = entry.path.clone();
+    snapshot::check_is_sqlite(&entry.path).map_err(|e| match e {
+        SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
+        other => VerifyError::Snapshot(other),
+    })?;
+    warnings.push(
+        "plaintext backup: not encrypted, and anyone who can read the folder can read it"
+            .to_owned(),
+    );
+    if let Some(staged) = &staged {
+        std::fs::copy(&entry.path, staged.path()).map_err(io_err(staged.path()))?;
+    }
+    digest_file(&entry.path).map_err(io_err(&io_path))
+}
 
-    let report = VerifyReport {
-        filename: entry.name.file_name().to_owned(),
-        depth,
-        size_bytes: plain.size,
-        checksum_sha256: plain.sha256,
-        checksum_known: meta.is_some(),
-        opened_with_default_passphrase: opened_with_default,
-        database,
-        warnings,
-    };
-    Ok((report, staged))
+/// Stage **match**: the plaintext's size and SHA-256 against the `.meta`.
+fn match_meta(meta: &crate::format::meta::BackupMeta, plain: &Digested) -> Result<(), VerifyError> {
+    if meta.size_bytes != plain.size {
+        return Err(VerifyError::SizeMismatch {
+            expected: meta.size_bytes,
+            actual: plain.size,
+        });
+    }
+    if !meta.checksum_sha256.eq_ignore_ascii_case(&plain.sha256) {
+        return Err(VerifyError::ChecksumMismatch {
+            expected: meta.checksum_sha256.clone(),
+            actual: plain.sha256.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Stage **inspect**: SQLite's integrity and foreign-key checks on the
+/// staged copy (synced to disk meanwhile when it is to become the live
+/// database); foreign-key violations are a warning (copied faithfully).
+fn inspect_staged(
+    staged: &StagedFile,
+    sync_staged: bool,
+    progress: &dyn Progress,
+    warnings: &mut Vec<String>,
+) -> Result<DatabaseReport, VerifyError> {
+    // A staged copy that will become the live database is written
+    // to disk while SQLite checks it, not after.
+    let (report, synced) = std::thread::scope(|scope| {
+        let synced = sync_staged
+            .then(|| scope.spawn(|| std::fs::File::open(staged.path()).and_then(|f| f.sync_all())));
+        let report = snapshot::inspect(staged.path(), progress);
+        tracing::debug!("inspected");
+        let synced = synced.map(|t| {
+            t.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
+        });
+        tracing::debug!("staged synced");
+        (report, synced)
+    });
+    if let Some(Err(e)) = synced {
+        return Err(VerifyError::Io {
+            path: staged.path().display().to_string(),
+            source: e,
+        });
+    }
+    let report = report.map_err(|e| match e {
+        SnapshotError::NotASqliteDatabase(_) => VerifyError::NotASqliteDatabase,
+        other => VerifyError::Snapshot(other),
+    })?;
+    if !report.integrity_ok() {
+        return Err(VerifyError::IntegrityCheckFailed(report.integrity));
+    }
+    if report.foreign_key_errors > 0 {
+        warnings.push(format!(
+            "{} foreign-key violations (copied faithfully from the live database)",
+            report.foreign_key_errors
+        ));
+    }
+    Ok(report)
 }
 
 /// Checks that `passphrase` opens the newest encrypted backup (its session

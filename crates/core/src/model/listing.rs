@@ -144,6 +144,117 @@ pub struct ListItem {
     pub pinned: bool,
     /// Backup Desk: its latest restore drill (null: never drilled).
     pub drill: Option<DrillRecord>,
+    /// Backup Desk: all that holds for it, failure first
+    /// ([`ListItem::derive_states`]; filled by the service's list).
+    #[serde(default)]
+    pub states: Vec<BackupState>,
+}
+
+/// One thing that holds for a backup, as every screen and `list` say it.
+/// Declared worst first: [`ListItem::derive_states`] returns them in this
+/// order, so the first is what a one-word view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum BackupState {
+    /// Its latest verification failed: it is not restored.
+    FailedVerification,
+    /// Its latest restore drill failed.
+    DrillFailed,
+    /// A drill passed, but it failed a verification since: the proof no
+    /// longer holds (its bytes, or the passphrase that opens it, changed).
+    NoLongerProven,
+    /// Unencrypted on disk (the scripts' `.bak` or safety copy).
+    Plaintext,
+    /// Encrypted, but without a usable `.meta`: it cannot be checked
+    /// against its checksum.
+    NoMeta,
+    /// A safety copy made before a restore.
+    PreRestore,
+    /// Retention never deletes it.
+    Pinned,
+    /// Its latest drill restored it and nothing failed since.
+    ProvenRestorable,
+    /// Its latest verification passed, SQLite's checks included.
+    DeepVerified,
+    /// Its latest verification passed (decrypt, size, SHA-256).
+    QuickVerified,
+    /// Never verified.
+    Unverified,
+}
+
+impl BackupState {
+    /// How the screens and `list` say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            BackupState::FailedVerification => "failed verification",
+            BackupState::DrillFailed => "drill failed",
+            BackupState::NoLongerProven => "no longer proven restorable",
+            BackupState::Plaintext => "plaintext",
+            BackupState::NoMeta => "no .meta",
+            BackupState::PreRestore => "pre-restore",
+            BackupState::Pinned => "pinned",
+            BackupState::ProvenRestorable => "proven restorable",
+            BackupState::DeepVerified => "verified (deep)",
+            BackupState::QuickVerified => "verified (quick)",
+            BackupState::Unverified => "not verified",
+        }
+    }
+}
+
+impl ListItem {
+    /// All that holds for this backup from all its evidence (kind,
+    /// `.meta`, verification, drill, pin), failure first. Exactly one of
+    /// failed / deep / quick / unverified always holds; "proven
+    /// restorable" only while no verification failed.
+    pub fn derive_states(&self) -> Vec<BackupState> {
+        let failed = self.verified.state == VerificationStatus::Failed;
+        let mut states = Vec::new();
+        if failed {
+            states.push(BackupState::FailedVerification);
+        }
+        match &self.drill {
+            Some(d) if !d.ok => states.push(BackupState::DrillFailed),
+            Some(_) if failed => states.push(BackupState::NoLongerProven),
+            Some(_) => states.push(BackupState::ProvenRestorable),
+            None => {}
+        }
+        if !self.kind.is_encrypted() {
+            states.push(BackupState::Plaintext);
+        } else if !self.has_meta {
+            states.push(BackupState::NoMeta);
+        }
+        if self.kind.is_pre_restore() {
+            states.push(BackupState::PreRestore);
+        }
+        if self.pinned {
+            states.push(BackupState::Pinned);
+        }
+        match (self.verified.state, self.verified.depth) {
+            (VerificationStatus::Failed, _) => {}
+            (VerificationStatus::Passed, Some(VerifyDepth::Deep)) => {
+                states.push(BackupState::DeepVerified)
+            }
+            (VerificationStatus::Passed, _) => states.push(BackupState::QuickVerified),
+            (VerificationStatus::Never, _) => states.push(BackupState::Unverified),
+        }
+        states.sort();
+        states
+    }
+
+    /// The states in words, failure first ("failed verification · pinned").
+    pub fn state_words(&self) -> String {
+        let states = if self.states.is_empty() {
+            self.derive_states()
+        } else {
+            self.states.clone()
+        };
+        states
+            .iter()
+            .map(|s| s.words())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
 }
 
 /// The outcome of the latest restore drill of one backup (kept in the
@@ -160,4 +271,105 @@ pub struct DrillRecord {
     pub restore_ms: Option<u64>,
     /// Why it failed.
     pub error_kind: Option<ErrorKind>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(kind: BackupKind, has_meta: bool, pinned: bool) -> ListItem {
+        ListItem {
+            filename: "servers_db_20261201_020000.db.gpg".into(),
+            path: String::new(),
+            taken_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                .unwrap()
+                .and_hms_opt(2, 0, 0)
+                .unwrap(),
+            size: 1,
+            size_human: String::new(),
+            created_at: String::new(),
+            encrypted: kind.is_encrypted(),
+            checksum: None,
+            timestamp: None,
+            kind,
+            has_meta,
+            meta_problem: None,
+            db_size: None,
+            verified: VerifiedState::never(),
+            pinned,
+            drill: None,
+            states: Vec::new(),
+        }
+    }
+
+    /// Every combination of the evidence: kind, `.meta`, pin, verification
+    /// (never, quick, deep, failed) and drill (none, passed, failed).
+    #[test]
+    fn every_combination_of_evidence_says_all_that_holds_failure_first() {
+        use BackupState::*;
+        let kinds = [
+            BackupKind::Encrypted,
+            BackupKind::LegacyPlain,
+            BackupKind::PreRestoreEncrypted,
+            BackupKind::PreRestorePlain,
+        ];
+        let verifications = [
+            (VerificationStatus::Never, None),
+            (VerificationStatus::Passed, Some(VerifyDepth::Quick)),
+            (VerificationStatus::Passed, Some(VerifyDepth::Deep)),
+            (VerificationStatus::Failed, Some(VerifyDepth::Deep)),
+        ];
+        let drills = [None, Some(true), Some(false)];
+        let mut seen = 0;
+        for kind in kinds {
+            for has_meta in [true, false] {
+                for pinned in [true, false] {
+                    for (state, depth) in verifications {
+                        for drill in drills {
+                            let mut b = item(kind, has_meta, pinned);
+                            b.verified.state = state;
+                            b.verified.depth = depth;
+                            b.drill = drill.map(|ok| DrillRecord {
+                                ok,
+                                at: "2026-12-01T03:00:00Z".into(),
+                                restore_ms: None,
+                                error_kind: None,
+                            });
+                            let s = b.derive_states();
+                            let has = |x: BackupState| s.contains(&x);
+                            let failed = state == VerificationStatus::Failed;
+                            // Worst first, each once.
+                            assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+                            // Exactly one verification word.
+                            let verdicts =
+                                [FailedVerification, DeepVerified, QuickVerified, Unverified];
+                            assert_eq!(verdicts.iter().filter(|v| has(**v)).count(), 1, "{s:?}");
+                            assert_eq!(s[0] == FailedVerification, failed, "failure first: {s:?}");
+                            // Proven only while nothing failed since.
+                            assert_eq!(
+                                has(ProvenRestorable),
+                                drill == Some(true) && !failed,
+                                "{s:?}"
+                            );
+                            assert_eq!(has(NoLongerProven), drill == Some(true) && failed, "{s:?}");
+                            assert_eq!(has(DrillFailed), drill == Some(false), "{s:?}");
+                            assert_eq!(has(Pinned), pinned);
+                            assert_eq!(has(PreRestore), kind.is_pre_restore());
+                            assert_eq!(has(Plaintext), !kind.is_encrypted());
+                            assert_eq!(has(NoMeta), kind.is_encrypted() && !has_meta);
+                            seen += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(seen, 4 * 2 * 2 * 4 * 3);
+    }
+
+    #[test]
+    fn a_pinned_failed_backup_reads_failed_first() {
+        let mut b = item(BackupKind::Encrypted, true, true);
+        b.verified.state = VerificationStatus::Failed;
+        assert_eq!(b.state_words(), "failed verification · pinned");
+    }
 }

@@ -3,17 +3,19 @@
 //! other module of core. Listings and health are here because both a
 //! local installation and a server answer in them.
 
+mod activity;
 mod error_kind;
 mod health;
 mod listing;
 
+pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, LogLevel, LogName};
 pub use error_kind::ErrorKind;
 pub use health::{
     BackupStorage, DirectoryStorage, Health, HealthFailure, HealthReport, SizedItem, Storage,
     StorageFailure, StorageReport, TableRows,
 };
 pub use listing::{
-    BackupKind, DrillRecord, ListItem, VerificationStatus, VerifiedState, VerifyDepth,
+    BackupKind, BackupState, DrillRecord, ListItem, VerificationStatus, VerifiedState, VerifyDepth,
 };
 
 /// An error as the shells show it: `{kind, message}` (the CLI's `--json`,

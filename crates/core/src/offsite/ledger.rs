@@ -53,6 +53,8 @@ pub struct CopyLedger {
     pub lock: Option<LockState>,
     /// By file name.
     pub copies: BTreeMap<String, CopyRecord>,
+    /// How the latest push to this location ended (`None`: none yet).
+    pub last_push: Option<CopyCheck>,
 }
 
 /// Whether the location's bucket locks copies.

@@ -47,6 +47,77 @@ pub struct SftpFolder {
     folder: PathBuf,
 }
 
+/// The `ssh -s … sftp` command for `spec`: its own known-hosts file
+/// (strict, or accept-new on a location's first use), no shared
+/// connection, the identity if given, batch mode unless a key passphrase
+/// in the keychain is to be asked through the askpass helper.
+fn ssh_command(
+    spec: &SftpSpec,
+    known_hosts: &Path,
+    pin_new_key: bool,
+    askpass_scope: Option<&str>,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("ssh");
+    if let Some(config) = std::env::var_os("BACKUPDESK_SSH_CONFIG") {
+        cmd.arg("-F").arg(config);
+    }
+    if let Some(port) = spec.port {
+        cmd.arg("-p").arg(port.to_string());
+    }
+    let checking = if pin_new_key { "accept-new" } else { "yes" };
+    // A key with a passphrase in the keychain: ssh may ask for it, and
+    // only for it (no password, no keyboard-interactive), from this
+    // executable run as its askpass helper (see `askpass`).
+    let asks = askpass_scope.filter(|scope| crate::offsite::askpass::has_passphrase(scope));
+    match (asks, std::env::current_exe()) {
+        (Some(scope), Ok(exe)) => {
+            cmd.env("SSH_ASKPASS", exe)
+                .env("SSH_ASKPASS_REQUIRE", "force")
+                .env(crate::offsite::askpass::ASKPASS_SCOPE, scope)
+                .args([
+                    "-o",
+                    "BatchMode=no",
+                    "-o",
+                    "PasswordAuthentication=no",
+                    "-o",
+                    "KbdInteractiveAuthentication=no",
+                    "-o",
+                    "NumberOfPasswordPrompts=1",
+                ]);
+        }
+        _ => {
+            cmd.args(["-o", "BatchMode=yes"]);
+        }
+    }
+    cmd.args(["-T", "-o"])
+        .arg(format!("StrictHostKeyChecking={checking}"))
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+        .args([
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "ControlMaster=no",
+            "-o",
+            "ControlPath=none",
+            "-o",
+            "LogLevel=ERROR",
+        ]);
+    if let Some(identity) = &spec.identity {
+        cmd.arg("-i")
+            .arg(identity)
+            .args(["-o", "IdentitiesOnly=yes"]);
+    }
+    cmd.args(["-s", "--", &spec.destination, "sftp"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 impl SftpFolder {
     /// Connects to `spec` with the host keys of `known_hosts`; with
     /// `pin_new_key`, a host not in it yet is added (the location's first
@@ -70,64 +141,7 @@ impl SftpFolder {
             crate::publish::ensure_private_dir(dir)
                 .map_err(|e| OffsiteError::Local(dir.display().to_string(), e.to_string()))?;
         }
-        let mut cmd = tokio::process::Command::new("ssh");
-        if let Some(config) = std::env::var_os("BACKUPDESK_SSH_CONFIG") {
-            cmd.arg("-F").arg(config);
-        }
-        if let Some(port) = spec.port {
-            cmd.arg("-p").arg(port.to_string());
-        }
-        let checking = if pin_new_key { "accept-new" } else { "yes" };
-        // A key with a passphrase in the keychain: ssh may ask for it, and
-        // only for it (no password, no keyboard-interactive), from this
-        // executable run as its askpass helper (see `askpass`).
-        let asks = askpass_scope.filter(|scope| crate::offsite::askpass::has_passphrase(scope));
-        match (asks, std::env::current_exe()) {
-            (Some(scope), Ok(exe)) => {
-                cmd.env("SSH_ASKPASS", exe)
-                    .env("SSH_ASKPASS_REQUIRE", "force")
-                    .env(crate::offsite::askpass::ASKPASS_SCOPE, scope)
-                    .args([
-                        "-o",
-                        "BatchMode=no",
-                        "-o",
-                        "PasswordAuthentication=no",
-                        "-o",
-                        "KbdInteractiveAuthentication=no",
-                        "-o",
-                        "NumberOfPasswordPrompts=1",
-                    ]);
-            }
-            _ => {
-                cmd.args(["-o", "BatchMode=yes"]);
-            }
-        }
-        cmd.args(["-T", "-o"])
-            .arg(format!("StrictHostKeyChecking={checking}"))
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-            .args([
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-                "-o",
-                "ConnectTimeout=10",
-                "-o",
-                "ControlMaster=no",
-                "-o",
-                "ControlPath=none",
-                "-o",
-                "LogLevel=ERROR",
-            ]);
-        if let Some(identity) = &spec.identity {
-            cmd.arg("-i")
-                .arg(identity)
-                .args(["-o", "IdentitiesOnly=yes"]);
-        }
-        cmd.args(["-s", "--", &spec.destination, "sftp"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = ssh_command(spec, known_hosts, pin_new_key, askpass_scope);
         let host = spec.destination.clone();
         let mut child = {
             let _entered = runtime.enter();
@@ -394,6 +408,9 @@ impl CopyStore for SftpFolder {
         .map(|_| ())
     }
 
+    /// Stages: **resume** (a cut-off part's verified prefix kept),
+    /// **write** (the rest into the part), **confirm** (the part read back
+    /// and hashed, then renamed into place).
     fn upload_file(
         &self,
         name: &str,
@@ -401,155 +418,29 @@ impl CopyStore for SftpFolder {
         throttle: &mut Throttle,
         progress: &dyn Progress,
     ) -> Result<Uploaded, OffsiteError> {
-        use std::io::{Read, Seek, SeekFrom};
+        use std::io::{Seek, SeekFrom};
         let local =
             |e: std::io::Error| OffsiteError::Local(path.display().to_string(), e.to_string());
         let mut source = std::fs::File::open(path).map_err(local)?;
         let size = source.metadata().map_err(local)?.len();
         self.ensure_folder()?;
         let part = self.path(&Self::part_name(name));
-        let dest = self.path(name);
-
-        // A cut-off copy: keep its prefix when it is a plain file (never a
-        // link: it would be written through) that reads back as the
-        // file's. Anything else at the part's name is removed (a link
-        // itself, not what it points to) and the part made anew,
-        // exclusively.
-        let found = self
-            .runtime
-            .block_on(async { self.sftp().fs().symlink_metadata(&part).await })
-            .ok();
-        let plain = found
-            .as_ref()
-            .is_some_and(|m| m.file_type().is_some_and(|t| t.is_file()));
-        if found.is_some() && !plain {
-            self.runtime
-                .block_on(async { self.sftp().fs().remove_file(&part).await })
-                .map_err(|e| self.failure("remove what was left at the copy's part name", e))?;
-        }
-        let held = found
-            .filter(|_| plain)
-            .and_then(|m| m.len())
-            .filter(|&len| len > 0 && len <= size)
-            .unwrap_or(0);
-        let mut kept = 0;
-        if held > 0 {
-            let mut ours = Sha256::new();
-            let mut buffer = vec![0u8; CHUNK];
-            let mut left = held;
-            while left > 0 {
-                let n = left.min(CHUNK as u64) as usize;
-                source.read_exact(&mut buffer[..n]).map_err(local)?;
-                ours.update(&buffer[..n]);
-                left -= n as u64;
-            }
-            let theirs =
-                self.runtime
-                    .block_on(self.hash_remote(&part, held, &crate::progress::NoProgress));
-            if theirs.is_ok_and(|t| t.finalize() == ours.finalize()) {
-                kept = held;
-            }
-        }
+        let (kept, plain) = self.kept_prefix(&part, &mut source, size, &local)?;
         source.seek(SeekFrom::Start(kept)).map_err(local)?;
         progress.start(Phase::Upload, Some(size));
         progress.advance(kept);
-        let sent: Result<u64, Stalled> = self.runtime.block_on(async {
-            let mut options = self.sftp().options();
-            options.write(true);
-            if kept == 0 {
-                if plain {
-                    // A part that did not read back as the file's.
-                    self.sftp()
-                        .fs()
-                        .remove_file(&part)
-                        .await
-                        .map_err(|e| self.failure("write", e))?;
-                }
-                options.create_new(true);
-            }
-            let mut file = options
-                .open(&part)
-                .await
-                .map_err(|e| self.failure("write", e))?;
-            if kept > 0 {
-                file.set_len(kept)
-                    .await
-                    .map_err(|e| self.failure("write", e))?;
-                file.seek(SeekFrom::Start(kept))
-                    .await
-                    .map_err(|e| self.failure("write", SftpError::IOError(e)))?;
-            }
-            let mut buffer = vec![0u8; CHUNK];
-            let mut sent = 0u64;
-            loop {
-                let n = source.read(&mut buffer).map_err(local)?;
-                if n == 0 {
-                    break;
-                }
-                if let Err(e) = file.write_all(&buffer[..n]).await {
-                    return Err(Stalled::Write(e, size - kept - sent));
-                }
-                sent += n as u64;
-                progress.advance(n as u64);
-                throttle.pace(n as u64);
-            }
-            if self.sftp().support_fsync() {
-                file.sync_all().await.map_err(|e| Stalled::Write(e, 1))?;
-            }
-            file.close().await.map_err(|e| Stalled::Write(e, 1))?;
-            Ok(sent)
-        });
-        let sent = sent.map_err(|stalled| match stalled {
-            Stalled::Write(e, needed) => self.write_failure(e, needed),
-            Stalled::Other(e) => e,
-        })?;
-        progress.finish();
-
-        // Read back and hashed before it counts.
-        let mut whole = Sha256::new();
-        source.seek(SeekFrom::Start(0)).map_err(local)?;
-        let mut buffer = vec![0u8; CHUNK];
-        loop {
-            let n = source.read(&mut buffer).map_err(local)?;
-            if n == 0 {
-                break;
-            }
-            whole.update(&buffer[..n]);
-        }
-        let ours = whole.finalize();
-        progress.start(Phase::Download, Some(size));
-        let theirs = self
-            .runtime
-            .block_on(self.hash_remote(&part, size, progress))
-            .map_err(|e| self.failure("read back", e))?
-            .finalize();
-        progress.finish();
-        let b64 = |d: &[u8]| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.encode(d)
+        let write = PartWrite {
+            part: &part,
+            size,
+            kept,
+            plain,
         };
-        if theirs != ours {
-            let _ = self
-                .runtime
-                .block_on(async { self.sftp().fs().remove_file(&part).await });
-            return Err(OffsiteError::ChecksumNotConfirmed {
-                name: name.to_owned(),
-                expected: b64(&ours),
-                stored: b64(&theirs),
-            });
-        }
-        self.runtime
-            .block_on(async {
-                let mut fs = self.sftp().fs();
-                if !self.sftp().support_posix_rename() {
-                    let _ = fs.remove_file(&dest).await;
-                }
-                fs.rename(&part, &dest).await
-            })
-            .map_err(|e| self.failure("rename the verified copy", e))?;
+        let sent = self.write_part(&write, &mut source, throttle, progress, &local)?;
+        progress.finish();
+        let checksum = self.confirm(name, &part, &mut source, size, progress, &local)?;
         Ok(Uploaded {
             size,
-            checksum_sha256: b64(&ours),
+            checksum_sha256: checksum,
             parts_sent: u32::from(sent > 0),
             parts_kept: u32::from(kept > 0),
             bytes_sent: sent,
@@ -583,6 +474,205 @@ impl CopyStore for SftpFolder {
             self.host
         )))
     }
+}
+
+/// Where stage **write** puts the bytes: the part, the file's size, the
+/// verified prefix kept, whether a plain part is there.
+struct PartWrite<'a> {
+    part: &'a Path,
+    size: u64,
+    kept: u64,
+    plain: bool,
+}
+
+impl SftpFolder {
+    /// Stage **resume**: a cut-off copy's prefix is kept when it is a plain
+    /// file (never a link: it would be written through) that reads back as
+    /// the file's. Anything else at the part's name is removed (a link
+    /// itself, not what it points to). The bytes kept, and whether a plain
+    /// part is there.
+    fn kept_prefix(
+        &self,
+        part: &Path,
+        source: &mut std::fs::File,
+        size: u64,
+        local: &dyn Fn(std::io::Error) -> OffsiteError,
+    ) -> Result<(u64, bool), OffsiteError> {
+        let found = self
+            .runtime
+            .block_on(async { self.sftp().fs().symlink_metadata(part).await })
+            .ok();
+        let plain = found
+            .as_ref()
+            .is_some_and(|m| m.file_type().is_some_and(|t| t.is_file()));
+        if found.is_some() && !plain {
+            self.runtime
+                .block_on(async { self.sftp().fs().remove_file(part).await })
+                .map_err(|e| self.failure("remove what was left at the copy's part name", e))?;
+        }
+        let held = found
+            .filter(|_| plain)
+            .and_then(|m| m.len())
+            .filter(|&len| len > 0 && len <= size)
+            .unwrap_or(0);
+        if held == 0 {
+            return Ok((0, plain));
+        }
+        let ours = hash_local(source, Some(held)).map_err(local)?;
+        let theirs =
+            self.runtime
+                .block_on(self.hash_remote(part, held, &crate::progress::NoProgress));
+        let kept = if theirs.is_ok_and(|t| t.finalize() == ours.finalize()) {
+            held
+        } else {
+            0
+        };
+        Ok((kept, plain))
+    }
+
+    /// Stage **write**: the rest of `source` into the part (made anew,
+    /// exclusively, unless a verified prefix is kept), synced and closed.
+    /// The bytes sent.
+    fn write_part(
+        &self,
+        write: &PartWrite<'_>,
+        source: &mut std::fs::File,
+        throttle: &mut Throttle,
+        progress: &dyn Progress,
+        local: &dyn Fn(std::io::Error) -> OffsiteError,
+    ) -> Result<u64, OffsiteError> {
+        use std::io::{Read, SeekFrom};
+        let PartWrite {
+            part,
+            size,
+            kept,
+            plain,
+        } = *write;
+        let sent: Result<u64, Stalled> = self.runtime.block_on(async {
+            let mut options = self.sftp().options();
+            options.write(true);
+            if kept == 0 {
+                if plain {
+                    // A part that did not read back as the file's.
+                    self.sftp()
+                        .fs()
+                        .remove_file(part)
+                        .await
+                        .map_err(|e| self.failure("write", e))?;
+                }
+                options.create_new(true);
+            }
+            let mut file = options
+                .open(part)
+                .await
+                .map_err(|e| self.failure("write", e))?;
+            if kept > 0 {
+                file.set_len(kept)
+                    .await
+                    .map_err(|e| self.failure("write", e))?;
+                file.seek(SeekFrom::Start(kept))
+                    .await
+                    .map_err(|e| self.failure("write", SftpError::IOError(e)))?;
+            }
+            let mut buffer = vec![0u8; CHUNK];
+            let mut sent = 0u64;
+            loop {
+                let n = source.read(&mut buffer).map_err(local)?;
+                if n == 0 {
+                    break;
+                }
+                if let Err(e) = file.write_all(&buffer[..n]).await {
+                    return Err(Stalled::Write(e, size - kept - sent));
+                }
+                sent += n as u64;
+                progress.advance(n as u64);
+                throttle.pace(n as u64);
+            }
+            if self.sftp().support_fsync() {
+                file.sync_all().await.map_err(|e| Stalled::Write(e, 1))?;
+            }
+            file.close().await.map_err(|e| Stalled::Write(e, 1))?;
+            Ok(sent)
+        });
+        sent.map_err(|stalled| match stalled {
+            Stalled::Write(e, needed) => self.write_failure(e, needed),
+            Stalled::Other(e) => e,
+        })
+    }
+
+    /// Stage **confirm**: the part read back and hashed against the file
+    /// before it counts (removed when it differs), then renamed into place.
+    /// The file's SHA-256, base64.
+    fn confirm(
+        &self,
+        name: &str,
+        part: &Path,
+        source: &mut std::fs::File,
+        size: u64,
+        progress: &dyn Progress,
+        local: &dyn Fn(std::io::Error) -> OffsiteError,
+    ) -> Result<String, OffsiteError> {
+        use std::io::{Seek, SeekFrom};
+        source.seek(SeekFrom::Start(0)).map_err(local)?;
+        let ours = hash_local(source, None).map_err(local)?.finalize();
+        progress.start(Phase::Download, Some(size));
+        let theirs = self
+            .runtime
+            .block_on(self.hash_remote(part, size, progress))
+            .map_err(|e| self.failure("read back", e))?
+            .finalize();
+        progress.finish();
+        let b64 = |d: &[u8]| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(d)
+        };
+        if theirs != ours {
+            let _ = self
+                .runtime
+                .block_on(async { self.sftp().fs().remove_file(part).await });
+            return Err(OffsiteError::ChecksumNotConfirmed {
+                name: name.to_owned(),
+                expected: b64(&ours),
+                stored: b64(&theirs),
+            });
+        }
+        let dest = self.path(name);
+        self.runtime
+            .block_on(async {
+                let mut fs = self.sftp().fs();
+                if !self.sftp().support_posix_rename() {
+                    let _ = fs.remove_file(&dest).await;
+                }
+                fs.rename(part, &dest).await
+            })
+            .map_err(|e| self.failure("rename the verified copy", e))?;
+        Ok(b64(&ours))
+    }
+}
+
+/// The SHA-256 of `source` from where it is: its next `len` bytes, or to
+/// its end.
+fn hash_local(source: &mut std::fs::File, len: Option<u64>) -> std::io::Result<Sha256> {
+    use std::io::Read;
+    let mut hash = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    let mut left = len.unwrap_or(u64::MAX);
+    while left > 0 {
+        let want = left.min(CHUNK as u64) as usize;
+        let n = match len {
+            Some(_) => {
+                source.read_exact(&mut buffer[..want])?;
+                want
+            }
+            None => source.read(&mut buffer[..want])?,
+        };
+        if n == 0 {
+            break;
+        }
+        hash.update(&buffer[..n]);
+        left -= n as u64;
+    }
+    Ok(hash)
 }
 
 /// Why a copy's writing stopped (told apart outside the runtime, which a

@@ -201,17 +201,7 @@ impl RemoteServer {
         let record = record_of(item);
         let record = record.as_ref();
         let before = self.health()?;
-        let read_at = Instant::now();
-        let newest = listed
-            .iter()
-            .filter(|i| i.kind == BackupKind::Encrypted)
-            .filter_map(|i| BackupName::parse(&i.filename).ok())
-            .map(|n| n.taken_at())
-            .max();
-        if let (Some(newest), Some(now)) = (newest, server_clock(&before)) {
-            let elapsed = chrono::Duration::from_std(read_at.elapsed()).unwrap_or_default();
-            std::thread::sleep(pause_before_safety_backup(newest, now + elapsed));
-        }
+        wait_for_a_free_second(&listed, &before, Instant::now());
         let safety = self
             .backup_unrecorded()
             .map_err(|e| RemoteError::SafetyBackupFailed(e.to_string()))?;
@@ -225,40 +215,14 @@ impl RemoteServer {
         let sent = Instant::now();
         let settled = self.follow(&before, policy);
         let followed_ms = sent.elapsed().as_millis() as u64;
-        let outcome = match &settled {
-            Ok(after) => judge(
-                &RestoreEvidence {
-                    before: &before,
-                    answer: &answer,
-                    backup: record,
-                },
-                after,
-            ),
-            Err(Unsettled::Deadline) => RemoteRestoreOutcome::Unverified {
-                evidence: Evidence::Nothing,
-                detail: format!(
-                    "the server's database did not settle within {} s (its answers kept changing, or it did not answer)",
-                    policy.timeout.as_secs()
-                ),
-            },
-            Err(Unsettled::AuthLost(why)) => RemoteRestoreOutcome::Unverified {
-                evidence: Evidence::Nothing,
-                detail: why.clone(),
-            },
+        let evidence = RestoreEvidence {
+            before: &before,
+            answer: &answer,
+            backup: record,
         };
+        let outcome = verdict(&evidence, &settled, policy);
         let after = settled.ok();
-        let mut removed_from_server = Vec::new();
-        if let Some(plain) = BackupName::parse(name)?.file_name().strip_suffix(".gpg") {
-            // §6.2: the decrypted copy stays in the backups folder. Only this
-            // exact name is ever removed; the server answers 404 when absent.
-            match self.delete_file(plain) {
-                Ok(true) => removed_from_server.push(plain.to_owned()),
-                Ok(false) => {}
-                Err(e) => warnings.push(format!(
-                    "the server may have left the plaintext copy {plain} in its backups folder, and removing it failed ({e}): remove it by hand"
-                )),
-            }
-        }
+        let removed_from_server = self.remove_plaintext_left(name, &mut warnings)?;
         let server_safety_copies = match self.list() {
             Ok(now) => now
                 .iter()
@@ -290,6 +254,27 @@ impl RemoteServer {
         };
         report.summary = report.message();
         Ok((report, safety.item))
+    }
+
+    /// §6.2: the decrypted copy the server's restore leaves in its backups
+    /// folder, removed (only that exact name; the server answers 404 when
+    /// it is absent); a failure is a warning naming it.
+    fn remove_plaintext_left(
+        &self,
+        name: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<String>, RemoteError> {
+        let mut removed = Vec::new();
+        if let Some(plain) = BackupName::parse(name)?.file_name().strip_suffix(".gpg") {
+            match self.delete_file(plain) {
+                Ok(true) => removed.push(plain.to_owned()),
+                Ok(false) => {}
+                Err(e) => warnings.push(format!(
+                    "the server may have left the plaintext copy {plain} in its backups folder, and removing it failed ({e}): remove it by hand"
+                )),
+            }
+        }
+        Ok(removed)
     }
 
     /// Sends the restore once. A 401 or 403 means the server did not run it.
@@ -423,6 +408,43 @@ fn table_changes(
             name,
         })
         .collect()
+}
+
+/// The verdict once the database settled (judged), or why it never did.
+fn verdict(
+    evidence: &RestoreEvidence<'_>,
+    settled: &Result<HealthReport, Unsettled>,
+    policy: &FollowPolicy,
+) -> RemoteRestoreOutcome {
+    match settled {
+        Ok(after) => judge(evidence, after),
+        Err(Unsettled::Deadline) => RemoteRestoreOutcome::Unverified {
+            evidence: Evidence::Nothing,
+            detail: format!(
+                "the server's database did not settle within {} s (its answers kept changing, or it did not answer)",
+                policy.timeout.as_secs()
+            ),
+        },
+        Err(Unsettled::AuthLost(why)) => RemoteRestoreOutcome::Unverified {
+            evidence: Evidence::Nothing,
+            detail: why.clone(),
+        },
+    }
+}
+
+/// The server names backups by the second: waits (by its clock) until a
+/// safety backup made now cannot take the name of the newest listed one.
+fn wait_for_a_free_second(listed: &[ListItem], before: &HealthReport, read_at: Instant) {
+    let newest = listed
+        .iter()
+        .filter(|i| i.kind == BackupKind::Encrypted)
+        .filter_map(|i| BackupName::parse(&i.filename).ok())
+        .map(|n| n.taken_at())
+        .max();
+    if let (Some(newest), Some(now)) = (newest, server_clock(before)) {
+        let elapsed = chrono::Duration::from_std(read_at.elapsed()).unwrap_or_default();
+        std::thread::sleep(pause_before_safety_backup(newest, now + elapsed));
+    }
 }
 
 #[cfg(test)]

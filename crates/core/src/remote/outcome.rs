@@ -230,28 +230,11 @@ pub fn judge(evidence: &RestoreEvidence<'_>, after: &HealthReport) -> RemoteRest
         }
         HealthReport::Checked(h) => h,
     };
+    if let Some(at_risk) = broken(after) {
+        return at_risk;
+    }
     let now = ContentFingerprint::of(after);
     let record_matches = evidence.backup.is_some_and(|b| now.matches(b));
-    if !after.healthy {
-        return DataAtRisk {
-            evidence: Evidence::DatabaseState,
-            detail: format!(
-                "the database fails its integrity check ({} foreign key errors)",
-                after.foreign_key_errors
-            ),
-        };
-    }
-    if after.tables == 0 {
-        let what = if after.size == 0 {
-            "a 0-byte file".to_owned()
-        } else {
-            format!("{} with no tables", after.size_human)
-        };
-        return DataAtRisk {
-            evidence: Evidence::DatabaseState,
-            detail: format!("the server's database is now {what}"),
-        };
-    }
     let before = match evidence.before {
         HealthReport::Checked(h) => Some(ContentFingerprint::of(h)),
         HealthReport::Failed(_) => None,
@@ -283,8 +266,52 @@ pub fn judge(evidence: &RestoreEvidence<'_>, after: &HealthReport) -> RemoteRest
             }
         };
     }
-    match evidence.backup {
-        Some(_) if record_matches && !closer_to_before => Restored {
+    by_record(
+        evidence.backup.is_some(),
+        record_matches && !closer_to_before,
+        as_before,
+        &now,
+    )
+}
+
+/// Data at risk when the settled database fails its integrity check or
+/// holds no table at all (`None`: it is sound enough to compare).
+fn broken(after: &crate::model::Health) -> Option<RemoteRestoreOutcome> {
+    if !after.healthy {
+        return Some(RemoteRestoreOutcome::DataAtRisk {
+            evidence: Evidence::DatabaseState,
+            detail: format!(
+                "the database fails its integrity check ({} foreign key errors)",
+                after.foreign_key_errors
+            ),
+        });
+    }
+    if after.tables == 0 {
+        let what = if after.size == 0 {
+            "a 0-byte file".to_owned()
+        } else {
+            format!("{} with no tables", after.size_human)
+        };
+        return Some(RemoteRestoreOutcome::DataAtRisk {
+            evidence: Evidence::DatabaseState,
+            detail: format!("the server's database is now {what}"),
+        });
+    }
+    None
+}
+
+/// The verdict of a restore the server said succeeded: by the backup's
+/// record when there is one (`matches`: the database is the record's and
+/// not closer to what it held before), else by whether it changed.
+fn by_record(
+    has_record: bool,
+    matches: bool,
+    as_before: bool,
+    now: &ContentFingerprint,
+) -> RemoteRestoreOutcome {
+    use RemoteRestoreOutcome::*;
+    match has_record {
+        true if matches => Restored {
             evidence: Evidence::BackupRecord,
             detail: format!(
                 "the database matches the backup's record: {} tables, {} rows, {} bytes",
@@ -293,19 +320,19 @@ pub fn judge(evidence: &RestoreEvidence<'_>, after: &HealthReport) -> RemoteRest
                 now.logical_size
             ),
         },
-        Some(_) if as_before => NotRestored {
+        true if as_before => NotRestored {
             evidence: Evidence::BackupRecord,
             detail: "the database is as it was before, not as the backup's record".to_owned(),
         },
-        Some(_) => Unverified {
+        true => Unverified {
             evidence: Evidence::BackupRecord,
             detail: "the database changed, but matches neither the backup's record nor what it held before".to_owned(),
         },
-        None if as_before => Unverified {
+        false if as_before => Unverified {
             evidence: Evidence::BeforeOnly,
             detail: "the database is as it was before; with no record of what the backup holds, Backup Desk cannot tell whether it holds the same or the server did not restore it".to_owned(),
         },
-        None => Restored {
+        false => Restored {
             evidence: Evidence::BeforeOnly,
             detail: format!(
                 "the database changed and has {} tables with {} rows; there is no record of the backup's content to compare it with",

@@ -122,6 +122,7 @@ mod tests {
             verified: VerifiedState::never(),
             pinned: false,
             drill: None,
+            states: Vec::new(),
         }
     }
 

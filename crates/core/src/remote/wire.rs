@@ -135,6 +135,7 @@ impl ListItemAnswer {
             verified: VerifiedState::never(),
             pinned: false,
             drill: None,
+            states: Vec::new(),
             filename,
         })
     }

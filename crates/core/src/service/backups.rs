@@ -19,13 +19,18 @@ pub use crate::targets::{BackupDetail, BackupSummary};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-/// Every backup of the selection, newest first.
+/// Every backup of the selection, newest first, each with all that holds
+/// for it ([`ListItem::derive_states`]).
 ///
 /// # Errors
 /// A missing data folder, an unreadable backup folder, a server's errors.
 pub fn list(selection: &Selection) -> Result<Vec<ListItem>> {
     selection.require_existing()?;
-    Ok(selection.target().list()?)
+    let mut items = selection.target().list()?;
+    for item in &mut items {
+        item.states = item.derive_states();
+    }
+    Ok(items)
 }
 
 /// The listed backup called `name`: refuses names that could escape a
@@ -98,63 +103,33 @@ fn push_after_backup(
     let Ok(locations) = offsite::locations(Some(selection)) else {
         return Vec::new();
     };
-    // Each outcome also goes to the backup log, where a failed copy stays
-    // on record after the summary is gone.
-    let log = selection
-        .installation()
-        .ok()
-        .map(crate::local::activity_log::ActivityLog::backup);
-    let record = |push: crate::targets::OffsitePush| {
-        if let Some(log) = &log {
-            use crate::local::activity_log::Level;
-            match &push.error {
-                None => log.append(
-                    clock,
-                    Level::Info,
-                    &format!(
-                        "Copied off-site to {}: {} file(s)",
-                        push.location, push.copied
-                    ),
-                ),
-                Some(e) => log.append(
-                    clock,
-                    Level::Warning,
-                    &format!(
-                        "The off-site copy to {} failed: {}",
-                        push.location, e.message
-                    ),
-                ),
-            }
-        }
-        push
-    };
     locations
         .iter()
         .map(|location| {
-            record(
-                match offsite::push(
-                    selection,
-                    &offsite::PushOptions {
-                        only: Some(location.name.clone()),
-                        ..Default::default()
-                    },
-                    clock,
-                    progress,
-                ) {
-                    Ok(reports) => crate::targets::OffsitePush {
-                        location: location.name.clone(),
-                        ok: true,
-                        copied: reports.iter().map(|r| r.copied.len()).sum(),
-                        error: None,
-                    },
-                    Err(e) => crate::targets::OffsitePush {
-                        location: location.name.clone(),
-                        ok: false,
-                        copied: 0,
-                        error: Some(KindedMessage::of(&e)),
-                    },
+            // Each outcome is also written to the backup log by the push.
+            match offsite::push(
+                selection,
+                &offsite::PushOptions {
+                    only: Some(location.name.clone()),
+                    after_backup: true,
+                    ..Default::default()
                 },
-            )
+                clock,
+                progress,
+            ) {
+                Ok(reports) => crate::targets::OffsitePush {
+                    location: location.name.clone(),
+                    ok: true,
+                    copied: reports.iter().map(|r| r.copied.len()).sum(),
+                    error: None,
+                },
+                Err(e) => crate::targets::OffsitePush {
+                    location: location.name.clone(),
+                    ok: false,
+                    copied: 0,
+                    error: Some(KindedMessage::of(&e)),
+                },
+            }
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 //! function here with a [`selection::PassphraseSource`] of its own, and
 //! presents the typed result or the kinded [`ServiceError`].
 
+pub mod activity;
 pub mod backups;
 pub mod drills;
 pub mod error;

@@ -53,6 +53,13 @@ impl Target for LocalTarget {
             .collect())
     }
 
+    fn activity(
+        &self,
+        query: &crate::model::ActivityQuery,
+    ) -> Result<crate::model::ActivityPage, TargetError> {
+        Ok(crate::local::activity_history::read(&self.data, query))
+    }
+
     fn backup(
         &self,
         passphrase: &Passphrase,

@@ -182,6 +182,12 @@ pub trait Target {
     fn storage(&self) -> Result<StorageReport, TargetError>;
     /// `GET /api/database/backups`, newest first.
     fn list(&self) -> Result<Vec<ListItem>, TargetError>;
+    /// The installation's activity as its logs record it, newest first
+    /// (Server Monitor's API has none: refused there).
+    fn activity(
+        &self,
+        query: &crate::model::ActivityQuery,
+    ) -> Result<crate::model::ActivityPage, TargetError>;
     /// `POST /api/database/backup`.
     fn backup(
         &self,

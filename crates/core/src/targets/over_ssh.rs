@@ -231,6 +231,16 @@ impl Target for SshTarget {
         Ok(self.read::<Listed>(&["list"], None, &NoProgress)?.backups)
     }
 
+    /// The engine's `activity`, with the query as its flags.
+    fn activity(
+        &self,
+        query: &crate::model::ActivityQuery,
+    ) -> Result<crate::model::ActivityPage, TargetError> {
+        let words = activity_words(query);
+        let verb: Vec<&str> = words.iter().map(String::as_str).collect();
+        self.read(&verb, None, &NoProgress)
+    }
+
     fn backup(
         &self,
         passphrase: &Passphrase,
@@ -371,6 +381,32 @@ fn answer_of<T: DeserializeOwned>(
             ),
         })
     })
+}
+
+/// `activity` and the flags that ask the engine for `query`.
+fn activity_words(query: &crate::model::ActivityQuery) -> Vec<String> {
+    let mut words = vec![
+        "activity".to_owned(),
+        "--limit".to_owned(),
+        query.limit.to_string(),
+    ];
+    if let Some(since) = query.since {
+        words.push("--since".to_owned());
+        words.push(since.format("%Y-%m-%d %H:%M:%S").to_string());
+    }
+    if !query.search.trim().is_empty() {
+        words.push("--search".to_owned());
+        words.push(query.search.clone());
+    }
+    if let Some(level) = query.min_level {
+        words.push("--level".to_owned());
+        words.push(level.as_str().to_owned());
+    }
+    for log in &query.logs {
+        words.push("--log".to_owned());
+        words.push(log.as_str().to_owned());
+    }
+    words
 }
 
 #[cfg(test)]

@@ -136,6 +136,17 @@ impl Target for RemoteTarget {
         })
     }
 
+    /// The API has no logs to read.
+    fn activity(
+        &self,
+        _query: &crate::model::ActivityQuery,
+    ) -> Result<crate::model::ActivityPage, TargetError> {
+        Err(TargetError::NotThroughApi {
+            location: self.server.base_url().to_owned(),
+            what: "show the installation's logs",
+        })
+    }
+
     fn set_pinned(&self, _name: &str, _pinned: bool) -> Result<(), TargetError> {
         Err(TargetError::NotThroughApi {
             location: self.server.base_url().to_owned(),

@@ -15,4 +15,9 @@ newest_pushed_at: string | null,
 /**
  * The newest passed deep check of a copy (RFC 3339; `None`: never).
  */
-last_deep_check: string | null, };
+last_deep_check: string | null, 
+/**
+ * What is wrong off-site, per location (a failed latest push, a
+ * copy whose latest check failed); each is also a tile problem.
+ */
+problems: Array<string>, };

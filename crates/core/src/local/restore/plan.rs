@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::format::crypto::Passphrase;
 use crate::format::meta::TableRows;
 use crate::format::name::{BackupKind, BackupName};
-use crate::local::catalog::BackupCatalog;
+use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
 use crate::local::snapshot;
 use crate::local::verify::{self, VerifyDepth};
@@ -93,7 +93,6 @@ pub fn plan(
     let entry = catalog.find(file_name)?;
     let live = data.database();
     let live_tables = live_counts(&live);
-    let mut warnings = Vec::new();
     let meta_tables = entry.meta.as_ref().and_then(|m| m.tables.clone());
     let (backup_tables, counts_from, backup_db_size) = match meta_tables {
         Some(tables) => (
@@ -112,6 +111,47 @@ pub fn plan(
             (tables, CountsSource::StagedCopy, Some(report.size_bytes))
         }
     };
+    let now = clock.now();
+    let pre = BackupName::new_pre_restore(now.naive_local())
+        .file_name()
+        .to_owned();
+    Ok(RestorePlan {
+        backup: file_name.to_owned(),
+        kind: entry.name.kind(),
+        taken_at: entry.name.taken_at(),
+        age_seconds: (now.naive_local() - entry.name.taken_at()).num_seconds(),
+        has_meta: entry.meta.is_some(),
+        counts_from,
+        tables: table_changes(&backup_tables, &live_tables),
+        live_size: std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0),
+        backup_db_size,
+        pre_restore_backup: pre,
+        stop_cmd: options.stop_cmd.clone(),
+        start_cmd: options.start_cmd.clone(),
+        steps: steps(file_name, &live, options),
+        warnings: warnings(entry, &live, options),
+    })
+}
+
+/// Every table of either side with its row counts.
+fn table_changes(backup: &[TableRows], live: &[TableRows]) -> Vec<TableChange> {
+    let mut names: Vec<&str> = backup.iter().map(|t| t.name.as_str()).collect();
+    names.extend(live.iter().map(|t| t.name.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| TableChange {
+            name: name.to_owned(),
+            backup_rows: backup.iter().find(|t| t.name == name).map(|t| t.rows),
+            live_rows: live.iter().find(|t| t.name == name).map(|t| t.rows),
+        })
+        .collect()
+}
+
+/// What the plan warns of: no `.meta`, a plaintext file, no stop command.
+fn warnings(entry: &CatalogEntry, live: &Path, options: &RestoreOptions) -> Vec<String> {
+    let mut warnings = Vec::new();
     if entry.meta.is_none() {
         warnings.push("this backup has no .meta: its checksum cannot be checked, only that it decrypts and passes SQLite's checks".to_owned());
     }
@@ -122,25 +162,11 @@ pub fn plan(
     if options.stop_cmd.is_none() && live.exists() {
         warnings.push("no --stop-cmd: the swap is safe against a running service, but writes it makes between the safety backup and the swap are lost".to_owned());
     }
-    let now = clock.now();
-    let pre = BackupName::new_pre_restore(now.naive_local())
-        .file_name()
-        .to_owned();
-    let mut names: Vec<&str> = backup_tables.iter().map(|t| t.name.as_str()).collect();
-    names.extend(live_tables.iter().map(|t| t.name.as_str()));
-    names.sort_unstable();
-    names.dedup();
-    let tables = names
-        .into_iter()
-        .map(|name| TableChange {
-            name: name.to_owned(),
-            backup_rows: backup_tables
-                .iter()
-                .find(|t| t.name == name)
-                .map(|t| t.rows),
-            live_rows: live_tables.iter().find(|t| t.name == name).map(|t| t.rows),
-        })
-        .collect();
+    warnings
+}
+
+/// The restore's steps in words, in order.
+fn steps(file_name: &str, live: &Path, options: &RestoreOptions) -> Vec<String> {
     let mut steps = vec![
         format!(
             "decrypt {file_name} into the private staging folder and check its size and SHA-256"
@@ -151,7 +177,11 @@ pub fn plan(
         steps.push(format!("stop the service: {cmd}"));
     }
     if live.exists() {
-        steps.push(format!("back up the live database, encrypted, as {pre}"));
+        // Its name has the time it is made, said in the outcome.
+        steps.push(
+            "back up the live database, encrypted, as a prerestore_… safety backup (named when it is made)"
+                .to_owned(),
+        );
         steps.push(format!(
             "put the checked copy in place of {}: an atomic rename when no process has it open, else SQLite's backup API in one step",
             live.display()
@@ -169,22 +199,7 @@ pub fn plan(
     if let Some(cmd) = &options.start_cmd {
         steps.push(format!("start the service: {cmd}"));
     }
-    Ok(RestorePlan {
-        backup: file_name.to_owned(),
-        kind: entry.name.kind(),
-        taken_at: entry.name.taken_at(),
-        age_seconds: (now.naive_local() - entry.name.taken_at()).num_seconds(),
-        has_meta: entry.meta.is_some(),
-        counts_from,
-        tables,
-        live_size: std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0),
-        backup_db_size,
-        pre_restore_backup: pre,
-        stop_cmd: options.stop_cmd.clone(),
-        start_cmd: options.start_cmd.clone(),
-        steps,
-        warnings,
-    })
+    steps
 }
 
 fn live_counts(live: &Path) -> Vec<TableRows> {

@@ -312,196 +312,51 @@ impl S3Bucket {
             |e: std::io::Error| OffsiteError::Local(path.display().to_string(), e.to_string());
         let mut file = std::fs::File::open(path).map_err(local)?;
         let size = file.metadata().map_err(local)?.len();
-        let key = self.key(name);
-        let parts = size.div_ceil(self.part_size).max(1);
-        if parts == 1 {
-            // One request, the whole file's SHA-256 checked by the store.
+        if size.div_ceil(self.part_size).max(1) == 1 {
             let mut bytes = Vec::with_capacity(size as usize);
             file.read_to_end(&mut bytes).map_err(local)?;
-            progress.start(Phase::Upload, Some(size));
-            self.put_bytes(name, &bytes)?;
-            progress.advance(size);
-            throttle.pace(size);
-            progress.finish();
-            return Ok(Uploaded {
-                size,
-                checksum_sha256: b64(&Sha256::digest(&bytes)),
-                parts_sent: 1,
-                parts_kept: 0,
-                bytes_sent: size,
-                bytes_kept: 0,
-            });
+            return self.upload_whole(name, &bytes, throttle, progress);
         }
+        let key = self.key(name);
         let upload_id = self.resumable_upload(&key)?;
         let held = self.held_parts(&key, &upload_id)?;
         progress.start(Phase::Upload, Some(size));
-        // One read of the file: each part hashed, then kept (the store has
-        // it, same size and digest) or sent: up to IN_FLIGHT parts wait for
-        // the store's answer at once, but only one is being transmitted at
-        // any time (the next starts when its bytes are on their way), so a
-        // push killed cuts off at most one part. Under a bandwidth limit,
-        // which paces each part, one at a time.
-        let in_flight = if throttle.is_limited() { 1 } else { IN_FLIGHT };
-        let outcome: Result<PartsDone, OffsiteError> = self.runtime.block_on(async {
-            let mut digests = Vec::with_capacity(parts as usize);
-            let mut completed = Vec::with_capacity(parts as usize);
-            let (mut parts_sent, mut parts_kept, mut bytes_sent, mut bytes_kept) =
-                (0u64, 0u64, 0u64, 0u64);
-            let mut sending = tokio::task::JoinSet::new();
-            let receive = |done: Option<
-                Result<Result<PartSent, OffsiteError>, tokio::task::JoinError>,
-            >,
-                           completed: &mut Vec<CompletedPart>,
-                           throttle: &mut Throttle|
-             -> Result<(), OffsiteError> {
-                let Some(done) = done else { return Ok(()) };
-                let (number, len, e_tag, checksum) =
-                    done.map_err(|e| OffsiteError::Failed(format!("a part upload stopped: {e}")))??;
-                progress.advance(len as u64);
-                throttle.pace(len as u64);
-                completed.push(
-                    CompletedPart::builder()
-                        .part_number(number)
-                        .set_e_tag(e_tag)
-                        .checksum_sha256(checksum)
-                        .build(),
-                );
-                Ok(())
-            };
-            for number in 0..parts {
-                let len = part_len(size, self.part_size, number);
-                let mut buffer = vec![0u8; len];
-                file.read_exact(&mut buffer).map_err(local)?;
-                let digest = Sha256::digest(&buffer).to_vec();
-                let checksum = b64(&digest);
-                digests.push(digest);
-                let part_number = number as i32 + 1;
-                // A held part counts when its size and digest are ours:
-                // its SHA-256 when the store lists it (AWS), else its
-                // ETag, the part's MD5 for an unencrypted upload (moto
-                // lists no part checksums).
-                let kept = held.iter().find(|p| {
-                    p.part_number == Some(part_number)
-                        && p.size == Some(len as i64)
-                        && match p.checksum_sha256.as_deref() {
-                            Some(stored) => stored == checksum,
-                            None => {
-                                p.e_tag.as_deref().map(|e| e.trim_matches('"'))
-                                    == Some(
-                                        hex::encode(<md5::Md5 as md5::Digest>::digest(&buffer))
-                                            .as_str(),
-                                    )
-                            }
-                        }
-                });
-                if let Some(part) = kept {
-                    parts_kept += 1;
-                    bytes_kept += len as u64;
-                    progress.advance(len as u64);
-                    completed.push(
-                        CompletedPart::builder()
-                            .part_number(part_number)
-                            .set_e_tag(part.e_tag.clone())
-                            .checksum_sha256(checksum)
-                            .build(),
-                    );
-                    continue;
-                }
-                while sending.len() >= in_flight {
-                    receive(sending.join_next().await, &mut completed, throttle)?;
-                }
-                let (body, taken) = part_body::part_body(buffer);
-                let request = self
-                    .client
-                    .upload_part()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .upload_id(&upload_id)
-                    .part_number(part_number)
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .checksum_sha256(&checksum)
-                    .body(body);
-                let bucket = self.bucket.clone();
-                sending.spawn(async move {
-                    let sent = request
-                        .send()
-                        .await
-                        .map_err(|e| classify("write", &bucket, e))?;
-                    Ok((part_number, len, sent.e_tag().map(str::to_owned), checksum))
-                });
-                parts_sent += 1;
-                bytes_sent += len as u64;
-                // The next part starts once this one's bytes are on
-                // their way (or it ended early, e.g. refused).
-                loop {
-                    tokio::select! {
-                        _ = taken.notified() => break,
-                        done = sending.join_next() => {
-                            receive(done, &mut completed, throttle)?;
-                            if sending.is_empty() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            while !sending.is_empty() {
-                receive(sending.join_next().await, &mut completed, throttle)?;
-            }
-            completed.sort_by_key(|p| p.part_number());
-            Ok(PartsDone {
-                digests,
-                completed,
-                counts: [parts_sent, parts_kept, bytes_sent, bytes_kept],
-            })
-        });
-        let PartsDone {
-            digests,
-            completed,
-            counts: [parts_sent, parts_kept, bytes_sent, bytes_kept],
-        } = outcome?;
-        let (parts_sent, parts_kept) = (parts_sent as u32, parts_kept as u32);
-        let done = self.call(
-            "write",
-            self.client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&key)
-                .upload_id(&upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(completed))
-                        .build(),
-                )
-                .send(),
-        )?;
-        progress.finish();
-        let expected = composite_checksum(&digests);
-        // The store's checksum of what it now holds: in the completion's
-        // answer (AWS), else asked for (moto answers it to HEAD only, and
-        // without the `-N`).
-        let stored = match done.checksum_sha256() {
-            Some(stored) => Some(stored.to_owned()),
-            None => self.head(name)?.and_then(|o| o.checksum_sha256),
+        let upload = Multipart {
+            store: self,
+            key: &key,
+            upload_id: &upload_id,
+            size,
+            progress,
         };
-        let confirmed = stored
-            .as_deref()
-            .is_some_and(|s| s == expected || Some(s) == expected.split('-').next());
-        match stored {
-            Some(_) if confirmed => Ok(Uploaded {
-                size,
-                checksum_sha256: expected,
-                parts_sent,
-                parts_kept,
-                bytes_sent,
-                bytes_kept,
-            }),
-            other => Err(OffsiteError::ChecksumNotConfirmed {
-                name: name.to_owned(),
-                expected,
-                stored: other.unwrap_or_else(|| "none".to_owned()),
-            }),
-        }
+        let done = self
+            .runtime
+            .block_on(upload.parts(&mut file, &held, throttle, &local))?;
+        upload.complete(name, done)
+    }
+
+    /// Stage **whole**: a file of one part in one request, its SHA-256
+    /// checked by the store.
+    fn upload_whole(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        throttle: &mut Throttle,
+        progress: &dyn Progress,
+    ) -> Result<Uploaded, OffsiteError> {
+        let size = bytes.len() as u64;
+        progress.start(Phase::Upload, Some(size));
+        self.put_bytes(name, bytes)?;
+        progress.advance(size);
+        throttle.pace(size);
+        progress.finish();
+        Ok(Uploaded {
+            size,
+            checksum_sha256: b64(&Sha256::digest(bytes)),
+            parts_sent: 1,
+            parts_kept: 0,
+            bytes_sent: size,
+            bytes_kept: 0,
+        })
     }
 
     /// The id of the cut-off upload of `key` to resume, else a new one;
@@ -686,6 +541,211 @@ where
             )),
         },
     }
+}
+
+/// One multipart upload under way: its key, its id, the file's size.
+struct Multipart<'a> {
+    store: &'a S3Bucket,
+    key: &'a str,
+    upload_id: &'a str,
+    size: u64,
+    progress: &'a dyn Progress,
+}
+
+impl Multipart<'_> {
+    /// Stage **parts**: one read of the file, each part hashed, then kept
+    /// (the store holds it, same size and digest) or sent. Up to IN_FLIGHT
+    /// parts wait for the store's answer at once, but only one is being
+    /// transmitted at any time (the next starts when its bytes are on
+    /// their way), so a push killed cuts off at most one part. Under a
+    /// bandwidth limit, which paces each part, one at a time.
+    async fn parts(
+        &self,
+        file: &mut std::fs::File,
+        held: &[aws_sdk_s3::types::Part],
+        throttle: &mut Throttle,
+        local: &dyn Fn(std::io::Error) -> OffsiteError,
+    ) -> Result<PartsDone, OffsiteError> {
+        let parts = self.size.div_ceil(self.store.part_size).max(1);
+        let in_flight = if throttle.is_limited() { 1 } else { IN_FLIGHT };
+        let mut digests = Vec::with_capacity(parts as usize);
+        let mut completed = Vec::with_capacity(parts as usize);
+        let mut counts = [0u64; 4];
+        let mut sending = tokio::task::JoinSet::new();
+        for number in 0..parts {
+            let len = part_len(self.size, self.store.part_size, number);
+            let mut buffer = vec![0u8; len];
+            file.read_exact(&mut buffer).map_err(local)?;
+            let digest = Sha256::digest(&buffer).to_vec();
+            let checksum = b64(&digest);
+            digests.push(digest);
+            let part_number = number as i32 + 1;
+            if let Some(part) = kept_part(held, part_number, &buffer, &checksum) {
+                counts[1] += 1;
+                counts[3] += len as u64;
+                self.progress.advance(len as u64);
+                completed.push(completed_part(part_number, part.e_tag.clone(), checksum));
+                continue;
+            }
+            while sending.len() >= in_flight {
+                self.received(sending.join_next().await, &mut completed, throttle)?;
+            }
+            let (body, taken) = part_body::part_body(buffer);
+            sending.spawn(self.send_part(part_number, len, checksum, body));
+            counts[0] += 1;
+            counts[2] += len as u64;
+            // The next part starts once this one's bytes are on their way
+            // (or it ended early, e.g. refused).
+            loop {
+                tokio::select! {
+                    _ = taken.notified() => break,
+                    done = sending.join_next() => {
+                        self.received(done, &mut completed, throttle)?;
+                        if sending.is_empty() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        while !sending.is_empty() {
+            self.received(sending.join_next().await, &mut completed, throttle)?;
+        }
+        completed.sort_by_key(|p| p.part_number());
+        Ok(PartsDone {
+            digests,
+            completed,
+            counts,
+        })
+    }
+
+    /// One part's request, to be spawned: its number, size, ETag and checksum.
+    fn send_part(
+        &self,
+        part_number: i32,
+        len: usize,
+        checksum: String,
+        body: ByteStream,
+    ) -> impl std::future::Future<Output = Result<PartSent, OffsiteError>> + Send + 'static {
+        let request = self
+            .store
+            .client
+            .upload_part()
+            .bucket(&self.store.bucket)
+            .key(self.key)
+            .upload_id(self.upload_id)
+            .part_number(part_number)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(&checksum)
+            .body(body);
+        let bucket = self.store.bucket.clone();
+        async move {
+            let sent = request
+                .send()
+                .await
+                .map_err(|e| classify("write", &bucket, e))?;
+            Ok((part_number, len, sent.e_tag().map(str::to_owned), checksum))
+        }
+    }
+
+    /// A sent part's answer: counted as progress, paced, recorded.
+    fn received(
+        &self,
+        done: Option<Result<Result<PartSent, OffsiteError>, tokio::task::JoinError>>,
+        completed: &mut Vec<CompletedPart>,
+        throttle: &mut Throttle,
+    ) -> Result<(), OffsiteError> {
+        let Some(done) = done else { return Ok(()) };
+        let (number, len, e_tag, checksum) =
+            done.map_err(|e| OffsiteError::Failed(format!("a part upload stopped: {e}")))??;
+        self.progress.advance(len as u64);
+        throttle.pace(len as u64);
+        completed.push(completed_part(number, e_tag, checksum));
+        Ok(())
+    }
+
+    /// Stage **complete**: the parts joined, and the store's checksum of
+    /// what it now holds compared with the one computed here.
+    fn complete(&self, name: &str, done: PartsDone) -> Result<Uploaded, OffsiteError> {
+        let PartsDone {
+            digests,
+            completed,
+            counts: [parts_sent, parts_kept, bytes_sent, bytes_kept],
+        } = done;
+        let store = self.store;
+        let answer = store.call(
+            "write",
+            store
+                .client
+                .complete_multipart_upload()
+                .bucket(&store.bucket)
+                .key(self.key)
+                .upload_id(self.upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(completed))
+                        .build(),
+                )
+                .send(),
+        )?;
+        self.progress.finish();
+        let expected = composite_checksum(&digests);
+        // The store's checksum of what it now holds: in the completion's
+        // answer (AWS), else asked for (moto answers it to HEAD only, and
+        // without the `-N`).
+        let stored = match answer.checksum_sha256() {
+            Some(stored) => Some(stored.to_owned()),
+            None => store.head(name)?.and_then(|o| o.checksum_sha256),
+        };
+        let confirmed = stored
+            .as_deref()
+            .is_some_and(|s| s == expected || Some(s) == expected.split('-').next());
+        match stored {
+            Some(_) if confirmed => Ok(Uploaded {
+                size: self.size,
+                checksum_sha256: expected,
+                parts_sent: parts_sent as u32,
+                parts_kept: parts_kept as u32,
+                bytes_sent,
+                bytes_kept,
+            }),
+            other => Err(OffsiteError::ChecksumNotConfirmed {
+                name: name.to_owned(),
+                expected,
+                stored: other.unwrap_or_else(|| "none".to_owned()),
+            }),
+        }
+    }
+}
+
+/// A held part counts when its size and digest are ours: its SHA-256 when
+/// the store lists it (AWS), else its ETag, the part's MD5 for an
+/// unencrypted upload (moto lists no part checksums).
+fn kept_part<'a>(
+    held: &'a [aws_sdk_s3::types::Part],
+    part_number: i32,
+    buffer: &[u8],
+    checksum: &str,
+) -> Option<&'a aws_sdk_s3::types::Part> {
+    held.iter().find(|p| {
+        p.part_number == Some(part_number)
+            && p.size == Some(buffer.len() as i64)
+            && match p.checksum_sha256.as_deref() {
+                Some(stored) => stored == checksum,
+                None => {
+                    p.e_tag.as_deref().map(|e| e.trim_matches('"'))
+                        == Some(hex::encode(<md5::Md5 as md5::Digest>::digest(buffer)).as_str())
+                }
+            }
+    })
+}
+
+fn completed_part(number: i32, e_tag: Option<String>, checksum: String) -> CompletedPart {
+    CompletedPart::builder()
+        .part_number(number)
+        .set_e_tag(e_tag)
+        .checksum_sha256(checksum)
+        .build()
 }
 
 #[cfg(test)]

@@ -71,6 +71,9 @@ pub enum Condition {
     DrillOverdue,
     /// The health check could not run.
     HealthUnknown,
+    /// The latest push to an off-site location failed, or a copy there
+    /// failed its latest check (this machine's ledgers).
+    OffsiteFailed,
 }
 
 impl Condition {
@@ -89,7 +92,8 @@ impl Condition {
             | Condition::NeverVerified
             | Condition::NeverDrilled
             | Condition::DrillOverdue
-            | Condition::HealthUnknown => TileStatus::Warning,
+            | Condition::HealthUnknown
+            | Condition::OffsiteFailed => TileStatus::Warning,
         }
     }
 }
@@ -171,6 +175,9 @@ pub struct OffsiteGlance {
     pub newest_pushed_at: Option<String>,
     /// The newest passed deep check of a copy (RFC 3339; `None`: never).
     pub last_deep_check: Option<String>,
+    /// What is wrong off-site, per location (a failed latest push, a
+    /// copy whose latest check failed); each is also a tile problem.
+    pub problems: Vec<String>,
 }
 
 impl FleetTile {

@@ -52,6 +52,10 @@ pub fn refresh_one(
     let mut tile = refresh_tile(name, profile, options, cache, clock);
     tile.over_ssh = matches!(profile.target, ProfileTarget::Ssh { .. });
     tile.offsite = offsite_glance(name);
+    let problems = tile.offsite.as_ref().map(|o| o.problems.clone());
+    for problem in problems.unwrap_or_default() {
+        tile.add(super::Condition::OffsiteFailed, problem);
+    }
     tile
 }
 
@@ -72,6 +76,7 @@ fn offsite_glance(name: &str) -> Option<super::OffsiteGlance> {
             .iter()
             .filter_map(|l| l.last_deep_check.clone())
             .max(),
+        problems: locations.iter().flat_map(|l| l.problems()).collect(),
     })
 }
 

@@ -353,6 +353,7 @@ mod tests {
             verified: VerifiedState::never(),
             pinned: false,
             drill: None,
+            states: Vec::new(),
         }
     }
 

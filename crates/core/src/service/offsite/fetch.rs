@@ -80,7 +80,6 @@ pub fn fetch(
     name: Option<&str>,
     progress: &dyn Progress,
 ) -> Result<Fetched> {
-    use crate::format::name::BackupName;
     let Some(data) = selection.data_dir_unchecked() else {
         return Err(selection.installation().err().unwrap_or_else(|| {
             OffsiteError::Failed("no local installation to fetch into".into()).into()
@@ -89,38 +88,11 @@ pub fn fetch(
     let spot = self::location(location)?;
     let remote = store(&spot)?;
     let held = remote.list()?;
-    let name = match name {
-        Some(name) => name.to_owned(),
-        None => held
-            .iter()
-            .map(|(n, _)| n)
-            .filter(|n| n.ends_with(".gpg") && BackupName::parse(n).is_ok())
-            .max()
-            .cloned()
-            .ok_or_else(|| OffsiteError::Failed(format!("{location} holds no backup")))?,
-    };
-    let parsed = BackupName::parse(&name).map_err(crate::local::catalog::CatalogError::from)?;
-    let Some((_, size)) = held.iter().find(|(n, _)| *n == name) else {
-        return Err(crate::local::catalog::CatalogError::BackupNotFound(format!(
-            "{name} (at {location})"
-        ))
-        .into());
-    };
+    let name = which_backup(&held, name, location)?;
     let folder = data.backups();
     crate::publish::ensure_private_dir(&folder)
         .map_err(|e| OffsiteError::Local(folder.display().to_string(), e.to_string()))?;
-    let mut wanted = vec![(name.clone(), *size)];
-    let meta = parsed
-        .meta_name()
-        .filter(|m| held.iter().any(|(n, _)| n == m));
-    if let Some(meta) = &meta {
-        let meta_size = held
-            .iter()
-            .find(|(n, _)| n == meta)
-            .map(|(_, s)| *s)
-            .unwrap_or(0);
-        wanted.insert(0, (meta.clone(), meta_size));
-    }
+    let (wanted, meta) = wanted_files(&held, &name, location)?;
     let ledger = CopyLedger::load(&ledger_path(location))?;
     let scratch = super::scratch(Some(data))?;
     let mut already_here = true;
@@ -174,6 +146,57 @@ pub fn fetch(
         meta,
         already_here,
     })
+}
+
+/// The backup to fetch: `name`, else the newest the store holds.
+fn which_backup(held: &[(String, u64)], name: Option<&str>, location: &str) -> Result<String> {
+    use crate::format::name::BackupName;
+    Ok(match name {
+        Some(name) => name.to_owned(),
+        None => held
+            .iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.ends_with(".gpg") && BackupName::parse(n).is_ok())
+            .max()
+            .cloned()
+            .ok_or_else(|| OffsiteError::Failed(format!("{location} holds no backup")))?,
+    })
+}
+
+/// Files with their listed sizes.
+type SizedFiles = Vec<(String, u64)>;
+
+/// The files to fetch with their listed sizes, the `.meta` first when the
+/// store holds one, and that `.meta`'s name.
+///
+/// # Errors
+/// A name that is no backup's; a backup the store does not hold.
+fn wanted_files(
+    held: &[(String, u64)],
+    name: &str,
+    location: &str,
+) -> Result<(SizedFiles, Option<String>)> {
+    use crate::format::name::BackupName;
+    let parsed = BackupName::parse(name).map_err(crate::local::catalog::CatalogError::from)?;
+    let Some((_, size)) = held.iter().find(|(n, _)| n == name) else {
+        return Err(crate::local::catalog::CatalogError::BackupNotFound(format!(
+            "{name} (at {location})"
+        ))
+        .into());
+    };
+    let mut wanted = vec![(name.to_owned(), *size)];
+    let meta = parsed
+        .meta_name()
+        .filter(|m| held.iter().any(|(n, _)| n == m));
+    if let Some(meta) = &meta {
+        let meta_size = held
+            .iter()
+            .find(|(n, _)| n == meta)
+            .map(|(_, s)| *s)
+            .unwrap_or(0);
+        wanted.insert(0, (meta.clone(), meta_size));
+    }
+    Ok((wanted, meta))
 }
 
 /// Checks the downloaded copy `staged` of backup `name`: its size and

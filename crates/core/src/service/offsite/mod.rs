@@ -91,58 +91,17 @@ pub fn add(
     keys: Option<OffsiteKeys>,
     keys_from_env: bool,
 ) -> Result<(OffsiteLocation, KeysKept)> {
-    let store = match spec {
-        StoreSpec::S3(spec) => {
-            let (bucket, prefix) = parse_s3_url(&spec.url)?;
-            OffsiteStore::S3 {
-                bucket,
-                prefix,
-                endpoint: spec.endpoint.clone(),
-                region: spec
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| "us-east-1".to_owned()),
-                path_style: spec.path_style,
-            }
-        }
-        StoreSpec::Sftp(spec) => {
-            let (destination, path) = parse_sftp_spec(&spec.target)?;
-            OffsiteStore::Sftp {
-                destination,
-                path,
-                port: spec.port,
-                identity: spec.identity.clone(),
-            }
-        }
-    };
     let location = OffsiteLocation {
         name: name.to_owned(),
         installation: selection.scope().label().to_owned(),
-        store,
+        store: store_of(spec)?,
     };
     let mut book = OffsiteBook::load(&config_dir())?;
     if book.get(name).is_ok() {
         return Err(OffsiteError::Exists(name.to_owned()).into());
     }
-    if let OffsiteStore::Sftp { .. } = &location.store {
-        let scope = location.keychain_scope();
-        let key_passphrase = match spec {
-            StoreSpec::Sftp(sftp) => sftp.key_passphrase.clone(),
-            StoreSpec::S3(_) => None,
-        };
-        if let Some(secret) = &key_passphrase {
-            Keychain::open()?.set(&scope, SecretKind::OffsiteKeyPassphrase, secret)?;
-        }
-        // First use: pins the host key, and proves the login and the folder.
-        let reached = sftp_folder(&location, true).and_then(|folder| Ok(folder.list()?));
-        if let Err(e) = reached {
-            if key_passphrase.is_some()
-                && let Ok(keychain) = Keychain::open()
-            {
-                let _ = keychain.forget(&scope, SecretKind::OffsiteKeyPassphrase);
-            }
-            return Err(e);
-        }
+    if let StoreSpec::Sftp(sftp) = spec {
+        reach_sftp(&location, sftp.key_passphrase.as_ref())?;
         book.add(location.clone())?;
         return Ok((location, KeysKept::SshKey));
     }
@@ -166,6 +125,57 @@ pub fn add(
     };
     book.add(location.clone())?;
     Ok((location, kept))
+}
+
+/// The store a spec names (its URL or `USER@HOST:/PATH` parsed).
+fn store_of(spec: &StoreSpec) -> Result<OffsiteStore> {
+    Ok(match spec {
+        StoreSpec::S3(spec) => {
+            let (bucket, prefix) = parse_s3_url(&spec.url)?;
+            OffsiteStore::S3 {
+                bucket,
+                prefix,
+                endpoint: spec.endpoint.clone(),
+                region: spec
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                path_style: spec.path_style,
+            }
+        }
+        StoreSpec::Sftp(spec) => {
+            let (destination, path) = parse_sftp_spec(&spec.target)?;
+            OffsiteStore::Sftp {
+                destination,
+                path,
+                port: spec.port,
+                identity: spec.identity.clone(),
+            }
+        }
+    })
+}
+
+/// An SFTP location's first use: its key's passphrase (if any) kept in the
+/// keychain, the host reached (which pins its host key) and the folder
+/// listed; on failure the kept passphrase is forgotten again.
+fn reach_sftp(
+    location: &OffsiteLocation,
+    key_passphrase: Option<&zeroize::Zeroizing<String>>,
+) -> Result<()> {
+    let scope = location.keychain_scope();
+    if let Some(secret) = key_passphrase {
+        Keychain::open()?.set(&scope, SecretKind::OffsiteKeyPassphrase, secret)?;
+    }
+    let reached = sftp_folder(location, true).and_then(|folder| Ok(folder.list()?));
+    if let Err(e) = reached {
+        if key_passphrase.is_some()
+            && let Ok(keychain) = Keychain::open()
+        {
+            let _ = keychain.forget(&scope, SecretKind::OffsiteKeyPassphrase);
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The locations of the selection's installation (every one when `None`).

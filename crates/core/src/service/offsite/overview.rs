@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Result, ledger_path, locations};
-use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState};
+use crate::offsite::ledger::{CopyCheck, CopyLedger, CopyRecord, LockState};
 use crate::offsite::location::OffsiteLocation;
 use crate::service::selection::Selection;
 
@@ -35,6 +35,30 @@ pub struct LocationOverview {
     pub last_deep_check: Option<String>,
     /// Bytes of every recorded copy (backups and `.meta`).
     pub bytes: u64,
+    /// How the latest push here ended (`None`: none recorded yet).
+    pub last_push: Option<CopyCheck>,
+    /// Copies whose latest quick or deep check failed, with why.
+    pub failed_checks: Vec<String>,
+}
+
+impl LocationOverview {
+    /// What is wrong at this location, in words (empty: nothing known):
+    /// the latest push failed, a copy's latest check failed.
+    pub fn problems(&self) -> Vec<String> {
+        let name = &self.location.name;
+        let mut out = Vec::new();
+        if let Some(push) = self.last_push.as_ref().filter(|p| !p.ok) {
+            out.push(format!(
+                "off-site {name}: the latest push ({}) failed: {}",
+                push.at,
+                push.problem.as_deref().unwrap_or("no reason recorded")
+            ));
+        }
+        for failed in &self.failed_checks {
+            out.push(format!("off-site {name}: {failed}"));
+        }
+        out
+    }
 }
 
 /// The selection's locations with what their ledgers say.
@@ -74,8 +98,33 @@ pub fn overview(selection: &Selection) -> Result<Vec<LocationOverview>> {
                     })
                     .max(),
                 bytes: ledger.copies.values().map(|r| r.size).sum(),
+                last_push: ledger.last_push.clone(),
+                failed_checks: failed_checks(&copies),
                 copies,
                 location,
+            })
+        })
+        .collect()
+}
+
+/// "NAME failed its deep check (at): why" for each copy whose latest check
+/// (the later of quick and deep) failed.
+fn failed_checks(copies: &[CopyState]) -> Vec<String> {
+    copies
+        .iter()
+        .filter_map(|c| {
+            let latest = [("quick", &c.record.quick), ("deep", &c.record.deep)]
+                .into_iter()
+                .filter_map(|(depth, check)| check.as_ref().map(|k| (depth, k)))
+                .max_by(|a, b| a.1.at.cmp(&b.1.at))?;
+            (!latest.1.ok).then(|| {
+                format!(
+                    "{} failed its {} check ({}): {}",
+                    c.name,
+                    latest.0,
+                    latest.1.at,
+                    latest.1.problem.as_deref().unwrap_or("no reason recorded")
+                )
             })
         })
         .collect()

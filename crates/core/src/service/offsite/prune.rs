@@ -84,26 +84,7 @@ pub fn prune(
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let held = remote.list()?;
         let size_of = |name: &str| held.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
-        let mut entries: Vec<PlanEntry> = held
-            .iter()
-            .filter(|(n, _)| n.ends_with(".gpg"))
-            .filter_map(|(n, size)| {
-                let name = BackupName::parse(n).ok()?;
-                let meta = name.meta_name().and_then(|m| size_of(&m)).unwrap_or(0);
-                Some(PlanEntry {
-                    name,
-                    bytes: size + meta,
-                })
-            })
-            .collect();
-        // Newest first, as the catalog lists backups.
-        entries.sort_by(|a, b| {
-            b.name
-                .taken_at()
-                .cmp(&a.name.taken_at())
-                .then_with(|| b.name.file_name().cmp(a.name.file_name()))
-        });
-        let plan = plan_entries(&entries, &pins, &policy, now.naive_local());
+        let plan = plan_entries(&entries_of(&held), &pins, &policy, now.naive_local());
         let mut copies = Vec::new();
         for decision in &plan.decisions {
             let name = decision.filename.clone();
@@ -140,9 +121,47 @@ pub fn prune(
                 fate,
             });
         }
+        out.push(OffsitePrune::of(&location.name, policy, dry_run, copies));
+    }
+    Ok(out)
+}
+
+/// The backup copies a store holds as retention plans them (each with its
+/// `.meta`'s bytes), newest first as the catalog lists backups.
+fn entries_of(held: &[(String, u64)]) -> Vec<PlanEntry> {
+    let size_of = |name: &str| held.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+    let mut entries: Vec<PlanEntry> = held
+        .iter()
+        .filter(|(n, _)| n.ends_with(".gpg"))
+        .filter_map(|(n, size)| {
+            let name = BackupName::parse(n).ok()?;
+            let meta = name.meta_name().and_then(|m| size_of(&m)).unwrap_or(0);
+            Some(PlanEntry {
+                name,
+                bytes: size + meta,
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        b.name
+            .taken_at()
+            .cmp(&a.name.taken_at())
+            .then_with(|| b.name.file_name().cmp(a.name.file_name()))
+    });
+    entries
+}
+
+impl OffsitePrune {
+    /// One location's outcome, counted from its copies' fates.
+    fn of(
+        location: &str,
+        policy: crate::local::retention::RetentionPolicy,
+        dry_run: bool,
+        copies: Vec<PruneCopy>,
+    ) -> Self {
         let count = |f: fn(&CopyFate) -> bool| copies.iter().filter(|c| f(&c.fate)).count();
-        out.push(OffsitePrune {
-            location: location.name.clone(),
+        OffsitePrune {
+            location: location.to_owned(),
             policy,
             dry_run,
             deleted: count(|f| *f == CopyFate::Delete),
@@ -154,9 +173,8 @@ pub fn prune(
                 .map(|c| c.bytes)
                 .sum(),
             copies,
-        });
+        }
     }
-    Ok(out)
 }
 
 /// Deletes `files` (a backup, then its `.meta`) unless a lock holds any:

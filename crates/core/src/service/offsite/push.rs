@@ -8,6 +8,7 @@ use chrono::{Local, TimeZone, Utc};
 
 use super::{Result, chosen, ledger_path, store};
 use crate::clock::Clock;
+use crate::local::activity_log::{ActivityLog, Level};
 use crate::local::catalog::BackupCatalog;
 use crate::local::ledger::Ledger;
 use crate::local::retention;
@@ -61,6 +62,8 @@ pub struct PushOptions {
     pub only: Option<String>,
     /// At most this many bytes a second (default: no limit).
     pub limit: Option<u64>,
+    /// Started by the push after a backup (said in the activity log).
+    pub after_backup: bool,
 }
 
 /// Copies every backup (`.gpg`) and its `.meta` of the selection's
@@ -75,8 +78,12 @@ pub struct PushOptions {
 /// none for the others (their dates are in the ledger). Whether the remote
 /// locks is read once per push that copies something.
 ///
+/// Each location's outcome is written to the installation's
+/// `logs/backup.log` (a failure too, before it is returned).
+///
 /// # Errors
-/// Not a local installation; no such location; the store's refusals.
+/// Not a local installation; no such location; the store's refusals (the
+/// first failing location ends the push).
 pub fn push(
     selection: &Selection,
     options: &PushOptions,
@@ -85,15 +92,78 @@ pub fn push(
 ) -> Result<Vec<PushReport>> {
     let data = selection.installation()?;
     let mut throttle = Throttle::new(options.limit);
-    let throttle = &mut throttle;
     let targets = chosen(selection, options.only.as_deref())?;
     let catalog = BackupCatalog::scan(data)?;
-    let files = files_to_push(data, &catalog);
     let policy = crate::service::retention::policy(selection)?;
-    let plan = retention::plan(&catalog, &Ledger::load(data), &policy, clock);
+    let run = PushRun {
+        files: files_to_push(data, &catalog),
+        plan: retention::plan(&catalog, &Ledger::load(data), &policy, clock),
+        policy,
+        clock,
+        progress,
+    };
+    let log = ActivityLog::backup(data);
+    let by = if options.after_backup {
+        " (after a backup)"
+    } else {
+        ""
+    };
     let mut reports = Vec::new();
     for location in targets {
-        let remote = store(&location)?;
+        match run.to(&location, &mut throttle) {
+            Ok(report) => {
+                log.append(clock, Level::Info, &format!("{}{by}", report.summary()));
+                note_outcome(&location.name, clock, None);
+                reports.push(report);
+            }
+            Err(e) => {
+                log.append(
+                    clock,
+                    Level::Error,
+                    &format!("Off-site push to {} failed{by}: {e}", location.name),
+                );
+                note_outcome(&location.name, clock, Some(e.to_string()));
+                return Err(e);
+            }
+        }
+    }
+    Ok(reports)
+}
+
+impl PushReport {
+    /// One line for the activity log: what was copied, by name.
+    pub fn summary(&self) -> String {
+        let copied: Vec<&str> = self.copied.iter().map(|c| c.name.as_str()).collect();
+        let mut line = format!(
+            "Pushed off-site to {}: {} file(s) copied",
+            self.location,
+            copied.len()
+        );
+        if !copied.is_empty() {
+            line.push_str(&format!(" ({})", copied.join(", ")));
+        }
+        line.push_str(&format!(", {} already there", self.present.len()));
+        if !self.locked.is_empty() {
+            line.push_str(&format!(", {} lock(s) set or extended", self.locked.len()));
+        }
+        line
+    }
+}
+
+/// What every location of one push shares: the files, the retention plan
+/// the locks follow, the clock and the progress.
+struct PushRun<'a> {
+    files: Vec<(String, std::path::PathBuf)>,
+    plan: retention::RetentionPlan,
+    policy: retention::RetentionPolicy,
+    clock: &'a dyn Clock,
+    progress: &'a dyn Progress,
+}
+
+impl PushRun<'_> {
+    /// Stage **copy**, then stage **lock**, at one location.
+    fn to(&self, location: &super::OffsiteLocation, throttle: &mut Throttle) -> Result<PushReport> {
+        let remote = store(location)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let there = remote.list()?;
@@ -103,17 +173,17 @@ pub fn push(
             present: Vec::new(),
             locked: Vec::new(),
         };
-        for (name, path) in &files {
+        for (name, path) in &self.files {
             let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             if there.iter().any(|(n, s)| n == name && *s == size) {
                 report.present.push(name.clone());
                 continue;
             }
-            let uploaded = remote.upload_file(name, path, throttle, progress)?;
+            let uploaded = remote.upload_file(name, path, throttle, self.progress)?;
             *ledger.entry(name) = CopyRecord {
                 size: uploaded.size,
                 store_checksum: Some(uploaded.checksum_sha256.clone()),
-                pushed_at: Some(stamp(clock)),
+                pushed_at: Some(stamp(self.clock)),
                 ..CopyRecord::default()
             };
             ledger.save(&ledger_file)?;
@@ -136,16 +206,33 @@ pub fn push(
         }
         if let Some(LockState::On(mode)) = ledger.lock {
             let locks = Locks {
-                plan: &plan,
-                policy: &policy,
+                plan: &self.plan,
+                policy: &self.policy,
                 mode,
                 ledger_file: &ledger_file,
             };
-            locks.apply(remote.as_ref(), &mut ledger, &mut report, clock)?;
+            locks.apply(remote.as_ref(), &mut ledger, &mut report, self.clock)?;
         }
-        reports.push(report);
+        Ok(report)
     }
-    Ok(reports)
+}
+
+/// Records how the push to `location` ended in its ledger (`problem`:
+/// why it failed), for the fleet tile; a ledger that cannot be written is
+/// only logged (the push's own outcome stands).
+fn note_outcome(location: &str, clock: &dyn Clock, problem: Option<String>) {
+    let path = ledger_path(location);
+    let result = CopyLedger::load(&path).and_then(|mut ledger| {
+        ledger.last_push = Some(crate::offsite::ledger::CopyCheck {
+            at: stamp(clock),
+            ok: problem.is_none(),
+            problem,
+        });
+        ledger.save(&path)
+    });
+    if let Err(e) = result {
+        tracing::warn!("cannot record the push's outcome for {location}: {e}");
+    }
 }
 
 /// Each encrypted backup with its `.meta` first (a copy whose `.meta` is

@@ -81,9 +81,30 @@ pub fn verify(
     let local = selection.data_dir_unchecked().cloned();
     // What a killed deep check left (plaintext among it) goes first.
     super::staging(local.as_ref())?;
-    let mut out = Vec::new();
-    for location in targets {
-        let remote = store(&location)?;
+    let run = VerifyRun {
+        deep,
+        passphrase: passphrase.as_ref(),
+        local: local.as_ref(),
+        clock,
+        progress,
+    };
+    targets.iter().map(|location| run.at(location)).collect()
+}
+
+/// What every location of one verification shares.
+struct VerifyRun<'a> {
+    deep: Option<DeepScope>,
+    passphrase: Option<&'a crate::crypto::Passphrase>,
+    local: Option<&'a DataDir>,
+    clock: &'a dyn Clock,
+    progress: &'a dyn Progress,
+}
+
+impl VerifyRun<'_> {
+    /// Every copy at `location` quick-checked, the chosen ones deep too;
+    /// each verdict recorded in the location's ledger as it comes.
+    fn at(&self, location: &super::OffsiteLocation) -> Result<OffsiteVerify> {
+        let remote = store(location)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let held = remote.list()?;
@@ -101,9 +122,49 @@ pub fn verify(
             .collect();
         names.sort_by(|a, b| b.cmp(a));
         names.dedup();
-        let chosen: Vec<String> = match deep {
+        let deep = self.deep_ones(&names, &held, &ledger);
+        let mut copies = Vec::new();
+        for name in &names {
+            let mut verdict = quick(remote.as_ref(), &ledger, self.local, name)?;
+            let check = |v: &CopyVerdict| CopyCheck {
+                at: stamp(self.clock),
+                ok: v.ok,
+                problem: v.problem.as_ref().map(|p| p.message.clone()),
+            };
+            ledger.entry(name).quick = Some(check(&verdict));
+            if verdict.ok && deep.contains(name) {
+                let passphrase = self.passphrase.expect("asked for a deep check");
+                verdict = deep_check(
+                    remote.as_ref(),
+                    self.local,
+                    name,
+                    verdict.size,
+                    passphrase,
+                    self.progress,
+                )?;
+                ledger.entry(name).deep = Some(check(&verdict));
+            }
+            ledger.save(&ledger_file)?;
+            copies.push(verdict);
+        }
+        Ok(OffsiteVerify {
+            location: location.name.clone(),
+            failed: copies.iter().filter(|c| !c.ok).count(),
+            copies,
+        })
+    }
+
+    /// The copies a deep check downloads: none, all, or the rolling share
+    /// (the newest and those checked longest ago, among those held).
+    fn deep_ones(
+        &self,
+        names: &[String],
+        held: &[(String, u64)],
+        ledger: &CopyLedger,
+    ) -> Vec<String> {
+        match self.deep {
             None => Vec::new(),
-            Some(DeepScope::All) => names.clone(),
+            Some(DeepScope::All) => names.to_vec(),
             Some(DeepScope::Rolling) => {
                 let entries: Vec<RollingEntry> = names
                     .iter()
@@ -121,38 +182,8 @@ pub fn verify(
                     .collect();
                 rolling_plan(&entries, OFFSITE_CYCLE)
             }
-        };
-        let mut copies = Vec::new();
-        for name in &names {
-            let mut verdict = quick(remote.as_ref(), &ledger, local.as_ref(), name)?;
-            let check = |v: &CopyVerdict| CopyCheck {
-                at: stamp(clock),
-                ok: v.ok,
-                problem: v.problem.as_ref().map(|p| p.message.clone()),
-            };
-            ledger.entry(name).quick = Some(check(&verdict));
-            if verdict.ok && chosen.contains(name) {
-                let passphrase = passphrase.as_ref().expect("asked for a deep check");
-                verdict = deep_check(
-                    remote.as_ref(),
-                    local.as_ref(),
-                    name,
-                    verdict.size,
-                    passphrase,
-                    progress,
-                )?;
-                ledger.entry(name).deep = Some(check(&verdict));
-            }
-            ledger.save(&ledger_file)?;
-            copies.push(verdict);
         }
-        out.push(OffsiteVerify {
-            location: location.name.clone(),
-            failed: copies.iter().filter(|c| !c.ok).count(),
-            copies,
-        });
     }
-    Ok(out)
 }
 
 /// Which copies a deep verification downloads.
@@ -205,17 +236,7 @@ fn quick(
         ));
     };
     let stored = object.checksum_sha256.clone().unwrap_or_default();
-    // What it should be: the push's record, else its .meta (here, else the store's).
-    let expected = match ledger
-        .copies
-        .get(name)
-        .filter(|r| r.store_checksum.is_some())
-    {
-        Some(record) => Some((record.size, record.store_checksum.clone(), true)),
-        None => meta_of(remote, local, name)?
-            .and_then(|m| Some((m.gpg_size?, m.gpg_sha256.map(hex_to_b64), false))),
-    };
-    let Some((size, checksum, recorded)) = expected else {
+    let Some((size, checksum, recorded)) = expected_of(remote, ledger, local, name)? else {
         return Ok(passed(
             name,
             object.size,
@@ -223,21 +244,7 @@ fn quick(
         ));
     };
     if object.size != size {
-        let kind = if object.size < size {
-            ErrorKind::TruncatedBackup
-        } else {
-            ErrorKind::SizeMismatch
-        };
-        return Ok(bad(
-            name,
-            object.size,
-            depth,
-            kind,
-            format!(
-                "{name} holds {} bytes in the store, {size} were pushed",
-                object.size
-            ),
-        ));
+        return Ok(wrong_size(name, object.size, size));
     }
     if !remote.keeps_checksums() {
         return Ok(passed(
@@ -288,6 +295,43 @@ fn quick(
             }
         ),
     ))
+}
+
+/// What copy `name` should be: its size, the store's checksum and whether
+/// that is the push's record (else its `.meta`'s, here or in the store).
+fn expected_of(
+    remote: &dyn CopyStore,
+    ledger: &CopyLedger,
+    local: Option<&DataDir>,
+    name: &str,
+) -> Result<Option<(u64, Option<String>, bool)>> {
+    Ok(
+        match ledger
+            .copies
+            .get(name)
+            .filter(|r| r.store_checksum.is_some())
+        {
+            Some(record) => Some((record.size, record.store_checksum.clone(), true)),
+            None => meta_of(remote, local, name)?
+                .and_then(|m| Some((m.gpg_size?, m.gpg_sha256.map(hex_to_b64), false))),
+        },
+    )
+}
+
+/// A copy whose size in the store is not the pushed one: cut short, or not.
+fn wrong_size(name: &str, held: u64, pushed: u64) -> CopyVerdict {
+    let kind = if held < pushed {
+        ErrorKind::TruncatedBackup
+    } else {
+        ErrorKind::SizeMismatch
+    };
+    bad(
+        name,
+        held,
+        VerifyDepth::Quick,
+        kind,
+        format!("{name} holds {held} bytes in the store, {pushed} were pushed"),
+    )
 }
 
 /// The `.meta` of backup `name`: the local one, else the store's.
