@@ -8,7 +8,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, categories, stateWords, backupWords, policyProblems,
+  profileLocation, rotationWords, rotationStateWords, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -312,16 +312,25 @@ describe("profileLocation", () => {
 });
 
 describe("rotationWords", () => {
-  const none = { rotated: [], already_rotated: [], skipped: [], damaged: [] };
-  it("names every damaged backup and says nothing was re-encrypted", () => {
-    const words = rotationWords({ ...none, damaged: [{ filename: "servers_db_20261201_000000.db.gpg", kind: "checksum_mismatch", message: "altered or damaged" }] });
-    expect(words).toContain("Nothing was re-encrypted");
-    expect(words).toContain("servers_db_20261201_000000.db.gpg (altered or damaged)");
-    expect(words).toContain("still opens with the old passphrase");
+  const none = { rotated: [], already_rotated: [], skipped: [], failed: [], old_kept: [], in_progress: null };
+  it("says the rotation is in progress, N of M, and names every backup not given the new passphrase", () => {
+    const words = rotationWords({ ...none, rotated: ["a", "b"], failed: [{ filename: "servers_db_20261201_000000.db.gpg", kind: "backup_folder_full", message: "no space left" }] });
+    expect(words).toContain("Rotation in progress: 2 of 3 backup(s) open with the new passphrase");
+    expect(words).toContain("servers_db_20261201_000000.db.gpg (no space left)");
+    expect(words).toContain("still opens with the old passphrase, which stays stored");
+  });
+  it("says an unfinished rotation's stage as N of M", () => {
+    expect(rotationStateWords({ stage: "adding", done: 3, total: 6 })).toContain("the new passphrase added to 3 of 6 backups");
+    expect(rotationStateWords({ stage: "removing", done: 1, total: 6 })).toContain("the old passphrase removed from 1 of 6 backups");
+  });
+  it("says where the old passphrase is still kept", () => {
+    const words = rotationWords({ ...none, rotated: ["a"], old_kept: ["a"] });
+    expect(words).toContain("the old one is still in 1 of them (a)");
   });
   it("counts what was rotated and names what was left alone", () => {
     const words = rotationWords({ ...none, rotated: ["a", "b", "c"], skipped: [{ filename: "x.db.gpg", kind: "wrong_passphrase", message: "wrong passphrase" }] });
-    expect(words).toContain("Re-encrypted 3 backup(s)");
+    expect(words).toContain("The new passphrase given to 3 backup(s)");
+    expect(words).toContain("the old one removed from every backup");
     expect(words).toContain("Left alone (opened by neither passphrase): x.db.gpg (wrong passphrase)");
   });
 });

@@ -33,6 +33,25 @@ fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
         "{err}"
     );
 
+    // Issue 26: a folder that is no installation is refused, with why.
+    for (dir, why) in [
+        (
+            scratch.path().to_path_buf(),
+            "not a Server Monitor installation",
+        ),
+        (scratch.path().join("nowhere"), "no such folder"),
+    ] {
+        let err = invoke(
+            &webview,
+            "add_local_profile",
+            json!({"name": "office", "dataDir": dir}),
+        )
+        .unwrap_err();
+        assert_eq!(err["kind"], "not_an_installation", "{err}");
+        assert!(err["message"].as_str().unwrap().contains(why), "{err}");
+    }
+    assert_eq!(invoke(&webview, "list_profiles", json!({})), Ok(json!([])));
+
     let root = scratch.path().join("sm");
     backupdesk_core::demo::create_demo(
         &backupdesk_core::layout::DataDir::new(&root),

@@ -1,6 +1,9 @@
-//! `passphrase rotate`: every backup re-encrypted under the new passphrase,
-//! all or nothing, checksums unchanged, resumable after SIGKILL, backups
-//! neither passphrase opens left alone, a damaged one stopping it whole.
+//! `passphrase rotate`: every backup given the new passphrase as a key
+//! packet beside the old one (the encrypted body untouched), the old one
+//! removed only once every backup opens with the new; checksums
+//! unchanged, resumable after SIGKILL with "rotation in progress: N of M"
+//! said meanwhile, backups neither passphrase opens left alone, a damaged
+//! one rotated like the rest and still found damaged.
 
 use std::process::Stdio;
 
@@ -29,6 +32,21 @@ fn checksum(inst: &Installation, name: &str) -> String {
     meta["checksum_sha256"].as_str().unwrap().to_owned()
 }
 
+/// The last 4 KiB of a backup: its encrypted body, which a rotation
+/// copies byte for byte.
+fn tail(inst: &Installation, name: &str) -> Vec<u8> {
+    let bytes = std::fs::read(inst.backup_path(name)).unwrap();
+    bytes[bytes.len().saturating_sub(4096)..].to_vec()
+}
+
+fn opens_with(inst: &Installation, name: &str, passphrase: &str) -> bool {
+    let plain = inst.dir.path().join("plain.db");
+    Gpg::new()
+        .decrypt(passphrase, &inst.backup_path(name), &plain)
+        .status
+        .success()
+}
+
 fn rotate_cmd(inst: &Installation, new_file: &std::path::Path) -> std::process::Command {
     let mut cmd = inst.cli(&["passphrase", "rotate", "--json", "--new-passphrase-file"]);
     cmd.arg(new_file)
@@ -37,9 +55,10 @@ fn rotate_cmd(inst: &Installation, new_file: &std::path::Path) -> std::process::
 }
 
 #[test]
-fn rotation_re_encrypts_everything_and_leaves_foreign_backups_alone() {
+fn rotation_gives_every_backup_the_new_passphrase_and_leaves_foreign_backups_alone() {
     let (inst, names) = installation_with_backups(3);
     let before: Vec<String> = names.iter().map(|n| checksum(&inst, n)).collect();
+    let bodies: Vec<Vec<u8>> = names.iter().map(|n| tail(&inst, n)).collect();
     // One backup made by gpg with another passphrase.
     let foreign = "servers_db_20261101_000000.db.gpg";
     Gpg::new().encrypt_like_script(
@@ -67,8 +86,13 @@ fn rotation_re_encrypts_everything_and_leaves_foreign_backups_alone() {
     );
     assert!(out["keychain"].as_str().unwrap().contains("not updated"));
 
-    for (name, sum) in names.iter().zip(&before) {
+    for ((name, sum), body) in names.iter().zip(&before).zip(&bodies) {
         assert_eq!(checksum(&inst, name), *sum, "{name}: checksum unchanged");
+        assert_eq!(
+            tail(&inst, name),
+            *body,
+            "{name}: the encrypted body untouched"
+        );
         let plain = inst.dir.path().join("plain.db");
         let gpg = Gpg::new();
         assert!(
@@ -146,9 +170,9 @@ fn a_killed_rotation_completes_when_run_again() {
     let done = out["report"]["rotated"].as_array().unwrap().len()
         + out["report"]["already_rotated"].as_array().unwrap().len();
     assert_eq!(done, 6, "{out:#}");
-    // (All or nothing since issue 26: a run killed while preparing
-    // replaced none, one killed in its swaps left a prefix; either way the
-    // next run completes it, and no part file of theirs is left.)
+    // (Key packets since issue 26: a killed run left some backups opening
+    // with both passphrases; the next run completes it, and no part file
+    // of theirs is left.)
     assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
     for (name, sum) in names.iter().zip(&before) {
         assert_eq!(checksum(&inst, name), *sum);
@@ -159,14 +183,84 @@ fn a_killed_rotation_completes_when_run_again() {
     assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
 }
 
-/// Issue 26, point 1: a backup damaged inside (its start intact, so the
-/// old passphrase opens it) among four stops the rotation before anything
-/// is replaced: it is named, every file is as it was, no part is left,
-/// and every good backup still opens with the old passphrase (before: the
-/// other three were re-encrypted under a passphrase stored nowhere, and
-/// the set was split).
+/// Issue 26, point 1: a rotation killed part-way (after its second
+/// backup was renamed into place, before that one's `.meta` was updated)
+/// leaves every backup opening with the old passphrase, the first two
+/// with the new one too, and says "rotation in progress: N of 4" in
+/// `list` until a second run completes it (the `.meta` repaired); then
+/// every backup opens with the new passphrase only, and verifies.
 #[test]
-fn a_damaged_backup_stops_the_rotation_before_anything_is_replaced() {
+fn a_rotation_killed_part_way_says_so_and_the_next_run_completes_it() {
+    let (inst, names) = installation_with_backups(4);
+    let new_file = inst.dir.path().join("new");
+    write_private(&new_file, NEW);
+    let killed = rotate_cmd(&inst, &new_file)
+        .env("BACKUPDESK_TEST_ROTATION_KILL_AFTER", "2")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the run was killed");
+    let mut both = 0;
+    for name in &names {
+        // gpg reads the first key packet only: the old one stays first.
+        assert!(
+            opens_with(&inst, name, PASSPHRASE),
+            "{name} opens with the old passphrase"
+        );
+        let path = inst.backup_path(name);
+        let new = backupdesk_core::crypto::Passphrase::new(NEW.to_owned());
+        let head = backupdesk_core::format::key_packets::KeyPackets::read(&path).unwrap();
+        both += usize::from(head.access(&path, &new).unwrap().opens);
+    }
+    assert_eq!(both, 2, "two backups were given the new passphrase");
+    let listed = inst.cli(&["list"]).output().unwrap();
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        said.contains("rotation in progress") && said.contains("of 4 backups"),
+        "{said}"
+    );
+    let (code, out) = inst.json(&["list"]);
+    assert_eq!(code, 0, "{out:#}");
+
+    let (code, out) = run_json(rotate_cmd(&inst, &new_file));
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        out["report"]["already_rotated"].as_array().unwrap().len(),
+        2,
+        "{out:#}"
+    );
+    assert_eq!(
+        out["report"]["rotated"].as_array().unwrap().len(),
+        2,
+        "{out:#}"
+    );
+    assert!(out["report"]["in_progress"].is_null(), "{out:#}");
+    for name in &names {
+        assert!(
+            opens_with(&inst, name, NEW),
+            "{name} opens with the new passphrase"
+        );
+        assert!(
+            !opens_with(&inst, name, PASSPHRASE),
+            "{name}: the old one removed"
+        );
+    }
+    let (code, out) = run_json(inst.cli_with(&new_file, &["--json", "verify", "--all"]));
+    assert_eq!(code, 0, "every .meta matches its file: {out:#}");
+    let listed = inst.cli(&["list"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("rotation in progress"));
+    assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
+}
+
+/// Issue 26, point 1: a backup damaged inside (its start intact) among
+/// four no longer blocks the rotation nor splits the set: its body is not
+/// touched, so it is given the new passphrase like the rest, and every
+/// backup opens with the new passphrase only; the damaged one is still
+/// found damaged by verify (damaged, not a wrong passphrase), the others
+/// verify (before: the other three were re-encrypted under a passphrase
+/// stored nowhere, and the set was split; then: the rotation refused to
+/// run at all while one damaged backup was there).
+#[test]
+fn a_damaged_backup_is_rotated_with_the_rest_and_still_found_damaged() {
     let (inst, names) = installation_with_backups(4);
     let damaged = &names[1];
     let path = inst.backup_path(damaged);
@@ -176,60 +270,42 @@ fn a_damaged_backup_stops_the_rotation_before_anything_is_replaced() {
         *b ^= 0x5a;
     }
     std::fs::write(&path, &bytes).unwrap();
-    let before: Vec<String> = names
-        .iter()
-        .map(|n| sha256_file(&inst.backup_path(n)))
-        .collect();
+    let damaged_tail = tail(&inst, damaged);
     let new_file = inst.dir.path().join("new");
     write_private(&new_file, NEW);
 
     let (code, out) = run_json(rotate_cmd(&inst, &new_file));
-    assert_eq!(code, 1, "{out:#}");
-    assert_eq!(out["ok"], false, "{out:#}");
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["ok"], true, "{out:#}");
     assert_eq!(
         out["report"]["rotated"].as_array().unwrap().len(),
-        0,
+        4,
         "{out:#}"
     );
-    assert_eq!(
-        out["report"]["damaged"][0]["filename"],
-        damaged.as_str(),
-        "{out:#}"
-    );
-    assert!(
-        out["keychain"]
-            .as_str()
-            .unwrap()
-            .contains("keeps the old passphrase")
-            || out["keychain"].as_str().unwrap().contains("not updated"),
-        "{out:#}"
-    );
-    let after: Vec<String> = names
-        .iter()
-        .map(|n| sha256_file(&inst.backup_path(n)))
-        .collect();
-    assert_eq!(after, before, "every file as it was");
     assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
-    let plain = inst.dir.path().join("plain.db");
+    assert_eq!(
+        tail(&inst, damaged),
+        damaged_tail,
+        "its damaged body is as it was"
+    );
     for name in names.iter().filter(|n| *n != damaged) {
         assert!(
-            Gpg::new()
-                .decrypt(PASSPHRASE, &inst.backup_path(name), &plain)
-                .status
-                .success(),
-            "{name} still opens with the old passphrase"
+            opens_with(&inst, name, NEW),
+            "{name} opens with the new passphrase"
+        );
+        assert!(
+            !opens_with(&inst, name, PASSPHRASE),
+            "{name}: the old one removed"
         );
     }
-    // In words, too: the damaged backup by name, nothing re-encrypted.
-    let out = inst
-        .cli(&["passphrase", "rotate", "--new-passphrase-file"])
-        .arg(&new_file)
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
+    let (code, out) = run_json(inst.cli_with(&new_file, &["--json", "verify", damaged]));
+    assert_eq!(code, 1, "{out:#}");
+    let found = out.to_string();
     assert!(
-        said.contains("nothing was re-encrypted") && said.contains(damaged.as_str()),
-        "{said}"
+        (found.contains("corrupt_backup") || found.contains("tampered_backup"))
+            && !found.contains("wrong_passphrase"),
+        "found damaged, not a wrong passphrase: {out:#}"
     );
+    let (code, out) = run_json(inst.cli_with(&new_file, &["--json", "verify", &names[0]]));
+    assert_eq!(code, 0, "{out:#}");
 }

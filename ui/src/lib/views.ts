@@ -16,6 +16,7 @@ import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
 import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
+import type { RotationState } from "./bindings/RotationState";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { LogLevel } from "./bindings/LogLevel";
@@ -160,6 +161,7 @@ export const CONDITION_LABEL: Record<Condition, string> = {
   drill_overdue: "drill overdue",
   health_unknown: "health unknown",
   offsite_failed: "off-site failed",
+  rotation_unfinished: "rotation unfinished",
 };
 
 /** "as of 14:02" for a tile whose state is the last known one, else null. */
@@ -419,16 +421,30 @@ export function profileLocation(p: Profile): string {
   }
 }
 
-/** A rotation's whole answer in words: what was re-encrypted, and each
- *  backup left alone or damaged, by name (none is dropped). */
+/** An unfinished rotation in words: "Rotation in progress: the new
+ *  passphrase added to 3 of 6 backups" (as core's RotationState::words). */
+export function rotationStateWords(r: RotationState): string {
+  return r.stage === "adding"
+    ? `Rotation in progress: the new passphrase added to ${r.done} of ${r.total} backups (both passphrases stay stored until all open with the new one)`
+    : `Rotation in progress: the old passphrase removed from ${r.done} of ${r.total} backups`;
+}
+
+/** A rotation's whole answer in words: how far it got (in progress: N of
+ *  M), each backup left alone or not given the new passphrase, by name
+ *  (none is dropped), and which passphrase is stored. */
 export function rotationWords(r: RotationReport): string {
   const named = (list: { filename: string; message: string }[]) => list.map((s) => `${s.filename} (${s.message})`).join("; ");
-  if (r.damaged.length) {
-    return `Nothing was re-encrypted: ${r.damaged.length} backup(s) could not be — ${named(r.damaged)}. Every backup still opens with the old passphrase, which stays stored.`;
+  const given = r.rotated.length + r.already_rotated.length;
+  let words: string;
+  if (r.failed.length) {
+    words = `Rotation in progress: ${given} of ${given + r.failed.length} backup(s) open with the new passphrase; ${r.failed.length} could not be given it — ${named(r.failed)}. Every backup still opens with the old passphrase, which stays stored (the new one beside it). Run the rotation again.`;
+  } else if (r.old_kept.length) {
+    words = `Every backup opens with the new passphrase, which is stored; the old one is still in ${r.old_kept.length} of them (${r.old_kept.join(", ")}). Run the rotation again to remove it.`;
+  } else {
+    const parts = [`The new passphrase given to ${r.rotated.length} backup(s)`];
+    if (r.already_rotated.length) parts.push(`${r.already_rotated.length} already had it`);
+    words = `${parts.join(", ")}; the old one removed from every backup; the new passphrase is stored.`;
   }
-  const parts = [`Re-encrypted ${r.rotated.length} backup(s)`];
-  if (r.already_rotated.length) parts.push(`${r.already_rotated.length} already under the new passphrase`);
-  let words = `${parts.join(", ")}; the new passphrase is stored.`;
   if (r.skipped.length) words += ` Left alone (opened by neither passphrase): ${named(r.skipped)}.`;
   return words;
 }

@@ -4,6 +4,7 @@ use backupdesk_core::catalog::VerificationStatus;
 use std::process::ExitCode;
 
 use backupdesk_core::catalog::ListItem;
+use backupdesk_core::rotation::RotationState;
 use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
@@ -15,19 +16,27 @@ use crate::output::print_json;
 struct BackupList<'a> {
     backups: &'a [ListItem],
     count: usize,
+    /// Backup Desk's own: an unfinished passphrase rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation: Option<RotationState>,
 }
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let selection = super::selection(global)?;
     let target = selection.target();
     let items: Vec<ListItem> = backups::list(&selection).map_err(fail)?;
+    let rotation = target.rotation();
     if global.json {
         // The server's own answer shape: {"backups": [...], "count"}.
         print_json(&BackupList {
             count: items.len(),
             backups: &items,
+            rotation,
         });
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(rotation) = &rotation {
+        println!("Note: {}.", rotation.words());
     }
     if items.is_empty() {
         println!("No backups in {}.", target.describe());

@@ -136,8 +136,9 @@ fn rotate(
             "the keychain now holds the new passphrase for {}",
             scope.label()
         ),
-        Ok(false) => "the keychain keeps the old passphrase, which still opens every backup \
-                      (nothing was re-encrypted)"
+        Ok(false) => "the keychain keeps the old passphrase, which still opens every backup (the \
+                      rotation did not complete; a keychain keeps the new one beside it as \
+                      `rotation-passphrase`)"
             .to_owned(),
         Err(e) => format!("the keychain was not updated: {e}"),
     };
@@ -150,8 +151,12 @@ fn rotate(
     } else {
         let summary = report.summary();
         say!("Passphrase rotation: {summary}.");
-        for damaged in &report.damaged {
-            say!("  damaged: {}: {}", damaged.filename, damaged.message);
+        for failed in &report.failed {
+            say!(
+                "  could not be given the new passphrase: {}: {}",
+                failed.filename,
+                failed.message
+            );
         }
         for skipped in &report.skipped {
             say!(

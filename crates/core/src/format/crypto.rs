@@ -86,7 +86,7 @@ impl Passphrase {
         &self.0
     }
 
-    fn to_password(&self) -> Password {
+    pub(crate) fn to_password(&self) -> Password {
         Password::from(self.0.as_bytes())
     }
 }

@@ -6,6 +6,7 @@
 pub mod crypto;
 pub mod hashing;
 pub mod human;
+pub mod key_packets;
 pub mod meta;
 pub mod name;
 pub mod parallel_deflate;

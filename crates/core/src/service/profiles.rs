@@ -314,10 +314,17 @@ pub struct SecretStatus {
     pub passphrase_in_session: bool,
     pub token_stored: bool,
     pub password_stored: bool,
+    /// A local installation's unfinished passphrase rotation ("rotation in
+    /// progress: N of M").
+    pub rotation: Option<crate::local::rotation::RotationState>,
 }
 
-/// Which secrets profile `name` has, in the keychain and in `session`.
+/// Which secrets profile `name` has, in the keychain and in `session`,
+/// and how far an unfinished rotation of its backups got.
 pub fn secret_status(name: &str, session: &SessionPassphrases) -> SecretStatus {
+    let rotation = local_data(name)
+        .ok()
+        .and_then(|data| rotation::in_progress(&data));
     let scope = passphrase_scope(name);
     let passphrase_in_session = scope.as_ref().is_ok_and(|s| session.get(s).is_some());
     match Keychain::open().and_then(|keychain| {
@@ -337,6 +344,7 @@ pub fn secret_status(name: &str, session: &SessionPassphrases) -> SecretStatus {
                 passphrase_in_session,
                 token_stored: has(SecretKind::ApiToken),
                 password_stored: has(SecretKind::Password),
+                rotation,
             }
         }
         Err(e) => SecretStatus {
@@ -346,6 +354,7 @@ pub fn secret_status(name: &str, session: &SessionPassphrases) -> SecretStatus {
             passphrase_in_session,
             token_stored: false,
             password_stored: false,
+            rotation,
         },
     }
 }
@@ -447,14 +456,19 @@ pub fn rotate(
     Ok(report)
 }
 
-/// Re-encrypts every backup of `data` from `old` to `new` (all or
-/// nothing: [`rotation::rotate`]), then stores `new` for `scope` once every
-/// backup the old one opened is under it. With the keychain as home, the
-/// new passphrase is put there first (as `rotation-passphrase`), so no
-/// backup is ever under a passphrase stored nowhere, even if the swap is
-/// cut short; it is promoted when the rotation is complete, and forgotten
-/// when nothing was replaced. The rotation's report comes back even when
-/// storing failed, with that failure beside it.
+/// Rotates every backup of `data` from `old` to `new` ([`rotation::rotate`]:
+/// the new passphrase added to each backup, the old one removed only once
+/// every backup opens with the new one and the new one is stored). With
+/// the keychain as home, the new passphrase is put there first (as
+/// `rotation-passphrase`), so no backup ever opens with a passphrase
+/// stored nowhere, even if the rotation is cut short; it is promoted to
+/// the profile's own once every backup opens with it, and forgotten when
+/// it opens none. Where there is no keychain (an engine on a server, a
+/// passphrase file), the caller holds the new passphrase and the rotation
+/// goes on; where the keychain is there but refuses it, the old
+/// passphrase stays in every backup. The rotation's report comes back
+/// even when storing failed, with that failure beside it (`Ok(false)`:
+/// nothing stored, the rotation did not complete).
 ///
 /// # Errors
 /// The rotation did not run (lock, policy, same passphrase, no room, the
@@ -476,34 +490,42 @@ pub fn rotate_and_store(
     if let Some(k) = &keychain {
         k.set(scope.label(), SecretKind::RotationPassphrase, new.expose())?;
     }
-    let report = rotation::rotate(data, old, new, clock, progress);
-    let forget_waiting = || {
-        if let Some(k) = &keychain {
-            let _ = k.forget(scope.label(), SecretKind::RotationPassphrase);
-        }
+    let mut stored: Option<Result<bool>> = None;
+    let mut keep_new = || {
+        let kept = match (home, &keychain) {
+            (PassphraseHome::Session(session), _) => session.keep(scope, new).map_err(Into::into),
+            (PassphraseHome::Keychain, Some(k)) => secrets::store_passphrase(k, scope, new)
+                .map_err(ServiceError::from)
+                .map(|()| {
+                    let _ = k.forget(scope.label(), SecretKind::RotationPassphrase);
+                }),
+            (PassphraseHome::Keychain, None) => Keychain::open()
+                .map_err(ServiceError::from)
+                .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?)),
+        };
+        // No keychain at all: the caller holds the new passphrase.
+        let go_on = kept.is_ok() || keychain.is_none();
+        stored = Some(kept.map(|()| true));
+        go_on
     };
+    let report = rotation::rotate(data, old, new, clock, progress, &mut keep_new);
     let report = match report {
         Ok(report) => report,
         Err(e) => {
-            forget_waiting();
+            if let Some(k) = &keychain {
+                let _ = k.forget(scope.label(), SecretKind::RotationPassphrase);
+            }
             return Err(e.into());
         }
     };
-    if !report.complete() {
-        // Nothing was replaced: the new passphrase opens no backup.
-        forget_waiting();
-        return Ok((report, Ok(false)));
+    if let (Some(k), true) = (
+        &keychain,
+        report.rotated.is_empty() && report.already_rotated.is_empty(),
+    ) {
+        // The new passphrase opens no backup: nothing waits for it.
+        let _ = k.forget(scope.label(), SecretKind::RotationPassphrase);
     }
-    let stored = match home {
-        PassphraseHome::Keychain => Keychain::open()
-            .map_err(ServiceError::from)
-            .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?)),
-        PassphraseHome::Session(session) => Ok(session.keep(scope, new)?),
-    };
-    if stored.is_ok() {
-        forget_waiting();
-    }
-    Ok((report, stored.map(|()| true)))
+    Ok((report, stored.unwrap_or(Ok(false))))
 }
 
 /// What [`install_engine`] put on an SSH profile's server.

@@ -53,6 +53,10 @@ impl Target for LocalTarget {
             .collect())
     }
 
+    fn rotation(&self) -> Option<crate::local::rotation::RotationState> {
+        crate::local::rotation::in_progress(&self.data)
+    }
+
     fn activity(
         &self,
         query: &crate::model::ActivityQuery,

@@ -182,6 +182,11 @@ pub trait Target {
     fn storage(&self) -> Result<StorageReport, TargetError>;
     /// `GET /api/database/backups`, newest first.
     fn list(&self) -> Result<Vec<ListItem>, TargetError>;
+    /// The installation's unfinished passphrase rotation, if any, as its
+    /// record says ("rotation in progress: N of M"). Local: read now;
+    /// over SSH: as the engine's latest `list` answer said; Server
+    /// Monitor's API knows none (`None`).
+    fn rotation(&self) -> Option<crate::local::rotation::RotationState>;
     /// The installation's activity as its logs record it, newest first
     /// (Server Monitor's API has none: refused there).
     fn activity(

@@ -54,6 +54,8 @@ pub struct SshTarget {
     /// The engine's version, checked once per opened target (the fleet
     /// reads three answers from it).
     checked: OnceLock<String>,
+    /// The unfinished rotation the engine's latest `list` answer named.
+    rotation: std::sync::Mutex<Option<crate::local::rotation::RotationState>>,
 }
 
 /// What the engine answers for a failure (`--json`).
@@ -78,6 +80,8 @@ struct Plan<T> {
 #[derive(serde::Deserialize)]
 struct Listed {
     backups: Vec<ListItem>,
+    #[serde(default)]
+    rotation: Option<crate::local::rotation::RotationState>,
 }
 
 impl SshTarget {
@@ -100,6 +104,7 @@ impl SshTarget {
             location,
             api: api.map(Box::new),
             checked: OnceLock::new(),
+            rotation: std::sync::Mutex::new(None),
         }
     }
 
@@ -228,7 +233,16 @@ impl Target for SshTarget {
     /// Through SSH even beside an API: the engine's list carries the
     /// verification, drill and pin records the API's lacks.
     fn list(&self) -> Result<Vec<ListItem>, TargetError> {
-        Ok(self.read::<Listed>(&["list"], None, &NoProgress)?.backups)
+        let listed = self.read::<Listed>(&["list"], None, &NoProgress)?;
+        *self.rotation.lock().unwrap_or_else(|e| e.into_inner()) = listed.rotation;
+        Ok(listed.backups)
+    }
+
+    fn rotation(&self) -> Option<crate::local::rotation::RotationState> {
+        self.rotation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The engine's `activity`, with the query as its flags.

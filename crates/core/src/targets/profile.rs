@@ -153,6 +153,32 @@ fn default_drill_overdue_days() -> u32 {
     8
 }
 
+/// A local profile's folder must be a Server Monitor installation: a
+/// folder holding `data/servers.db` (a file) or `data/backups/` (a
+/// folder). A folder that is gone, a file, or any other folder is refused
+/// with why (the profile would only ever show "unreadable").
+///
+/// # Errors
+/// [`ProfileError::NotAnInstallation`].
+pub fn check_installation(root: &std::path::Path) -> Result<(), ProfileError> {
+    let refuse = |why| {
+        Err(ProfileError::NotAnInstallation {
+            path: crate::printable::escaped(&root.display().to_string()),
+            why,
+        })
+    };
+    match std::fs::metadata(root) {
+        Err(_) => return refuse("no such folder"),
+        Ok(m) if !m.is_dir() => return refuse("not a folder"),
+        Ok(_) => {}
+    }
+    let data = crate::local::layout::DataDir::new(root);
+    if data.database().is_file() || data.backups().is_dir() {
+        return Ok(());
+    }
+    refuse("not a Server Monitor installation (no data/servers.db and no data/backups/ in it)")
+}
+
 /// Why the profile book could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
@@ -170,6 +196,9 @@ pub enum ProfileError {
     /// A base URL that is not a usable server address.
     #[error("'{0}' is not a usable server URL: {1}")]
     InvalidUrl(String, String),
+    /// A local profile's folder that is no Server Monitor installation.
+    #[error("{path}: {why}; choose the folder that holds data/servers.db or data/backups/")]
+    NotAnInstallation { path: String, why: &'static str },
     /// The config file is not valid TOML of the expected shape.
     #[error("{path}: {reason}")]
     MalformedConfig { path: String, reason: String },
@@ -189,6 +218,7 @@ impl crate::KindedError for ProfileError {
             ProfileError::ProfileExists(_) => crate::ErrorKind::ProfileExists,
             ProfileError::InvalidProfileName(_) => crate::ErrorKind::InvalidProfileName,
             ProfileError::InvalidUrl(..) => crate::ErrorKind::InvalidUrl,
+            ProfileError::NotAnInstallation { .. } => crate::ErrorKind::NotAnInstallation,
             ProfileError::MalformedConfig { .. } => crate::ErrorKind::MalformedConfig,
             ProfileError::Io { .. } => crate::ErrorKind::Io,
         }
@@ -294,6 +324,9 @@ impl ProfileBook {
         if self.profiles.contains_key(name) {
             return Err(ProfileError::ProfileExists(name.to_owned()));
         }
+        if let ProfileTarget::Local { data_dir } = &profile.target {
+            check_installation(data_dir)?;
+        }
         let mut profile = profile;
         let base_url = match &mut profile.target {
             ProfileTarget::Remote { base_url, .. } => Some(base_url),
@@ -335,5 +368,35 @@ impl ProfileBook {
         })
         .expect("profiles serialize");
         write_atomic(&self.path, text.as_bytes()).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_folder_holding_an_installation_can_be_a_local_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let why = |path: &std::path::Path| match check_installation(path) {
+            Err(ProfileError::NotAnInstallation { why, .. }) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(why(&dir.path().join("gone")), "no such folder");
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        assert_eq!(why(&dir.path().join("file")), "not a folder");
+        assert!(why(dir.path()).starts_with("not a Server Monitor installation"));
+        std::fs::create_dir_all(dir.path().join("data/backups")).unwrap();
+        assert!(
+            check_installation(dir.path()).is_ok(),
+            "data/backups/ is enough"
+        );
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir(other.path().join("data")).unwrap();
+        std::fs::write(other.path().join("data/servers.db"), b"").unwrap();
+        assert!(
+            check_installation(other.path()).is_ok(),
+            "data/servers.db is enough"
+        );
     }
 }

@@ -137,6 +137,10 @@ impl Target for RemoteTarget {
     }
 
     /// The API has no logs to read.
+    fn rotation(&self) -> Option<crate::local::rotation::RotationState> {
+        None
+    }
+
     fn activity(
         &self,
         _query: &crate::model::ActivityQuery,

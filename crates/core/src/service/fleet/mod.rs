@@ -74,6 +74,9 @@ pub enum Condition {
     /// The latest push to an off-site location failed, or a copy there
     /// failed its latest check (this machine's ledgers).
     OffsiteFailed,
+    /// A passphrase rotation is unfinished: some backups still open with
+    /// the old passphrase, or do not yet open with the new one.
+    RotationUnfinished,
 }
 
 impl Condition {
@@ -93,7 +96,8 @@ impl Condition {
             | Condition::NeverDrilled
             | Condition::DrillOverdue
             | Condition::HealthUnknown
-            | Condition::OffsiteFailed => TileStatus::Warning,
+            | Condition::OffsiteFailed
+            | Condition::RotationUnfinished => TileStatus::Warning,
         }
     }
 }

@@ -87,6 +87,9 @@ pub fn read(
         Err(e) => tile.add(Condition::HealthUnknown, format!("health unknown: {e}")),
     }
     summarize(&mut tile, &list, clock.now());
+    if let Some(rotation) = target.rotation() {
+        tile.add(Condition::RotationUnfinished, rotation.words());
+    }
     (tile, Some(list), health.ok())
 }
 
