@@ -49,9 +49,13 @@ function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
 
 describe("format", () => {
   it("sizes are decimal like the server's size_human", () => {
-    expect(sizeHuman(999)).toBe("999 B");
-    expect(sizeHuman(1536)).toBe("1.54 KB");
-    expect(sizeHuman(537436160)).toBe("537.44 MB");
+    // The server's (and the CLI's) own format: one unit system everywhere.
+    expect(sizeHuman(0)).toBe("0.00 B");
+    expect(sizeHuman(1023)).toBe("1023.00 B");
+    expect(sizeHuman(225280)).toBe("220.00 KB");
+    expect(sizeHuman(1536)).toBe("1.50 KB");
+    expect(sizeHuman(1024 * 1024 * 3 / 2)).toBe("1.50 MB");
+    expect(sizeHuman(537436160)).toBe("512.54 MB");
   });
   it("ages read naturally", () => {
     expect(ageHuman(5)).toBe("just now");
@@ -233,7 +237,7 @@ describe("restore drills", () => {
     expect(f).toEqual({ health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", storage: "unknown", storageShort: "unknown" });
     const read = tileFacts(tile("empty", { newest_backup: null, newest_age_seconds: null, backup_count: 0 }), now);
     expect(read.newest).toBe("none");
-    expect(read.storage).toBe("0 B in 0 backups");
+    expect(read.storage).toBe("0.00 B in 0 backups");
   });
 
   it("a failed or overdue drill is notified once per change", () => {
@@ -347,7 +351,7 @@ describe("backupWords", () => {
     } as unknown as Parameters<typeof backupWords>[0];
     const words = backupWords(made);
     expect(words).toContain("Backup created: servers_db_20261203_120000.db.gpg");
-    expect(words).toContain("pruned 2 older backup(s) under the retention policy, 3.00 KB freed: servers_db_20261101_000000.db.gpg, servers_db_20261102_000000.db.gpg");
+    expect(words).toContain("pruned 2 older backup(s) under the retention policy, 2.93 KB freed: servers_db_20261101_000000.db.gpg, servers_db_20261102_000000.db.gpg");
     expect(words).toContain("off-site: cold FAILED — denied");
     expect(words.match(/cold/g)?.length).toBe(1);
   });

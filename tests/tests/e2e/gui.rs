@@ -173,11 +173,16 @@ impl Window {
         let client = rt.block_on(async {
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
-                let attempt = ClientBuilder::rustls()
+                let connect = ClientBuilder::rustls()
                     .expect("rustls")
                     .capabilities(caps.clone())
-                    .connect(&format!("http://127.0.0.1:{port}"))
-                    .await;
+                    .connect(&format!("http://127.0.0.1:{port}"));
+                // A session that never starts (the app hangs on its way up)
+                // fails here, not for ever.
+                let Ok(attempt) = tokio::time::timeout(Duration::from_secs(90), connect).await
+                else {
+                    panic!("no WebDriver session in 90 s: the app did not start");
+                };
                 match attempt {
                     Ok(client) => break client,
                     Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
@@ -198,9 +203,20 @@ impl Window {
         self.client.as_ref().unwrap()
     }
 
+    /// Runs one WebDriver call (a wait included), bounded at 300 s: a call
+    /// that never answers (the app or WebKit hung) fails the test with
+    /// that said, instead of holding the whole suite until CI's limit.
+    fn block<F: std::future::Future>(&self, call: F) -> F::Output {
+        self.rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(300), call)
+                .await
+                .expect("a WebDriver call got no answer in 300 s: the app or WebKit hung")
+        })
+    }
+
     /// Waits (up to `secs`) for `css` to exist.
     fn wait(&self, css: &str, secs: u64) -> fantoccini::elements::Element {
-        self.rt.block_on(async {
+        self.block(async {
             let deadline = Instant::now() + Duration::from_secs(secs);
             loop {
                 if let Ok(e) = self.client().find(Locator::Css(css)).await {
@@ -233,7 +249,7 @@ impl Window {
 
     /// Waits (up to `secs`) until nothing matches `css`.
     fn wait_gone(&self, css: &str, secs: u64) {
-        self.rt.block_on(async {
+        self.block(async {
             let deadline = Instant::now() + Duration::from_secs(secs);
             while self.client().find(Locator::Css(css)).await.is_ok() {
                 assert!(
@@ -246,7 +262,7 @@ impl Window {
     }
 
     fn text(&self, css: &str) -> String {
-        self.rt.block_on(async {
+        self.block(async {
             match self.client().find(Locator::Css(css)).await {
                 Ok(e) => e.text().await.unwrap_or_default(),
                 Err(_) => String::new(),
@@ -256,7 +272,7 @@ impl Window {
 
     fn attr(&self, css: &str, name: &str) -> Option<String> {
         let element = self.wait(css, 20);
-        self.rt.block_on(element.attr(name)).unwrap()
+        self.block(element.attr(name)).unwrap()
     }
 
     /// Waits up to 10 s for an input's value to be `value` (`what` says
@@ -272,20 +288,17 @@ impl Window {
     /// A DOM property (an input's current `value`, not its attribute).
     fn prop(&self, css: &str, name: &str) -> String {
         let element = self.wait(css, 20);
-        self.rt
-            .block_on(element.prop(name))
-            .unwrap()
-            .unwrap_or_default()
+        self.block(element.prop(name)).unwrap().unwrap_or_default()
     }
 
     fn click(&self, css: &str) {
         let element = self.wait(css, 20);
-        self.rt.block_on(element.click()).unwrap();
+        self.block(element.click()).unwrap();
     }
 
     fn fill(&self, css: &str, text: &str) {
         let element = self.wait(css, 20);
-        self.rt.block_on(async {
+        self.block(async {
             element.clear().await.unwrap();
             if text.is_empty() {
                 // `clear` fires no input event: type and erase a character
@@ -303,41 +316,38 @@ impl Window {
     fn select(&self, css: &str, value: &str) {
         self.wait(&format!("{css} option[value='{value}']"), 30);
         let element = self.wait(css, 20);
-        self.rt
-            .block_on(element.select_by_value(value))
+        self.block(element.select_by_value(value))
             .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
     }
 
     /// Resizes (and moves) the window, as the admin would.
     fn set_rect(&self, x: u32, y: u32, width: u32, height: u32) {
-        self.rt
-            .block_on(self.client().set_window_rect(x, y, width, height))
+        self.block(self.client().set_window_rect(x, y, width, height))
             .unwrap_or_else(|e| panic!("set the window to {width}x{height}: {e}"));
         std::thread::sleep(Duration::from_millis(400));
     }
 
     /// The window's position and size.
     fn rect(&self) -> (u64, u64, u64, u64) {
-        self.rt.block_on(self.client().get_window_rect()).unwrap()
+        self.block(self.client().get_window_rect()).unwrap()
     }
 
     /// Runs `script` in the page; its JSON result.
     fn eval(&self, script: &str) -> serde_json::Value {
-        self.rt
-            .block_on(self.client().execute(script, vec![]))
+        self.block(self.client().execute(script, vec![]))
             .unwrap_or_else(|e| panic!("{script}: {e}"))
     }
 
     /// Sends keys to an element (WebDriver key codes for Enter, Escape, …).
     fn keys(&self, css: &str, keys: &str) {
         let element = self.wait(css, 20);
-        self.rt.block_on(element.send_keys(keys)).unwrap();
+        self.block(element.send_keys(keys)).unwrap();
     }
 
     /// Saves a screenshot of the window as `target/e2e-screenshots/NAME.png`.
     fn shot(&self, name: &str) {
         std::thread::sleep(Duration::from_millis(500));
-        let png = self.rt.block_on(self.client().screenshot()).unwrap();
+        let png = self.block(self.client().screenshot()).unwrap();
         std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
     }
 
@@ -377,8 +387,7 @@ impl Window {
         self.click("#nav-settings");
         self.wait("#settings-title[data-ready='true']", 30);
         let offsite = self
-            .rt
-            .block_on(self.client().find(Locator::Css("#offsite")))
+            .block(self.client().find(Locator::Css("#offsite")))
             .is_ok();
         if offsite {
             self.wait("#offsite[data-ready='true']", 30);
@@ -396,7 +405,10 @@ impl Window {
 impl Drop for Window {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            let _ = self.rt.block_on(client.close());
+            let _ = self.rt.block_on(tokio::time::timeout(
+                Duration::from_secs(30),
+                client.close(),
+            ));
         }
     }
 }
@@ -551,8 +563,7 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     );
     assert!(
         window
-            .rt
-            .block_on(window.client().find(Locator::Css("#retention-apply")))
+            .block(window.client().find(Locator::Css("#retention-apply")))
             .is_err(),
         "nothing can be applied meanwhile"
     );

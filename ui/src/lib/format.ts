@@ -2,16 +2,18 @@
 
 const UNITS = ["B", "KB", "MB", "GB", "TB"];
 
-/** 1536 -> "1.54 KB" (decimal units, as the server's size_human). */
+/** 1536 -> "1.50 KB": 1024-based with two decimals and the server's unit
+ *  names, exactly as the server's size_human and the CLI write sizes
+ *  (contract §3), so one backup has one size everywhere. */
 export function sizeHuman(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "?";
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(2)} ${UNITS[unit]}`;
+  return `${value.toFixed(2)} ${UNITS[unit]}`;
 }
 
 /** Seconds -> "just now", "5 minutes ago", "3 hours ago", "2 days ago". */
