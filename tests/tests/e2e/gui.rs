@@ -173,13 +173,13 @@ impl Window {
         let client = rt.block_on(async {
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
-                let connect = ClientBuilder::rustls()
-                    .expect("rustls")
-                    .capabilities(caps.clone())
-                    .connect(&format!("http://127.0.0.1:{port}"));
+                let url = format!("http://127.0.0.1:{port}");
+                let mut builder = ClientBuilder::rustls().expect("rustls");
+                builder.capabilities(caps.clone());
                 // A session that never starts (the app hangs on its way up)
                 // fails here, not for ever.
-                let Ok(attempt) = tokio::time::timeout(Duration::from_secs(90), connect).await
+                let Ok(attempt) =
+                    tokio::time::timeout(Duration::from_secs(90), builder.connect(&url)).await
                 else {
                     panic!("no WebDriver session in 90 s: the app did not start");
                 };
