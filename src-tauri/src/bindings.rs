@@ -39,6 +39,7 @@ fn export_all(dir: &Path) {
         core::retention::RetentionPlan,
         core::retention::PruneOutcome,
         core::rotation::RotationReport,
+        core::service::recovery::RecoverySheet,
         core::schedule::ScheduleStatus,
         crate::commands::offsite::NewLocation,
         core::service::offsite::LocationOverview,

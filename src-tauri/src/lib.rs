@@ -62,6 +62,7 @@ commands!(
     secrets::set_passphrase,
     secrets::test_passphrase,
     secrets::forget_passphrase,
+    secrets::recovery_sheet,
     secrets::rotate_passphrase,
     secrets::login,
     secrets::logout,

@@ -145,3 +145,25 @@ pub async fn logout(profile: String) -> CommandResult<()> {
 pub async fn schedule_status() -> CommandResult<ScheduleStatus> {
     blocking(move || Ok(schedule::status(&Scheduler::detect())?)).await
 }
+
+/// The recovery sheet of `profile`'s backup passphrase, once the profile's
+/// name was typed as `confirmation` (the passphrase goes to the screen
+/// that asked, nowhere else: not logged).
+#[tauri::command]
+#[tracing::instrument(skip(session))]
+pub async fn recovery_sheet(
+    profile: String,
+    confirmation: String,
+    session: State<'_, Session>,
+) -> CommandResult<backupdesk_core::service::recovery::RecoverySheet> {
+    let session = session.inner().clone();
+    blocking(move || {
+        Ok(backupdesk_core::service::recovery::recovery_sheet(
+            &profile,
+            &confirmation,
+            &session.0,
+            &SystemClock,
+        )?)
+    })
+    .await
+}

@@ -405,10 +405,10 @@ impl Window {
 impl Drop for Window {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            let _ = self.rt.block_on(tokio::time::timeout(
-                Duration::from_secs(30),
-                client.close(),
-            ));
+            // (The timer is made inside the runtime: it needs its reactor.)
+            let _ = self.rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(30), client.close()).await
+            });
         }
     }
 }
@@ -853,16 +853,25 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     // while the keychain kept the old passphrase and the set was split).
     let demo_file = scratch.path().join("demo-passphrase");
     std::fs::write(&demo_file, format!("{PASSPHRASE}\n")).unwrap();
+    // Issue 26, point 4: a backup another process (the CLI, a scheduled
+    // job) makes while the Backups screen shows the folder appears there
+    // without a click (before: only after leaving and coming back).
+    window.click("#nav-backups");
+    window.wait(&format!("#backup-table tr[data-name='{backup}']"), 20);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = backupdesk()
         .arg("--data-dir")
         .arg(&dir)
         .arg("--passphrase-file")
         .arg(&demo_file)
-        .args(["backup", "--no-prune"])
+        .args(["--json", "backup", "--no-prune"])
         .output()
         .unwrap();
     assert!(second.status.success(), "{second:?}");
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let second = second["filename"].as_str().unwrap();
+    window.wait(&format!("#backup-table tr[data-name='{second}']"), 20);
+    window.settings();
     let all = backups_of(&dir);
     let damaged = all.iter().find(|b| **b != backup).unwrap().clone();
     let damaged_path = dir.join("data/backups").join(&damaged);
@@ -902,6 +911,27 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     window.click("#passphrase-test");
     window.wait_text("#settings-notice", "The passphrase opens", 60);
     assert!(window.text("#secret-places").contains(stored));
+
+    // Issue 26, point 6: its owner can see, copy and print the stored
+    // passphrase, once the profile's name is typed; the log says the sheet
+    // was shown, and holds no passphrase (before: the demo's random
+    // passphrase could never be seen).
+    window.click("#recovery-sheet-open");
+    window.wait("#recovery-sheet-show[disabled]", 10);
+    window.fill("#recovery-sheet-confirm", "lab");
+    window.click("#recovery-sheet-show:not([disabled])");
+    let sheet = window.wait_text("#recovery-sheet", rotated, 20);
+    let newest_now = all.iter().max().unwrap();
+    assert!(
+        sheet.contains("gpg --decrypt") && sheet.contains(newest_now.as_str()),
+        "{sheet}"
+    );
+    window.shot("12f-recovery-sheet");
+    window.click("#recovery-sheet-hide");
+    window.wait_gone("#recovery-sheet", 10);
+    let log = std::fs::read_to_string(dir.join("logs/backup.log")).unwrap();
+    assert!(log.contains("recovery sheet was shown"), "{log}");
+    assert!(!log.contains(rotated), "the passphrase is in no log");
 
     // A rotation the CLI began and was killed in (after its first backup
     // was rewritten) is said in Settings and on the fleet tile as in
@@ -973,6 +1003,16 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     window.wait_text("#secret-places", "Passphrase not stored", 20);
     window.click("#passphrase-set-new");
     window.wait_text("#settings-notice", "for a new set", 20);
+    // Issue 26, point 2: the fleet tile is not green while the stored
+    // passphrase opens no backup of the set.
+    window.click("#nav-fleet");
+    window.click("#fleet-refresh:not([disabled])");
+    window.wait_text(
+        ".tiles li[data-profile='lab'][data-status='error'] li[data-condition='passphrase_opens_no_backup']",
+        "does not open",
+        60,
+    );
+    window.shot("12g-tile-passphrase-opens-no-backup");
     let live = dir.join("data/servers.db");
     let before_live = sha256_file(&live);
     let before_backups = backups_of(&dir);

@@ -1,6 +1,7 @@
 /** Typed calls to the Rust commands (types generated from Rust in ./bindings). */
 import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { Command } from "./bindings/Command";
+import type { RecoverySheet } from "./bindings/RecoverySheet";
 import type { ApiEndpoint } from "./bindings/ApiEndpoint";
 import type { ActivityPage } from "./bindings/ActivityPage";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
@@ -97,6 +98,7 @@ export const api = {
   keptInSession: () => invoke<number>("kept_in_session"),
   testPassphrase: (profile: string) => invoke<string>("test_passphrase", { profile }),
   forgetPassphrase: (profile: string) => invoke<boolean>("forget_passphrase", { profile }),
+  recoverySheet: (profile: string, confirmation: string) => invoke<RecoverySheet>("recovery_sheet", { profile, confirmation }),
   rotatePassphrase: (profile: string, newPassphrase: string) =>
     invoke<RotationReport>("rotate_passphrase", { profile, newPassphrase }),
   login: (profile: string, password: string, remember: boolean) => invoke<void>("login", { profile, password, remember }),

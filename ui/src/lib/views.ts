@@ -162,6 +162,7 @@ export const CONDITION_LABEL: Record<Condition, string> = {
   health_unknown: "health unknown",
   offsite_failed: "off-site failed",
   rotation_unfinished: "rotation unfinished",
+  passphrase_opens_no_backup: "passphrase opens no backup",
 };
 
 /** "as of 14:02" for a tile whose state is the last known one, else null. */

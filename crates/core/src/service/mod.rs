@@ -11,6 +11,7 @@ pub mod error;
 pub mod fleet;
 pub mod offsite;
 pub mod profiles;
+pub mod recovery;
 pub mod restore;
 pub mod retention;
 pub mod secrets;

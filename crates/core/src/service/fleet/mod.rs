@@ -11,6 +11,7 @@
 //!   profile, in SQLite, for the first paint and for offline use.
 
 mod cache;
+mod passphrase_check;
 mod refresh;
 mod tile;
 
@@ -77,6 +78,9 @@ pub enum Condition {
     /// A passphrase rotation is unfinished: some backups still open with
     /// the old passphrase, or do not yet open with the new one.
     RotationUnfinished,
+    /// The passphrase stored on this machine does not open the newest
+    /// backup (local installations).
+    PassphraseOpensNoBackup,
 }
 
 impl Condition {
@@ -88,7 +92,8 @@ impl Condition {
             | Condition::Unreadable
             | Condition::Unhealthy
             | Condition::NoBackup
-            | Condition::DrillFailed => TileStatus::Error,
+            | Condition::DrillFailed
+            | Condition::PassphraseOpensNoBackup => TileStatus::Error,
             Condition::Busy
             | Condition::Overdue
             | Condition::VerificationFailed

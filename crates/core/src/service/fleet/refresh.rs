@@ -56,6 +56,13 @@ pub fn refresh_one(
     for problem in problems.unwrap_or_default() {
         tile.add(super::Condition::OffsiteFailed, problem);
     }
+    if !tile.from_cache
+        && let Some(newest) = tile.newest_backup.clone()
+        && let Some(problem) =
+            super::passphrase_check::stored_passphrase_problem(name, profile, &newest)
+    {
+        tile.add(super::Condition::PassphraseOpensNoBackup, problem);
+    }
     tile
 }
 
