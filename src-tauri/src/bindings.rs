@@ -40,6 +40,7 @@ fn export_all(dir: &Path) {
         core::retention::PruneOutcome,
         core::rotation::RotationReport,
         core::service::recovery::RecoverySheet,
+        core::service::restore::ServiceCommands,
         core::schedule::ScheduleStatus,
         crate::commands::offsite::NewLocation,
         core::service::offsite::LocationOverview,

@@ -2,7 +2,7 @@
 //! restore itself (confirmed by typing the profile name).
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::restore::RestoreOptions;
+use backupdesk_core::service::restore::ServiceCommands;
 use backupdesk_core::service::{Selection, StoredPassphrase, profiles};
 use backupdesk_core::target::{RestoreDone, RestorePlanned};
 use tauri::State;
@@ -13,11 +13,13 @@ use crate::progress::ProgressEvent;
 use crate::state::{Operations, Session};
 
 /// What restoring `name` would do: row counts against live, age, the
-/// safety backup, the remote safeguards.
+/// safety backup, the service stopped and started (`service`, optional),
+/// the remote safeguards.
 #[tauri::command]
 pub async fn plan_restore(
     profile: String,
     name: String,
+    service: Option<ServiceCommands>,
     session: State<'_, Session>,
 ) -> CommandResult<RestorePlanned> {
     let session = session.inner().clone();
@@ -27,7 +29,7 @@ pub async fn plan_restore(
             &selection,
             &name,
             &StoredPassphrase::new(&selection).with_session(&session.0),
-            &RestoreOptions::default(),
+            &service.unwrap_or_default().options(),
             &SystemClock,
             &backupdesk_core::progress::NoProgress,
         )?)
@@ -39,10 +41,14 @@ pub async fn plan_restore(
 /// `confirmation`. Refuses a backup whose latest verification failed.
 /// Cancellable until the swap begins (operation `op`).
 #[tauri::command]
+// Each parameter is a named field of the command's IPC contract or a
+// state Tauri injects; grouping them would change what the UI sends.
+#[allow(clippy::too_many_arguments)]
 pub async fn restore_backup(
     profile: String,
     name: String,
     confirmation: String,
+    service: Option<ServiceCommands>,
     op: String,
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
@@ -54,6 +60,7 @@ pub async fn restore_backup(
             &profile,
             &name,
             &confirmation,
+            &service.unwrap_or_default(),
             &session.0,
             &SystemClock,
             progress,

@@ -742,6 +742,26 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
         "{preview}"
     );
     window.shot("09-restore-preview");
+    // Issue 26, point 8: the service stopped and started, as the CLI's
+    // --stop-cmd/--start-cmd (before: the wizard had no way to).
+    let (stopped, started) = (
+        scratch.path().join("stopped"),
+        scratch.path().join("started"),
+    );
+    assert!(window.text("body").contains("no stop command"));
+    window.click(".service-commands summary");
+    window.fill("#restore-stop-cmd", &format!("touch {}", stopped.display()));
+    window.fill(
+        "#restore-start-cmd",
+        &format!("touch {}", started.display()),
+    );
+    window.click("#restore-replan");
+    window.wait_text(
+        "body",
+        &format!("stop the service: touch {}", stopped.display()),
+        60,
+    );
+    assert!(!window.text("body").contains("no stop command"));
     window.click("#restore-next");
     window.fill("#restore-confirm", "pro");
     assert_eq!(
@@ -754,6 +774,10 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
     window.click("#restore-go");
     let outcome = window.wait_text("#restore-outcome", "Restored", 120);
     assert!(outcome.contains("prerestore_"), "{outcome}");
+    assert!(
+        stopped.exists() && started.exists(),
+        "the service was stopped and started"
+    );
     window.shot("11-restore-outcome");
     assert_eq!(sqlite3_integrity(&live), "ok");
     assert_eq!(
@@ -967,6 +991,8 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
         window.attr(".tiles li[data-profile='lab']", "data-status"),
         Some("ok".to_owned())
     );
+    window.click("#nav-backups");
+    window.wait_text("#backups-rotation", "Rotation in progress", 20);
     window.settings();
     let said = window.wait_text("#rotation-in-progress", "Rotation in progress", 20);
     assert!(
@@ -1382,7 +1408,16 @@ fn gui_twenty_profiles_render_as_they_are_read_and_the_cache_survives_a_restart(
          return document.documentElement.scrollWidth > document.documentElement.clientWidth
              || main.scrollWidth > main.clientWidth + 1;",
     );
-    assert_eq!(overflow, false, "nothing overflows sideways at 1024 px");
+    // What sticks out, named, if anything does.
+    let wide = window.eval(
+        "const main = document.querySelector('.shell > main'); const edge = main.getBoundingClientRect().right;
+         return [...main.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > edge + 1).slice(0, 8)
+           .map((e) => `${e.tagName}#${e.id} ${Math.round(e.getBoundingClientRect().right)} ${e.textContent.slice(0, 40)}`);",
+    );
+    assert_eq!(
+        overflow, false,
+        "nothing overflows sideways at 1024 px: {wide}"
+    );
     window.shot("18b-fleet-list-1024");
     window.set_rect(x as u32, y as u32, w as u32, h as u32);
     window.click("#fleet-layout-tiles");

@@ -2,6 +2,7 @@
 import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { Command } from "./bindings/Command";
 import type { RecoverySheet } from "./bindings/RecoverySheet";
+import type { ServiceCommands } from "./bindings/ServiceCommands";
 import type { ApiEndpoint } from "./bindings/ApiEndpoint";
 import type { ActivityPage } from "./bindings/ActivityPage";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
@@ -81,9 +82,10 @@ export const api = {
     invoke<DrillReport>("drill_backup", { profile, name, op, onProgress }),
   setPinned: (profile: string, name: string, pinned: boolean) => invoke<void>("set_pinned", { profile, name, pinned }),
   deleteBackup: (profile: string, name: string) => invoke<void>("delete_backup", { profile, name }),
-  planRestore: (profile: string, name: string) => invoke<RestorePlanned>("plan_restore", { profile, name }),
-  restore: (profile: string, name: string, confirmation: string, op: string, onProgress: Channel<ProgressEvent>) =>
-    invoke<RestoreDone>("restore_backup", { profile, name, confirmation, op, onProgress }),
+  planRestore: (profile: string, name: string, service: ServiceCommands | null = null) =>
+    invoke<RestorePlanned>("plan_restore", { profile, name, service }),
+  restore: (profile: string, name: string, confirmation: string, op: string, onProgress: Channel<ProgressEvent>, service: ServiceCommands | null = null) =>
+    invoke<RestoreDone>("restore_backup", { profile, name, confirmation, service, op, onProgress }),
   health: (profile: string) => invoke<HealthReport>("database_health", { profile }),
   storage: (profile: string) => invoke<StorageReport>("storage_report", { profile }),
   activity: (profile: string, query: ActivityQuery) => invoke<ActivityPage>("activity", { profile, query }),

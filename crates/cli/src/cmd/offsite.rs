@@ -16,7 +16,7 @@ use crate::args::{
 };
 use crate::failure::{fail, usage};
 use crate::output::say;
-use crate::output::{print_json, print_ok};
+use crate::output::{print_named, print_ok};
 use crate::progress::Bars;
 
 pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
@@ -68,7 +68,10 @@ fn add(global: &GlobalArgs, args: &OffsiteAddArgs) -> anyhow::Result<ExitCode> {
     let (location, kept) =
         offsite::add(&selection, &args.name, &spec, keys, from_env).map_err(fail)?;
     if global.json {
-        print_ok(&serde_json::json!({ "location": location, "keys": kept }));
+        print_ok(&Added {
+            location: &location,
+            keys: &kept,
+        });
     } else {
         say!(
             "Off-site location {} ({}) added for {}; {}.",
@@ -87,13 +90,30 @@ fn add(global: &GlobalArgs, args: &OffsiteAddArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `offsite add --json`: `{"ok", "location", "keys"}`.
+#[derive(serde::Serialize)]
+struct Added<'a, L: serde::Serialize, K: serde::Serialize> {
+    location: &'a L,
+    keys: &'a K,
+}
+
+/// `offsite list --location NAME --json`: `{"ok", "location", "copies"}`.
+#[derive(serde::Serialize)]
+struct LocationCopies<'a, C: serde::Serialize> {
+    location: &'a str,
+    copies: &'a [C],
+}
+
 /// `offsite list`: the locations, or with --location the copies one holds.
 fn list(global: &GlobalArgs, args: &OffsiteListArgs) -> anyhow::Result<ExitCode> {
     match &args.location {
         Some(name) => {
             let copies = offsite::copies(name).map_err(fail)?;
             if global.json {
-                print_ok(&serde_json::json!({ "location": name, "copies": copies }));
+                print_ok(&LocationCopies {
+                    location: name,
+                    copies: &copies,
+                });
             } else {
                 say!(
                     "{:<40} {:>12} {:<10} {:<20} {:<10} {:<10}",
@@ -132,7 +152,7 @@ fn list(global: &GlobalArgs, args: &OffsiteListArgs) -> anyhow::Result<ExitCode>
             let selection = super::selection(global)?;
             let all = offsite::locations(Some(&selection)).map_err(fail)?;
             if global.json {
-                print_ok(&serde_json::json!({ "locations": all }));
+                print_named(true, "locations", &all);
             } else if all.is_empty() {
                 say!("No off-site location for {}.", selection.label());
             } else {
@@ -213,7 +233,7 @@ fn push(global: &GlobalArgs, args: &OffsitePushArgs) -> anyhow::Result<ExitCode>
     let reports =
         offsite::push(&selection, &options, &SystemClock, &Bars::new(global)).map_err(fail)?;
     if global.json {
-        print_json(&serde_json::json!({ "ok": true, "locations": reports }));
+        print_named(true, "locations", &reports);
     } else {
         for report in &reports {
             let sent: u32 = report.copied.iter().map(|c| c.parts_sent).sum();
@@ -257,7 +277,7 @@ fn verify(global: &GlobalArgs, args: &OffsiteVerifyArgs) -> anyhow::Result<ExitC
     .map_err(|e| passphrases.explain(e))?;
     let failed: usize = reports.iter().map(|r| r.failed).sum();
     if global.json {
-        print_json(&serde_json::json!({ "ok": failed == 0, "locations": reports }));
+        print_named(failed == 0, "locations", &reports);
     } else {
         for report in &reports {
             for copy in &report.copies {
@@ -316,7 +336,7 @@ fn prune(global: &GlobalArgs, args: &OffsitePruneArgs) -> anyhow::Result<ExitCod
     .map_err(fail)?;
     let failed: usize = reports.iter().map(|r| r.failed).sum();
     if global.json {
-        print_json(&serde_json::json!({ "ok": failed == 0, "locations": reports }));
+        print_named(failed == 0, "locations", &reports);
     } else {
         for report in &reports {
             for copy in &report.copies {

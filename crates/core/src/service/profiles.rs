@@ -244,7 +244,8 @@ impl MadeFolders {
 }
 
 /// Restores `file` on profile `name` once `confirmation` is the profile's
-/// name (the app's typed confirmation); see [`crate::service::restore::restore`].
+/// name (the app's typed confirmation), with the service's stop and start
+/// commands when given; see [`crate::service::restore::restore`].
 ///
 /// # Errors
 /// [`ServiceError::ConfirmationMismatch`]; a refused or failed restore.
@@ -252,6 +253,7 @@ pub fn restore(
     name: &str,
     file: &str,
     confirmation: &str,
+    service: &crate::service::restore::ServiceCommands,
     session: &SessionPassphrases,
     clock: &dyn Clock,
     progress: &dyn Progress,
@@ -264,7 +266,7 @@ pub fn restore(
         &selection,
         file,
         &StoredPassphrase::new(&selection).with_session(session),
-        &crate::local::restore::RestoreOptions::default(),
+        &service.options(),
         clock,
         progress,
     )

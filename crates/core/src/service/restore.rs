@@ -14,6 +14,37 @@ use crate::targets::{RestoreDone, RestorePlanned, refuse_failed_verification};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
+/// The service's stop and start commands for a restore, as the app's
+/// wizard takes them (the CLI's `--stop-cmd` / `--start-cmd`); empty means
+/// none.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServiceCommands {
+    /// Run before the swap (e.g. `systemctl stop server-monitor`).
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// Run after the swap, and after a rollback.
+    #[serde(default)]
+    pub start: Option<String>,
+}
+
+impl ServiceCommands {
+    /// The restore's options with these commands (blank ones dropped).
+    pub fn options(&self) -> RestoreOptions {
+        let given = |c: &Option<String>| {
+            c.as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+        };
+        RestoreOptions {
+            stop_cmd: given(&self.stop),
+            start_cmd: given(&self.start),
+            ..RestoreOptions::default()
+        }
+    }
+}
+
 /// Backup `name` if it may be restored: a valid, listed name whose latest
 /// verification did not fail.
 ///

@@ -160,7 +160,7 @@ fn warnings(entry: &CatalogEntry, live: &Path, options: &RestoreOptions) -> Vec<
             .push("this backup is a plaintext file left by Server Monitor's scripts".to_owned());
     }
     if options.stop_cmd.is_none() && live.exists() {
-        warnings.push("no --stop-cmd: the swap is safe against a running service, but writes it makes between the safety backup and the swap are lost".to_owned());
+        warnings.push("no stop command (--stop-cmd, or the wizard's Stop command): the swap is safe against a running service, but writes it makes between the safety backup and the swap are lost".to_owned());
     }
     warnings
 }

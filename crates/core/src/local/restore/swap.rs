@@ -41,24 +41,55 @@ pub enum SwapMethod {
     BackupApi,
 }
 
+/// Why a rename cannot be the swap (SQLite's backup API is used then):
+/// said in the debug log, never an error of the restore.
+#[derive(Debug, thiserror::Error)]
+enum NoRename {
+    /// Pending WAL frames or a hot journal (of the live or the staged
+    /// database) would be replayed into the wrong file.
+    #[error("{0} is not empty")]
+    CompanionNotEmpty(String),
+    /// Processes hold the live database open.
+    #[error("held open by {0:?}")]
+    HeldOpen(Vec<u32>),
+    /// Who holds it cannot be told.
+    #[error("cannot tell who holds it open")]
+    HoldersUnknown,
+    /// The staging folder is on another filesystem.
+    #[error("the staging folder is on another filesystem")]
+    OtherFilesystem,
+    /// The staged copy cannot be given the live file's owner, mode or
+    /// durability, or the previous database kept for a rollback.
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> NoRename {
+    move |source| NoRename::Io { what, source }
+}
+
 /// Picks the swap method and, for a rename, prepares the staged file (owner,
 /// mode, fsync) and keeps the live file as a hard link at `previous` for a
 /// rollback. Never changes the live database.
 pub(super) fn choose(staged: &Path, live: &Path, previous: &StagedFile) -> SwapMethod {
     let prepared = prepare_rename(staged, live).and_then(|()| {
         std::fs::hard_link(live, previous.path())
-            .map_err(|e| format!("cannot keep the previous database for a rollback: {e}"))
+            .map_err(io("cannot keep the previous database for a rollback"))
     });
     match prepared {
         Ok(()) => SwapMethod::Rename,
         Err(why) => {
-            tracing::debug!(why, "swapping with the backup API");
+            tracing::debug!(%why, "swapping with the backup API");
             SwapMethod::BackupApi
         }
     }
 }
 
-fn prepare_rename(staged: &Path, live: &Path) -> Result<(), String> {
+fn prepare_rename(staged: &Path, live: &Path) -> Result<(), NoRename> {
     let files = holders::database_files(live);
     // Pending WAL frames or a hot journal belong to the old file: a rename
     // would leave them to be replayed into the new one.
@@ -67,36 +98,36 @@ fn prepare_rename(staged: &Path, live: &Path) -> Result<(), String> {
             && meta.len() > 0
             && !companion.to_string_lossy().ends_with("-shm")
         {
-            return Err(format!("{} is not empty", companion.display()));
+            return Err(NoRename::CompanionNotEmpty(companion.display().to_string()));
         }
     }
     for companion in holders::database_files(staged).iter().skip(1) {
         if std::fs::metadata(companion).is_ok_and(|m| m.len() > 0) {
-            return Err(format!("{} is not empty", companion.display()));
+            return Err(NoRename::CompanionNotEmpty(companion.display().to_string()));
         }
     }
     match holders::holders(&files) {
         Holders::Nobody => {}
-        Holders::Some(pids) => return Err(format!("held open by {pids:?}")),
-        Holders::Unknown => return Err("cannot tell who holds it open".to_owned()),
+        Holders::Some(pids) => return Err(NoRename::HeldOpen(pids)),
+        Holders::Unknown => return Err(NoRename::HoldersUnknown),
     }
-    let live_meta = std::fs::metadata(live).map_err(|e| e.to_string())?;
-    let staged_meta = std::fs::metadata(staged).map_err(|e| e.to_string())?;
+    let live_meta = std::fs::metadata(live).map_err(io("the live database"))?;
+    let staged_meta = std::fs::metadata(staged).map_err(io("the staged copy"))?;
     if live_meta.dev() != staged_meta.dev() {
-        return Err("the staging folder is on another filesystem".to_owned());
+        return Err(NoRename::OtherFilesystem);
     }
     if (live_meta.uid(), live_meta.gid()) != (staged_meta.uid(), staged_meta.gid()) {
         std::os::unix::fs::chown(staged, Some(live_meta.uid()), Some(live_meta.gid()))
-            .map_err(|e| format!("cannot give the staged copy the live owner: {e}"))?;
+            .map_err(io("cannot give the staged copy the live owner"))?;
     }
     std::fs::set_permissions(
         staged,
         std::fs::Permissions::from_mode(live_meta.mode() & 0o7777),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(io("cannot give the staged copy the live mode"))?;
     std::fs::File::open(staged)
         .and_then(|f| f.sync_all())
-        .map_err(|e| e.to_string())?;
+        .map_err(io("cannot sync the staged copy"))?;
     Ok(())
 }
 
