@@ -8,7 +8,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, rotationStateWords, categories, stateWords, backupWords, policyProblems,
+  profileLocation, rotationWords, rotationStateWords, shellQuoted, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -312,6 +312,13 @@ describe("profileLocation", () => {
     expect(profileLocation({ ...base, kind: "remote", base_url: "https://m.example.org", username: "admin" })).toBe("https://m.example.org");
     expect(profileLocation({ ...base, kind: "ssh", destination: "root@m", port: 2222, data_dir: "/opt/sm" })).toBe("ssh://root@m:2222/opt/sm");
     expect(profileLocation({ ...base, kind: "ssh", destination: "m", data_dir: "/opt/sm" })).toBe("ssh://m/opt/sm");
+  });
+});
+
+describe("shellQuoted", () => {
+  it("makes any folder one shell word", () => {
+    expect(shellQuoted("/opt/server-monitor")).toBe("'/opt/server-monitor'");
+    expect(shellQuoted("/srv/it's here")).toBe("'/srv/it'\\''s here'");
   });
 });
 

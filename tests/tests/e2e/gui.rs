@@ -1000,6 +1000,13 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
         "{said}"
     );
     window.shot("12e-rotation-in-progress");
+    // Issue 26, point 7: where the app cannot install the schedule, the
+    // exact command for this installation is shown, to copy.
+    let command = window.text("#schedule-command");
+    assert_eq!(
+        command,
+        format!("backupdesk --data-dir '{}' schedule install", dir.display())
+    );
 
     // Issue 26: a typo is caught: typed twice, and one that opens none of
     // the backups is refused, named, until a new set is meant on purpose.

@@ -555,3 +555,8 @@ export function deleteWarnings(b: ListItem, newest: boolean, offsiteAt: string[]
   if (offsiteAt.length) out.push(`its off-site copies at ${offsiteAt.join(", ")} stay there`);
   return out;
 }
+
+/** `text` as one word for a POSIX shell, single-quoted ('it'\''s'). */
+export function shellQuoted(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
