@@ -2,7 +2,8 @@
 //! plugin restores size, position and maximized state (onto a monitor that
 //! still exists) and saves them on a clean exit; this saves them too half a
 //! second after the last move or resize, so a session that ends without a
-//! clean exit (logout, kill, a crash) keeps them.
+//! clean exit (logout, kill, a crash) keeps them. Saves run on the UI
+//! thread, as the plugin's own save at exit does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,9 +28,20 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
     let app = window.app_handle().clone();
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));
-        if CHANGES.load(Ordering::SeqCst) == change
-            && let Err(e) = app.save_window_state(StateFlags::all())
-        {
+        if CHANGES.load(Ordering::SeqCst) != change {
+            return;
+        }
+        // On the UI thread, never here: the save holds the plugin's lock
+        // while it reads the window, and a read from another thread waits
+        // for the UI thread, which may itself be waiting for that lock to
+        // record a new move (the app froze for good that way).
+        let on_ui = app.clone();
+        let queued = app.run_on_main_thread(move || {
+            if let Err(e) = on_ui.save_window_state(StateFlags::all()) {
+                tracing::warn!("cannot save the window's place: {e}");
+            }
+        });
+        if let Err(e) = queued {
             tracing::warn!("cannot save the window's place: {e}");
         }
     });

@@ -207,10 +207,17 @@ impl Window {
     /// that never answers (the app or WebKit hung) fails the test with
     /// that said, instead of holding the whole suite until CI's limit.
     fn block<F: std::future::Future>(&self, call: F) -> F::Output {
+        self.block_within(300, call)
+    }
+
+    /// Runs one WebDriver call bounded at `secs`.
+    fn block_within<F: std::future::Future>(&self, secs: u64, call: F) -> F::Output {
         self.rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(300), call)
+            tokio::time::timeout(Duration::from_secs(secs), call)
                 .await
-                .expect("a WebDriver call got no answer in 300 s: the app or WebKit hung")
+                .unwrap_or_else(|_| {
+                    panic!("a WebDriver call got no answer in {secs} s: the app or WebKit hung")
+                })
         })
     }
 
@@ -1563,6 +1570,44 @@ return { wrapped, actions, rows: document.querySelectorAll('#backup-table tbody 
   main_overflow: main.scrollWidth > main.clientWidth + 1, width: innerWidth, height: innerHeight,
   dark: matchMedia('(prefers-color-scheme: dark)').matches };
 "#;
+
+/// The app froze for good when the window moved or resized while the place
+/// of the move before was being saved half a second later (the save held
+/// the window-state plugin's lock while it asked the UI thread for the
+/// window's size; the UI thread, handling the new move, waited for that
+/// lock). Found by CI: a resize in the layout test never answered. An admin
+/// dragging the window hits the same half second; this moves and resizes
+/// it 30 times at gaps across that half second, and every step must answer.
+#[test]
+fn gui_the_window_keeps_answering_while_it_is_dragged_and_resized() {
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let xdg = scratch.path().join("xdg").display().to_string();
+    let window = Window::open_with(
+        &scratch.path().join("config"),
+        Keychain::FreshKeyring,
+        &[("XDG_CONFIG_HOME", &xdg)],
+    );
+    window.wait("#first-demo", 30);
+    for step in 0..30u32 {
+        let (width, height) = (1024 + (step % 4) * 50, 700 + (step % 3) * 30);
+        window
+            .block_within(
+                20,
+                window
+                    .client()
+                    .set_window_rect(step * 3, step * 2, width, height),
+            )
+            .unwrap_or_else(|e| panic!("step {step}: {e}"));
+        // 470 to 528 ms: the save's half second after the last event,
+        // give or take the driver's own time (it froze at 492 and 496).
+        std::thread::sleep(Duration::from_millis(u64::from(470 + step * 2)));
+    }
+    let (x, y, width, height) = window
+        .block_within(20, window.client().get_window_rect())
+        .unwrap();
+    assert_eq!((x, y, width, height), (87, 58, 1024 + 50, 700 + 60));
+}
 
 #[test]
 fn gui_the_layout_holds_from_1024x700_to_1920x1080_by_keyboard_and_in_the_dark() {
