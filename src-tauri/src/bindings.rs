@@ -42,6 +42,8 @@ fn export_all(dir: &Path) {
         core::service::recovery::RecoverySheet,
         core::service::restore::ServiceCommands,
         core::schedule::ScheduleStatus,
+        core::service::schedules::ScheduleView,
+        core::service::schedules::ScheduleChoice,
         crate::commands::offsite::NewLocation,
         core::service::offsite::LocationOverview,
         core::service::offsite::LocationTest,

@@ -8,7 +8,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, rotationStateWords, shellQuoted, categories, stateWords, backupWords, policyProblems,
+  profileLocation, rotationWords, rotationStateWords, shellQuoted, jobWhen, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -421,5 +421,18 @@ describe("a delete says what it loses", () => {
       "its off-site copies at cold, sftp stay there",
     ]);
     expect(deleteWarnings(item("servers_db_20261101_020000.db.gpg"), false, [])).toEqual([]);
+  });
+});
+
+describe("jobWhen", () => {
+  it("says a crontab line's and a timer's time in words", () => {
+    expect(jobWhen("5 3 * * * /usr/bin/backupdesk --data-dir /a backup # backupdesk-backup", "cron")).toBe("daily at 03:05");
+    expect(jobWhen("30 14 * * 0 x", "cron")).toBe("Sun at 14:30");
+    expect(jobWhen("*-*-* 02:30:00", "systemd")).toBe("daily at 02:30");
+    expect(jobWhen("Sun *-*-* 04:30:00", "systemd")).toBe("Sun at 04:30");
+  });
+  it("keeps what it cannot read as written", () => {
+    expect(jobWhen("@daily x", "cron")).toBe("@daily x");
+    expect(jobWhen("Mon..Fri 02:00", "systemd")).toBe("Mon..Fri 02:00");
   });
 });

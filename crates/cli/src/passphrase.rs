@@ -47,56 +47,20 @@ pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphra
     prompt(purpose)
 }
 
-/// The longest first line a passphrase file may have.
-const PASSPHRASE_FILE_LIMIT: u64 = 4096;
-
 /// The first line of `file` (a regular file, a pipe or process
-/// substitution alike), reading at most 4 KiB: a file with no line end in
-/// that much (say `/dev/zero`) is refused, never read without bound.
+/// substitution alike), read within bounds by core's
+/// [`backupdesk_core::secret_file`].
 pub fn from_file(file: &Path) -> anyhow::Result<Passphrase> {
     first_line_of(file, "the passphrase file").map(Passphrase::new)
 }
 
-/// The first line of `file`, a secret (`what` names the file in errors):
-/// read within bounds ([`read_secret_file`]), UTF-8 text without NUL, not
-/// empty.
+/// The first line of `file`, a secret (`what` names the file in errors).
 pub(crate) fn first_line_of(file: &Path, what: &str) -> anyhow::Result<String> {
-    let bytes = read_secret_file(file, what)?;
-    let line_end = bytes.iter().position(|b| *b == b'\n');
-    if line_end.is_none() && bytes.len() as u64 > PASSPHRASE_FILE_LIMIT {
-        return Err(failed(
-            backupdesk_core::ErrorKind::PassphraseFileTooLong,
-            format!(
-                "{what} {} has no line end in its first {PASSPHRASE_FILE_LIMIT} bytes: it holds no secret line",
-                file.display()
-            ),
-        ));
-    }
-    let first = &bytes[..line_end.unwrap_or(bytes.len())];
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    let Ok(first) = String::from_utf8(first.to_vec()) else {
-        return Err(failed(
-            backupdesk_core::ErrorKind::PassphraseFileNotText,
-            format!("{what} {} is not UTF-8 text", file.display()),
-        ));
-    };
-    if first.contains('\0') {
-        return Err(failed(
-            backupdesk_core::ErrorKind::PassphraseFileNotText,
-            format!("{what} {} holds NUL bytes", file.display()),
-        ));
-    }
-    if first.is_empty() {
-        return Err(failed(
-            backupdesk_core::ErrorKind::EmptyPassphrase,
-            format!("{what} {} is empty", file.display()),
-        ));
-    }
-    Ok(first)
+    backupdesk_core::secret_file::first_line_of(file, what).map_err(|e| failed(e.kind, e.message))
 }
 
 /// The secrets framed on stdin (`--secrets-on-stdin`: what a laptop
-/// sends this engine over SSH), read whole within [`PIPE_WAIT`]: each a
+/// sends this engine over SSH), read whole within core's `secret_file::PIPE_WAIT`: each a
 /// frame of any bytes, a line break inside a passphrase kept inside it.
 pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
     use backupdesk_core::format::secret_frame;
@@ -104,7 +68,7 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
     std::thread::spawn(move || {
         let _ = tx.send(secret_frame::decode(&mut std::io::stdin().lock()));
     });
-    let frames = match rx.recv_timeout(PIPE_WAIT) {
+    let frames = match rx.recv_timeout(backupdesk_core::secret_file::PIPE_WAIT) {
         Ok(Ok(frames)) => frames,
         Ok(Err(e)) => {
             return Err(failed(
@@ -117,7 +81,7 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
                 backupdesk_core::ErrorKind::PassphraseFileUnreadable,
                 format!(
                     "the secrets on stdin did not end within {} s",
-                    PIPE_WAIT.as_secs()
+                    backupdesk_core::secret_file::PIPE_WAIT.as_secs()
                 ),
             ));
         }
@@ -133,60 +97,6 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
         secrets.push(Passphrase::new(text));
     }
     Ok(crate::args::StdinSecrets(secrets))
-}
-
-/// How long a passphrase pipe (a FIFO, process substitution) may take to
-/// give its line.
-const PIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// At most [`PASSPHRASE_FILE_LIMIT`] + 1 bytes of `file`, a file holding
-/// a secret (`what` names it in the error), read on a thread of its own: a
-/// FIFO nobody writes to is given up on after [`PIPE_WAIT`] instead of
-/// hanging the operation (and its lock) for ever.
-pub(crate) fn read_secret_file(file: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let unreadable = |why: String| {
-        failed(
-            backupdesk_core::ErrorKind::PassphraseFileUnreadable,
-            format!("cannot read {what} {}: {why}", file.display()),
-        )
-    };
-    // This process's stdin gives one line per read: its buffer is shared,
-    // so a second passphrase read the same way gets the next line (the
-    // SSH relay sends a rotation's old and new passphrase so).
-    let stdin = file == Path::new("/dev/stdin");
-    match std::fs::metadata(file) {
-        _ if stdin => {}
-        Ok(m) if m.is_dir() => return Err(unreadable("it is a folder".to_owned())),
-        Ok(_) => {}
-        Err(e) => return Err(unreadable(e.to_string())),
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let path = file.to_owned();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let read = if stdin {
-            use std::io::BufRead;
-            std::io::stdin()
-                .lock()
-                .take(PASSPHRASE_FILE_LIMIT + 1)
-                .read_until(b'\n', &mut bytes)
-                .map(|_| bytes)
-        } else {
-            std::fs::File::open(&path)
-                .and_then(|f| f.take(PASSPHRASE_FILE_LIMIT + 1).read_to_end(&mut bytes))
-                .map(|_| bytes)
-        };
-        let _ = tx.send(read);
-    });
-    match rx.recv_timeout(PIPE_WAIT) {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => Err(unreadable(e.to_string())),
-        Err(_) => Err(unreadable(format!(
-            "nothing was written to it within {} s",
-            PIPE_WAIT.as_secs()
-        ))),
-    }
 }
 
 /// Asks on the terminal (twice for a new backup's passphrase).

@@ -15,6 +15,7 @@ pub mod model;
 pub mod printable;
 pub mod progress;
 pub mod publish;
+pub mod secret_file;
 pub mod ssh_words;
 
 // The layers, each using only those above it (a test keeps it so):

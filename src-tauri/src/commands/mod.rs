@@ -11,4 +11,5 @@ pub mod pick;
 pub mod profiles;
 pub mod restore;
 pub mod retention;
+pub mod schedule;
 pub mod secrets;

@@ -114,7 +114,7 @@ pub async fn install_engine(
 
 /// The `backupdesk` executable to put on servers: beside this app's own
 /// (a build folder, `/usr/bin` of the package), else `/usr/bin/backupdesk`.
-fn engine_binary() -> Option<std::path::PathBuf> {
+pub(crate) fn engine_binary() -> Option<std::path::PathBuf> {
     let beside = std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.join("backupdesk")));

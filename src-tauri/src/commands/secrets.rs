@@ -1,5 +1,5 @@
 //! Settings that touch secrets: the backup passphrase, the server login,
-//! the keychain and the schedule. Secrets arrive from the UI and go
+//! the keychain. Secrets arrive from the UI and go
 //! straight to the keychain, or, when none can keep them, to this
 //! session's memory; they are never logged (`skip` below).
 
@@ -8,7 +8,6 @@ use backupdesk_core::crypto::Passphrase;
 use backupdesk_core::keychain::{Keychain, SecretKind};
 use backupdesk_core::progress::NoProgress;
 use backupdesk_core::rotation::RotationReport;
-use backupdesk_core::schedule::{self, ScheduleStatus, Scheduler};
 use backupdesk_core::service::backups;
 use backupdesk_core::service::profiles::{self, SecretStatus};
 use backupdesk_core::service::{KeptIn, PassphraseHome, Selection, StoredPassphrase};
@@ -138,12 +137,6 @@ pub async fn logout(profile: String) -> CommandResult<()> {
         Ok(())
     })
     .await
-}
-
-/// Whether the scheduled backup job is installed on this machine.
-#[tauri::command]
-pub async fn schedule_status() -> CommandResult<ScheduleStatus> {
-    blocking(move || Ok(schedule::status(&Scheduler::detect())?)).await
 }
 
 /// The recovery sheet of `profile`'s backup passphrase, once the profile's

@@ -401,6 +401,49 @@ impl Window {
         }
     }
 
+    /// Moves the pointer onto backup `name`'s mark on the timeline (a real
+    /// pointer move over the canvas, from where the chart drew it), and
+    /// clicks there when `click`.
+    fn pointer_on_mark(&self, name: &str, click: bool) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+        let script = format!(
+            "const c = document.querySelector('#timeline canvas'); const chart = c && c.chart;
+             if (!chart) return null;
+             const r = c.getBoundingClientRect();
+             for (const [i, d] of chart.data.datasets.entries()) {{
+               const j = d.data.findIndex((p) => p.name === {name:?});
+               if (j >= 0) {{ const m = chart.getDatasetMeta(i).data[j];
+                 return [m.x - r.width / 2, m.y - r.height / 2]; }}
+             }}
+             return null;"
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let at = loop {
+            match self.eval(&script).as_array() {
+                Some(xy) => break (xy[0].as_f64().unwrap(), xy[1].as_f64().unwrap()),
+                None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+                None => panic!("no mark for {name} on the timeline"),
+            }
+        };
+        let canvas = self.wait("#timeline canvas", 20);
+        let mut mouse = MouseActions::new("mouse".to_owned()).then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: Some(Duration::from_millis(100)),
+            x: at.0.round(),
+            y: at.1.round(),
+        });
+        if click {
+            mouse = mouse
+                .then(PointerAction::Down {
+                    button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::Up {
+                    button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+                });
+        }
+        self.block(self.client().perform_actions(mouse)).unwrap();
+    }
+
     fn backup_now(&self) -> String {
         self.click("#nav-backups");
         self.wait("#backup-now", 20);
@@ -462,6 +505,29 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
         Some("unverified")
     );
     window.shot("03-backups");
+    // Issue 26, point 9: a mark of the timeline says its backup and when
+    // where the pointer is, and a click on it selects its row, shown even
+    // when the filter hid it.
+    window.fill("#backup-filter", "no such backup");
+    window.wait_gone(&row, 10);
+    window.pointer_on_mark(&on_disk[0], false);
+    let tip = window.wait_text("#timeline-tip", &on_disk[0], 10);
+    // servers_db_YYYYMMDD_HHMMSS.db.gpg: the tip says YYYY-MM-DD HH:MM:SS.
+    let (day, time) = (&on_disk[0][11..19], &on_disk[0][20..26]);
+    let when = format!(
+        "{}-{}-{} {}:{}:{}",
+        &day[..4],
+        &day[4..6],
+        &day[6..],
+        &time[..2],
+        &time[2..4],
+        &time[4..]
+    );
+    assert!(tip.contains(&when) && tip.contains("B"), "{tip}");
+    window.shot("03c-timeline-tooltip");
+    window.pointer_on_mark(&on_disk[0], true);
+    window.wait(&format!("{row}[aria-selected='true']"), 10);
+    assert_eq!(window.prop("#backup-filter", "value"), "");
     // The backup is a real OpenPGP file that gpg opens with the passphrase.
     let out = scratch.path().join("check.db");
     gpg_decrypt_to(
@@ -1007,12 +1073,15 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
         "{said}"
     );
     window.shot("12e-rotation-in-progress");
-    // Issue 26, point 7: where the app cannot install the schedule, the
-    // exact command for this installation is shown, to copy.
+    // Issue 26, point 7: the exact command for this installation is shown,
+    // to copy (with the passphrase file every job needs: before, without).
     let command = window.text("#schedule-command");
     assert_eq!(
         command,
-        format!("backupdesk --data-dir '{}' schedule install", dir.display())
+        format!(
+            "backupdesk --data-dir '{}' --passphrase-file FILE schedule install --at 02:00",
+            dir.display()
+        )
     );
 
     // Issue 26: a typo is caught: typed twice, and one that opens none of
@@ -2065,4 +2134,157 @@ fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
 
     let leaks = files_holding(&config, SECRET);
     assert!(leaks.is_empty(), "the secret is in {leaks:?}");
+}
+
+/// A stand-in `crontab` (the real one edits the machine's spool): `-l`
+/// prints the table kept in `table` (or "no crontab" as cron says), `-`
+/// replaces it.
+fn stand_in_crontab(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let table = dir.join("crontab.txt");
+    let crontab = dir.join("crontab");
+    std::fs::write(
+        &crontab,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in -l) if [ -s {t} ]; then cat {t}; else echo 'no crontab for you' >&2; exit 1; fi ;; -) cat > {t} ;; esac\n",
+            t = table.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&crontab, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (crontab, table)
+}
+
+/// Runs the command of `table`'s scheduled backup line by hand, as cron
+/// would; whether it succeeded.
+fn run_scheduled_backup(table: &Path) -> bool {
+    let text = std::fs::read_to_string(table).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.ends_with("# backupdesk-backup"))
+        .unwrap_or_else(|| panic!("no backup job in {text}"));
+    let command: Vec<&str> = line.split_whitespace().skip(5).collect();
+    let end = command.iter().position(|w| w.starts_with('>')).unwrap();
+    Command::new("sh")
+        .arg("-c")
+        .arg(command[..end].join(" "))
+        .env_remove("DB_BACKUP_PASSPHRASE")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn gui_a_folders_schedule_is_installed_and_removed_in_settings_and_the_tile_says_when_it_is_missing_or_failing()
+ {
+    use std::os::unix::fs::PermissionsExt;
+    if Path::new("/run/systemd/system").is_dir() {
+        eprintln!("systemd runs here: the crontab stand-in is not the scheduler detected; skipped");
+        return;
+    }
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let (crontab, table) = stand_in_crontab(scratch.path());
+    let crontab_text = crontab.display().to_string();
+    let window = Window::open_with(
+        &scratch.path().join("config"),
+        Keychain::FreshKeyring,
+        &[("BACKUPDESK_CRONTAB", crontab_text.as_str())],
+    );
+    window.wait("#first-demo", 30);
+    let dir = scratch.path().join("lab");
+    window.try_demo("lab", &dir, PASSPHRASE);
+    window.backup_now();
+
+    // Issue 26, point 2: no scheduled job backs the folder up: the tile is
+    // not ok and says so (before: ok, nothing said).
+    window.click("#nav-fleet");
+    window.click("#fleet-refresh:not([disabled])");
+    let missing = ".tiles li[data-profile='lab'] li[data-condition='schedule_missing']";
+    window.wait_text(missing, "no scheduled backup", 60);
+    assert_ne!(
+        window.attr(".tiles li[data-profile='lab']", "data-status"),
+        Some("ok".to_owned())
+    );
+
+    // Point 7: installed from Settings, with the admin's private
+    // passphrase file, checked first: one that opens no backup, or that
+    // others can read, is refused by name and nothing is installed.
+    window.settings();
+    window.wait_text("#schedule-status", "Not installed (crontab)", 20);
+    let file = scratch.path().join("passphrase");
+    std::fs::write(&file, "not the passphrase\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    window.fill("#schedule-at", "25:00");
+    window.wait_text("#schedule-at-error", "HH:MM", 10);
+    window.wait("#schedule-install[disabled]", 10);
+    window.fill("#schedule-at", "03:05");
+    window.fill("#schedule-passphrase-file", &file.display().to_string());
+    window.click("#schedule-install:not([disabled])");
+    window.wait_text(".error[data-kind='wrong_passphrase']", "does not open", 30);
+    assert!(!table.exists(), "nothing installed");
+    std::fs::write(&file, format!("{PASSPHRASE}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    window.click("#schedule-install:not([disabled])");
+    window.wait_text(
+        ".error[data-kind='passphrase_file_not_private']",
+        "chmod 600",
+        30,
+    );
+    assert!(!table.exists(), "nothing installed");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    window.click("#schedule-install:not([disabled])");
+    window.wait_text("#settings-notice", "Schedule installed (cron)", 30);
+    let status = window.wait_text("#schedule-status", "Installed (crontab)", 20);
+    assert!(
+        status.contains("backup daily at 03:05")
+            && status.contains("verify daily at 04:05")
+            && status.contains("drill Sun at 05:05"),
+        "{status}"
+    );
+    let text = std::fs::read_to_string(&table).unwrap();
+    let job = text
+        .lines()
+        .find(|l| l.ends_with("# backupdesk-backup"))
+        .unwrap();
+    assert!(
+        job.starts_with("5 3 * * * ")
+            && job.contains(&format!("--data-dir {}", dir.display()))
+            && job.contains(&format!("--passphrase-file {}", file.display()))
+            && !text.contains(PASSPHRASE),
+        "{text}"
+    );
+    window.shot("12h-schedule-installed");
+    window.click("#nav-fleet");
+    window.click("#fleet-refresh:not([disabled])");
+    window.wait_gone(missing, 60);
+
+    // A scheduled backup that fails (the database gone from its place):
+    // the tile says so at once, with the error, until one succeeds.
+    let live = dir.join("data/servers.db");
+    let away = dir.join("data/servers.db.away");
+    std::fs::rename(&live, &away).unwrap();
+    assert!(!run_scheduled_backup(&table), "the job fails");
+    std::fs::rename(&away, &live).unwrap();
+    window.click("#fleet-refresh:not([disabled])");
+    let failing = ".tiles li[data-profile='lab'][data-status='error'] li[data-condition='latest_backup_failed']";
+    let said = window.wait_text(failing, "the latest backup attempt", 60);
+    assert!(said.contains("none succeeded since"), "{said}");
+    window.shot("12i-tile-latest-backup-failed");
+    assert!(run_scheduled_backup(&table), "the job succeeds");
+    window.click("#fleet-refresh:not([disabled])");
+    window.wait_gone(failing, 60);
+
+    // Removed, after asking: the tile says it is missing again.
+    window.click(".tiles li[data-profile='lab'] .tile-open");
+    window.settings();
+    window.click("#schedule-remove");
+    window.click("#schedule-remove-confirm");
+    window.wait_text("#settings-notice", "Schedule removed", 30);
+    window.wait_text("#schedule-status", "Not installed", 20);
+    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(!text.contains("backupdesk"), "{text}");
 }

@@ -25,7 +25,8 @@ import type { RestorePlanned } from "./bindings/RestorePlanned";
 import type { RetentionPlan } from "./bindings/RetentionPlan";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
-import type { ScheduleStatus } from "./bindings/ScheduleStatus";
+import type { ScheduleChoice } from "./bindings/ScheduleChoice";
+import type { ScheduleView } from "./bindings/ScheduleView";
 import type { SecretStatus } from "./bindings/SecretStatus";
 import type { StorageReport } from "./bindings/StorageReport";
 import type { VerifyReport } from "./bindings/VerifyReport";
@@ -105,7 +106,9 @@ export const api = {
     invoke<RotationReport>("rotate_passphrase", { profile, newPassphrase }),
   login: (profile: string, password: string, remember: boolean) => invoke<void>("login", { profile, password, remember }),
   logout: (profile: string) => invoke<void>("logout", { profile }),
-  scheduleStatus: () => invoke<ScheduleStatus>("schedule_status"),
+  scheduleStatus: (profile: string) => invoke<ScheduleView>("schedule_status", { profile }),
+  installSchedule: (profile: string, choice: ScheduleChoice) => invoke<ScheduleView>("install_schedule", { profile, choice }),
+  removeSchedule: (profile: string) => invoke<ScheduleView>("remove_schedule", { profile }),
   cancel: (id: string) => invoke<boolean>("cancel_operation", { id }),
   offsiteOverview: (profile: string) => invoke<LocationOverview[]>("offsite_overview", { profile }),
   addOffsiteLocation: (profile: string, name: string, store: NewLocation) =>

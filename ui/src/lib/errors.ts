@@ -89,6 +89,7 @@ const ADVICE: Record<ErrorKind, string> = {
   rolled_back: "Nothing was lost: the database was put back as it was. The message names the file that also holds the old state.",
   safety_backup_failed: "The server's safety backup before the restore could not be confirmed, so nothing was restored. Check the server's disk and try again.",
   same_passphrase: "The new passphrase is the one the backups already use: choose another.",
+  schedule_of_another_folder: "One schedule per account: this account's jobs back up another folder. Remove them from that folder's profile first, or install this folder's in their place.",
   server_error: "The server failed (an HTTP 5xx). Check its logs; the message has its answer.",
   size_mismatch: "The backup file's size differs from what was written: do not restore it.",
   sqlite: "SQLite failed on the database. The message says why.",

@@ -163,6 +163,8 @@ export const CONDITION_LABEL: Record<Condition, string> = {
   offsite_failed: "off-site failed",
   rotation_unfinished: "rotation unfinished",
   passphrase_opens_no_backup: "passphrase opens no backup",
+  schedule_missing: "no schedule",
+  latest_backup_failed: "latest backup failed",
 };
 
 /** "as of 14:02" for a tile whose state is the last known one, else null. */
@@ -559,4 +561,20 @@ export function deleteWarnings(b: ListItem, newest: boolean, offsiteAt: string[]
 /** `text` as one word for a POSIX shell, single-quoted ('it'\''s'). */
 export function shellQuoted(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** When a scheduled job runs, in words, from its crontab line ("5 3 * * 0 …")
+ *  or its systemd calendar ("Sun *-*-* 03:05:00"): "Sun at 03:05",
+ *  "daily at 03:05"; the definition as written when it is neither. */
+export function jobWhen(definition: string, scheduler: "cron" | "systemd"): string {
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  const p = (n: string) => n.padStart(2, "0");
+  if (scheduler === "cron") {
+    const [m, h, , , dow] = definition.trim().split(/\s+/);
+    if (!/^\d+$/.test(m ?? "") || !/^\d+$/.test(h ?? "")) return definition;
+    const day = dow === "*" ? "daily" : (days[Number(dow)] ?? dow);
+    return `${day} at ${p(h)}:${p(m)}`;
+  }
+  const found = /^(?:([A-Za-z]{3}) )?\*-\*-\* (\d\d):(\d\d)(?::\d\d)?$/.exec(definition.trim());
+  return found ? `${found[1] ?? "daily"} at ${found[2]}:${found[3]}` : definition;
 }

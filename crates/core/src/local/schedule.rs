@@ -231,6 +231,40 @@ pub struct JobStatus {
     /// Its crontab line or timer calendar, when installed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub definition: Option<String>,
+    /// The installation the job runs on (its `--data-dir`), when installed
+    /// and readable: the jobs are one per account, so an installed job may
+    /// well be another folder's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+}
+
+impl ScheduleStatus {
+    /// The job `job`, when it is installed for the installation at
+    /// `data_dir` (compared as written and as the absolute path).
+    pub fn job_for(&self, job: Job, data_dir: &Path) -> Option<&JobStatus> {
+        let wanted = [
+            data_dir.display().to_string(),
+            std::path::absolute(data_dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ];
+        self.jobs.iter().find(|j| {
+            j.job == job
+                && j.installed
+                && j.data_dir.as_ref().is_some_and(|d| {
+                    let d = d.trim_end_matches('/');
+                    wanted.iter().any(|w| w.trim_end_matches('/') == d)
+                })
+        })
+    }
+}
+
+/// The `--data-dir` a job's command names (paths in jobs hold no spaces:
+/// [`safe`] refuses them).
+fn data_dir_in(command: &str) -> Option<String> {
+    let mut words = command.split_whitespace();
+    words.find(|w| *w == "--data-dir")?;
+    words.next().map(str::to_owned)
 }
 
 fn safe(path: &Path) -> Result<String, ScheduleError> {
@@ -430,25 +464,36 @@ pub fn status(scheduler: &Scheduler) -> Result<ScheduleStatus, ScheduleError> {
     let jobs: Vec<JobStatus> = Job::ALL
         .iter()
         .map(|&job| {
-            let definition = match (scheduler, &table) {
+            let (definition, command) = match (scheduler, &table) {
                 (Scheduler::Systemd { unit_dir, .. }, _) => {
-                    let (_, timer) = unit_paths(unit_dir, job);
-                    std::fs::read_to_string(&timer).ok().and_then(|t| {
-                        t.lines()
-                            .find(|l| l.starts_with("OnCalendar="))
-                            .map(|l| l.trim_start_matches("OnCalendar=").to_owned())
-                    })
+                    let (service, timer) = unit_paths(unit_dir, job);
+                    let line = |path: &Path, key: &str| {
+                        std::fs::read_to_string(path).ok().and_then(|t| {
+                            t.lines()
+                                .find_map(|l| l.strip_prefix(key))
+                                .map(str::to_owned)
+                        })
+                    };
+                    (
+                        line(&timer, "OnCalendar="),
+                        line(&service, "ExecStart=").unwrap_or_default(),
+                    )
                 }
-                (Scheduler::Cron { .. }, table) => table
-                    .as_deref()
-                    .unwrap_or_default()
-                    .lines()
-                    .find(|l| is_job_line(l, job))
-                    .map(str::to_owned),
+                (Scheduler::Cron { .. }, table) => {
+                    let found = table
+                        .as_deref()
+                        .unwrap_or_default()
+                        .lines()
+                        .find(|l| is_job_line(l, job))
+                        .map(str::to_owned);
+                    let command = found.clone().unwrap_or_default();
+                    (found, command)
+                }
             };
             JobStatus {
                 job,
                 installed: definition.is_some(),
+                data_dir: definition.as_ref().and_then(|_| data_dir_in(&command)),
                 definition,
             }
         })
@@ -528,6 +573,29 @@ mod tests {
         assert_eq!(sunday.calendar(), "Sun *-*-* 03:05:00");
         assert_eq!(daily.cron(), "5 3 * * *");
         assert_eq!(sunday.cron(), "5 3 * * 0");
+    }
+
+    #[test]
+    fn a_job_names_the_folder_it_backs_up() {
+        let line = "0 2 * * * /usr/bin/backupdesk --data-dir /srv/a --passphrase-file /root/p --yes backup >/dev/null 2>&1 # backupdesk-backup";
+        assert_eq!(data_dir_in(line).as_deref(), Some("/srv/a"));
+        assert_eq!(data_dir_in("/usr/bin/backupdesk backup"), None);
+        let status = ScheduleStatus {
+            scheduler: Scheduler::Cron {
+                crontab: "crontab".into(),
+            },
+            installed: true,
+            definition: Some(line.into()),
+            jobs: vec![JobStatus {
+                job: Job::Backup,
+                installed: true,
+                definition: Some(line.into()),
+                data_dir: Some("/srv/a".into()),
+            }],
+        };
+        assert!(status.job_for(Job::Backup, Path::new("/srv/a/")).is_some());
+        assert!(status.job_for(Job::Backup, Path::new("/srv/b")).is_none());
+        assert!(status.job_for(Job::Verify, Path::new("/srv/a")).is_none());
     }
 
     #[test]

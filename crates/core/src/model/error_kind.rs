@@ -116,6 +116,7 @@ error_kinds! {
     RolledBack => "rolled_back",
     SafetyBackupFailed => "safety_backup_failed",
     SamePassphrase => "same_passphrase",
+    ScheduleOfAnotherFolder => "schedule_of_another_folder",
     ServerError => "server_error",
     SizeMismatch => "size_mismatch",
     Sqlite => "sqlite",

@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod recovery;
 pub mod restore;
 pub mod retention;
+pub mod schedules;
 pub mod secrets;
 pub mod selection;
 pub mod session;

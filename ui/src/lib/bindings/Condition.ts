@@ -3,4 +3,4 @@
 /**
  * What is wrong with a profile, one kind each (the UI filters on them).
  */
-export type Condition = "unreachable" | "needs_login" | "unreadable" | "unhealthy" | "no_backup" | "drill_failed" | "busy" | "overdue" | "verification_failed" | "never_verified" | "never_drilled" | "drill_overdue" | "health_unknown" | "offsite_failed" | "rotation_unfinished" | "passphrase_opens_no_backup";
+export type Condition = "unreachable" | "needs_login" | "unreadable" | "unhealthy" | "no_backup" | "drill_failed" | "busy" | "overdue" | "verification_failed" | "never_verified" | "never_drilled" | "drill_overdue" | "health_unknown" | "offsite_failed" | "rotation_unfinished" | "passphrase_opens_no_backup" | "schedule_missing" | "latest_backup_failed";

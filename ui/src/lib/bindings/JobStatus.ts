@@ -8,4 +8,10 @@ export type JobStatus = { job: Job, installed: boolean,
 /**
  * Its crontab line or timer calendar, when installed.
  */
-definition: string | null, };
+definition: string | null, 
+/**
+ * The installation the job runs on (its `--data-dir`), when installed
+ * and readable: the jobs are one per account, so an installed job may
+ * well be another folder's.
+ */
+data_dir: string | null, };

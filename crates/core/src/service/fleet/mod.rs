@@ -7,12 +7,15 @@
 //! - `refresh`: every profile read at once, a bounded number in flight,
 //!   each tile handed over the moment it is ready; one refresh at a time
 //!   ([`FleetRefresher`]: a second caller joins the running one).
+//! - `passphrase_check`, `schedule_check`: rules that read this machine
+//!   (its keychain; its scheduled jobs and the installation's log).
 //! - `cache`: the last known tile, backup list and health of every
 //!   profile, in SQLite, for the first paint and for offline use.
 
 mod cache;
 mod passphrase_check;
 mod refresh;
+mod schedule_check;
 mod tile;
 
 use serde::{Deserialize, Serialize};
@@ -81,6 +84,12 @@ pub enum Condition {
     /// The passphrase stored on this machine does not open the newest
     /// backup (local installations).
     PassphraseOpensNoBackup,
+    /// No scheduled job backs the installation up (local installations:
+    /// this machine's crontab or systemd timers, read).
+    ScheduleMissing,
+    /// The latest backup attempt failed, and none succeeded since (a
+    /// scheduled job that fails each night; local installations).
+    LatestBackupFailed,
 }
 
 impl Condition {
@@ -93,7 +102,8 @@ impl Condition {
             | Condition::Unhealthy
             | Condition::NoBackup
             | Condition::DrillFailed
-            | Condition::PassphraseOpensNoBackup => TileStatus::Error,
+            | Condition::PassphraseOpensNoBackup
+            | Condition::LatestBackupFailed => TileStatus::Error,
             Condition::Busy
             | Condition::Overdue
             | Condition::VerificationFailed
@@ -102,7 +112,8 @@ impl Condition {
             | Condition::DrillOverdue
             | Condition::HealthUnknown
             | Condition::OffsiteFailed
-            | Condition::RotationUnfinished => TileStatus::Warning,
+            | Condition::RotationUnfinished
+            | Condition::ScheduleMissing => TileStatus::Warning,
         }
     }
 }
