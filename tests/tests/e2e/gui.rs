@@ -1839,11 +1839,13 @@ fn gui_the_layout_holds_from_1024x700_to_1920x1080_by_keyboard_and_in_the_dark()
 #[test]
 fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     let _one = lock();
-    let sshd = Sshd::start();
+    let scratch = tempfile::tempdir().unwrap();
+    // The server's crontab: a stand-in, named in the login's environment.
+    let (crontab, table) = stand_in_crontab(scratch.path());
+    let sshd = Sshd::start_with_env(&[("BACKUPDESK_CRONTAB", &crontab.display().to_string())]);
     let server = Installation::demo(2 * MIB, JournalMode::Wal);
     let backup = server.backup();
     let standin = StandIn::start(StandInOptions::new(server.root(), PASSPHRASE));
-    let scratch = tempfile::tempdir().unwrap();
     let config = scratch.path().join("config");
     let ssh_config = sshd.trusting_config();
     let engine = sshd.dir.path().join("server home/bin/backupdesk");
@@ -1903,6 +1905,29 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     let installed = window.wait_text("#settings-notice", "Installed backupdesk", 60);
     assert!(installed.contains("(json 1)"), "{installed}");
     assert!(engine.is_file(), "{installed}");
+
+    // Issue 26, point 7: the server's schedule is read and installed by
+    // the engine there (its crontab), with the server's passphrase file.
+    window.settings();
+    window.wait_text("#schedule-status", "Not installed (crontab)", 30);
+    window.fill("#schedule-at", "01:40");
+    window.fill(
+        "#schedule-passphrase-file",
+        &server.passphrase_file.display().to_string(),
+    );
+    window.click("#schedule-install:not([disabled])");
+    window.wait_text("#settings-notice", "Schedule installed (cron)", 60);
+    window.wait_text("#schedule-status", "backup daily at 01:40", 30);
+    let text = std::fs::read_to_string(&table).unwrap();
+    let job = text
+        .lines()
+        .find(|l| l.ends_with("# backupdesk-backup"))
+        .unwrap();
+    assert!(
+        job.starts_with("40 1 * * * ")
+            && job.contains(&format!("\"{}\" --data-dir {root}", engine.display())),
+        "{text}"
+    );
 
     // The fleet: read over SSH (the API is not logged in: SSH answers).
     window.click("#nav-fleet");

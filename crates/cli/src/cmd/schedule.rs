@@ -2,16 +2,16 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::schedule::{Job, Scheduler};
-use backupdesk_core::service::offsite;
-use backupdesk_core::service::schedules::{self, ScheduleChoice, ScheduleView};
+use backupdesk_core::schedule::{Job, ScheduleChange, ScheduleChoice, ScheduleView, Scheduler};
+use backupdesk_core::service::{offsite, schedules};
 
 use crate::args::{GlobalArgs, ScheduleVerb};
 use crate::failure::{fail, usage};
 use crate::output::print_json;
 
 pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> {
-    let view = match verb {
+    let installing = matches!(verb, ScheduleVerb::Install(_));
+    let change = match verb {
         ScheduleVerb::Install(args) => {
             let Some(passphrase_file) = &global.passphrase_file else {
                 return Err(usage(
@@ -35,18 +35,19 @@ pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> 
                 ));
             }
             let program = std::env::current_exe()?;
-            let view = schedules::install(&global.data_dir, &choice, &program).map_err(fail)?;
-            // What the job itself will lack: it carries no AWS_* variables.
-            if let Ok(selection) = super::selection(global) {
-                for gap in offsite::unattended_gaps(&selection).unwrap_or_default() {
-                    eprintln!("note: {}", backupdesk_core::printable::escaped(&gap));
-                }
-            }
-            view
+            ScheduleChange::Install { choice, program }
         }
-        ScheduleVerb::Status => schedules::view(&global.data_dir).map_err(fail)?,
-        ScheduleVerb::Remove => schedules::remove(&global.data_dir).map_err(fail)?,
+        ScheduleVerb::Status => ScheduleChange::Read,
+        ScheduleVerb::Remove => ScheduleChange::Remove,
     };
+    let selection = super::selection(global)?;
+    let view = schedules::apply(&selection, &change).map_err(fail)?;
+    if installing {
+        // What the job itself will lack: it carries no AWS_* variables.
+        for gap in offsite::unattended_gaps(&selection).unwrap_or_default() {
+            eprintln!("note: {}", backupdesk_core::printable::escaped(&gap));
+        }
+    }
     print_view(global, &view);
     Ok(ExitCode::SUCCESS)
 }

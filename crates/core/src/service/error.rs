@@ -69,19 +69,6 @@ pub enum ServiceError {
     /// The profile is not reached over SSH.
     #[error("profile {0} is not reached over SSH: there is no server to put the engine on")]
     NotAnSshProfile(String),
-    #[error(transparent)]
-    Schedule(#[from] crate::schedule::ScheduleError),
-    #[error(transparent)]
-    SecretFile(#[from] crate::secret_file::SecretFileError),
-    /// A time typed for a scheduled job is not one.
-    #[error("{0}")]
-    InvalidTime(String),
-    /// This account's scheduled jobs run on another installation.
-    #[error(
-        "this account's scheduled jobs back up {other}, not {folder}: they were left as they are \
-         (remove them from {other}'s profile, or install this folder's: one schedule per account)"
-    )]
-    ScheduleOfAnotherFolder { folder: String, other: String },
     /// A file could not be written.
     #[error("{what}: {source}")]
     Io {
@@ -114,10 +101,6 @@ impl KindedError for ServiceError {
             ServiceError::OpensNoBackup { .. } => ErrorKind::WrongPassphrase,
             ServiceError::NotAnSshProfile(_) => ErrorKind::RemoteUnsupported,
             ServiceError::Io { .. } => ErrorKind::Io,
-            ServiceError::Schedule(e) => e.kind(),
-            ServiceError::SecretFile(e) => e.kind,
-            ServiceError::InvalidTime(_) => ErrorKind::InvalidTime,
-            ServiceError::ScheduleOfAnotherFolder { .. } => ErrorKind::ScheduleOfAnotherFolder,
         }
     }
 }

@@ -64,6 +64,13 @@ impl Target for LocalTarget {
         Ok(crate::local::activity_history::read(&self.data, query))
     }
 
+    fn schedule(
+        &self,
+        change: &crate::local::schedule::ScheduleChange,
+    ) -> Result<crate::local::schedule::ScheduleView, TargetError> {
+        Ok(crate::local::schedule::apply(self.data.root(), change)?)
+    }
+
     fn backup(
         &self,
         passphrase: &Passphrase,

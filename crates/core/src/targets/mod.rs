@@ -132,6 +132,9 @@ pub enum TargetError {
     /// A verification did not pass.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// The schedule could not be read or changed.
+    #[error(transparent)]
+    Schedule(#[from] crate::local::schedule::ScheduleError),
     /// A restore drill did not pass.
     #[error(transparent)]
     Drill(#[from] DrillError),
@@ -164,6 +167,7 @@ impl KindedError for TargetError {
             TargetError::DeleteFailed { .. } => crate::ErrorKind::DeleteFailed,
             TargetError::VerificationFailed(_) => crate::ErrorKind::VerificationFailed,
             TargetError::Verify(e) => e.kind(),
+            TargetError::Schedule(e) => e.kind(),
             TargetError::Drill(e) => e.kind(),
             TargetError::NotThroughApi { .. } => crate::ErrorKind::RemoteUnsupported,
             TargetError::Ssh(e) => e.kind(),
@@ -193,6 +197,13 @@ pub trait Target {
         &self,
         query: &crate::model::ActivityQuery,
     ) -> Result<crate::model::ActivityPage, TargetError>;
+    /// The installation's scheduled jobs, read, installed or removed as
+    /// `change` says (local: this account's scheduler; over SSH: the
+    /// engine's on the server; Server Monitor's API schedules nothing).
+    fn schedule(
+        &self,
+        change: &crate::local::schedule::ScheduleChange,
+    ) -> Result<crate::local::schedule::ScheduleView, TargetError>;
     /// `POST /api/database/backup`.
     fn backup(
         &self,

@@ -255,6 +255,23 @@ impl Target for SshTarget {
         self.read(&verb, None, &NoProgress)
     }
 
+    /// The engine's `schedule` verb on the server: the jobs run there, as
+    /// its account, with its own executable and the server's passphrase
+    /// file (checked there).
+    fn schedule(
+        &self,
+        change: &crate::local::schedule::ScheduleChange,
+    ) -> Result<crate::local::schedule::ScheduleView, TargetError> {
+        use crate::local::schedule::ScheduleChange;
+        let words: Vec<String> = match change {
+            ScheduleChange::Read => vec!["schedule".into(), "status".into()],
+            ScheduleChange::Install { choice, .. } => choice.install_words(),
+            ScheduleChange::Remove => vec!["schedule".into(), "remove".into()],
+        };
+        let verb: Vec<&str> = words.iter().map(String::as_str).collect();
+        self.read(&verb, None, &NoProgress)
+    }
+
     fn backup(
         &self,
         passphrase: &Passphrase,

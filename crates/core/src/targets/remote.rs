@@ -151,6 +151,16 @@ impl Target for RemoteTarget {
         })
     }
 
+    fn schedule(
+        &self,
+        _change: &crate::local::schedule::ScheduleChange,
+    ) -> Result<crate::local::schedule::ScheduleView, TargetError> {
+        Err(TargetError::NotThroughApi {
+            location: self.server.base_url().to_owned(),
+            what: "read or change its schedule (its own scripts run it)",
+        })
+    }
+
     fn set_pinned(&self, _name: &str, _pinned: bool) -> Result<(), TargetError> {
         Err(TargetError::NotThroughApi {
             location: self.server.base_url().to_owned(),

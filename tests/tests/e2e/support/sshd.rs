@@ -49,16 +49,22 @@ impl Sshd {
 
     /// The same with `internal-sftp`'s own flags (`-R`: read-only).
     pub fn start_with(sftp_flags: &str) -> Sshd {
-        Self::launch(sftp_flags, None)
+        Self::launch(sftp_flags, None, &[])
+    }
+
+    /// The same with `env` in the login's environment (its key's
+    /// `environment=` options): stand-ins for the server's programs.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Sshd {
+        Self::launch("", None, env)
     }
 
     /// The same with the login's `$HOME` at `home` (its key's
     /// `environment=` option): a server whose home is full, read-only…
     pub fn start_with_home(home: &Path) -> Sshd {
-        Self::launch("", Some(home))
+        Self::launch("", Some(home), &[])
     }
 
-    fn launch(sftp_flags: &str, home: Option<&Path>) -> Sshd {
+    fn launch(sftp_flags: &str, home: Option<&Path>, env: &[(&str, &str)]) -> Sshd {
         let dir = tempfile::Builder::new()
             .prefix("bd-sshd-")
             .tempdir()
@@ -66,9 +72,18 @@ impl Sshd {
         keygen(&dir.path().join("host_key"));
         keygen(&dir.path().join("user_key"));
         let user_key = std::fs::read_to_string(dir.path().join("user_key.pub")).unwrap();
-        let options = home
-            .map(|h| format!("environment=\"HOME={}\" ", h.display()))
-            .unwrap_or_default();
+        let home_var = home.map(|h| format!("HOME={}", h.display()));
+        let options: Vec<String> = home_var
+            .into_iter()
+            .chain(env.iter().map(|(k, v)| format!("{k}={v}")))
+            .map(|var| format!("environment=\"{var}\""))
+            .collect();
+        let user_environment = !options.is_empty();
+        let options = if options.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", options.join(","))
+        };
         std::fs::write(
             dir.path().join("authorized_keys"),
             format!("{options}{user_key}"),
@@ -96,7 +111,7 @@ impl Sshd {
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n\
                  PermitRootLogin prohibit-password\nAllowUsers {user}\nLogLevel ERROR\n\
                  PermitUserEnvironment {}\nSubsystem sftp internal-sftp {sftp_flags}\n",
-                if home.is_some() { "yes" } else { "no" }
+                if user_environment { "yes" } else { "no" }
             ),
         )
         .unwrap();

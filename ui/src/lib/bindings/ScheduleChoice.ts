@@ -29,6 +29,7 @@ drill_at: string | null,
  */
 drill: boolean, 
 /**
- * The private file holding the passphrase the jobs use.
+ * The private file holding the passphrase the jobs use (on the
+ * machine where the jobs run).
  */
 passphrase_file: string, };

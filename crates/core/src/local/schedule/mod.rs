@@ -11,14 +11,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::NaiveTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+mod choice;
+
+pub use choice::{
+    JobTimes, ScheduleChange, ScheduleChoice, ScheduleView, apply, install_checked, remove_own,
+    view,
+};
 
 /// The marker on the backup job's crontab line and its systemd unit's
 /// base name.
 pub const JOB_NAME: &str = "backupdesk-backup";
 
 /// One of the scheduled jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Job {
@@ -108,7 +115,7 @@ fn weekday_name(day: chrono::Weekday) -> &'static str {
 }
 
 /// Where the job goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scheduler {
@@ -177,7 +184,7 @@ pub enum ScheduleError {
     PassphraseFileNotPrivate { path: String, mode: u32 },
     /// A path contains characters that cannot be put in a job line safely.
     #[error(
-        "path {0} contains characters that cannot be used in a scheduled job (whitespace, quotes, %, or newlines)"
+        "path {0} contains characters that cannot be used in a scheduled job (tabs, quotes, %, $, backquotes, backslashes or line breaks)"
     )]
     UnsafePath(String),
     /// `systemctl` or `crontab` failed.
@@ -190,6 +197,33 @@ pub enum ScheduleError {
         #[source]
         source: std::io::Error,
     },
+    /// A time typed for a job is not one.
+    #[error("{0}")]
+    InvalidTime(String),
+    /// The folder to schedule does not exist.
+    #[error(
+        "{0} does not exist: it is no Server Monitor installation (check --data-dir or --profile)"
+    )]
+    NotAnInstallation(String),
+    /// The passphrase file gave no passphrase.
+    #[error(transparent)]
+    SecretFile(#[from] crate::secret_file::SecretFileError),
+    /// The backups could not be listed to check the passphrase on.
+    #[error(transparent)]
+    Catalog(#[from] crate::local::catalog::CatalogError),
+    /// The passphrase file's passphrase does not open the newest backup.
+    #[error(
+        "the passphrase in the passphrase file does not open {newest}, the newest backup of \
+         {folder}: nothing was scheduled (jobs under it would start a second set the others \
+         cannot open)"
+    )]
+    OpensNoBackup { folder: String, newest: String },
+    /// This account's jobs run on another installation.
+    #[error(
+        "this account's scheduled jobs back up {other}, not {folder}: they were left as they are \
+         (remove them from {other}'s profile, or install this folder's: one schedule per account)"
+    )]
+    OfAnotherFolder { folder: String, other: String },
 }
 
 impl crate::KindedError for ScheduleError {
@@ -202,12 +236,18 @@ impl crate::KindedError for ScheduleError {
             ScheduleError::UnsafePath(_) => crate::ErrorKind::UnsafePath,
             ScheduleError::CommandFailed { .. } => crate::ErrorKind::CommandFailed,
             ScheduleError::Io { .. } => crate::ErrorKind::Io,
+            ScheduleError::InvalidTime(_) => crate::ErrorKind::InvalidTime,
+            ScheduleError::NotAnInstallation(_) => crate::ErrorKind::NotAnInstallation,
+            ScheduleError::SecretFile(e) => e.kind,
+            ScheduleError::Catalog(e) => e.kind(),
+            ScheduleError::OpensNoBackup { .. } => crate::ErrorKind::WrongPassphrase,
+            ScheduleError::OfAnotherFolder { .. } => crate::ErrorKind::ScheduleOfAnotherFolder,
         }
     }
 }
 
 /// The state of the scheduled jobs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScheduleStatus {
     /// Where we looked.
@@ -223,7 +263,7 @@ pub struct ScheduleStatus {
 }
 
 /// The state of one scheduled job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobStatus {
     pub job: Job,
@@ -259,23 +299,56 @@ impl ScheduleStatus {
     }
 }
 
-/// The `--data-dir` a job's command names (paths in jobs hold no spaces:
-/// [`safe`] refuses them).
+/// The `--data-dir` a job's command names.
 fn data_dir_in(command: &str) -> Option<String> {
-    let mut words = command.split_whitespace();
-    words.find(|w| *w == "--data-dir")?;
-    words.next().map(str::to_owned)
+    let mut words = words_of(command).into_iter();
+    words.find(|w| w == "--data-dir")?;
+    words.next()
 }
 
+/// `path` as one word of a job's command line, for both systemd's
+/// `ExecStart=` and cron's `sh`: as written, or double-quoted when it holds
+/// spaces (a home like `/home/server home`). Characters either would
+/// still read specially inside the quotes (`%`, `$`, `` ` ``, `\`, quotes,
+/// tabs, line breaks) are refused.
 fn safe(path: &Path) -> Result<String, ScheduleError> {
     let text = path.display().to_string();
-    if text
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '%' | '\\' | '$' | '`'))
-    {
+    if text.chars().any(|c| {
+        (c.is_whitespace() && c != ' ') || matches!(c, '"' | '\'' | '%' | '\\' | '$' | '`')
+    }) {
         return Err(ScheduleError::UnsafePath(text));
     }
-    Ok(text)
+    Ok(if text.contains(' ') {
+        format!("\"{text}\"")
+    } else {
+        text
+    })
+}
+
+/// The words of a job's command line as [`safe`] wrote them (a
+/// double-quoted word keeps its spaces).
+fn words_of(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let (mut word, mut quoted, mut started) = (String::new(), false, false);
+    for c in command.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            ' ' | '\t' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
 }
 
 fn check_passphrase_file(path: &Path) -> Result<(), ScheduleError> {
@@ -558,52 +631,4 @@ pub fn remove(scheduler: &Scheduler) -> Result<ScheduleStatus, ScheduleError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn job_times_in_systemd_and_cron_words() {
-        let at = NaiveTime::from_hms_opt(3, 5, 0).unwrap();
-        let daily = JobTime { weekday: None, at };
-        let sunday = JobTime {
-            weekday: Some(chrono::Weekday::Sun),
-            at,
-        };
-        assert_eq!(daily.calendar(), "*-*-* 03:05:00");
-        assert_eq!(sunday.calendar(), "Sun *-*-* 03:05:00");
-        assert_eq!(daily.cron(), "5 3 * * *");
-        assert_eq!(sunday.cron(), "5 3 * * 0");
-    }
-
-    #[test]
-    fn a_job_names_the_folder_it_backs_up() {
-        let line = "0 2 * * * /usr/bin/backupdesk --data-dir /srv/a --passphrase-file /root/p --yes backup >/dev/null 2>&1 # backupdesk-backup";
-        assert_eq!(data_dir_in(line).as_deref(), Some("/srv/a"));
-        assert_eq!(data_dir_in("/usr/bin/backupdesk backup"), None);
-        let status = ScheduleStatus {
-            scheduler: Scheduler::Cron {
-                crontab: "crontab".into(),
-            },
-            installed: true,
-            definition: Some(line.into()),
-            jobs: vec![JobStatus {
-                job: Job::Backup,
-                installed: true,
-                definition: Some(line.into()),
-                data_dir: Some("/srv/a".into()),
-            }],
-        };
-        assert!(status.job_for(Job::Backup, Path::new("/srv/a/")).is_some());
-        assert!(status.job_for(Job::Backup, Path::new("/srv/b")).is_none());
-        assert!(status.job_for(Job::Verify, Path::new("/srv/a")).is_none());
-    }
-
-    #[test]
-    fn only_our_marked_lines_are_ours() {
-        let table = "1 2 * * * other # backupdesk-backup-not\n0 2 * * * x # backupdesk-backup\n0 3 * * * y # backupdesk-verify\nMAILTO=a\n";
-        assert_eq!(
-            without_our_lines(table),
-            "1 2 * * * other # backupdesk-backup-not\nMAILTO=a\n"
-        );
-    }
-}
+mod tests;
