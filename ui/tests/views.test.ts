@@ -8,7 +8,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, rotationStateWords, shellQuoted, jobWhen, categories, stateWords, backupWords, policyProblems,
+  profileLocation, rotationWords, rotationStateWords, shellQuoted, jobWhen, emptyTableWords, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -434,5 +434,14 @@ describe("jobWhen", () => {
   it("keeps what it cannot read as written", () => {
     expect(jobWhen("@daily x", "cron")).toBe("@daily x");
     expect(jobWhen("Mon..Fri 02:00", "systemd")).toBe("Mon..Fri 02:00");
+  });
+});
+
+describe("emptyTableWords", () => {
+  it("never says there are no backups while a filter hides them", () => {
+    expect(emptyTableWords(0, "", "all")).toBe("No backups yet.");
+    expect(emptyTableWords(1, "x", "all")).toBe('No backup whose name contains "x" among the 1 backup: clear the filter to see them.');
+    expect(emptyTableWords(5, "", "failed")).toBe("No backup marked failed verification among the 5 backups: clear the filter to see them.");
+    expect(emptyTableWords(5, " y ", "pinned")).toBe('No backup whose name contains "y" and marked pinned among the 5 backups: clear the filter to see them.');
   });
 });

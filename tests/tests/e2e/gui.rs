@@ -510,6 +510,12 @@ fn gui_a_backup_made_from_the_ui_appears_in_the_history() {
     // when the filter hid it.
     window.fill("#backup-filter", "no such backup");
     window.wait_gone(&row, 10);
+    // (Never "No backups yet." while the filter hides them.)
+    window.wait_text(
+        "#backup-table-empty",
+        "No backup whose name contains \"no such backup\" among the 1 backup",
+        10,
+    );
     window.pointer_on_mark(&on_disk[0], false);
     let tip = window.wait_text("#timeline-tip", &on_disk[0], 10);
     // servers_db_YYYYMMDD_HHMMSS.db.gpg: the tip says YYYY-MM-DD HH:MM:SS.
@@ -1906,8 +1912,19 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     assert!(installed.contains("(json 1)"), "{installed}");
     assert!(engine.is_file(), "{installed}");
 
-    // Issue 26, point 7: the server's schedule is read and installed by
-    // the engine there (its crontab), with the server's passphrase file.
+    // Issue 26, point 2 over SSH: the engine's list says no job backs the
+    // server's folder up, and the tile says so (before: nothing said).
+    window.click("#nav-fleet");
+    window.wait("#fleet-refresh:not([disabled])", 60);
+    window.click("button[aria-label='Refresh edge']");
+    window.wait_text(
+        &format!("{tile} li[data-condition='schedule_missing']"),
+        "no scheduled backup",
+        60,
+    );
+
+    // Point 7: the server's schedule is read and installed by the engine
+    // there (its crontab), with the server's passphrase file.
     window.settings();
     window.wait_text("#schedule-status", "Not installed (crontab)", 30);
     window.fill("#schedule-at", "01:40");
@@ -1941,6 +1958,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     );
     let text = window.text(tile);
     assert!(text.contains("ssh") && text.contains("healthy"), "{text}");
+    assert!(!text.contains("no scheduled backup"), "{text}");
     assert!(
         window
             .attr(&format!("{tile} .location"), "title")

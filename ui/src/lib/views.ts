@@ -578,3 +578,15 @@ export function jobWhen(definition: string, scheduler: "cron" | "systemd"): stri
   const found = /^(?:([A-Za-z]{3}) )?\*-\*-\* (\d\d):(\d\d)(?::\d\d)?$/.exec(definition.trim());
   return found ? `${found[1] ?? "daily"} at ${found[2]}:${found[3]}` : definition;
 }
+
+/** What an empty backup table says: none at all, or none the filter and
+ *  category let through (never "no backups" while some are hidden). */
+export function emptyTableWords(total: number, filter: string, only: Category | "all"): string {
+  if (total === 0) return "No backups yet.";
+  const wanted = [
+    filter.trim() ? `whose name contains "${filter.trim()}"` : null,
+    only !== "all" ? `marked ${CATEGORY_LABEL[only]}` : null,
+  ].filter((w) => w !== null);
+  const all = total === 1 ? "the 1 backup" : `the ${total} backups`;
+  return `No backup ${wanted.join(" and ")} among ${all}: clear the filter to see them.`;
+}

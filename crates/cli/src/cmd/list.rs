@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use backupdesk_core::catalog::ListItem;
 use backupdesk_core::rotation::RotationState;
+use backupdesk_core::schedule::Unattended;
 use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
@@ -19,6 +20,12 @@ struct BackupList<'a> {
     /// Backup Desk's own: an unfinished passphrase rotation.
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation: Option<RotationState>,
+    /// Backup Desk's own: the schedule and the latest backup attempt (the
+    /// fleet tile's evidence), only when asked (`--tile-evidence`: a laptop
+    /// of this version over SSH): the answer others read keeps the server's
+    /// shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unattended: Option<Unattended>,
 }
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
@@ -32,6 +39,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             count: items.len(),
             backups: &items,
             rotation,
+            unattended: global.tile_evidence.then(|| target.unattended()).flatten(),
         });
         return Ok(ExitCode::SUCCESS);
     }

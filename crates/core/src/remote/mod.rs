@@ -11,6 +11,13 @@ pub mod outcome;
 pub mod records;
 pub mod wire;
 
+mod error;
+mod http;
+
+pub use error::RemoteError;
+use http::*;
+pub use http::{MAX_BODY_BYTES, redact};
+
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,8 +28,7 @@ use serde::Serialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::KindedError;
-use crate::format::name::{BackupName, NameError};
+use crate::format::name::BackupName;
 use crate::model::ListItem;
 use crate::model::{HealthReport, StorageReport};
 
@@ -32,84 +38,6 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(90);
 /// Timeout for a restore (the server allows itself 120 s).
 pub const RESTORE_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// Why a remote operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteError {
-    /// The profile is a local installation: there is no server to log in to.
-    #[error("profile {0} is local: there is nothing to log in to")]
-    NotRemote(String),
-    /// The server could not be reached.
-    #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    /// The server did not answer in time.
-    #[error("{url} did not answer within {seconds} s")]
-    Timeout { url: String, seconds: u64 },
-    /// The login was refused.
-    #[error("login refused: {0}")]
-    LoginFailed(String),
-    /// No valid token (and no stored password to log in again once).
-    #[error(
-        "the server wants a new login (token missing or expired): run `backupdesk login PROFILE`"
-    )]
-    AuthenticationRequired,
-    /// The account is valid but not an admin.
-    #[error("this account is not an admin; the database API needs an admin account")]
-    NotAdmin,
-    /// The server's login rate limit blocked this client.
-    #[error("the server blocked this address after too many logins; try again in {retry_after_seconds} s (about {} min)", retry_after_seconds.div_ceil(60))]
-    RateLimited { retry_after_seconds: u64 },
-    /// A backup name that is not a plain backup file name.
-    #[error(transparent)]
-    Name(#[from] NameError),
-    /// No backup of that name on the server.
-    #[error("no backup named '{0}' on the server")]
-    BackupNotFound(String),
-    /// The server reported a failure.
-    #[error("the server answered {status}: {message}")]
-    Server { status: u16, message: String },
-    /// The server's answer does not have the contract's shape.
-    #[error("unexpected answer from the server: {0}")]
-    BadResponse(String),
-    /// The server answered with a redirect, which is never followed.
-    #[error(
-        "the server answered {status} with a redirect to {location}: Backup Desk follows no redirect (it could carry the password or token elsewhere); if that is the server's real address, put it in the profile"
-    )]
-    Redirected { status: u16, location: String },
-    /// The profile's URL is not a usable base URL.
-    #[error("'{url}' is not a usable server URL: {reason}")]
-    InvalidUrl { url: String, reason: String },
-    /// The CA certificate file cannot be used.
-    #[error("CA certificate {path}: {reason}")]
-    BadCaCertificate { path: String, reason: String },
-    /// The fresh safety backup before a restore could not be confirmed.
-    #[error(
-        "the safety backup before the restore could not be confirmed ({0}); nothing was restored"
-    )]
-    SafetyBackupFailed(String),
-}
-
-impl KindedError for RemoteError {
-    fn kind(&self) -> crate::ErrorKind {
-        match self {
-            RemoteError::NotRemote(_) => crate::ErrorKind::NotRemote,
-            RemoteError::Unreachable { .. } => crate::ErrorKind::Unreachable,
-            RemoteError::Timeout { .. } => crate::ErrorKind::Timeout,
-            RemoteError::LoginFailed(_) => crate::ErrorKind::LoginFailed,
-            RemoteError::AuthenticationRequired => crate::ErrorKind::AuthenticationRequired,
-            RemoteError::NotAdmin => crate::ErrorKind::NotAdmin,
-            RemoteError::RateLimited { .. } => crate::ErrorKind::RateLimited,
-            RemoteError::Name(e) => e.kind(),
-            RemoteError::BackupNotFound(_) => crate::ErrorKind::BackupNotFound,
-            RemoteError::Server { .. } => crate::ErrorKind::ServerError,
-            RemoteError::BadResponse(_) => crate::ErrorKind::BadResponse,
-            RemoteError::BadCaCertificate { .. } => crate::ErrorKind::BadCaCertificate,
-            RemoteError::Redirected { .. } => crate::ErrorKind::Redirected,
-            RemoteError::InvalidUrl { .. } => crate::ErrorKind::InvalidUrl,
-            RemoteError::SafetyBackupFailed(_) => crate::ErrorKind::SafetyBackupFailed,
-        }
-    }
-}
 
 #[derive(Default)]
 struct Session {
@@ -585,118 +513,4 @@ fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, 
         .into_iter()
         .max_by(|a, b| a.created_at.cmp(&b.created_at))
         .map(|item| (item, true))
-}
-
-fn transport(e: reqwest::Error, url: &str, timeout: Duration) -> RemoteError {
-    if e.is_timeout() {
-        RemoteError::Timeout {
-            url: url.to_owned(),
-            seconds: timeout.as_secs(),
-        }
-    } else {
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            reason.push_str(": ");
-            reason.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        RemoteError::Unreachable {
-            url: url.to_owned(),
-            reason,
-        }
-    }
-}
-
-/// The largest answer body read from a server (a list of 10,000 backups
-/// is about 4 MB).
-pub const MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
-
-/// The body as JSON (`None` when it is not JSON), reading at most
-/// [`MAX_BODY_BYTES`] and only until `deadline`: the client's timeout
-/// bounds each read, not the answer, so a body sent a byte a second would
-/// otherwise be waited on for as long as the server likes.
-fn read_json(
-    response: Response,
-    url: &str,
-    deadline: std::time::Instant,
-) -> Result<Option<Value>, RemoteError> {
-    use std::io::Read;
-    let seconds = deadline
-        .saturating_duration_since(std::time::Instant::now())
-        .as_secs();
-    let mut body = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let mut reader = response.take(MAX_BODY_BYTES + 1);
-    loop {
-        if std::time::Instant::now() >= deadline {
-            return Err(RemoteError::Timeout {
-                url: redact(url),
-                seconds,
-            });
-        }
-        let n = reader
-            .read(&mut chunk)
-            .map_err(|e| RemoteError::BadResponse(format!("the answer could not be read: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    if body.len() as u64 > MAX_BODY_BYTES {
-        return Err(RemoteError::BadResponse(format!(
-            "the answer is larger than {} MiB; it is not read",
-            MAX_BODY_BYTES >> 20
-        )));
-    }
-    Ok(serde_json::from_slice(&body).ok())
-}
-
-/// A redirect answer as an error (they are never followed).
-fn redirected(response: &Response) -> Result<(), RemoteError> {
-    if !response.status().is_redirection() {
-        return Ok(());
-    }
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(redact)
-        .unwrap_or_else(|| "(no Location)".to_owned());
-    Err(RemoteError::Redirected {
-        status: response.status().as_u16(),
-        location,
-    })
-}
-
-/// `url` with any user name and password replaced by `***`.
-pub fn redact(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
-            let _ = parsed.set_username("***");
-            let _ = parsed.set_password(None);
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
-fn retry_after(response: &Response) -> Option<u64> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
-fn rate_limited(header: Option<u64>, body: &Value) -> RemoteError {
-    RemoteError::RateLimited {
-        retry_after_seconds: header
-            .or(wire::ErrorAnswer::of(body).retry_after.0)
-            .unwrap_or(900),
-    }
-}
-
-fn error_text(value: &Value, status: StatusCode) -> String {
-    wire::ErrorAnswer::of(value).text(status)
 }

@@ -64,6 +64,10 @@ impl Target for LocalTarget {
         Ok(crate::local::activity_history::read(&self.data, query))
     }
 
+    fn unattended(&self) -> Option<crate::local::schedule::Unattended> {
+        Some(crate::local::schedule::unattended(self.data.root()))
+    }
+
     fn schedule(
         &self,
         change: &crate::local::schedule::ScheduleChange,

@@ -197,6 +197,10 @@ pub trait Target {
         &self,
         query: &crate::model::ActivityQuery,
     ) -> Result<crate::model::ActivityPage, TargetError>;
+    /// What keeps the installation backed up unattended (its schedule, its
+    /// latest backup attempt): local, read now; over SSH, as the engine's
+    /// latest `list` answer said; Server Monitor's API tells none (`None`).
+    fn unattended(&self) -> Option<crate::local::schedule::Unattended>;
     /// The installation's scheduled jobs, read, installed or removed as
     /// `change` says (local: this account's scheduler; over SSH: the
     /// engine's on the server; Server Monitor's API schedules nothing).

@@ -56,6 +56,8 @@ pub struct SshTarget {
     checked: OnceLock<String>,
     /// The unfinished rotation the engine's latest `list` answer named.
     rotation: std::sync::Mutex<Option<crate::local::rotation::RotationState>>,
+    /// The schedule and latest backup attempt that answer carried.
+    unattended: std::sync::Mutex<Option<crate::local::schedule::Unattended>>,
 }
 
 /// What the engine answers for a failure (`--json`).
@@ -82,6 +84,8 @@ struct Listed {
     backups: Vec<ListItem>,
     #[serde(default)]
     rotation: Option<crate::local::rotation::RotationState>,
+    #[serde(default)]
+    unattended: Option<crate::local::schedule::Unattended>,
 }
 
 impl SshTarget {
@@ -105,6 +109,7 @@ impl SshTarget {
             api: api.map(Box::new),
             checked: OnceLock::new(),
             rotation: std::sync::Mutex::new(None),
+            unattended: std::sync::Mutex::new(None),
         }
     }
 
@@ -232,9 +237,23 @@ impl Target for SshTarget {
 
     /// Through SSH even beside an API: the engine's list carries the
     /// verification, drill and pin records the API's lacks.
+    /// An engine of this very version also sends the tile's evidence (the
+    /// schedule, the latest backup attempt; an older one would refuse the
+    /// flag): `--tile-evidence`.
     fn list(&self) -> Result<Vec<ListItem>, TargetError> {
-        let listed = self.read::<Listed>(&["list"], None, &NoProgress)?;
+        self.handshake()?;
+        let same_version = self
+            .checked
+            .get()
+            .is_some_and(|v| v == crate::targets::ssh::VERSION_LINE);
+        let verb: &[&str] = if same_version {
+            &["list", "--tile-evidence"]
+        } else {
+            &["list"]
+        };
+        let listed = self.read::<Listed>(verb, None, &NoProgress)?;
         *self.rotation.lock().unwrap_or_else(|e| e.into_inner()) = listed.rotation;
+        *self.unattended.lock().unwrap_or_else(|e| e.into_inner()) = listed.unattended;
         Ok(listed.backups)
     }
 
@@ -258,6 +277,13 @@ impl Target for SshTarget {
     /// The engine's `schedule` verb on the server: the jobs run there, as
     /// its account, with its own executable and the server's passphrase
     /// file (checked there).
+    fn unattended(&self) -> Option<crate::local::schedule::Unattended> {
+        self.unattended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn schedule(
         &self,
         change: &crate::local::schedule::ScheduleChange,

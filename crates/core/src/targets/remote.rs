@@ -151,6 +151,10 @@ impl Target for RemoteTarget {
         })
     }
 
+    fn unattended(&self) -> Option<crate::local::schedule::Unattended> {
+        None
+    }
+
     fn schedule(
         &self,
         _change: &crate::local::schedule::ScheduleChange,

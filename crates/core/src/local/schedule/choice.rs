@@ -132,7 +132,7 @@ impl ScheduleChoice {
 }
 
 /// The schedule as one installation sees it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScheduleView {
     /// This account's jobs, whichever folder they run on.

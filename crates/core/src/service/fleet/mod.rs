@@ -7,8 +7,9 @@
 //! - `refresh`: every profile read at once, a bounded number in flight,
 //!   each tile handed over the moment it is ready; one refresh at a time
 //!   ([`FleetRefresher`]: a second caller joins the running one).
-//! - `passphrase_check`, `schedule_check`: rules that read this machine
-//!   (its keychain; its scheduled jobs and the installation's log).
+//! - `passphrase_check`: a rule that reads this machine's keychain;
+//!   `schedule_check`: the schedule and the latest backup attempt, from the
+//!   target's evidence.
 //! - `cache`: the last known tile, backup list and health of every
 //!   profile, in SQLite, for the first paint and for offline use.
 

@@ -63,13 +63,6 @@ pub fn refresh_one(
     {
         tile.add(super::Condition::PassphraseOpensNoBackup, problem);
     }
-    if !tile.from_cache
-        && let ProfileTarget::Local { data_dir } = &profile.target
-    {
-        for (condition, problem) in super::schedule_check::schedule_problems(data_dir) {
-            tile.add(condition, problem);
-        }
-    }
     tile
 }
 

@@ -1,68 +1,23 @@
-//! Tile rules for what keeps a local installation backed up unattended:
-//! a scheduled backup job must exist for its folder on this machine, and
-//! its latest backup attempt must not have failed (a job failing every
-//! night shows as overdue only a day later; this says so at once, with
-//! the error). A schedule that cannot be read (no `crontab` program, no
-//! permission) is unknown, not missing: Settings says why.
+//! Tile rules for what keeps an installation backed up unattended: a
+//! scheduled backup job must exist for its folder, and its latest backup
+//! attempt must not have failed (a job failing every night shows as
+//! overdue only a day later; this says so at once, with the error). A
+//! schedule that cannot be read (no `crontab` program, no permission) is
+//! unknown, not missing: Settings says why. The evidence comes from the
+//! target ([`crate::targets::Target::unattended`]): read now for a local
+//! folder, from the engine's answer over SSH.
 
-use std::path::Path;
-
-use crate::local::layout::DataDir;
-use crate::local::{activity_history, schedule};
-use crate::model::{ActivityEntry, ActivityQuery, LogName};
-use crate::schedule::{Job, ScheduleStatus, Scheduler};
+use crate::schedule::Unattended;
 
 use super::Condition;
 
-/// The problems of the installation at `data_dir`: its schedule as this
-/// machine's scheduler says, its latest backup attempt as its log says.
-pub fn schedule_problems(data_dir: &Path) -> Vec<(Condition, String)> {
-    let status = schedule::status(&Scheduler::detect()).ok();
-    judge(data_dir, status.as_ref(), latest_attempt(data_dir).as_ref())
-}
-
-/// The newest "Backup created" or "Backup failed" line of `logs/backup.log`.
-fn latest_attempt(data_dir: &Path) -> Option<ActivityEntry> {
-    let query = ActivityQuery {
-        logs: vec![LogName::Backup],
-        search: "backup ".into(),
-        limit: 200,
-        ..ActivityQuery::default()
-    };
-    activity_history::read(&DataDir::new(data_dir), &query)
-        .entries
-        .into_iter()
-        .find(|e| attempt_failed(e).is_some())
-}
-
-/// Whether `entry` records a failed backup attempt (`Some(true)`), a
-/// successful one (`Some(false)`), or no attempt.
-fn attempt_failed(entry: &ActivityEntry) -> Option<bool> {
-    if entry.message.starts_with("Backup failed") {
-        Some(true)
-    } else if entry.message.starts_with("Backup created") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// The rules, pure: `status` is `None` when the schedule could not be read.
-fn judge(
-    data_dir: &Path,
-    status: Option<&ScheduleStatus>,
-    latest: Option<&ActivityEntry>,
-) -> Vec<(Condition, String)> {
+/// The problems `evidence` shows, pure.
+pub fn schedule_problems(evidence: &Unattended) -> Vec<(Condition, String)> {
     let mut problems = Vec::new();
-    if let Some(status) = status
-        && status.job_for(Job::Backup, data_dir).is_none()
+    if let Some(view) = &evidence.schedule
+        && !view.backs_up_this_folder
     {
-        let elsewhere = status
-            .jobs
-            .iter()
-            .find(|j| j.job == Job::Backup && j.installed)
-            .and_then(|j| j.data_dir.clone());
-        let message = match elsewhere {
+        let message = match &view.other_folder {
             Some(other) => format!(
                 "no scheduled backup of this folder: this account's scheduled backup runs on {other} \
                  (one schedule per account; Settings → Schedule)"
@@ -73,8 +28,8 @@ fn judge(
         };
         problems.push((Condition::ScheduleMissing, message));
     }
-    if let Some(entry) = latest
-        && attempt_failed(entry) == Some(true)
+    if let Some(entry) = &evidence.latest_attempt
+        && evidence.latest_attempt_failed()
     {
         let at = entry
             .at
@@ -92,26 +47,28 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LogLevel;
-    use crate::schedule::JobStatus;
+    use crate::model::{ActivityEntry, LogLevel, LogName};
+    use crate::schedule::{Job, JobStatus, ScheduleStatus, ScheduleView, Scheduler};
 
-    fn cron(jobs: &[(Job, Option<&str>)]) -> ScheduleStatus {
-        let jobs: Vec<JobStatus> = jobs
-            .iter()
-            .map(|(job, dir)| JobStatus {
-                job: *job,
-                installed: dir.is_some(),
-                definition: dir.map(|d| format!("0 2 * * * backupdesk --data-dir {d} backup")),
-                data_dir: dir.map(str::to_owned),
-            })
-            .collect();
-        ScheduleStatus {
-            scheduler: Scheduler::Cron {
-                crontab: "crontab".into(),
+    fn view(ours: bool, other: Option<&str>) -> ScheduleView {
+        let installed = ours || other.is_some();
+        let dir = if ours { Some("/srv/here") } else { other };
+        ScheduleView {
+            status: ScheduleStatus {
+                scheduler: Scheduler::Cron {
+                    crontab: "crontab".into(),
+                },
+                installed,
+                definition: None,
+                jobs: vec![JobStatus {
+                    job: Job::Backup,
+                    installed,
+                    definition: installed.then(|| "0 2 * * * …".to_owned()),
+                    data_dir: dir.map(str::to_owned),
+                }],
             },
-            installed: jobs[0].installed,
-            definition: jobs[0].definition.clone(),
-            jobs,
+            backs_up_this_folder: ours,
+            other_folder: other.map(str::to_owned),
         }
     }
 
@@ -130,44 +87,49 @@ mod tests {
 
     #[test]
     fn every_combination_of_schedule_and_latest_attempt() {
-        let here = Path::new("/srv/here");
-        let ours = cron(&[(Job::Backup, Some("/srv/here")), (Job::Verify, None)]);
-        let other = cron(&[(Job::Backup, Some("/srv/other"))]);
-        let none = cron(&[(Job::Backup, None)]);
-        let failed = line("Backup failed: disk full");
-        let created = line("Backup created: /srv/here/data/backups/x.db.gpg");
         let schedules = [
-            (Some(&ours), false),
-            (Some(&other), true),
-            (Some(&none), true),
+            (Some(view(true, None)), false),
+            (Some(view(false, Some("/srv/other"))), true),
+            (Some(view(false, None)), true),
             (None, false),
         ];
         let attempts = [
-            (Some(&failed), true),
-            (Some(&created), false),
+            (Some(line("Backup failed: disk full")), true),
+            (
+                Some(line("Backup created: /srv/here/data/backups/x.db.gpg")),
+                false,
+            ),
             (None, false),
         ];
-        for (status, missing) in schedules {
-            for (attempt, failing) in attempts {
-                let found = conditions(&judge(here, status, attempt));
+        for (schedule, missing) in &schedules {
+            for (latest_attempt, failing) in &attempts {
+                let evidence = Unattended {
+                    schedule: schedule.clone(),
+                    latest_attempt: latest_attempt.clone(),
+                };
                 let mut expected = Vec::new();
-                if missing {
+                if *missing {
                     expected.push(Condition::ScheduleMissing);
                 }
-                if failing {
+                if *failing {
                     expected.push(Condition::LatestBackupFailed);
                 }
-                assert_eq!(found, expected, "{status:?} {attempt:?}");
+                assert_eq!(
+                    conditions(&schedule_problems(&evidence)),
+                    expected,
+                    "{evidence:?}"
+                );
             }
         }
     }
 
     #[test]
     fn the_problems_say_where_the_schedule_runs_and_what_failed() {
-        let here = Path::new("/srv/here");
-        let other = cron(&[(Job::Backup, Some("/srv/other"))]);
-        let failed = line("Backup failed: disk full");
-        let problems = judge(here, Some(&other), Some(&failed));
+        let evidence = Unattended {
+            schedule: Some(view(false, Some("/srv/other"))),
+            latest_attempt: Some(line("Backup failed: disk full")),
+        };
+        let problems = schedule_problems(&evidence);
         assert!(problems[0].1.contains("runs on /srv/other"), "{problems:?}");
         assert_eq!(
             problems[1].1,
@@ -177,8 +139,15 @@ mod tests {
 
     #[test]
     fn only_backup_attempts_count() {
-        assert_eq!(attempt_failed(&line("Backup failed: x")), Some(true));
-        assert_eq!(attempt_failed(&line("Backup created: y")), Some(false));
-        assert_eq!(attempt_failed(&line("Pruned z")), None);
+        let failed = |message: &str| {
+            Unattended {
+                schedule: None,
+                latest_attempt: Some(line(message)),
+            }
+            .latest_attempt_failed()
+        };
+        assert!(failed("Backup failed: x"));
+        assert!(!failed("Backup created: y"));
+        assert!(!failed("Pruned z"));
     }
 }

@@ -90,6 +90,11 @@ pub fn read(
     if let Some(rotation) = target.rotation() {
         tile.add(Condition::RotationUnfinished, rotation.words());
     }
+    if let Some(evidence) = target.unattended() {
+        for (condition, problem) in super::schedule_check::schedule_problems(&evidence) {
+            tile.add(condition, problem);
+        }
+    }
     (tile, Some(list), health.ok())
 }
 
