@@ -104,3 +104,43 @@ pub fn digest_file(path: &std::path::Path) -> io::Result<Digested> {
     io::copy(&mut reader, &mut io::sink())?;
     Ok(digest.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn what_is_read_or_written_through_is_hashed_and_counted_once() {
+        let digest = SharedDigest::default();
+        let mut read = String::new();
+        HashingReader::new(&b"abc"[..], digest.clone())
+            .read_to_string(&mut read)
+            .unwrap();
+        assert_eq!(read, "abc");
+        assert_eq!(
+            digest.finish(),
+            Digested {
+                sha256: ABC.into(),
+                size: 3
+            }
+        );
+        let digest = SharedDigest::default();
+        let mut writer = HashingWriter::new(Vec::new(), digest.clone());
+        writer.write_all(b"ab").unwrap();
+        writer.write_all(b"c").unwrap();
+        assert_eq!(writer.into_inner(), b"abc");
+        assert_eq!((digest.finish().sha256.as_str(), digest.size()), (ABC, 3));
+    }
+
+    #[test]
+    fn nothing_through_is_the_empty_digest() {
+        let empty = SharedDigest::default().finish();
+        assert_eq!(empty.size, 0);
+        assert_eq!(
+            empty.sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -208,4 +208,51 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_new_name_reads_back_as_itself_to_the_second() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 4)
+            .and_then(|d| d.and_hms_nano_opt(2, 0, 7, 123_456_789))
+            .unwrap();
+        let backup = BackupName::new_encrypted(at);
+        assert_eq!(backup.file_name(), "servers_db_20261204_020007.db.gpg");
+        let again = BackupName::parse(backup.file_name()).unwrap();
+        assert_eq!(
+            (again.kind(), again.taken_at()),
+            (BackupKind::Encrypted, backup.taken_at())
+        );
+        assert_eq!(backup.taken_at().nanosecond(), 0);
+        let safety = BackupName::new_pre_restore(at);
+        assert_eq!(safety.file_name(), "prerestore_20261204_020007.db.gpg");
+        assert_eq!(
+            safety.meta_name().as_deref(),
+            Some("prerestore_20261204_020007.db.meta")
+        );
+    }
+
+    #[test]
+    fn plain_backups_have_no_meta_and_keep_their_db_name() {
+        let legacy = BackupName::parse("servers_db_20260110_012354.db.bak").unwrap();
+        assert_eq!(
+            (legacy.db_name(), legacy.meta_name()),
+            ("servers_db_20260110_012354.db", None)
+        );
+        let plain = BackupName::parse("prerestore_20260110_015530.db").unwrap();
+        assert_eq!(
+            (plain.db_name(), plain.meta_name()),
+            ("prerestore_20260110_015530.db", None)
+        );
+    }
+
+    #[test]
+    fn a_plain_file_name_is_one_component() {
+        for good in ["offsite.toml", "a.b", "servers_db_20260110_012354.db.gpg"] {
+            assert!(check_plain_file_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", ".", "..", "a/b", "a\\b", "a\0b", "..hidden", "x..y", "/abs",
+        ] {
+            assert!(check_plain_file_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -54,3 +54,37 @@ impl DataDir {
         self.backups().join(file_name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_is_where_the_contract_puts_it_inside_the_root() {
+        let data = DataDir::new("/opt/server-monitor");
+        assert_eq!(data.root(), Path::new("/opt/server-monitor"));
+        assert_eq!(
+            data.database(),
+            Path::new("/opt/server-monitor/data/servers.db")
+        );
+        assert_eq!(
+            data.backups(),
+            Path::new("/opt/server-monitor/data/backups")
+        );
+        assert_eq!(data.logs(), Path::new("/opt/server-monitor/logs"));
+        assert_eq!(
+            data.state(),
+            Path::new("/opt/server-monitor/data/.backupdesk")
+        );
+        assert_eq!(
+            data.staging(),
+            Path::new("/opt/server-monitor/data/.backupdesk/staging")
+        );
+        assert_eq!(
+            data.backup_file("servers_db_20261204_020000.db.gpg"),
+            Path::new("/opt/server-monitor/data/backups/servers_db_20261204_020000.db.gpg")
+        );
+        // Backup Desk's state is never inside the folder the server lists.
+        assert!(!data.state().starts_with(data.backups()));
+    }
+}

@@ -153,3 +153,69 @@ pub struct ActivityPage {
     /// A log that exists but could not be read, and why.
     pub unreadable: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(log: LogName, level: Option<LogLevel>, at: &str, message: &str) -> ActivityEntry {
+        ActivityEntry {
+            at: chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M").ok(),
+            log,
+            level,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn levels_read_as_the_scripts_and_we_write_them() {
+        assert_eq!(LogLevel::parse("info"), Some(LogLevel::Info));
+        assert_eq!(LogLevel::parse("NOTICE"), Some(LogLevel::Info));
+        assert_eq!(LogLevel::parse("Warn"), Some(LogLevel::Warning));
+        assert_eq!(LogLevel::parse("FATAL"), Some(LogLevel::Error));
+        assert_eq!(LogLevel::parse("TRACE-ish"), None);
+        assert!(LogLevel::Info < LogLevel::Warning && LogLevel::Warning < LogLevel::Error);
+        for log in LogName::ALL {
+            assert_eq!(format!("{}.log", log.as_str()), log.file_name());
+        }
+    }
+
+    #[test]
+    fn a_query_asks_for_its_logs_levels_time_and_text() {
+        let prune = entry(
+            LogName::Backup,
+            Some(LogLevel::Info),
+            "2026-12-03 02:00",
+            "Pruned servers_db_x",
+        );
+        let failed = entry(
+            LogName::Verify,
+            Some(LogLevel::Error),
+            "2026-12-04 03:00",
+            "Verification FAILED: y",
+        );
+        let bare = entry(LogName::Restore, None, "", "a line without time or level");
+        let all = ActivityQuery::default();
+        assert!(all.matches(&prune) && all.matches(&failed) && all.matches(&bare));
+        let errors = ActivityQuery {
+            min_level: Some(LogLevel::Warning),
+            ..ActivityQuery::default()
+        };
+        assert!(!errors.matches(&prune) && errors.matches(&failed) && !errors.matches(&bare));
+        let verify_only = ActivityQuery {
+            logs: vec![LogName::Verify],
+            ..ActivityQuery::default()
+        };
+        assert!(!verify_only.matches(&prune) && verify_only.matches(&failed));
+        let since = ActivityQuery {
+            since: chrono::NaiveDateTime::parse_from_str("2026-12-04 00:00", "%Y-%m-%d %H:%M").ok(),
+            ..ActivityQuery::default()
+        };
+        assert!(!since.matches(&prune) && since.matches(&failed) && !since.matches(&bare));
+        let search = ActivityQuery {
+            search: "  PRUNED ".into(),
+            ..ActivityQuery::default()
+        };
+        assert!(search.matches(&prune) && !search.matches(&failed));
+    }
+}

@@ -514,3 +514,82 @@ fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, 
         .max_by(|a, b| a.created_at.cmp(&b.created_at))
         .map(|item| (item, true))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_url_is_a_scheme_and_a_host_and_nothing_else() {
+        assert_eq!(
+            check_base_url(" https://monitor.example.org:9083/ ").unwrap(),
+            "https://monitor.example.org:9083"
+        );
+        assert_eq!(
+            check_base_url("http://10.0.0.5").unwrap(),
+            "http://10.0.0.5"
+        );
+        for (url, why) in [
+            ("ftp://monitor.example.org", "the scheme is ftp"),
+            (
+                "https://admin:secret@monitor.example.org",
+                "user name or password",
+            ),
+            ("https://monitor.example.org/?x=1", "a query"),
+            ("https://monitor.example.org/#top", "a fragment"),
+            ("https://monitor.example.org/api", "it has a path (/api)"),
+        ] {
+            let refused = check_base_url(url).unwrap_err();
+            assert!(refused.contains(why), "{url}: {refused}");
+        }
+        assert!(check_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn only_plain_http_to_another_machine_is_insecure() {
+        for url in [
+            "https://monitor.example.org",
+            "http://localhost:9083",
+            "http://127.0.0.1",
+            "http://[::1]:8080",
+        ] {
+            assert!(!insecure_url(url), "{url}");
+        }
+        for url in [
+            "http://monitor.example.org",
+            "http://127.0.0.1@evil.example/",
+            "http://127.evil.example/",
+            "garbage",
+        ] {
+            assert!(insecure_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_url_in_a_log_never_holds_a_password() {
+        let shown = redact("https://admin:secret@monitor.example.org/api");
+        assert!(
+            !shown.contains("secret") && !shown.contains("admin"),
+            "{shown}"
+        );
+        assert!(shown.contains("***@monitor.example.org"), "{shown}");
+        assert_eq!(
+            redact("https://monitor.example.org/"),
+            "https://monitor.example.org/"
+        );
+        assert_eq!(redact("not a url"), "not a url");
+    }
+
+    #[test]
+    fn a_rate_limit_waits_as_told_by_header_then_body_then_15_minutes() {
+        let wait = |header, body: Value| match rate_limited(header, &body) {
+            RemoteError::RateLimited {
+                retry_after_seconds,
+            } => retry_after_seconds,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(wait(Some(30), serde_json::json!({"retry_after": 60})), 30);
+        assert_eq!(wait(None, serde_json::json!({"retry_after": 60})), 60);
+        assert_eq!(wait(None, serde_json::json!({})), 900);
+    }
+}

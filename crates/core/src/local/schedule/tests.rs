@@ -75,3 +75,53 @@ fn only_our_marked_lines_are_ours() {
         "1 2 * * * other # backupdesk-backup-not\nMAILTO=a\n"
     );
 }
+
+fn spec(program: &str, data_dir: &str) -> ScheduleSpec {
+    ScheduleSpec {
+        at: NaiveTime::from_hms_opt(2, 30, 0).unwrap(),
+        verify_at: None,
+        drill: None,
+        program: program.into(),
+        data_dir: data_dir.into(),
+        passphrase_file: "/root/.pass".into(),
+    }
+}
+
+#[test]
+fn a_jobs_command_names_the_folder_and_the_file_never_the_passphrase() {
+    let line = command_line(&spec("/usr/bin/backupdesk", "/opt/sm"), Job::Verify).unwrap();
+    assert_eq!(
+        line,
+        "/usr/bin/backupdesk --data-dir /opt/sm --passphrase-file /root/.pass --yes verify --rolling"
+    );
+    let spaced = command_line(&spec("/home/a b/backupdesk", "/srv/my sm"), Job::Backup).unwrap();
+    assert_eq!(data_dir_in(&spaced).as_deref(), Some("/srv/my sm"));
+    assert_eq!(words_of(&spaced)[0], "/home/a b/backupdesk");
+    assert!(matches!(
+        command_line(&spec("/usr/bin/backupdesk", "/opt/100%"), Job::Drill),
+        Err(ScheduleError::UnsafePath(_))
+    ));
+}
+
+#[test]
+fn only_the_jobs_asked_for_are_wanted() {
+    let mut s = spec("/b", "/d");
+    assert_eq!(
+        wanted(&s).iter().map(|(j, _)| *j).collect::<Vec<_>>(),
+        [Job::Backup]
+    );
+    s.verify_at = NaiveTime::from_hms_opt(3, 30, 0);
+    s.drill = Some(JobTime {
+        weekday: Some(chrono::Weekday::Sun),
+        at: NaiveTime::from_hms_opt(4, 30, 0).unwrap(),
+    });
+    assert_eq!(
+        wanted(&s).iter().map(|(j, _)| *j).collect::<Vec<_>>(),
+        Job::ALL
+    );
+    assert!(is_job_line("5 3 * * * x # backupdesk-drill", Job::Drill));
+    assert!(!is_job_line(
+        "5 3 * * * x # backupdesk-drill-old",
+        Job::Drill
+    ));
+}
