@@ -2,7 +2,7 @@
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::health::{HealthReport, StorageReport};
-use backupdesk_core::service::Selection;
+use backupdesk_core::service::{Selection, inspect};
 
 use crate::error::{CommandResult, blocking};
 
@@ -10,9 +10,10 @@ use crate::error::{CommandResult, blocking};
 #[tauri::command]
 pub async fn database_health(profile: String) -> CommandResult<HealthReport> {
     blocking(move || {
-        Ok(Selection::profile(&profile)?
-            .target()
-            .health(&SystemClock)?)
+        Ok(inspect::health(
+            &Selection::profile(&profile)?,
+            &SystemClock,
+        )?)
     })
     .await
 }
@@ -20,7 +21,7 @@ pub async fn database_health(profile: String) -> CommandResult<HealthReport> {
 /// Database, backups and data folder sizes.
 #[tauri::command]
 pub async fn storage_report(profile: String) -> CommandResult<StorageReport> {
-    blocking(move || Ok(Selection::profile(&profile)?.target().storage()?)).await
+    blocking(move || Ok(inspect::storage(&Selection::profile(&profile)?)?)).await
 }
 
 /// What happened to the installation, newest first (its logs, filtered).

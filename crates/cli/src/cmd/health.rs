@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::health::{HealthReport, StorageReport};
+use backupdesk_core::service::inspect;
 
 use crate::failure::fail;
 
@@ -11,10 +12,7 @@ use crate::args::GlobalArgs;
 use crate::output::print_json;
 
 pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = super::selection(global)?
-        .target()
-        .health(&SystemClock)
-        .map_err(fail)?;
+    let report = inspect::health(&super::selection(global)?, &SystemClock).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {
@@ -45,7 +43,7 @@ pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn storage(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = super::selection(global)?.target().storage().map_err(fail)?;
+    let report = inspect::storage(&super::selection(global)?).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

@@ -9,6 +9,7 @@ pub mod backups;
 pub mod drills;
 pub mod error;
 pub mod fleet;
+pub mod inspect;
 pub mod offsite;
 pub mod profiles;
 pub mod recovery;
