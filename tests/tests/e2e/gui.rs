@@ -1936,10 +1936,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     window.wait_text("#settings-notice", "Schedule installed (cron)", 60);
     window.wait_text("#schedule-status", "backup daily at 01:40", 30);
     let text = std::fs::read_to_string(&table).unwrap();
-    let job = text
-        .lines()
-        .find(|l| l.ends_with("# backupdesk-backup"))
-        .unwrap();
+    let job = job_line(&table, "backup");
     assert!(
         job.starts_with("40 1 * * * ")
             && job.contains(&format!("\"{}\" --data-dir {root}", engine.display())),
@@ -2179,45 +2176,10 @@ fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
     assert!(leaks.is_empty(), "the secret is in {leaks:?}");
 }
 
-/// A stand-in `crontab` (the real one edits the machine's spool): `-l`
-/// prints the table kept in `table` (or "no crontab" as cron says), `-`
-/// replaces it.
-fn stand_in_crontab(dir: &Path) -> (PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let table = dir.join("crontab.txt");
-    let crontab = dir.join("crontab");
-    std::fs::write(
-        &crontab,
-        format!(
-            "#!/bin/sh\ncase \"$1\" in -l) if [ -s {t} ]; then cat {t}; else echo 'no crontab for you' >&2; exit 1; fi ;; -) cat > {t} ;; esac\n",
-            t = table.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&crontab, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (crontab, table)
-}
-
-/// Runs the command of `table`'s scheduled backup line by hand, as cron
-/// would; whether it succeeded.
+/// Runs `table`'s scheduled backup by hand, as cron would; whether it
+/// succeeded.
 fn run_scheduled_backup(table: &Path) -> bool {
-    let text = std::fs::read_to_string(table).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.ends_with("# backupdesk-backup"))
-        .unwrap_or_else(|| panic!("no backup job in {text}"));
-    let command: Vec<&str> = line.split_whitespace().skip(5).collect();
-    let end = command.iter().position(|w| w.starts_with('>')).unwrap();
-    Command::new("sh")
-        .arg("-c")
-        .arg(command[..end].join(" "))
-        .env_remove("DB_BACKUP_PASSPHRASE")
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-        .status
-        .success()
+    run_job_line(&job_line(table, "backup")).status.success()
 }
 
 #[test]
@@ -2289,10 +2251,7 @@ fn gui_a_folders_schedule_is_installed_and_removed_in_settings_and_the_tile_says
         "{status}"
     );
     let text = std::fs::read_to_string(&table).unwrap();
-    let job = text
-        .lines()
-        .find(|l| l.ends_with("# backupdesk-backup"))
-        .unwrap();
+    let job = job_line(&table, "backup");
     assert!(
         job.starts_with("5 3 * * * ")
             && job.contains(&format!("--data-dir {}", dir.display()))

@@ -72,20 +72,12 @@ fn systemd_timer_install_status_remove() {
 #[test]
 fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
     let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
-    let table = inst.dir.path().join("crontab.txt");
+    let (crontab, table) = stand_in_crontab(inst.dir.path());
     std::fs::write(
         &table,
         "MAILTO=ops@example.org\n17 * * * * /usr/local/bin/other-job\n",
     )
     .unwrap();
-    let crontab = inst.dir.path().join("crontab");
-    script(
-        &crontab,
-        &format!(
-            "case \"$1\" in -l) if [ -s {t} ]; then cat {t}; else echo 'no crontab for root' >&2; exit 1; fi ;; -) cat > {t} ;; esac",
-            t = table.display()
-        ),
-    );
     let run = |args: &[&str]| {
         let mut cmd = inst.cli(args);
         cmd.arg("--json")
@@ -116,12 +108,7 @@ fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
         "{ours}"
     );
 
-    let line = |job: &str| {
-        text.lines()
-            .find(|l| l.ends_with(&format!("# backupdesk-{job}")))
-            .unwrap_or_else(|| panic!("no {job} line in {text}"))
-            .to_owned()
-    };
+    let line = |job: &str| job_line(&table, job);
     assert!(line("verify").starts_with("5 4 * * * "), "{text}");
     assert!(line("verify").contains("--yes verify --rolling"), "{text}");
     assert!(line("drill").starts_with("5 5 * * 0 "), "{text}");
@@ -129,15 +116,7 @@ fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
     // Each line's command runs the real binary: backup, verify, drill.
     for job in ["backup", "verify", "drill"] {
         let entry = line(job);
-        let command: Vec<&str> = entry.split_whitespace().skip(5).collect();
-        let end = command.iter().position(|w| w.starts_with('>')).unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command[..end].join(" "))
-            .env_remove("DB_BACKUP_PASSPHRASE")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
+        let out = run_job_line(&entry);
         assert!(
             out.status.success(),
             "{job}: {entry}\n{}",

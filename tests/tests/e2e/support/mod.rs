@@ -1,6 +1,7 @@
 //! Shared fixtures of the end-to-end tests, one file per concern.
 
 mod contract;
+mod cron;
 mod gpg;
 mod history;
 mod installation;
@@ -12,6 +13,7 @@ mod sshd;
 
 pub use backupdesk_e2e::scan::files_holding;
 pub use contract::*;
+pub use cron::*;
 pub use gpg::*;
 pub use history::*;
 pub use installation::*;

@@ -17,10 +17,7 @@ mod unattended;
 
 use job_lines::*;
 
-pub use choice::{
-    JobTimes, ScheduleChange, ScheduleChoice, ScheduleView, apply, install_checked, remove_own,
-    view,
-};
+pub use choice::{JobTimes, ScheduleChange, ScheduleChoice, ScheduleView, apply, view};
 pub use unattended::{Unattended, unattended};
 
 /// The marker on the backup job's crontab line and its systemd unit's
