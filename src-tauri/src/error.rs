@@ -1,6 +1,10 @@
 //! The one error type commands return: `{kind, message}`. The UI branches
 //! on `kind` (core's one [`ErrorKind`] set), never on text.
 
+use backupdesk_core::OperationContext;
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::context::{SharedSecrets, SystemKeychain};
+use backupdesk_core::progress::NoProgress;
 use backupdesk_core::{ErrorKind, KindedError};
 use serde::Serialize;
 
@@ -31,33 +35,15 @@ impl IpcError {
     }
 }
 
-macro_rules! from_core {
-    ($($t:ty),* $(,)?) => {
-        $(impl From<$t> for IpcError {
-            fn from(e: $t) -> Self {
-                IpcError::from_core(e)
-            }
-        })*
-    };
+/// Every core error converts with its kind, so `?` works in a command
+/// on whatever core returns: no list of error types to keep up to date.
+/// (`IpcError` itself is neither `KindedError` nor `Display`, so this
+/// never meets `From<T> for T`.)
+impl<E: KindedError + std::fmt::Display> From<E> for IpcError {
+    fn from(e: E) -> Self {
+        IpcError::from_core(e)
+    }
 }
-
-from_core!(
-    backupdesk_core::profile::ProfileError,
-    backupdesk_core::keychain::KeychainError,
-    backupdesk_core::target::TargetError,
-    backupdesk_core::verify::VerifyError,
-    backupdesk_core::demo::DemoError,
-    backupdesk_core::remote::RemoteError,
-    backupdesk_core::catalog::CatalogError,
-    backupdesk_core::lock::LockError,
-    backupdesk_core::schedule::ScheduleError,
-    backupdesk_core::rotation::RotationError,
-    backupdesk_core::retention::PruneError,
-    backupdesk_core::service::profiles::ServiceError,
-    backupdesk_core::drill::DrillError,
-    backupdesk_core::service::secrets::PassphraseRefused,
-    backupdesk_core::service::secrets::StoreError,
-);
 
 /// What every command returns.
 pub type CommandResult<T> = Result<T, IpcError>;
@@ -91,10 +77,29 @@ pub async fn operation<T, F>(
 ) -> CommandResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&crate::progress::ChannelProgress) -> CommandResult<T> + Send + 'static,
+    F: FnOnce(&OperationContext<'_>) -> CommandResult<T> + Send + 'static,
 {
     let progress = crate::progress::ChannelProgress::new(channel, operations.begin(&op));
-    let result = blocking(move || body(&progress)).await;
+    let result = blocking(move || {
+        let keychain: SharedSecrets = std::sync::Arc::new(SystemKeychain::default());
+        body(&OperationContext::new(&SystemClock, &progress, &keychain))
+    })
+    .await;
     operations.end(&op);
     result
+}
+
+/// Runs a short command's body on the blocking pool with a context of its
+/// own: the system clock, no progress, the OS keychain (reached at its
+/// first use only).
+pub async fn in_context<T, F>(body: F) -> CommandResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&OperationContext<'_>) -> CommandResult<T> + Send + 'static,
+{
+    blocking(move || {
+        let keychain: SharedSecrets = std::sync::Arc::new(SystemKeychain::default());
+        body(&OperationContext::new(&SystemClock, &NoProgress, &keychain))
+    })
+    .await
 }

@@ -54,15 +54,15 @@ pub struct Fleet(pub Arc<FleetShared>);
 
 /// What [`Fleet`] shares.
 pub struct FleetShared {
-    pub refresher: backupdesk_core::fleet::FleetRefresher,
-    pub cache: Option<backupdesk_core::fleet::FleetCache>,
+    pub refresher: backupdesk_core::service::fleet::FleetRefresher,
+    pub cache: Option<backupdesk_core::service::fleet::FleetCache>,
 }
 
 impl Default for Fleet {
     fn default() -> Self {
         Fleet(Arc::new(FleetShared {
             refresher: Default::default(),
-            cache: backupdesk_core::fleet::open_cache(),
+            cache: backupdesk_core::service::fleet::open_cache(),
         }))
     }
 }

@@ -22,13 +22,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use backupdesk_core::backup::{BackupOptions, create_backup};
-use backupdesk_core::catalog::BackupCatalog;
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::health::{self, HealthReport, StorageReport};
-use backupdesk_core::layout::DataDir;
-use backupdesk_core::name::{BackupKind, BackupName};
+use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::format::name::{BackupKind, BackupName};
+use backupdesk_core::local::backup::{BackupOptions, create_backup};
+use backupdesk_core::local::catalog::BackupCatalog;
+use backupdesk_core::local::health::{self, HealthReport, StorageReport};
+use backupdesk_core::local::layout::DataDir;
 use backupdesk_core::progress::NoProgress;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -553,7 +554,7 @@ async fn health_handler(State(state): State<Arc<AppState>>) -> Response {
         Some(old) if n % 2 == 0 => DataDir::new(old),
         _ => data(&state),
     };
-    match health::health(&dir, &SystemClock) {
+    match health::health(&dir, &OperationContext::bare(&SystemClock)) {
         HealthReport::Checked(h) => reply(StatusCode::OK, serde_json::to_value(h).unwrap()),
         HealthReport::Failed(f) => reply(StatusCode::OK, serde_json::to_value(f).unwrap()),
     }
@@ -617,8 +618,7 @@ async fn backup_handler(State(state): State<Arc<AppState>>) -> Response {
         &data(&state),
         &passphrase,
         &options,
-        &SystemClock,
-        &NoProgress,
+        &OperationContext::bare(&SystemClock),
     ) {
         Ok(r) => r,
         Err(e) => {
@@ -742,7 +742,7 @@ fn decrypt_to(file: &std::path::Path, out: &std::path::Path, passphrase: &str) -
         return false;
     };
     let passphrase = Passphrase::new(passphrase.to_owned());
-    backupdesk_core::crypto::decrypt(
+    backupdesk_core::format::crypto::decrypt(
         std::io::BufReader::new(input),
         &mut sink,
         &[&passphrase],

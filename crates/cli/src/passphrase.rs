@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::keychain::Keychain;
+use backupdesk_core::context::SecretStore;
+use backupdesk_core::format::crypto::Passphrase;
 use backupdesk_core::service::secrets;
 use backupdesk_core::service::{
     PassphraseSource, PassphraseUnavailable, PassphraseUse, ServiceError,
@@ -26,7 +26,11 @@ pub enum Purpose {
 }
 
 /// Resolves the passphrase for the selected installation.
-pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphrase> {
+pub fn resolve(
+    global: &GlobalArgs,
+    purpose: Purpose,
+    secrets: &dyn SecretStore,
+) -> anyhow::Result<Passphrase> {
     if let Some(given) = global.stdin_secrets.passphrase() {
         return Ok(given.clone());
     }
@@ -39,7 +43,7 @@ pub fn resolve(global: &GlobalArgs, purpose: Purpose) -> anyhow::Result<Passphra
         return Ok(Passphrase::new(text));
     }
     let scope = crate::cmd::keychain_scope(global);
-    match Keychain::open().and_then(|k| secrets::stored_passphrase(&k, &scope)) {
+    match secrets::stored_passphrase(secrets, &scope) {
         Ok(Some(passphrase)) => return Ok(passphrase),
         Ok(None) => {}
         Err(e) => eprintln!("note: {e}; asking for the passphrase instead"),
@@ -126,15 +130,17 @@ pub fn prompt(purpose: Purpose) -> anyhow::Result<Passphrase> {
 /// exit code) through [`CliPassphrase::explain`].
 pub struct CliPassphrase<'a> {
     global: &'a GlobalArgs,
+    secrets: &'a dyn SecretStore,
     given: RefCell<Option<Passphrase>>,
     refused: RefCell<Option<anyhow::Error>>,
 }
 
 impl<'a> CliPassphrase<'a> {
     /// The source for the installation the global flags select.
-    pub fn new(global: &'a GlobalArgs) -> Self {
+    pub fn new(global: &'a GlobalArgs, ctx: &backupdesk_core::OperationContext<'a>) -> Self {
         CliPassphrase {
             global,
+            secrets: ctx.secrets(),
             given: RefCell::new(None),
             refused: RefCell::new(None),
         }
@@ -159,7 +165,7 @@ impl PassphraseSource for CliPassphrase<'_> {
             PassphraseUse::NewBackup => Purpose::Encrypt,
             PassphraseUse::Reading => Purpose::Decrypt,
         };
-        match resolve(self.global, purpose) {
+        match resolve(self.global, purpose, self.secrets) {
             Ok(passphrase) => {
                 *self.given.borrow_mut() = Some(passphrase.clone());
                 Ok(passphrase)

@@ -33,7 +33,7 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             SecretKind::Passphrase => "passphrase",
             SecretKind::ApiToken => "api-token",
@@ -236,17 +236,6 @@ impl Keychain {
             Err(e) => Err(classify(e)),
         }
     }
-
-    /// Forgets every secret of `scope` (passphrase, token, password).
-    pub fn forget_all(&self, scope: &str) {
-        for kind in [
-            SecretKind::Passphrase,
-            SecretKind::ApiToken,
-            SecretKind::Password,
-        ] {
-            let _ = self.forget(scope, kind);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -289,5 +278,27 @@ mod tests {
         assert!(no_service.to_string().contains("gnome-keyring"));
         assert!(locked.to_string().contains("locked"));
         assert!(denied.to_string().contains("dismissed"));
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::SecretKind;
+
+    /// Each kind has its own entry: one never reads another's secret.
+    #[test]
+    fn every_kind_of_secret_has_its_own_entry_name() {
+        let kinds = [
+            SecretKind::Passphrase,
+            SecretKind::ApiToken,
+            SecretKind::Password,
+            SecretKind::OffsiteKeyId,
+            SecretKind::OffsiteSecret,
+            SecretKind::OffsiteKeyPassphrase,
+            SecretKind::RotationPassphrase,
+        ];
+        let labels: std::collections::BTreeSet<&str> = kinds.iter().map(|k| k.label()).collect();
+        assert_eq!(labels.len(), kinds.len());
+        assert_eq!(SecretKind::Passphrase.label(), "passphrase");
     }
 }

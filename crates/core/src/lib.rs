@@ -2,14 +2,20 @@
 //! Monitor database safe, with no user interface attached.
 //!
 //! The CLI (`crates/cli`) and the desktop app (`src-tauri`) are thin shells
-//! over this crate. Time comes in through [`clock::Clock`], progress goes out
-//! through [`progress::Progress`], and every module has its own error enum
-//! whose variants carry a stable machine-readable [`ErrorKind`] (through
-//! [`KindedError::kind`]).
+//! over this crate: each builds one [`OperationContext`] per run or command
+//! (the time, where progress goes and whether to stop, where secrets are
+//! kept) and calls one function of [`service`] with it. Every module has
+//! its own error enum whose variants carry a stable machine-readable
+//! [`ErrorKind`] (through [`KindedError::kind`]).
+//!
+//! Each item has one path: the layer it belongs to (`format::crypto`,
+//! `local::backup`, `targets::profile`, `service::fleet`); the old short
+//! aliases (`backupdesk_core::backup`, `::target`, …) are gone.
 
 // Foundation: used by every layer, using none. (Core only emits `tracing`
 // events: the shells install the subscriber.)
 pub mod clock;
+pub mod context;
 pub mod keychain;
 pub mod model;
 pub mod printable;
@@ -27,17 +33,6 @@ pub mod remote;
 pub mod service;
 pub mod targets;
 
-// The paths the shells use, curated: each module where it always was.
-pub use format::{crypto, hashing, human, meta, name, parallel_deflate};
-pub use local::{
-    activity_log, backup, catalog, demo, drill, health, layout, ledger, lock, page_cache, restore,
-    retention, rotation, schedule, snapshot, staging, verify,
-};
-pub use service::fleet;
-/// The `Target` trait and both targets, at the path the shells use.
-pub use targets as target;
-pub use targets::profile;
-
 /// An error with a stable, machine-readable [`ErrorKind`], shared by the
 /// CLI's `--json` output and the desktop app's IPC errors (`{kind,
 /// message}`). The UI branches on the kind, never on the message text.
@@ -46,6 +41,7 @@ pub trait KindedError {
     fn kind(&self) -> ErrorKind;
 }
 
+pub use context::OperationContext;
 pub use model::ErrorKind;
 
 /// The version of this crate, recorded in every `.meta` we write.

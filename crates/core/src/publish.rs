@@ -202,3 +202,111 @@ pub fn read_config_text(path: &Path) -> io::Result<String> {
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_private_folder_is_made_with_its_parents_and_closed_to_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        ensure_private_dir(&deep).unwrap();
+        assert_eq!(mode(&deep), 0o700);
+        // One that exists open to others is closed.
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        ensure_private_dir(&open).unwrap();
+        assert_eq!(mode(&open) & 0o077, 0);
+    }
+
+    #[test]
+    fn a_private_file_is_0600_and_never_opens_an_existing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        drop(create_private_file(&path).unwrap());
+        assert_eq!(mode(&path), 0o600);
+        let err = create_private_file(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    }
+
+    #[test]
+    fn publishing_never_replaces_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("backup.gpg");
+        std::fs::write(&dest, b"the first").unwrap();
+        let part = part_path(dir.path(), "backup.gpg");
+        assert_eq!(part.parent(), Some(dir.path()));
+        std::fs::write(&part, b"the second").unwrap();
+        let err = publish_no_clobber(&part, &dest).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"the first");
+        // A new name is published, and the part is gone.
+        let other = dir.path().join("backup-2.gpg");
+        publish_no_clobber(&part, &other).unwrap();
+        assert_eq!(std::fs::read(&other).unwrap(), b"the second");
+        assert!(!part.exists());
+    }
+
+    #[test]
+    fn an_unpublished_part_file_is_removed_when_dropped_and_a_disarmed_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dropped = dir.path().join(".a.part");
+        std::fs::write(&dropped, b"x").unwrap();
+        drop(PartFile::new(dropped.clone()));
+        assert!(!dropped.exists());
+        let kept = dir.path().join(".b.part");
+        std::fs::write(&kept, b"x").unwrap();
+        PartFile::new(kept.clone()).disarm();
+        assert!(kept.exists());
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_the_whole_file_privately_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profiles.toml");
+        std::fs::write(&path, b"old, longer content").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(mode(&path), 0o600);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_config_read_refuses_a_folder_and_what_is_too_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_config_text(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let big = dir.path().join("big.toml");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(CONFIG_LIMIT + 1).unwrap();
+        let err = read_config_text(&big).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("larger than 4 MiB"), "{err}");
+        let small = dir.path().join("small.toml");
+        std::fs::write(&small, "a = 1\n").unwrap();
+        assert_eq!(read_config_text(&small).unwrap(), "a = 1\n");
+    }
+
+    #[test]
+    fn full_and_unwritable_storage_are_told_by_their_errors() {
+        let full = io::Error::from_raw_os_error(28); // ENOSPC
+        assert!(is_storage_full(&full));
+        assert!(!is_not_writable(&full));
+        let denied = io::Error::from_raw_os_error(13); // EACCES
+        assert!(is_not_writable(&denied));
+        assert!(!is_storage_full(&denied));
+        let read_only = io::Error::from_raw_os_error(30); // EROFS
+        assert!(is_not_writable(&read_only));
+    }
+}

@@ -1,24 +1,23 @@
 //! The backup history and its actions: back up now, verify, pin, delete.
 
-use backupdesk_core::catalog::ListItem;
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::drill::DrillReport;
-use backupdesk_core::ledger::VerifyDepth;
+use backupdesk_core::local::catalog::ListItem;
+use backupdesk_core::local::drill::DrillReport;
+use backupdesk_core::local::ledger::VerifyDepth;
+use backupdesk_core::local::verify::VerifyReport;
 use backupdesk_core::service::backups::{self, BackupSummary};
 use backupdesk_core::service::drills;
 use backupdesk_core::service::{Selection, StoredPassphrase};
-use backupdesk_core::verify::VerifyReport;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::{CommandResult, blocking, operation};
+use crate::error::{CommandResult, in_context, operation};
 use crate::progress::ProgressEvent;
 use crate::state::{Operations, Session};
 
 /// The profile's backups, newest first.
 #[tauri::command]
 pub async fn list_backups(profile: String) -> CommandResult<Vec<ListItem>> {
-    blocking(move || Ok(backups::list(&Selection::profile(&profile)?)?)).await
+    in_context(move |ctx| Ok(backups::list(&Selection::profile(&profile, ctx)?)?)).await
 }
 
 /// Makes a backup now (operation `op`, cancellable: a cancelled backup
@@ -32,14 +31,13 @@ pub async fn backup_now(
     session: State<'_, Session>,
 ) -> CommandResult<BackupSummary> {
     let session = session.inner().clone();
-    operation(&operations, op, on_progress, move |progress| {
-        let selection = Selection::profile(&profile)?;
+    operation(&operations, op, on_progress, move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         Ok(backups::backup(
             &selection,
-            &StoredPassphrase::new(&selection).with_session(&session.0),
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
             &Default::default(),
-            &SystemClock,
-            progress,
+            ctx,
         )?)
     })
     .await
@@ -63,15 +61,14 @@ pub async fn verify_backup(
     } else {
         VerifyDepth::Quick
     };
-    operation(&operations, op, on_progress, move |progress| {
-        let selection = Selection::profile(&profile)?;
+    operation(&operations, op, on_progress, move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         Ok(backups::verify(
             &selection,
             &name,
-            &StoredPassphrase::new(&selection).with_session(&session.0),
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
             depth,
-            &SystemClock,
-            progress,
+            ctx,
         )?)
     })
     .await
@@ -90,14 +87,13 @@ pub async fn drill_backup(
     session: State<'_, Session>,
 ) -> CommandResult<DrillReport> {
     let session = session.inner().clone();
-    operation(&operations, op, on_progress, move |progress| {
-        let selection = Selection::profile(&profile)?;
+    operation(&operations, op, on_progress, move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         Ok(drills::drill(
             &selection,
             name.as_deref(),
-            &StoredPassphrase::new(&selection).with_session(&session.0),
-            &SystemClock,
-            progress,
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
+            ctx,
         )?)
     })
     .await
@@ -106,9 +102,9 @@ pub async fn drill_backup(
 /// Pins or unpins a local backup (retention never deletes a pinned one).
 #[tauri::command]
 pub async fn set_pinned(profile: String, name: String, pinned: bool) -> CommandResult<()> {
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(backups::set_pinned(
-            &Selection::profile(&profile)?,
+            &Selection::profile(&profile, ctx)?,
             &name,
             pinned,
         )?)
@@ -119,11 +115,11 @@ pub async fn set_pinned(profile: String, name: String, pinned: bool) -> CommandR
 /// Deletes a backup (and its `.meta`).
 #[tauri::command]
 pub async fn delete_backup(profile: String, name: String) -> CommandResult<()> {
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(backups::delete(
-            &Selection::profile(&profile)?,
+            &Selection::profile(&profile, ctx)?,
             &name,
-            &SystemClock,
+            ctx,
         )?)
     })
     .await

@@ -1,13 +1,12 @@
 //! "Try a demo": a demo data directory with a profile and a passphrase, in
 //! one click (every field has a default) or customised.
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::crypto::Passphrase;
+use backupdesk_core::format::crypto::Passphrase;
 use backupdesk_core::service::profiles::{self, DemoCreated, DemoDefaults};
 use backupdesk_core::service::{KeptIn, PassphraseHome};
 use tauri::State;
 
-use crate::error::{CommandResult, IpcError, blocking};
+use crate::error::{CommandResult, IpcError, blocking, in_context};
 use crate::state::Session;
 
 /// The profile name and folder a one-click demo would use.
@@ -31,7 +30,7 @@ pub async fn create_demo(
     session: State<'_, Session>,
 ) -> CommandResult<DemoCreated> {
     let session = session.inner().clone();
-    blocking(move || {
+    in_context(move |ctx| {
         let defaults = profiles::demo_defaults()?;
         let passphrase = match passphrase.filter(|p| !p.is_empty()) {
             Some(given) => Passphrase::new(given),
@@ -48,7 +47,7 @@ pub async fn create_demo(
             size_mib,
             &passphrase,
             PassphraseHome::of(keep_in, &session.0),
-            &SystemClock,
+            ctx,
         )?)
     })
     .await

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::fleet::{self, FleetOptions, FleetTile};
+use backupdesk_core::service::fleet::{self, FleetOptions, FleetTile};
 use backupdesk_core::service::profiles;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::{CommandResult, IpcError, blocking};
+use crate::error::{CommandResult, IpcError, blocking, in_context};
 use crate::state::Fleet;
 
 /// The fleet as last known (the cache), problems first: instant, offline too.
@@ -28,7 +27,7 @@ pub async fn fleet_refresh(
     fleet: State<'_, Fleet>,
 ) -> CommandResult<Vec<FleetTile>> {
     let fleet = fleet.inner().0.clone();
-    blocking(move || {
+    in_context(move |ctx| {
         let book = profiles::book()?;
         let sink: fleet::TileSink = Arc::new(move |tile: &FleetTile| {
             let _ = on_tile.send(tile.clone());
@@ -37,7 +36,7 @@ pub async fn fleet_refresh(
             &book,
             &FleetOptions::default(),
             fleet.cache.as_ref(),
-            &SystemClock,
+            ctx,
             sink,
         );
         Ok(tiles)
@@ -52,7 +51,7 @@ pub async fn fleet_refresh_profile(
     fleet: State<'_, Fleet>,
 ) -> CommandResult<FleetTile> {
     let fleet = fleet.inner().0.clone();
-    blocking(move || {
+    in_context(move |ctx| {
         let book = profiles::book()?;
         let entry = book.get(&profile).map_err(IpcError::from_core)?;
         Ok(fleet::refresh_one(
@@ -60,7 +59,7 @@ pub async fn fleet_refresh_profile(
             entry,
             &FleetOptions::default(),
             fleet.cache.as_ref(),
-            &SystemClock,
+            ctx,
         ))
     })
     .await

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use backupdesk_core::clock::SystemClock;
 use backupdesk_core::offsite::OffsiteKeys;
 use backupdesk_core::service::offsite::{
     self, DeepScope, Fetched, LocationOverview, LocationTest, OffsiteVerify, PushOptions,
@@ -15,7 +14,7 @@ use serde::Deserialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::{CommandResult, blocking, operation};
+use crate::error::{CommandResult, in_context, operation};
 use crate::progress::ProgressEvent;
 use crate::state::{Operations, Session};
 
@@ -43,7 +42,7 @@ pub enum NewLocation {
 /// The profile's locations and what the ledgers know of their copies.
 #[tauri::command]
 pub async fn offsite_overview(profile: String) -> CommandResult<Vec<LocationOverview>> {
-    blocking(move || Ok(offsite::overview(&Selection::profile(&profile)?)?)).await
+    in_context(move |ctx| Ok(offsite::overview(&Selection::profile(&profile, ctx)?)?)).await
 }
 
 /// Adds location `name` to the profile (an SFTP host is reached once, which
@@ -54,8 +53,8 @@ pub async fn add_offsite_location(
     name: String,
     store: NewLocation,
 ) -> CommandResult<()> {
-    blocking(move || {
-        let selection = Selection::profile(&profile)?;
+    in_context(move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         let (spec, keys) = match store {
             NewLocation::S3 {
                 url,
@@ -90,7 +89,7 @@ pub async fn add_offsite_location(
                 None,
             ),
         };
-        offsite::add(&selection, &name, &spec, keys, false)?;
+        offsite::add(&selection, &name, &spec, keys, false, ctx)?;
         Ok(())
     })
     .await
@@ -99,8 +98,8 @@ pub async fn add_offsite_location(
 /// Removes location `name` and forgets its keys (its copies stay).
 #[tauri::command]
 pub async fn remove_offsite_location(name: String) -> CommandResult<()> {
-    blocking(move || {
-        offsite::remove(&name)?;
+    in_context(move |ctx| {
+        offsite::remove(&name, ctx)?;
         Ok(())
     })
     .await
@@ -109,7 +108,7 @@ pub async fn remove_offsite_location(name: String) -> CommandResult<()> {
 /// Reaches location `name`, writes a probe, reads it back, deletes it.
 #[tauri::command]
 pub async fn test_offsite_location(name: String) -> CommandResult<LocationTest> {
-    blocking(move || Ok(offsite::test(&name)?)).await
+    in_context(move |ctx| Ok(offsite::test(&name, ctx)?)).await
 }
 
 /// Copies every backup not yet at the profile's locations (operation `op`).
@@ -120,12 +119,11 @@ pub async fn push_offsite(
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<Vec<PushReport>> {
-    operation(&operations, op, on_progress, move |progress| {
+    operation(&operations, op, on_progress, move |ctx| {
         Ok(offsite::push(
-            &Selection::profile(&profile)?,
+            &Selection::profile(&profile, ctx)?,
             &PushOptions::default(),
-            &SystemClock,
-            progress,
+            ctx,
         )?)
     })
     .await
@@ -142,15 +140,14 @@ pub async fn verify_offsite(
     session: State<'_, Session>,
 ) -> CommandResult<Vec<OffsiteVerify>> {
     let session = session.inner().clone();
-    operation(&operations, op, on_progress, move |progress| {
-        let selection = Selection::profile(&profile)?;
+    operation(&operations, op, on_progress, move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         Ok(offsite::verify(
             &selection,
             None,
             deep.then_some(DeepScope::Rolling),
-            &StoredPassphrase::new(&selection).with_session(&session.0),
-            &SystemClock,
-            progress,
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
+            ctx,
         )?)
     })
     .await
@@ -159,7 +156,7 @@ pub async fn verify_offsite(
 /// What location `name` holds, read from the store (one listing).
 #[tauri::command]
 pub async fn offsite_copies(name: String) -> CommandResult<Vec<StoredCopy>> {
-    blocking(move || Ok(offsite::copies(&name)?)).await
+    in_context(move |ctx| Ok(offsite::copies(&name, ctx)?)).await
 }
 
 /// Brings backup `name` and its `.meta` from `location` into the profile's
@@ -173,12 +170,12 @@ pub async fn fetch_offsite(
     on_progress: Channel<ProgressEvent>,
     operations: State<'_, Operations>,
 ) -> CommandResult<Fetched> {
-    operation(&operations, op, on_progress, move |progress| {
+    operation(&operations, op, on_progress, move |ctx| {
         Ok(offsite::fetch(
-            &Selection::profile(&profile)?,
+            &Selection::profile(&profile, ctx)?,
             &location,
             Some(&name),
-            progress,
+            ctx,
         )?)
     })
     .await

@@ -1,10 +1,10 @@
 //! Profiles: list, add (local folder or remote server), remove.
 
-use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileTarget};
 use backupdesk_core::service::profiles;
+use backupdesk_core::targets::profile::{ApiEndpoint, Profile, ProfileTarget};
 use serde::Serialize;
 
-use crate::error::{CommandResult, IpcError, blocking};
+use crate::error::{CommandResult, IpcError, blocking, in_context};
 
 /// A profile with its name.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -101,20 +101,17 @@ pub async fn install_engine(
     confirmation: String,
 ) -> CommandResult<profiles::EngineInstalled> {
     blocking(move || {
-        let engine = engine_binary().ok_or_else(|| IpcError {
-            kind: backupdesk_core::ErrorKind::EngineMissing,
-            message: "no backupdesk command line is installed beside this app (the backup-desk \
-                      package ships /usr/bin/backupdesk): nothing to copy to the server"
-                .to_owned(),
-        })?;
+        let engine = engine_binary("nothing to copy to the server")?;
         Ok(profiles::install_engine(&profile, &confirmation, &engine)?)
     })
     .await
 }
 
-/// The `backupdesk` executable to put on servers: beside this app's own
-/// (a build folder, `/usr/bin` of the package), else `/usr/bin/backupdesk`.
-pub(crate) fn engine_binary() -> Option<std::path::PathBuf> {
+/// The `backupdesk` executable (to put on servers, for this machine's
+/// scheduled jobs to run): beside this app's own (a build folder,
+/// `/usr/bin` of the package), else `/usr/bin/backupdesk`; when there is
+/// none, the error says so and what it means (`without_it`).
+pub(crate) fn engine_binary(without_it: &str) -> CommandResult<std::path::PathBuf> {
     let beside = std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.join("backupdesk")));
@@ -122,10 +119,17 @@ pub(crate) fn engine_binary() -> Option<std::path::PathBuf> {
         .into_iter()
         .chain([std::path::PathBuf::from("/usr/bin/backupdesk")])
         .find(|p| p.is_file())
+        .ok_or_else(|| IpcError {
+            kind: backupdesk_core::ErrorKind::EngineMissing,
+            message: format!(
+                "no backupdesk command line is installed beside this app (the backup-desk \
+                 package ships /usr/bin/backupdesk): {without_it}"
+            ),
+        })
 }
 
 /// Removes a profile and forgets its secrets (its backups stay).
 #[tauri::command]
 pub async fn remove_profile(name: String) -> CommandResult<()> {
-    blocking(move || Ok(profiles::remove_profile(&name)?)).await
+    in_context(move |ctx| Ok(profiles::remove_profile(&name, ctx)?)).await
 }

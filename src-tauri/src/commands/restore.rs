@@ -1,14 +1,13 @@
 //! The restore wizard's two steps: the plan (changes nothing) and the
 //! restore itself (confirmed by typing the profile name).
 
-use backupdesk_core::clock::SystemClock;
 use backupdesk_core::service::restore::ServiceCommands;
 use backupdesk_core::service::{Selection, StoredPassphrase, profiles};
-use backupdesk_core::target::{RestoreDone, RestorePlanned};
+use backupdesk_core::targets::{RestoreDone, RestorePlanned};
 use tauri::State;
 use tauri::ipc::Channel;
 
-use crate::error::{CommandResult, blocking, operation};
+use crate::error::{CommandResult, in_context, operation};
 use crate::progress::ProgressEvent;
 use crate::state::{Operations, Session};
 
@@ -23,15 +22,14 @@ pub async fn plan_restore(
     session: State<'_, Session>,
 ) -> CommandResult<RestorePlanned> {
     let session = session.inner().clone();
-    blocking(move || {
-        let selection = Selection::profile(&profile)?;
+    in_context(move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         Ok(backupdesk_core::service::restore::plan(
             &selection,
             &name,
-            &StoredPassphrase::new(&selection).with_session(&session.0),
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
             &service.unwrap_or_default().options(),
-            &SystemClock,
-            &backupdesk_core::progress::NoProgress,
+            ctx,
         )?)
     })
     .await
@@ -55,15 +53,14 @@ pub async fn restore_backup(
     session: State<'_, Session>,
 ) -> CommandResult<RestoreDone> {
     let session = session.inner().clone();
-    operation(&operations, op, on_progress, move |progress| {
+    operation(&operations, op, on_progress, move |ctx| {
         Ok(profiles::restore(
             &profile,
             &name,
             &confirmation,
             &service.unwrap_or_default(),
             &session.0,
-            &SystemClock,
-            progress,
+            ctx,
         )?)
     })
     .await

@@ -1,10 +1,9 @@
 //! The retention editor: a live preview of a policy, then prune.
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::retention::{self, PruneOutcome, RetentionPlan, RetentionPolicy};
+use backupdesk_core::local::retention::{self, PruneOutcome, RetentionPlan, RetentionPolicy};
 use backupdesk_core::service::profiles;
 
-use crate::error::{CommandResult, blocking};
+use crate::error::{CommandResult, blocking, in_context};
 
 /// The policy in force for a local profile (its own, else the saved one).
 #[tauri::command]
@@ -19,11 +18,11 @@ pub async fn preview_retention(
     profile: String,
     policy: RetentionPolicy,
 ) -> CommandResult<RetentionPlan> {
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(retention::plan_for(
             &profiles::local_data(&profile)?,
             &policy,
-            &SystemClock,
+            ctx,
         )?)
     })
     .await
@@ -35,5 +34,5 @@ pub async fn apply_retention(
     profile: String,
     policy: RetentionPolicy,
 ) -> CommandResult<PruneOutcome> {
-    blocking(move || Ok(profiles::apply_retention(&profile, &policy, &SystemClock)?)).await
+    in_context(move |ctx| Ok(profiles::apply_retention(&profile, &policy, ctx)?)).await
 }

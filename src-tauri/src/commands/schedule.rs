@@ -3,18 +3,18 @@
 //! crontab), a server's over SSH by the engine there. Server Monitor's API
 //! schedules nothing (its own scripts do).
 
-use backupdesk_core::schedule::{ScheduleChange, ScheduleChoice, ScheduleView};
+use backupdesk_core::local::schedule::{ScheduleChange, ScheduleChoice, ScheduleView};
 use backupdesk_core::service::{Selection, schedules};
 
-use crate::error::{CommandResult, IpcError, blocking};
+use crate::error::{CommandResult, in_context};
 
 /// The schedule as profile `profile` sees it (its jobs, another folder's,
 /// none).
 #[tauri::command]
 pub async fn schedule_status(profile: String) -> CommandResult<ScheduleView> {
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(schedules::apply(
-            &Selection::profile(&profile)?,
+            &Selection::profile(&profile, ctx)?,
             &ScheduleChange::Read,
         )?)
     })
@@ -29,14 +29,15 @@ pub async fn install_schedule(
     profile: String,
     choice: ScheduleChoice,
 ) -> CommandResult<ScheduleView> {
-    blocking(move || {
-        let selection = Selection::profile(&profile)?;
-        let program = super::profiles::engine_binary().ok_or_else(|| IpcError {
-            kind: backupdesk_core::ErrorKind::EngineMissing,
-            message: "no backupdesk command line is installed beside this app (the backup-desk \
-                      package ships /usr/bin/backupdesk): the scheduled jobs would have nothing to run"
-                .to_owned(),
-        })?;
+    in_context(move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
+        // Over SSH the server's engine schedules its own executable: only a
+        // folder on this machine needs the one beside this app.
+        let program = if selection.is_ssh() {
+            std::path::PathBuf::from("backupdesk")
+        } else {
+            super::profiles::engine_binary("the scheduled jobs would have nothing to run")?
+        };
         Ok(schedules::apply(
             &selection,
             &ScheduleChange::Install { choice, program },
@@ -48,9 +49,9 @@ pub async fn install_schedule(
 /// Removes this account's jobs when they are profile `profile`'s.
 #[tauri::command]
 pub async fn remove_schedule(profile: String) -> CommandResult<ScheduleView> {
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(schedules::apply(
-            &Selection::profile(&profile)?,
+            &Selection::profile(&profile, ctx)?,
             &ScheduleChange::Remove,
         )?)
     })

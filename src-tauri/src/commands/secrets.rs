@@ -3,18 +3,16 @@
 //! straight to the keychain, or, when none can keep them, to this
 //! session's memory; they are never logged (`skip` below).
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::keychain::{Keychain, SecretKind};
-use backupdesk_core::progress::NoProgress;
-use backupdesk_core::rotation::RotationReport;
+use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::local::rotation::RotationReport;
 use backupdesk_core::service::backups;
+use backupdesk_core::service::profile_book;
 use backupdesk_core::service::profiles::{self, SecretStatus};
 use backupdesk_core::service::{KeptIn, PassphraseHome, Selection, StoredPassphrase};
 use tauri::State;
 use zeroize::Zeroizing;
 
-use crate::error::{CommandResult, blocking};
+use crate::error::{CommandResult, in_context};
 use crate::state::Session;
 
 /// Which secrets profile `profile` has, in the keychain and in memory.
@@ -24,7 +22,7 @@ pub async fn secret_status(
     session: State<'_, Session>,
 ) -> CommandResult<SecretStatus> {
     let session = session.inner().clone();
-    blocking(move || Ok(profiles::secret_status(&profile, &session.0))).await
+    in_context(move |ctx| Ok(profiles::secret_status(&profile, &session.0, ctx))).await
 }
 
 /// How many passphrases this session keeps in memory (the app's banner
@@ -48,12 +46,13 @@ pub async fn set_passphrase(
     session: State<'_, Session>,
 ) -> CommandResult<()> {
     let session = session.inner().clone();
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(profiles::set_passphrase(
             &profile,
             &Passphrase::new(passphrase),
             PassphraseHome::of(keep_in, &session.0),
             new_set.unwrap_or(false),
+            ctx,
         )?)
     })
     .await
@@ -67,11 +66,11 @@ pub async fn test_passphrase(
     session: State<'_, Session>,
 ) -> CommandResult<String> {
     let session = session.inner().clone();
-    blocking(move || {
-        let selection = Selection::profile(&profile)?;
+    in_context(move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
         Ok(backups::test_passphrase(
             &selection,
-            &StoredPassphrase::new(&selection).with_session(&session.0),
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
         )?)
     })
     .await
@@ -84,7 +83,7 @@ pub async fn forget_passphrase(
     session: State<'_, Session>,
 ) -> CommandResult<bool> {
     let session = session.inner().clone();
-    blocking(move || Ok(profiles::forget_passphrase(&profile, &session.0)?)).await
+    in_context(move |ctx| Ok(profiles::forget_passphrase(&profile, &session.0, ctx)?)).await
 }
 
 /// Re-encrypts every backup of `profile` with `new_passphrase` and keeps
@@ -98,13 +97,12 @@ pub async fn rotate_passphrase(
     session: State<'_, Session>,
 ) -> CommandResult<RotationReport> {
     let session = session.inner().clone();
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(profiles::rotate(
             &profile,
             &Passphrase::new(new_passphrase),
             &session.0,
-            &SystemClock,
-            &NoProgress,
+            ctx,
         )?)
     })
     .await
@@ -115,14 +113,9 @@ pub async fn rotate_passphrase(
 #[tauri::command]
 #[tracing::instrument(skip(password))]
 pub async fn login(profile: String, password: String, remember: bool) -> CommandResult<()> {
-    blocking(move || {
+    in_context(move |ctx| {
         let password = Zeroizing::new(password);
-        Ok(backupdesk_core::target::sign_in(
-            &profile,
-            &profiles::profile(&profile)?,
-            &password,
-            remember,
-        )?)
+        Ok(profile_book::sign_in(&profile, &password, remember, ctx)?)
     })
     .await
 }
@@ -130,13 +123,7 @@ pub async fn login(profile: String, password: String, remember: bool) -> Command
 /// Forgets the token and password of a remote profile.
 #[tauri::command]
 pub async fn logout(profile: String) -> CommandResult<()> {
-    blocking(move || {
-        let keychain = Keychain::open()?;
-        keychain.forget(&profile, SecretKind::ApiToken)?;
-        keychain.forget(&profile, SecretKind::Password)?;
-        Ok(())
-    })
-    .await
+    in_context(move |ctx| Ok(profile_book::sign_out(&profile, ctx)?)).await
 }
 
 /// The recovery sheet of `profile`'s backup passphrase, once the profile's
@@ -150,12 +137,12 @@ pub async fn recovery_sheet(
     session: State<'_, Session>,
 ) -> CommandResult<backupdesk_core::service::recovery::RecoverySheet> {
     let session = session.inner().clone();
-    blocking(move || {
+    in_context(move |ctx| {
         Ok(backupdesk_core::service::recovery::recovery_sheet(
             &profile,
             &confirmation,
             &session.0,
-            &SystemClock,
+            ctx,
         )?)
     })
     .await

@@ -53,9 +53,9 @@ fn commands_answer_over_ipc_with_typed_results_and_kinded_errors() {
     assert_eq!(invoke(&webview, "list_profiles", json!({})), Ok(json!([])));
 
     let root = scratch.path().join("sm");
-    backupdesk_core::demo::create_demo(
-        &backupdesk_core::layout::DataDir::new(&root),
-        &backupdesk_core::demo::DemoOptions {
+    backupdesk_core::local::demo::create_demo(
+        &backupdesk_core::local::layout::DataDir::new(&root),
+        &backupdesk_core::local::demo::DemoOptions {
             size_bytes: 1 << 20,
             ..Default::default()
         },

@@ -19,9 +19,9 @@ struct Server {
 fn server(behaviour: RestoreBehaviour, recreate_schema: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sm");
-    backupdesk_core::demo::create_demo(
-        &backupdesk_core::layout::DataDir::new(&root),
-        &backupdesk_core::demo::DemoOptions {
+    backupdesk_core::local::demo::create_demo(
+        &backupdesk_core::local::layout::DataDir::new(&root),
+        &backupdesk_core::local::demo::DemoOptions {
             size_bytes: 2 << 20,
             ..Default::default()
         },
@@ -93,8 +93,8 @@ fn every_remote_restore_outcome_reaches_the_ui_as_the_settled_report() {
         )
         .unwrap();
         // Never settling is only found out at the timeout: keep it short.
-        let config = backupdesk_core::profile::config_dir();
-        let mut book = backupdesk_core::profile::ProfileBook::load(&config).unwrap();
+        let config = backupdesk_core::targets::profile::config_dir();
+        let mut book = backupdesk_core::targets::profile::ProfileBook::load(&config).unwrap();
         let mut p = book.get(profile).unwrap().clone();
         book.remove(profile).unwrap();
         p.restore_timeout_secs = Some(15);

@@ -23,16 +23,17 @@
 //!
 //! usage: backupdesk-fleet-bench [--skip-sequential] [--skip-app]
 
+use backupdesk_core::OperationContext;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use backupdesk_core::clock::FixedClock;
-use backupdesk_core::demo::{DemoOptions, create_demo};
 use backupdesk_core::keychain::{Keychain, SecretKind};
-use backupdesk_core::layout::DataDir;
-use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget};
+use backupdesk_core::local::demo::{DemoOptions, create_demo};
+use backupdesk_core::local::layout::DataDir;
 use backupdesk_core::remote::RemoteServer;
+use backupdesk_core::targets::profile::{Profile, ProfileBook, ProfileTarget};
 use backupdesk_e2e::bench_args::{median, switch};
 use backupdesk_e2e::standin::{ADMIN, SilentServer, StandIn, StandInOptions, refused_url};
 
@@ -176,19 +177,19 @@ fn main() {
         // The refresh before this change, as it was: every profile read in
         // turn (here in this process, against the same servers and tokens).
         eprintln!("the sequential baseline: one profile after another (minutes)");
-        let options = backupdesk_core::fleet::FleetOptions {
+        let options = backupdesk_core::service::fleet::FleetOptions {
             in_flight: 1,
             read_timeout: Duration::from_secs_f64(READ_TIMEOUT_S),
         };
         let book = ProfileBook::load(&config).unwrap();
         let started = Instant::now();
         for (name, profile) in book.profiles() {
-            backupdesk_core::fleet::refresh_one(
+            backupdesk_core::service::fleet::refresh_one(
                 name,
                 profile,
                 &options,
                 None,
-                &backupdesk_core::clock::SystemClock,
+                &OperationContext::bare(&backupdesk_core::clock::SystemClock),
             );
         }
         Some(started.elapsed().as_secs_f64())

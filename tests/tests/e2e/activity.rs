@@ -1,7 +1,7 @@
 //! The activity log (issue 26 point 3): what happened to an installation,
 //! newest first, from its logs, filtered; never through a planted link.
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::support::*;
 

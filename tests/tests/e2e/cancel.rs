@@ -2,15 +2,16 @@
 //! `Progress::cancelled`): a cancelled backup leaves nothing behind; a
 //! restore cancelled before its swap changes nothing.
 
+use backupdesk_core::OperationContext;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use backupdesk_core::KindedError;
-use backupdesk_core::backup::{BackupOptions, create_backup};
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::local::backup::{BackupOptions, create_backup};
+use backupdesk_core::local::demo::JournalMode;
+use backupdesk_core::local::restore::{RestoreOptions, restore};
 use backupdesk_core::progress::{Phase, Progress};
-use backupdesk_core::restore::{RestoreOptions, restore};
 
 use crate::support::*;
 
@@ -51,8 +52,7 @@ fn a_cancelled_backup_leaves_nothing_behind() {
             &inst.data,
             &Passphrase::new(PASSPHRASE.to_owned()),
             &BackupOptions::default(),
-            &SystemClock,
-            &CancelAfter::new(after),
+            &OperationContext::bare(&SystemClock).with_progress(&CancelAfter::new(after)),
         )
         .unwrap_err();
         assert_eq!(err.kind(), "cancelled", "after {after} bytes: {err}");
@@ -98,8 +98,7 @@ fn a_restore_cancelled_before_the_swap_changes_nothing() {
             &name,
             &Passphrase::new(PASSPHRASE.to_owned()),
             &RestoreOptions::default(),
-            &SystemClock,
-            progress_ref,
+            &OperationContext::bare(&SystemClock).with_progress(progress_ref),
         )
         .unwrap_err();
         assert_eq!(err.kind(), "cancelled", "{err}");

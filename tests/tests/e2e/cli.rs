@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use assert_cmd::Command as AssertCommand;
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 use predicates::prelude::*;
 
 use crate::support::*;

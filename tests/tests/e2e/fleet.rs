@@ -4,14 +4,17 @@
 //! 127.0.0.1: the stand-in (slow with added latency), one that accepts and
 //! never answers, a port where nothing listens.
 
+use backupdesk_core::OperationContext;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::demo::JournalMode;
-use backupdesk_core::fleet::{self, Condition, FleetCache, FleetOptions, FleetTile, TileStatus};
-use backupdesk_core::profile::{Profile, ProfileBook, ProfileTarget};
+use backupdesk_core::local::demo::JournalMode;
+use backupdesk_core::service::fleet::{
+    self, Condition, FleetCache, FleetOptions, FleetTile, TileStatus,
+};
+use backupdesk_core::targets::profile::{Profile, ProfileBook, ProfileTarget};
 use backupdesk_e2e::standin::{SilentServer, StandIn, StandInOptions, refused_url};
 
 use crate::remote::SERVER_PASSPHRASE;
@@ -60,12 +63,18 @@ fn a_slow_and_a_hung_server_do_not_delay_the_other_tiles() {
     };
     let started = Instant::now();
     let arrived: Mutex<BTreeMap<String, Duration>> = Mutex::default();
-    let tiles = fleet::refresh(&book, &options, None, &SystemClock, &|tile| {
-        arrived
-            .lock()
-            .unwrap()
-            .insert(tile.profile.clone(), started.elapsed());
-    });
+    let tiles = fleet::refresh(
+        &book,
+        &options,
+        None,
+        &OperationContext::bare(&SystemClock),
+        &|tile| {
+            arrived
+                .lock()
+                .unwrap()
+                .insert(tile.profile.clone(), started.elapsed());
+        },
+    );
     let total = started.elapsed();
     let arrived = arrived.into_inner().unwrap();
     eprintln!("arrivals: {arrived:?}, total {total:?}");
@@ -113,7 +122,13 @@ fn what_cannot_be_read_now_shows_its_last_known_state_from_the_cache() {
     book.add("office", local(inst.root())).unwrap();
     let cache = FleetCache::open(&book_dir.path().join("data")).unwrap();
     let options = FleetOptions::default();
-    let first = fleet::refresh(&book, &options, Some(&cache), &SystemClock, &|_| {});
+    let first = fleet::refresh(
+        &book,
+        &options,
+        Some(&cache),
+        &OperationContext::bare(&SystemClock),
+        &|_| {},
+    );
     assert_eq!(first[0].status, TileStatus::Ok, "{:?}", first[0].problems);
     assert!(!first[0].from_cache);
     let read_at = first[0].read_at.clone().unwrap();
@@ -126,7 +141,13 @@ fn what_cannot_be_read_now_shows_its_last_known_state_from_the_cache() {
     // The folder goes away (an unmounted disk, a server out of reach).
     let moved = inst.dir.path().join("elsewhere");
     std::fs::rename(inst.root(), &moved).unwrap();
-    let second = fleet::refresh(&book, &options, Some(&cache), &SystemClock, &|_| {});
+    let second = fleet::refresh(
+        &book,
+        &options,
+        Some(&cache),
+        &OperationContext::bare(&SystemClock),
+        &|_| {},
+    );
     let tile = &second[0];
     assert!(tile.from_cache, "{tile:?}");
     assert_eq!(tile.read_at.as_deref(), Some(read_at.as_str()));
@@ -259,12 +280,18 @@ fn a_stalled_read_does_not_hold_its_slot_even_with_one_in_flight() {
     };
     let started = Instant::now();
     let arrived: Mutex<BTreeMap<String, Duration>> = Mutex::default();
-    fleet::refresh(&book, &options, None, &SystemClock, &|tile| {
-        arrived
-            .lock()
-            .unwrap()
-            .insert(tile.profile.clone(), started.elapsed());
-    });
+    fleet::refresh(
+        &book,
+        &options,
+        None,
+        &OperationContext::bare(&SystemClock),
+        &|tile| {
+            arrived
+                .lock()
+                .unwrap()
+                .insert(tile.profile.clone(), started.elapsed());
+        },
+    );
     let arrived = arrived.into_inner().unwrap();
     for i in 0..3 {
         assert!(

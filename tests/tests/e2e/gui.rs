@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 use backupdesk_e2e::standin::{ADMIN, StandIn, StandInOptions};
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -1553,13 +1553,15 @@ fn gui_a_hundred_profiles_at_a_glance() {
     let _one = lock();
     let scratch = tempfile::tempdir().unwrap();
     let config = scratch.path().join("config");
-    let mut book = backupdesk_core::profile::ProfileBook::load(&config).unwrap();
+    let mut book = backupdesk_core::targets::profile::ProfileBook::load(&config).unwrap();
     let remote = |url: &str| {
-        backupdesk_core::profile::Profile::new(backupdesk_core::profile::ProfileTarget::Remote {
-            base_url: url.to_owned(),
-            username: ADMIN.0.to_owned(),
-            ca_cert: None,
-        })
+        backupdesk_core::targets::profile::Profile::new(
+            backupdesk_core::targets::profile::ProfileTarget::Remote {
+                base_url: url.to_owned(),
+                username: ADMIN.0.to_owned(),
+                ca_cert: None,
+            },
+        )
     };
     let locals: Vec<Installation> = (0..60)
         .map(|_| Installation::demo(MIB, JournalMode::Wal))
@@ -1567,8 +1569,8 @@ fn gui_a_hundred_profiles_at_a_glance() {
     for (i, inst) in locals.iter().enumerate() {
         book.add(
             &format!("site-{i:02}.monitor.example.org"),
-            backupdesk_core::profile::Profile::new(
-                backupdesk_core::profile::ProfileTarget::Local {
+            backupdesk_core::targets::profile::Profile::new(
+                backupdesk_core::targets::profile::ProfileTarget::Local {
                     data_dir: inst.root().to_owned(),
                 },
             ),

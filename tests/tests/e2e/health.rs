@@ -1,7 +1,7 @@
 //! `health` and `storage`: the server's JSON shapes, validated against
 //! fixtures transcribed from the contract.
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::support::*;
 

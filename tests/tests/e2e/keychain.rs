@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::support::*;
 

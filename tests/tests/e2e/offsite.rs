@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::support::*;
 

@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::offsite::{Machine, cli, json, named, save_policy};
 use crate::support::*;

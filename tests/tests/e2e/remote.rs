@@ -2,15 +2,16 @@
 //! each server quirk with the client's behaviour asserted, and the CLI
 //! against a remote profile and a local directory giving the same JSON.
 
+use backupdesk_core::OperationContext;
 use std::path::Path;
 use std::time::Duration;
 
 use backupdesk_core::KindedError;
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::demo::JournalMode;
-use backupdesk_core::health::HealthReport;
+use backupdesk_core::local::demo::JournalMode;
+use backupdesk_core::local::health::HealthReport;
 use backupdesk_core::remote::{RemoteError, RemoteServer, insecure_url};
-use backupdesk_core::target::{LocalTarget, RemoteTarget, Target};
+use backupdesk_core::targets::{LocalTarget, RemoteTarget, Target};
 use backupdesk_e2e::standin::{ADMIN, StandIn, StandInOptions, VIEWER};
 
 use crate::support::*;
@@ -35,17 +36,21 @@ fn health_storage_and_list_have_the_same_shapes_locally_and_remotely() {
     let local = LocalTarget::new(inst.data.clone());
     remote
         .backup(
-            &backupdesk_core::crypto::Passphrase::new(String::new()),
+            &backupdesk_core::format::crypto::Passphrase::new(String::new()),
             &Default::default(),
-            &SystemClock,
-            &backupdesk_core::progress::NoProgress,
+            &OperationContext::bare(&SystemClock),
         )
         .unwrap();
     let json = serde_json::to_value::<HealthReport>;
     let pairs = [
         (
-            json(remote.health(&SystemClock).unwrap()).unwrap(),
-            json(local.health(&SystemClock).unwrap()).unwrap(),
+            json(
+                remote
+                    .health(&OperationContext::bare(&SystemClock))
+                    .unwrap(),
+            )
+            .unwrap(),
+            json(local.health(&OperationContext::bare(&SystemClock)).unwrap()).unwrap(),
             "health.json",
         ),
         (
@@ -81,11 +86,22 @@ fn an_expired_token_is_renewed_by_exactly_one_login() {
     let with_password = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();
     with_password.set_token(&expired);
     with_password.set_password(ADMIN.1);
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let keeper = std::sync::Arc::clone(&kept);
+    with_password.set_token_keeper(Box::new(move |token| {
+        keeper.lock().unwrap().push(token.to_owned())
+    }));
     assert!(with_password.list().is_ok());
     assert_eq!(server.login_requests(), 1, "one re-login");
     assert!(
         with_password.renewed_token().is_some(),
         "the new token is handed back to be stored"
+    );
+    // It was handed to the keeper at the renewal itself, once.
+    assert_eq!(
+        kept.lock().unwrap().as_slice(),
+        [with_password.renewed_token().unwrap().to_string()].as_slice(),
+        "the renewed token is kept as it arrives"
     );
 
     let wrong = RemoteServer::new(&server.base_url, ADMIN.0, None).unwrap();

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 use backupdesk_core::remote::RemoteServer;
 use backupdesk_e2e::standin::{ADMIN, RestoreBehaviour, StandIn, StandInOptions};
 use serde_json::Value;

@@ -2,13 +2,13 @@
 //! open reader, backups made by gpg, injected faults after
 //! the swap began. Bad backups and SIGKILLs are in the `hostile` matrix.
 
+use backupdesk_core::OperationContext;
 use std::process::{Command, Stdio};
 
 use backupdesk_core::clock::SystemClock;
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::demo::JournalMode;
-use backupdesk_core::progress::NoProgress;
-use backupdesk_core::restore::{FaultPoint, Faults, RestoreOptions, restore_with_faults};
+use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::local::demo::JournalMode;
+use backupdesk_core::local::restore::{FaultPoint, Faults, RestoreOptions, restore_with_faults};
 
 use crate::support::*;
 
@@ -377,8 +377,7 @@ fn injected_faults_after_the_swap_began_roll_back_to_the_old_content() {
                 fault: Some(fault),
                 ..Faults::default()
             },
-            &SystemClock,
-            &NoProgress,
+            &OperationContext::bare(&SystemClock),
         )
         .unwrap_err();
         drop(reader);

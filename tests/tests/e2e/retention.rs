@@ -1,10 +1,11 @@
 //! GFS retention over a year of daily backups with a pinned clock.
 
-use backupdesk_core::catalog::BackupCatalog;
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::FixedClock;
-use backupdesk_core::demo::JournalMode;
-use backupdesk_core::ledger::Ledger;
-use backupdesk_core::retention::{RetentionPolicy, plan};
+use backupdesk_core::local::catalog::BackupCatalog;
+use backupdesk_core::local::demo::JournalMode;
+use backupdesk_core::local::ledger::Ledger;
+use backupdesk_core::local::retention::{RetentionPolicy, plan};
 use chrono::{Duration, NaiveDate};
 
 use crate::support::*;
@@ -26,7 +27,12 @@ fn a_year_of_daily_backups() -> Installation {
 fn survivors(inst: &Installation, policy: RetentionPolicy) -> Vec<String> {
     let catalog = BackupCatalog::scan(&inst.data).unwrap();
     let clock = FixedClock::utc(2026, 11, 26, 12, 0, 0);
-    let plan = plan(&catalog, &Ledger::load(&inst.data), &policy, &clock);
+    let plan = plan(
+        &catalog,
+        &Ledger::load(&inst.data),
+        &policy,
+        &OperationContext::bare(&clock),
+    );
     let mut kept: Vec<String> = plan
         .decisions
         .iter()
@@ -154,7 +160,7 @@ fn reasons_name_the_rule_and_the_period() {
         &catalog,
         &Ledger::default(),
         &RetentionPolicy::default(),
-        &FixedClock::utc(2026, 11, 26, 12, 0, 0),
+        &OperationContext::bare(&FixedClock::utc(2026, 11, 26, 12, 0, 0)),
     );
     let reasons = |date: &str| {
         let d = p
@@ -189,17 +195,17 @@ fn pinned_deep_verified_and_future_backups_survive() {
     let inst = a_year_of_daily_backups();
     let future = "servers_db_20261201_020000.db.gpg";
     std::fs::write(inst.backup_path(future), vec![0u8; 1000]).unwrap();
-    backupdesk_core::ledger::Ledger::set_pinned(
+    backupdesk_core::local::ledger::Ledger::set_pinned(
         &inst.data,
         "servers_db_20260315_020000.db.gpg",
         true,
     )
     .unwrap();
-    backupdesk_core::ledger::Ledger::record(
+    backupdesk_core::local::ledger::Ledger::record(
         &inst.data,
         "servers_db_20260610_020000.db.gpg",
-        backupdesk_core::ledger::Verification {
-            depth: backupdesk_core::ledger::VerifyDepth::Deep,
+        backupdesk_core::local::ledger::Verification {
+            depth: backupdesk_core::local::ledger::VerifyDepth::Deep,
             ok: true,
             at: "2026-06-10T03:00:00+00:00".to_owned(),
             error_kind: None,
@@ -240,7 +246,7 @@ fn pre_restore_backups_have_their_own_count() {
         &catalog,
         &Ledger::default(),
         &RetentionPolicy::default(),
-        &FixedClock::utc(2026, 11, 26, 12, 0, 0),
+        &OperationContext::bare(&FixedClock::utc(2026, 11, 26, 12, 0, 0)),
     );
     let kept: Vec<&str> = p
         .decisions

@@ -7,7 +7,7 @@
 
 use std::process::Stdio;
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::support::*;
 
@@ -207,7 +207,7 @@ fn a_rotation_killed_part_way_says_so_and_the_next_run_completes_it() {
             "{name} opens with the old passphrase"
         );
         let path = inst.backup_path(name);
-        let new = backupdesk_core::crypto::Passphrase::new(NEW.to_owned());
+        let new = backupdesk_core::format::crypto::Passphrase::new(NEW.to_owned());
         let head = backupdesk_core::format::key_packets::KeyPackets::read(&path).unwrap();
         both += usize::from(head.access(&path, &new).unwrap().opens);
     }

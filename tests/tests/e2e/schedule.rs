@@ -71,7 +71,7 @@ fn systemd_timer_install_status_remove() {
 
 #[test]
 fn crontab_install_keeps_other_lines_and_never_holds_the_passphrase() {
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let (crontab, table) = stand_in_crontab(inst.dir.path());
     std::fs::write(
         &table,
@@ -169,7 +169,7 @@ fn a_passphrase_file_others_can_read_is_refused() {
 /// and drills the installation and records both.
 #[test]
 fn the_verification_and_drill_jobs_run_the_real_binary() {
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let name = inst.backup();
     let units = inst.dir.path().join("units");
     std::fs::create_dir_all(&units).unwrap();
@@ -259,7 +259,7 @@ fn the_verification_and_drill_jobs_run_the_real_binary() {
 fn a_scheduled_backup_pushes_off_site_with_the_aws_credentials_file() {
     use crate::offsite::{BUCKET, KEY_ID, SECRET, add_location, on_a_machine};
     let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     add_location(&inst, &moto, "cold");
     let config = inst.dir.path().join("config");
     let home = inst.dir.path().join("home");

@@ -1,7 +1,7 @@
 //! Snapshots while another process commits every 10 ms, as Server Monitor's
 //! service does, in WAL and rollback-journal mode.
 
-use backupdesk_core::demo::JournalMode;
+use backupdesk_core::local::demo::JournalMode;
 
 use crate::support::*;
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use backupdesk_core::retention::RetentionPolicy;
+use backupdesk_core::local::retention::RetentionPolicy;
 use clap::{Args, Parser, Subcommand};
 
 mod offsite;
@@ -11,7 +11,7 @@ pub use offsite::*;
 
 /// Encrypted, verified backups of a Server Monitor database.
 #[derive(Debug, Parser)]
-#[command(name = "backupdesk", version = backupdesk_core::target::ssh::VERSION_LINE, about, propagate_version = true)]
+#[command(name = "backupdesk", version = backupdesk_core::targets::ssh::VERSION_LINE, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -64,16 +64,16 @@ pub struct GlobalArgs {
     pub remote: Option<RemoteProfile>,
     /// The retention policy of the selected profile, if it has one.
     #[arg(skip)]
-    pub retention: Option<backupdesk_core::retention::RetentionPolicy>,
+    pub retention: Option<backupdesk_core::local::retention::RetentionPolicy>,
     /// The SSH server selected by `--profile` (filled in after parsing).
     #[arg(skip)]
-    pub ssh: Option<backupdesk_core::target::ssh::SshHost>,
+    pub ssh: Option<backupdesk_core::targets::ssh::SshHost>,
 }
 
 /// The secrets a laptop framed on this engine's stdin, in order: the
 /// passphrase, then a rotation's new one.
 #[derive(Clone, Default)]
-pub struct StdinSecrets(pub Vec<backupdesk_core::crypto::Passphrase>);
+pub struct StdinSecrets(pub Vec<backupdesk_core::format::crypto::Passphrase>);
 
 impl std::fmt::Debug for StdinSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,12 +83,12 @@ impl std::fmt::Debug for StdinSecrets {
 
 impl StdinSecrets {
     /// The passphrase, when one was given.
-    pub fn passphrase(&self) -> Option<&backupdesk_core::crypto::Passphrase> {
+    pub fn passphrase(&self) -> Option<&backupdesk_core::format::crypto::Passphrase> {
         self.0.first()
     }
 
     /// A rotation's new passphrase, when one was given.
-    pub fn new_passphrase(&self) -> Option<&backupdesk_core::crypto::Passphrase> {
+    pub fn new_passphrase(&self) -> Option<&backupdesk_core::format::crypto::Passphrase> {
         self.0.get(1)
     }
 }
@@ -99,23 +99,6 @@ pub struct RemoteProfile {
     pub name: String,
     pub base_url: String,
     pub username: String,
-    pub ca_cert: Option<PathBuf>,
-    pub restore_timeout_secs: Option<u64>,
-}
-
-impl RemoteProfile {
-    /// The core profile this stands for (its target only).
-    pub fn profile(&self) -> backupdesk_core::profile::Profile {
-        let mut profile = backupdesk_core::profile::Profile::new(
-            backupdesk_core::profile::ProfileTarget::Remote {
-                base_url: self.base_url.clone(),
-                username: self.username.clone(),
-                ca_cert: self.ca_cert.clone(),
-            },
-        );
-        profile.restore_timeout_secs = self.restore_timeout_secs;
-        profile
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,7 +153,7 @@ pub enum Verb {
 pub struct BackupArgs {
     /// Deflate effort: none, fast, default (gpg's), best.
     #[arg(long, default_value = "default")]
-    pub compression: backupdesk_core::crypto::Compression,
+    pub compression: backupdesk_core::format::crypto::Compression,
     /// Allow Server Monitor's well-known default passphrase (not recommended).
     #[arg(long)]
     pub allow_default_passphrase: bool,

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::model::{ActivityPage, ActivityQuery, LogLevel, LogName};
 use backupdesk_core::printable::escaped;
 use backupdesk_core::service::activity;
@@ -11,8 +12,12 @@ use crate::failure::fail;
 use crate::output::print_json;
 
 /// Exit 1 when a log exists but could not be read (said on stderr).
-pub fn run(global: &GlobalArgs, args: &ActivityArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+pub fn run(
+    global: &GlobalArgs,
+    args: &ActivityArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
     let page = activity::read(&selection, &query_of(args)).map_err(fail)?;
     if global.json {
         print_json(&page);

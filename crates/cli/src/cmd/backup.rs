@@ -2,32 +2,29 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::backup::BackupOptions;
-use backupdesk_core::clock::SystemClock;
+use backupdesk_core::OperationContext;
+use backupdesk_core::local::backup::BackupOptions;
 use backupdesk_core::service::backups::{self, BackupDetail, BackupSummary};
 
 use crate::args::{BackupArgs, GlobalArgs};
 use crate::output::{print_ok, short_hash};
 use crate::passphrase::CliPassphrase;
-use crate::progress::Bars;
 
-pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
-    let passphrases = CliPassphrase::new(global);
+pub fn run(
+    global: &GlobalArgs,
+    args: &BackupArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
+    let passphrases = CliPassphrase::new(global, ctx);
     let options = BackupOptions {
         compression: args.compression,
         allow_default_passphrase: args.allow_default_passphrase,
         prune_after: !args.no_prune,
         ..BackupOptions::default()
     };
-    let made = backups::backup(
-        &selection,
-        &passphrases,
-        &options,
-        &SystemClock,
-        &Bars::new(global),
-    )
-    .map_err(|e| passphrases.explain(e))?;
+    let made = backups::backup(&selection, &passphrases, &options, ctx)
+        .map_err(|e| passphrases.explain(e))?;
     if global.json {
         print_ok(&made);
     } else {
@@ -42,7 +39,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn present(made: &BackupSummary, place: &str) {
-    use backupdesk_core::human::size_human;
+    use backupdesk_core::format::human::size_human;
     match &made.detail {
         BackupDetail::Local {
             meta,

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
@@ -14,17 +15,21 @@ struct Deleted<'a> {
     deleted: &'a str,
 }
 
-pub fn run(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    name: &str,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     // Escaping or unknown names are refused before anything else (and, for
     // a server, before any request with the name: it does not URL-decode).
-    let selection = super::selection(global)?;
+    let selection = super::selection(global, ctx)?;
     backups::find(&selection, name).map_err(fail)?;
     confirm::typed(
         global.yes,
         &format!("{name} will be deleted for good."),
         "DELETE",
     )?;
-    backups::delete(&selection, name, &backupdesk_core::clock::SystemClock).map_err(fail)?;
+    backups::delete(&selection, name, ctx).map_err(fail)?;
     if global.json {
         print_ok(&Deleted { deleted: name });
     } else {

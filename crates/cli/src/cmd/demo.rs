@@ -2,16 +2,20 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::clock::{Clock, SystemClock};
-use backupdesk_core::demo::{DemoOptions, JournalMode, create_demo};
-use backupdesk_core::human::size_human;
-use backupdesk_core::layout::DataDir;
+use backupdesk_core::OperationContext;
+use backupdesk_core::format::human::size_human;
+use backupdesk_core::local::demo::{DemoOptions, JournalMode};
+use backupdesk_core::service::profile_book;
 
 use crate::args::{DemoVerb, GlobalArgs};
 use crate::failure::fail;
 use crate::output::print_json;
 
-pub fn run(global: &GlobalArgs, verb: DemoVerb) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    verb: DemoVerb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     let DemoVerb::Init(args) = verb;
     let options = DemoOptions {
         size_bytes: args.size,
@@ -23,8 +27,7 @@ pub fn run(global: &GlobalArgs, verb: DemoVerb) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         ..DemoOptions::default()
     };
-    let report =
-        create_demo(&DataDir::new(&args.dir), &options, SystemClock.now()).map_err(fail)?;
+    let report = profile_book::demo_folder(&args.dir, &options, ctx).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

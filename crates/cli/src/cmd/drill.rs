@@ -2,25 +2,22 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::clock::SystemClock;
+use backupdesk_core::OperationContext;
 use backupdesk_core::service::drills;
 
 use crate::args::{DrillArgs, GlobalArgs};
 use crate::output::print_named;
 use crate::passphrase::CliPassphrase;
-use crate::progress::Bars;
 
-pub fn run(global: &GlobalArgs, args: &DrillArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
-    let passphrases = CliPassphrase::new(global);
-    let report = drills::drill(
-        &selection,
-        args.name.as_deref(),
-        &passphrases,
-        &SystemClock,
-        &Bars::new(global),
-    )
-    .map_err(|e| passphrases.explain(e))?;
+pub fn run(
+    global: &GlobalArgs,
+    args: &DrillArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
+    let passphrases = CliPassphrase::new(global, ctx);
+    let report = drills::drill(&selection, args.name.as_deref(), &passphrases, ctx)
+        .map_err(|e| passphrases.explain(e))?;
     if global.json {
         print_named(true, "report", &report);
         return Ok(ExitCode::SUCCESS);

@@ -6,9 +6,9 @@
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::fleet::{self, FleetOptions, FleetTile, TileStatus};
-use backupdesk_core::human::size_human;
+use backupdesk_core::OperationContext;
+use backupdesk_core::format::human::size_human;
+use backupdesk_core::service::fleet::{self, FleetOptions, FleetTile, TileStatus};
 use backupdesk_core::service::profiles;
 
 use crate::args::{FleetArgs, GlobalArgs};
@@ -23,7 +23,11 @@ struct FleetJson<'a> {
     tiles: &'a [FleetTile],
 }
 
-pub fn run(global: &GlobalArgs, args: &FleetArgs) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    args: &FleetArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     let book = profiles::book().map_err(fail)?;
     let out = Mutex::new(std::io::stdout());
     let options = FleetOptions {
@@ -43,7 +47,7 @@ pub fn run(global: &GlobalArgs, args: &FleetArgs) -> anyhow::Result<ExitCode> {
         tiles.iter().for_each(show);
         tiles
     } else {
-        fleet::refresh(&book, &options, cache.as_ref(), &SystemClock, &show)
+        fleet::refresh(&book, &options, cache.as_ref(), ctx, &show)
     };
     let ok = tiles.iter().all(FleetTile::is_ok);
     if global.json {

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::health::{HealthReport, StorageReport};
+use backupdesk_core::OperationContext;
+use backupdesk_core::local::health::{HealthReport, StorageReport};
 use backupdesk_core::service::inspect;
 
 use crate::failure::fail;
@@ -11,8 +11,8 @@ use crate::failure::fail;
 use crate::args::GlobalArgs;
 use crate::output::print_json;
 
-pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = inspect::health(&super::selection(global)?, &SystemClock).map_err(fail)?;
+pub fn health(global: &GlobalArgs, ctx: &OperationContext<'_>) -> anyhow::Result<ExitCode> {
+    let report = inspect::health(&super::selection(global, ctx)?, ctx).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {
@@ -42,8 +42,8 @@ pub fn health(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub fn storage(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let report = inspect::storage(&super::selection(global)?).map_err(fail)?;
+pub fn storage(global: &GlobalArgs, ctx: &OperationContext<'_>) -> anyhow::Result<ExitCode> {
+    let report = inspect::storage(&super::selection(global, ctx)?).map_err(fail)?;
     if global.json {
         print_json(&report);
     } else {

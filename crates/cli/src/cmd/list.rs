@@ -1,11 +1,12 @@
 //! `backupdesk list`
 
-use backupdesk_core::catalog::VerificationStatus;
+use backupdesk_core::OperationContext;
+use backupdesk_core::local::catalog::VerificationStatus;
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::ListItem;
-use backupdesk_core::rotation::RotationState;
-use backupdesk_core::schedule::Unattended;
+use backupdesk_core::local::catalog::ListItem;
+use backupdesk_core::local::rotation::RotationState;
+use backupdesk_core::local::schedule::Unattended;
 use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
@@ -28,8 +29,8 @@ struct BackupList<'a> {
     unattended: Option<Unattended>,
 }
 
-pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+pub fn run(global: &GlobalArgs, ctx: &OperationContext<'_>) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
     let target = selection.target();
     let items: Vec<ListItem> = backups::list(&selection).map_err(fail)?;
     let rotation = target.rotation();

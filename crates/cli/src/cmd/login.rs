@@ -6,9 +6,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use backupdesk_core::keychain::{Keychain, SecretKind};
+use backupdesk_core::OperationContext;
 use backupdesk_core::remote::insecure_url;
-use backupdesk_core::target::sign_in;
+use backupdesk_core::service::profile_book;
 
 use crate::args::{GlobalArgs, LoginArgs};
 use crate::cmd::confirm;
@@ -23,7 +23,11 @@ struct LoggedIn<'a> {
     password_kept: bool,
 }
 
-pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    args: &LoginArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     let (Resolved::Remote(remote) | Resolved::Ssh(_, _, Some(remote))) =
         resolve(&args.profile_name)?
     else {
@@ -56,16 +60,14 @@ pub fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     };
     // Logs in and keeps the token; whether to keep the password too is
     // asked only after the login worked.
-    sign_in(&remote.name, &remote.profile(), &password, false).map_err(fail)?;
+    profile_book::sign_in(&remote.name, &password, false, ctx).map_err(fail)?;
     let remember = args.remember_password
         || (std::io::stdin().is_terminal()
             && !global.yes
             && confirm::ask("Keep the password in the keychain for one automatic re-login when the token expires? [y/N] ")?
                 .eq_ignore_ascii_case("y"));
     if remember {
-        Keychain::open()
-            .and_then(|k| k.set(&remote.name, SecretKind::Password, &password))
-            .map_err(fail)?;
+        profile_book::keep_password(&remote.name, &password, ctx).map_err(fail)?;
     }
     if global.json {
         print_ok(&LoggedIn {

@@ -22,6 +22,9 @@ mod verify;
 
 use std::process::ExitCode;
 
+use backupdesk_core::OperationContext;
+use backupdesk_core::clock::SystemClock;
+use backupdesk_core::context::{SharedSecrets, SystemKeychain};
 use backupdesk_core::service::Selection;
 use backupdesk_core::service::secrets::PassphraseScope;
 
@@ -34,6 +37,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if global.secrets_on_stdin {
         global.stdin_secrets = crate::passphrase::framed_from_stdin()?;
     }
+    // The one context of this run: the system clock, this terminal's bars
+    // (and Ctrl-C), the OS keychain (reached at its first use only).
+    let bars = crate::progress::Bars::new(&global);
+    let keychain: SharedSecrets = std::sync::Arc::new(SystemKeychain::default());
+    let ctx = OperationContext::new(&SystemClock, &bars, &keychain);
+    let ctx = &ctx;
     if let Some(name) = global.profile.clone()
         && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_) | Verb::Fleet(_))
     {
@@ -46,39 +55,39 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             profile::Resolved::Ssh(host, data_dir, _) => {
                 global.data_dir = data_dir;
                 global.ssh = Some(host);
-                return ssh_relay::relay(&global, cli.verb);
+                return ssh_relay::relay(&global, cli.verb, ctx);
             }
         }
     }
     match cli.verb {
-        Verb::Backup(args) => backup::run(&global, &args),
-        Verb::List => list::run(&global),
-        Verb::Verify(args) => verify::run(&global, &args),
-        Verb::Drill(args) => drill::run(&global, &args),
-        Verb::Fleet(args) => fleet::run(&global, &args),
-        Verb::Restore(args) => restore::run(&global, &args),
-        Verb::Prune(args) => prune::run(&global, &args),
-        Verb::Delete(args) => delete::run(&global, &args.name),
-        Verb::Pin(args) => pin::run(&global, &args.name, true),
-        Verb::Unpin(args) => pin::run(&global, &args.name, false),
-        Verb::Activity(args) => activity::run(&global, &args),
-        Verb::Health => health::health(&global),
-        Verb::Storage => health::storage(&global),
-        Verb::Demo(verb) => demo::run(&global, verb),
-        Verb::Profile(verb) => profile::run(&global, verb),
-        Verb::Login(args) => login::run(&global, &args),
+        Verb::Backup(args) => backup::run(&global, &args, ctx),
+        Verb::List => list::run(&global, ctx),
+        Verb::Verify(args) => verify::run(&global, &args, ctx),
+        Verb::Drill(args) => drill::run(&global, &args, ctx),
+        Verb::Fleet(args) => fleet::run(&global, &args, ctx),
+        Verb::Restore(args) => restore::run(&global, &args, ctx),
+        Verb::Prune(args) => prune::run(&global, &args, ctx),
+        Verb::Delete(args) => delete::run(&global, &args.name, ctx),
+        Verb::Pin(args) => pin::run(&global, &args.name, true, ctx),
+        Verb::Unpin(args) => pin::run(&global, &args.name, false, ctx),
+        Verb::Activity(args) => activity::run(&global, &args, ctx),
+        Verb::Health => health::health(&global, ctx),
+        Verb::Storage => health::storage(&global, ctx),
+        Verb::Demo(verb) => demo::run(&global, verb, ctx),
+        Verb::Profile(verb) => profile::run(&global, verb, ctx),
+        Verb::Login(args) => login::run(&global, &args, ctx),
         Verb::Passphrase(verb) => {
             local_only(&global)?;
-            passphrase::run(&global, verb)
+            passphrase::run(&global, verb, ctx)
         }
         Verb::Schedule(verb) => {
             local_only(&global)?;
-            schedule::run(&global, verb)
+            schedule::run(&global, verb, ctx)
         }
         // A server profile may name the locations its server pushes to, and
         // verify their copies here; what needs the files (push, prune,
         // fetch) is refused by core with the profile named.
-        Verb::Offsite(verb) => offsite::run(&global, verb),
+        Verb::Offsite(verb) => offsite::run(&global, verb, ctx),
     }
 }
 
@@ -87,7 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// the keychain; a token renewed by a re-login is stored again when it
 /// drops), else the `--data-dir` folder. Warns here about plain http; core
 /// warns (stderr log) when no keychain can be reached.
-fn selection(global: &GlobalArgs) -> anyhow::Result<Selection> {
+fn selection(global: &GlobalArgs, ctx: &OperationContext<'_>) -> anyhow::Result<Selection> {
     let Some(name) = &global.profile else {
         return Ok(Selection::data_dir(&global.data_dir));
     };
@@ -99,7 +108,7 @@ fn selection(global: &GlobalArgs) -> anyhow::Result<Selection> {
             remote.base_url
         );
     }
-    Selection::profile(name).map_err(crate::failure::fail)
+    Selection::profile(name, ctx).map_err(crate::failure::fail)
 }
 
 /// Refuses a server profile for a verb that works on the files of a local

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use backupdesk_core::clock::SystemClock;
+use backupdesk_core::OperationContext;
 use backupdesk_core::offsite::OffsiteKeys;
 use backupdesk_core::service::offsite::{
     self, CopyFate, DeepScope, PushOptions, S3Spec, SftpSpec, StoreSpec,
@@ -17,24 +17,31 @@ use crate::args::{
 use crate::failure::{fail, usage};
 use crate::output::say;
 use crate::output::{print_named, print_ok};
-use crate::progress::Bars;
 
-pub fn run(global: &GlobalArgs, verb: OffsiteVerb) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    verb: OffsiteVerb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     match verb {
-        OffsiteVerb::Add(args) => add(global, &args),
-        OffsiteVerb::List(args) => list(global, &args),
+        OffsiteVerb::Add(args) => add(global, &args, ctx),
+        OffsiteVerb::List(args) => list(global, &args, ctx),
         OffsiteVerb::Show(args) => show(global, &args),
-        OffsiteVerb::Remove(args) => remove(global, &args),
-        OffsiteVerb::Test(args) => test(global, &args),
-        OffsiteVerb::Push(args) => push(global, &args),
-        OffsiteVerb::Verify(args) => verify(global, &args),
-        OffsiteVerb::Prune(args) => prune(global, &args),
+        OffsiteVerb::Remove(args) => remove(global, &args, ctx),
+        OffsiteVerb::Test(args) => test(global, &args, ctx),
+        OffsiteVerb::Push(args) => push(global, &args, ctx),
+        OffsiteVerb::Verify(args) => verify(global, &args, ctx),
+        OffsiteVerb::Prune(args) => prune(global, &args, ctx),
     }
 }
 
 /// `offsite add`: an S3 location (keys from the environment or asked) or an SFTP folder.
-fn add(global: &GlobalArgs, args: &OffsiteAddArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+fn add(
+    global: &GlobalArgs,
+    args: &OffsiteAddArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
     let (spec, keys, from_env) = match (&args.s3, &args.sftp) {
         (_, Some(target)) => (
             StoreSpec::Sftp(SftpSpec {
@@ -66,7 +73,7 @@ fn add(global: &GlobalArgs, args: &OffsiteAddArgs) -> anyhow::Result<ExitCode> {
         (None, None) => unreachable!("clap requires --s3 or --sftp"),
     };
     let (location, kept) =
-        offsite::add(&selection, &args.name, &spec, keys, from_env).map_err(fail)?;
+        offsite::add(&selection, &args.name, &spec, keys, from_env, ctx).map_err(fail)?;
     if global.json {
         print_ok(&Added {
             location: &location,
@@ -105,10 +112,14 @@ struct LocationCopies<'a, C: serde::Serialize> {
 }
 
 /// `offsite list`: the locations, or with --location the copies one holds.
-fn list(global: &GlobalArgs, args: &OffsiteListArgs) -> anyhow::Result<ExitCode> {
+fn list(
+    global: &GlobalArgs,
+    args: &OffsiteListArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     match &args.location {
         Some(name) => {
-            let copies = offsite::copies(name).map_err(fail)?;
+            let copies = offsite::copies(name, ctx).map_err(fail)?;
             if global.json {
                 print_ok(&LocationCopies {
                     location: name,
@@ -149,7 +160,7 @@ fn list(global: &GlobalArgs, args: &OffsiteListArgs) -> anyhow::Result<ExitCode>
             }
         }
         None => {
-            let selection = super::selection(global)?;
+            let selection = super::selection(global, ctx)?;
             let all = offsite::locations(Some(&selection)).map_err(fail)?;
             if global.json {
                 print_named(true, "locations", &all);
@@ -182,8 +193,12 @@ fn show(global: &GlobalArgs, args: &OffsiteName) -> anyhow::Result<ExitCode> {
 }
 
 /// `offsite remove NAME`: the location and its keys (the copies stay).
-fn remove(global: &GlobalArgs, args: &OffsiteName) -> anyhow::Result<ExitCode> {
-    let removed = offsite::remove(&args.name).map_err(fail)?;
+fn remove(
+    global: &GlobalArgs,
+    args: &OffsiteName,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let removed = offsite::remove(&args.name, ctx).map_err(fail)?;
     if global.json {
         print_ok(&removed);
     } else {
@@ -197,8 +212,12 @@ fn remove(global: &GlobalArgs, args: &OffsiteName) -> anyhow::Result<ExitCode> {
 }
 
 /// `offsite test NAME`: list, write a probe, read it back, delete it.
-fn test(global: &GlobalArgs, args: &OffsiteName) -> anyhow::Result<ExitCode> {
-    let report = offsite::test(&args.name).map_err(fail)?;
+fn test(
+    global: &GlobalArgs,
+    args: &OffsiteName,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let report = offsite::test(&args.name, ctx).map_err(fail)?;
     if global.json {
         print_ok(&report);
     } else {
@@ -217,8 +236,12 @@ fn test(global: &GlobalArgs, args: &OffsiteName) -> anyhow::Result<ExitCode> {
 }
 
 /// `offsite push`: every backup not yet at the locations, confirmed by the store.
-fn push(global: &GlobalArgs, args: &OffsitePushArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+fn push(
+    global: &GlobalArgs,
+    args: &OffsitePushArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
     let limit = args
         .limit
         .as_deref()
@@ -230,8 +253,7 @@ fn push(global: &GlobalArgs, args: &OffsitePushArgs) -> anyhow::Result<ExitCode>
         limit,
         ..Default::default()
     };
-    let reports =
-        offsite::push(&selection, &options, &SystemClock, &Bars::new(global)).map_err(fail)?;
+    let reports = offsite::push(&selection, &options, ctx).map_err(fail)?;
     if global.json {
         print_named(true, "locations", &reports);
     } else {
@@ -258,9 +280,13 @@ fn push(global: &GlobalArgs, args: &OffsitePushArgs) -> anyhow::Result<ExitCode>
 }
 
 /// `offsite verify`: exit 1 when a copy failed.
-fn verify(global: &GlobalArgs, args: &OffsiteVerifyArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
-    let passphrases = crate::passphrase::CliPassphrase::new(global);
+fn verify(
+    global: &GlobalArgs,
+    args: &OffsiteVerifyArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
+    let passphrases = crate::passphrase::CliPassphrase::new(global, ctx);
     let deep = match (args.deep, args.all) {
         (false, _) => None,
         (true, false) => Some(DeepScope::Rolling),
@@ -271,8 +297,7 @@ fn verify(global: &GlobalArgs, args: &OffsiteVerifyArgs) -> anyhow::Result<ExitC
         args.location.as_deref(),
         deep,
         &passphrases,
-        &SystemClock,
-        &Bars::new(global),
+        ctx,
     )
     .map_err(|e| passphrases.explain(e))?;
     let failed: usize = reports.iter().map(|r| r.failed).sum();
@@ -282,8 +307,8 @@ fn verify(global: &GlobalArgs, args: &OffsiteVerifyArgs) -> anyhow::Result<ExitC
         for report in &reports {
             for copy in &report.copies {
                 let depth = match copy.depth {
-                    backupdesk_core::verify::VerifyDepth::Quick => "quick",
-                    backupdesk_core::verify::VerifyDepth::Deep => "deep",
+                    backupdesk_core::local::verify::VerifyDepth::Quick => "quick",
+                    backupdesk_core::local::verify::VerifyDepth::Deep => "deep",
                 };
                 match (&copy.problem, &copy.note) {
                     (Some(problem), _) => say!(
@@ -318,8 +343,12 @@ fn verify(global: &GlobalArgs, args: &OffsiteVerifyArgs) -> anyhow::Result<ExitC
 }
 
 /// `offsite prune`: exit 1 when a deletion failed.
-fn prune(global: &GlobalArgs, args: &OffsitePruneArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+fn prune(
+    global: &GlobalArgs,
+    args: &OffsitePruneArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
     if !args.dry_run {
         crate::cmd::confirm::typed(
             global.yes,
@@ -327,13 +356,8 @@ fn prune(global: &GlobalArgs, args: &OffsitePruneArgs) -> anyhow::Result<ExitCod
             "DELETE",
         )?;
     }
-    let reports = offsite::prune(
-        &selection,
-        args.location.as_deref(),
-        args.dry_run,
-        &SystemClock,
-    )
-    .map_err(fail)?;
+    let reports =
+        offsite::prune(&selection, args.location.as_deref(), args.dry_run, ctx).map_err(fail)?;
     let failed: usize = reports.iter().map(|r| r.failed).sum();
     if global.json {
         print_named(failed == 0, "locations", &reports);

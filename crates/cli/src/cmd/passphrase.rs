@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::keychain::Keychain;
+use backupdesk_core::OperationContext;
 use backupdesk_core::service::secrets::{self, PassphraseScope};
 
-use backupdesk_core::clock::SystemClock;
 use backupdesk_core::service::backups;
 use backupdesk_core::service::profiles;
 use backupdesk_core::service::{PassphraseHome, StoredPassphrase};
@@ -14,7 +13,6 @@ use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
 use crate::failure::fail;
 use crate::output::{print_json, say};
 use crate::passphrase::{Purpose, from_file, prompt, resolve};
-use crate::progress::Bars;
 
 /// `passphrase set|test|forget --json`.
 #[derive(serde::Serialize)]
@@ -28,27 +26,33 @@ struct KeychainJson<'a> {
 #[derive(serde::Serialize)]
 struct RotatedJson<'a> {
     ok: bool,
-    report: &'a backupdesk_core::rotation::RotationReport,
+    report: &'a backupdesk_core::local::rotation::RotationReport,
     keychain: &'a str,
 }
 
-pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    verb: PassphraseVerb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     if matches!(verb, PassphraseVerb::Test | PassphraseVerb::Rotate(_)) {
         // A mistyped --data-dir must not pass for an installation.
-        super::selection(global)?.installation().map_err(fail)?;
+        super::selection(global, ctx)?
+            .installation()
+            .map_err(fail)?;
     }
     let scope = super::keychain_scope(global);
     if let PassphraseVerb::Rotate(args) = &verb {
-        return rotate(global, &scope, args);
+        return rotate(global, &scope, args, ctx);
     }
-    let keychain = || Keychain::open().map_err(fail);
+    let keychain = ctx.secrets();
     let (ok, message) = match verb {
         PassphraseVerb::Set => {
             let passphrase = match &global.passphrase_file {
                 Some(file) => from_file(file)?,
                 None => prompt(Purpose::Encrypt)?,
             };
-            secrets::store_passphrase(&keychain()?, &scope, &passphrase).map_err(fail)?;
+            secrets::store_passphrase(keychain, &scope, &passphrase).map_err(fail)?;
             (
                 true,
                 format!("Passphrase stored in the keychain for {}.", scope.label()),
@@ -58,21 +62,21 @@ pub fn run(global: &GlobalArgs, verb: PassphraseVerb) -> anyhow::Result<ExitCode
         // over SSH, which is the laptop's stored one: a server keeps none),
         // else the one stored here.
         PassphraseVerb::Test => {
-            let selection = super::selection(global)?;
+            let selection = super::selection(global, ctx)?;
             let given =
                 global.passphrase_file.is_some() || global.stdin_secrets.passphrase().is_some();
             let newest = if given {
-                let source = crate::passphrase::CliPassphrase::new(global);
+                let source = crate::passphrase::CliPassphrase::new(global, ctx);
                 backups::test_passphrase(&selection, &source).map_err(|e| source.explain(e))?
             } else {
-                backups::test_passphrase(&selection, &StoredPassphrase::new(&selection))
+                backups::test_passphrase(&selection, &StoredPassphrase::new(&selection, ctx))
                     .map_err(fail)?
             };
             let whose = if given { "given" } else { "stored" };
             (true, format!("The {whose} passphrase opens {newest}."))
         }
         PassphraseVerb::Forget => {
-            let removed = secrets::forget_passphrase(&keychain()?, &scope).map_err(fail)?;
+            let removed = secrets::forget_passphrase(keychain, &scope).map_err(fail)?;
             if removed {
                 (
                     true,
@@ -106,10 +110,11 @@ fn rotate(
     global: &GlobalArgs,
     scope: &PassphraseScope,
     args: &RotateArgs,
+    ctx: &OperationContext<'_>,
 ) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+    let selection = super::selection(global, ctx)?;
     let data = selection.installation().map_err(fail)?;
-    let old = resolve(global, Purpose::Decrypt)?;
+    let old = resolve(global, Purpose::Decrypt, ctx.secrets())?;
     let new = match (
         global.stdin_secrets.new_passphrase(),
         &args.new_passphrase_file,
@@ -121,16 +126,9 @@ fn rotate(
             prompt(Purpose::Encrypt)?
         }
     };
-    let (report, stored) = profiles::rotate_and_store(
-        data,
-        scope,
-        &old,
-        &new,
-        PassphraseHome::Keychain,
-        &SystemClock,
-        &Bars::new(global),
-    )
-    .map_err(fail)?;
+    let (report, stored) =
+        profiles::rotate_and_store(data, scope, &old, &new, PassphraseHome::Keychain, ctx)
+            .map_err(fail)?;
     let keychain_note = match stored {
         Ok(true) => format!(
             "the keychain now holds the new passphrase for {}",

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::service::backups;
 
 use crate::args::GlobalArgs;
@@ -14,8 +15,13 @@ struct Pinned<'a> {
     pinned: bool,
 }
 
-pub fn run(global: &GlobalArgs, name: &str, pinned: bool) -> anyhow::Result<ExitCode> {
-    backups::set_pinned(&super::selection(global)?, name, pinned).map_err(fail)?;
+pub fn run(
+    global: &GlobalArgs,
+    name: &str,
+    pinned: bool,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    backups::set_pinned(&super::selection(global, ctx)?, name, pinned).map_err(fail)?;
     if global.json {
         print_ok(&Pinned {
             filename: name,

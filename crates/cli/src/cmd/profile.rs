@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::keychain::Keychain;
-use backupdesk_core::profile::{ApiEndpoint, Profile, ProfileBook, ProfileTarget, config_dir};
+use backupdesk_core::OperationContext;
+use backupdesk_core::service::SessionPassphrases;
+use backupdesk_core::service::{profile_book, profiles};
+use backupdesk_core::targets::profile::{
+    ApiEndpoint, Profile, ProfileBook, ProfileTarget, config_dir,
+};
 
 use crate::args::{GlobalArgs, ProfileAddArgs, ProfileName, ProfileVerb, RemoteProfile};
 use crate::failure::fail;
@@ -41,17 +44,20 @@ struct Removed<'a> {
 struct TestedJson<'a> {
     ok: bool,
     name: &'a str,
-    health: &'a backupdesk_core::health::HealthReport,
+    health: &'a backupdesk_core::local::health::HealthReport,
 }
 
 /// What `--profile NAME` selects.
 pub enum Resolved {
-    Local(PathBuf, Option<backupdesk_core::retention::RetentionPolicy>),
+    Local(
+        PathBuf,
+        Option<backupdesk_core::local::retention::RetentionPolicy>,
+    ),
     Remote(RemoteProfile),
     /// A server reached over SSH, its installation root there, and its
     /// API when the profile names it too.
     Ssh(
-        backupdesk_core::target::ssh::SshHost,
+        backupdesk_core::targets::ssh::SshHost,
         PathBuf,
         Option<RemoteProfile>,
     ),
@@ -64,15 +70,11 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
     Ok(match &profile.target {
         ProfileTarget::Local { data_dir } => Resolved::Local(data_dir.clone(), profile.retention),
         ProfileTarget::Remote {
-            base_url,
-            username,
-            ca_cert,
+            base_url, username, ..
         } => Resolved::Remote(RemoteProfile {
             name: name.to_owned(),
             base_url: base_url.clone(),
             username: username.clone(),
-            ca_cert: ca_cert.clone(),
-            restore_timeout_secs: profile.restore_timeout_secs,
         }),
         target @ ProfileTarget::Ssh { data_dir, api, .. } => Resolved::Ssh(
             target.ssh_host().expect("an SSH profile has a host"),
@@ -81,31 +83,28 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
                 name: name.to_owned(),
                 base_url: api.base_url.clone(),
                 username: api.username.clone(),
-                ca_cert: api.ca_cert.clone(),
-                restore_timeout_secs: profile.restore_timeout_secs,
             }),
         ),
     })
 }
 
-pub fn run(global: &GlobalArgs, verb: ProfileVerb) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    verb: ProfileVerb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     match verb {
         ProfileVerb::Add(args) => add(global, *args),
         ProfileVerb::List => list(global),
-        ProfileVerb::Show(p) => show(global, &p),
-        ProfileVerb::Remove(p) => remove(global, &p),
+        ProfileVerb::Show(p) => show(global, &p, ctx),
+        ProfileVerb::Remove(p) => remove(global, &p, ctx),
         ProfileVerb::Install(p) => super::ssh_relay::install(global, &p.name),
-        ProfileVerb::Test(p) => test(global, &p),
+        ProfileVerb::Test(p) => test(global, &p, ctx),
     }
-}
-
-fn book() -> anyhow::Result<ProfileBook> {
-    ProfileBook::load(&config_dir()).map_err(fail)
 }
 
 /// `profile add NAME (--local DIR | --url URL --username U | --ssh USER@HOST)`.
 fn add(global: &GlobalArgs, args: ProfileAddArgs) -> anyhow::Result<ExitCode> {
-    let mut book = book()?;
     if let Some(url) = &args.url
         && backupdesk_core::remote::insecure_url(url)
     {
@@ -139,7 +138,7 @@ fn add(global: &GlobalArgs, args: ProfileAddArgs) -> anyhow::Result<ExitCode> {
     };
     let retention = args.policy.any().then(|| {
         args.policy
-            .over(backupdesk_core::retention::RetentionPolicy::default())
+            .over(backupdesk_core::local::retention::RetentionPolicy::default())
     });
     let profile = Profile {
         target,
@@ -148,7 +147,7 @@ fn add(global: &GlobalArgs, args: ProfileAddArgs) -> anyhow::Result<ExitCode> {
         drill_overdue_after_days: args.drill_overdue_days,
         restore_timeout_secs: args.restore_timeout,
     };
-    book.add(&args.name, profile.clone()).map_err(fail)?;
+    profile_book::add(&args.name, profile.clone()).map_err(fail)?;
     if global.json {
         print_json(&ProfileJson {
             ok: Some(true),
@@ -168,15 +167,15 @@ fn add(global: &GlobalArgs, args: ProfileAddArgs) -> anyhow::Result<ExitCode> {
 
 /// `profile list`.
 fn list(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
-    let book = book()?;
+    let profiles = profile_book::all().map_err(fail)?;
     if global.json {
         print_json(&ProfilesJson {
-            profiles: book.profiles(),
+            profiles: &profiles,
         });
-    } else if book.profiles().is_empty() {
+    } else if profiles.is_empty() {
         say!("No profiles. Add one with `backupdesk profile add NAME --local DIR`.");
     } else {
-        for (name, profile) in book.profiles() {
+        for (name, profile) in &profiles {
             say!("{name:<20} {}", describe(&profile.target));
         }
     }
@@ -184,19 +183,23 @@ fn list(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `profile show NAME`, with whether its passphrase is stored.
-fn show(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
-    let book = book()?;
-    let profile = book.get(&p.name).map_err(fail)?;
-    let scope = backupdesk_core::service::secrets::PassphraseScope::for_profile(&p.name, profile);
-    let stored = Keychain::open()
-        .and_then(|k| backupdesk_core::service::secrets::stored_passphrase(&k, &scope))
-        .map(|s| if s.is_some() { "stored" } else { "not stored" })
-        .unwrap_or("keychain unavailable");
+fn show(
+    global: &GlobalArgs,
+    p: &ProfileName,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let profile = profiles::profile(&p.name).map_err(fail)?;
+    let status = profiles::secret_status(&p.name, &SessionPassphrases::default(), ctx);
+    let stored = match (status.keychain_available, status.passphrase_stored) {
+        (false, _) => "keychain unavailable",
+        (true, true) => "stored",
+        (true, false) => "not stored",
+    };
     if global.json {
         print_json(&ProfileJson {
             ok: None,
             name: &p.name,
-            profile,
+            profile: &profile,
             passphrase: Some(stored),
         });
     } else {
@@ -212,8 +215,12 @@ fn show(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
 
 /// `profile remove NAME`: core's rule (the profile and the secrets kept
 /// under its name; an installation's own passphrase stays).
-fn remove(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
-    backupdesk_core::service::profiles::remove_profile(&p.name).map_err(fail)?;
+fn remove(
+    global: &GlobalArgs,
+    p: &ProfileName,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    profiles::remove_profile(&p.name, ctx).map_err(fail)?;
     if global.json {
         print_ok(&Removed { removed: &p.name });
     } else {
@@ -223,16 +230,18 @@ fn remove(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
 }
 
 /// `profile test NAME`: reachable and healthy (exit 1 when not).
-fn test(global: &GlobalArgs, p: &ProfileName) -> anyhow::Result<ExitCode> {
+fn test(
+    global: &GlobalArgs,
+    p: &ProfileName,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     let mut selected = global.clone();
     selected.profile = Some(p.name.clone());
     if let Resolved::Remote(remote) = resolve(&p.name)? {
         selected.remote = Some(remote);
     }
-    let report = super::selection(&selected)?
-        .target()
-        .health(&SystemClock)
-        .map_err(fail)?;
+    let selection = super::selection(&selected, ctx)?;
+    let report = backupdesk_core::service::inspect::health(&selection, ctx).map_err(fail)?;
     if global.json {
         print_json(&TestedJson {
             ok: report.healthy(),

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::human::size_human;
-use backupdesk_core::retention::{PruneOutcome, RetentionPlan};
+use backupdesk_core::OperationContext;
+use backupdesk_core::format::human::size_human;
+use backupdesk_core::local::retention::{PruneOutcome, RetentionPlan};
 use backupdesk_core::service::retention::{self, PruneRequest};
 
 use crate::args::{GlobalArgs, PruneArgs};
@@ -20,8 +20,12 @@ struct Pruned<'a> {
     outcome: &'a PruneOutcome,
 }
 
-pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
+pub fn run(
+    global: &GlobalArgs,
+    args: &PruneArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
     let policy = args
         .policy
         .over(retention::policy(&selection).map_err(fail)?);
@@ -29,8 +33,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         save_policy: args.save,
     };
-    let planned =
-        retention::plan_prune(&selection, &policy, request, &SystemClock).map_err(fail)?;
+    let planned = retention::plan_prune(&selection, &policy, request, ctx).map_err(fail)?;
     let plan = planned.plan.clone();
     if args.dry_run {
         if global.json {
@@ -51,7 +54,7 @@ pub fn run(global: &GlobalArgs, args: &PruneArgs) -> anyhow::Result<ExitCode> {
             "DELETE",
         )?;
     }
-    let outcome = planned.apply(&SystemClock);
+    let outcome = planned.apply(ctx);
     let ok = outcome.failed.is_empty();
     if global.json {
         print_json(&Pruned {

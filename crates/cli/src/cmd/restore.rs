@@ -3,30 +3,39 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use backupdesk_core::catalog::ListItem;
-use backupdesk_core::clock::SystemClock;
-use backupdesk_core::health::HealthReport;
-use backupdesk_core::human::size_human;
+use backupdesk_core::OperationContext;
+use backupdesk_core::format::human::size_human;
+use backupdesk_core::local::catalog::ListItem;
+use backupdesk_core::local::health::HealthReport;
+use backupdesk_core::local::restore::{RestoreOptions, SwapMethod};
 use backupdesk_core::model::KindedMessage;
 use backupdesk_core::remote::follow::RemoteRestoreReport;
 use backupdesk_core::remote::outcome::{Evidence, RemoteRestoreOutcome};
-use backupdesk_core::restore::{RestoreOptions, SwapMethod};
 use backupdesk_core::service::{backups, restore};
-use backupdesk_core::target::{RestoreDone, RestorePlanned};
+use backupdesk_core::targets::{RestoreDone, RestorePlanned};
 
 use crate::args::{GlobalArgs, RestoreArgs};
 use crate::cmd::confirm;
 use crate::failure::{failed, usage};
 use crate::output::{print_dry_run, print_json, print_named};
 use crate::passphrase::CliPassphrase;
-use crate::progress::Bars;
 
-pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
-    let passphrases = CliPassphrase::new(global);
+pub fn run(
+    global: &GlobalArgs,
+    args: &RestoreArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
+    let passphrases = CliPassphrase::new(global, ctx);
     let explain = |e| passphrases.explain(e);
     let fetched = match &args.from_offsite {
-        Some(location) => Some(fetch(global, &selection, location, args.name.as_deref())?),
+        Some(location) => Some(fetch(
+            global,
+            &selection,
+            location,
+            args.name.as_deref(),
+            ctx,
+        )?),
         None => None,
     };
     let name = match fetched.as_ref().or(args.name.as_ref()) {
@@ -38,16 +47,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         start_cmd: args.start_cmd.clone(),
         ..RestoreOptions::default()
     };
-    let bars = Bars::new(global);
-    let plan = restore::plan(
-        &selection,
-        &name,
-        &passphrases,
-        &options,
-        &SystemClock,
-        &bars,
-    )
-    .map_err(explain)?;
+    let plan = restore::plan(&selection, &name, &passphrases, &options, ctx).map_err(explain)?;
     if args.dry_run {
         if global.json {
             print_dry_run(&plan);
@@ -61,15 +61,7 @@ pub fn run(global: &GlobalArgs, args: &RestoreArgs) -> anyhow::Result<ExitCode> 
         print_plan(&plan);
     }
     confirm::typed(global.yes, "This replaces the live database.", "RESTORE")?;
-    let done = restore::restore(
-        &selection,
-        &name,
-        &passphrases,
-        &options,
-        &SystemClock,
-        &bars,
-    )
-    .map_err(explain)?;
+    let done = restore::restore(&selection, &name, &passphrases, &options, ctx).map_err(explain)?;
     match &done {
         RestoreDone::Remote(report) => Ok(present_remote(global, report)),
         RestoreDone::Local(_) if global.json => {
@@ -86,10 +78,10 @@ fn fetch(
     selection: &backupdesk_core::service::Selection,
     location: &str,
     name: Option<&str>,
+    ctx: &OperationContext<'_>,
 ) -> anyhow::Result<String> {
-    let fetched =
-        backupdesk_core::service::offsite::fetch(selection, location, name, &Bars::new(global))
-            .map_err(crate::failure::fail)?;
+    let fetched = backupdesk_core::service::offsite::fetch(selection, location, name, ctx)
+        .map_err(crate::failure::fail)?;
     if !global.json {
         println!(
             "{} {} from the off-site location {location}.",
@@ -108,7 +100,7 @@ fn fetch(
 /// database is kept, the warnings.
 fn present_local(
     global: &GlobalArgs,
-    report: &backupdesk_core::restore::RestoreReport,
+    report: &backupdesk_core::local::restore::RestoreReport,
 ) -> ExitCode {
     let how = match (&report.pre_restore_backup, report.swap) {
         // (No live file to keep for a rollback: written through
@@ -117,7 +109,7 @@ fn present_local(
         (Some(_), SwapMethod::Rename) => "by an atomic rename: no process had it open",
         (Some(_), SwapMethod::BackupApi) => "with SQLite's backup API: the database was in use",
     };
-    let data = backupdesk_core::layout::DataDir::new(&global.data_dir);
+    let data = backupdesk_core::local::layout::DataDir::new(&global.data_dir);
     println!(
         "Restored {} into {} ({how}).",
         report.backup,
@@ -262,7 +254,7 @@ fn print_plan(planned: &RestorePlanned) {
     for (i, step) in plan.steps.iter().enumerate() {
         println!("  {}. {step}", i + 1);
     }
-    let counts = if plan.counts_from == backupdesk_core::restore::CountsSource::Meta {
+    let counts = if plan.counts_from == backupdesk_core::local::restore::CountsSource::Meta {
         "from .meta"
     } else {
         "counted in the staged copy"

@@ -2,14 +2,21 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::schedule::{Job, ScheduleChange, ScheduleChoice, ScheduleView, Scheduler};
+use backupdesk_core::OperationContext;
+use backupdesk_core::local::schedule::{
+    Job, ScheduleChange, ScheduleChoice, ScheduleView, Scheduler,
+};
 use backupdesk_core::service::{offsite, schedules};
 
 use crate::args::{GlobalArgs, ScheduleVerb};
 use crate::failure::{fail, usage};
 use crate::output::print_json;
 
-pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> {
+pub fn run(
+    global: &GlobalArgs,
+    verb: ScheduleVerb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     let installing = matches!(verb, ScheduleVerb::Install(_));
     let change = match verb {
         ScheduleVerb::Install(args) => {
@@ -40,11 +47,11 @@ pub fn run(global: &GlobalArgs, verb: ScheduleVerb) -> anyhow::Result<ExitCode> 
         ScheduleVerb::Status => ScheduleChange::Read,
         ScheduleVerb::Remove => ScheduleChange::Remove,
     };
-    let selection = super::selection(global)?;
+    let selection = super::selection(global, ctx)?;
     let view = schedules::apply(&selection, &change).map_err(fail)?;
     if installing {
         // What the job itself will lack: it carries no AWS_* variables.
-        for gap in offsite::unattended_gaps(&selection).unwrap_or_default() {
+        for gap in offsite::unattended_gaps(&selection, ctx).unwrap_or_default() {
             eprintln!("note: {}", backupdesk_core::printable::escaped(&gap));
         }
     }

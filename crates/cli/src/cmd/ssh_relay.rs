@@ -9,10 +9,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use backupdesk_core::ErrorKind;
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::keychain::Keychain;
-use backupdesk_core::profile::config_dir;
-use backupdesk_core::target::ssh::{EngineRun, PendingOps, SshError, SshHost};
+use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::keychain::KeychainError;
+use backupdesk_core::targets::profile::config_dir;
+use backupdesk_core::targets::ssh::{
+    EngineRun, PendingOps, RotationNotRecorded, SshError, SshHost,
+};
 
 use crate::args::{GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
@@ -20,22 +22,27 @@ use crate::cmd::profile::{Resolved, resolve};
 use crate::failure::{fail, failed};
 use crate::output::print_ok;
 use crate::passphrase::Purpose;
-use crate::progress::Bars;
 use crate::verb_traits::{self, Effect};
+use backupdesk_core::OperationContext;
+use backupdesk_core::progress::Progress;
 
 /// Runs `verb` on the SSH server of `global` and relays its answer.
-pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
+pub fn relay(
+    global: &GlobalArgs,
+    verb: Verb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
     let host = global.ssh.as_ref().expect("an SSH profile was selected");
     let name = global.profile.clone().unwrap_or_default();
     let verb = match verb {
         // The passphrase kept on this machine for the profile.
         Verb::Passphrase(here @ (PassphraseVerb::Set | PassphraseVerb::Forget)) => {
-            return super::passphrase::run(global, here);
+            return super::passphrase::run(global, here, ctx);
         }
         other => other,
     };
     host.handshake().map_err(fail)?;
-    let pending = PendingOps::of_profile(&config_dir(), &name);
+    let pending = PendingOps::of_profile(&config_dir(), &name, ctx.shared_secrets());
     report_pending(host, &pending)?;
     let traits = verb_traits::of(&verb);
     let mut args = forwarded_args(global);
@@ -52,7 +59,7 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
         args.push("--yes".to_owned());
     }
     let passphrase = match traits.passphrase {
-        Some(purpose) => Some(crate::passphrase::resolve(global, purpose)?),
+        Some(purpose) => Some(crate::passphrase::resolve(global, purpose, ctx.secrets())?),
         None => None,
     };
     // A rotation's new passphrase, from this machine too: the second
@@ -63,7 +70,6 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     };
     // The server's progress comes back as lines, drawn here as bars (or
     // passed on as lines when this side was asked for them).
-    let bars = Bars::new(global);
     if !global.progress_lines {
         args.push("--progress-lines".to_owned());
     }
@@ -71,7 +77,7 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     // the server (a dropped connection never stops it half-way) and is
     // recorded here until its answer arrived.
     let run = if traits.effect == Effect::ReadsOnly {
-        host.run_engine(&args, passphrase.as_ref(), &bars)
+        host.run_engine(&args, passphrase.as_ref(), ctx)
     } else {
         let secrets: Vec<_> = passphrase.iter().chain(new_passphrase.iter()).collect();
         let detached = Detached {
@@ -79,7 +85,7 @@ pub fn relay(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
             pending: &pending,
             name: &name,
         };
-        detached.run(&args, &secrets, new_passphrase.as_ref(), &bars)?
+        detached.run(&args, &secrets, new_passphrase.as_ref(), ctx)?
     }
     .map_err(fail)?;
     std::io::stdout().write_all(&run.stdout)?;
@@ -115,20 +121,20 @@ impl Detached<'_> {
         args: &[String],
         secrets: &[&Passphrase],
         new_passphrase: Option<&Passphrase>,
-        bars: &Bars,
+        progress: &dyn Progress,
     ) -> anyhow::Result<Result<EngineRun, SshError>> {
-        let op = backupdesk_core::target::ssh::new_op_id();
+        let op = backupdesk_core::targets::ssh::new_op_id();
         let typed: Vec<String> = std::env::args().skip(1).collect();
         let command = typed.join(" ");
         match new_passphrase {
             // The new passphrase waits in the keychain until the outcome
             // is read (now, or by the next call after a cut-off).
-            Some(new) => match Keychain::open() {
-                Ok(keychain) => self
-                    .pending
-                    .begin_rotation(&op, &command, &keychain, new)
-                    .map_err(fail)?,
-                Err(e) => {
+            Some(new) => match self.pending.begin_rotation(&op, &command, new) {
+                Ok(()) => {}
+                // No keychain at all here: the admin keeps the new one.
+                Err(RotationNotRecorded::Keychain(
+                    e @ (KeychainError::NoSessionBus | KeychainError::NoSecretService),
+                )) => {
                     eprintln!(
                         "note: {e}; this machine keeps no passphrase for {name}: keep the new one \
                          yourself, or store it with `backupdesk passphrase set --profile {name}`",
@@ -136,10 +142,11 @@ impl Detached<'_> {
                     );
                     self.pending.begin(&op, &command)?;
                 }
+                Err(e) => return Err(fail(e)),
             },
             None => self.pending.begin(&op, &command)?,
         }
-        let run = self.host.run_engine_detached(args, secrets, &op, bars);
+        let run = self.host.run_engine_detached(args, secrets, &op, progress);
         let code = match &run {
             Ok(run) => Some(Some(run.code)),
             Err(SshError::DiedWithoutAnswer { .. }) => Some(None),
@@ -180,24 +187,25 @@ pub fn install(global: &GlobalArgs, name: &str) -> anyhow::Result<ExitCode> {
         &format!(
             "Copy {} (backupdesk {}) to {} as {}?",
             exe.display(),
-            backupdesk_core::target::ssh::VERSION_LINE,
+            backupdesk_core::targets::ssh::VERSION_LINE,
             host.destination,
             host.engine()
         ),
         name,
     )?;
-    let version = host.install(&exe).map_err(fail)?;
+    // Typed above: the service's confirmation is the name itself.
+    let installed =
+        backupdesk_core::service::profiles::install_engine(name, name, &exe).map_err(fail)?;
     if global.json {
         print_ok(&Installed {
             profile: name,
-            engine: host.engine(),
-            version: &version,
+            engine: &installed.engine,
+            version: &installed.version,
         });
     } else {
         println!(
-            "Installed backupdesk {version} on {} at {}.",
-            host.destination,
-            host.engine()
+            "Installed backupdesk {} on {} at {}.",
+            installed.version, installed.destination, installed.engine
         );
     }
     Ok(ExitCode::SUCCESS)

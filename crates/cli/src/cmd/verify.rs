@@ -2,27 +2,29 @@
 
 use std::process::ExitCode;
 
-use backupdesk_core::clock::SystemClock;
+use backupdesk_core::OperationContext;
+use backupdesk_core::local::verify::{VerifyDepth, VerifyReport};
 use backupdesk_core::service::backups::{self, VerifyEvent};
 use backupdesk_core::service::drills;
-use backupdesk_core::verify::{VerifyDepth, VerifyReport};
 
 use crate::args::{GlobalArgs, VerifyArgs};
 use crate::output::{print_json, print_named, short_hash};
 use crate::passphrase::CliPassphrase;
-use crate::progress::Bars;
 
-pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let selection = super::selection(global)?;
-    let passphrases = CliPassphrase::new(global);
+pub fn run(
+    global: &GlobalArgs,
+    args: &VerifyArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
+    let passphrases = CliPassphrase::new(global, ctx);
     let depth = if args.deep {
         VerifyDepth::Deep
     } else {
         VerifyDepth::Quick
     };
-    let bars = Bars::new(global);
     if let Some(name) = &args.name {
-        let report = backups::verify(&selection, name, &passphrases, depth, &SystemClock, &bars)
+        let report = backups::verify(&selection, name, &passphrases, depth, ctx)
             .map_err(|e| passphrases.explain(e))?;
         if global.json {
             print_named(true, "report", &report);
@@ -41,16 +43,9 @@ pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         VerifyEvent::Gone(name) => println!("GONE {name}: removed while verifying"),
     };
     let all = if args.rolling {
-        drills::verify_rolling(&selection, &passphrases, &SystemClock, &bars, &mut each)
+        drills::verify_rolling(&selection, &passphrases, ctx, &mut each)
     } else {
-        backups::verify_all(
-            &selection,
-            &passphrases,
-            depth,
-            &SystemClock,
-            &bars,
-            &mut each,
-        )
+        backups::verify_all(&selection, &passphrases, depth, ctx, &mut each)
     }
     .map_err(|e| passphrases.explain(e))?;
     if global.json {

@@ -272,3 +272,112 @@ impl CatalogEntry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KindedError;
+
+    const OLD: &str = "servers_db_20260110_012354.db.gpg";
+    const NEW: &str = "servers_db_20260111_012354.db.gpg";
+
+    fn folder() -> (tempfile::TempDir, DataDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        std::fs::create_dir_all(data.backups()).unwrap();
+        (dir, data)
+    }
+
+    fn names(catalog: &BackupCatalog) -> Vec<&str> {
+        catalog
+            .entries()
+            .iter()
+            .map(|e| e.name.file_name())
+            .collect()
+    }
+
+    #[test]
+    fn a_missing_backup_folder_is_an_empty_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = BackupCatalog::scan(&DataDir::new(dir.path())).unwrap();
+        assert!(catalog.entries().is_empty());
+    }
+
+    #[test]
+    fn backups_are_listed_newest_first_and_other_files_skipped() {
+        let (_dir, data) = folder();
+        for name in [
+            OLD,
+            NEW,
+            "notes.txt",
+            ".servers_db_x.part",
+            "servers_db_2026.db.gpg",
+        ] {
+            std::fs::write(data.backups().join(name), b"x").unwrap();
+        }
+        let catalog = BackupCatalog::scan(&data).unwrap();
+        assert_eq!(names(&catalog), [NEW, OLD]);
+        assert_eq!(catalog.entries()[0].size, 1);
+    }
+
+    #[test]
+    fn an_unknown_backup_and_a_name_that_escapes_are_told_apart() {
+        let (_dir, data) = folder();
+        std::fs::write(data.backups().join(OLD), b"x").unwrap();
+        let catalog = BackupCatalog::scan(&data).unwrap();
+        assert!(catalog.find(OLD).is_ok());
+        assert_eq!(catalog.find(NEW).unwrap_err().kind(), "backup_not_found");
+        let escaping = format!("../{OLD}");
+        let err = catalog.find(&escaping).unwrap_err();
+        assert_ne!(err.kind(), "backup_not_found", "{err}");
+    }
+
+    #[test]
+    fn a_folder_named_like_a_backup_is_said_to_be_no_regular_file() {
+        let (_dir, data) = folder();
+        std::fs::create_dir(data.backups().join(NEW)).unwrap();
+        let catalog = BackupCatalog::scan(&data).unwrap();
+        assert!(catalog.entries().is_empty());
+        let err = catalog.find(NEW).unwrap_err();
+        assert_eq!(err.kind(), "not_a_regular_file", "{err}");
+    }
+
+    #[test]
+    fn a_damaged_meta_is_reported_with_its_backup_not_hidden() {
+        let (_dir, data) = folder();
+        std::fs::write(data.backups().join(OLD), b"x").unwrap();
+        std::fs::write(
+            data.backups().join("servers_db_20260110_012354.db.meta"),
+            b"{ not json",
+        )
+        .unwrap();
+        let catalog = BackupCatalog::scan(&data).unwrap();
+        let entry = catalog.find(OLD).unwrap();
+        assert!(entry.meta.is_none());
+        assert!(entry.meta_problem.is_some());
+    }
+
+    #[test]
+    fn a_pin_is_kept_in_the_ledger_and_seen_by_the_next_scan() {
+        let (_dir, data) = folder();
+        std::fs::write(data.backups().join(OLD), b"x").unwrap();
+        BackupCatalog::set_pinned(&data, OLD, true).unwrap();
+        assert!(
+            BackupCatalog::scan(&data)
+                .unwrap()
+                .find(OLD)
+                .unwrap()
+                .pinned
+        );
+        BackupCatalog::set_pinned(&data, OLD, false).unwrap();
+        assert!(
+            !BackupCatalog::scan(&data)
+                .unwrap()
+                .find(OLD)
+                .unwrap()
+                .pinned
+        );
+        let err = BackupCatalog::set_pinned(&data, NEW, true).unwrap_err();
+        assert_eq!(err.kind(), "backup_not_found");
+    }
+}

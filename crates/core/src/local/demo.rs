@@ -537,3 +537,58 @@ fn inventory(rng: &mut Rng, id: i64) -> String {
         rng.pick(PROCESSES)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+
+    fn made(seed: u64) -> (tempfile::TempDir, DemoReport) {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DemoOptions {
+            size_bytes: 256 * 1024,
+            servers: 3,
+            seed,
+            ..DemoOptions::default()
+        };
+        let now = FixedClock::utc(2026, 12, 4, 0, 0, 0).0;
+        let report = create_demo(&DataDir::new(dir.path()), &options, now).unwrap();
+        (dir, report)
+    }
+
+    #[test]
+    fn the_same_seed_makes_the_same_installation() {
+        let (_a, first) = made(7);
+        let (_b, second) = made(7);
+        assert_eq!(first.history_rows, second.history_rows);
+        assert_eq!(first.tables, second.tables);
+        assert!(
+            first.tables >= 10,
+            "Server Monitor's schema: {}",
+            first.tables
+        );
+    }
+
+    #[test]
+    fn a_demo_is_about_the_size_asked_for_and_a_sound_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DemoOptions {
+            size_bytes: 6 << 20,
+            servers: 3,
+            ..DemoOptions::default()
+        };
+        let now = FixedClock::utc(2026, 12, 4, 0, 0, 0).0;
+        let report = create_demo(&DataDir::new(dir.path()), &options, now).unwrap();
+        assert!(report.size_bytes >= 3 << 20, "{}", report.size_bytes);
+        assert!(report.size_bytes <= 9 << 20, "{}", report.size_bytes);
+        let conn = rusqlite::Connection::open(dir.path().join("data/servers.db")).unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        let servers: i64 = conn
+            .query_row("SELECT count(*) FROM servers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(servers, 3);
+    }
+}

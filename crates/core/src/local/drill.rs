@@ -22,7 +22,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::format::meta::TableRows;
 use crate::local::activity_log::{ActivityLog, Level};
@@ -32,7 +32,6 @@ use crate::local::ledger::{Ledger, Verification, VerifyDepth};
 use crate::local::restore::{self, RestoreError, RestoreOptions};
 use crate::local::staging::Staging;
 use crate::model::DrillRecord;
-use crate::progress::Progress;
 use crate::publish::ensure_private_dir;
 use crate::{ErrorKind, KindedError};
 
@@ -142,8 +141,7 @@ pub fn drill(
     data: &DataDir,
     name: Option<&str>,
     passphrase: &Passphrase,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<DrillReport, DrillError> {
     let catalog = BackupCatalog::scan(data)?;
     let entry = match name {
@@ -151,14 +149,14 @@ pub fn drill(
         None => default_backup(&catalog)?,
     };
     let file_name = entry.name.file_name().to_owned();
-    let result = run(data, entry, passphrase, clock, progress);
+    let result = run(data, entry, passphrase, ctx);
     let log = ActivityLog::verify(data);
-    let at = clock
+    let at = ctx
         .now()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
     match &result {
         Ok(report) => log.append(
-            clock,
+            ctx,
             Level::Info,
             &format!(
                 "Restore drill of {file_name} passed: restored in {:.1} s, {} tables",
@@ -167,7 +165,7 @@ pub fn drill(
             ),
         ),
         Err(e) => log.append(
-            clock,
+            ctx,
             Level::Error,
             &format!("Restore drill of {file_name} failed: {e}"),
         ),
@@ -210,8 +208,7 @@ fn run(
     data: &DataDir,
     entry: &CatalogEntry,
     passphrase: &Passphrase,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<DrillReport, DrillError> {
     let started = Instant::now();
     let staging = Staging::open(data).map_err(scratch_err(&data.staging()))?;
@@ -225,8 +222,7 @@ fn run(
         file_name,
         passphrase,
         &RestoreOptions::default(),
-        clock,
-        progress,
+        ctx,
     )
     .map_err(DrillError::Restore)?;
     let expected = entry.meta.as_ref().and_then(|m| m.tables.clone());
@@ -244,7 +240,7 @@ fn run(
         tables,
         counts_checked: expected.is_some(),
         foreign_key_errors,
-        at: clock
+        at: ctx
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
     })

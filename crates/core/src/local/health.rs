@@ -12,7 +12,7 @@ pub use crate::model::{
     StorageFailure, StorageReport,
 };
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::human::size_human;
 use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
@@ -20,9 +20,8 @@ use crate::local::snapshot::{self, DatabaseReport};
 use crate::local::staging::Staging;
 use crate::progress::NoProgress;
 
-fn naive_now(clock: &dyn Clock) -> String {
-    clock
-        .now()
+fn naive_now(ctx: &OperationContext<'_>) -> String {
+    ctx.now()
         .naive_local()
         .format("%Y-%m-%dT%H:%M:%S%.6f")
         .to_string()
@@ -30,8 +29,8 @@ fn naive_now(clock: &dyn Clock) -> String {
 
 /// Checks the live database like the server does. Errors are part of the
 /// report (the error shape), as on the server.
-pub fn health(data: &DataDir, clock: &dyn Clock) -> HealthReport {
-    let last_checked = naive_now(clock);
+pub fn health(data: &DataDir, ctx: &OperationContext<'_>) -> HealthReport {
+    let last_checked = naive_now(ctx);
     match check(data) {
         Ok((size, report)) => {
             let integrity_ok = report.integrity_ok();
@@ -50,26 +49,49 @@ pub fn health(data: &DataDir, clock: &dyn Clock) -> HealthReport {
         }
         Err(error) => HealthReport::Failed(HealthFailure {
             healthy: false,
-            error,
+            error: error.to_string(),
             last_checked,
         }),
     }
 }
 
-fn check(data: &DataDir) -> Result<(u64, DatabaseReport), String> {
+/// Why the live database could not be checked or measured (its text is
+/// the report's `error`, as the server's is).
+#[derive(Debug, thiserror::Error)]
+enum NotChecked {
+    /// Reading or checking the database.
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    /// Its size could not be read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The private staging folder could not be made.
+    #[error("{path}: {source}")]
+    Staging {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backup folder could not be read.
+    #[error(transparent)]
+    Catalog(#[from] crate::local::catalog::CatalogError),
+}
+
+fn check(data: &DataDir) -> Result<(u64, DatabaseReport), NotChecked> {
     let live = data.database();
-    snapshot::check_is_sqlite(&live).map_err(|e| e.to_string())?;
-    let size = std::fs::metadata(&live).map_err(|e| e.to_string())?.len();
+    snapshot::check_is_sqlite(&live)?;
+    let size = std::fs::metadata(&live)?.len();
     let wal = is_wal(&live);
     if wal || size == 0 {
-        return snapshot::inspect_read_only(&live)
-            .map(|r| (size, r))
-            .map_err(|e| e.to_string());
+        return Ok((size, snapshot::inspect_read_only(&live)?));
     }
-    let staging = Staging::open(data).map_err(|e| format!("{}: {e}", data.staging().display()))?;
+    let staging = Staging::open(data).map_err(|source| NotChecked::Staging {
+        path: data.staging().display().to_string(),
+        source,
+    })?;
     let staged = staging.file("health.db");
-    snapshot::take_snapshot(&live, staged.path(), &NoProgress).map_err(|e| e.to_string())?;
-    let report = snapshot::inspect(staged.path(), &NoProgress).map_err(|e| e.to_string())?;
+    snapshot::take_snapshot(&live, staged.path(), &NoProgress)?;
+    let report = snapshot::inspect(staged.path(), &NoProgress)?;
     Ok((size, report))
 }
 
@@ -87,15 +109,17 @@ fn is_wal(path: &std::path::Path) -> bool {
 pub fn storage(data: &DataDir) -> StorageReport {
     match measure(data) {
         Ok(s) => StorageReport::Measured(s),
-        Err(error) => StorageReport::Failed(StorageFailure { error }),
+        Err(error) => StorageReport::Failed(StorageFailure {
+            error: error.to_string(),
+        }),
     }
 }
 
-fn measure(data: &DataDir) -> Result<Storage, String> {
+fn measure(data: &DataDir) -> Result<Storage, NotChecked> {
     let db_size = std::fs::metadata(data.database())
         .map(|m| m.len())
         .unwrap_or(0);
-    let catalog = BackupCatalog::scan(data).map_err(|e| e.to_string())?;
+    let catalog = BackupCatalog::scan(data)?;
     let count = catalog.entries().len() as u64;
     let total: u64 = catalog.entries().iter().map(|e| e.size).sum();
     let data_folder = data
@@ -134,4 +158,91 @@ pub fn folder_size(dir: &std::path::Path) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::local::demo::{DemoOptions, JournalMode, create_demo};
+
+    fn demo(journal_mode: JournalMode) -> (tempfile::TempDir, DataDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let options = DemoOptions {
+            size_bytes: 192 * 1024,
+            servers: 2,
+            journal_mode,
+            ..DemoOptions::default()
+        };
+        create_demo(&data, &options, FixedClock::utc(2026, 12, 1, 0, 0, 0).0).unwrap();
+        (dir, data)
+    }
+
+    #[test]
+    fn a_sound_database_is_healthy_in_either_journal_mode_and_dated_by_the_context() {
+        let clock = FixedClock::utc(2026, 12, 4, 12, 0, 0);
+        for mode in [JournalMode::Wal, JournalMode::Delete] {
+            let (_dir, data) = demo(mode);
+            let HealthReport::Checked(h) = health(&data, &OperationContext::bare(&clock)) else {
+                panic!("checked");
+            };
+            assert!(h.healthy, "{mode:?}");
+            assert_eq!(h.integrity_check, "passed");
+            assert!(h.tables > 0);
+            assert_eq!(h.foreign_key_errors, 0);
+            assert!(
+                h.last_checked.starts_with("2026-12-04T12:00:00"),
+                "{}",
+                h.last_checked
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_no_database_is_a_failed_report_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        std::fs::create_dir_all(data.database().parent().unwrap()).unwrap();
+        std::fs::write(data.database(), b"this is not SQLite at all, just text").unwrap();
+        let clock = FixedClock::utc(2026, 12, 4, 12, 0, 0);
+        let report = health(&data, &OperationContext::bare(&clock));
+        assert!(!report.healthy());
+        assert!(matches!(report, HealthReport::Failed(_)));
+    }
+
+    #[test]
+    fn storage_counts_the_backups_and_the_data_folder() {
+        let (_dir, data) = demo(JournalMode::Delete);
+        std::fs::create_dir_all(data.backups()).unwrap();
+        std::fs::write(
+            data.backups().join("servers_db_20260110_012354.db.gpg"),
+            vec![0u8; 1000],
+        )
+        .unwrap();
+        std::fs::write(
+            data.backups().join("servers_db_20260111_012354.db.gpg"),
+            vec![0u8; 3000],
+        )
+        .unwrap();
+        let StorageReport::Measured(s) = storage(&data) else {
+            panic!("measured");
+        };
+        assert_eq!(s.backups.count, 2);
+        assert_eq!(s.backups.total_size, 4000);
+        assert_eq!(s.backups.average_size, 2000);
+        assert!(s.database.size > 0);
+        assert!(s.data_directory.total_size >= s.database.size + 4000);
+    }
+
+    #[test]
+    fn a_folders_size_counts_files_below_it_and_not_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/one"), vec![0u8; 10]).unwrap();
+        std::fs::write(dir.path().join("a/b/two"), vec![0u8; 20]).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("a/link")).unwrap();
+        assert_eq!(folder_size(dir.path()), 30);
+        assert_eq!(folder_size(&dir.path().join("missing")), 0);
+    }
 }

@@ -77,7 +77,7 @@ impl Ledger {
             reason,
         };
         match read_regular(&path) {
-            Ok(bytes) => parse_object(&bytes).map_err(damaged),
+            Ok(bytes) => parse_object(&bytes).map_err(|e| damaged(e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
             Err(e) => Err(damaged(e.to_string())),
         }
@@ -242,12 +242,23 @@ fn read_regular(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 
 /// A ledger is a JSON object: serde would also take a bare array (`[]`)
 /// as a ledger with no records, which would forget every pin.
-fn parse_object(bytes: &[u8]) -> Result<Ledger, String> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+fn parse_object(bytes: &[u8]) -> Result<Ledger, NotALedger> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)?;
     if !value.is_object() {
-        return Err("it is not a JSON object".to_owned());
+        return Err(NotALedger::NotAnObject);
     }
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Why a ledger file's bytes are no ledger.
+#[derive(Debug, thiserror::Error)]
+enum NotALedger {
+    /// Not JSON, or JSON of the wrong shape.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("it is not a JSON object")]
+    NotAnObject,
 }
 
 #[cfg(test)]

@@ -69,3 +69,34 @@ impl OperationLock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KindedError;
+
+    #[test]
+    fn one_changing_operation_at_a_time_and_the_lock_is_freed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let first = OperationLock::acquire(&data).unwrap();
+        let err = OperationLock::acquire(&data).unwrap_err();
+        assert_eq!(err.kind(), "busy", "{err}");
+        assert!(err.to_string().contains(&dir.path().display().to_string()));
+        drop(first);
+        assert!(OperationLock::acquire(&data).is_ok());
+    }
+
+    #[test]
+    fn a_lock_file_planted_as_a_link_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        std::fs::create_dir_all(data.state()).unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"not yours").unwrap();
+        std::os::unix::fs::symlink(&target, data.state().join("lock")).unwrap();
+        let err = OperationLock::acquire(&data).unwrap_err();
+        assert_eq!(err.kind(), "io", "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
+    }
+}

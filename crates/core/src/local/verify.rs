@@ -8,7 +8,7 @@ use std::io::{BufReader, BufWriter, Write};
 use serde::Serialize;
 
 use crate::KindedError;
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::{self, CryptoError, Passphrase};
 use crate::format::hashing::{Digested, digest_file};
 use crate::format::meta::MetaError;
@@ -19,7 +19,6 @@ use crate::local::ledger::{Ledger, Verification};
 use crate::local::page_cache::DropBehind;
 use crate::local::snapshot::{self, DatabaseReport, SQLITE_HEADER, SnapshotError};
 use crate::local::staging::{StagedFile, Staging};
-use crate::progress::Progress;
 
 /// Why a backup did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -147,29 +146,26 @@ pub fn verify(
     file_name: &str,
     passphrase: &Passphrase,
     depth: VerifyDepth,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<VerifyReport, VerifyError> {
     let catalog = BackupCatalog::scan(data)?;
     let entry = catalog.find(file_name)?;
-    verify_entry(data, entry, passphrase, depth, clock, progress)
+    verify_entry(data, entry, passphrase, depth, ctx)
 }
 
 /// Verifies one catalogued backup and records the outcome in the ledger.
 ///
 /// # Errors
 /// See [`VerifyError`].
-#[tracing::instrument(skip(data, entry, passphrase, clock, progress), fields(backup = %entry.name.file_name()))]
+#[tracing::instrument(skip(data, entry, passphrase, ctx), fields(backup = %entry.name.file_name()))]
 pub fn verify_entry(
     data: &DataDir,
     entry: &CatalogEntry,
     passphrase: &Passphrase,
     depth: VerifyDepth,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<VerifyReport, VerifyError> {
-    let result =
-        check(data, entry, passphrase, depth, false, progress).map(|(report, _staged)| report);
+    let result = check(data, entry, passphrase, depth, false, ctx).map(|(report, _staged)| report);
     // Only the backup's own fault marks it failed (which then blocks its
     // restore): a wrong passphrase typed now, a full staging disk or a
     // damaged .meta say nothing about the backup, and leave its record alone.
@@ -181,7 +177,7 @@ pub fn verify_entry(
     let record = Verification {
         depth,
         ok: result.is_ok(),
-        at: clock
+        at: ctx
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
@@ -196,12 +192,12 @@ pub fn verify_entry(
     let log = crate::local::activity_log::ActivityLog::verify(data);
     match &result {
         Ok(_) => log.append(
-            clock,
+            ctx,
             crate::local::activity_log::Level::Info,
             &format!("Verified {} ({depth_word}): passed", entry.name.file_name()),
         ),
         Err(e) => log.append(
-            clock,
+            ctx,
             crate::local::activity_log::Level::Error,
             &format!(
                 "Verification of {} ({depth_word}) failed: {e}",
@@ -224,7 +220,7 @@ pub(crate) fn check(
     passphrase: &Passphrase,
     depth: VerifyDepth,
     sync_staged: bool,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<(VerifyReport, Option<StagedFile>), VerifyError> {
     let mut warnings = Vec::new();
     let meta = usable_meta(data, entry, &mut warnings)?;
@@ -240,7 +236,7 @@ pub(crate) fn check(
             meta,
             staged: staged.as_ref(),
         };
-        opened.decrypt(passphrase, progress, &mut warnings)?
+        opened.decrypt(passphrase, ctx, &mut warnings)?
     } else {
         (
             read_plaintext(entry, staged.as_ref(), &mut warnings)?,
@@ -252,12 +248,7 @@ pub(crate) fn check(
     }
     tracing::debug!("decrypted and hashed");
     let database = match &staged {
-        Some(staged) => Some(inspect_staged(
-            staged,
-            sync_staged,
-            progress,
-            &mut warnings,
-        )?),
+        Some(staged) => Some(inspect_staged(staged, sync_staged, ctx, &mut warnings)?),
         None => None,
     };
     let report = VerifyReport {
@@ -318,7 +309,7 @@ impl Opened<'_> {
     fn decrypt(
         &self,
         passphrase: &Passphrase,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
         warnings: &mut Vec<String>,
     ) -> Result<(Digested, bool), VerifyError> {
         let (entry, meta, staged) = (self.entry, self.meta, self.staged);
@@ -343,7 +334,7 @@ impl Opened<'_> {
             &mut sink,
             &candidates,
             Some(entry.size),
-            progress,
+            ctx,
         );
         let decrypted = match decrypted {
             Ok(d) => d,
@@ -429,7 +420,7 @@ fn match_meta(meta: &crate::format::meta::BackupMeta, plain: &Digested) -> Resul
 fn inspect_staged(
     staged: &StagedFile,
     sync_staged: bool,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<DatabaseReport, VerifyError> {
     // A staged copy that will become the live database is written
@@ -437,7 +428,7 @@ fn inspect_staged(
     let (report, synced) = std::thread::scope(|scope| {
         let synced = sync_staged
             .then(|| scope.spawn(|| std::fs::File::open(staged.path()).and_then(|f| f.sync_all())));
-        let report = snapshot::inspect(staged.path(), progress);
+        let report = snapshot::inspect(staged.path(), ctx);
         tracing::debug!("inspected");
         let synced = synced.map(|t| {
             t.join()

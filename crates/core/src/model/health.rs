@@ -116,3 +116,36 @@ pub enum StorageReport {
     /// They could not be.
     Failed(StorageFailure),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_servers_error_shapes_read_as_failures_and_never_as_healthy() {
+        let failed: HealthReport = serde_json::from_str(
+            r#"{"healthy": false, "error": "database disk image is malformed", "last_checked": "2026-12-04T10:00:00"}"#,
+        )
+        .unwrap();
+        assert!(matches!(failed, HealthReport::Failed(_)));
+        assert!(!failed.healthy());
+        let storage: StorageReport =
+            serde_json::from_str(r#"{"error": "permission denied"}"#).unwrap();
+        assert!(matches!(storage, StorageReport::Failed(_)));
+    }
+
+    #[test]
+    fn a_storage_answer_round_trips_in_the_servers_shape() {
+        let json = serde_json::json!({
+            "database": {"size": 4096, "size_human": "4.0 KB"},
+            "backups": {"count": 2, "total_size": 3000, "size_human": "2.9 KB", "average_size": 1500},
+            "data_directory": {"total_size": 9000, "size_human": "8.8 KB"}
+        });
+        let read: StorageReport = serde_json::from_value(json.clone()).unwrap();
+        let StorageReport::Measured(s) = &read else {
+            panic!("measured");
+        };
+        assert_eq!(s.backups.average_size, 1500);
+        assert_eq!(serde_json::to_value(&read).unwrap(), json);
+    }
+}

@@ -8,41 +8,33 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::offsite::OffsiteError;
+use crate::offsite::kind::StoreKind;
+use crate::offsite::s3::S3Location;
+use crate::offsite::sftp::SftpLocation;
 use crate::publish::{ensure_private_dir, write_atomic};
 
-/// Where the copies go.
+/// Where the copies go: the registry of store kinds. Each kind's
+/// location type lives in its own module and implements
+/// [`StoreKind`]; this is the one place every kind is named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OffsiteStore {
-    /// An S3-compatible bucket (AWS, MinIO, Ceph, Garage, B2, Wasabi…).
-    S3 {
-        bucket: String,
-        /// Key prefix inside the bucket (no leading or trailing `/`; may
-        /// be empty).
-        prefix: String,
-        /// Another endpoint than AWS's (`https://minio.example.org:9000`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        endpoint: Option<String>,
-        region: String,
-        /// Path-style addressing (`endpoint/bucket/key`), which most
-        /// self-hosted stores want.
-        #[serde(default)]
-        path_style: bool,
-    },
-    /// A folder on an SSH host, reached over SFTP (system OpenSSH); its
-    /// host key is pinned when the location is added.
-    Sftp {
-        /// `user@host` (or a `Host` alias of the SSH config).
-        destination: String,
-        /// The folder (absolute, or relative to the login's home).
-        path: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        port: Option<u16>,
-        /// A private key other than the agent's and the config's.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        identity: Option<PathBuf>,
-    },
+    /// An S3-compatible bucket.
+    S3(S3Location),
+    /// A folder on an SSH host, reached over SFTP; its host key is pinned
+    /// when the location is added.
+    Sftp(SftpLocation),
+}
+
+impl OffsiteStore {
+    /// What this kind of store does for the generic layer.
+    pub fn kind(&self) -> &dyn StoreKind {
+        match self {
+            OffsiteStore::S3(location) => location,
+            OffsiteStore::Sftp(location) => location,
+        }
+    }
 }
 
 /// A named off-site location of one installation.
@@ -64,94 +56,11 @@ impl OffsiteLocation {
         format!("offsite:{}", self.name)
     }
 
-    /// `s3://bucket/prefix` (and the endpoint, when not AWS's).
+    /// How it is shown: `s3://bucket/prefix` (and the endpoint, when not
+    /// AWS's), `sftp://host/path`.
     pub fn describe(&self) -> String {
-        match &self.store {
-            OffsiteStore::S3 {
-                bucket,
-                prefix,
-                endpoint,
-                ..
-            } => {
-                let url = format!("s3://{bucket}/{prefix}");
-                match endpoint {
-                    Some(e) => format!("{url} at {e}"),
-                    None => url,
-                }
-            }
-            OffsiteStore::Sftp {
-                destination,
-                path,
-                port,
-                ..
-            } => match port {
-                Some(port) => format!("sftp://{destination}:{port}{}", slash(path)),
-                None => format!("sftp://{destination}{}", slash(path)),
-            },
-        }
+        self.store.kind().describe()
     }
-}
-
-fn slash(path: &str) -> String {
-    if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/~/{path}")
-    }
-}
-
-/// `USER@HOST:/PATH` (or `HOST:PATH`, a path relative to the login's
-/// home) split into destination and folder.
-///
-/// # Errors
-/// [`OffsiteError::BadUrl`] for anything else.
-pub fn parse_sftp_spec(spec: &str) -> Result<(String, String), OffsiteError> {
-    let bad = |why: &str| OffsiteError::BadSftp(spec.to_owned(), why.to_owned());
-    let (destination, path) = spec
-        .split_once(':')
-        .ok_or_else(|| bad("there is no ':' between the host and the folder"))?;
-    if destination.is_empty()
-        || destination.starts_with('-')
-        || destination.contains(char::is_whitespace)
-    {
-        return Err(bad("the host is empty, starts with '-' or holds a space"));
-    }
-    let path = path.trim_end_matches('/');
-    if path.is_empty() {
-        return Err(bad("name a folder after the ':'"));
-    }
-    if path.split('/').any(|p| p == "..") {
-        return Err(bad("the folder may not hold '..' segments"));
-    }
-    Ok((destination.to_owned(), path.to_owned()))
-}
-
-/// `s3://BUCKET/PREFIX` split into bucket and prefix.
-///
-/// # Errors
-/// [`OffsiteError::BadUrl`] for anything else.
-pub fn parse_s3_url(url: &str) -> Result<(String, String), OffsiteError> {
-    let bad = |why: &str| OffsiteError::BadUrl(url.to_owned(), why.to_owned());
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| bad("it does not start with s3://"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let valid_bucket = (3..=63).contains(&bucket.len())
-        && bucket
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && !bucket.starts_with(['-', '.'])
-        && !bucket.ends_with(['-', '.']);
-    if !valid_bucket {
-        return Err(bad(
-            "a bucket name is 3 to 63 lowercase letters, digits, '-' and '.'",
-        ));
-    }
-    let prefix = prefix.trim_matches('/');
-    if prefix.split('/').any(|p| p == ".." || p == ".") {
-        return Err(bad("the prefix may not hold '.' or '..' segments"));
-    }
-    Ok((bucket.to_owned(), prefix.to_owned()))
 }
 
 /// Every off-site location, by name, as saved in `offsite.toml`.
@@ -284,40 +193,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn s3_urls_are_split_and_checked() {
-        assert_eq!(
-            parse_s3_url("s3://backups/monitor-1/").unwrap(),
-            ("backups".into(), "monitor-1".into())
-        );
-        assert_eq!(
-            parse_s3_url("s3://my.bucket-2").unwrap(),
-            ("my.bucket-2".into(), String::new())
-        );
-        for bad in [
-            "backups/x",
-            "s3://B/x",
-            "s3://ab/x",
-            "s3://ok-bucket/../x",
-            "s3://-x-y/z",
-        ] {
-            assert!(parse_s3_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn the_book_keeps_locations_and_no_secret() {
         let dir = tempfile::tempdir().unwrap();
         let mut book = OffsiteBook::load(dir.path()).unwrap();
         let location = OffsiteLocation {
             name: "cold".into(),
             installation: "dir:/opt/server-monitor".into(),
-            store: OffsiteStore::S3 {
+            store: OffsiteStore::S3(S3Location {
                 bucket: "backups".into(),
                 prefix: "m1".into(),
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 region: "us-east-1".into(),
                 path_style: true,
-            },
+            }),
         };
         book.add(location.clone()).unwrap();
         assert!(matches!(

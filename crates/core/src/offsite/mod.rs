@@ -5,6 +5,7 @@
 
 pub mod askpass;
 pub mod credentials;
+pub mod kind;
 pub mod ledger;
 pub mod location;
 pub mod s3;

@@ -117,6 +117,13 @@ pub trait CopyStore {
         true
     }
 
+    /// Whether the checksum [`CopyStore::head`] answers for a copy of
+    /// `size` bytes is of its parts rather than of the whole file (S3's
+    /// multipart uploads), so only the push's own record can be compared.
+    fn checksum_of_parts(&self, _size: u64) -> bool {
+        false
+    }
+
     /// The store's lock for copies, if it has one.
     ///
     /// # Errors

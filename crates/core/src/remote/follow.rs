@@ -361,7 +361,7 @@ impl RemoteServer {
                     }
                     relogins += 1;
                     match self.login(&password) {
-                        Ok(_) => self.lock().renewed = true,
+                        Ok(_) => self.renewed(),
                         Err(e) => {
                             return Err(Unsettled::AuthLost(format!(
                                 "the server restarted, which invalidated the token, and the login after it failed: {e}"

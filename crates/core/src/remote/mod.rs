@@ -13,10 +13,12 @@ pub mod wire;
 
 mod error;
 mod http;
+mod url;
 
 pub use error::RemoteError;
 use http::*;
 pub use http::{MAX_BODY_BYTES, redact};
+pub use url::{UrlRefused, check_base_url, insecure_url};
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -56,73 +58,19 @@ pub struct RemoteServer {
     backups: Client,
     restores: Client,
     session: Mutex<Session>,
+    keeper: std::sync::OnceLock<TokenKeeper>,
 }
+
+/// Keeps the token a re-login renewed where the old one was (a profile's
+/// keychain entry), called at the renewal itself: nothing is left to a
+/// drop, where a failure could not be reported and a kill would lose it.
+pub type TokenKeeper = Box<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for RemoteServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RemoteServer")
             .field("base", &self.base)
             .finish_non_exhaustive()
-    }
-}
-
-/// Checks a server's base URL: `http://` or `https://`, a host, a valid
-/// port, no user name or password in it (they would be stored, printed and
-/// sent), no query or fragment, no path beyond `/`. Returns it without a
-/// trailing slash.
-///
-/// # Errors
-/// Why it is not a usable base URL.
-pub fn check_base_url(url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url.trim()).map_err(|e| format!("{e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!(
-            "the scheme is {}, not http or https",
-            parsed.scheme()
-        ));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("it names no host".to_owned());
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(
-            "it holds a user name or password: give the user with --username; the password is asked for by `login`".to_owned(),
-        );
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err("it has a query (?…) or a fragment (#…)".to_owned());
-    }
-    if parsed.path() != "/" && !parsed.path().is_empty() {
-        return Err(format!(
-            "it has a path ({}): give the server's base URL, like https://monitor.example.org:9083",
-            parsed.path()
-        ));
-    }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
-}
-
-/// Whether `url` would send a token in clear text to another machine:
-/// plain `http://` to a host that is not this one (`localhost`, 127.0.0.0/8,
-/// `::1`, judged on the parsed host, so `http://127.0.0.1@evil.example/` and
-/// `http://127.evil.example/` are flagged). An unparsable URL counts as
-/// insecure.
-pub fn insecure_url(url: &str) -> bool {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
-        return true;
-    };
-    if parsed.scheme() != "http" {
-        return false;
-    }
-    let Some(host) = parsed.host_str() else {
-        return true;
-    };
-    let ip = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<std::net::IpAddr>();
-    match ip {
-        Ok(ip) => !ip.is_loopback(),
-        Err(_) => host != "localhost",
     }
 }
 
@@ -154,7 +102,7 @@ impl RemoteServer {
     ) -> Result<Self, RemoteError> {
         let base_url = check_base_url(base_url).map_err(|reason| RemoteError::InvalidUrl {
             url: redact(base_url),
-            reason,
+            reason: reason.to_string(),
         })?;
         let base_url = base_url.as_str();
         let ca = match ca_cert {
@@ -197,6 +145,7 @@ impl RemoteServer {
             backups: build(BACKUP_TIMEOUT)?,
             restores: build(RESTORE_TIMEOUT)?,
             session: Mutex::new(Session::default()),
+            keeper: std::sync::OnceLock::new(),
         })
     }
 
@@ -215,7 +164,26 @@ impl RemoteServer {
         self.lock().password.is_some()
     }
 
-    /// The token obtained by a re-login during this session, to store.
+    /// Hands every token a re-login renews to `keeper` as it arrives (the
+    /// first keeper set stays).
+    pub fn set_token_keeper(&self, keeper: TokenKeeper) {
+        let _ = self.keeper.set(keeper);
+    }
+
+    /// Records that a re-login renewed the token, and hands it to the
+    /// keeper.
+    pub(crate) fn renewed(&self) {
+        let token = {
+            let mut session = self.lock();
+            session.renewed = true;
+            session.token.clone()
+        };
+        if let (Some(keeper), Some(token)) = (self.keeper.get(), token) {
+            keeper(&token);
+        }
+    }
+
+    /// The token obtained by a re-login during this session, if any.
     pub fn renewed_token(&self) -> Option<Zeroizing<String>> {
         let session = self.lock();
         session.renewed.then(|| session.token.clone()).flatten()
@@ -302,7 +270,7 @@ impl RemoteServer {
                     };
                     relogged = true;
                     self.login(&password)?;
-                    self.lock().renewed = true;
+                    self.renewed();
                 }
                 StatusCode::UNAUTHORIZED => return Err(RemoteError::AuthenticationRequired),
                 StatusCode::FORBIDDEN => return Err(RemoteError::NotAdmin),
@@ -518,52 +486,6 @@ fn made_by_post(before: &[ListItem], after: Vec<ListItem>) -> Option<(ListItem, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_base_url_is_a_scheme_and_a_host_and_nothing_else() {
-        assert_eq!(
-            check_base_url(" https://monitor.example.org:9083/ ").unwrap(),
-            "https://monitor.example.org:9083"
-        );
-        assert_eq!(
-            check_base_url("http://10.0.0.5").unwrap(),
-            "http://10.0.0.5"
-        );
-        for (url, why) in [
-            ("ftp://monitor.example.org", "the scheme is ftp"),
-            (
-                "https://admin:secret@monitor.example.org",
-                "user name or password",
-            ),
-            ("https://monitor.example.org/?x=1", "a query"),
-            ("https://monitor.example.org/#top", "a fragment"),
-            ("https://monitor.example.org/api", "it has a path (/api)"),
-        ] {
-            let refused = check_base_url(url).unwrap_err();
-            assert!(refused.contains(why), "{url}: {refused}");
-        }
-        assert!(check_base_url("not a url").is_err());
-    }
-
-    #[test]
-    fn only_plain_http_to_another_machine_is_insecure() {
-        for url in [
-            "https://monitor.example.org",
-            "http://localhost:9083",
-            "http://127.0.0.1",
-            "http://[::1]:8080",
-        ] {
-            assert!(!insecure_url(url), "{url}");
-        }
-        for url in [
-            "http://monitor.example.org",
-            "http://127.0.0.1@evil.example/",
-            "http://127.evil.example/",
-            "garbage",
-        ] {
-            assert!(insecure_url(url), "{url}");
-        }
-    }
 
     #[test]
     fn a_url_in_a_log_never_holds_a_password() {

@@ -4,14 +4,13 @@
 
 use serde::Serialize;
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::name::BackupName;
 use crate::local::backup::BackupOptions;
 use crate::local::catalog::{BackupCatalog, CatalogError, ListItem};
 use crate::local::ledger::VerifyDepth;
 use crate::local::verify::{self, VerifyReport};
 use crate::model::KindedMessage;
-use crate::progress::Progress;
 use crate::service::error::ServiceError;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection, needed_passphrase};
 use crate::targets::BackupDone;
@@ -60,8 +59,7 @@ pub fn backup(
     selection: &Selection,
     passphrases: &dyn PassphraseSource,
     options: &BackupOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<BackupSummary> {
     selection.require_existing()?;
     let passphrase = needed_passphrase(selection, passphrases, PassphraseUse::NewBackup)?;
@@ -69,9 +67,7 @@ pub fn backup(
         retention: options.retention.or(selection.retention()),
         ..options.clone()
     };
-    let done = selection
-        .target()
-        .backup(&passphrase, &options, clock, progress)?;
+    let done = selection.target().backup(&passphrase, &options, ctx)?;
     // (An SSH profile's engine says so itself.)
     let made_here = matches!(done, BackupDone::Local(_));
     let mut summary = BackupSummary::from(done);
@@ -79,7 +75,7 @@ pub fn backup(
         summary.warnings.insert(0, "encrypted with Server Monitor's well-known default passphrase: anyone who knows it can read this backup".to_owned());
     }
     if made_here {
-        summary.offsite = push_after_backup(selection, clock, progress);
+        summary.offsite = push_after_backup(selection, ctx);
         for failed in summary.offsite.iter().filter(|p| !p.ok) {
             if let Some(error) = &failed.error {
                 summary.warnings.push(format!(
@@ -96,8 +92,7 @@ pub fn backup(
 /// backup, one outcome per location; a failure is reported, never raised.
 fn push_after_backup(
     selection: &Selection,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Vec<crate::targets::OffsitePush> {
     use crate::service::offsite;
     let Ok(locations) = offsite::locations(Some(selection)) else {
@@ -114,8 +109,7 @@ fn push_after_backup(
                     after_backup: true,
                     ..Default::default()
                 },
-                clock,
-                progress,
+                ctx,
             ) {
                 Ok(reports) => crate::targets::OffsitePush {
                     location: location.name.clone(),
@@ -141,12 +135,12 @@ fn push_after_backup(
 ///
 /// # Errors
 /// A bad or unknown name, a backup that cannot be removed, a busy lock.
-pub fn delete(selection: &Selection, name: &str, clock: &dyn Clock) -> Result<()> {
+pub fn delete(selection: &Selection, name: &str, ctx: &OperationContext<'_>) -> Result<()> {
     find(selection, name)?;
     selection.target().delete(name)?;
     if let Ok(Some(data)) = selection.files_here() {
         crate::local::activity_log::ActivityLog::backup(data).append(
-            clock,
+            ctx,
             crate::local::activity_log::Level::Info,
             &format!("Deleted {name} by hand"),
         );
@@ -175,17 +169,14 @@ pub fn verify(
     name: &str,
     passphrases: &dyn PassphraseSource,
     depth: VerifyDepth,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<VerifyReport> {
     BackupName::parse(name).map_err(CatalogError::from)?;
     if let Some(data) = selection.files_here()? {
         BackupCatalog::scan(data)?.find(name)?;
     }
     let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
-    Ok(selection
-        .target()
-        .verify(name, &passphrase, depth, clock, progress)?)
+    Ok(selection.target().verify(name, &passphrase, depth, ctx)?)
 }
 
 /// One backup's result in [`verify_all`]'s report (`ok` with the report,
@@ -231,11 +222,10 @@ pub fn verify_all(
     selection: &Selection,
     passphrases: &dyn PassphraseSource,
     depth: VerifyDepth,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     each: &mut dyn FnMut(VerifyEvent<'_>),
 ) -> Result<VerifyAllReport> {
-    verify_names(selection, passphrases, depth, None, clock, progress, each)
+    verify_names(selection, passphrases, depth, None, ctx, each)
 }
 
 /// [`verify_all`] for the backups called `names` only (all when `None`),
@@ -248,8 +238,7 @@ pub fn verify_names(
     passphrases: &dyn PassphraseSource,
     depth: VerifyDepth,
     names: Option<&[String]>,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     each: &mut dyn FnMut(VerifyEvent<'_>),
 ) -> Result<VerifyAllReport> {
     let data = selection.installation()?;
@@ -266,7 +255,7 @@ pub fn verify_names(
     };
     for entry in catalog.entries().iter().filter(wanted) {
         let filename = entry.name.file_name().to_owned();
-        let result = match verify::verify_entry(data, entry, &passphrase, depth, clock, progress) {
+        let result = match verify::verify_entry(data, entry, &passphrase, depth, ctx) {
             Ok(r) => {
                 report.passed += 1;
                 VerifyResult {

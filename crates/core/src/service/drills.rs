@@ -1,11 +1,10 @@
 //! Proof that backups restore: restore drills and the scheduled rolling
 //! verification, for a selection.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::local::catalog::BackupCatalog;
 use crate::local::drill::{self, DrillReport};
 use crate::local::rolling::{self, RollingEntry};
-use crate::progress::Progress;
 use crate::service::backups::{VerifyAllReport, VerifyEvent, verify_names};
 use crate::service::error::ServiceError;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
@@ -22,8 +21,7 @@ pub fn drill(
     selection: &Selection,
     name: Option<&str>,
     passphrases: &dyn PassphraseSource,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<DrillReport> {
     // An unknown backup is refused before a passphrase is asked for.
     if let Some(data) = selection.files_here()? {
@@ -34,9 +32,7 @@ pub fn drill(
         }
     }
     let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
-    Ok(selection
-        .target()
-        .drill(name, &passphrase, clock, progress)?)
+    Ok(selection.target().drill(name, &passphrase, ctx)?)
 }
 
 /// The scheduled verification: a deep verification of the newest backup
@@ -48,8 +44,7 @@ pub fn drill(
 pub fn verify_rolling(
     selection: &Selection,
     passphrases: &dyn PassphraseSource,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     each: &mut dyn FnMut(VerifyEvent<'_>),
 ) -> Result<VerifyAllReport> {
     let data = selection.installation()?;
@@ -69,8 +64,7 @@ pub fn verify_rolling(
         passphrases,
         crate::local::ledger::VerifyDepth::Deep,
         Some(&names),
-        clock,
-        progress,
+        ctx,
         each,
     )
 }

@@ -4,7 +4,7 @@
 //! SSH, the server's API). The CLI's `health` and `storage` and the app's
 //! Health and Storage screens call these.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::model::{HealthReport, StorageReport};
 use crate::service::{Selection, ServiceError};
 
@@ -14,8 +14,11 @@ use crate::service::{Selection, ServiceError};
 ///
 /// # Errors
 /// The target cannot be reached (a server, SSH).
-pub fn health(selection: &Selection, clock: &dyn Clock) -> Result<HealthReport, ServiceError> {
-    Ok(selection.target().health(clock)?)
+pub fn health(
+    selection: &Selection,
+    ctx: &OperationContext<'_>,
+) -> Result<HealthReport, ServiceError> {
+    Ok(selection.target().health(ctx)?)
 }
 
 /// The sizes of the database, the backups and the data folder.

@@ -1,8 +1,10 @@
 //! The service layer: what both shells (the CLI and the desktop app) call,
 //! so a rule is written once and both behave the same. A shell builds a
 //! [`selection::Selection`] (a data folder or a profile), hands it to one
-//! function here with a [`selection::PassphraseSource`] of its own, and
-//! presents the typed result or the kinded [`ServiceError`].
+//! function here with a [`selection::PassphraseSource`] of its own and the
+//! run's [`crate::OperationContext`] (clock, progress and cancellation,
+//! secret store), and presents the typed result or the kinded
+//! [`ServiceError`].
 
 pub mod activity;
 pub mod backups;
@@ -11,6 +13,7 @@ pub mod error;
 pub mod fleet;
 pub mod inspect;
 pub mod offsite;
+pub mod profile_book;
 pub mod profiles;
 pub mod recovery;
 pub mod restore;
@@ -19,6 +22,9 @@ pub mod schedules;
 pub mod secrets;
 pub mod selection;
 pub mod session;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::{PassphraseUnavailable, ServiceError};
 pub use selection::{PassphraseSource, PassphraseUse, Selection, StoredPassphrase};

@@ -3,13 +3,12 @@
 //! composes the layers below once: the profile book, the target opened
 //! with its secrets, the passphrase under the one keychain rule.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
-use crate::keychain::{Keychain, SecretKind};
+use crate::keychain::SecretKind;
 use crate::local::layout::DataDir;
 use crate::local::retention::{self, PruneOutcome, RetentionPolicy};
 use crate::local::rotation::{self, RotationReport};
-use crate::progress::Progress;
 use crate::service::secrets::{self, PassphraseScope};
 use crate::service::selection::{Selection, StoredPassphrase};
 use crate::service::session::{PassphraseHome, SessionPassphrases};
@@ -65,12 +64,16 @@ pub fn passphrase_scope(name: &str) -> Result<PassphraseScope> {
 ///
 /// # Errors
 /// [`ServiceError::NoPassphraseStored`], keychain failures.
-pub fn passphrase(name: &str, session: &SessionPassphrases) -> Result<Passphrase> {
+pub fn passphrase(
+    name: &str,
+    session: &SessionPassphrases,
+    ctx: &OperationContext<'_>,
+) -> Result<Passphrase> {
     let scope = passphrase_scope(name)?;
     if let Some(kept) = session.get(&scope) {
         return Ok(kept);
     }
-    secrets::stored_passphrase(&Keychain::open()?, &scope)?
+    secrets::stored_passphrase(ctx.secrets(), &scope)?
         .ok_or_else(|| ServiceError::NoPassphraseStored(name.to_owned()))
 }
 
@@ -81,11 +84,9 @@ pub fn passphrase(name: &str, session: &SessionPassphrases) -> Result<Passphrase
 ///
 /// # Errors
 /// No such profile, the book cannot be saved.
-pub fn remove_profile(name: &str) -> Result<()> {
+pub fn remove_profile(name: &str, ctx: &OperationContext<'_>) -> Result<()> {
     book()?.remove(name)?;
-    if let Ok(keychain) = Keychain::open() {
-        keychain.forget_all(name);
-    }
+    ctx.secrets().forget_all(name);
     Ok(())
 }
 
@@ -152,12 +153,15 @@ pub fn create_demo(
     size_mib: u32,
     passphrase: &Passphrase,
     home: PassphraseHome<'_>,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<DemoCreated> {
     use crate::local::demo::{DemoOptions, create_demo};
     secrets::check_new_passphrase(passphrase)?;
     let keychain = match home {
-        PassphraseHome::Keychain => Some(Keychain::open()?),
+        PassphraseHome::Keychain => {
+            ctx.secrets().reachable()?;
+            Some(ctx.secrets())
+        }
         PassphraseHome::Session(_) => None,
     };
     let root = std::path::absolute(dir).map_err(|source| ServiceError::Io {
@@ -174,7 +178,7 @@ pub fn create_demo(
         size_bytes: u64::from(size_mib.max(1)) << 20,
         ..Default::default()
     };
-    let report = create_demo(&data, &options, clock.now()).inspect_err(|_| made.undo())?;
+    let report = create_demo(&data, &options, ctx.now()).inspect_err(|_| made.undo())?;
     book.add(
         name,
         Profile::new(ProfileTarget::Local {
@@ -184,7 +188,7 @@ pub fn create_demo(
     .inspect_err(|_| made.undo())?;
     let scope = PassphraseScope::for_profile(name, book.get(name)?);
     let kept = match (&keychain, home) {
-        (Some(keychain), _) => secrets::store_passphrase(keychain, &scope, passphrase),
+        (Some(keychain), _) => secrets::store_passphrase(*keychain, &scope, passphrase),
         (None, PassphraseHome::Session(session)) => Ok(session.keep(&scope, passphrase)?),
         (None, PassphraseHome::Keychain) => unreachable!("the keychain was opened above"),
     };
@@ -255,20 +259,18 @@ pub fn restore(
     confirmation: &str,
     service: &crate::service::restore::ServiceCommands,
     session: &SessionPassphrases,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestoreDone> {
     if confirmation != name {
         return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
     }
-    let selection = Selection::profile(name)?;
+    let selection = Selection::profile(name, ctx)?;
     crate::service::restore::restore(
         &selection,
         file,
-        &StoredPassphrase::new(&selection).with_session(session),
+        &StoredPassphrase::new(&selection, ctx).with_session(session),
         &service.options(),
-        clock,
-        progress,
+        ctx,
     )
 }
 
@@ -291,14 +293,14 @@ pub fn retention_policy(name: &str) -> Result<RetentionPolicy> {
 pub fn apply_retention(
     name: &str,
     policy: &RetentionPolicy,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<PruneOutcome> {
     let data = local_data(name)?;
     retention::save_policy(&data, policy).map_err(|source| ServiceError::Io {
         what: "cannot save the policy".to_owned(),
         source,
     })?;
-    Ok(retention::prune(&data, policy, clock)?)
+    Ok(retention::prune(&data, policy, ctx)?)
 }
 
 /// Where a profile's secrets are kept.
@@ -323,16 +325,21 @@ pub struct SecretStatus {
 
 /// Which secrets profile `name` has, in the keychain and in `session`,
 /// and how far an unfinished rotation of its backups got.
-pub fn secret_status(name: &str, session: &SessionPassphrases) -> SecretStatus {
+pub fn secret_status(
+    name: &str,
+    session: &SessionPassphrases,
+    ctx: &OperationContext<'_>,
+) -> SecretStatus {
     let rotation = local_data(name)
         .ok()
         .and_then(|data| rotation::in_progress(&data));
     let scope = passphrase_scope(name);
     let passphrase_in_session = scope.as_ref().is_ok_and(|s| session.get(s).is_some());
-    match Keychain::open().and_then(|keychain| {
+    let keychain = ctx.secrets();
+    match keychain.reachable().and_then(|()| {
         // A locked or refusing keychain opens but fails on the first read.
         let has_passphrase = match &scope {
-            Ok(scope) => secrets::stored_passphrase(&keychain, scope)?.is_some(),
+            Ok(scope) => secrets::stored_passphrase(keychain, scope)?.is_some(),
             Err(_) => false,
         };
         Ok((keychain, has_passphrase))
@@ -374,6 +381,7 @@ pub fn set_passphrase(
     passphrase: &Passphrase,
     home: PassphraseHome<'_>,
     new_set: bool,
+    ctx: &OperationContext<'_>,
 ) -> Result<()> {
     let scope = passphrase_scope(name)?;
     // The policy first: its refusals say more than "opens no backup".
@@ -400,9 +408,7 @@ pub fn set_passphrase(
         }
     }
     match home {
-        PassphraseHome::Keychain => {
-            secrets::store_passphrase(&Keychain::open()?, &scope, passphrase)?
-        }
+        PassphraseHome::Keychain => secrets::store_passphrase(ctx.secrets(), &scope, passphrase)?,
         PassphraseHome::Session(session) => session.keep(&scope, passphrase)?,
     }
     Ok(())
@@ -414,13 +420,14 @@ pub fn set_passphrase(
 ///
 /// # Errors
 /// Keychain failures.
-pub fn forget_passphrase(name: &str, session: &SessionPassphrases) -> Result<bool> {
+pub fn forget_passphrase(
+    name: &str,
+    session: &SessionPassphrases,
+    ctx: &OperationContext<'_>,
+) -> Result<bool> {
     let scope = passphrase_scope(name)?;
     let in_session = session.forget(&scope);
-    match Keychain::open()
-        .map_err(ServiceError::from)
-        .and_then(|k| Ok(secrets::forget_passphrase(&k, &scope)?))
-    {
+    match secrets::forget_passphrase(ctx.secrets(), &scope).map_err(ServiceError::from) {
         Ok(in_keychain) => Ok(in_session || in_keychain),
         Err(_) if in_session => Ok(true),
         Err(e) => Err(e),
@@ -436,8 +443,7 @@ pub fn rotate(
     name: &str,
     new: &Passphrase,
     session: &SessionPassphrases,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RotationReport> {
     let scope = passphrase_scope(name)?;
     // The new passphrase is kept where the old one was.
@@ -448,11 +454,10 @@ pub fn rotate(
     let (report, stored) = rotate_and_store(
         &local_data(name)?,
         &scope,
-        &passphrase(name, session)?,
+        &passphrase(name, session, ctx)?,
         new,
         home,
-        clock,
-        progress,
+        ctx,
     )?;
     stored?;
     Ok(report)
@@ -481,12 +486,11 @@ pub fn rotate_and_store(
     old: &Passphrase,
     new: &Passphrase,
     home: PassphraseHome<'_>,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<(RotationReport, Result<bool>)> {
     use crate::keychain::SecretKind;
     let keychain = match home {
-        PassphraseHome::Keychain => Keychain::open().ok(),
+        PassphraseHome::Keychain => ctx.secrets().reachable().ok().map(|()| ctx.secrets()),
         PassphraseHome::Session(_) => None,
     };
     if let Some(k) = &keychain {
@@ -496,21 +500,21 @@ pub fn rotate_and_store(
     let mut keep_new = || {
         let kept = match (home, &keychain) {
             (PassphraseHome::Session(session), _) => session.keep(scope, new).map_err(Into::into),
-            (PassphraseHome::Keychain, Some(k)) => secrets::store_passphrase(k, scope, new)
+            (PassphraseHome::Keychain, Some(k)) => secrets::store_passphrase(*k, scope, new)
                 .map_err(ServiceError::from)
                 .map(|()| {
                     let _ = k.forget(scope.label(), SecretKind::RotationPassphrase);
                 }),
-            (PassphraseHome::Keychain, None) => Keychain::open()
-                .map_err(ServiceError::from)
-                .and_then(|k| Ok(secrets::store_passphrase(&k, scope, new)?)),
+            (PassphraseHome::Keychain, None) => {
+                secrets::store_passphrase(ctx.secrets(), scope, new).map_err(ServiceError::from)
+            }
         };
         // No keychain at all: the caller holds the new passphrase.
         let go_on = kept.is_ok() || keychain.is_none();
         stored = Some(kept.map(|()| true));
         go_on
     };
-    let report = rotation::rotate(data, old, new, clock, progress, &mut keep_new);
+    let report = rotation::rotate(data, old, new, ctx, &mut keep_new);
     let report = match report {
         Ok(report) => report,
         Err(e) => {

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::service::error::ServiceError;
 use crate::service::profiles;
 use crate::service::session::SessionPassphrases;
@@ -44,7 +44,7 @@ pub fn recovery_sheet(
     name: &str,
     confirmation: &str,
     session: &SessionPassphrases,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<RecoverySheet> {
     if confirmation != name {
         return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
@@ -55,7 +55,7 @@ pub fn recovery_sheet(
     } else {
         "keychain"
     };
-    let passphrase = profiles::passphrase(name, session)?;
+    let passphrase = profiles::passphrase(name, session, ctx)?;
     let location = profiles::profile(name)?.target.location();
     let data = profiles::local_data(name).ok();
     let newest_backup = data.as_ref().and_then(|data| {
@@ -69,7 +69,7 @@ pub fn recovery_sheet(
     });
     if let Some(data) = &data {
         crate::local::activity_log::ActivityLog::backup(data).append(
-            clock,
+            ctx,
             crate::local::activity_log::Level::Info,
             &format!(
                 "The backup passphrase's recovery sheet was shown for profile {} (typed \
@@ -87,7 +87,7 @@ pub fn recovery_sheet(
         passphrase: passphrase.expose().to_owned(),
         kept_in: kept_in.to_owned(),
         newest_backup,
-        made_at: clock
+        made_at: ctx
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         how_to_decrypt: vec![

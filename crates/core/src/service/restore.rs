@@ -2,11 +2,10 @@
 //! found, a backup whose latest verification failed refused, the
 //! passphrase asked for only where it is needed.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::local::catalog::{BackupCatalog, ListItem};
 use crate::local::restore::RestoreOptions;
-use crate::progress::Progress;
 use crate::service::backups;
 use crate::service::error::ServiceError;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
@@ -67,8 +66,7 @@ pub fn plan(
     name: &str,
     passphrases: &dyn PassphraseSource,
     options: &RestoreOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestorePlanned> {
     restorable(selection, name)?;
     let passphrase = match selection.data_dir_unchecked() {
@@ -82,7 +80,7 @@ pub fn plan(
     };
     Ok(selection
         .target()
-        .plan_restore(name, passphrase.as_ref(), options, clock, progress)?)
+        .plan_restore(name, passphrase.as_ref(), options, ctx)?)
 }
 
 /// Restores `name`: locally the safe sequence (staged and checked copy,
@@ -97,8 +95,7 @@ pub fn restore(
     name: &str,
     passphrases: &dyn PassphraseSource,
     options: &RestoreOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestoreDone> {
     restorable(selection, name)?;
     let passphrase = match selection.is_remote() {
@@ -107,7 +104,7 @@ pub fn restore(
     };
     Ok(selection
         .target()
-        .restore(name, &passphrase, options, clock, progress)?)
+        .restore(name, &passphrase, options, ctx)?)
 }
 
 fn meta_has_counts(data: &crate::local::layout::DataDir, name: &str) -> bool {

@@ -2,7 +2,7 @@
 //! prune planned under the operation lock (so nothing changes between the
 //! plan the admin confirms and its deletions), then applied.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::local::layout::DataDir;
 use crate::local::lock::OperationLock;
 use crate::local::retention::{self, PruneOutcome, RetentionPlan, RetentionPolicy};
@@ -50,14 +50,14 @@ pub fn plan_prune(
     selection: &Selection,
     policy: &RetentionPolicy,
     request: PruneRequest,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<PlannedPrune> {
     let data = selection.installation()?.clone();
     let lock = match request.dry_run {
         true => None,
         false => Some(OperationLock::acquire(&data).map_err(retention::PruneError::from)?),
     };
-    let plan = retention::plan_for(&data, policy, clock)?;
+    let plan = retention::plan_for(&data, policy, ctx)?;
     if request.save_policy && !request.dry_run {
         retention::save_policy(&data, policy).map_err(|source| ServiceError::Io {
             what: format!("cannot save the policy in {}", data.state().display()),
@@ -74,7 +74,7 @@ pub fn plan_prune(
 impl PlannedPrune {
     /// Deletes what the plan deletes (a backup pinned meanwhile is kept),
     /// then releases the lock.
-    pub fn apply(self, clock: &dyn Clock) -> PruneOutcome {
-        retention::apply(&self.data, &self.plan, clock, "a prune")
+    pub fn apply(self, ctx: &OperationContext<'_>) -> PruneOutcome {
+        retention::apply(&self.data, &self.plan, ctx, "a prune")
     }
 }

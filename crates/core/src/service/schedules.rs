@@ -6,7 +6,7 @@
 //! (its own scripts do). The one API the CLI's `schedule` verb and the
 //! app's Settings call; the rules are in `local::schedule`.
 
-use crate::schedule::{ScheduleChange, ScheduleView};
+use crate::local::schedule::{ScheduleChange, ScheduleView};
 use crate::service::{Selection, ServiceError};
 
 /// Reads, installs or removes the selection's schedule, as `change` says.

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::context::SecretStore;
 use crate::format::crypto::Passphrase;
-use crate::keychain::{Keychain, KeychainError, SecretKind};
+use crate::keychain::{KeychainError, SecretKind};
 use crate::targets::profile::{Profile, ProfileTarget};
 
 /// Which keychain entry holds an installation's backup passphrase.
@@ -99,7 +100,7 @@ impl crate::KindedError for StoreError {
 /// # Errors
 /// When the keychain fails or is locked.
 pub fn stored_passphrase(
-    keychain: &Keychain,
+    keychain: &dyn SecretStore,
     scope: &PassphraseScope,
 ) -> Result<Option<Passphrase>, KeychainError> {
     for key in std::iter::once(&scope.primary).chain(scope.legacy.iter()) {
@@ -116,7 +117,7 @@ pub fn stored_passphrase(
 /// # Errors
 /// [`StoreError`].
 pub fn store_passphrase(
-    keychain: &Keychain,
+    keychain: &dyn SecretStore,
     scope: &PassphraseScope,
     passphrase: &Passphrase,
 ) -> Result<(), StoreError> {
@@ -133,7 +134,7 @@ pub fn store_passphrase(
 /// # Errors
 /// When the keychain fails or is locked.
 pub fn forget_passphrase(
-    keychain: &Keychain,
+    keychain: &dyn SecretStore,
     scope: &PassphraseScope,
 ) -> Result<bool, KeychainError> {
     let mut removed = false;

@@ -12,8 +12,8 @@
 
 use std::path::Path;
 
+use crate::context::{OperationContext, SecretStore};
 use crate::format::crypto::Passphrase;
-use crate::keychain::Keychain;
 use crate::local::layout::DataDir;
 use crate::local::retention::RetentionPolicy;
 use crate::service::error::ServiceError;
@@ -48,12 +48,12 @@ impl Selection {
     /// # Errors
     /// No such profile, a damaged book, a server profile that cannot be
     /// opened (URL, CA certificate).
-    pub fn profile(name: &str) -> Result<Selection, ServiceError> {
+    pub fn profile(name: &str, ctx: &OperationContext<'_>) -> Result<Selection, ServiceError> {
         let book = ProfileBook::load(&config_dir())?;
         let profile = book.get(name)?;
         Ok(Selection {
             label: name.to_owned(),
-            target: OpenedTarget::open(name, profile)?,
+            target: OpenedTarget::open(name, profile, ctx)?,
             scope: PassphraseScope::for_profile(name, profile),
             retention: profile.retention,
         })
@@ -168,17 +168,20 @@ pub trait PassphraseSource {
 }
 
 /// The passphrase kept for a selection (the app's source): this session's
-/// memory first (when no keychain could keep it), then the keychain.
+/// memory first (when no keychain could keep it), then the operation's
+/// secret store (the keychain).
 pub struct StoredPassphrase<'a> {
     selection: &'a Selection,
+    secrets: &'a dyn SecretStore,
     session: Option<&'a SessionPassphrases>,
 }
 
 impl<'a> StoredPassphrase<'a> {
-    /// The keychain's passphrase for `selection`.
-    pub fn new(selection: &'a Selection) -> Self {
+    /// The passphrase `ctx`'s secret store keeps for `selection`.
+    pub fn new(selection: &'a Selection, ctx: &OperationContext<'a>) -> Self {
         StoredPassphrase {
             selection,
+            secrets: ctx.secrets(),
             session: None,
         }
     }
@@ -197,7 +200,7 @@ impl PassphraseSource for StoredPassphrase<'_> {
         if let Some(kept) = self.session.and_then(|s| s.get(self.selection.scope())) {
             return Ok(kept);
         }
-        secrets::stored_passphrase(&Keychain::open()?, self.selection.scope())?
+        secrets::stored_passphrase(self.secrets, self.selection.scope())?
             .ok_or_else(|| ServiceError::NoPassphraseStored(self.selection.label().to_owned()))
     }
 }

@@ -1,6 +1,6 @@
 //! [`LocalTarget`]: a Server Monitor data directory on this machine.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::{self, BackupOptions};
 use crate::local::catalog::{BackupCatalog, ListItem};
@@ -11,7 +11,6 @@ use crate::local::ledger::{Ledger, VerifyDepth};
 use crate::local::lock::OperationLock;
 use crate::local::restore::{self, RestoreOptions};
 use crate::local::verify::{self, VerifyReport};
-use crate::progress::Progress;
 use crate::targets::{BackupDone, RestoreDone, RestorePlanned, Target, TargetError};
 
 /// A Server Monitor data directory on this machine.
@@ -37,8 +36,8 @@ impl Target for LocalTarget {
         self.data.root().display().to_string()
     }
 
-    fn health(&self, clock: &dyn Clock) -> Result<HealthReport, TargetError> {
-        Ok(health::health(&self.data, clock))
+    fn health(&self, ctx: &OperationContext<'_>) -> Result<HealthReport, TargetError> {
+        Ok(health::health(&self.data, ctx))
     }
 
     fn storage(&self) -> Result<StorageReport, TargetError> {
@@ -79,11 +78,10 @@ impl Target for LocalTarget {
         &self,
         passphrase: &Passphrase,
         options: &BackupOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<BackupDone, TargetError> {
         Ok(BackupDone::Local(Box::new(backup::create_backup(
-            &self.data, passphrase, options, clock, progress,
+            &self.data, passphrase, options, ctx,
         )?)))
     }
 
@@ -110,27 +108,23 @@ impl Target for LocalTarget {
         name: &str,
         passphrase: &Passphrase,
         depth: VerifyDepth,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<VerifyReport, TargetError> {
-        Ok(verify::verify(
-            &self.data, name, passphrase, depth, clock, progress,
-        )?)
+        Ok(verify::verify(&self.data, name, passphrase, depth, ctx)?)
     }
 
     fn drill(
         &self,
         name: Option<&str>,
         passphrase: &Passphrase,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<DrillReport, TargetError> {
         let catalog = BackupCatalog::scan(&self.data)?;
         match name {
             Some(name) => drop(catalog.find(name)?),
             None => drop(drill::default_backup(&catalog)?),
         }
-        Ok(drill::drill(&self.data, name, passphrase, clock, progress)?)
+        Ok(drill::drill(&self.data, name, passphrase, ctx)?)
     }
 
     fn set_pinned(&self, name: &str, pinned: bool) -> Result<(), TargetError> {
@@ -142,11 +136,10 @@ impl Target for LocalTarget {
         name: &str,
         passphrase: Option<&Passphrase>,
         options: &RestoreOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<RestorePlanned, TargetError> {
         Ok(RestorePlanned::Local(Box::new(restore::plan(
-            &self.data, name, passphrase, options, clock, progress,
+            &self.data, name, passphrase, options, ctx,
         )?)))
     }
 
@@ -155,11 +148,10 @@ impl Target for LocalTarget {
         name: &str,
         passphrase: &Passphrase,
         options: &RestoreOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<RestoreDone, TargetError> {
         Ok(RestoreDone::Local(Box::new(restore::restore(
-            &self.data, name, passphrase, options, clock, progress,
+            &self.data, name, passphrase, options, ctx,
         )?)))
     }
 }

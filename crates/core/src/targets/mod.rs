@@ -21,7 +21,7 @@ pub use over_ssh::SshTarget;
 pub use remote::{RemoteRestorePlan, RemoteTarget};
 
 use crate::KindedError;
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::{BackupError, BackupOptions, BackupReport};
 use crate::local::catalog::{CatalogError, ListItem};
@@ -31,7 +31,6 @@ use crate::local::ledger::VerifyDepth;
 use crate::local::lock::LockError;
 use crate::local::restore::{RestoreError, RestoreOptions, RestorePlan, RestoreReport};
 use crate::local::verify::{VerifyError, VerifyReport};
-use crate::progress::Progress;
 use crate::remote::follow::RemoteRestoreReport;
 use crate::remote::{RemoteBackup, RemoteError};
 
@@ -181,7 +180,7 @@ pub trait Target {
     /// What this target is, for humans (`/opt/server-monitor`, `https://…`).
     fn describe(&self) -> String;
     /// `GET /api/database/health`.
-    fn health(&self, clock: &dyn Clock) -> Result<HealthReport, TargetError>;
+    fn health(&self, ctx: &OperationContext<'_>) -> Result<HealthReport, TargetError>;
     /// `GET /api/database/storage`.
     fn storage(&self) -> Result<StorageReport, TargetError>;
     /// `GET /api/database/backups`, newest first.
@@ -213,8 +212,7 @@ pub trait Target {
         &self,
         passphrase: &Passphrase,
         options: &BackupOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<BackupDone, TargetError>;
     /// `DELETE /api/database/backups/{name}`.
     fn delete(&self, name: &str) -> Result<(), TargetError>;
@@ -226,8 +224,7 @@ pub trait Target {
         name: &str,
         passphrase: &Passphrase,
         depth: VerifyDepth,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<VerifyReport, TargetError>;
     /// A restore drill of `name` (default: the newest regular backup) into
     /// a private scratch folder where the backups are; recorded there.
@@ -235,8 +232,7 @@ pub trait Target {
         &self,
         name: Option<&str>,
         passphrase: &Passphrase,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<DrillReport, TargetError>;
     /// Pins or unpins backup `name` (retention never deletes a pinned one).
     fn set_pinned(&self, name: &str, pinned: bool) -> Result<(), TargetError>;
@@ -246,8 +242,7 @@ pub trait Target {
         name: &str,
         passphrase: Option<&Passphrase>,
         options: &RestoreOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<RestorePlanned, TargetError>;
     /// `POST /api/database/restore`, made safe.
     fn restore(
@@ -255,8 +250,7 @@ pub trait Target {
         name: &str,
         passphrase: &Passphrase,
         options: &RestoreOptions,
-        clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<RestoreDone, TargetError>;
 }
 

@@ -1,13 +1,14 @@
 //! [`OpenedTarget`]: the target a profile names, opened with its secrets,
 //! and the API login that stores a server's token.
 
+use crate::context::OperationContext;
 use crate::local::layout::DataDir;
 use crate::remote::{RemoteError, RemoteServer};
 use crate::targets::{LocalTarget, RemoteTarget, SshTarget, Target, TargetError};
 
-/// The target a profile names, opened with its secrets from the keychain
-/// (a remote profile's token and, if kept, password). A token renewed by a
-/// re-login is stored back in the keychain when this drops.
+/// The target a profile names, opened with its secrets from the operation's
+/// secret store (a remote profile's token and, if kept, password). A token
+/// renewed by a re-login is stored back there when it is renewed.
 // One per opened profile, short-lived: its size is no cost worth a box.
 #[allow(clippy::large_enum_variant)]
 pub enum OpenedTarget {
@@ -32,8 +33,9 @@ impl OpenedTarget {
     pub fn open(
         name: &str,
         profile: &crate::targets::profile::Profile,
+        ctx: &OperationContext<'_>,
     ) -> Result<Self, TargetError> {
-        Self::open_with(name, profile, crate::remote::READ_TIMEOUT, None)
+        Self::open_with(name, profile, ctx, crate::remote::READ_TIMEOUT, None)
     }
 
     /// [`OpenedTarget::open`] for a glance (the fleet's): each read of a
@@ -46,9 +48,10 @@ impl OpenedTarget {
     pub fn open_for_a_glance(
         name: &str,
         profile: &crate::targets::profile::Profile,
+        ctx: &OperationContext<'_>,
         limit: std::time::Duration,
     ) -> Result<Self, TargetError> {
-        Self::open_with(name, profile, limit, Some(limit))
+        Self::open_with(name, profile, ctx, limit, Some(limit))
     }
 
     /// The target with API reads bounded by `read_timeout` and its SSH
@@ -56,6 +59,7 @@ impl OpenedTarget {
     fn open_with(
         name: &str,
         profile: &crate::targets::profile::Profile,
+        ctx: &OperationContext<'_>,
         read_timeout: std::time::Duration,
         ssh_limit: Option<std::time::Duration>,
     ) -> Result<Self, TargetError> {
@@ -76,12 +80,12 @@ impl OpenedTarget {
                 };
                 Ok(OpenedTarget::Remote {
                     profile: name.to_owned(),
-                    target: Box::new(api_client(name, profile, &endpoint, read_timeout)?),
+                    target: Box::new(api_client(name, profile, &endpoint, ctx, read_timeout)?),
                 })
             }
             target @ ProfileTarget::Ssh { data_dir, api, .. } => {
                 let api = match api {
-                    Some(endpoint) => Some(api_client(name, profile, endpoint, read_timeout)?),
+                    Some(endpoint) => Some(api_client(name, profile, endpoint, ctx, read_timeout)?),
                     None => None,
                 };
                 // A glance bounded as an API read is: one server whose
@@ -95,6 +99,7 @@ impl OpenedTarget {
                     target.location(),
                     api,
                     &crate::targets::profile::config_dir(),
+                    ctx.shared_secrets(),
                 )))
             }
         }
@@ -144,14 +149,15 @@ pub fn sign_in(
     profile: &crate::targets::profile::Profile,
     password: &str,
     remember: bool,
+    ctx: &OperationContext<'_>,
 ) -> Result<(), TargetError> {
-    use crate::keychain::{Keychain, SecretKind};
-    let opened = OpenedTarget::open(name, profile)?;
+    use crate::keychain::SecretKind;
+    let opened = OpenedTarget::open(name, profile, ctx)?;
     let Some(target) = opened.api() else {
         return Err(RemoteError::NotRemote(name.to_owned()).into());
     };
     let token = target.server().login(password)?;
-    let keychain = Keychain::open()?;
+    let keychain = ctx.secrets();
     keychain.set(name, SecretKind::ApiToken, &token)?;
     if remember {
         keychain.set(name, SecretKind::Password, password)?;
@@ -161,49 +167,39 @@ pub fn sign_in(
     Ok(())
 }
 
-impl Drop for OpenedTarget {
-    fn drop(&mut self) {
-        use crate::keychain::{Keychain, SecretKind};
-        let profile = match self {
-            OpenedTarget::Remote { profile, .. } => profile.clone(),
-            OpenedTarget::Ssh(target) => target.name().to_owned(),
-            OpenedTarget::Local(_) => return,
-        };
-        if let Some(token) = self.api().and_then(|t| t.server().renewed_token())
-            && let Ok(keychain) = Keychain::open()
-        {
-            let _ = keychain.set(&profile, SecretKind::ApiToken, &token);
-        }
-    }
-}
-
 /// The client of a server's API `endpoint` for profile `name`, with the
-/// token and (if kept) password from the keychain, records of what its
-/// backups hold, and the profile's restore timeout.
+/// token and (if kept) password from the secret store (and a renewed token
+/// stored back there as it is renewed), records of what its backups hold,
+/// and the profile's restore timeout.
 fn api_client(
     name: &str,
     profile: &crate::targets::profile::Profile,
     endpoint: &crate::targets::profile::ApiEndpoint,
+    ctx: &OperationContext<'_>,
     read_timeout: std::time::Duration,
 ) -> Result<RemoteTarget, TargetError> {
-    use crate::keychain::{Keychain, SecretKind};
+    use crate::keychain::SecretKind;
     let server = RemoteServer::with_read_timeout(
         &endpoint.base_url,
         &endpoint.username,
         endpoint.ca_cert.as_deref(),
         read_timeout,
     )?;
-    match Keychain::open() {
-        Ok(keychain) => {
-            if let Ok(Some(token)) = keychain.get(name, SecretKind::ApiToken) {
-                server.set_token(&token);
-            }
-            if let Ok(Some(password)) = keychain.get(name, SecretKind::Password) {
-                server.set_password(&password);
-            }
-        }
+    let secrets = ctx.secrets();
+    match secrets.get(name, SecretKind::ApiToken) {
+        Ok(Some(token)) => server.set_token(&token),
+        Ok(None) => {}
         Err(e) => tracing::warn!("{e}; no stored token can be used"),
     }
+    if let Ok(Some(password)) = secrets.get(name, SecretKind::Password) {
+        server.set_password(&password);
+    }
+    let (keeper, profile_name) = (ctx.shared_secrets(), name.to_owned());
+    server.set_token_keeper(Box::new(move |token| {
+        if let Err(e) = keeper.set(&profile_name, SecretKind::ApiToken, token) {
+            tracing::warn!("{e}; the renewed token of {profile_name} is not kept");
+        }
+    }));
     let mut target = RemoteTarget::new(server);
     target.records_dir = Some(crate::targets::profile::config_dir());
     if let Some(seconds) = profile.restore_timeout_secs {
@@ -233,13 +229,15 @@ mod tests {
     #[test]
     fn only_a_glance_bounds_its_ssh_calls() {
         let profile = ssh_profile();
-        let opened = OpenedTarget::open("p", &profile).unwrap();
+        let clock = crate::clock::SystemClock;
+        let ctx = OperationContext::bare(&clock);
+        let opened = OpenedTarget::open("p", &profile, &ctx).unwrap();
         let OpenedTarget::Ssh(target) = &opened else {
             panic!("an SSH target");
         };
         assert_eq!(target.host().time_limit, None);
         let limit = std::time::Duration::from_secs(7);
-        let opened = OpenedTarget::open_for_a_glance("p", &profile, limit).unwrap();
+        let opened = OpenedTarget::open_for_a_glance("p", &profile, &ctx, limit).unwrap();
         let OpenedTarget::Ssh(target) = &opened else {
             panic!("an SSH target");
         };

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::BackupOptions;
 use crate::local::catalog::ListItem;
@@ -99,10 +99,11 @@ impl SshTarget {
         location: String,
         api: Option<RemoteTarget>,
         config_dir: &std::path::Path,
+        secrets: crate::context::SharedSecrets,
     ) -> Self {
         SshTarget {
             name: name.to_owned(),
-            pending: PendingOps::of_profile(config_dir, name),
+            pending: PendingOps::of_profile(config_dir, name, secrets),
             host,
             data_dir,
             location,
@@ -209,9 +210,9 @@ impl Target for SshTarget {
         self.location.clone()
     }
 
-    fn health(&self, clock: &dyn Clock) -> Result<HealthReport, TargetError> {
+    fn health(&self, ctx: &OperationContext<'_>) -> Result<HealthReport, TargetError> {
         if let Some(api) = &self.api {
-            match api.health(clock) {
+            match api.health(ctx) {
                 Ok(health) => return Ok(health),
                 Err(e) => tracing::warn!(
                     "{}: the API's health failed ({e}); asking over SSH",
@@ -302,8 +303,7 @@ impl Target for SshTarget {
         &self,
         passphrase: &Passphrase,
         options: &BackupOptions,
-        _clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<BackupDone, TargetError> {
         let compression = serde_json::to_value(options.compression)
             .ok()
@@ -316,8 +316,7 @@ impl Target for SshTarget {
         if options.allow_default_passphrase {
             verb.push("--allow-default-passphrase");
         }
-        let (mut summary, notes): (BackupSummary, _) =
-            self.change(&verb, Some(passphrase), progress)?;
+        let (mut summary, notes): (BackupSummary, _) = self.change(&verb, Some(passphrase), ctx)?;
         summary.warnings.extend(notes);
         Ok(BackupDone::Ssh(Box::new(summary)))
     }
@@ -334,15 +333,14 @@ impl Target for SshTarget {
         name: &str,
         passphrase: &Passphrase,
         depth: VerifyDepth,
-        _clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<VerifyReport, TargetError> {
         let mut verb = vec!["verify", name];
         if depth == VerifyDepth::Deep {
             verb.push("--deep");
         }
         let (Report { mut report }, notes): (Report<VerifyReport>, _) =
-            self.change(&verb, Some(passphrase), progress)?;
+            self.change(&verb, Some(passphrase), ctx)?;
         report.warnings.extend(notes);
         Ok(report)
     }
@@ -351,15 +349,14 @@ impl Target for SshTarget {
         &self,
         name: Option<&str>,
         passphrase: &Passphrase,
-        _clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<DrillReport, TargetError> {
         let mut verb = vec!["drill"];
         verb.extend(name);
         // (Cut-off operations' notes are logged by `change`; a drill
         // report has no warnings to carry them.)
         let (Report { report }, _): (Report<DrillReport>, _) =
-            self.change(&verb, Some(passphrase), progress)?;
+            self.change(&verb, Some(passphrase), ctx)?;
         Ok(report)
     }
 
@@ -376,12 +373,11 @@ impl Target for SshTarget {
         name: &str,
         passphrase: Option<&Passphrase>,
         options: &RestoreOptions,
-        _clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<RestorePlanned, TargetError> {
         let mut verb = vec!["restore", name, "--dry-run"];
         push_commands(&mut verb, options);
-        let Plan { plan } = self.read::<Plan<RestorePlan>>(&verb, passphrase, progress)?;
+        let Plan { plan } = self.read::<Plan<RestorePlan>>(&verb, passphrase, ctx)?;
         Ok(RestorePlanned::Ssh(Box::new(SshRestorePlan {
             plan,
             location: self.location.clone(),
@@ -394,13 +390,12 @@ impl Target for SshTarget {
         name: &str,
         passphrase: &Passphrase,
         options: &RestoreOptions,
-        _clock: &dyn Clock,
-        progress: &dyn Progress,
+        ctx: &OperationContext<'_>,
     ) -> Result<RestoreDone, TargetError> {
         let mut verb = vec!["--yes", "restore", name];
         push_commands(&mut verb, options);
         let (Report { mut report }, notes): (Report<RestoreReport>, _) =
-            self.change(&verb, Some(passphrase), progress)?;
+            self.change(&verb, Some(passphrase), ctx)?;
         report.warnings.extend(notes);
         Ok(RestoreDone::Local(Box::new(report)))
     }

@@ -335,7 +335,7 @@ impl ProfileBook {
         };
         if let Some(base_url) = base_url {
             *base_url = crate::remote::check_base_url(base_url).map_err(|reason| {
-                ProfileError::InvalidUrl(crate::remote::redact(base_url), reason)
+                ProfileError::InvalidUrl(crate::remote::redact(base_url), reason.to_string())
             })?;
         }
         self.profiles.insert(name.to_owned(), profile);
@@ -398,5 +398,80 @@ mod tests {
             check_installation(other.path()).is_ok(),
             "data/servers.db is enough"
         );
+    }
+
+    fn server(url: &str) -> Profile {
+        Profile::new(ProfileTarget::Remote {
+            base_url: url.into(),
+            username: "admin".into(),
+            ca_cert: None,
+        })
+    }
+
+    #[test]
+    fn a_saved_book_is_read_back_whole_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = ProfileBook::load(dir.path()).unwrap();
+        assert!(book.profiles().is_empty(), "no file: an empty book");
+        book.add("edge", server("https://monitor.example.org:9083/"))
+            .unwrap();
+        let again = ProfileBook::load(dir.path()).unwrap();
+        let ProfileTarget::Remote { base_url, .. } = &again.get("edge").unwrap().target else {
+            panic!("a server profile");
+        };
+        assert_eq!(
+            base_url, "https://monitor.example.org:9083",
+            "kept without its slash"
+        );
+        let mode = std::fs::metadata(dir.path().join("profiles.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0);
+    }
+
+    #[test]
+    fn names_and_urls_are_checked_before_anything_is_saved() {
+        use crate::KindedError;
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = ProfileBook::load(dir.path()).unwrap();
+        for bad in ["", ".hidden", "a/b", "a b", &"x".repeat(65)] {
+            let err = book.add(bad, server("https://m.example.org")).unwrap_err();
+            assert_eq!(err.kind(), "invalid_profile_name", "{bad:?}");
+        }
+        let err = book
+            .add("leaky", server("https://admin:s3cret@m.example.org"))
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_url");
+        assert!(!err.to_string().contains("s3cret"), "redacted: {err}");
+        book.add("edge", server("https://m.example.org")).unwrap();
+        let err = book
+            .add("edge", server("https://n.example.org"))
+            .unwrap_err();
+        assert_eq!(err.kind(), "profile_exists");
+        assert_eq!(book.get("nope").unwrap_err().kind(), "profile_not_found");
+        assert_eq!(ProfileBook::load(dir.path()).unwrap().profiles().len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_book_is_named_not_taken_for_an_empty_one() {
+        use crate::KindedError;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("profiles.toml"), "[profiles.edge\nbroken").unwrap();
+        let err = ProfileBook::load(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), "malformed_config", "{err}");
+        assert!(err.to_string().contains("profiles.toml"));
+    }
+
+    #[test]
+    fn a_removed_profile_is_gone_from_the_saved_book() {
+        use crate::KindedError;
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = ProfileBook::load(dir.path()).unwrap();
+        book.add("edge", server("https://m.example.org")).unwrap();
+        book.remove("edge").unwrap();
+        assert!(ProfileBook::load(dir.path()).unwrap().profiles().is_empty());
+        assert_eq!(book.remove("edge").unwrap_err().kind(), "profile_not_found");
     }
 }

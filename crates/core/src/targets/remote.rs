@@ -2,7 +2,7 @@
 //! with the safe remote restore (followed until settled, judged from
 //! evidence) and its plan in words.
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::local::backup::BackupOptions;
 use crate::local::catalog::ListItem;
@@ -11,7 +11,6 @@ use crate::local::health::{HealthReport, StorageReport};
 use crate::local::ledger::VerifyDepth;
 use crate::local::restore::RestoreOptions;
 use crate::local::verify::VerifyReport;
-use crate::progress::Progress;
 use crate::remote::follow::FollowPolicy;
 use crate::remote::records::ContentRecords;
 use crate::remote::{RemoteError, RemoteServer};
@@ -78,7 +77,7 @@ impl Target for RemoteTarget {
         self.server.base_url().to_owned()
     }
 
-    fn health(&self, _clock: &dyn Clock) -> Result<HealthReport, TargetError> {
+    fn health(&self, _ctx: &OperationContext<'_>) -> Result<HealthReport, TargetError> {
         Ok(self.server.health()?)
     }
 
@@ -95,8 +94,7 @@ impl Target for RemoteTarget {
         &self,
         _passphrase: &Passphrase,
         _options: &BackupOptions,
-        _clock: &dyn Clock,
-        _progress: &dyn Progress,
+        _ctx: &OperationContext<'_>,
     ) -> Result<BackupDone, TargetError> {
         let made = self.server.backup()?;
         self.record(&made.item, made.content.as_ref());
@@ -113,8 +111,7 @@ impl Target for RemoteTarget {
         _name: &str,
         _passphrase: &Passphrase,
         _depth: VerifyDepth,
-        _clock: &dyn Clock,
-        _progress: &dyn Progress,
+        _ctx: &OperationContext<'_>,
     ) -> Result<VerifyReport, TargetError> {
         Err(TargetError::NotThroughApi {
             location: self.server.base_url().to_owned(),
@@ -127,8 +124,7 @@ impl Target for RemoteTarget {
         &self,
         _name: Option<&str>,
         _passphrase: &Passphrase,
-        _clock: &dyn Clock,
-        _progress: &dyn Progress,
+        _ctx: &OperationContext<'_>,
     ) -> Result<DrillReport, TargetError> {
         Err(TargetError::NotThroughApi {
             location: self.server.base_url().to_owned(),
@@ -177,8 +173,7 @@ impl Target for RemoteTarget {
         name: &str,
         _passphrase: Option<&Passphrase>,
         _options: &RestoreOptions,
-        _clock: &dyn Clock,
-        _progress: &dyn Progress,
+        _ctx: &OperationContext<'_>,
     ) -> Result<RestorePlanned, TargetError> {
         crate::format::name::BackupName::parse(name).map_err(RemoteError::from)?;
         let listed = self.server.list()?;
@@ -233,8 +228,7 @@ impl Target for RemoteTarget {
         name: &str,
         _passphrase: &Passphrase,
         _options: &RestoreOptions,
-        _clock: &dyn Clock,
-        _progress: &dyn Progress,
+        _ctx: &OperationContext<'_>,
     ) -> Result<RestoreDone, TargetError> {
         let records = self.records_dir.as_deref().map(ContentRecords::load);
         let record_of = |item: &ListItem| {

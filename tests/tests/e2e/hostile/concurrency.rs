@@ -2,6 +2,7 @@
 //! verify, another operation holding the lock.
 
 use super::*;
+use backupdesk_core::OperationContext;
 
 /// Case 1: a writer holds the live database longer than the swap waits.
 /// The copy gives up, SQLite rolls its half-done copy back, and nothing
@@ -39,8 +40,7 @@ fn a_restore_that_gives_up_on_a_locked_database_keeps_what_the_service_committed
         &name,
         &Passphrase::new(PASSPHRASE.to_owned()),
         &options,
-        &SystemClock,
-        &NoProgress,
+        &OperationContext::bare(&SystemClock),
     )
     .unwrap_err();
     done_tx.send(()).unwrap();
@@ -64,8 +64,8 @@ fn a_restore_that_gives_up_on_a_locked_database_keeps_what_the_service_committed
     assert_eq!(sqlite3_integrity(&inst.data.database()), "ok");
 }
 
-use backupdesk_core::catalog::BackupCatalog;
-use backupdesk_core::ledger::{Ledger, VerifyDepth};
+use backupdesk_core::local::catalog::BackupCatalog;
+use backupdesk_core::local::ledger::{Ledger, VerifyDepth};
 
 /// Case 12: a backup pruned while `verify --all` runs is not recorded
 /// as failed (it is gone, which is no fault of a backup).
@@ -77,13 +77,12 @@ fn a_backup_removed_during_verify_is_not_recorded_as_failed() {
     let entry = catalog.find(&name).unwrap().clone();
     // The prune runs between the listing and this backup's turn.
     std::fs::remove_file(&entry.path).unwrap();
-    let err = backupdesk_core::verify::verify_entry(
+    let err = backupdesk_core::local::verify::verify_entry(
         &inst.data,
         &entry,
         &Passphrase::new(PASSPHRASE.to_owned()),
         VerifyDepth::Deep,
-        &SystemClock,
-        &NoProgress,
+        &OperationContext::bare(&SystemClock),
     )
     .unwrap_err();
     assert!(!err.is_backup_fault(), "{err}");
@@ -102,7 +101,7 @@ fn a_backup_removed_during_verify_is_not_recorded_as_failed() {
 /// killed process blocks nothing (the kernel released its lock).
 #[test]
 fn a_held_lock_makes_every_changing_verb_busy_and_a_stale_one_blocks_nothing() {
-    use backupdesk_core::lock::OperationLock;
+    use backupdesk_core::local::lock::OperationLock;
     let (inst, name) = installation_with_backup();
     let changing: [&[&str]; 4] = [
         &["backup"],
@@ -183,7 +182,7 @@ fn two_backups_at_once_make_one_backup_and_one_busy() {
 /// the pin again under the ledger's lock.
 #[test]
 fn a_backup_pinned_while_a_prune_runs_is_kept() {
-    use backupdesk_core::retention::{RetentionPolicy, apply, plan_for};
+    use backupdesk_core::local::retention::{RetentionPolicy, apply, plan_for};
     let inst = Installation::demo(MIB, JournalMode::Wal);
     let older = inst.backup();
     std::thread::sleep(Duration::from_millis(1100));
@@ -195,7 +194,7 @@ fn a_backup_pinned_while_a_prune_runs_is_kept() {
         monthly: 0,
         pre_restore: 0,
     };
-    let plan = plan_for(&inst.data, &policy, &SystemClock).unwrap();
+    let plan = plan_for(&inst.data, &policy, &OperationContext::bare(&SystemClock)).unwrap();
     assert!(
         plan.decisions
             .iter()
@@ -204,7 +203,12 @@ fn a_backup_pinned_while_a_prune_runs_is_kept() {
     );
     // The pin arrives between the plan and the deletion.
     assert_eq!(inst.json(&["pin", &older]).0, 0);
-    let outcome = apply(&inst.data, &plan, &SystemClock, "a prune");
+    let outcome = apply(
+        &inst.data,
+        &plan,
+        &OperationContext::bare(&SystemClock),
+        "a prune",
+    );
     assert!(outcome.deleted.is_empty(), "{outcome:?}");
     assert!(
         outcome

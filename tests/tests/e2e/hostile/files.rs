@@ -407,7 +407,8 @@ fn a_staged_snapshot_is_private_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let inst = Installation::demo(MIB, JournalMode::Delete);
     let dest = inst.dir.path().join("copy-snapshot.db");
-    backupdesk_core::snapshot::take_snapshot(&inst.data.database(), &dest, &NoProgress).unwrap();
+    backupdesk_core::local::snapshot::take_snapshot(&inst.data.database(), &dest, &NoProgress)
+        .unwrap();
     let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }

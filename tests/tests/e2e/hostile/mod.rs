@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 use backupdesk_core::{
     KindedError,
     clock::SystemClock,
-    crypto::Passphrase,
-    demo::JournalMode,
+    format::crypto::Passphrase,
+    local::demo::JournalMode,
+    local::restore::{RestoreOptions, restore},
     progress::NoProgress,
-    restore::{RestoreOptions, restore},
 };
 
 pub(crate) use crate::support::*;
@@ -54,7 +54,7 @@ pub(crate) fn assert_fails(inst: &Installation, args: &[&str], kind: &str) -> St
 
 /// A 2 MiB WAL-mode installation with one backup.
 pub(crate) fn installation_with_backup() -> (Installation, String) {
-    let inst = Installation::demo(2 * MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(2 * MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let name = inst.backup();
     (inst, name)
 }

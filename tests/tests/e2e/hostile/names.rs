@@ -106,7 +106,7 @@ fn names_that_escape_the_folder_or_are_not_backups_are_refused_by_every_verb() {
 #[test]
 fn a_name_with_a_nul_is_refused_by_the_catalog() {
     let (inst, good) = installation_with_backup();
-    let catalog = backupdesk_core::catalog::BackupCatalog::scan(&inst.data).unwrap();
+    let catalog = backupdesk_core::local::catalog::BackupCatalog::scan(&inst.data).unwrap();
     for bad in [format!("{good}\0x"), "\0".to_owned()] {
         let err = catalog.find(&bad).unwrap_err();
         assert_eq!(

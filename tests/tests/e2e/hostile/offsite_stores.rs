@@ -20,7 +20,7 @@ use crate::offsite_sftp::{add_sftp, folder_of};
 #[test]
 fn offsite_a_copy_replaced_in_the_bucket_never_replaces_a_local_backup() {
     let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let first = inst.backup();
     std::thread::sleep(Duration::from_millis(1100));
     let second = inst.backup();
@@ -67,7 +67,7 @@ fn offsite_a_copy_replaced_in_the_bucket_never_replaces_a_local_backup() {
 fn offsite_a_link_planted_at_an_sftp_part_is_never_written_through() {
     let sshd = Sshd::start();
     let folder = folder_of(&sshd);
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let name = inst.backup();
     assert_eq!(add_sftp(&inst, &sshd, "far", &folder).0, 0);
     let precious = sshd.dir.path().join("precious");
@@ -190,7 +190,7 @@ fn answer(mut stream: std::net::TcpStream, how: Misbehaviour, object: &str) {
 
 /// An installation with one backup and location `hostile` at `url`.
 fn with_hostile_location(url: &str) -> (Installation, String) {
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let name = inst.backup();
     let (code, out) = json(
         &inst,
@@ -299,7 +299,7 @@ fn offsite_a_download_without_end_or_at_a_crawl_is_stopped_and_leaves_nothing() 
 #[test]
 fn offsite_a_hand_edited_location_name_never_reaches_a_path() {
     let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     add_location(&inst, &moto, "cold");
     let config = inst.dir.path().join("config");
     let book = config.join("offsite.toml");
@@ -343,7 +343,7 @@ fn offsite_a_hand_edited_location_name_never_reaches_a_path() {
 #[test]
 fn offsite_names_only_ever_listed_leave_the_ledger_when_the_store_drops_them() {
     let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let name = inst.backup();
     add_location(&inst, &moto, "cold");
     let (code, out) = json(&inst, &["offsite", "push"]);
@@ -387,7 +387,7 @@ fn offsite_names_only_ever_listed_leave_the_ledger_when_the_store_drops_them() {
 #[test]
 fn offsite_a_killed_deep_check_leaves_no_plaintext_the_next_run_keeps() {
     let moto = Moto::start(BUCKET);
-    let inst = Installation::demo(32 * MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(32 * MIB, backupdesk_core::local::demo::JournalMode::Wal);
     inst.backup();
     add_location(&inst, &moto, "cold");
     let (code, out) = json(&inst, &["offsite", "push"]);

@@ -170,12 +170,12 @@ echo "verified with the keychain's passphrase"
 #[test]
 fn ssh_an_install_that_cannot_be_written_says_so_and_changes_nothing() {
     let sshd = Sshd::start();
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let laptop = Laptop::new(sshd.trusting_config());
     let full = sshd.dir.path().join("tiny");
     let _tiny = mount_tmpfs(&full, "1m");
     let engine = full.join("backupdesk");
-    let schema = backupdesk_core::target::ssh::JSON_SCHEMA;
+    let schema = backupdesk_core::targets::ssh::JSON_SCHEMA;
     script(
         &engine,
         &format!("echo 'backupdesk 0.0.1-old (json {schema})'"),
@@ -415,7 +415,7 @@ fn ssh_a_server_with_no_room_for_the_answer_is_told_before_anything_runs() {
         ))
         .status();
     let sshd = Sshd::start_with_home(home.path());
-    let inst = Installation::demo(MIB, backupdesk_core::demo::JournalMode::Wal);
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let laptop = Laptop::new(sshd.trusting_config());
     laptop.add("srv", "sm-test", inst.root(), &engine_path(&sshd));
     let (code, out) = laptop.json(&["profile", "install", "srv", "--yes"]);

@@ -1,12 +1,12 @@
 //! A realistic backup history, as an installation has after weeks of use:
 //! the screenshots and layout tests judge the app on it, as users see it.
 
+use backupdesk_core::OperationContext;
 use std::path::Path;
 
 use backupdesk_core::clock::FixedClock;
-use backupdesk_core::crypto::Passphrase;
-use backupdesk_core::ledger::VerifyDepth;
-use backupdesk_core::progress::NoProgress;
+use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::local::ledger::VerifyDepth;
 use backupdesk_core::service::{PassphraseSource, PassphraseUse, Selection, ServiceError, backups};
 use chrono::{Duration, Timelike, Utc};
 
@@ -58,8 +58,7 @@ pub fn realistic_history(root: &Path, passphrase: &'static str) -> History {
                 &made[made.len() - 3],
                 &source,
                 &Default::default(),
-                &at(when + Duration::hours(15)),
-                &NoProgress,
+                &OperationContext::bare(&at(when + Duration::hours(15))),
             )
             .expect("a restore in the history");
         }
@@ -69,7 +68,13 @@ pub fn realistic_history(root: &Path, passphrase: &'static str) -> History {
         }
     }
     let verify = |name: &str, depth, when| {
-        backups::verify(&selection, name, &source, depth, &at(when), &NoProgress)
+        backups::verify(
+            &selection,
+            name,
+            &source,
+            depth,
+            &OperationContext::bare(&at(when)),
+        )
     };
     for name in &made[made.len() - 14..] {
         verify(name, VerifyDepth::Quick, today).expect("a quick verification");
@@ -84,8 +89,13 @@ pub fn realistic_history(root: &Path, passphrase: &'static str) -> History {
     let failed = made[30].clone();
     flip_last_byte(&root.join("data/backups").join(&failed));
     assert!(verify(&failed, VerifyDepth::Quick, today).is_err());
-    backupdesk_core::service::drills::drill(&selection, None, &source, &at(today), &NoProgress)
-        .expect("a restore drill of the newest backup");
+    backupdesk_core::service::drills::drill(
+        &selection,
+        None,
+        &source,
+        &OperationContext::bare(&at(today)),
+    )
+    .expect("a restore drill of the newest backup");
     History {
         backups: made,
         failed,
@@ -95,11 +105,11 @@ pub fn realistic_history(root: &Path, passphrase: &'static str) -> History {
 
 fn backup(selection: &Selection, source: &Given, clock: &FixedClock) -> String {
     // Kept as a "keep 60 days" policy would: no prune between them.
-    let options = backupdesk_core::backup::BackupOptions {
+    let options = backupdesk_core::local::backup::BackupOptions {
         prune_after: false,
         ..Default::default()
     };
-    backups::backup(selection, source, &options, clock, &NoProgress)
+    backups::backup(selection, source, &options, &OperationContext::bare(clock))
         .expect("a backup of the history")
         .filename
 }

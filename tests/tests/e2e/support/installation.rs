@@ -2,8 +2,8 @@
 //! copied), the CLI, and file-state fingerprints.
 
 use backupdesk_core::clock::FixedClock;
-use backupdesk_core::demo::{DemoOptions, JournalMode, create_demo};
-use backupdesk_core::layout::DataDir;
+use backupdesk_core::local::demo::{DemoOptions, JournalMode, create_demo};
+use backupdesk_core::local::layout::DataDir;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::PermissionsExt;

@@ -27,6 +27,9 @@ use crate::progress::{Phase, Progress};
 mod decrypt;
 pub use decrypt::{Decrypted, check_passphrase, decrypt};
 
+#[cfg(test)]
+mod tests;
+
 /// Buffer size for streaming: large enough to be fast, small enough to keep
 /// memory flat (sequoia's default of 25 MiB costs ~170 MB RSS on decrypt).
 pub const STREAM_BUFFER: usize = 1 << 20;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::KindedError;
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::{self, Compression, CryptoError, Passphrase};
 use crate::format::hashing::{HashingWriter, SharedDigest};
 use crate::format::meta::BackupMeta;
@@ -20,7 +20,6 @@ use crate::local::page_cache::DropBehind;
 use crate::local::retention::{self, PruneOutcome};
 use crate::local::snapshot::{self, SnapshotError};
 use crate::local::staging::{StagedFile, Staging};
-use crate::progress::Progress;
 use crate::publish::{
     PART_PREFIX, PART_SUFFIX, PartFile, create_private_file, ensure_private_dir, is_not_writable,
     is_storage_full, part_path, sync_dir,
@@ -214,19 +213,18 @@ pub fn remove_leftovers(data: &DataDir, staging: &Staging) -> usize {
 /// # Errors
 /// See [`BackupError`]; on any error nothing new is listed and nothing
 /// existing changed. A failure is also written to `logs/backup.log`.
-#[tracing::instrument(skip(passphrase, clock, progress), fields(root = %data.root().display()))]
+#[tracing::instrument(skip(passphrase, ctx), fields(root = %data.root().display()))]
 pub fn create_backup(
     data: &DataDir,
     passphrase: &Passphrase,
     options: &BackupOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<BackupReport, BackupError> {
     let log = ActivityLog::backup(data);
-    let result = run(data, passphrase, options, clock, progress);
+    let result = run(data, passphrase, options, ctx);
     match &result {
         Ok(report) => log.append(
-            clock,
+            ctx,
             Level::Info,
             &format!(
                 "Backup created: {} ({} bytes, sha256 {})",
@@ -235,7 +233,7 @@ pub fn create_backup(
                 report.meta.checksum_sha256
             ),
         ),
-        Err(e) => log.append(clock, Level::Error, &format!("Backup failed: {e}")),
+        Err(e) => log.append(ctx, Level::Error, &format!("Backup failed: {e}")),
     }
     result
 }
@@ -244,8 +242,7 @@ fn run(
     data: &DataDir,
     passphrase: &Passphrase,
     options: &BackupOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<BackupReport, BackupError> {
     check_passphrase(passphrase, options)?;
     snapshot::check_is_sqlite(&data.database())?;
@@ -258,8 +255,7 @@ fn run(
         &staging,
         passphrase,
         options,
-        clock,
-        progress,
+        ctx,
         SnapshotSource::PinnedInPlace,
     )?;
     drop(snapshot);
@@ -274,10 +270,10 @@ fn run(
                     &options
                         .retention
                         .unwrap_or_else(|| retention::saved_policy(data)),
-                    clock,
+                    ctx,
                 );
                 let outcome =
-                    retention::apply(data, &plan, clock, "the automatic retention after a backup");
+                    retention::apply(data, &plan, ctx, "the automatic retention after a backup");
                 for (name, error) in &outcome.failed {
                     report
                         .warnings
@@ -349,16 +345,15 @@ pub(crate) fn backup_locked(
     staging: &Staging,
     passphrase: &Passphrase,
     options: &BackupOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     source: SnapshotSource,
 ) -> Result<(BackupReport, Option<StagedFile>), BackupError> {
     let started = Instant::now();
     check_passphrase(passphrase, options)?;
     let backups = data.backups();
     ensure_private_dir(&backups).map_err(folder_error(&backups))?;
-    let (now, name) = free_name(&backups, options.kind, clock)?;
-    let read = read_snapshot(data, staging, options, progress, source)?;
+    let (now, name) = free_name(&backups, options.kind, ctx)?;
+    let read = read_snapshot(data, staging, options, ctx, source)?;
     let snapshot_read = read.how;
     let info = read.info.clone();
     let staged = read.staged;
@@ -369,7 +364,7 @@ pub(crate) fn backup_locked(
         read.size,
         passphrase,
         options,
-        progress,
+        ctx,
     )?;
     // The database is let go only now: it was read until the end.
     drop(read.held);

@@ -4,6 +4,7 @@
 //! (`.meta` before `.gpg`, atomically), with the name chosen free.
 
 use super::*;
+use crate::context::OperationContext;
 
 /// Stage **read**'s outcome: the plaintext to encrypt, its size, what SQLite
 /// said of it, and what holds the live database still while it is read.
@@ -24,7 +25,7 @@ pub(super) fn read_snapshot(
     data: &DataDir,
     staging: &Staging,
     options: &BackupOptions,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     source: SnapshotSource,
 ) -> Result<SnapshotToRead, BackupError> {
     let live = data.database();
@@ -77,7 +78,7 @@ pub(super) fn read_snapshot(
         });
     }
     let staged = staging.file("snapshot.db");
-    let info = snapshot::take_snapshot(&live, staged.path(), progress)?;
+    let info = snapshot::take_snapshot(&live, staged.path(), ctx)?;
     let size = std::fs::metadata(staged.path()).map_err(&state_err)?.len();
     let file = std::fs::File::open(staged.path()).map_err(&state_err)?;
     Ok(SnapshotToRead {
@@ -100,7 +101,7 @@ pub(super) fn encrypt_part(
     plain_size: u64,
     passphrase: &Passphrase,
     options: &BackupOptions,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<
     (
         PartFile,
@@ -125,7 +126,7 @@ pub(super) fn encrypt_part(
         passphrase,
         options.compression,
         Some(plain_size),
-        progress,
+        ctx,
     )
     .map_err(crypto_folder_error(backups))?;
     let mut file = sink.take().map_err(folder_error(backups))?;
@@ -244,11 +245,11 @@ pub(super) mod test_hooks {
 pub(super) fn free_name(
     backups: &Path,
     kind: NewBackupKind,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<(chrono::DateTime<chrono::FixedOffset>, BackupName), BackupError> {
     let mut attempt = 0;
     loop {
-        let now = clock.now();
+        let now = ctx.now();
         let name = match kind {
             NewBackupKind::Regular => BackupName::new_encrypted(now.naive_local()),
             NewBackupKind::PreRestore => BackupName::new_pre_restore(now.naive_local()),

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::local::activity_log::{ActivityLog, Level};
 
 use super::RestoreOptions;
@@ -31,12 +31,16 @@ pub enum ServiceCommandError {
 
 /// Runs the start command after a failure, so the service is not left
 /// stopped; its own failure is logged.
-pub(super) fn restart_service(options: &RestoreOptions, clock: &dyn Clock, log: &ActivityLog) {
+pub(super) fn restart_service(
+    options: &RestoreOptions,
+    ctx: &OperationContext<'_>,
+    log: &ActivityLog,
+) {
     if let Some(cmd) = &options.start_cmd {
         match run_shell(cmd) {
-            Ok(()) => log.append(clock, Level::Info, "Service started again"),
+            Ok(()) => log.append(ctx, Level::Info, "Service started again"),
             Err(e) => log.append(
-                clock,
+                ctx,
                 Level::Error,
                 &format!("The start command failed too: {e}"),
             ),

@@ -43,7 +43,7 @@ pub use plan::{CountsSource, RestorePlan, TableChange, plan};
 pub use swap::{SwapError, SwapMethod};
 
 use crate::KindedError;
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::{Compression, Passphrase};
 use crate::format::meta::TableRows;
 use crate::local::activity_log::{ActivityLog, Level};
@@ -53,7 +53,6 @@ use crate::local::layout::DataDir;
 use crate::local::lock::LockError;
 use crate::local::snapshot::SnapshotError;
 use crate::local::verify::VerifyError;
-use crate::progress::Progress;
 
 /// A point after the swap began where a test can force a failure.
 #[doc(hidden)]
@@ -245,12 +244,9 @@ pub fn restore_with_faults(
     passphrase: &Passphrase,
     options: &RestoreOptions,
     faults: Faults,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestoreReport, RestoreError> {
-    logged(
-        data, file_name, passphrase, options, faults, clock, progress,
-    )
+    logged(data, file_name, passphrase, options, faults, ctx)
 }
 
 /// Restores `file_name` over the live database. See the module docs.
@@ -259,14 +255,13 @@ pub fn restore_with_faults(
 /// See [`RestoreError`]. Before the swap, every error leaves the live
 /// database untouched; after it began, the result is either the restored
 /// content or, via automatic rollback, exactly the previous content.
-#[tracing::instrument(skip(passphrase, clock, progress, options), fields(root = %data.root().display()))]
+#[tracing::instrument(skip(passphrase, ctx, options), fields(root = %data.root().display()))]
 pub fn restore(
     data: &DataDir,
     file_name: &str,
     passphrase: &Passphrase,
     options: &RestoreOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestoreReport, RestoreError> {
     logged(
         data,
@@ -274,8 +269,7 @@ pub fn restore(
         passphrase,
         options,
         Faults::of_process(),
-        clock,
-        progress,
+        ctx,
     )
 }
 
@@ -286,21 +280,18 @@ fn logged(
     passphrase: &Passphrase,
     options: &RestoreOptions,
     faults: Faults,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestoreReport, RestoreError> {
     let log = ActivityLog::restore(data);
     log.append(
-        clock,
+        ctx,
         Level::Info,
         &format!("Restore of {file_name} requested"),
     );
-    let result = sequence::run(
-        data, file_name, passphrase, options, faults, clock, progress, &log,
-    );
+    let result = sequence::run(data, file_name, passphrase, options, faults, ctx, &log);
     match &result {
         Ok(report) => log.append(
-            clock,
+            ctx,
             Level::Info,
             &format!(
                 "Database restored from {} (previous content in {})",
@@ -311,7 +302,7 @@ fn logged(
                     .unwrap_or("no pre-restore backup: there was no live database")
             ),
         ),
-        Err(e) => log.append(clock, Level::Error, &format!("Restore failed: {e}")),
+        Err(e) => log.append(ctx, Level::Error, &format!("Restore failed: {e}")),
     }
     result
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::format::meta::TableRows;
 use crate::format::name::{BackupKind, BackupName};
@@ -15,7 +15,6 @@ use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
 use crate::local::snapshot;
 use crate::local::verify::{self, VerifyDepth};
-use crate::progress::Progress;
 
 use super::{RestoreError, RestoreOptions};
 
@@ -86,8 +85,7 @@ pub fn plan(
     file_name: &str,
     passphrase: Option<&Passphrase>,
     options: &RestoreOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<RestorePlan, RestoreError> {
     let catalog = BackupCatalog::scan(data)?;
     let entry = catalog.find(file_name)?;
@@ -105,13 +103,13 @@ pub fn plan(
                 return Err(RestoreError::PassphraseRequired(file_name.to_owned()));
             };
             let (report, _staged) =
-                verify::check(data, entry, passphrase, VerifyDepth::Deep, false, progress)
+                verify::check(data, entry, passphrase, VerifyDepth::Deep, false, ctx)
                     .map_err(RestoreError::Verify)?;
             let tables = report.database.map(|d| d.tables).unwrap_or_default();
             (tables, CountsSource::StagedCopy, Some(report.size_bytes))
         }
     };
-    let now = clock.now();
+    let now = ctx.now();
     let pre = BackupName::new_pre_restore(now.naive_local())
         .file_name()
         .to_owned();

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
 use crate::local::ledger::Ledger;
@@ -135,13 +135,13 @@ pub struct RetentionPlan {
 pub fn plan_for(
     data: &DataDir,
     policy: &RetentionPolicy,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<RetentionPlan, crate::local::catalog::CatalogError> {
     let catalog = BackupCatalog::scan(data)?;
     // Pins live in the ledger: a damaged one must stop the prune, never
     // read as "nothing is pinned".
     let ledger = Ledger::read(data)?;
-    Ok(plan(&catalog, &ledger, policy, clock))
+    Ok(plan(&catalog, &ledger, policy, ctx))
 }
 
 /// Plans and applies `policy` to `data` under the operation lock: what a
@@ -152,11 +152,11 @@ pub fn plan_for(
 pub fn prune(
     data: &DataDir,
     policy: &RetentionPolicy,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<PruneOutcome, PruneError> {
     let _lock = crate::local::lock::OperationLock::acquire(data)?;
-    let plan = plan_for(data, policy, clock)?;
-    Ok(apply(data, &plan, clock, "a prune"))
+    let plan = plan_for(data, policy, ctx)?;
+    Ok(apply(data, &plan, ctx, "a prune"))
 }
 
 /// Why a prune did not run.
@@ -184,7 +184,7 @@ pub fn plan(
     catalog: &BackupCatalog,
     ledger: &Ledger,
     policy: &RetentionPolicy,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> RetentionPlan {
     let entries: Vec<PlanEntry> = catalog
         .entries()
@@ -194,7 +194,7 @@ pub fn plan(
             bytes: e.size + meta_size(e),
         })
         .collect();
-    plan_entries(&entries, ledger, policy, clock.now().naive_local())
+    plan_entries(&entries, ledger, policy, ctx.now().naive_local())
 }
 
 /// One backup as the planner sees it: its name (kind and time) and the
@@ -427,11 +427,11 @@ pub struct PruneOutcome {
 pub fn apply(
     data: &DataDir,
     plan: &RetentionPlan,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
     started_by: &str,
 ) -> PruneOutcome {
     let outcome = delete_planned(data, plan);
-    record(data, plan, &outcome, clock, started_by);
+    record(data, plan, &outcome, ctx, started_by);
     outcome
 }
 
@@ -440,7 +440,7 @@ fn record(
     data: &DataDir,
     plan: &RetentionPlan,
     outcome: &PruneOutcome,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
     started_by: &str,
 ) {
     use crate::local::activity_log::{ActivityLog, Level};
@@ -452,14 +452,14 @@ fn record(
     );
     for name in &outcome.deleted {
         log.append(
-            clock,
+            ctx,
             Level::Info,
             &format!("Pruned {name} ({started_by}): {rule}"),
         );
     }
     for (name, why) in &outcome.failed {
         log.append(
-            clock,
+            ctx,
             Level::Warning,
             &format!("Could not prune {name} ({started_by}): {why}"),
         );

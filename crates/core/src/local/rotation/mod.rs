@@ -26,7 +26,7 @@ use std::io::{BufWriter, Write};
 use serde::Serialize;
 
 use crate::KindedError;
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::{CryptoError, Passphrase};
 use crate::format::hashing::{HashingWriter, SharedDigest, digest_file};
 use crate::format::key_packets::{self, Access, KeyPackets};
@@ -192,8 +192,7 @@ pub fn rotate(
     data: &DataDir,
     old: &Passphrase,
     new: &Passphrase,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     keep_new: &mut dyn FnMut() -> bool,
 ) -> Result<RotationReport, RotationError> {
     crate::format::crypto::check_new_passphrase(new)?;
@@ -229,7 +228,7 @@ pub fn rotate(
         }
     }
     check_room(data, to_add.iter().chain(&to_trim).copied())?;
-    add_stage(data, &to_add, old, new, progress, &mut report).map_err(io(state_path(data)))?;
+    add_stage(data, &to_add, old, new, ctx, &mut report).map_err(io(state_path(data)))?;
     to_trim.extend(
         to_add
             .iter()
@@ -237,7 +236,7 @@ pub fn rotate(
             .filter(|e| report.rotated.contains(&name_of(e))),
     );
     if report.complete() && keep_new() {
-        remove_stage(data, &to_trim, new, progress, &mut report).map_err(io(state_path(data)))?;
+        remove_stage(data, &to_trim, new, ctx, &mut report).map_err(io(state_path(data)))?;
     } else {
         report.old_kept = to_trim.iter().map(|e| name_of(e)).collect();
     }
@@ -245,11 +244,11 @@ pub fn rotate(
         finish_record(data);
     }
     report.in_progress = in_progress(data);
-    log(data, clock, &report);
+    log(data, ctx, &report);
     Ok(report)
 }
 
-fn log(data: &DataDir, clock: &dyn Clock, report: &RotationReport) {
+fn log(data: &DataDir, ctx: &OperationContext<'_>, report: &RotationReport) {
     use crate::local::activity_log::{ActivityLog, Level};
     let level = if report.clean() {
         Level::Info
@@ -257,7 +256,7 @@ fn log(data: &DataDir, clock: &dyn Clock, report: &RotationReport) {
         Level::Warning
     };
     ActivityLog::backup(data).append(
-        clock,
+        ctx,
         level,
         &format!("Passphrase rotation: {}", report.summary()),
     );
@@ -360,7 +359,7 @@ fn add_stage(
     entries: &[&CatalogEntry],
     old: &Passphrase,
     new: &Passphrase,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     report: &mut RotationReport,
 ) -> std::io::Result<()> {
     let mut state = RotationState {
@@ -373,7 +372,7 @@ fn add_stage(
     if entries.is_empty() {
         return Ok(());
     }
-    progress.start(Phase::Encrypt, Some(entries.iter().map(|e| e.size).sum()));
+    ctx.start(Phase::Encrypt, Some(entries.iter().map(|e| e.size).sum()));
     for entry in entries {
         state.current = Some(name_of(entry));
         record(data, &state)?;
@@ -388,9 +387,9 @@ fn add_stage(
             }
             Err(e) => report.failed.push(skipped(entry, &e)),
         }
-        progress.advance(entry.size);
+        ctx.advance(entry.size);
     }
-    progress.finish();
+    ctx.finish();
     state.current = None;
     record(data, &state)
 }
@@ -401,7 +400,7 @@ fn remove_stage(
     data: &DataDir,
     entries: &[&CatalogEntry],
     new: &Passphrase,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     report: &mut RotationReport,
 ) -> std::io::Result<()> {
     let mut state = RotationState {
@@ -410,7 +409,7 @@ fn remove_stage(
         total: count(entries.len()),
         current: None,
     };
-    progress.start(Phase::Encrypt, Some(entries.iter().map(|e| e.size).sum()));
+    ctx.start(Phase::Encrypt, Some(entries.iter().map(|e| e.size).sum()));
     for entry in entries {
         state.current = Some(name_of(entry));
         record(data, &state)?;
@@ -422,9 +421,9 @@ fn remove_stage(
             Ok(()) => state.done += 1,
             Err(_) => report.old_kept.push(name_of(entry)),
         }
-        progress.advance(entry.size);
+        ctx.advance(entry.size);
     }
-    progress.finish();
+    ctx.finish();
     state.current = None;
     record(data, &state)
 }

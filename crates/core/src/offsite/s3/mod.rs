@@ -22,7 +22,10 @@ use sha2::{Digest, Sha256};
 use crate::offsite::{OffsiteError, OffsiteKeys};
 use crate::progress::{Phase, Progress};
 
+mod location;
 mod lock;
+
+pub use location::{S3Location, keep_keys, keys, parse_s3_url};
 mod multipart;
 mod part_body;
 
@@ -448,6 +451,12 @@ impl S3Bucket {
 }
 
 impl CopyStore for S3Bucket {
+    fn checksum_of_parts(&self, size: u64) -> bool {
+        // A copy over one part was uploaded in parts: its checksum is of
+        // the parts' checksums.
+        size > PART_SIZE
+    }
+
     fn list(&self) -> Result<Vec<(String, u64)>, OffsiteError> {
         S3Bucket::list(self)
     }

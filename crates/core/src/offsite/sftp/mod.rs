@@ -26,21 +26,15 @@ use crate::offsite::store::{DownloadBound, LockMode, StoredObject, Uploaded};
 use crate::offsite::throttle::Throttle;
 use crate::progress::{Phase, Progress};
 
+mod location;
 mod upload;
+
+pub use location::{SftpLocation, parse_sftp_spec};
 
 use upload::PartWrite;
 
 /// Bytes per write or read request.
 const CHUNK: usize = 256 * 1024;
-
-/// An SFTP location as its book entry names it.
-#[derive(Debug, Clone)]
-pub struct SftpSpec {
-    pub destination: String,
-    pub path: String,
-    pub port: Option<u16>,
-    pub identity: Option<PathBuf>,
-}
 
 /// One connected folder.
 pub struct SftpFolder {
@@ -56,7 +50,7 @@ pub struct SftpFolder {
 /// connection, the identity if given, batch mode unless a key passphrase
 /// in the keychain is to be asked through the askpass helper.
 fn ssh_command(
-    spec: &SftpSpec,
+    spec: &SftpLocation,
     known_hosts: &Path,
     pin_new_key: bool,
     askpass_scope: Option<&str>,
@@ -132,7 +126,7 @@ impl SftpFolder {
     /// No ssh client, an unknown or changed host key, a refused login, an
     /// unreachable host, no SFTP there.
     pub fn connect(
-        spec: &SftpSpec,
+        spec: &SftpLocation,
         known_hosts: &Path,
         pin_new_key: bool,
         askpass_scope: Option<&str>,

@@ -255,3 +255,88 @@ pub fn open_cache() -> Option<FleetCache> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::profile::Profile;
+
+    fn tile() -> FleetTile {
+        let profile = Profile::new(ProfileTarget::Local {
+            data_dir: "/srv/monitor".into(),
+        });
+        FleetTile::unknown(
+            "lab",
+            "/srv/monitor".into(),
+            false,
+            TilePolicy::of(&profile),
+        )
+    }
+
+    #[test]
+    fn a_tile_takes_the_status_of_its_worst_problem_and_lists_the_worst_first() {
+        let mut t = tile();
+        assert_eq!(t.status, TileStatus::Unknown);
+        t.status = TileStatus::Ok;
+        assert!(t.is_ok());
+        t.add(Condition::Overdue, "the newest backup is 30 hours old");
+        assert_eq!(t.status, TileStatus::Warning);
+        t.add(Condition::NoBackup, "no backup");
+        t.add(Condition::NeverDrilled, "never drilled");
+        assert_eq!(t.status, TileStatus::Error);
+        assert!(!t.is_ok());
+        let order: Vec<Condition> = t.problems.iter().map(|p| p.condition).collect();
+        assert_eq!(
+            order,
+            [
+                Condition::NoBackup,
+                Condition::Overdue,
+                Condition::NeverDrilled
+            ]
+        );
+        // A warning after an error never lowers it.
+        t.add(Condition::Busy, "busy");
+        assert_eq!(t.status, TileStatus::Error);
+    }
+
+    #[test]
+    fn what_needs_action_now_is_an_error_and_what_needs_a_look_a_warning() {
+        for c in [
+            Condition::Unreachable,
+            Condition::NeedsLogin,
+            Condition::Unhealthy,
+            Condition::NoBackup,
+            Condition::DrillFailed,
+            Condition::PassphraseOpensNoBackup,
+            Condition::LatestBackupFailed,
+        ] {
+            assert_eq!(c.severity(), TileStatus::Error, "{c:?}");
+        }
+        for c in [
+            Condition::Busy,
+            Condition::Overdue,
+            Condition::NeverVerified,
+            Condition::DrillOverdue,
+            Condition::OffsiteFailed,
+            Condition::ScheduleMissing,
+        ] {
+            assert_eq!(c.severity(), TileStatus::Warning, "{c:?}");
+        }
+        // Problems sort before a tile that is fine.
+        assert!(TileStatus::Error < TileStatus::Warning);
+        assert!(TileStatus::Warning < TileStatus::Ok);
+    }
+
+    #[test]
+    fn a_tile_is_sent_in_snake_case_as_the_ui_reads_it() {
+        let mut t = tile();
+        t.add(Condition::PassphraseOpensNoBackup, "x");
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["status"], "error");
+        assert_eq!(
+            json["problems"][0]["condition"],
+            "passphrase_opens_no_backup"
+        );
+        assert_eq!(json["profile"], "lab");
+    }
+}

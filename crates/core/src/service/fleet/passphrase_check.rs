@@ -12,8 +12,8 @@ use std::sync::{Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
+use crate::context::SecretStore;
 use crate::format::crypto::{self, CryptoError};
-use crate::keychain::Keychain;
 use crate::local::layout::DataDir;
 use crate::service::secrets::{self, PassphraseScope};
 use crate::targets::profile::{Profile, ProfileTarget};
@@ -27,16 +27,20 @@ fn checked() -> &'static Mutex<HashMap<String, bool>> {
 /// The problem to show when profile `name`'s stored passphrase does not
 /// open `newest` (an encrypted backup of its local folder); `None` when
 /// it does, when nothing is stored, or when no keychain answers.
-pub fn stored_passphrase_problem(name: &str, profile: &Profile, newest: &str) -> Option<String> {
+pub fn stored_passphrase_problem(
+    name: &str,
+    profile: &Profile,
+    newest: &str,
+    store: &dyn SecretStore,
+) -> Option<String> {
     let ProfileTarget::Local { data_dir } = &profile.target else {
         return None;
     };
     if !newest.ends_with(".gpg") {
         return None;
     }
-    let keychain = Keychain::open().ok()?;
     let scope = PassphraseScope::for_profile(name, profile);
-    let stored = secrets::stored_passphrase(&keychain, &scope).ok()??;
+    let stored = secrets::stored_passphrase(store, &scope).ok()??;
     let digest = Sha256::digest(stored.expose().as_bytes());
     let key = format!("{name}\0{newest}\0{digest:x}");
     let known = checked()

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::targets::OpenedTarget;
 use crate::targets::profile::{Profile, ProfileBook, ProfileTarget};
 
@@ -47,19 +47,23 @@ pub fn refresh_one(
     profile: &Profile,
     options: &FleetOptions,
     cache: Option<&FleetCache>,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> FleetTile {
-    let mut tile = refresh_tile(name, profile, options, cache, clock);
+    let mut tile = refresh_tile(name, profile, options, cache, ctx);
     tile.over_ssh = matches!(profile.target, ProfileTarget::Ssh { .. });
-    tile.offsite = offsite_glance(name);
+    tile.offsite = offsite_glance(name, ctx);
     let problems = tile.offsite.as_ref().map(|o| o.problems.clone());
     for problem in problems.unwrap_or_default() {
         tile.add(super::Condition::OffsiteFailed, problem);
     }
     if !tile.from_cache
         && let Some(newest) = tile.newest_backup.clone()
-        && let Some(problem) =
-            super::passphrase_check::stored_passphrase_problem(name, profile, &newest)
+        && let Some(problem) = super::passphrase_check::stored_passphrase_problem(
+            name,
+            profile,
+            &newest,
+            ctx.secrets(),
+        )
     {
         tile.add(super::Condition::PassphraseOpensNoBackup, problem);
     }
@@ -67,8 +71,8 @@ pub fn refresh_one(
 }
 
 /// The profile's off-site copies as this machine's ledgers know them.
-fn offsite_glance(name: &str) -> Option<super::OffsiteGlance> {
-    let selection = crate::service::Selection::profile(name).ok()?;
+fn offsite_glance(name: &str, ctx: &OperationContext<'_>) -> Option<super::OffsiteGlance> {
+    let selection = crate::service::Selection::profile(name, ctx).ok()?;
     let locations = crate::service::offsite::overview(&selection).ok()?;
     if locations.is_empty() {
         return None;
@@ -92,7 +96,7 @@ fn refresh_tile(
     profile: &Profile,
     options: &FleetOptions,
     cache: Option<&FleetCache>,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> FleetTile {
     // Through the API only: no verification or drill can be seen there.
     let remote = matches!(profile.target, ProfileTarget::Remote { .. });
@@ -104,6 +108,7 @@ fn refresh_tile(
         _ => Ok(OpenedTarget::open_for_a_glance(
             name,
             profile,
+            ctx,
             options.read_timeout,
         )),
     };
@@ -116,7 +121,7 @@ fn refresh_tile(
         Ok(Err(e)) => not_opened(unreachable_tile(name, remote, &e)),
         Ok(Ok(target)) => {
             let (fresh, list, health) =
-                read(name, target.get(), remote, TilePolicy::of(profile), clock);
+                read(name, target.get(), remote, TilePolicy::of(profile), ctx);
             if fresh.read_at.is_some()
                 && let Some(cache) = cache
                 && let Err(e) = cache.store_read(&fresh, list.as_deref(), health.as_ref())
@@ -167,7 +172,7 @@ pub fn refresh(
     book: &ProfileBook,
     options: &FleetOptions,
     cache: Option<&FleetCache>,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
     on_tile: &(dyn Fn(&FleetTile) + Sync),
 ) -> Vec<FleetTile> {
     // The slowest first (as the last refresh measured them; profiles never
@@ -194,7 +199,7 @@ pub fn refresh(
                     };
                     let began = Instant::now();
                     workers.lock().unwrap_or_else(|e| e.into_inner())[id].0 = Some(began);
-                    let tile = refresh_one(name, profile, options, cache, clock);
+                    let tile = refresh_one(name, profile, options, cache, ctx);
                     if let Some(cache) = cache {
                         let _ = cache.record_read_time(name, began.elapsed());
                     }
@@ -276,7 +281,7 @@ impl FleetRefresher {
         book: &ProfileBook,
         options: &FleetOptions,
         cache: Option<&FleetCache>,
-        clock: &dyn Clock,
+        ctx: &OperationContext<'_>,
         on_tile: TileSink,
     ) -> (bool, Vec<FleetTile>) {
         let (running, joined) = {
@@ -310,7 +315,7 @@ impl FleetRefresher {
             .unwrap_or_else(|e| e.into_inner())
             .listeners
             .push(on_tile);
-        let tiles = refresh(book, options, cache, clock, &|tile| {
+        let tiles = refresh(book, options, cache, ctx, &|tile| {
             let mut state = running.state.lock().unwrap_or_else(|e| e.into_inner());
             state.delivered.push(tile.clone());
             for listener in &state.listeners {

@@ -7,7 +7,7 @@
 //! target ([`crate::targets::Target::unattended`]): read now for a local
 //! folder, from the engine's answer over SSH.
 
-use crate::schedule::Unattended;
+use crate::local::schedule::Unattended;
 
 use super::Condition;
 
@@ -47,8 +47,8 @@ pub fn schedule_problems(evidence: &Unattended) -> Vec<(Condition, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::local::schedule::{Job, JobStatus, ScheduleStatus, ScheduleView, Scheduler};
     use crate::model::{ActivityEntry, LogLevel, LogName};
-    use crate::schedule::{Job, JobStatus, ScheduleStatus, ScheduleView, Scheduler};
 
     fn view(ours: bool, other: Option<&str>) -> ScheduleView {
         let installed = ours || other.is_some();

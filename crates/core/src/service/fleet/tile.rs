@@ -2,7 +2,7 @@
 //! are pure over the list, the health and the clock.
 
 use crate::KindedError;
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::model::{HealthReport, ListItem};
 use crate::remote::RemoteError;
 use crate::targets::{Target, TargetError};
@@ -34,9 +34,9 @@ pub fn tile(
     target: &dyn Target,
     remote: bool,
     policy: TilePolicy,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> FleetTile {
-    read(profile, target, remote, policy, clock).0
+    read(profile, target, remote, policy, ctx).0
 }
 
 /// [`tile`], with the backup list and health it was judged from (for the
@@ -46,7 +46,7 @@ pub fn read(
     target: &dyn Target,
     remote: bool,
     policy: TilePolicy,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> (FleetTile, Option<Vec<ListItem>>, Option<HealthReport>) {
     let mut tile = FleetTile::unknown(profile, target.describe(), remote, policy);
     let list = match target.list() {
@@ -58,12 +58,11 @@ pub fn read(
         }
     };
     tile.read_at = Some(
-        clock
-            .now()
+        ctx.now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
     );
     tile.status = TileStatus::Ok;
-    let health = target.health(clock);
+    let health = target.health(ctx);
     match &health {
         Ok(HealthReport::Checked(h)) => {
             tile.healthy = Some(h.healthy);
@@ -86,7 +85,7 @@ pub fn read(
         }
         Err(e) => tile.add(Condition::HealthUnknown, format!("health unknown: {e}")),
     }
-    summarize(&mut tile, &list, clock.now());
+    summarize(&mut tile, &list, ctx.now());
     if let Some(rotation) = target.rotation() {
         tile.add(Condition::RotationUnfinished, rotation.words());
     }

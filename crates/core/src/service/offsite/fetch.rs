@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use super::{Result, ledger_path, location, store};
+use crate::context::OperationContext;
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyLedger, CopyRecord};
 use crate::offsite::store::DownloadBound;
-use crate::progress::Progress;
 use crate::service::selection::Selection;
 
 /// A copy in a location's store.
@@ -28,10 +28,10 @@ pub struct StoredCopy {
 ///
 /// # Errors
 /// No such location; no keys; the store's refusals; a damaged ledger.
-pub fn copies(name: &str) -> Result<Vec<StoredCopy>> {
+pub fn copies(name: &str, ctx: &OperationContext<'_>) -> Result<Vec<StoredCopy>> {
     let location = location(name)?;
     let ledger = CopyLedger::load(&ledger_path(name))?;
-    Ok(store(&location)?
+    Ok(store(&location, ctx)?
         .list()?
         .into_iter()
         .filter(|(n, _)| !n.starts_with(".backupdesk-probe-"))
@@ -78,7 +78,7 @@ pub fn fetch(
     selection: &Selection,
     location: &str,
     name: Option<&str>,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<Fetched> {
     let Some(data) = selection.data_dir_unchecked() else {
         return Err(selection.installation().err().unwrap_or_else(|| {
@@ -86,7 +86,7 @@ pub fn fetch(
         }));
     };
     let spot = self::location(location)?;
-    let remote = store(&spot)?;
+    let remote = store(&spot, ctx)?;
     let held = remote.list()?;
     let name = which_backup(&held, name, location)?;
     let folder = data.backups();
@@ -115,7 +115,7 @@ pub fn fetch(
         }
         already_here = false;
         let path = scratch.path().join(&file);
-        remote.download(&file, &path, &DownloadBound::for_size(size), progress)?;
+        remote.download(&file, &path, &DownloadBound::for_size(size), ctx)?;
         staged.push((path, dest));
     }
     if let Some((path, _)) = staged.iter().find(|(_, dest)| dest.ends_with(&name)) {

@@ -17,12 +17,11 @@ pub use prune::{CopyFate, OffsitePrune, PruneCopy, prune};
 pub use push::{Copied, LockSet, PushOptions, PushReport, push};
 pub use verify::{CopyVerdict, DeepScope, OFFSITE_CYCLE, OffsiteVerify, verify};
 
-use crate::keychain::{Keychain, SecretKind};
-use crate::offsite::location::{
-    OffsiteBook, OffsiteLocation, OffsiteStore, parse_s3_url, parse_sftp_spec,
-};
-use crate::offsite::s3::S3Bucket;
-use crate::offsite::sftp::SftpFolder;
+use crate::context::{OperationContext, SecretStore};
+use crate::keychain::SecretKind;
+use crate::offsite::location::{OffsiteBook, OffsiteLocation, OffsiteStore};
+use crate::offsite::s3::S3Location;
+use crate::offsite::sftp::SftpLocation;
 use crate::offsite::store::CopyStore;
 use crate::offsite::{OffsiteError, OffsiteKeys};
 use crate::service::error::ServiceError;
@@ -90,6 +89,7 @@ pub fn add(
     spec: &StoreSpec,
     keys: Option<OffsiteKeys>,
     keys_from_env: bool,
+    ctx: &OperationContext<'_>,
 ) -> Result<(OffsiteLocation, KeysKept)> {
     let location = OffsiteLocation {
         name: name.to_owned(),
@@ -101,23 +101,15 @@ pub fn add(
         return Err(OffsiteError::Exists(name.to_owned()).into());
     }
     if let StoreSpec::Sftp(sftp) = spec {
-        reach_sftp(&location, sftp.key_passphrase.as_ref())?;
+        reach_sftp(&location, sftp.key_passphrase.as_ref(), ctx.secrets())?;
         book.add(location.clone())?;
         return Ok((location, KeysKept::SshKey));
     }
     let keys = keys.ok_or_else(|| OffsiteError::NoKeys(name.to_owned()))?;
-    let kept = match Keychain::open() {
-        Ok(keychain) => {
-            keychain.set(
-                &location.keychain_scope(),
-                SecretKind::OffsiteKeyId,
-                &keys.key_id,
-            )?;
-            keychain.set(
-                &location.keychain_scope(),
-                SecretKind::OffsiteSecret,
-                &keys.secret,
-            )?;
+    let keychain = ctx.secrets();
+    let kept = match keychain.reachable() {
+        Ok(()) => {
+            crate::offsite::s3::keep_keys(&location, &keys, keychain)?;
             KeysKept::Keychain
         }
         Err(_) if keys_from_env => KeysKept::Environment,
@@ -127,31 +119,21 @@ pub fn add(
     Ok((location, kept))
 }
 
-/// The store a spec names (its URL or `USER@HOST:/PATH` parsed).
+/// The store a spec names (its URL or `USER@HOST:/PATH` parsed by its
+/// kind).
 fn store_of(spec: &StoreSpec) -> Result<OffsiteStore> {
     Ok(match spec {
-        StoreSpec::S3(spec) => {
-            let (bucket, prefix) = parse_s3_url(&spec.url)?;
-            OffsiteStore::S3 {
-                bucket,
-                prefix,
-                endpoint: spec.endpoint.clone(),
-                region: spec
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| "us-east-1".to_owned()),
-                path_style: spec.path_style,
-            }
-        }
-        StoreSpec::Sftp(spec) => {
-            let (destination, path) = parse_sftp_spec(&spec.target)?;
-            OffsiteStore::Sftp {
-                destination,
-                path,
-                port: spec.port,
-                identity: spec.identity.clone(),
-            }
-        }
+        StoreSpec::S3(spec) => OffsiteStore::S3(S3Location::parse(
+            &spec.url,
+            spec.endpoint.clone(),
+            spec.region.clone(),
+            spec.path_style,
+        )?),
+        StoreSpec::Sftp(spec) => OffsiteStore::Sftp(SftpLocation::parse(
+            &spec.target,
+            spec.port,
+            spec.identity.clone(),
+        )?),
     })
 }
 
@@ -161,19 +143,23 @@ fn store_of(spec: &StoreSpec) -> Result<OffsiteStore> {
 fn reach_sftp(
     location: &OffsiteLocation,
     key_passphrase: Option<&zeroize::Zeroizing<String>>,
+    secrets: &dyn SecretStore,
 ) -> Result<()> {
+    let OffsiteStore::Sftp(sftp) = &location.store else {
+        return Err(OffsiteError::Failed(format!("{} is no SFTP location", location.name)).into());
+    };
     let scope = location.keychain_scope();
     if let Some(secret) = key_passphrase {
-        Keychain::open()?.set(&scope, SecretKind::OffsiteKeyPassphrase, secret)?;
+        secrets.set(&scope, SecretKind::OffsiteKeyPassphrase, secret)?;
     }
-    let reached = sftp_folder(location, true).and_then(|folder| Ok(folder.list()?));
+    let reached = sftp
+        .connect(location, &config_dir(), true)
+        .and_then(|folder| folder.list());
     if let Err(e) = reached {
-        if key_passphrase.is_some()
-            && let Ok(keychain) = Keychain::open()
-        {
-            let _ = keychain.forget(&scope, SecretKind::OffsiteKeyPassphrase);
+        if key_passphrase.is_some() {
+            let _ = secrets.forget(&scope, SecretKind::OffsiteKeyPassphrase);
         }
-        return Err(e);
+        return Err(e.into());
     }
     Ok(())
 }
@@ -214,97 +200,29 @@ pub fn location(name: &str) -> Result<OffsiteLocation> {
 ///
 /// # Errors
 /// No such location; a failed save.
-pub fn remove(name: &str) -> Result<OffsiteLocation> {
+pub fn remove(name: &str, ctx: &OperationContext<'_>) -> Result<OffsiteLocation> {
     let removed = OffsiteBook::load(&config_dir())?.remove(name)?;
     // Its ledger goes with it: a location added again under this name
     // starts from what its store holds.
     let _ = std::fs::remove_file(ledger_path(name));
-    if let Ok(keychain) = Keychain::open() {
-        let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteKeyId);
-        let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteSecret);
-        let _ = keychain.forget(&removed.keychain_scope(), SecretKind::OffsiteKeyPassphrase);
+    for kind in removed.store.kind().secret_kinds() {
+        let _ = ctx.secrets().forget(&removed.keychain_scope(), *kind);
     }
     Ok(removed)
 }
 
-/// The keys of `location`: from the keychain, else (a server without one)
-/// from `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`, else from the
-/// AWS credentials file ([`crate::offsite::credentials`]: what a scheduled
-/// job, which carries no such variables, finds).
-///
-/// # Errors
-/// [`OffsiteError::NoKeys`] when none has them;
-/// [`OffsiteError::CredentialsFile`] when the file is open to others.
-pub fn keys(location: &OffsiteLocation) -> Result<OffsiteKeys> {
-    let scope = location.keychain_scope();
-    let stored = Keychain::open().ok().and_then(|k| {
-        let key_id = k.get(&scope, SecretKind::OffsiteKeyId).ok().flatten()?;
-        let secret = k.get(&scope, SecretKind::OffsiteSecret).ok().flatten()?;
-        Some(OffsiteKeys {
-            key_id: key_id.to_string(),
-            secret: secret.to_string(),
-        })
-    });
-    let from_env = || {
-        Some(OffsiteKeys {
-            key_id: std::env::var("AWS_ACCESS_KEY_ID").ok()?,
-            secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok()?,
-        })
-    };
-    match stored.or_else(from_env) {
-        Some(keys) => Ok(keys),
-        None => crate::offsite::credentials::keys_for(&location.name)
-            .map_err(OffsiteError::from)?
-            .ok_or_else(|| OffsiteError::NoKeys(location.name.clone()).into()),
-    }
-}
-
 /// What a scheduled job (no `AWS_*` variables, no desktop session) would
-/// lack for the selection's off-site push: one line per S3 location whose
-/// keys are neither in the keychain nor in the AWS credentials file.
+/// lack for the selection's off-site push: one line per location, each
+/// kind saying what it needs (an S3 location: its keys in the keychain or
+/// the AWS credentials file).
 ///
 /// # Errors
 /// A damaged `offsite.toml`.
-pub fn unattended_gaps(selection: &Selection) -> Result<Vec<String>> {
-    let mut gaps = Vec::new();
-    for location in locations(Some(selection))? {
-        if !matches!(location.store, OffsiteStore::S3 { .. }) {
-            continue;
-        }
-        let scope = location.keychain_scope();
-        let in_keychain = Keychain::open().ok().is_some_and(|k| {
-            k.get(&scope, SecretKind::OffsiteKeyId)
-                .ok()
-                .flatten()
-                .is_some()
-                && k.get(&scope, SecretKind::OffsiteSecret)
-                    .ok()
-                    .flatten()
-                    .is_some()
-        });
-        if in_keychain {
-            continue;
-        }
-        match crate::offsite::credentials::keys_for(&location.name) {
-            Ok(Some(_)) => {}
-            Ok(None) => gaps.push(format!(
-                "the scheduled backup cannot push to {name}: its keys are in no keychain here and \
-                 in no AWS credentials file ({files}); add a [backupdesk-{name}] profile with \
-                 aws_access_key_id and aws_secret_access_key there (mode 600)",
-                name = location.name,
-                files = crate::offsite::credentials::candidates()
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            )),
-            Err(e) => gaps.push(format!(
-                "the scheduled backup cannot push to {}: {e}",
-                location.name
-            )),
-        }
-    }
-    Ok(gaps)
+pub fn unattended_gaps(selection: &Selection, ctx: &OperationContext<'_>) -> Result<Vec<String>> {
+    Ok(locations(Some(selection))?
+        .iter()
+        .filter_map(|l| l.store.kind().unattended_gap(l, ctx.secrets()))
+        .collect())
 }
 
 /// Where location `name`'s ledger of copies is kept.
@@ -349,61 +267,17 @@ fn ledger_path(name: &str) -> std::path::PathBuf {
     crate::offsite::ledger::CopyLedger::path(&config_dir(), name)
 }
 
-/// The store of `location`: its bucket, or its SFTP folder (connected,
-/// its host key checked against the pinned one).
+/// The store of `location`, reached as its kind reaches it (a bucket with
+/// its keys, an SFTP folder with its host key checked against the pinned
+/// one).
 ///
 /// # Errors
-/// No keys; no runtime; an SFTP host that refuses.
-pub fn store(location: &OffsiteLocation) -> Result<Box<dyn CopyStore>> {
-    match &location.store {
-        OffsiteStore::S3 {
-            bucket,
-            prefix,
-            endpoint,
-            region,
-            path_style,
-        } => {
-            let keys = keys(location)?;
-            Ok(Box::new(S3Bucket::new(
-                bucket,
-                prefix,
-                endpoint.as_deref(),
-                region,
-                *path_style,
-                &keys,
-            )?))
-        }
-        OffsiteStore::Sftp { .. } => Ok(Box::new(sftp_folder(location, false)?)),
-    }
-}
-
-/// Where SFTP host keys are pinned: Backup Desk's own `known_hosts`.
-fn known_hosts() -> std::path::PathBuf {
-    config_dir().join("offsite").join("known_hosts")
-}
-
-fn sftp_folder(location: &OffsiteLocation, pin_new_key: bool) -> Result<SftpFolder> {
-    let OffsiteStore::Sftp {
-        destination,
-        path,
-        port,
-        identity,
-    } = &location.store
-    else {
-        return Err(OffsiteError::Failed(format!("{} is no SFTP location", location.name)).into());
-    };
-    let spec = crate::offsite::sftp::SftpSpec {
-        destination: destination.clone(),
-        path: path.clone(),
-        port: *port,
-        identity: identity.clone(),
-    };
-    Ok(SftpFolder::connect(
-        &spec,
-        &known_hosts(),
-        pin_new_key,
-        Some(&location.keychain_scope()),
-    )?)
+/// No keys; no runtime; a host that refuses.
+pub fn store(location: &OffsiteLocation, ctx: &OperationContext<'_>) -> Result<Box<dyn CopyStore>> {
+    Ok(location
+        .store
+        .kind()
+        .open(location, &config_dir(), ctx.secrets())?)
 }
 
 /// What `offsite test` found: each step in order; the first that failed
@@ -426,9 +300,9 @@ pub struct LocationTest {
 ///
 /// # Errors
 /// The first step's failure.
-pub fn test(name: &str) -> Result<LocationTest> {
+pub fn test(name: &str, ctx: &OperationContext<'_>) -> Result<LocationTest> {
     let location = location(name)?;
-    let remote = store(&location)?;
+    let remote = store(&location, ctx)?;
     let mut report = LocationTest {
         location: name.to_owned(),
         listed: false,

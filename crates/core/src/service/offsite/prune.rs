@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Result, chosen, ledger_path, store};
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::name::BackupName;
 use crate::local::ledger::Ledger;
 use crate::local::retention::{KeepReason, PlanEntry, RetentionPolicy, plan_entries};
@@ -70,16 +70,16 @@ pub fn prune(
     selection: &Selection,
     only: Option<&str>,
     dry_run: bool,
-    clock: &dyn Clock,
+    ctx: &OperationContext<'_>,
 ) -> Result<Vec<OffsitePrune>> {
     let data = selection.installation()?;
     let policy = crate::service::retention::policy(selection)?;
     let pins = Ledger::read(data).map_err(crate::local::catalog::CatalogError::from)?;
     let targets = chosen(selection, only)?;
-    let now = clock.now();
+    let now = ctx.now();
     let mut out = Vec::new();
     for location in targets {
-        let remote = store(&location)?;
+        let remote = store(&location, ctx)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let held = remote.list()?;

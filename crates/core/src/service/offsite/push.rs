@@ -7,14 +7,13 @@ use serde::Serialize;
 use chrono::{Local, TimeZone, Utc};
 
 use super::{Result, chosen, ledger_path, store};
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::local::activity_log::{ActivityLog, Level};
 use crate::local::catalog::BackupCatalog;
 use crate::local::ledger::Ledger;
 use crate::local::retention;
 use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState};
 use crate::offsite::throttle::Throttle;
-use crate::progress::Progress;
 use crate::service::selection::Selection;
 
 /// One file a push copied.
@@ -87,8 +86,7 @@ pub struct PushOptions {
 pub fn push(
     selection: &Selection,
     options: &PushOptions,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<Vec<PushReport>> {
     let data = selection.installation()?;
     let mut throttle = Throttle::new(options.limit);
@@ -97,10 +95,9 @@ pub fn push(
     let policy = crate::service::retention::policy(selection)?;
     let run = PushRun {
         files: files_to_push(data, &catalog),
-        plan: retention::plan(&catalog, &Ledger::load(data), &policy, clock),
+        plan: retention::plan(&catalog, &Ledger::load(data), &policy, ctx),
         policy,
-        clock,
-        progress,
+        ctx: *ctx,
     };
     let log = ActivityLog::backup(data);
     let by = if options.after_backup {
@@ -112,17 +109,17 @@ pub fn push(
     for location in targets {
         match run.to(&location, &mut throttle) {
             Ok(report) => {
-                log.append(clock, Level::Info, &format!("{}{by}", report.summary()));
-                note_outcome(&location.name, clock, None);
+                log.append(ctx, Level::Info, &format!("{}{by}", report.summary()));
+                note_outcome(&location.name, ctx, None);
                 reports.push(report);
             }
             Err(e) => {
                 log.append(
-                    clock,
+                    ctx,
                     Level::Error,
                     &format!("Off-site push to {} failed{by}: {e}", location.name),
                 );
-                note_outcome(&location.name, clock, Some(e.to_string()));
+                note_outcome(&location.name, ctx, Some(e.to_string()));
                 return Err(e);
             }
         }
@@ -156,14 +153,13 @@ struct PushRun<'a> {
     files: Vec<(String, std::path::PathBuf)>,
     plan: retention::RetentionPlan,
     policy: retention::RetentionPolicy,
-    clock: &'a dyn Clock,
-    progress: &'a dyn Progress,
+    ctx: OperationContext<'a>,
 }
 
 impl PushRun<'_> {
     /// Stage **copy**, then stage **lock**, at one location.
     fn to(&self, location: &super::OffsiteLocation, throttle: &mut Throttle) -> Result<PushReport> {
-        let remote = store(location)?;
+        let remote = store(location, &self.ctx)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let there = remote.list()?;
@@ -179,11 +175,11 @@ impl PushRun<'_> {
                 report.present.push(name.clone());
                 continue;
             }
-            let uploaded = remote.upload_file(name, path, throttle, self.progress)?;
+            let uploaded = remote.upload_file(name, path, throttle, &self.ctx)?;
             *ledger.entry(name) = CopyRecord {
                 size: uploaded.size,
                 store_checksum: Some(uploaded.checksum_sha256.clone()),
-                pushed_at: Some(stamp(self.clock)),
+                pushed_at: Some(stamp(&self.ctx)),
                 ..CopyRecord::default()
             };
             ledger.save(&ledger_file)?;
@@ -211,7 +207,7 @@ impl PushRun<'_> {
                 mode,
                 ledger_file: &ledger_file,
             };
-            locks.apply(remote.as_ref(), &mut ledger, &mut report, self.clock)?;
+            locks.apply(remote.as_ref(), &mut ledger, &mut report, &self.ctx)?;
         }
         Ok(report)
     }
@@ -220,11 +216,11 @@ impl PushRun<'_> {
 /// Records how the push to `location` ended in its ledger (`problem`:
 /// why it failed), for the fleet tile; a ledger that cannot be written is
 /// only logged (the push's own outcome stands).
-fn note_outcome(location: &str, clock: &dyn Clock, problem: Option<String>) {
+fn note_outcome(location: &str, ctx: &OperationContext<'_>, problem: Option<String>) {
     let path = ledger_path(location);
     let result = CopyLedger::load(&path).and_then(|mut ledger| {
         ledger.last_push = Some(crate::offsite::ledger::CopyCheck {
-            at: stamp(clock),
+            at: stamp(ctx),
             ok: problem.is_none(),
             problem,
         });
@@ -272,14 +268,14 @@ impl Locks<'_> {
         remote: &dyn crate::offsite::store::CopyStore,
         ledger: &mut CopyLedger,
         report: &mut PushReport,
-        clock: &dyn Clock,
+        ctx: &OperationContext<'_>,
     ) -> Result<()> {
-        let now = clock.now().naive_local();
+        let now = ctx.now().naive_local();
         for decision in &self.plan.decisions {
             let Some(until) = retention::release_at(decision, self.policy, now)
                 .and_then(|t| Local.from_local_datetime(&t).earliest())
                 .map(|t| t.with_timezone(&Utc))
-                .filter(|t| *t > clock.now())
+                .filter(|t| *t > ctx.now())
             else {
                 continue;
             };
@@ -317,8 +313,7 @@ impl Locks<'_> {
 }
 
 /// Now, as the ledger writes times.
-pub(super) fn stamp(clock: &dyn Clock) -> String {
-    clock
-        .now()
+pub(super) fn stamp(ctx: &OperationContext<'_>) -> String {
+    ctx.now()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::push::stamp;
 use super::{Result, chosen, ledger_path, scratch, store};
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::meta::BackupMeta;
 use crate::format::name::BackupName;
 use crate::local::catalog::BackupCatalog;
@@ -24,9 +24,7 @@ use crate::local::rolling::{RollingEntry, rolling_plan};
 use crate::model::{ErrorKind, KindedMessage, VerifyDepth};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyCheck, CopyLedger, same_checksum};
-use crate::offsite::s3::PART_SIZE;
 use crate::offsite::store::{CopyStore, DownloadBound};
-use crate::progress::Progress;
 use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
 
 /// Runs within which every copy is deep-checked once.
@@ -70,8 +68,7 @@ pub fn verify(
     only: Option<&str>,
     deep: Option<DeepScope>,
     passphrases: &dyn PassphraseSource,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
 ) -> Result<Vec<OffsiteVerify>> {
     let targets = chosen(selection, only)?;
     let passphrase = match deep {
@@ -85,8 +82,7 @@ pub fn verify(
         deep,
         passphrase: passphrase.as_ref(),
         local: local.as_ref(),
-        clock,
-        progress,
+        ctx: *ctx,
     };
     targets.iter().map(|location| run.at(location)).collect()
 }
@@ -94,17 +90,16 @@ pub fn verify(
 /// What every location of one verification shares.
 struct VerifyRun<'a> {
     deep: Option<DeepScope>,
-    passphrase: Option<&'a crate::crypto::Passphrase>,
+    passphrase: Option<&'a crate::format::crypto::Passphrase>,
     local: Option<&'a DataDir>,
-    clock: &'a dyn Clock,
-    progress: &'a dyn Progress,
+    ctx: OperationContext<'a>,
 }
 
 impl VerifyRun<'_> {
     /// Every copy at `location` quick-checked, the chosen ones deep too;
     /// each verdict recorded in the location's ledger as it comes.
     fn at(&self, location: &super::OffsiteLocation) -> Result<OffsiteVerify> {
-        let remote = store(location)?;
+        let remote = store(location, &self.ctx)?;
         let ledger_file = ledger_path(&location.name);
         let mut ledger = CopyLedger::load(&ledger_file)?;
         let held = remote.list()?;
@@ -127,7 +122,7 @@ impl VerifyRun<'_> {
         for name in &names {
             let mut verdict = quick(remote.as_ref(), &ledger, self.local, name)?;
             let check = |v: &CopyVerdict| CopyCheck {
-                at: stamp(self.clock),
+                at: stamp(&self.ctx),
                 ok: v.ok,
                 problem: v.problem.as_ref().map(|p| p.message.clone()),
             };
@@ -140,7 +135,7 @@ impl VerifyRun<'_> {
                     name,
                     verdict.size,
                     passphrase,
-                    self.progress,
+                    &self.ctx,
                 )?;
                 ledger.entry(name).deep = Some(check(&verdict));
             }
@@ -251,7 +246,7 @@ fn quick(
             name,
             object.size,
             Some(
-                "its size is as pushed; an SFTP folder keeps no checksum: --deep reads its bytes back",
+                "its size is as pushed; this store keeps no checksum: --deep reads its bytes back",
             ),
         ));
     }
@@ -267,7 +262,7 @@ fn quick(
     }
     // Without the push's record, a multipart copy's checksum (of its parts)
     // cannot be compared with the .meta's (of the whole file).
-    if !recorded && !stored.is_empty() && object.size > PART_SIZE {
+    if !recorded && !stored.is_empty() && remote.checksum_of_parts(object.size) {
         return Ok(passed(
             name,
             object.size,
@@ -369,8 +364,8 @@ fn deep_check(
     local: Option<&DataDir>,
     name: &str,
     size: u64,
-    passphrase: &crate::crypto::Passphrase,
-    progress: &dyn Progress,
+    passphrase: &crate::format::crypto::Passphrase,
+    ctx: &OperationContext<'_>,
 ) -> Result<CopyVerdict> {
     let scratch = scratch(local)?;
     let data = DataDir::new(scratch.path());
@@ -391,19 +386,12 @@ fn deep_check(
         name,
         &data.backup_file(name),
         &DownloadBound::for_size(size),
-        progress,
+        ctx,
     )?;
     let catalog = BackupCatalog::scan(&data)?;
     let entry = catalog.find(name)?;
     Ok(
-        match crate::local::verify::check(
-            &data,
-            entry,
-            passphrase,
-            VerifyDepth::Deep,
-            false,
-            progress,
-        ) {
+        match crate::local::verify::check(&data, entry, passphrase, VerifyDepth::Deep, false, ctx) {
             Ok((report, _)) => CopyVerdict {
                 name: name.to_owned(),
                 size,

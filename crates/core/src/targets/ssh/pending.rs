@@ -120,12 +120,23 @@ impl SshHost {
 /// private folder, holding the command line as the admin typed it; a
 /// passphrase rotation also has an `OP.rotation` mark, its new passphrase
 /// waiting in the keychain until the outcome is known.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PendingOps {
     dir: PathBuf,
     /// The profile's name: its keychain scope (a server's passphrase is
     /// kept under its profile's name).
     profile: String,
+    /// Where a rotation's new passphrase waits and is promoted.
+    secrets: crate::context::SharedSecrets,
+}
+
+impl std::fmt::Debug for PendingOps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingOps")
+            .field("dir", &self.dir)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a rotation over SSH was not started: it could not be recorded for
@@ -173,14 +184,20 @@ fn process_stamp(pid: u32) -> Option<String> {
 }
 
 impl PendingOps {
-    /// The pending operations of profile `profile` under `config_dir`.
-    pub fn of_profile(config_dir: &Path, profile: &str) -> Self {
+    /// The pending operations of profile `profile` under `config_dir`,
+    /// a rotation's passphrases kept in `secrets`.
+    pub fn of_profile(
+        config_dir: &Path,
+        profile: &str,
+        secrets: crate::context::SharedSecrets,
+    ) -> Self {
         // The exact name, hex-encoded: `p.x` and `px` never share a record.
         PendingOps {
             dir: config_dir
                 .join("ssh-ops")
                 .join(format!("p-{}", hex::encode(profile.as_bytes()))),
             profile: profile.to_owned(),
+            secrets,
         }
     }
 
@@ -214,23 +231,23 @@ impl PendingOps {
     }
 
     /// Records `op`, a passphrase rotation to `new`, before it starts: the
-    /// new passphrase waits in the keychain (beside the current one, which
-    /// stays) until the rotation's outcome is read, here or by a later
-    /// call after a cut-off.
+    /// new passphrase waits in the secret store (beside the current one,
+    /// which stays) until the rotation's outcome is read, here or by a
+    /// later call after a cut-off.
     ///
     /// # Errors
-    /// The folder cannot be written; the keychain cannot take it (then
+    /// The folder cannot be written; the store cannot take it (then
     /// nothing was recorded: a rotation that cannot be followed up is not
     /// started).
     pub fn begin_rotation(
         &self,
         op: &str,
         what: &str,
-        keychain: &crate::keychain::Keychain,
         new: &Passphrase,
     ) -> Result<(), RotationNotRecorded> {
         use crate::keychain::SecretKind;
-        keychain.set(&self.profile, SecretKind::RotationPassphrase, new.expose())?;
+        self.secrets
+            .set(&self.profile, SecretKind::RotationPassphrase, new.expose())?;
         self.begin(op, what)?;
         crate::publish::write_atomic(&self.dir.join(format!("{}{ROTATION_MARK}", op_id(op))), b"")?;
         Ok(())
@@ -242,7 +259,6 @@ impl PendingOps {
     /// and forgets the old; any other outcome keeps both (some backups may
     /// need either) and says so. Returns the line for the admin.
     pub fn finish_rotation(&self, op: &str, code: Option<i32>) -> Option<String> {
-        use crate::keychain::{Keychain, SecretKind};
         let mark = self.dir.join(format!("{}{ROTATION_MARK}", op_id(op)));
         if !mark.exists() {
             return None;
@@ -250,20 +266,17 @@ impl PendingOps {
         let name = crate::printable::escaped(&self.profile);
         let note = match code {
             Some(0) => {
-                let promoted = Keychain::open().map_err(|e| e.to_string()).and_then(|k| {
-                    let new = k
-                        .get(&self.profile, SecretKind::RotationPassphrase)
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| "its new passphrase is no longer there".to_owned())?;
-                    k.set(&self.profile, SecretKind::Passphrase, &new)
-                        .map_err(|e| e.to_string())?;
-                    let _ = k.forget(&self.profile, SecretKind::RotationPassphrase);
-                    Ok(())
-                });
+                let promoted = self.promote_rotation();
                 match promoted {
-                    Ok(()) => format!(
+                    Ok(true) => format!(
                         "the passphrase rotation of {name} completed: this machine's keychain now \
                          holds the new passphrase (the server keeps none)"
+                    ),
+                    Ok(false) => format!(
+                        "the passphrase rotation of {name} completed, but this machine's keychain \
+                         could not take the new passphrase (its new passphrase is no longer \
+                         there); store it with `backupdesk passphrase set --profile {name}` \
+                         before the next backup"
                     ),
                     Err(e) => format!(
                         "the passphrase rotation of {name} completed, but this machine's keychain \
@@ -280,6 +293,19 @@ impl PendingOps {
         };
         let _ = std::fs::remove_file(mark);
         Some(note)
+    }
+
+    /// The waiting rotation passphrase made the profile's own (the
+    /// waiting entry forgotten); `Ok(false)` when it is no longer there.
+    fn promote_rotation(&self) -> Result<bool, crate::keychain::KeychainError> {
+        use crate::keychain::SecretKind;
+        let k = &self.secrets;
+        let Some(new) = k.get(&self.profile, SecretKind::RotationPassphrase)? else {
+            return Ok(false);
+        };
+        k.set(&self.profile, SecretKind::Passphrase, &new)?;
+        let _ = k.forget(&self.profile, SecretKind::RotationPassphrase);
+        Ok(true)
     }
 
     /// Forgets `op` (its answer arrived).

@@ -71,12 +71,12 @@ fn pending_records_are_kept_by_the_exact_profile_name() {
     let dir = tempfile::tempdir().unwrap();
     let names = ["p.x", "px", "p_x", "p/x", "P.X"];
     for name in names {
-        PendingOps::of_profile(dir.path(), name)
+        PendingOps::of_profile(dir.path(), name, memory())
             .begin(&format!("op-{}", hex::encode(name)), name)
             .unwrap();
     }
     for name in names {
-        let listed = PendingOps::of_profile(dir.path(), name).list();
+        let listed = PendingOps::of_profile(dir.path(), name, memory()).list();
         assert_eq!(listed.len(), 1, "{name}: {listed:?}");
         assert_eq!(listed[0].1, name);
     }
@@ -93,4 +93,59 @@ fn stderr_is_kept_bounded() {
     assert!(kept.len() <= 2 * STDERR_KEPT + 200, "{}", kept.len());
     assert!(kept.ends_with("the last words\n"));
     assert!(kept.starts_with('['), "says what it dropped");
+}
+
+/// A secret store of this test's own.
+fn memory() -> crate::context::SharedSecrets {
+    std::sync::Arc::new(crate::context::MemorySecrets::new())
+}
+
+/// A rotation's new passphrase waits beside the current one and becomes
+/// the profile's own only when the rotation completed (exit 0); any other
+/// outcome keeps both and says so; the mark is read once.
+#[test]
+fn a_rotations_new_passphrase_is_promoted_only_when_it_completed() {
+    use crate::format::crypto::Passphrase;
+    use crate::keychain::SecretKind;
+    let dir = tempfile::tempdir().unwrap();
+    for (code, promoted) in [(Some(0), true), (Some(1), false), (None, false)] {
+        let secrets = memory();
+        secrets
+            .set("srv", SecretKind::Passphrase, "the old one")
+            .unwrap();
+        let pending = PendingOps::of_profile(dir.path(), "srv", secrets.clone());
+        let new = Passphrase::new("the new one".into());
+        pending
+            .begin_rotation("op-1", "passphrase rotate", &new)
+            .unwrap();
+        assert_eq!(pending.list().len(), 1);
+        let note = pending
+            .finish_rotation("op-1", code)
+            .expect("a rotation's note");
+        let now = secrets.get("srv", SecretKind::Passphrase).unwrap().unwrap();
+        let waiting = secrets.get("srv", SecretKind::RotationPassphrase).unwrap();
+        if promoted {
+            assert_eq!(now.as_str(), "the new one");
+            assert!(waiting.is_none());
+            assert!(note.contains("completed"), "{note}");
+        } else {
+            assert_eq!(now.as_str(), "the old one", "{code:?}");
+            assert_eq!(waiting.as_deref().map(String::as_str), Some("the new one"));
+            assert!(note.contains("did not complete"), "{note}");
+        }
+        // Read once: a second look finds no rotation.
+        assert_eq!(pending.finish_rotation("op-1", code), None);
+        pending.end("op-1");
+        assert!(pending.list().is_empty());
+    }
+}
+
+/// An operation that was no rotation has no follow-up.
+#[test]
+fn an_operation_that_was_no_rotation_has_no_follow_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let pending = PendingOps::of_profile(dir.path(), "srv", memory());
+    pending.begin("op-2", "backup").unwrap();
+    assert_eq!(pending.finish_rotation("op-2", Some(0)), None);
+    assert_eq!(pending.list(), [("op-2".to_owned(), "backup".to_owned())]);
 }

@@ -3,6 +3,7 @@
 //! own rule) or **roll back** (the previous database put back).
 
 use super::*;
+use crate::context::OperationContext;
 
 /// Stage 5a: the restored database is in place and checked. A start
 /// command that fails now may still have started the service (which then
@@ -30,7 +31,7 @@ pub(super) fn finish(
                 let text = format!(
                     "the restore is in place, but the start command `{cmd}` failed ({e}): check whether the service runs and start it by hand"
                 );
-                run.log.append(run.clock, Level::Error, &text);
+                run.log.append(&run.ctx, Level::Error, &text);
                 run.warnings.push(text);
             }
         }
@@ -40,7 +41,7 @@ pub(super) fn finish(
     let mut warnings = std::mem::take(&mut run.warnings);
     std::thread::scope(|scope| {
         scope.spawn(move || drop(previous));
-        prune_pre_restore(run.data, run.clock, &mut warnings);
+        prune_pre_restore(run.data, &run.ctx, &mut warnings);
     });
     RestoreReport {
         backup: file_name.to_owned(),
@@ -64,7 +65,7 @@ pub(super) fn roll_back(
     safety: SafetyBackup,
 ) -> RestoreError {
     run.log.append(
-        run.clock,
+        &run.ctx,
         Level::Error,
         &format!("Restore failed after the swap began: {reason}; rolling back"),
     );
@@ -103,19 +104,23 @@ pub(super) fn roll_back(
 }
 
 /// Prunes old pre-restore backups with the saved policy (their own rule).
-pub(super) fn prune_pre_restore(data: &DataDir, clock: &dyn Clock, warnings: &mut Vec<String>) {
+pub(super) fn prune_pre_restore(
+    data: &DataDir,
+    ctx: &OperationContext<'_>,
+    warnings: &mut Vec<String>,
+) {
     let policy = retention::saved_policy(data);
     let Ok(catalog) = BackupCatalog::scan(data) else {
         return;
     };
     let ledger = crate::local::ledger::Ledger::load(data);
-    let mut plan = retention::plan(&catalog, &ledger, &policy, clock);
+    let mut plan = retention::plan(&catalog, &ledger, &policy, ctx);
     plan.decisions
         .retain(|d| BackupName::parse(&d.filename).is_ok_and(|n| n.kind().is_pre_restore()));
     let outcome = retention::apply(
         data,
         &plan,
-        clock,
+        ctx,
         "the automatic retention of safety backups after a restore",
     );
     for (name, error) in outcome.failed {

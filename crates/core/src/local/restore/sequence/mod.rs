@@ -20,7 +20,7 @@ use super::commands::{ServiceCommandError, restart_service, run_shell};
 use super::holders;
 use super::swap::{self, SwapError, SwapMethod};
 use super::{FaultPoint, Faults, RestoreError, RestoreOptions, RestoreReport};
-use crate::clock::Clock;
+use crate::context::OperationContext;
 use crate::format::crypto::{Compression, Passphrase};
 use crate::format::meta::TableRows;
 use crate::format::name::BackupName;
@@ -52,8 +52,7 @@ pub(super) struct Run<'a> {
     pub passphrase: &'a Passphrase,
     pub options: &'a RestoreOptions,
     pub faults: Faults,
-    pub clock: &'a dyn Clock,
-    pub progress: &'a dyn Progress,
+    pub ctx: OperationContext<'a>,
     pub log: &'a ActivityLog,
     staging: Staging,
     started: Instant,
@@ -104,7 +103,7 @@ pub(super) struct Swapped {
 /// The one cleanup guard of a run (see the module docs).
 pub(super) struct Cleanup<'a> {
     options: &'a RestoreOptions,
-    clock: &'a dyn Clock,
+    ctx: OperationContext<'a>,
     log: &'a ActivityLog,
     /// The `.gpg` and `.meta` of a safety backup nobody needs.
     discard: Option<(PathBuf, PathBuf)>,
@@ -116,7 +115,7 @@ impl<'a> Cleanup<'a> {
     fn new(run: &Run<'a>) -> Self {
         Cleanup {
             options: run.options,
-            clock: run.clock,
+            ctx: run.ctx,
             log: run.log,
             discard: None,
             restart: false,
@@ -142,7 +141,7 @@ impl Drop for Cleanup<'_> {
             let _ = std::fs::remove_file(meta);
         }
         if self.restart {
-            restart_service(self.options, self.clock, self.log);
+            restart_service(self.options, &self.ctx, self.log);
         }
     }
 }
@@ -155,8 +154,7 @@ pub(super) fn run(
     passphrase: &Passphrase,
     options: &RestoreOptions,
     faults: Faults,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+    ctx: &OperationContext<'_>,
     log: &ActivityLog,
 ) -> Result<RestoreReport, RestoreError> {
     let _lock = OperationLock::acquire(data)?;
@@ -169,8 +167,7 @@ pub(super) fn run(
         passphrase,
         options,
         faults,
-        clock,
-        progress,
+        ctx: *ctx,
         log,
         staging,
         started: Instant::now(),
@@ -183,7 +180,7 @@ pub(super) fn run(
     stop_service(&run, &mut cleanup)?;
     let safety = protect(&mut run, &live, staged.early_safety, &mut cleanup)?;
     // Last chance to cancel: after this the swap begins.
-    if run.progress.cancelled() {
+    if run.ctx.cancelled() {
         if let Some(name) = &safety.name {
             cleanup.discard_on_exit(
                 data.backup_file(name),
@@ -223,7 +220,7 @@ pub(super) fn run(
 
 impl Run<'_> {
     fn info(&self, text: &str) {
-        self.log.append(self.clock, Level::Info, text);
+        self.log.append(&self.ctx, Level::Info, text);
     }
 
     /// The safety backup uses the passphrase the restore was given, even
@@ -233,7 +230,7 @@ impl Run<'_> {
         if self.passphrase.is_legacy_default() {
             self.warnings.push("the pre-restore backup is encrypted with Server Monitor's well-known default passphrase: set your own and rotate (`backupdesk passphrase rotate`)".to_owned());
             self.log.append(
-                self.clock,
+                &self.ctx,
                 Level::Warning,
                 "Pre-restore backup encrypted with the well-known default passphrase",
             );
@@ -251,14 +248,13 @@ impl Run<'_> {
     }
 
     /// A safety backup of the live database read as `source`.
-    fn safety_backup(&self, source: SnapshotSource, progress: &dyn Progress) -> SafetyResult {
+    fn safety_backup(&self, source: SnapshotSource, ctx: &OperationContext<'_>) -> SafetyResult {
         backup::backup_locked(
             self.data,
             &self.staging,
             self.passphrase,
             &self.safety_options(),
-            self.clock,
-            progress,
+            ctx,
             source,
         )
     }
@@ -310,14 +306,14 @@ fn stage(
     live: &LiveDatabase,
     cleanup: &mut Cleanup<'_>,
 ) -> Result<Staged, RestoreError> {
-    let deep_check = |progress: &dyn Progress| {
+    let deep_check = |ctx: &OperationContext<'_>| {
         verify::check(
             run.data,
             entry,
             run.passphrase,
             VerifyDepth::Deep,
             true,
-            progress,
+            ctx,
         )
     };
     let parallel = run.options.stop_cmd.is_none() && live.exists;
@@ -327,11 +323,11 @@ fn stage(
                 // The staged checks are the critical path: the safety
                 // backup fills the cycles they leave.
                 let _ = rustix::process::setpriority_process(None, PRE_RESTORE_NICE);
-                let made = run.safety_backup(live.safety_source(), &NoProgress);
+                let made = run.safety_backup(live.safety_source(), &run.ctx.quiet());
                 tracing::debug!(elapsed = ?run.started.elapsed(), "parallel pre-restore backup done");
                 made
             });
-            let checked = deep_check(run.progress);
+            let checked = deep_check(&run.ctx);
             let safety = safety.join().unwrap_or_else(|_| {
                 Err(BackupError::Io {
                     path: run.data.backups().display().to_string(),
@@ -341,13 +337,13 @@ fn stage(
             (checked, Some(safety))
         })
     } else {
-        (deep_check(run.progress), None)
+        (deep_check(&run.ctx), None)
     };
     if let Some(Ok((made, _))) = &early_safety {
         cleanup.discard_on_exit(made.path.clone(), made.meta_path.clone());
     }
     let (report, copy) = match checked {
-        Ok(_) if run.progress.cancelled() => return Err(RestoreError::Cancelled),
+        Ok(_) if run.ctx.cancelled() => return Err(RestoreError::Cancelled),
         Ok(checked) => checked,
         Err(VerifyError::Crypto(crate::format::crypto::CryptoError::Cancelled)) => {
             return Err(RestoreError::Cancelled);
@@ -405,7 +401,7 @@ fn protect(
     cleanup.keep();
     let made = match early {
         Some(result) => Some(result),
-        None if live.exists => Some(run.safety_backup(live.safety_source(), run.progress)),
+        None if live.exists => Some(run.safety_backup(live.safety_source(), &run.ctx)),
         None => None,
     };
     let safety = match made {
@@ -423,13 +419,13 @@ fn protect(
             // The very disaster a restore exists for: the live database is
             // damaged. Keep it as it is, encrypted, then go on.
             let (made, _) = run
-                .safety_backup(SnapshotSource::AsIs, run.progress)
+                .safety_backup(SnapshotSource::AsIs, &run.ctx)
                 .map_err(RestoreError::PreRestoreBackupFailed)?;
             let text = format!(
                 "the live database is damaged ({e}): it is kept as it was, encrypted, in {} (`gpg -d` gives the damaged file back byte for byte)",
                 made.name.file_name()
             );
-            run.log.append(run.clock, Level::Warning, &text);
+            run.log.append(&run.ctx, Level::Warning, &text);
             run.warnings.push(text);
             SafetyBackup {
                 name: Some(made.name.file_name().to_owned()),
@@ -499,7 +495,7 @@ fn swap_in(
         Ok(tables) => Ok(tables),
         Err(failure) if !failure.changed => {
             run.log.append(
-                run.clock,
+                &run.ctx,
                 Level::Error,
                 &format!(
                     "Restore failed before it changed the live database: {}; nothing to roll back",

@@ -527,3 +527,6 @@ fn inspect_connection(path: &Path, conn: &Connection) -> Result<DatabaseReport, 
         page_count,
     })
 }
+
+#[cfg(test)]
+mod tests;
