@@ -9,7 +9,7 @@ use keyring_core::{CredentialStore, Entry, Error as KeyringError};
 use zeroize::Zeroizing;
 
 /// The keychain service name under which every secret is stored.
-pub const SERVICE: &str = "backupdesk";
+pub(crate) const SERVICE: &str = "backupdesk";
 
 /// What a stored secret is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

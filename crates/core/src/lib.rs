@@ -45,4 +45,4 @@ pub use context::OperationContext;
 pub use model::ErrorKind;
 
 /// The version of this crate, recorded in every `.meta` we write.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -26,7 +26,7 @@ pub fn escaped(text: &str) -> String {
 
 /// [`escaped`], keeping line breaks: for multi-line text such as a
 /// server's stderr, where each line is escaped on its own.
-pub fn escaped_lines(text: &str) -> String {
+pub(crate) fn escaped_lines(text: &str) -> String {
     text.split_inclusive('\n')
         .map(|line| match line.strip_suffix('\n') {
             Some(body) => format!("{}\n", escaped(body.strip_suffix('\r').unwrap_or(body))),

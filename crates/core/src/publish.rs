@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 
 /// Prefix and suffix of temporary files inside `data/backups/`. The server
 /// and our catalog ignore dot files; leftovers are removed by the next run.
-pub const PART_PREFIX: &str = ".";
+pub(crate) const PART_PREFIX: &str = ".";
 /// See [`PART_PREFIX`].
-pub const PART_SUFFIX: &str = ".part";
+pub(crate) const PART_SUFFIX: &str = ".part";
 
 /// Creates `dir` (and parents) and takes every access of group and others away (0700 for a new folder).
 ///
 /// # Errors
 /// When creation or `chmod` fails.
-pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match std::fs::symlink_metadata(dir) {
         Ok(m) if !m.is_dir() && !m.file_type().is_symlink() => {
             return Err(io::Error::new(
@@ -53,7 +53,7 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// Any error from `open(O_CREAT|O_EXCL)`.
-pub fn create_private_file(path: &Path) -> io::Result<File> {
+pub(crate) fn create_private_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -62,7 +62,7 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
 }
 
 /// The temporary name used while `final_name` is being written.
-pub fn part_path(dir: &Path, final_name: &str) -> PathBuf {
+pub(crate) fn part_path(dir: &Path, final_name: &str) -> PathBuf {
     dir.join(format!("{PART_PREFIX}{final_name}{PART_SUFFIX}"))
 }
 
@@ -71,7 +71,7 @@ pub fn part_path(dir: &Path, final_name: &str) -> PathBuf {
 ///
 /// # Errors
 /// `AlreadyExists` when `dest` exists; other I/O errors as they come.
-pub fn publish_no_clobber(part: &Path, dest: &Path) -> io::Result<()> {
+pub(crate) fn publish_no_clobber(part: &Path, dest: &Path) -> io::Result<()> {
     std::fs::hard_link(part, dest)?;
     std::fs::remove_file(part)
 }
@@ -80,13 +80,13 @@ pub fn publish_no_clobber(part: &Path, dest: &Path) -> io::Result<()> {
 ///
 /// # Errors
 /// When the directory cannot be opened or synced.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 /// A temporary file that is removed on drop unless it was published.
 #[derive(Debug)]
-pub struct PartFile {
+pub(crate) struct PartFile {
     path: PathBuf,
     armed: bool,
 }
@@ -103,7 +103,7 @@ impl PartFile {
     }
 
     /// Keeps the file: it was moved into place by other means.
-    pub fn disarm(mut self) {
+    pub(crate) fn disarm(mut self) {
         self.armed = false;
     }
 
@@ -111,7 +111,7 @@ impl PartFile {
     ///
     /// # Errors
     /// As [`publish_no_clobber`].
-    pub fn publish(mut self, dest: &Path) -> io::Result<()> {
+    pub(crate) fn publish(mut self, dest: &Path) -> io::Result<()> {
         publish_no_clobber(&self.path, dest)?;
         self.armed = false;
         Ok(())
@@ -127,7 +127,7 @@ impl Drop for PartFile {
 }
 
 /// Whether an I/O error means the storage is full (ENOSPC, EDQUOT, EFBIG).
-pub fn is_storage_full(e: &io::Error) -> bool {
+pub(crate) fn is_storage_full(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge
@@ -135,7 +135,7 @@ pub fn is_storage_full(e: &io::Error) -> bool {
 }
 
 /// Whether an I/O error means we may not write there (EACCES, EPERM, EROFS).
-pub fn is_not_writable(e: &io::Error) -> bool {
+pub(crate) fn is_not_writable(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::PermissionDenied
@@ -152,7 +152,7 @@ pub fn is_not_writable(e: &io::Error) -> bool {
 ///
 /// # Errors
 /// Any I/O error; `path` is then unchanged.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
@@ -170,7 +170,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// The largest config file read (a profile or location book): 4 MiB.
-pub const CONFIG_LIMIT: u64 = 4 << 20;
+pub(crate) const CONFIG_LIMIT: u64 = 4 << 20;
 
 /// The text of config file `path`: only a regular file (a FIFO, a device
 /// or a folder there would hang or mislead the read; a link to a regular
@@ -179,7 +179,7 @@ pub const CONFIG_LIMIT: u64 = 4 << 20;
 /// # Errors
 /// `NotFound` as usual; `InvalidInput` for what is not a regular file or
 /// is too large; other I/O errors as they come.
-pub fn read_config_text(path: &Path) -> io::Result<String> {
+pub(crate) fn read_config_text(path: &Path) -> io::Result<String> {
     use std::io::Read;
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::ErrorKind;
 
 /// The longest first line a secret file may have.
-pub const SECRET_FILE_LIMIT: u64 = 4096;
+pub(crate) const SECRET_FILE_LIMIT: u64 = 4096;
 
 /// How long a secret pipe (a FIFO, process substitution) may take to give
 /// its line.
@@ -88,7 +88,7 @@ pub fn first_line_of(file: &Path, what: &str) -> Result<String, SecretFileError>
 /// # Errors
 /// [`ErrorKind::PassphraseFileUnreadable`]: missing, a folder, unreadable,
 /// or nothing written within [`PIPE_WAIT`].
-pub fn read_secret_file(file: &Path, what: &str) -> Result<Vec<u8>, SecretFileError> {
+pub(crate) fn read_secret_file(file: &Path, what: &str) -> Result<Vec<u8>, SecretFileError> {
     let unreadable = |why: String| {
         error(
             ErrorKind::PassphraseFileUnreadable,

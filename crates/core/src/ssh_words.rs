@@ -3,7 +3,7 @@
 
 /// The reason an `ssh` run failed before the remote side answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SshFailure {
+pub(crate) enum SshFailure {
     /// The host key differs from the known one; the fingerprint it offers
     /// now, when ssh printed it.
     ChangedHostKey { fingerprint: Option<String> },
@@ -19,7 +19,7 @@ pub enum SshFailure {
 
 /// Reads `stderr` of a failed `ssh`; also returns its last non-empty line
 /// (ssh's own summary, for the message).
-pub fn read_failure(stderr: &str) -> (SshFailure, String) {
+pub(crate) fn read_failure(stderr: &str) -> (SshFailure, String) {
     let said = |needle: &str| stderr.contains(needle);
     let last_line = stderr
         .lines()

@@ -18,7 +18,7 @@ pub struct Digested {
 /// A running SHA-256 and byte count that can be shared with a reader or
 /// writer that was moved into another library (sequoia owns its reader).
 #[derive(Debug, Clone, Default)]
-pub struct SharedDigest(Arc<Mutex<(Sha256, u64)>>);
+pub(crate) struct SharedDigest(Arc<Mutex<(Sha256, u64)>>);
 
 impl SharedDigest {
     /// Adds `bytes` to the digest.
@@ -29,6 +29,7 @@ impl SharedDigest {
     }
 
     /// How many bytes were added so far.
+    #[cfg(test)]
     pub fn size(&self) -> u64 {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).1
     }
@@ -44,7 +45,7 @@ impl SharedDigest {
 }
 
 /// Hashes everything read through it.
-pub struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     digest: SharedDigest,
 }
@@ -65,7 +66,7 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// Hashes everything written through it.
-pub struct HashingWriter<W> {
+pub(crate) struct HashingWriter<W> {
     inner: W,
     digest: SharedDigest,
 }
@@ -98,7 +99,7 @@ impl<W: Write> Write for HashingWriter<W> {
 ///
 /// # Errors
 /// Any I/O error reading it.
-pub fn digest_file(path: &std::path::Path) -> io::Result<Digested> {
+pub(crate) fn digest_file(path: &std::path::Path) -> io::Result<Digested> {
     let digest = SharedDigest::default();
     let mut reader = HashingReader::new(std::fs::File::open(path)?, digest.clone());
     io::copy(&mut reader, &mut io::sink())?;

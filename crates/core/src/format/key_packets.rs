@@ -32,9 +32,9 @@ use sequoia_openpgp as openpgp;
 use crate::format::crypto::{CryptoError, Passphrase, check_passphrase};
 
 /// At most this many packets before the body (a rotation adds one).
-pub const MAX_KEY_PACKETS: usize = 16;
+pub(crate) const MAX_KEY_PACKETS: usize = 16;
 /// A key packet larger than this is not one of ours.
-pub const MAX_PACKET: usize = 1024;
+pub(crate) const MAX_PACKET: usize = 1024;
 
 const TAG_SKESK: u8 = 3;
 const TAG_MARKER: u8 = 10;
@@ -107,7 +107,7 @@ impl KeyPackets {
     }
 
     /// How many passphrase (SKESK) packets the backup has.
-    pub fn ways_in(&self) -> usize {
+    pub(crate) fn ways_in(&self) -> usize {
         self.packets.iter().filter(|p| p.tag == TAG_SKESK).count()
     }
 
@@ -165,7 +165,7 @@ pub struct Access {
 /// # Errors
 /// [`CryptoError::WrongPassphrase`] when `old` opens none of its packets
 /// (nothing is written then); the head's own errors; [`CryptoError::Io`].
-pub fn write_with_added(
+pub(crate) fn write_with_added(
     path: &Path,
     old: &Passphrase,
     new: &Passphrase,
@@ -215,7 +215,7 @@ pub fn write_with_added(
 /// # Errors
 /// [`CryptoError::WrongPassphrase`] when `keep` opens none (nothing is
 /// written then); the head's own errors; [`CryptoError::Io`].
-pub fn write_keeping_only(
+pub(crate) fn write_keeping_only(
     path: &Path,
     keep: &Passphrase,
     out: &mut dyn Write,

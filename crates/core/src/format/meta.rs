@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The largest `.meta` we are willing to read. Real ones are under 2 KiB;
 /// anything bigger is refused rather than loaded.
-pub const MAX_META_BYTES: u64 = 256 * 1024;
+pub(crate) const MAX_META_BYTES: u64 = 256 * 1024;
 
 /// Why a `.meta` could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +156,7 @@ impl BackupMeta {
     }
 
     /// The JSON text written to disk (pretty, with a trailing newline).
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("metadata serializes");
         text.push('\n');
         text

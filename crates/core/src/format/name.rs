@@ -81,7 +81,7 @@ impl BackupName {
     }
 
     /// The name of a new encrypted pre-restore safety backup.
-    pub fn new_pre_restore(local: NaiveDateTime) -> Self {
+    pub(crate) fn new_pre_restore(local: NaiveDateTime) -> Self {
         Self::build(
             "prerestore_",
             ".db.gpg",
@@ -142,7 +142,7 @@ use chrono::Timelike;
 /// # Errors
 /// [`NameError::InvalidName`] for an empty name, `.`/`..`, or one containing
 /// `/`, `\` or NUL (which also rules out absolute paths).
-pub fn check_plain_file_name(name: &str) -> Result<(), NameError> {
+pub(crate) fn check_plain_file_name(name: &str) -> Result<(), NameError> {
     let bad = name.is_empty()
         || name == "."
         || name == ".."

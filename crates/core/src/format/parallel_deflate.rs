@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// Uncompressed bytes per block.
-pub const BLOCK: usize = 1 << 20;
+pub(crate) const BLOCK: usize = 1 << 20;
 /// Deflate's window: the dictionary carried from block to block.
 const WINDOW: usize = 32 * 1024;
 
@@ -191,7 +191,7 @@ fn compress_block(compressor: &mut Compress, job: &Job) -> io::Result<Vec<u8>> {
 
 /// Puts compressed blocks back in stream order.
 #[derive(Default)]
-pub struct Reorder {
+pub(crate) struct Reorder {
     next: u64,
     waiting: BTreeMap<u64, Compressed>,
 }

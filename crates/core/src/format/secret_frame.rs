@@ -13,10 +13,10 @@ use zeroize::Zeroizing;
 
 /// The longest secret a frame may carry (64 KiB: far beyond any
 /// passphrase, small enough that a hostile peer cannot make us hold much).
-pub const MAX_SECRET: usize = 64 * 1024;
+pub(crate) const MAX_SECRET: usize = 64 * 1024;
 
 /// The most secrets one channel carries (a rotation sends two).
-pub const MAX_SECRETS: usize = 4;
+pub(crate) const MAX_SECRETS: usize = 4;
 
 /// Why framed secrets could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

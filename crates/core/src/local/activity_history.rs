@@ -15,7 +15,7 @@ use crate::local::layout::DataDir;
 use crate::model::{ActivityEntry, ActivityPage, ActivityQuery, LogLevel, LogName};
 
 /// How much of each log is read, from its end.
-pub const TAIL_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The entries of `data`'s logs that `query` asks for, newest first. A
 /// missing log (or `logs/` folder) is no error: nothing happened yet.

@@ -9,7 +9,7 @@ use crate::local::layout::DataDir;
 
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     /// Normal progress.
     Info,
     /// Something the admin should look at.
@@ -30,7 +30,7 @@ impl Level {
 
 /// One of the plain-text logs of an installation.
 #[derive(Debug, Clone)]
-pub struct ActivityLog {
+pub(crate) struct ActivityLog {
     path: PathBuf,
 }
 

@@ -12,7 +12,7 @@ use crate::local::layout::DataDir;
 use crate::publish::ensure_private_dir;
 
 /// The schema of a Server Monitor v2.4 database (contract §5).
-pub const SCHEMA: &str = r#"
+pub(crate) const SCHEMA: &str = r#"
 CREATE TABLE groups (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT, color TEXT, created_at TEXT NOT NULL);
 CREATE TABLE servers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, host TEXT NOT NULL UNIQUE, port INTEGER NOT NULL DEFAULT 22,
   username TEXT, ssh_key_path TEXT, ssh_password TEXT, agent_port INTEGER DEFAULT 9084, status TEXT NOT NULL DEFAULT 'unknown',

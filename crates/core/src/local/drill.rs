@@ -123,7 +123,7 @@ pub struct DrillReport {
 ///
 /// # Errors
 /// [`DrillError::NoBackup`].
-pub fn default_backup(catalog: &BackupCatalog) -> Result<&CatalogEntry, DrillError> {
+pub(crate) fn default_backup(catalog: &BackupCatalog) -> Result<&CatalogEntry, DrillError> {
     catalog
         .entries()
         .iter()

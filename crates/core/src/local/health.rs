@@ -147,7 +147,7 @@ fn measure(data: &DataDir) -> Result<Storage, NotChecked> {
 }
 
 /// Total size of the regular files below `dir` (links are not followed).
-pub fn folder_size(dir: &std::path::Path) -> u64 {
+pub(crate) fn folder_size(dir: &std::path::Path) -> u64 {
     let Ok(read) = std::fs::read_dir(dir) else {
         return 0;
     };

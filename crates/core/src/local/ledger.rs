@@ -117,7 +117,7 @@ impl Ledger {
     ///
     /// # Errors
     /// When the state folder or the ledger cannot be written.
-    pub fn record_drill(
+    pub(crate) fn record_drill(
         data: &DataDir,
         file_name: &str,
         drill: DrillRecord,
@@ -186,7 +186,7 @@ impl Ledger {
 ///
 /// # Errors
 /// A damaged or unreadable ledger (nothing is deleted), or `delete`'s error.
-pub fn delete_unless_pinned(
+pub(crate) fn delete_unless_pinned(
     data: &DataDir,
     file_name: &str,
     delete: impl FnOnce() -> std::io::Result<()>,

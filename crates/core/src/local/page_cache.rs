@@ -22,14 +22,14 @@ use std::os::fd::{AsFd, BorrowedFd};
 use rustix::fs::{Advice, fadvise};
 
 /// How many bytes pass between two pieces of advice.
-pub const WINDOW: u64 = 8 * 1024 * 1024;
+pub(crate) const WINDOW: u64 = 8 * 1024 * 1024;
 
 /// A file used front to back whose pages leave the cache behind the
 /// current position (see the module documentation). Reads and writes are
 /// passed through unchanged; the position is counted from where the file
 /// was when it was wrapped.
 #[derive(Debug)]
-pub struct DropBehind<F> {
+pub(crate) struct DropBehind<F> {
     inner: F,
     position: u64,
     advised: u64,
@@ -69,7 +69,7 @@ impl<F: AsFd> DropBehind<F> {
 
     /// Drops every page of the file that is clean (all of them after an
     /// `fsync`).
-    pub fn drop_all(&mut self) {
+    pub(crate) fn drop_all(&mut self) {
         advise_dont_need(self.inner.as_fd(), 0, 0);
         self.dropped = self.position;
         self.advised = self.position;
@@ -81,7 +81,7 @@ impl DropBehind<File> {
     ///
     /// # Errors
     /// The `fsync`'s.
-    pub fn sync_all(&mut self) -> std::io::Result<()> {
+    pub(crate) fn sync_all(&mut self) -> std::io::Result<()> {
         self.inner.sync_all()?;
         self.drop_all();
         Ok(())

@@ -7,11 +7,11 @@
 //! left out (short-lived, and verified when restored). Pure.
 
 /// Runs within which every kept backup is deep-checked once.
-pub const DEFAULT_CYCLE: usize = 28;
+pub(crate) const DEFAULT_CYCLE: usize = 28;
 
 /// One backup as the rolling plan sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RollingEntry {
+pub(crate) struct RollingEntry {
     pub name: String,
     /// A pre-restore safety copy (left out).
     pub pre_restore: bool,
@@ -21,7 +21,7 @@ pub struct RollingEntry {
 
 /// The names to deep-check this run, newest first among `entries`
 /// (which come newest first, as the catalog lists them).
-pub fn rolling_plan(entries: &[RollingEntry], cycle: usize) -> Vec<String> {
+pub(crate) fn rolling_plan(entries: &[RollingEntry], cycle: usize) -> Vec<String> {
     let regular: Vec<&RollingEntry> = entries.iter().filter(|e| !e.pre_restore).collect();
     let Some((newest, older)) = regular.split_first() else {
         return Vec::new();

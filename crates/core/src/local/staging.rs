@@ -10,7 +10,7 @@ use crate::publish::ensure_private_dir;
 
 /// The staging folder of one data directory.
 #[derive(Debug, Clone)]
-pub struct Staging {
+pub(crate) struct Staging {
     dir: PathBuf,
 }
 
@@ -46,7 +46,7 @@ impl Staging {
     ///
     /// # Errors
     /// When the folder cannot be made.
-    pub fn scratch_dir(&self, what: &str) -> std::io::Result<tempfile::TempDir> {
+    pub(crate) fn scratch_dir(&self, what: &str) -> std::io::Result<tempfile::TempDir> {
         tempfile::Builder::new()
             .prefix(&format!("{}-{what}-", std::process::id()))
             .tempdir_in(&self.dir)
@@ -60,7 +60,7 @@ impl Staging {
     ///
     /// # Errors
     /// When the folder cannot be read or an entry cannot be removed.
-    pub fn remove_leftovers(&self) -> std::io::Result<usize> {
+    pub(crate) fn remove_leftovers(&self) -> std::io::Result<usize> {
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
@@ -109,7 +109,7 @@ fn process_alive(pid: u32) -> bool {
 
 /// A staged plaintext file, removed with its SQLite companions on drop.
 #[derive(Debug)]
-pub struct StagedFile {
+pub(crate) struct StagedFile {
     path: PathBuf,
 }
 

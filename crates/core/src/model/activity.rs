@@ -20,7 +20,7 @@ pub enum LogName {
 
 impl LogName {
     /// Every log, in the order they are read.
-    pub const ALL: [LogName; 3] = [LogName::Backup, LogName::Verify, LogName::Restore];
+    pub(crate) const ALL: [LogName; 3] = [LogName::Backup, LogName::Verify, LogName::Restore];
 
     /// The file name under `logs/`.
     pub fn file_name(self) -> &'static str {
@@ -118,7 +118,7 @@ impl Default for ActivityQuery {
 
 impl ActivityQuery {
     /// The most entries a query may ask for.
-    pub const MAX_LIMIT: u32 = 10_000;
+    pub(crate) const MAX_LIMIT: u32 = 10_000;
 
     /// Whether `entry` is one this query asks for.
     pub fn matches(&self, entry: &ActivityEntry) -> bool {

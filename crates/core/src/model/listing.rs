@@ -22,7 +22,7 @@ pub enum BackupKind {
 
 impl BackupKind {
     /// Whether files of this kind are OpenPGP messages.
-    pub fn is_encrypted(self) -> bool {
+    pub(crate) fn is_encrypted(self) -> bool {
         matches!(
             self,
             BackupKind::Encrypted | BackupKind::PreRestoreEncrypted
@@ -30,7 +30,7 @@ impl BackupKind {
     }
 
     /// Whether this is a safety copy made before a restore.
-    pub fn is_pre_restore(self) -> bool {
+    pub(crate) fn is_pre_restore(self) -> bool {
         matches!(
             self,
             BackupKind::PreRestoreEncrypted | BackupKind::PreRestorePlain
@@ -207,7 +207,7 @@ impl ListItem {
     /// `.meta`, verification, drill, pin), failure first. Exactly one of
     /// failed / deep / quick / unverified always holds; "proven
     /// restorable" only while no verification failed.
-    pub fn derive_states(&self) -> Vec<BackupState> {
+    pub(crate) fn derive_states(&self) -> Vec<BackupState> {
         let failed = self.verified.state == VerificationStatus::Failed;
         let mut states = Vec::new();
         if failed {

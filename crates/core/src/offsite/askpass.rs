@@ -9,7 +9,7 @@ use crate::keychain::{Keychain, SecretKind};
 
 /// The variable that turns a run of Backup Desk into ssh's askpass helper:
 /// the keychain scope whose key passphrase to print.
-pub const ASKPASS_SCOPE: &str = "BACKUPDESK_ASKPASS_SCOPE";
+pub(crate) const ASKPASS_SCOPE: &str = "BACKUPDESK_ASKPASS_SCOPE";
 
 /// When this process was started by ssh as its askpass program: prints the
 /// key passphrase of the scope ssh was given and returns the exit code
@@ -36,7 +36,7 @@ pub fn answer() -> Option<i32> {
 }
 
 /// Whether the keychain holds a key passphrase for `scope`.
-pub fn has_passphrase(scope: &str) -> bool {
+pub(crate) fn has_passphrase(scope: &str) -> bool {
     Keychain::open()
         .ok()
         .and_then(|k| {

@@ -26,7 +26,7 @@ pub enum CredentialsError {
 }
 
 /// The profile names tried for location `location`, in order.
-pub fn profiles_for(location: &str) -> [String; 2] {
+pub(crate) fn profiles_for(location: &str) -> [String; 2] {
     [format!("backupdesk-{location}"), "default".to_owned()]
 }
 
@@ -70,7 +70,7 @@ fn section_keys(text: &str, profile: &str) -> Option<OffsiteKeys> {
 /// alone when set; else `$HOME/.aws/credentials`, then the account's own
 /// home's (from the password database: a systemd unit may run without
 /// `$HOME`).
-pub fn candidates() -> Vec<PathBuf> {
+pub(crate) fn candidates() -> Vec<PathBuf> {
     if let Some(file) = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
         return vec![PathBuf::from(file)];
     }
@@ -103,7 +103,7 @@ fn account_home() -> Option<PathBuf> {
 ///
 /// # Errors
 /// The file is open to others, or cannot be read.
-pub fn keys_for(location: &str) -> Result<Option<OffsiteKeys>, CredentialsError> {
+pub(crate) fn keys_for(location: &str) -> Result<Option<OffsiteKeys>, CredentialsError> {
     for path in candidates() {
         match read_private(&path)? {
             Some(text) => return Ok(parse(&text, location)),

@@ -48,7 +48,7 @@ pub struct CopyRecord {
 /// The records of one location.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct CopyLedger {
+pub(crate) struct CopyLedger {
     /// The bucket's Object Lock as last read (`None`: never read).
     pub lock: Option<LockState>,
     /// By file name.
@@ -60,7 +60,7 @@ pub struct CopyLedger {
 /// Whether the location's bucket locks copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LockState {
+pub(crate) enum LockState {
     Off,
     On(LockMode),
 }
@@ -110,7 +110,7 @@ impl CopyLedger {
 
 /// Two store checksums name the same bytes: equal, or equal but for the
 /// `-N` part count (moto answers a multipart copy's HEAD without it).
-pub fn same_checksum(a: &str, b: &str) -> bool {
+pub(crate) fn same_checksum(a: &str, b: &str) -> bool {
     let bare = |s: &str| s.split('-').next().unwrap_or(s).to_owned();
     bare(a) == bare(b)
 }

@@ -53,7 +53,7 @@ pub struct OffsiteLocation {
 impl OffsiteLocation {
     /// The keychain scope of its keys.
     pub fn keychain_scope(&self) -> String {
-        format!("offsite:{}", self.name)
+        crate::offsite::kind::keychain_scope(&self.name)
     }
 
     /// How it is shown: `s3://bucket/prefix` (and the endpoint, when not
@@ -65,7 +65,7 @@ impl OffsiteLocation {
 
 /// Every off-site location, by name, as saved in `offsite.toml`.
 #[derive(Debug, Clone, Default)]
-pub struct OffsiteBook {
+pub(crate) struct OffsiteBook {
     path: PathBuf,
     locations: BTreeMap<String, OffsiteLocation>,
 }
@@ -179,7 +179,7 @@ impl OffsiteBook {
 
 /// Whether `name` may name a location (and so its ledger file): 1 to 64
 /// of letters, digits, `-`, `_`, `.`, not starting with `.`.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')

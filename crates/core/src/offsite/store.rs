@@ -166,7 +166,7 @@ impl DownloadBound {
     /// A download of `size` bytes (as listed): allowed 120 s plus one
     /// second per 256 KiB. (Tests: `BACKUPDESK_TEST_DOWNLOAD_SECS`, in a
     /// test-hooks build only, sets the whole allowance.)
-    pub fn for_size(size: u64) -> Self {
+    pub(crate) fn for_size(size: u64) -> Self {
         let secs = GRACE_SECS + size / SLOWEST_RATE;
         #[cfg(feature = "test-hooks")]
         let secs = std::env::var("BACKUPDESK_TEST_DOWNLOAD_SECS")
@@ -181,7 +181,7 @@ impl DownloadBound {
     }
 
     /// The time left (zero once past the deadline).
-    pub fn remaining(&self) -> std::time::Duration {
+    pub(crate) fn remaining(&self) -> std::time::Duration {
         self.deadline
             .saturating_duration_since(std::time::Instant::now())
     }
@@ -204,7 +204,7 @@ impl DownloadBound {
     }
 
     /// The error of a download past its deadline.
-    pub fn too_slow(&self, name: &str) -> OffsiteError {
+    pub(crate) fn too_slow(&self, name: &str) -> OffsiteError {
         OffsiteError::TooSlow {
             name: name.to_owned(),
             secs: self.secs,
@@ -214,12 +214,12 @@ impl DownloadBound {
 
 /// The most pages one listing may have (a million objects at S3's 1000 a
 /// page): a store that never stops saying "truncated" is given up on.
-pub const MAX_LISTING_PAGES: usize = 1000;
+pub(crate) const MAX_LISTING_PAGES: usize = 1000;
 
 /// Follows a paged listing's continuation tokens: each must be new (a
 /// repeated token would loop for ever) and the pages are bounded.
 #[derive(Debug, Default)]
-pub struct Pages {
+pub(crate) struct Pages {
     seen: std::collections::HashSet<String>,
 }
 

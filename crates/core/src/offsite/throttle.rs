@@ -24,17 +24,17 @@ impl Throttle {
     }
 
     /// No limit.
-    pub fn unlimited() -> Self {
+    pub(crate) fn unlimited() -> Self {
         Self::new(None)
     }
 
     /// Whether a rate is set.
-    pub fn is_limited(&self) -> bool {
+    pub(crate) fn is_limited(&self) -> bool {
         self.rate.is_some()
     }
 
     /// Counts `bytes` sent, then sleeps as long as the limit asks.
-    pub fn pace(&mut self, bytes: u64) {
+    pub(crate) fn pace(&mut self, bytes: u64) {
         self.sent += bytes;
         if let Some(rate) = self.rate {
             std::thread::sleep(wait_for(self.sent, self.start.elapsed(), rate));

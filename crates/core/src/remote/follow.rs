@@ -152,7 +152,10 @@ impl RemoteRestoreReport {
 /// until the second after `newest`, by the server's clock `server_now`,
 /// plus a margin; zero when that second has passed. At most 3 s (a server
 /// clock far behind its own backup names is not waited for).
-pub fn pause_before_safety_backup(newest: NaiveDateTime, server_now: NaiveDateTime) -> Duration {
+pub(crate) fn pause_before_safety_backup(
+    newest: NaiveDateTime,
+    server_now: NaiveDateTime,
+) -> Duration {
     let next_second = newest + chrono::Duration::seconds(1);
     match (next_second - server_now).to_std() {
         Ok(left) if left > Duration::ZERO => {

@@ -35,11 +35,11 @@ use crate::model::ListItem;
 use crate::model::{HealthReport, StorageReport};
 
 /// Timeout for reads (health, list, storage, login, delete).
-pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Timeout for a backup (the server allows itself 60 s).
-pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const BACKUP_TIMEOUT: Duration = Duration::from_secs(90);
 /// Timeout for a restore (the server allows itself 120 s).
-pub const RESTORE_TIMEOUT: Duration = Duration::from_secs(180);
+pub(crate) const RESTORE_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[derive(Default)]
 struct Session {
@@ -64,7 +64,7 @@ pub struct RemoteServer {
 /// Keeps the token a re-login renewed where the old one was (a profile's
 /// keychain entry), called at the renewal itself: nothing is left to a
 /// drop, where a failure could not be reported and a kill would lose it.
-pub type TokenKeeper = Box<dyn Fn(&str) + Send + Sync>;
+pub(crate) type TokenKeeper = Box<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for RemoteServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,7 +160,7 @@ impl RemoteServer {
     }
 
     /// Whether a password is kept for a login after a restart.
-    pub fn has_password(&self) -> bool {
+    pub(crate) fn has_password(&self) -> bool {
         self.lock().password.is_some()
     }
 

@@ -32,7 +32,7 @@ struct Recorded {
 
 /// The records of every server, by base URL and backup file name.
 #[derive(Debug, Default)]
-pub struct ContentRecords {
+pub(crate) struct ContentRecords {
     path: PathBuf,
     servers: BTreeMap<String, BTreeMap<String, Recorded>>,
 }

@@ -18,7 +18,7 @@ use crate::model::{ListItem, VerifiedState};
 
 /// A field that may be missing, `null` or of another type: `None` then.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lenient<T>(pub Option<T>);
+pub(crate) struct Lenient<T>(pub Option<T>);
 
 impl<T> Default for Lenient<T> {
     fn default() -> Self {
@@ -43,7 +43,7 @@ fn read<T: DeserializeOwned + Default>(value: &Value) -> T {
 /// and `{"retry_after"}` on a 429.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct ErrorAnswer {
+pub(crate) struct ErrorAnswer {
     pub error: Lenient<String>,
     pub message: Lenient<String>,
     pub retry_after: Lenient<u64>,
@@ -68,7 +68,7 @@ impl ErrorAnswer {
 /// `POST /api/auth/login`, 200: `{"token", …}`.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct LoginAnswer {
+pub(crate) struct LoginAnswer {
     pub token: Lenient<String>,
 }
 
@@ -82,7 +82,7 @@ impl LoginAnswer {
 /// `GET /api/database/backups`: `{"backups": [item…], "count"}`.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct BackupListAnswer {
+pub(crate) struct BackupListAnswer {
     /// `None` when `backups` is missing or no array (a broken answer);
     /// items that are no list item read as `None`.
     pub backups: Lenient<Vec<Lenient<ListItemAnswer>>>,
@@ -99,7 +99,7 @@ impl BackupListAnswer {
 /// "created_at", "encrypted", "checksum", "timestamp"}`.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
-pub struct ListItemAnswer {
+pub(crate) struct ListItemAnswer {
     pub filename: Lenient<String>,
     pub path: Lenient<String>,
     pub size: Lenient<u64>,
@@ -113,7 +113,7 @@ pub struct ListItemAnswer {
 impl ListItemAnswer {
     /// The item as Backup Desk lists it; `None` without a `filename` that
     /// is a backup name (names that could escape a folder are dropped).
-    pub fn into_list_item(self) -> Option<ListItem> {
+    pub(crate) fn into_list_item(self) -> Option<ListItem> {
         let filename = self.filename.0?;
         let name = BackupName::parse(&filename).ok()?;
         let kind = name.kind();

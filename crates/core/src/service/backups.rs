@@ -233,7 +233,7 @@ pub fn verify_all(
 ///
 /// # Errors
 /// As [`verify_all`].
-pub fn verify_names(
+pub(crate) fn verify_names(
     selection: &Selection,
     passphrases: &dyn PassphraseSource,
     depth: VerifyDepth,

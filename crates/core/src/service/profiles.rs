@@ -55,7 +55,7 @@ pub fn local_data(name: &str) -> Result<DataDir> {
 ///
 /// # Errors
 /// No such profile.
-pub fn passphrase_scope(name: &str) -> Result<PassphraseScope> {
+pub(crate) fn passphrase_scope(name: &str) -> Result<PassphraseScope> {
     Ok(PassphraseScope::for_profile(name, &profile(name)?))
 }
 

@@ -65,7 +65,7 @@ impl Selection {
     }
 
     /// Whether this is a server reached over its API.
-    pub fn is_remote(&self) -> bool {
+    pub(crate) fn is_remote(&self) -> bool {
         self.target.is_remote()
     }
 
@@ -80,7 +80,7 @@ impl Selection {
     ///
     /// # Errors
     /// As [`Selection::installation`], except for an SSH profile.
-    pub fn files_here(&self) -> Result<Option<&DataDir>, ServiceError> {
+    pub(crate) fn files_here(&self) -> Result<Option<&DataDir>, ServiceError> {
         match self.installation() {
             Ok(data) => Ok(Some(data)),
             Err(ServiceError::RemoteUnsupported { .. }) if self.is_ssh() => Ok(None),
@@ -104,7 +104,7 @@ impl Selection {
     }
 
     /// The data folder of a local selection, whether or not it exists.
-    pub fn data_dir_unchecked(&self) -> Option<&DataDir> {
+    pub(crate) fn data_dir_unchecked(&self) -> Option<&DataDir> {
         self.target.local().map(LocalTarget::data)
     }
 
@@ -137,7 +137,7 @@ impl Selection {
     ///
     /// # Errors
     /// [`ServiceError::NotAnInstallation`].
-    pub fn require_existing(&self) -> Result<(), ServiceError> {
+    pub(crate) fn require_existing(&self) -> Result<(), ServiceError> {
         match self.installation() {
             Err(ServiceError::RemoteUnsupported { .. }) => Ok(()),
             other => other.map(drop),
@@ -210,7 +210,7 @@ impl PassphraseSource for StoredPassphrase<'_> {
 ///
 /// # Errors
 /// As the source's.
-pub fn needed_passphrase(
+pub(crate) fn needed_passphrase(
     selection: &Selection,
     source: &dyn PassphraseSource,
     usage: PassphraseUse,

@@ -263,7 +263,7 @@ pub trait Target {
 ///
 /// # Errors
 /// [`TargetError::VerificationFailed`].
-pub fn refuse_failed_verification(
+pub(crate) fn refuse_failed_verification(
     items: &[crate::local::catalog::ListItem],
     file: &str,
 ) -> Result<(), TargetError> {

@@ -45,7 +45,7 @@ impl OpenedTarget {
     ///
     /// # Errors
     /// As [`OpenedTarget::open`].
-    pub fn open_for_a_glance(
+    pub(crate) fn open_for_a_glance(
         name: &str,
         profile: &crate::targets::profile::Profile,
         ctx: &OperationContext<'_>,
@@ -125,7 +125,7 @@ impl OpenedTarget {
     }
 
     /// Whether it is a remote server.
-    pub fn is_remote(&self) -> bool {
+    pub(crate) fn is_remote(&self) -> bool {
         matches!(self, OpenedTarget::Remote { .. })
     }
 

@@ -35,7 +35,7 @@ use crate::targets::{
 
 /// Why a server with both an API and SSH restores through SSH (shown in
 /// the restore plan).
-pub const WHY_SSH_RESTORE: &str = "Server Monitor's own restore fails for every valid backup \
+pub(crate) const WHY_SSH_RESTORE: &str = "Server Monitor's own restore fails for every valid backup \
      and, for one it cannot decrypt, can leave an empty database while saying it succeeded \
      (contract §6.2, §6.9); Backup Desk's engine stages and checks the copy, keeps an encrypted \
      safety backup, swaps atomically and rolls back on any failure";

@@ -160,7 +160,7 @@ fn default_drill_overdue_days() -> u32 {
 ///
 /// # Errors
 /// [`ProfileError::NotAnInstallation`].
-pub fn check_installation(root: &std::path::Path) -> Result<(), ProfileError> {
+pub(crate) fn check_installation(root: &std::path::Path) -> Result<(), ProfileError> {
     let refuse = |why| {
         Err(ProfileError::NotAnInstallation {
             path: crate::printable::escaped(&root.display().to_string()),

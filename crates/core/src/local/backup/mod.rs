@@ -180,7 +180,7 @@ fn crypto_folder_error(path: &Path) -> impl Fn(CryptoError) -> BackupError + '_ 
 /// folder, `.part` temporaries in the backup folder, and `.meta` files we
 /// wrote whose `.gpg` never got published. Call only under the
 /// [`OperationLock`]. Returns how many files were removed.
-pub fn remove_leftovers(data: &DataDir, staging: &Staging) -> usize {
+pub(crate) fn remove_leftovers(data: &DataDir, staging: &Staging) -> usize {
     let mut removed = staging.remove_leftovers().unwrap_or(0);
     let Ok(read) = std::fs::read_dir(data.backups()) else {
         return removed;

@@ -200,14 +200,14 @@ pub fn plan(
 /// One backup as the planner sees it: its name (kind and time) and the
 /// bytes deleting it frees.
 #[derive(Debug, Clone)]
-pub struct PlanEntry {
+pub(crate) struct PlanEntry {
     pub name: crate::format::name::BackupName,
     pub bytes: u64,
 }
 
 /// The planner itself, pure: `entries` newest first (as the catalog lists
 /// them), the pins and deep verifications of `ledger`, the time `now`.
-pub fn plan_entries(
+pub(crate) fn plan_entries(
     entries: &[PlanEntry],
     ledger: &Ledger,
     policy: &RetentionPolicy,
@@ -334,7 +334,7 @@ fn keep_proofs(decisions: &mut [RetentionDecision], regular: &[usize], ledger: &
 /// backup of the same week or month takes its place), then its start plus
 /// `weekly` weeks or `monthly` months; a copy's lock grows as its periods
 /// close. "Last", "newest", pins and pre-restore counts have no date.
-pub fn release_at(
+pub(crate) fn release_at(
     decision: &RetentionDecision,
     policy: &RetentionPolicy,
     now: NaiveDateTime,
@@ -510,7 +510,7 @@ fn delete_planned(data: &DataDir, plan: &RetentionPlan) -> PruneOutcome {
 
 /// The policy saved for this data directory (`data/.backupdesk/retention.json`),
 /// or the default.
-pub fn saved_policy(data: &DataDir) -> RetentionPolicy {
+pub(crate) fn saved_policy(data: &DataDir) -> RetentionPolicy {
     std::fs::read(data.state().join("retention.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())

@@ -105,7 +105,7 @@ impl ScheduleChoice {
     }
 
     /// The engine's `schedule install` words for this choice (over SSH).
-    pub fn install_words(&self) -> Vec<String> {
+    pub(crate) fn install_words(&self) -> Vec<String> {
         let mut words: Vec<String> = ["schedule", "install", "--at", self.at.as_str()]
             .map(str::to_owned)
             .to_vec();
@@ -191,7 +191,7 @@ pub fn apply(data_dir: &Path, change: &ScheduleChange) -> Result<ScheduleView, S
 /// Not an installation; an invalid time; the passphrase file unreadable,
 /// not private, or not opening the newest backup
 /// ([`ScheduleError::OpensNoBackup`]); the scheduler failing.
-pub fn install_checked(
+pub(crate) fn install_checked(
     data_dir: &Path,
     choice: &ScheduleChoice,
     program: &Path,
@@ -227,7 +227,7 @@ pub fn install_checked(
 /// # Errors
 /// [`ScheduleError::OfAnotherFolder`] (nothing removed), the scheduler
 /// failing.
-pub fn remove_own(data_dir: &Path) -> Result<ScheduleView, ScheduleError> {
+pub(crate) fn remove_own(data_dir: &Path) -> Result<ScheduleView, ScheduleError> {
     let current = view(data_dir)?;
     if let Some(other) = current.other_folder {
         return Err(ScheduleError::OfAnotherFolder {

@@ -22,7 +22,7 @@ pub use unattended::{Unattended, unattended};
 
 /// The marker on the backup job's crontab line and its systemd unit's
 /// base name.
-pub const JOB_NAME: &str = "backupdesk-backup";
+pub(crate) const JOB_NAME: &str = "backupdesk-backup";
 
 /// One of the scheduled jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,10 +39,10 @@ pub enum Job {
 
 impl Job {
     /// Every job, in the order they run.
-    pub const ALL: [Job; 3] = [Job::Backup, Job::Verify, Job::Drill];
+    pub(crate) const ALL: [Job; 3] = [Job::Backup, Job::Verify, Job::Drill];
 
     /// The crontab marker and systemd unit base name.
-    pub fn unit_name(self) -> &'static str {
+    pub(crate) fn unit_name(self) -> &'static str {
         match self {
             Job::Backup => JOB_NAME,
             Job::Verify => "backupdesk-verify",
@@ -138,7 +138,7 @@ impl Scheduler {
     /// `BACKUPDESK_SYSTEMD_UNIT_DIR`, `BACKUPDESK_SYSTEMCTL` and
     /// `BACKUPDESK_CRONTAB` override the locations (used by the tests, since
     /// no systemd runs on the build machines).
-    pub fn detect() -> Self {
+    pub(crate) fn detect() -> Self {
         let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let unit_dir = env_path("BACKUPDESK_SYSTEMD_UNIT_DIR");
         if unit_dir.is_some() || Path::new("/run/systemd/system").is_dir() {
@@ -281,7 +281,7 @@ pub struct JobStatus {
 impl ScheduleStatus {
     /// The job `job`, when it is installed for the installation at
     /// `data_dir` (compared as written and as the absolute path).
-    pub fn job_for(&self, job: Job, data_dir: &Path) -> Option<&JobStatus> {
+    pub(crate) fn job_for(&self, job: Job, data_dir: &Path) -> Option<&JobStatus> {
         let wanted = [
             data_dir.display().to_string(),
             std::path::absolute(data_dir)

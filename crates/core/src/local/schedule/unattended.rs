@@ -27,7 +27,7 @@ pub struct Unattended {
 
 impl Unattended {
     /// Whether the latest backup attempt failed.
-    pub fn latest_attempt_failed(&self) -> bool {
+    pub(crate) fn latest_attempt_failed(&self) -> bool {
         self.latest_attempt
             .as_ref()
             .is_some_and(|e| attempt_failed(e) == Some(true))

@@ -15,7 +15,7 @@ use crate::local::page_cache::DropBehind;
 use crate::progress::{Phase, Progress};
 
 /// The 16-byte header every non-empty SQLite database starts with.
-pub const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+pub(crate) const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 /// How long a snapshot keeps retrying while the database is locked.
 const BUSY_PATIENCE: Duration = Duration::from_secs(30);
@@ -51,7 +51,7 @@ pub enum SnapshotError {
 impl SnapshotError {
     /// Whether the file is there but is no readable database: not SQLite,
     /// or SQLite says its image is malformed.
-    pub fn is_damaged_database(&self) -> bool {
+    pub(crate) fn is_damaged_database(&self) -> bool {
         match self {
             SnapshotError::NotASqliteDatabase(_) => true,
             SnapshotError::Sqlite { source, .. } => matches!(
@@ -101,7 +101,7 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> SnapshotError + '_ {
 /// # Errors
 /// [`SnapshotError::DatabaseMissing`], [`SnapshotError::NotASqliteDatabase`],
 /// [`SnapshotError::Io`].
-pub fn check_is_sqlite(path: &Path) -> Result<(), SnapshotError> {
+pub(crate) fn check_is_sqlite(path: &Path) -> Result<(), SnapshotError> {
     use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display().to_string();
     // Non-blocking: a FIFO in the database's place must not hang the
@@ -239,7 +239,7 @@ pub fn take_snapshot(
 ///   running service's writes would wait for it.
 ///
 /// The transaction ends when this is dropped.
-pub struct FrozenDatabase {
+pub(crate) struct FrozenDatabase {
     conn: Connection,
     path: std::path::PathBuf,
     pinned: bool,
@@ -265,7 +265,7 @@ impl FrozenDatabase {
     }
 
     /// Whether it is pinned ([`pin_wal`]) rather than frozen ([`freeze`]).
-    pub fn is_pinned(&self) -> bool {
+    pub(crate) fn is_pinned(&self) -> bool {
         self.pinned
     }
 
@@ -288,7 +288,7 @@ impl Drop for FrozenDatabase {
 ///
 /// # Errors
 /// [`SnapshotError::NotASqliteDatabase`] when the file is not SQLite.
-pub fn pin_wal(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
+pub(crate) fn pin_wal(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
     check_is_sqlite(live)?;
     let open = || {
         let conn = Connection::open_with_flags(
@@ -368,7 +368,7 @@ fn held(
 ///
 /// # Errors
 /// As [`take_snapshot`] for a missing or non-SQLite file.
-pub fn freeze(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
+pub(crate) fn freeze(live: &Path) -> Result<Option<FrozenDatabase>, SnapshotError> {
     check_is_sqlite(live)?;
     let Ok(conn) = Connection::open_with_flags(
         live,
@@ -406,7 +406,7 @@ fn classify_open(path: &Path, e: rusqlite::Error) -> SnapshotError {
 ///
 /// # Errors
 /// Any SQLite error.
-pub fn table_rows(conn: &Connection) -> rusqlite::Result<Vec<TableRows>> {
+pub(crate) fn table_rows(conn: &Connection) -> rusqlite::Result<Vec<TableRows>> {
     let names: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
         .query_map([], |r| r.get(0))?
@@ -431,7 +431,7 @@ pub fn table_rows(conn: &Connection) -> rusqlite::Result<Vec<TableRows>> {
 ///
 /// # Errors
 /// Any SQLite error.
-pub fn pragma_u64(conn: &Connection, pragma: &str) -> rusqlite::Result<u64> {
+pub(crate) fn pragma_u64(conn: &Connection, pragma: &str) -> rusqlite::Result<u64> {
     let value: i64 = conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))?;
     Ok(value.max(0) as u64)
 }
@@ -454,7 +454,7 @@ pub struct DatabaseReport {
 
 impl DatabaseReport {
     /// Whether `integrity_check` answered exactly `ok`.
-    pub fn integrity_ok(&self) -> bool {
+    pub(crate) fn integrity_ok(&self) -> bool {
         self.integrity == ["ok"]
     }
 }
@@ -484,7 +484,7 @@ pub fn inspect(path: &Path, progress: &dyn Progress) -> Result<DatabaseReport, S
 ///
 /// # Errors
 /// As [`inspect`].
-pub fn inspect_read_only(path: &Path) -> Result<DatabaseReport, SnapshotError> {
+pub(crate) fn inspect_read_only(path: &Path) -> Result<DatabaseReport, SnapshotError> {
     check_is_sqlite(path)?;
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(sqlite_err(path))?;

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::SecretStore;
 use crate::keychain::SecretKind;
-use crate::offsite::kind::StoreKind;
-use crate::offsite::location::OffsiteLocation;
+use crate::offsite::kind::{StoreKind, keychain_scope};
 use crate::offsite::store::CopyStore;
 use crate::offsite::{OffsiteError, OffsiteKeys};
 
@@ -83,7 +82,7 @@ pub fn parse_s3_url(url: &str) -> Result<(String, String), OffsiteError> {
     Ok((bucket.to_owned(), prefix.to_owned()))
 }
 
-/// The keys of `location`: from `secrets` (the keychain), else (a server
+/// The keys of location `name`: from `secrets` (the keychain), else (a server
 /// without one) from `$AWS_ACCESS_KEY_ID` and `$AWS_SECRET_ACCESS_KEY`,
 /// else from the AWS credentials file ([`crate::offsite::credentials`]:
 /// what a scheduled job, which carries no such variables, finds).
@@ -91,40 +90,37 @@ pub fn parse_s3_url(url: &str) -> Result<(String, String), OffsiteError> {
 /// # Errors
 /// [`OffsiteError::NoKeys`] when none has them; a credentials file open to
 /// others.
-pub fn keys(
-    location: &OffsiteLocation,
-    secrets: &dyn SecretStore,
-) -> Result<OffsiteKeys, OffsiteError> {
+pub fn keys(name: &str, secrets: &dyn SecretStore) -> Result<OffsiteKeys, OffsiteError> {
     let from_env = || {
         Some(OffsiteKeys {
             key_id: std::env::var("AWS_ACCESS_KEY_ID").ok()?,
             secret: std::env::var("AWS_SECRET_ACCESS_KEY").ok()?,
         })
     };
-    match stored_keys(location, secrets).or_else(from_env) {
+    match stored_keys(name, secrets).or_else(from_env) {
         Some(keys) => Ok(keys),
-        None => crate::offsite::credentials::keys_for(&location.name)?
-            .ok_or_else(|| OffsiteError::NoKeys(location.name.clone())),
+        None => crate::offsite::credentials::keys_for(name)?
+            .ok_or_else(|| OffsiteError::NoKeys(name.to_owned())),
     }
 }
 
-/// Keeps `keys` for `location` in `secrets`.
+/// Keeps `keys` for location `name` in `secrets`.
 ///
 /// # Errors
 /// The store's refusal.
 pub fn keep_keys(
-    location: &OffsiteLocation,
+    name: &str,
     keys: &OffsiteKeys,
     secrets: &dyn SecretStore,
 ) -> Result<(), crate::keychain::KeychainError> {
-    let scope = location.keychain_scope();
+    let scope = keychain_scope(name);
     secrets.set(&scope, SecretKind::OffsiteKeyId, &keys.key_id)?;
     secrets.set(&scope, SecretKind::OffsiteSecret, &keys.secret)
 }
 
-/// The keys of `location` kept in `secrets`, when both halves are.
-fn stored_keys(location: &OffsiteLocation, secrets: &dyn SecretStore) -> Option<OffsiteKeys> {
-    let scope = location.keychain_scope();
+/// The keys of location `name` kept in `secrets`, when both halves are.
+fn stored_keys(name: &str, secrets: &dyn SecretStore) -> Option<OffsiteKeys> {
+    let scope = keychain_scope(name);
     let key_id = secrets
         .get(&scope, SecretKind::OffsiteKeyId)
         .ok()
@@ -150,11 +146,11 @@ impl StoreKind for S3Location {
 
     fn open(
         &self,
-        location: &OffsiteLocation,
+        name: &str,
         _config_dir: &Path,
         secrets: &dyn SecretStore,
     ) -> Result<Box<dyn CopyStore>, OffsiteError> {
-        let keys = keys(location, secrets)?;
+        let keys = keys(name, secrets)?;
         Ok(Box::new(super::S3Bucket::new(
             &self.bucket,
             &self.prefix,
@@ -165,31 +161,23 @@ impl StoreKind for S3Location {
         )?))
     }
 
-    fn unattended_gap(
-        &self,
-        location: &OffsiteLocation,
-        secrets: &dyn SecretStore,
-    ) -> Option<String> {
-        if stored_keys(location, secrets).is_some() {
+    fn unattended_gap(&self, name: &str, secrets: &dyn SecretStore) -> Option<String> {
+        if stored_keys(name, secrets).is_some() {
             return None;
         }
-        match crate::offsite::credentials::keys_for(&location.name) {
+        match crate::offsite::credentials::keys_for(name) {
             Ok(Some(_)) => None,
             Ok(None) => Some(format!(
                 "the scheduled backup cannot push to {name}: its keys are in no keychain here and \
                  in no AWS credentials file ({files}); add a [backupdesk-{name}] profile with \
                  aws_access_key_id and aws_secret_access_key there (mode 600)",
-                name = location.name,
                 files = crate::offsite::credentials::candidates()
                     .iter()
                     .map(|p| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(" or "),
             )),
-            Err(e) => Some(format!(
-                "the scheduled backup cannot push to {}: {e}",
-                location.name
-            )),
+            Err(e) => Some(format!("the scheduled backup cannot push to {name}: {e}")),
         }
     }
 
@@ -202,50 +190,42 @@ impl StoreKind for S3Location {
 mod tests {
     use super::*;
     use crate::context::MemorySecrets;
-    use crate::offsite::location::OffsiteStore;
 
-    fn location(endpoint: Option<&str>) -> OffsiteLocation {
-        OffsiteLocation {
-            name: "cold".into(),
-            installation: "dir:/opt/server-monitor".into(),
-            store: OffsiteStore::S3(
-                S3Location::parse(
-                    "s3://backups/monitor-1/",
-                    endpoint.map(Into::into),
-                    None,
-                    true,
-                )
-                .unwrap(),
-            ),
-        }
+    fn s3(endpoint: Option<&str>) -> S3Location {
+        S3Location::parse(
+            "s3://backups/monitor-1/",
+            endpoint.map(Into::into),
+            None,
+            true,
+        )
+        .unwrap()
     }
 
     #[test]
     fn an_s3_location_is_parsed_named_and_defaults_to_us_east_1() {
-        let l = location(Some("http://127.0.0.1:9000"));
-        let OffsiteStore::S3(s3) = &l.store else {
-            panic!("s3");
-        };
-        assert_eq!(s3.region, "us-east-1");
-        assert_eq!(s3.prefix, "monitor-1");
+        let l = s3(Some("http://127.0.0.1:9000"));
+        assert_eq!(l.region, "us-east-1");
+        assert_eq!(l.prefix, "monitor-1");
         assert_eq!(
             l.describe(),
             "s3://backups/monitor-1 at http://127.0.0.1:9000"
         );
-        assert_eq!(location(None).describe(), "s3://backups/monitor-1");
+        assert_eq!(s3(None).describe(), "s3://backups/monitor-1");
     }
 
     #[test]
     fn kept_keys_are_found_and_both_halves_are_needed() {
-        let l = location(None);
         let secrets = MemorySecrets::new();
-        assert!(stored_keys(&l, &secrets).is_none());
+        assert!(stored_keys("cold", &secrets).is_none());
         secrets
-            .set(&l.keychain_scope(), SecretKind::OffsiteKeyId, "AKIA")
+            .set(&keychain_scope("cold"), SecretKind::OffsiteKeyId, "AKIA")
             .unwrap();
-        assert!(stored_keys(&l, &secrets).is_none(), "half a key is none");
+        assert!(
+            stored_keys("cold", &secrets).is_none(),
+            "half a key is none"
+        );
         keep_keys(
-            &l,
+            "cold",
             &OffsiteKeys {
                 key_id: "AKIA2".into(),
                 secret: "s3cret".into(),
@@ -253,13 +233,13 @@ mod tests {
             &secrets,
         )
         .unwrap();
-        let found = stored_keys(&l, &secrets).unwrap();
+        let found = stored_keys("cold", &secrets).unwrap();
         assert_eq!(
             (found.key_id.as_str(), found.secret.as_str()),
             ("AKIA2", "s3cret")
         );
-        assert!(l.store.kind().unattended_gap(&l, &secrets).is_none());
-        assert_eq!(l.store.kind().secret_kinds().len(), 2);
+        assert!(s3(None).unattended_gap("cold", &secrets).is_none());
+        assert_eq!(s3(None).secret_kinds().len(), 2);
     }
 
     #[test]

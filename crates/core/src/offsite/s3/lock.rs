@@ -93,7 +93,11 @@ impl S3Bucket {
     ///
     /// # Errors
     /// The store's refusals (a locked version among them).
-    pub fn delete_version(&self, name: &str, version_id: Option<&str>) -> Result<(), OffsiteError> {
+    pub(crate) fn delete_version(
+        &self,
+        name: &str,
+        version_id: Option<&str>,
+    ) -> Result<(), OffsiteError> {
         self.call(
             "delete",
             self.client

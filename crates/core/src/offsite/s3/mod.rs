@@ -36,7 +36,7 @@ use crate::offsite::throttle::Throttle;
 
 /// Parts of a multipart upload (the last may be smaller). S3 wants at
 /// least 5 MiB; 8 MiB keeps the requests per pushed backup low.
-pub const PART_SIZE: u64 = 8 * 1024 * 1024;
+pub(crate) const PART_SIZE: u64 = 8 * 1024 * 1024;
 
 /// A part the store took: its number, length, ETag and SHA-256 (base64).
 type PartSent = (i32, usize, Option<String>, String);
@@ -55,7 +55,7 @@ struct PartsDone {
 const IN_FLIGHT: usize = 4;
 
 /// One bucket and prefix.
-pub struct S3Bucket {
+pub(crate) struct S3Bucket {
     client: Client,
     runtime: tokio::runtime::Runtime,
     bucket: String,
@@ -276,7 +276,7 @@ impl S3Bucket {
     ///
     /// # Errors
     /// The store's refusals; a checksum the store does not confirm.
-    pub fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
+    pub(crate) fn put_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), OffsiteError> {
         let digest = b64(&Sha256::digest(bytes));
         let answer = self.call(
             "write",
@@ -510,7 +510,7 @@ fn b64(bytes: &[u8]) -> String {
 
 /// S3's checksum of a multipart object: SHA-256 of the parts' digests,
 /// then `-` and the number of parts.
-pub fn composite_checksum(part_digests: &[Vec<u8>]) -> String {
+pub(crate) fn composite_checksum(part_digests: &[Vec<u8>]) -> String {
     let mut hasher = Sha256::new();
     for digest in part_digests {
         hasher.update(digest);

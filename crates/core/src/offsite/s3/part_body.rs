@@ -50,7 +50,7 @@ impl Body for PartBody {
 
 /// The body of a part, and what is notified when its last frame is taken
 /// (once per attempt: a retried request notifies again).
-pub fn part_body(bytes: Vec<u8>) -> (ByteStream, Arc<Notify>) {
+pub(crate) fn part_body(bytes: Vec<u8>) -> (ByteStream, Arc<Notify>) {
     let bytes = Bytes::from(bytes);
     let taken = Arc::new(Notify::new());
     let signal = taken.clone();

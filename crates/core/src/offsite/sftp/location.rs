@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::context::SecretStore;
 use crate::keychain::SecretKind;
 use crate::offsite::OffsiteError;
-use crate::offsite::kind::StoreKind;
-use crate::offsite::location::OffsiteLocation;
+use crate::offsite::kind::{StoreKind, keychain_scope};
 use crate::offsite::store::CopyStore;
 
 /// A folder on an SSH host, reached over SFTP (system OpenSSH).
@@ -48,7 +47,7 @@ impl SftpLocation {
         })
     }
 
-    /// The folder of `location`, connected: its host key checked against
+    /// The folder of location `name`, connected: its host key checked against
     /// the one pinned in `config_dir` (pinned now when `pin_new_key` and
     /// none is yet).
     ///
@@ -56,7 +55,7 @@ impl SftpLocation {
     /// A host that cannot be reached or logged in to; a changed host key.
     pub fn connect(
         &self,
-        location: &OffsiteLocation,
+        name: &str,
         config_dir: &Path,
         pin_new_key: bool,
     ) -> Result<super::SftpFolder, OffsiteError> {
@@ -64,7 +63,7 @@ impl SftpLocation {
             self,
             &known_hosts(config_dir),
             pin_new_key,
-            Some(&location.keychain_scope()),
+            Some(&keychain_scope(name)),
         )
     }
 }
@@ -118,16 +117,16 @@ impl StoreKind for SftpLocation {
 
     fn open(
         &self,
-        location: &OffsiteLocation,
+        name: &str,
         config_dir: &Path,
         _secrets: &dyn SecretStore,
     ) -> Result<Box<dyn CopyStore>, OffsiteError> {
         // (A key's passphrase reaches ssh through the askpass helper, which
         // reads the keychain itself: another process.)
-        Ok(Box::new(self.connect(location, config_dir, false)?))
+        Ok(Box::new(self.connect(name, config_dir, false)?))
     }
 
-    fn unattended_gap(&self, _: &OffsiteLocation, _: &dyn SecretStore) -> Option<String> {
+    fn unattended_gap(&self, _: &str, _: &dyn SecretStore) -> Option<String> {
         // An SSH key works unattended (the agent's, the config's, or one
         // named with its passphrase in the keychain).
         None

@@ -61,7 +61,7 @@ impl ContentFingerprint {
     }
 
     /// All rows of all tables.
-    pub fn total_rows(&self) -> u64 {
+    pub(crate) fn total_rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
 
@@ -76,7 +76,7 @@ impl ContentFingerprint {
 
     /// How many rows differ from `other`, table by table (a table missing
     /// on one side counts with all its rows).
-    pub fn row_distance(&self, other: &ContentFingerprint) -> u64 {
+    pub(crate) fn row_distance(&self, other: &ContentFingerprint) -> u64 {
         let mut distance = 0;
         for t in &self.tables {
             distance += t.rows.abs_diff(other.rows(&t.name).unwrap_or(0));
@@ -101,12 +101,12 @@ impl ContentFingerprint {
 
 /// Rows the service may add or remove while a restore settles: 100, or 1 %
 /// of all rows when that is more.
-pub fn row_allowance(reference: &ContentFingerprint) -> u64 {
+pub(crate) fn row_allowance(reference: &ContentFingerprint) -> u64 {
     (reference.total_rows() / 100).max(100)
 }
 
 /// Bytes the database may grow or shrink by meanwhile: 256 KiB, or 2 %.
-pub fn size_allowance(reference: &ContentFingerprint) -> u64 {
+pub(crate) fn size_allowance(reference: &ContentFingerprint) -> u64 {
     (reference.logical_size / 50).max(256 * 1024)
 }
 
@@ -129,7 +129,7 @@ pub enum ServerAnswer {
 
 impl ServerAnswer {
     /// An HTTP error status (never evidence of success).
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         matches!(self, ServerAnswer::Answered { status, .. } if *status >= 400)
     }
 
@@ -368,7 +368,7 @@ fn data_gone(before: &ContentFingerprint, now: &ContentFingerprint) -> Option<St
 /// settled. An answer that differs from the first of the current run starts
 /// a new run; no answer at all (the server restarting) ends the run.
 #[derive(Debug, Clone)]
-pub struct SettleTracker {
+pub(crate) struct SettleTracker {
     window: Duration,
     min_reads: usize,
     run: Option<(Duration, HealthReport)>,
@@ -389,13 +389,13 @@ impl SettleTracker {
     /// The window for a database of `logical_size` bytes: 5 s (well past the
     /// ~2 s during which the restarted server still answers from the old
     /// file, §6.8) plus a second for every 100 MB the script copies.
-    pub fn window_for(logical_size: u64) -> Duration {
+    pub(crate) fn window_for(logical_size: u64) -> Duration {
         Duration::from_secs(5) + Duration::from_millis(logical_size / 100_000)
     }
 
     /// Takes the answer read at `at` (time since the restore was sent);
     /// returns the settled answer once there is one.
-    pub fn observe(&mut self, at: Duration, answer: HealthReport) -> Option<&HealthReport> {
+    pub(crate) fn observe(&mut self, at: Duration, answer: HealthReport) -> Option<&HealthReport> {
         let agrees = self
             .run
             .as_ref()
@@ -411,14 +411,9 @@ impl SettleTracker {
     }
 
     /// The server did not answer: whatever it answered before is no run.
-    pub fn interrupt(&mut self) {
+    pub(crate) fn interrupt(&mut self) {
         self.run = None;
         self.reads = 0;
-    }
-
-    /// How many agreeing answers the current run has.
-    pub fn reads(&self) -> usize {
-        self.reads
     }
 }
 

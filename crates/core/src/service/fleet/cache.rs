@@ -178,7 +178,7 @@ impl FleetCache {
     ///
     /// # Errors
     /// The database cannot be written.
-    pub fn store_read(
+    pub(crate) fn store_read(
         &self,
         tile: &FleetTile,
         backups: Option<&[ListItem]>,
@@ -206,7 +206,7 @@ impl FleetCache {
     ///
     /// # Errors
     /// The database cannot be written.
-    pub fn record_read_time(
+    pub(crate) fn record_read_time(
         &self,
         profile: &str,
         took: std::time::Duration,
@@ -225,7 +225,7 @@ impl FleetCache {
     ///
     /// # Errors
     /// The database cannot be read.
-    pub fn read_times(&self) -> Result<std::collections::HashMap<String, u64>, CacheError> {
+    pub(crate) fn read_times(&self) -> Result<std::collections::HashMap<String, u64>, CacheError> {
         let conn = self.lock();
         let mut statement = conn
             .prepare("SELECT profile, millis FROM reads")

@@ -95,7 +95,7 @@ pub enum Condition {
 
 impl Condition {
     /// How bad it is.
-    pub fn severity(self) -> TileStatus {
+    pub(crate) fn severity(self) -> TileStatus {
         match self {
             Condition::Unreachable
             | Condition::NeedsLogin

@@ -27,7 +27,7 @@ fn checked() -> &'static Mutex<HashMap<String, bool>> {
 /// The problem to show when profile `name`'s stored passphrase does not
 /// open `newest` (an encrypted backup of its local folder); `None` when
 /// it does, when nothing is stored, or when no keychain answers.
-pub fn stored_passphrase_problem(
+pub(crate) fn stored_passphrase_problem(
     name: &str,
     profile: &Profile,
     newest: &str,

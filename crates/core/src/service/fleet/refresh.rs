@@ -245,11 +245,11 @@ pub fn refresh(
 }
 
 /// How long a read may wait before it stops counting as in flight.
-pub const STALLED_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(1);
 
 /// At most this many threads per slot of `in_flight` (stalled reads
 /// included).
-pub const MAX_THREADS_PER_SLOT: usize = 4;
+pub(crate) const MAX_THREADS_PER_SLOT: usize = 4;
 
 /// One refresh at a time, shared by every caller of the process (the app's
 /// windows, the auto-refresh, a button): a caller arriving while one runs

@@ -12,7 +12,7 @@ use crate::local::schedule::Unattended;
 use super::Condition;
 
 /// The problems `evidence` shows, pure.
-pub fn schedule_problems(evidence: &Unattended) -> Vec<(Condition, String)> {
+pub(crate) fn schedule_problems(evidence: &Unattended) -> Vec<(Condition, String)> {
     let mut problems = Vec::new();
     if let Some(view) = &evidence.schedule
         && !view.backs_up_this_folder

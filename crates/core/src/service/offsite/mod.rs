@@ -109,7 +109,7 @@ pub fn add(
     let keychain = ctx.secrets();
     let kept = match keychain.reachable() {
         Ok(()) => {
-            crate::offsite::s3::keep_keys(&location, &keys, keychain)?;
+            crate::offsite::s3::keep_keys(&location.name, &keys, keychain)?;
             KeysKept::Keychain
         }
         Err(_) if keys_from_env => KeysKept::Environment,
@@ -153,7 +153,7 @@ fn reach_sftp(
         secrets.set(&scope, SecretKind::OffsiteKeyPassphrase, secret)?;
     }
     let reached = sftp
-        .connect(location, &config_dir(), true)
+        .connect(&location.name, &config_dir(), true)
         .and_then(|folder| folder.list());
     if let Err(e) = reached {
         if key_passphrase.is_some() {
@@ -221,7 +221,7 @@ pub fn remove(name: &str, ctx: &OperationContext<'_>) -> Result<OffsiteLocation>
 pub fn unattended_gaps(selection: &Selection, ctx: &OperationContext<'_>) -> Result<Vec<String>> {
     Ok(locations(Some(selection))?
         .iter()
-        .filter_map(|l| l.store.kind().unattended_gap(l, ctx.secrets()))
+        .filter_map(|l| l.store.kind().unattended_gap(&l.name, ctx.secrets()))
         .collect())
 }
 
@@ -277,7 +277,7 @@ pub fn store(location: &OffsiteLocation, ctx: &OperationContext<'_>) -> Result<B
     Ok(location
         .store
         .kind()
-        .open(location, &config_dir(), ctx.secrets())?)
+        .open(&location.name, &config_dir(), ctx.secrets())?)
 }
 
 /// What `offsite test` found: each step in order; the first that failed

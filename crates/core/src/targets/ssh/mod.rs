@@ -28,7 +28,7 @@ use shell::{classify_ssh_failure, control_dir, last_line, quote, shell_line};
 
 /// Where `backupdesk` goes on a server when `profile install` puts it
 /// there (relative to the SSH user's home).
-pub const DEFAULT_ENGINE: &str = ".local/bin/backupdesk";
+pub(crate) const DEFAULT_ENGINE: &str = ".local/bin/backupdesk";
 
 /// The `--json` shapes this build reads and writes; a server whose engine
 /// speaks another version is refused with both versions named.
@@ -65,7 +65,7 @@ pub struct TimeLimit {
 
 impl TimeLimit {
     /// `total` from now.
-    pub fn from_now(total: std::time::Duration) -> Self {
+    pub(crate) fn from_now(total: std::time::Duration) -> Self {
         TimeLimit {
             total,
             ends: std::time::Instant::now() + total,

@@ -220,7 +220,7 @@ impl PendingOps {
 
     /// Whether the process that started `op` on this machine still runs
     /// (it reads the answer itself: no one else may).
-    pub fn attended(&self, op: &str) -> bool {
+    pub(crate) fn attended(&self, op: &str) -> bool {
         std::fs::read_to_string(self.dir.join(format!("{}{OWNER_MARK}", op_id(op))))
             .ok()
             .and_then(|stamp| {
