@@ -99,6 +99,41 @@ impl Bench {
         names
     }
 
+    /// Runs `f` with a context of this bench (its clock, quiet watched
+    /// progress, its secrets) and the store's passphrase source.
+    fn with_source<T>(
+        &self,
+        f: impl FnOnce(&OperationContext<'_>, &StoredPassphrase<'_>) -> T,
+    ) -> T {
+        let watched = Watched::default();
+        let ctx = self.ctx(&watched);
+        let source = StoredPassphrase::new(&self.selection, &ctx);
+        f(&ctx, &source)
+    }
+
+    fn verify(
+        &self,
+        name: &str,
+        depth: VerifyDepth,
+    ) -> Result<crate::local::verify::VerifyReport, crate::service::ServiceError> {
+        self.with_source(|ctx, source| backups::verify(&self.selection, name, source, depth, ctx))
+    }
+
+    fn restore(
+        &self,
+        name: &str,
+    ) -> Result<crate::targets::RestoreDone, crate::service::ServiceError> {
+        self.with_source(|ctx, source| {
+            crate::service::restore::restore(
+                &self.selection,
+                name,
+                source,
+                &Default::default(),
+                ctx,
+            )
+        })
+    }
+
     fn backup(&self, progress: &dyn Progress) -> Result<backups::BackupSummary, String> {
         let ctx = self.ctx(progress);
         let source = StoredPassphrase::new(&self.selection, &ctx);
@@ -125,15 +160,7 @@ fn a_backup_is_named_by_the_contexts_clock_and_encrypted_with_the_stores_passphr
     assert!(watched.phases.load(Ordering::Relaxed) >= 1);
     assert!(watched.bytes.load(Ordering::Relaxed) > 0);
     // And the store's passphrase opens it.
-    let ctx = bench.ctx(&watched);
-    let report = backups::verify(
-        &bench.selection,
-        &made.filename,
-        &StoredPassphrase::new(&bench.selection, &ctx),
-        VerifyDepth::Quick,
-        &ctx,
-    )
-    .unwrap();
+    let report = bench.verify(&made.filename, VerifyDepth::Quick).unwrap();
     assert_eq!(report.filename, made.filename);
 }
 
@@ -167,16 +194,9 @@ fn a_different_passphrase_in_the_store_is_refused_by_verification() {
             "another passphrase entirely",
         )
         .unwrap();
-    let watched = Watched::default();
-    let ctx = bench.ctx(&watched);
-    let err = backups::verify(
-        &bench.selection,
-        &made.filename,
-        &StoredPassphrase::new(&bench.selection, &ctx),
-        VerifyDepth::Quick,
-        &ctx,
-    )
-    .unwrap_err();
+    let err = bench
+        .verify(&made.filename, VerifyDepth::Quick)
+        .unwrap_err();
     assert_eq!(err.kind(), "wrong_passphrase", "{err}");
 }
 
@@ -260,16 +280,7 @@ fn a_restore_through_the_service_puts_the_backup_back_and_keeps_a_safety_backup(
     let before = groups(&bench);
     add_group(&bench, "added after the backup");
     assert_eq!(groups(&bench), before + 1);
-    let watched = Watched::default();
-    let ctx = bench.ctx(&watched);
-    let done = crate::service::restore::restore(
-        &bench.selection,
-        &made.filename,
-        &StoredPassphrase::new(&bench.selection, &ctx),
-        &Default::default(),
-        &ctx,
-    )
-    .unwrap();
+    let done = bench.restore(&made.filename).unwrap();
     assert!(done.restored());
     assert_eq!(groups(&bench), before, "the backup's content is live again");
     // The content replaced was kept: one more encrypted file (and its .meta).
@@ -312,26 +323,10 @@ fn a_backup_that_failed_its_verification_is_never_restored() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(&path, &bytes).unwrap();
-    let watched = Watched::default();
-    let ctx = bench.ctx(&watched);
-    let source = StoredPassphrase::new(&bench.selection, &ctx);
-    let failed = backups::verify(
-        &bench.selection,
-        &made.filename,
-        &source,
-        VerifyDepth::Quick,
-        &ctx,
-    );
+    let failed = bench.verify(&made.filename, VerifyDepth::Quick);
     assert!(failed.is_err(), "a damaged backup does not verify");
     let live = std::fs::read(bench.data.database()).unwrap();
-    let err = crate::service::restore::restore(
-        &bench.selection,
-        &made.filename,
-        &source,
-        &Default::default(),
-        &ctx,
-    )
-    .unwrap_err();
+    let err = bench.restore(&made.filename).unwrap_err();
     assert_eq!(err.kind(), "verification_failed", "{err}");
     assert_eq!(std::fs::read(bench.data.database()).unwrap(), live);
 }
@@ -361,16 +356,7 @@ fn a_drill_through_the_service_restores_aside_and_leaves_live_alone() {
 fn a_deep_verification_checks_the_database_inside() {
     let bench = Bench::new(true);
     let made = bench.backup(&Watched::default()).unwrap();
-    let watched = Watched::default();
-    let ctx = bench.ctx(&watched);
-    let report = backups::verify(
-        &bench.selection,
-        &made.filename,
-        &StoredPassphrase::new(&bench.selection, &ctx),
-        VerifyDepth::Deep,
-        &ctx,
-    )
-    .unwrap();
+    let report = bench.verify(&made.filename, VerifyDepth::Deep).unwrap();
     let database = report.database.expect("a deep check reads the database");
     assert!(database.integrity_ok());
     assert!(report.checksum_known);
