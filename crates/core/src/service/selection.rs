@@ -197,11 +197,17 @@ impl<'a> StoredPassphrase<'a> {
 
 impl PassphraseSource for StoredPassphrase<'_> {
     fn passphrase(&self, _usage: PassphraseUse) -> Result<Passphrase, ServiceError> {
-        if let Some(kept) = self.session.and_then(|s| s.get(self.selection.scope())) {
-            return Ok(kept);
+        // This session's memory first (kept when no keychain could), then
+        // the keychain: both read by the one rule.
+        let session = self.session.map(|s| s as &dyn SecretStore);
+        for store in session.into_iter().chain([self.secrets]) {
+            if let Some(kept) = secrets::stored_passphrase(store, self.selection.scope())? {
+                return Ok(kept);
+            }
         }
-        secrets::stored_passphrase(self.secrets, self.selection.scope())?
-            .ok_or_else(|| ServiceError::NoPassphraseStored(self.selection.label().to_owned()))
+        Err(ServiceError::NoPassphraseStored(
+            self.selection.label().to_owned(),
+        ))
     }
 }
 

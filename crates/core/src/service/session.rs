@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::format::crypto::{Passphrase, PassphraseRefused, check_new_passphrase};
+use crate::keychain::{KeychainError, SecretKind};
 use crate::service::secrets::PassphraseScope;
 
 /// The passphrases this app session keeps, by keychain scope.
@@ -65,6 +66,41 @@ impl SessionPassphrases {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Passphrase>> {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The session's memory as a secret store: backup passphrases only, by
+/// the keychain scope's label (so [`crate::service::secrets`]' rules find
+/// them as they find the keychain's); any other secret is neither kept nor
+/// found here (the keychain keeps those, or nothing does).
+impl crate::context::SecretStore for SessionPassphrases {
+    fn get(
+        &self,
+        scope: &str,
+        kind: SecretKind,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, KeychainError> {
+        Ok((kind == SecretKind::Passphrase)
+            .then(|| {
+                self.lock()
+                    .get(scope)
+                    .map(|p| zeroize::Zeroizing::new(p.expose().to_owned()))
+            })
+            .flatten())
+    }
+
+    fn set(&self, scope: &str, kind: SecretKind, secret: &str) -> Result<(), KeychainError> {
+        if kind != SecretKind::Passphrase {
+            return Err(KeychainError::Keychain(
+                "this session keeps backup passphrases only".to_owned(),
+            ));
+        }
+        self.lock()
+            .insert(scope.to_owned(), Passphrase::new(secret.to_owned()));
+        Ok(())
+    }
+
+    fn forget(&self, scope: &str, kind: SecretKind) -> Result<bool, KeychainError> {
+        Ok(kind == SecretKind::Passphrase && self.lock().remove(scope).is_some())
     }
 }
 
@@ -137,6 +173,28 @@ mod tests {
                 .is_err()
         );
         assert!(session.keep(&scope, &Passphrase::legacy_default()).is_err());
+        assert!(session.is_empty());
+    }
+
+    #[test]
+    fn the_session_is_a_secret_store_of_passphrases_only() {
+        use crate::context::SecretStore;
+        use crate::service::secrets::stored_passphrase;
+        let session = SessionPassphrases::default();
+        let folder = PassphraseScope::for_local_profile("lab", Path::new("/srv/monitor"));
+        session
+            .keep(&folder, &Passphrase::new("correct horse".into()))
+            .unwrap();
+        // The keychain's rule finds it as it would find the keychain's.
+        let found = stored_passphrase(&session, &folder).unwrap().unwrap();
+        assert_eq!(found.expose(), "correct horse");
+        assert!(
+            SecretStore::get(&session, "lab", SecretKind::ApiToken)
+                .unwrap()
+                .is_none()
+        );
+        assert!(SecretStore::set(&session, "lab", SecretKind::ApiToken, "t0ken").is_err());
+        assert!(SecretStore::forget(&session, folder.label(), SecretKind::Passphrase).unwrap());
         assert!(session.is_empty());
     }
 }
