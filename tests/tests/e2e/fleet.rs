@@ -61,22 +61,7 @@ fn a_slow_and_a_hung_server_do_not_delay_the_other_tiles() {
         in_flight: 16,
         read_timeout: timeout,
     };
-    let started = Instant::now();
-    let arrived: Mutex<BTreeMap<String, Duration>> = Mutex::default();
-    let tiles = fleet::refresh(
-        &book,
-        &options,
-        None,
-        &OperationContext::bare(&SystemClock),
-        &|tile| {
-            arrived
-                .lock()
-                .unwrap()
-                .insert(tile.profile.clone(), started.elapsed());
-        },
-    );
-    let total = started.elapsed();
-    let arrived = arrived.into_inner().unwrap();
+    let (tiles, arrived, total) = refresh_timed(&book, &options);
     eprintln!("arrivals: {arrived:?}, total {total:?}");
     for fast in ["fast-a", "fast-b", "refused"] {
         assert!(
@@ -278,11 +263,26 @@ fn a_stalled_read_does_not_hold_its_slot_even_with_one_in_flight() {
         in_flight: 1,
         read_timeout: Duration::from_secs(5),
     };
+    let (_, arrived, _) = refresh_timed(&book, &options);
+    for i in 0..3 {
+        assert!(
+            arrived[&format!("b-local-{i}")] < Duration::from_secs(3),
+            "a local tile waited for the hung read: {arrived:?}"
+        );
+    }
+    assert!(arrived["a-hung"] >= Duration::from_secs(5), "{arrived:?}");
+}
+
+/// A refresh of `book`, with when each tile arrived and how long it all took.
+fn refresh_timed(
+    book: &ProfileBook,
+    options: &FleetOptions,
+) -> (Vec<FleetTile>, BTreeMap<String, Duration>, Duration) {
     let started = Instant::now();
     let arrived: Mutex<BTreeMap<String, Duration>> = Mutex::default();
-    fleet::refresh(
-        &book,
-        &options,
+    let tiles = fleet::refresh(
+        book,
+        options,
         None,
         &OperationContext::bare(&SystemClock),
         &|tile| {
@@ -292,12 +292,5 @@ fn a_stalled_read_does_not_hold_its_slot_even_with_one_in_flight() {
                 .insert(tile.profile.clone(), started.elapsed());
         },
     );
-    let arrived = arrived.into_inner().unwrap();
-    for i in 0..3 {
-        assert!(
-            arrived[&format!("b-local-{i}")] < Duration::from_secs(3),
-            "a local tile waited for the hung read: {arrived:?}"
-        );
-    }
-    assert!(arrived["a-hung"] >= Duration::from_secs(5), "{arrived:?}");
+    (tiles, arrived.into_inner().unwrap(), started.elapsed())
 }
