@@ -10,25 +10,17 @@ use std::path::Path;
 
 use backupdesk_core::context::SecretStore;
 use backupdesk_core::format::crypto::Passphrase;
+use backupdesk_core::model::PassphraseUse;
 use backupdesk_core::service::secrets;
-use backupdesk_core::service::{
-    PassphraseSource, PassphraseUnavailable, PassphraseUse, ServiceError,
-};
+use backupdesk_core::service::{PassphraseSource, PassphraseUnavailable, ServiceError};
 
 use crate::args::GlobalArgs;
 use crate::failure::{failed, usage};
 
-/// Whether the passphrase will protect a new backup (then the prompt asks twice).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Encrypt,
-    Decrypt,
-}
-
 /// Resolves the passphrase for the selected installation.
 pub fn resolve(
     global: &GlobalArgs,
-    purpose: Purpose,
+    purpose: PassphraseUse,
     secrets: &dyn SecretStore,
 ) -> anyhow::Result<Passphrase> {
     if let Some(given) = global.stdin_secrets.passphrase() {
@@ -104,7 +96,7 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
 }
 
 /// Asks on the terminal (twice for a new backup's passphrase).
-pub fn prompt(purpose: Purpose) -> anyhow::Result<Passphrase> {
+pub fn prompt(purpose: PassphraseUse) -> anyhow::Result<Passphrase> {
     if !std::io::stdin().is_terminal() {
         return Err(usage(
             backupdesk_core::ErrorKind::PassphraseRequired,
@@ -112,7 +104,7 @@ pub fn prompt(purpose: Purpose) -> anyhow::Result<Passphrase> {
         ));
     }
     let first = rpassword::prompt_password("Backup passphrase: ")?;
-    if purpose == Purpose::Encrypt {
+    if purpose == PassphraseUse::NewBackup {
         let again = rpassword::prompt_password("Repeat the passphrase: ")?;
         if again != first {
             return Err(failed(
@@ -161,11 +153,7 @@ impl PassphraseSource for CliPassphrase<'_> {
         if let Some(given) = self.given.borrow().as_ref() {
             return Ok(given.clone());
         }
-        let purpose = match usage {
-            PassphraseUse::NewBackup => Purpose::Encrypt,
-            PassphraseUse::Reading => Purpose::Decrypt,
-        };
-        match resolve(self.global, purpose, self.secrets) {
+        match resolve(self.global, usage, self.secrets) {
             Ok(passphrase) => {
                 *self.given.borrow_mut() = Some(passphrase.clone());
                 Ok(passphrase)

@@ -1,65 +1,49 @@
-//! What each verb does to an installation, declared once per verb and
-//! matched exhaustively (no wildcard): a new verb does not compile until it
-//! says whether it only reads, whether it destroys, and which passphrase it
-//! needs. The SSH relay runs by these.
+//! Each CLI verb as one of core's [`VerbKind`]s, matched exhaustively (no
+//! wildcard): a new verb does not compile until it names its kind, and
+//! core's one table says what that kind does (reads, changes, destroys;
+//! which passphrase). The SSH relay runs by these.
+
+use backupdesk_core::model::{VerbKind, VerbTraits};
 
 use crate::args::{PassphraseVerb, ScheduleVerb, Verb};
-use crate::passphrase::Purpose;
 
-/// How a verb touches the installation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Reads only: over SSH it runs attached (nothing to resume).
-    ReadsOnly,
-    /// Changes something: over SSH it runs detached and is recorded here
-    /// until its answer arrived.
-    Changes,
-    /// Deletes or overwrites what cannot be had back: confirmed first.
-    Destroys,
-}
-
-/// A verb's effect and the passphrase it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VerbTraits {
-    pub effect: Effect,
-    /// `None`: no passphrase is read or sent.
-    pub passphrase: Option<Purpose>,
-}
-
-impl VerbTraits {
-    const fn new(effect: Effect, passphrase: Option<Purpose>) -> Self {
-        VerbTraits { effect, passphrase }
-    }
-}
-
-/// The traits of `verb` (a dry run only reads what its real run destroys,
-/// but runs as a change over SSH, as it always did).
-pub fn of(verb: &Verb) -> VerbTraits {
-    use Effect::*;
-    use Purpose::*;
-    let destroys_unless = |dry_run: bool| if dry_run { Changes } else { Destroys };
+/// The kind of `verb` (a dry run is a kind of its own: it only reads).
+pub fn kind_of(verb: &Verb) -> VerbKind {
     match verb {
-        Verb::Backup(_) => VerbTraits::new(Changes, Some(Encrypt)),
-        Verb::List | Verb::Activity(_) | Verb::Health | Verb::Storage => {
-            VerbTraits::new(ReadsOnly, None)
-        }
-        Verb::Verify(_) | Verb::Drill(_) => VerbTraits::new(Changes, Some(Decrypt)),
-        Verb::Fleet(_) => VerbTraits::new(ReadsOnly, None),
-        Verb::Restore(args) => VerbTraits::new(destroys_unless(args.dry_run), Some(Decrypt)),
-        Verb::Prune(args) => VerbTraits::new(destroys_unless(args.dry_run), None),
-        Verb::Delete(_) => VerbTraits::new(Destroys, None),
-        Verb::Pin(_) | Verb::Unpin(_) => VerbTraits::new(Changes, None),
-        Verb::Demo(_) | Verb::Profile(_) | Verb::Login(_) => VerbTraits::new(Changes, None),
+        Verb::Backup(_) => VerbKind::Backup,
+        Verb::List => VerbKind::List,
+        Verb::Activity(_) => VerbKind::Activity,
+        Verb::Health => VerbKind::Health,
+        Verb::Storage => VerbKind::Storage,
+        Verb::Verify(_) => VerbKind::Verify,
+        Verb::Drill(_) => VerbKind::Drill,
+        Verb::Fleet(_) => VerbKind::Fleet,
+        Verb::Restore(args) if args.dry_run => VerbKind::RestorePlan,
+        Verb::Restore(_) => VerbKind::Restore,
+        Verb::Prune(args) if args.dry_run => VerbKind::PrunePlan,
+        Verb::Prune(_) => VerbKind::Prune,
+        Verb::Delete(_) => VerbKind::Delete,
+        Verb::Pin(_) => VerbKind::Pin,
+        Verb::Unpin(_) => VerbKind::Unpin,
+        Verb::Demo(_) => VerbKind::Demo,
+        Verb::Profile(_) => VerbKind::Profile,
+        Verb::Login(_) => VerbKind::Login,
         Verb::Passphrase(p) => match p {
-            PassphraseVerb::Set | PassphraseVerb::Forget => VerbTraits::new(Changes, None),
-            PassphraseVerb::Test | PassphraseVerb::Rotate(_) => {
-                VerbTraits::new(Changes, Some(Decrypt))
-            }
+            PassphraseVerb::Set => VerbKind::PassphraseSet,
+            PassphraseVerb::Forget => VerbKind::PassphraseForget,
+            PassphraseVerb::Test => VerbKind::PassphraseTest,
+            PassphraseVerb::Rotate(_) => VerbKind::PassphraseRotate,
         },
         Verb::Schedule(s) => match s {
-            ScheduleVerb::Install(_) | ScheduleVerb::Remove => VerbTraits::new(Changes, None),
-            ScheduleVerb::Status => VerbTraits::new(ReadsOnly, None),
+            ScheduleVerb::Install(_) => VerbKind::ScheduleInstall,
+            ScheduleVerb::Remove => VerbKind::ScheduleRemove,
+            ScheduleVerb::Status => VerbKind::ScheduleStatus,
         },
-        Verb::Offsite(_) => VerbTraits::new(Changes, None),
+        Verb::Offsite(_) => VerbKind::Offsite,
     }
+}
+
+/// The traits of `verb`, from core's table.
+pub fn of(verb: &Verb) -> VerbTraits {
+    kind_of(verb).traits()
 }

@@ -34,9 +34,11 @@ pub async fn install_schedule(
         // Over SSH the server's engine schedules its own executable: only a
         // folder on this machine needs the one beside this app.
         let program = if selection.is_ssh() {
-            std::path::PathBuf::from("backupdesk")
+            None
         } else {
-            super::profiles::engine_binary("the scheduled jobs would have nothing to run")?
+            Some(super::profiles::engine_binary(
+                "the scheduled jobs would have nothing to run",
+            )?)
         };
         Ok(schedules::apply(
             &selection,

@@ -60,6 +60,10 @@ pub struct GlobalArgs {
     #[arg(skip)]
     pub stdin_secrets: StdinSecrets,
     /// The remote server selected by `--profile` (filled in after parsing).
+    /// The `--profile` as the profile book held it when the run began
+    /// (the book is read once per run).
+    #[arg(skip)]
+    pub chosen: Option<backupdesk_core::targets::profile::Profile>,
     #[arg(skip)]
     pub remote: Option<RemoteProfile>,
     /// The retention policy of the selected profile, if it has one.

@@ -46,7 +46,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(name) = global.profile.clone()
         && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_) | Verb::Fleet(_))
     {
-        match profile::resolve(&name)? {
+        // The profile book is read once: here, for the whole run.
+        let chosen = profile::load(&name)?;
+        let resolved = profile::resolved(&name, &chosen);
+        global.chosen = Some(chosen);
+        match resolved {
             profile::Resolved::Local(dir, retention) => {
                 global.data_dir = dir;
                 global.retention = retention;
@@ -108,7 +112,11 @@ fn selection(global: &GlobalArgs, ctx: &OperationContext<'_>) -> anyhow::Result<
             remote.base_url
         );
     }
-    Selection::profile(name, ctx).map_err(crate::failure::fail)
+    match &global.chosen {
+        Some(profile) => Selection::of_profile(name, profile, ctx),
+        None => Selection::profile(name, ctx),
+    }
+    .map_err(crate::failure::fail)
 }
 
 /// Refuses a server profile for a verb that works on the files of a local
@@ -129,10 +137,10 @@ fn local_only(global: &GlobalArgs) -> anyhow::Result<()> {
 /// The keychain scope of the selected installation's passphrase (core's
 /// one rule, shared with the app): its data folder; a remote profile's name.
 pub fn keychain_scope(global: &GlobalArgs) -> PassphraseScope {
-    match (&global.profile, &global.remote) {
-        (Some(name), Some(_)) => PassphraseScope::for_remote_profile(name),
-        (Some(name), None) if global.ssh.is_some() => PassphraseScope::for_remote_profile(name),
-        (Some(name), None) => PassphraseScope::for_local_profile(name, &global.data_dir),
+    match (&global.profile, &global.chosen) {
+        (Some(name), Some(profile)) => PassphraseScope::for_profile(name, profile),
+        // A verb that reads no installation (profile, login, fleet).
+        (Some(name), None) => PassphraseScope::for_remote_profile(name),
         (None, _) => PassphraseScope::for_data_dir(&global.data_dir),
     }
 }

@@ -12,7 +12,8 @@ use backupdesk_core::service::{PassphraseHome, StoredPassphrase};
 use crate::args::{GlobalArgs, PassphraseVerb, RotateArgs};
 use crate::failure::fail;
 use crate::output::{print_json, say};
-use crate::passphrase::{Purpose, from_file, prompt, resolve};
+use crate::passphrase::{from_file, prompt, resolve};
+use backupdesk_core::model::PassphraseUse;
 
 /// `passphrase set|test|forget --json`.
 #[derive(serde::Serialize)]
@@ -50,7 +51,7 @@ pub fn run(
         PassphraseVerb::Set => {
             let passphrase = match &global.passphrase_file {
                 Some(file) => from_file(file)?,
-                None => prompt(Purpose::Encrypt)?,
+                None => prompt(PassphraseUse::NewBackup)?,
             };
             secrets::store_passphrase(keychain, &scope, &passphrase).map_err(fail)?;
             (
@@ -114,7 +115,7 @@ fn rotate(
 ) -> anyhow::Result<ExitCode> {
     let selection = super::selection(global, ctx)?;
     let data = selection.installation().map_err(fail)?;
-    let old = resolve(global, Purpose::Decrypt, ctx.secrets())?;
+    let old = resolve(global, PassphraseUse::Reading, ctx.secrets())?;
     let new = match (
         global.stdin_secrets.new_passphrase(),
         &args.new_passphrase_file,
@@ -123,7 +124,7 @@ fn rotate(
         (None, Some(file)) => from_file(file)?,
         (None, None) => {
             eprintln!("The new passphrase:");
-            prompt(Purpose::Encrypt)?
+            prompt(PassphraseUse::NewBackup)?
         }
     };
     let (report, stored) =

@@ -65,9 +65,18 @@ pub enum Resolved {
 
 /// Looks `--profile NAME` up in the profile book.
 pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
+    Ok(resolved(name, &load(name)?))
+}
+
+/// Profile `name` as the profile book holds it.
+pub fn load(name: &str) -> anyhow::Result<Profile> {
     let book = ProfileBook::load(&config_dir()).map_err(fail)?;
-    let profile = book.get(name).map_err(fail)?;
-    Ok(match &profile.target {
+    Ok(book.get(name).map_err(fail)?.clone())
+}
+
+/// What profile `name` selects.
+pub fn resolved(name: &str, profile: &Profile) -> Resolved {
+    match &profile.target {
         ProfileTarget::Local { data_dir } => Resolved::Local(data_dir.clone(), profile.retention),
         ProfileTarget::Remote {
             base_url, username, ..
@@ -85,7 +94,7 @@ pub fn resolve(name: &str) -> anyhow::Result<Resolved> {
                 username: api.username.clone(),
             }),
         ),
-    })
+    }
 }
 
 pub fn run(

@@ -42,7 +42,10 @@ pub fn run(
                 ));
             }
             let program = std::env::current_exe()?;
-            ScheduleChange::Install { choice, program }
+            ScheduleChange::Install {
+                choice,
+                program: Some(program),
+            }
         }
         ScheduleVerb::Status => ScheduleChange::Read,
         ScheduleVerb::Remove => ScheduleChange::Remove,

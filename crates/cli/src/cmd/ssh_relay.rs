@@ -8,23 +8,22 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use backupdesk_core::ErrorKind;
 use backupdesk_core::format::crypto::Passphrase;
 use backupdesk_core::keychain::KeychainError;
+use backupdesk_core::model::{Effect, PassphraseUse};
+use backupdesk_core::progress::Progress;
 use backupdesk_core::targets::profile::config_dir;
 use backupdesk_core::targets::ssh::{
     EngineRun, PendingOps, RotationNotRecorded, SshError, SshHost,
 };
+use backupdesk_core::{ErrorKind, OperationContext};
 
 use crate::args::{GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
 use crate::cmd::profile::{Resolved, resolve};
 use crate::failure::{fail, failed};
 use crate::output::print_ok;
-use crate::passphrase::Purpose;
-use crate::verb_traits::{self, Effect};
-use backupdesk_core::OperationContext;
-use backupdesk_core::progress::Progress;
+use crate::verb_traits;
 
 /// Runs `verb` on the SSH server of `global` and relays its answer.
 pub fn relay(
@@ -76,7 +75,7 @@ pub fn relay(
     // What only reads runs attached; what changes things runs detached on
     // the server (a dropped connection never stops it half-way) and is
     // recorded here until its answer arrived.
-    let run = if traits.effect == Effect::ReadsOnly {
+    let run = if !traits.effect.runs_detached() {
         host.run_engine(&args, passphrase.as_ref(), ctx)
     } else {
         let secrets: Vec<_> = passphrase.iter().chain(new_passphrase.iter()).collect();
@@ -99,7 +98,7 @@ fn new_passphrase(rotate: &crate::args::RotateArgs) -> anyhow::Result<Passphrase
         Some(file) => crate::passphrase::from_file(file),
         None => {
             eprintln!("The new passphrase:");
-            crate::passphrase::prompt(Purpose::Encrypt)
+            crate::passphrase::prompt(PassphraseUse::NewBackup)
         }
     }
 }

@@ -7,6 +7,7 @@ mod activity;
 mod error_kind;
 mod health;
 mod listing;
+mod verb;
 
 pub use activity::{ActivityEntry, ActivityPage, ActivityQuery, LogLevel, LogName};
 pub use error_kind::ErrorKind;
@@ -17,6 +18,7 @@ pub use health::{
 pub use listing::{
     BackupKind, BackupState, DrillRecord, ListItem, VerificationStatus, VerifiedState, VerifyDepth,
 };
+pub use verb::{Effect, PassphraseUse, VerbKind, VerbTraits};
 
 /// An error as the shells show it: `{kind, message}` (the CLI's `--json`,
 /// the app's IPC errors, a failed item inside a report).

@@ -11,8 +11,9 @@ use crate::local::catalog::{BackupCatalog, CatalogError, ListItem};
 use crate::local::ledger::VerifyDepth;
 use crate::local::verify::{self, VerifyReport};
 use crate::model::KindedMessage;
+use crate::model::PassphraseUse;
 use crate::service::error::ServiceError;
-use crate::service::selection::{PassphraseSource, PassphraseUse, Selection, needed_passphrase};
+use crate::service::selection::{PassphraseSource, Selection, needed_passphrase};
 use crate::targets::BackupDone;
 pub use crate::targets::{BackupDetail, BackupSummary};
 

@@ -5,9 +5,10 @@ use crate::context::OperationContext;
 use crate::local::catalog::BackupCatalog;
 use crate::local::drill::{self, DrillReport};
 use crate::local::rolling::{self, RollingEntry};
+use crate::model::PassphraseUse;
 use crate::service::backups::{VerifyAllReport, VerifyEvent, verify_names};
 use crate::service::error::ServiceError;
-use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
+use crate::service::selection::{PassphraseSource, Selection};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 

@@ -27,5 +27,5 @@ pub mod session;
 mod tests;
 
 pub use error::{PassphraseUnavailable, ServiceError};
-pub use selection::{PassphraseSource, PassphraseUse, Selection, StoredPassphrase};
+pub use selection::{PassphraseSource, Selection, StoredPassphrase};
 pub use session::{KeptIn, PassphraseHome, SessionPassphrases};

@@ -6,9 +6,10 @@ use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
 use crate::local::catalog::{BackupCatalog, ListItem};
 use crate::local::restore::RestoreOptions;
+use crate::model::PassphraseUse;
 use crate::service::backups;
 use crate::service::error::ServiceError;
-use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
+use crate::service::selection::{PassphraseSource, Selection};
 use crate::targets::{RestoreDone, RestorePlanned, refuse_failed_verification};
 
 type Result<T> = std::result::Result<T, ServiceError>;

@@ -51,7 +51,7 @@ impl PassphraseScope {
     }
 
     /// The scope of profile `name`.
-    pub(crate) fn for_profile(name: &str, profile: &Profile) -> Self {
+    pub fn for_profile(name: &str, profile: &Profile) -> Self {
         match &profile.target {
             ProfileTarget::Local { data_dir } => Self::for_local_profile(name, data_dir),
             ProfileTarget::Remote { .. } | ProfileTarget::Ssh { .. } => {

@@ -16,6 +16,7 @@ use crate::context::{OperationContext, SecretStore};
 use crate::format::crypto::Passphrase;
 use crate::local::layout::DataDir;
 use crate::local::retention::RetentionPolicy;
+use crate::model::PassphraseUse;
 use crate::service::error::ServiceError;
 use crate::service::secrets::{self, PassphraseScope};
 use crate::service::session::SessionPassphrases;
@@ -50,7 +51,19 @@ impl Selection {
     /// opened (URL, CA certificate).
     pub fn profile(name: &str, ctx: &OperationContext<'_>) -> Result<Selection, ServiceError> {
         let book = ProfileBook::load(&config_dir())?;
-        let profile = book.get(name)?;
+        Selection::of_profile(name, book.get(name)?, ctx)
+    }
+
+    /// [`Selection::profile`] of a profile the shell already read from
+    /// the book (the book is read once per run).
+    ///
+    /// # Errors
+    /// As [`Selection::profile`], the book aside.
+    pub fn of_profile(
+        name: &str,
+        profile: &crate::targets::profile::Profile,
+        ctx: &OperationContext<'_>,
+    ) -> Result<Selection, ServiceError> {
         Ok(Selection {
             label: name.to_owned(),
             target: OpenedTarget::open(name, profile, ctx)?,
@@ -143,16 +156,6 @@ impl Selection {
             other => other.map(drop),
         }
     }
-}
-
-/// What a passphrase is for: a new backup's (a prompt asks twice), or
-/// reading existing ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PassphraseUse {
-    /// Encrypting a new backup.
-    NewBackup,
-    /// Decrypting existing backups.
-    Reading,
 }
 
 /// Where a shell gets the backup passphrase from. Asked only when the

@@ -25,7 +25,7 @@ use crate::local::health::{HealthReport, StorageReport};
 use crate::local::ledger::VerifyDepth;
 use crate::local::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use crate::local::verify::VerifyReport;
-use crate::model::KindedMessage;
+use crate::model::{Effect, KindedMessage, VerbKind};
 use crate::progress::{NoProgress, Progress};
 use crate::targets::remote::RemoteTarget;
 use crate::targets::ssh::{PendingOps, SshHost};
@@ -148,6 +148,46 @@ impl SshTarget {
         Ok(())
     }
 
+    /// The engine's `--json` answer to `verb` of `kind`, run as core's
+    /// verb table says: a read attached, a change detached and recorded
+    /// (with the notes of earlier cut-off operations), what destroys with
+    /// `--yes` (the shell confirmed it). A passphrase goes only to a verb
+    /// that needs one.
+    fn run<T: DeserializeOwned>(
+        &self,
+        kind: VerbKind,
+        verb: &[&str],
+        passphrase: Option<&Passphrase>,
+        progress: &dyn Progress,
+    ) -> Result<(T, Vec<String>), TargetError> {
+        let traits = kind.traits();
+        debug_assert!(
+            passphrase.is_none() || traits.passphrase.is_some(),
+            "{kind:?} takes no passphrase"
+        );
+        let mut words = Vec::with_capacity(verb.len() + 1);
+        if traits.effect == Effect::Destroys {
+            words.push("--yes");
+        }
+        words.extend_from_slice(verb);
+        if traits.effect.runs_detached() {
+            self.change(&words, passphrase, progress)
+        } else {
+            Ok((self.read(&words, passphrase, progress)?, Vec::new()))
+        }
+    }
+
+    /// [`SshTarget::run`]'s answer alone (a read has no notes).
+    fn answer<T: DeserializeOwned>(
+        &self,
+        kind: VerbKind,
+        verb: &[&str],
+        passphrase: Option<&Passphrase>,
+        progress: &dyn Progress,
+    ) -> Result<T, TargetError> {
+        Ok(self.run(kind, verb, passphrase, progress)?.0)
+    }
+
     /// The engine's `--json` answer to `verb`, run attached (reads); a
     /// status verb's "needs attention" (exit 1 with its document) is still
     /// its answer.
@@ -220,7 +260,7 @@ impl Target for SshTarget {
                 ),
             }
         }
-        self.read(&["health"], None, &NoProgress)
+        self.answer(VerbKind::Health, &["health"], None, &NoProgress)
     }
 
     fn storage(&self) -> Result<StorageReport, TargetError> {
@@ -233,7 +273,7 @@ impl Target for SshTarget {
                 ),
             }
         }
-        self.read(&["storage"], None, &NoProgress)
+        self.answer(VerbKind::Storage, &["storage"], None, &NoProgress)
     }
 
     /// Through SSH even beside an API: the engine's list carries the
@@ -252,7 +292,7 @@ impl Target for SshTarget {
         } else {
             &["list"]
         };
-        let listed = self.read::<Listed>(verb, None, &NoProgress)?;
+        let listed: Listed = self.answer(VerbKind::List, verb, None, &NoProgress)?;
         *self.rotation.lock().unwrap_or_else(|e| e.into_inner()) = listed.rotation;
         *self.unattended.lock().unwrap_or_else(|e| e.into_inner()) = listed.unattended;
         Ok(listed.backups)
@@ -272,7 +312,7 @@ impl Target for SshTarget {
     ) -> Result<crate::model::ActivityPage, TargetError> {
         let words = activity_words(query);
         let verb: Vec<&str> = words.iter().map(String::as_str).collect();
-        self.read(&verb, None, &NoProgress)
+        self.answer(VerbKind::Activity, &verb, None, &NoProgress)
     }
 
     /// The engine's `schedule` verb on the server: the jobs run there, as
@@ -290,13 +330,26 @@ impl Target for SshTarget {
         change: &crate::local::schedule::ScheduleChange,
     ) -> Result<crate::local::schedule::ScheduleView, TargetError> {
         use crate::local::schedule::ScheduleChange;
-        let words: Vec<String> = match change {
-            ScheduleChange::Read => vec!["schedule".into(), "status".into()],
-            ScheduleChange::Install { choice, .. } => choice.install_words(),
-            ScheduleChange::Remove => vec!["schedule".into(), "remove".into()],
+        let (kind, words): (_, Vec<String>) = match change {
+            ScheduleChange::Read => (
+                VerbKind::ScheduleStatus,
+                vec!["schedule".into(), "status".into()],
+            ),
+            ScheduleChange::Install { choice, .. } => {
+                (VerbKind::ScheduleInstall, choice.install_words())
+            }
+            ScheduleChange::Remove => (
+                VerbKind::ScheduleRemove,
+                vec!["schedule".into(), "remove".into()],
+            ),
         };
         let verb: Vec<&str> = words.iter().map(String::as_str).collect();
-        self.read(&verb, None, &NoProgress)
+        let (view, notes): (crate::local::schedule::ScheduleView, _) =
+            self.run(kind, &verb, None, &NoProgress)?;
+        for note in notes {
+            tracing::warn!("{}: {note}", self.name);
+        }
+        Ok(view)
     }
 
     fn backup(
@@ -316,7 +369,8 @@ impl Target for SshTarget {
         if options.allow_default_passphrase {
             verb.push("--allow-default-passphrase");
         }
-        let (mut summary, notes): (BackupSummary, _) = self.change(&verb, Some(passphrase), ctx)?;
+        let (mut summary, notes): (BackupSummary, _) =
+            self.run(VerbKind::Backup, &verb, Some(passphrase), ctx)?;
         summary.warnings.extend(notes);
         Ok(BackupDone::Ssh(Box::new(summary)))
     }
@@ -324,7 +378,7 @@ impl Target for SshTarget {
     fn delete(&self, name: &str) -> Result<(), TargetError> {
         #[derive(serde::Deserialize)]
         struct Deleted {}
-        let (Deleted {}, _) = self.change(&["--yes", "delete", name], None, &NoProgress)?;
+        let (Deleted {}, _) = self.run(VerbKind::Delete, &["delete", name], None, &NoProgress)?;
         Ok(())
     }
 
@@ -340,7 +394,7 @@ impl Target for SshTarget {
             verb.push("--deep");
         }
         let (Report { mut report }, notes): (Report<VerifyReport>, _) =
-            self.change(&verb, Some(passphrase), ctx)?;
+            self.run(VerbKind::Verify, &verb, Some(passphrase), ctx)?;
         report.warnings.extend(notes);
         Ok(report)
     }
@@ -356,15 +410,19 @@ impl Target for SshTarget {
         // (Cut-off operations' notes are logged by `change`; a drill
         // report has no warnings to carry them.)
         let (Report { report }, _): (Report<DrillReport>, _) =
-            self.change(&verb, Some(passphrase), ctx)?;
+            self.run(VerbKind::Drill, &verb, Some(passphrase), ctx)?;
         Ok(report)
     }
 
     fn set_pinned(&self, name: &str, pinned: bool) -> Result<(), TargetError> {
         #[derive(serde::Deserialize)]
         struct Pinned {}
-        let verb = if pinned { "pin" } else { "unpin" };
-        let (Pinned {}, _) = self.change(&[verb, name], None, &NoProgress)?;
+        let (kind, verb) = if pinned {
+            (VerbKind::Pin, "pin")
+        } else {
+            (VerbKind::Unpin, "unpin")
+        };
+        let (Pinned {}, _) = self.run(kind, &[verb, name], None, &NoProgress)?;
         Ok(())
     }
 
@@ -377,7 +435,8 @@ impl Target for SshTarget {
     ) -> Result<RestorePlanned, TargetError> {
         let mut verb = vec!["restore", name, "--dry-run"];
         push_commands(&mut verb, options);
-        let Plan { plan } = self.read::<Plan<RestorePlan>>(&verb, passphrase, ctx)?;
+        let Plan { plan }: Plan<RestorePlan> =
+            self.answer(VerbKind::RestorePlan, &verb, passphrase, ctx)?;
         Ok(RestorePlanned::Ssh(Box::new(SshRestorePlan {
             plan,
             location: self.location.clone(),
@@ -392,10 +451,10 @@ impl Target for SshTarget {
         options: &RestoreOptions,
         ctx: &OperationContext<'_>,
     ) -> Result<RestoreDone, TargetError> {
-        let mut verb = vec!["--yes", "restore", name];
+        let mut verb = vec!["restore", name];
         push_commands(&mut verb, options);
         let (Report { mut report }, notes): (Report<RestoreReport>, _) =
-            self.change(&verb, Some(passphrase), ctx)?;
+            self.run(VerbKind::Restore, &verb, Some(passphrase), ctx)?;
         report.warnings.extend(notes);
         Ok(RestoreDone::Local(Box::new(report)))
     }

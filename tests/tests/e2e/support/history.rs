@@ -1,13 +1,14 @@
 //! A realistic backup history, as an installation has after weeks of use:
 //! the screenshots and layout tests judge the app on it, as users see it.
 
-use backupdesk_core::OperationContext;
 use std::path::Path;
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::FixedClock;
 use backupdesk_core::format::crypto::Passphrase;
 use backupdesk_core::local::ledger::VerifyDepth;
-use backupdesk_core::service::{PassphraseSource, PassphraseUse, Selection, ServiceError, backups};
+use backupdesk_core::model::PassphraseUse;
+use backupdesk_core::service::{PassphraseSource, Selection, ServiceError, backups};
 use chrono::{Duration, Timelike, Utc};
 
 #[allow(unused_imports)]

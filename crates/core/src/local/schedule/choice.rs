@@ -47,11 +47,12 @@ pub struct ScheduleChoice {
 pub enum ScheduleChange {
     /// Nothing: read it.
     Read,
-    /// Install (or replace) the jobs, run by `program` (the `backupdesk`
-    /// command line; over SSH the engine runs its own).
+    /// Install (or replace) the jobs, run by `program`: the `backupdesk`
+    /// command line a local schedule needs; `None` over SSH, where the
+    /// engine schedules its own executable.
     Install {
         choice: ScheduleChoice,
-        program: PathBuf,
+        program: Option<PathBuf>,
     },
     /// Remove the jobs (this folder's only).
     Remove,
@@ -178,7 +179,10 @@ pub(crate) fn view_of(data_dir: &Path, status: ScheduleStatus) -> ScheduleView {
 pub fn apply(data_dir: &Path, change: &ScheduleChange) -> Result<ScheduleView, ScheduleError> {
     match change {
         ScheduleChange::Read => view(data_dir),
-        ScheduleChange::Install { choice, program } => install_checked(data_dir, choice, program),
+        ScheduleChange::Install { choice, program } => {
+            let program = program.as_deref().ok_or(ScheduleError::NoProgram)?;
+            install_checked(data_dir, choice, program)
+        }
         ScheduleChange::Remove => remove_own(data_dir),
     }
 }

@@ -174,6 +174,9 @@ pub struct ScheduleSpec {
 /// Why scheduling failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
+    /// A local schedule was asked for with no program to run its jobs.
+    #[error("a local schedule needs the backupdesk command line to run its jobs; none was given")]
+    NoProgram,
     /// The passphrase file is missing.
     #[error("passphrase file {0} does not exist")]
     PassphraseFileMissing(String),
@@ -229,6 +232,7 @@ pub enum ScheduleError {
 impl crate::KindedError for ScheduleError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
+            ScheduleError::NoProgram => crate::ErrorKind::EngineMissing,
             ScheduleError::PassphraseFileMissing(_) => crate::ErrorKind::PassphraseFileMissing,
             ScheduleError::PassphraseFileNotPrivate { .. } => {
                 crate::ErrorKind::PassphraseFileNotPrivate

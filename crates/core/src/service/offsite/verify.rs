@@ -21,11 +21,12 @@ use crate::format::name::BackupName;
 use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
 use crate::local::rolling::{RollingEntry, rolling_plan};
+use crate::model::PassphraseUse;
 use crate::model::{ErrorKind, KindedMessage, VerifyDepth};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyCheck, CopyLedger, same_checksum};
 use crate::offsite::store::{CopyStore, DownloadBound};
-use crate::service::selection::{PassphraseSource, PassphraseUse, Selection};
+use crate::service::selection::{PassphraseSource, Selection};
 
 /// Runs within which every copy is deep-checked once.
 pub const OFFSITE_CYCLE: usize = 30;
