@@ -12,6 +12,7 @@ pub mod s3;
 pub mod sftp;
 pub mod store;
 pub mod throttle;
+mod upload;
 
 use crate::ErrorKind;
 

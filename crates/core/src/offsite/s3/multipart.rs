@@ -150,7 +150,6 @@ impl Multipart<'_> {
                 )
                 .send(),
         )?;
-        self.progress.finish();
         let expected = composite_checksum(&digests);
         // The store's checksum of what it now holds: in the completion's
         // answer (AWS), else asked for (moto answers it to HEAD only, and

@@ -31,8 +31,6 @@ mod upload;
 
 pub use location::{SftpLocation, parse_sftp_spec};
 
-use upload::PartWrite;
-
 /// Bytes per write or read request.
 const CHUNK: usize = 256 * 1024;
 
@@ -406,9 +404,6 @@ impl CopyStore for SftpFolder {
         .map(|_| ())
     }
 
-    /// Stages: **resume** (a cut-off part's verified prefix kept),
-    /// **write** (the rest into the part), **confirm** (the part read back
-    /// and hashed, then renamed into place).
     fn upload_file(
         &self,
         name: &str,
@@ -416,34 +411,7 @@ impl CopyStore for SftpFolder {
         throttle: &mut Throttle,
         progress: &dyn Progress,
     ) -> Result<Uploaded, OffsiteError> {
-        use std::io::{Seek, SeekFrom};
-        let local =
-            |e: std::io::Error| OffsiteError::Local(path.display().to_string(), e.to_string());
-        let mut source = std::fs::File::open(path).map_err(local)?;
-        let size = source.metadata().map_err(local)?.len();
-        self.ensure_folder()?;
-        let part = self.path(&Self::part_name(name));
-        let (kept, plain) = self.kept_prefix(&part, &mut source, size, &local)?;
-        source.seek(SeekFrom::Start(kept)).map_err(local)?;
-        progress.start(Phase::Upload, Some(size));
-        progress.advance(kept);
-        let write = PartWrite {
-            part: &part,
-            size,
-            kept,
-            plain,
-        };
-        let sent = self.write_part(&write, &mut source, throttle, progress, &local)?;
-        progress.finish();
-        let checksum = self.confirm(name, &part, &mut source, size, progress, &local)?;
-        Ok(Uploaded {
-            size,
-            checksum_sha256: checksum,
-            parts_sent: u32::from(sent > 0),
-            parts_kept: u32::from(kept > 0),
-            bytes_sent: sent,
-            bytes_kept: kept,
-        })
+        crate::offsite::upload::upload(self, name, path, throttle, progress)
     }
 
     fn delete(&self, name: &str, _version: Option<&str>) -> Result<(), OffsiteError> {

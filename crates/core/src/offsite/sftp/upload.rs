@@ -5,6 +5,91 @@
 //! part is renamed into place).
 
 use super::*;
+use crate::offsite::upload::{LocalFile, StagedUpload};
+
+/// What stage **resume** found: the part's path, the verified prefix
+/// kept, whether a plain part is there.
+pub(crate) struct Resumed {
+    part: PathBuf,
+    kept: u64,
+    plain: bool,
+}
+
+/// What stage **write** did: the part, the bytes kept and sent.
+pub(crate) struct Sent {
+    part: PathBuf,
+    kept: u64,
+    sent: u64,
+}
+
+/// An SFTP copy's stages: **resume**, **write** (stage **send**) and
+/// **confirm**, as the methods below do them.
+impl StagedUpload for SftpFolder {
+    type Resumed = Resumed;
+    type Sent = Sent;
+
+    fn resume(&self, name: &str, file: &mut LocalFile<'_>) -> Result<Resumed, OffsiteError> {
+        self.ensure_folder()?;
+        let part = self.path(&Self::part_name(name));
+        let local = file.error();
+        let (kept, plain) = self.kept_prefix(&part, &mut file.file, file.size, &local)?;
+        Ok(Resumed { part, kept, plain })
+    }
+
+    fn kept_bytes(resumed: &Resumed) -> u64 {
+        resumed.kept
+    }
+
+    fn send(
+        &self,
+        _name: &str,
+        resumed: Resumed,
+        file: &mut LocalFile<'_>,
+        throttle: &mut Throttle,
+        progress: &dyn Progress,
+    ) -> Result<Sent, OffsiteError> {
+        file.seek(resumed.kept)?;
+        let write = PartWrite {
+            part: &resumed.part,
+            size: file.size,
+            kept: resumed.kept,
+            plain: resumed.plain,
+        };
+        let local = file.error();
+        let sent = self.write_part(&write, &mut file.file, throttle, progress, &local)?;
+        Ok(Sent {
+            part: resumed.part,
+            kept: resumed.kept,
+            sent,
+        })
+    }
+
+    fn confirm(
+        &self,
+        name: &str,
+        sent: Sent,
+        file: &mut LocalFile<'_>,
+        progress: &dyn Progress,
+    ) -> Result<Uploaded, OffsiteError> {
+        let local = file.error();
+        let checksum = self.read_back(
+            name,
+            &sent.part,
+            &mut file.file,
+            file.size,
+            progress,
+            &local,
+        )?;
+        Ok(Uploaded {
+            size: file.size,
+            checksum_sha256: checksum,
+            parts_sent: u32::from(sent.sent > 0),
+            parts_kept: u32::from(sent.kept > 0),
+            bytes_sent: sent.sent,
+            bytes_kept: sent.kept,
+        })
+    }
+}
 
 /// Where stage **write** puts the bytes: the part, the file's size, the
 /// verified prefix kept, whether a plain part is there.
@@ -133,7 +218,7 @@ impl SftpFolder {
     /// Stage **confirm**: the part read back and hashed against the file
     /// before it counts (removed when it differs), then renamed into place.
     /// The file's SHA-256, base64.
-    pub(super) fn confirm(
+    pub(super) fn read_back(
         &self,
         name: &str,
         part: &Path,
