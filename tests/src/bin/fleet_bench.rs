@@ -23,11 +23,11 @@
 //!
 //! usage: backupdesk-fleet-bench [--skip-sequential] [--skip-app]
 
-use backupdesk_core::OperationContext;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::FixedClock;
 use backupdesk_core::keychain::{Keychain, SecretKind};
 use backupdesk_core::local::demo::{DemoOptions, create_demo};

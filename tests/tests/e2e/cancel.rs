@@ -2,10 +2,10 @@
 //! `Progress::cancelled`): a cancelled backup leaves nothing behind; a
 //! restore cancelled before its swap changes nothing.
 
-use backupdesk_core::OperationContext;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use backupdesk_core::KindedError;
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::format::crypto::Passphrase;
 use backupdesk_core::local::backup::{BackupOptions, create_backup};

@@ -4,11 +4,11 @@
 //! 127.0.0.1: the stand-in (slow with added latency), one that accepts and
 //! never answers, a port where nothing listens.
 
-use backupdesk_core::OperationContext;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::local::demo::JournalMode;
 use backupdesk_core::service::fleet::{

@@ -2,11 +2,11 @@
 //! each server quirk with the client's behaviour asserted, and the CLI
 //! against a remote profile and a local directory giving the same JSON.
 
-use backupdesk_core::OperationContext;
 use std::path::Path;
 use std::time::Duration;
 
 use backupdesk_core::KindedError;
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::local::demo::JournalMode;
 use backupdesk_core::local::health::HealthReport;
@@ -274,6 +274,7 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
         $B --profile here --json delete "$M" --yes > "$OUT/local-delete.json"
         $B --profile lab --json list > "$OUT/remote-after-delete.json"
         $B --profile lab --json profile test lab > "$OUT/test.json"
+        $B profile show lab
         set +e
         $B --profile lab verify --all > /dev/null 2> "$OUT/verify.err"; echo $? > "$OUT/verify.code"
         "#,
@@ -281,6 +282,10 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
     assert!(
         text.contains("Restore plan for") && text.contains("take a fresh backup on the server"),
         "{text}"
+    );
+    assert!(
+        text.contains("API login in keychain: token stored, password stored"),
+        "profile show says which secrets of the login are kept: {text}"
     );
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(inst.dir.path().join("out").join(name)).unwrap())

@@ -2,9 +2,9 @@
 //! open reader, backups made by gpg, injected faults after
 //! the swap began. Bad backups and SIGKILLs are in the `hostile` matrix.
 
-use backupdesk_core::OperationContext;
 use std::process::{Command, Stdio};
 
+use backupdesk_core::OperationContext;
 use backupdesk_core::clock::SystemClock;
 use backupdesk_core::format::crypto::Passphrase;
 use backupdesk_core::local::demo::JournalMode;

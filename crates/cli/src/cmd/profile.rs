@@ -218,6 +218,21 @@ fn show(
             profile.overdue_after_hours,
             profile.drill_overdue_after_days
         );
+        let has_api = matches!(
+            profile.target,
+            ProfileTarget::Remote { .. } | ProfileTarget::Ssh { api: Some(_), .. }
+        );
+        if has_api && status.keychain_available {
+            let yes_no = |b: bool| if b { "stored" } else { "not stored" };
+            say!(
+                "  API login in keychain: token {}, password {}",
+                yes_no(status.token_stored),
+                yes_no(status.password_stored)
+            );
+        }
+        if let Some(rotation) = &status.rotation {
+            say!("  {}", rotation.words());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
