@@ -40,6 +40,9 @@ pub fn kind_of(verb: &Verb) -> VerbKind {
             ScheduleVerb::Status => VerbKind::ScheduleStatus,
         },
         Verb::Offsite(_) => VerbKind::Offsite,
+        Verb::Tables(args) if args.live => VerbKind::InspectLive,
+        Verb::Query(args) if args.live => VerbKind::InspectLive,
+        Verb::Tables(_) | Verb::Query(_) | Verb::Diff(_) => VerbKind::Inspect,
     }
 }
 

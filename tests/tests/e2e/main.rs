@@ -24,3 +24,4 @@ mod rotation;
 mod schedule;
 mod snapshot_load;
 mod ssh;
+mod surgery;

@@ -277,6 +277,8 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
         $B profile show lab
         set +e
         $B --profile lab verify --all > /dev/null 2> "$OUT/verify.err"; echo $? > "$OUT/verify.code"
+        $B --profile lab --json tables "$N" > "$OUT/remote-tables.json"
+        $B --profile lab --json diff "$N" --live > "$OUT/remote-diff.json" || true
         "#,
     );
     assert!(
@@ -287,6 +289,17 @@ fn the_cli_drives_a_remote_profile_like_a_local_one() {
         text.contains("API login in keychain: token stored, password stored"),
         "profile show says which secrets of the login are kept: {text}"
     );
+    let outputs = inst.dir.path().join("out");
+    for verb in ["tables", "diff"] {
+        let answer: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(outputs.join(format!("remote-{verb}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            answer["error"]["kind"], "remote_no_content",
+            "{verb} through the API is refused by name: {answer:#}"
+        );
+    }
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(inst.dir.path().join("out").join(name)).unwrap())
             .unwrap()

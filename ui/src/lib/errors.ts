@@ -3,6 +3,14 @@ import type { ErrorKind } from "./bindings/ErrorKind";
 import type { IpcError } from "./bindings/IpcError";
 
 const ADVICE: Record<ErrorKind, string> = {
+  read_only_query: "Only reading queries run on a backup or the live database (SELECT, WITH, VALUES, EXPLAIN): nothing was changed.",
+  query_stopped: "The query ran past its time limit and was stopped. Narrow it (a WHERE, a LIMIT) and run it again.",
+  no_such_table: "That table is not in the database named: check its name in the list of tables.",
+  schema_differs: "The table's columns differ between the backup and the live database, so its rows cannot be restored one by one: restore the whole backup instead.",
+  dangling_references: "Restoring these rows alone would leave rows pointing at rows that are not there, so nothing was changed. Bring the referenced rows along (with parents), or choose more tables.",
+  bad_where: "The row filter is no valid SQL expression for that table: check its column names.",
+  rows_backup: "This backup holds only the rows a partial restore changed. Restoring it undoes that restore; it is never restored over the whole database.",
+  remote_no_content: "Server Monitor's API cannot read what is inside a backup. Add an SSH profile for this server to look inside its backups.",
   engine_incompatible: "The server's backupdesk is another version. Update it: Settings → Install the engine there (or backupdesk profile install PROFILE).",
   engine_missing: "Backup Desk is not installed on that server yet: Settings → Install the engine there (or backupdesk profile install PROFILE).",
   host_key_changed: "The server's SSH host key changed. Find out why (reinstall? attack?) before removing the old key.",

@@ -117,8 +117,15 @@ pub enum Verb {
     Drill(DrillArgs),
     /// Every saved profile at a glance; exit 1 when any needs attention.
     Fleet(FleetArgs),
-    /// Restore a backup over the live database (safety backup, automatic rollback).
+    /// Restore a backup over the live database (safety backup, automatic
+    /// rollback), or with --table only some tables or rows of it.
     Restore(RestoreArgs),
+    /// The tables of a backup (decrypted and checked first) or of the live database.
+    Tables(TablesArgs),
+    /// Run one read-only SQL statement on a backup or on the live database.
+    Query(QueryArgs),
+    /// What changed between two backups, or a backup and the live database.
+    Diff(DiffArgs),
     /// Delete backups the retention policy no longer keeps.
     Prune(PruneArgs),
     /// Delete one backup (its .gpg and .meta).
@@ -183,6 +190,74 @@ pub struct RestoreArgs {
     /// first, making the installation's folders when they are gone.
     #[arg(long, value_name = "LOCATION")]
     pub from_offsite: Option<String>,
+    /// Restore only this table's rows, in one transaction while the
+    /// service runs (repeat for more); the rows it changes are saved first
+    /// as a prerestore_rows_ backup that restoring undoes.
+    #[arg(long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// With --table: only the rows this SQL expression chooses.
+    #[arg(long = "where", value_name = "EXPR", requires = "tables")]
+    pub where_sql: Option<String>,
+    /// With --table: make the chosen rows exactly the backup's, deleting
+    /// those only live has (default: merge, keeping them).
+    #[arg(long, requires = "tables")]
+    pub replace: bool,
+    /// With --table: bring along the rows they point at that live lacks.
+    #[arg(long, requires = "tables")]
+    pub with_parents: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// The backup (or --live).
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub name: Option<String>,
+    /// The live database, read-only.
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// NAME "SQL", or with --live only "SQL".
+    #[arg(value_name = "NAME SQL", num_args = 1..=2, required = true)]
+    pub words: Vec<String>,
+    /// Query the live database (read-only) instead of a backup.
+    #[arg(long)]
+    pub live: bool,
+    /// Print CSV instead of a table (--json prints JSON).
+    #[arg(long)]
+    pub csv: bool,
+    /// Rows printed at most.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_rows: usize,
+    /// Stop the query after this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub time_limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older side: a backup.
+    pub old: String,
+    /// The newer side: another backup (or --live).
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub new: Option<String>,
+    /// Compare with the live database (read-only).
+    #[arg(long)]
+    pub live: bool,
+    /// Only this table (repeat for more).
+    #[arg(long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+    /// The changed rows too, by key, with each changed column's old and new value.
+    #[arg(long)]
+    pub rows: bool,
+    /// Changed rows per table (with --rows).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub limit: usize,
+    /// Changed rows of each table to skip: the next page (with --rows).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub offset: usize,
 }
 
 #[derive(Debug, Args)]

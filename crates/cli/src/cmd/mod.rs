@@ -5,6 +5,7 @@ mod backup;
 pub mod confirm;
 mod delete;
 mod demo;
+mod diff;
 mod drill;
 mod fleet;
 mod health;
@@ -15,9 +16,12 @@ mod passphrase;
 mod pin;
 pub mod profile;
 mod prune;
+mod query;
 mod restore;
+mod restore_rows;
 mod schedule;
 mod ssh_relay;
+mod tables;
 mod verify;
 
 use std::process::ExitCode;
@@ -70,6 +74,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Drill(args) => drill::run(&global, &args, ctx),
         Verb::Fleet(args) => fleet::run(&global, &args, ctx),
         Verb::Restore(args) => restore::run(&global, &args, ctx),
+        Verb::Tables(args) => tables::run(&global, &args, ctx),
+        Verb::Query(args) => query::run(&global, &args, ctx),
+        Verb::Diff(args) => diff::run(&global, &args, ctx),
         Verb::Prune(args) => prune::run(&global, &args, ctx),
         Verb::Delete(args) => delete::run(&global, &args.name, ctx),
         Verb::Pin(args) => pin::run(&global, &args.name, true, ctx),

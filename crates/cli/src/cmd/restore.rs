@@ -42,6 +42,9 @@ pub fn run(
         Some(name) => name.clone(),
         None => pick(&backups::list(&selection).map_err(explain)?)?,
     };
+    if !args.tables.is_empty() || backupdesk_core::service::surgery::is_rows_backup(&name) {
+        return super::restore_rows::run(global, args, &name, ctx);
+    }
     let options = RestoreOptions {
         stop_cmd: args.stop_cmd.clone(),
         start_cmd: args.start_cmd.clone(),

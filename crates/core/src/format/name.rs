@@ -52,6 +52,11 @@ impl BackupName {
             } else {
                 return Err(not_backup());
             }
+        } else if let Some(rest) = file_name.strip_prefix("prerestore_rows_") {
+            match rest.strip_suffix(".db.gpg") {
+                Some(stem) => (stem, BackupKind::PreRestoreRows),
+                None => return Err(not_backup()),
+            }
         } else if let Some(rest) = file_name.strip_prefix("prerestore_") {
             if let Some(stem) = rest.strip_suffix(".db.gpg") {
                 (stem, BackupKind::PreRestoreEncrypted)
@@ -86,6 +91,16 @@ impl BackupName {
             "prerestore_",
             ".db.gpg",
             BackupKind::PreRestoreEncrypted,
+            local,
+        )
+    }
+
+    /// The name of a new partial restore's undo (the rows it changed).
+    pub(crate) fn new_pre_restore_rows(local: NaiveDateTime) -> Self {
+        Self::build(
+            "prerestore_rows_",
+            ".db.gpg",
+            BackupKind::PreRestoreRows,
             local,
         )
     }
@@ -127,9 +142,9 @@ impl BackupName {
     /// (`servers_db_20260110_012354.db.meta`).
     pub fn meta_name(&self) -> Option<String> {
         match self.kind {
-            BackupKind::Encrypted | BackupKind::PreRestoreEncrypted => {
-                Some(format!("{}.meta", self.db_name()))
-            }
+            BackupKind::Encrypted
+            | BackupKind::PreRestoreEncrypted
+            | BackupKind::PreRestoreRows => Some(format!("{}.meta", self.db_name())),
             BackupKind::LegacyPlain | BackupKind::PreRestorePlain => None,
         }
     }
@@ -168,6 +183,10 @@ mod tests {
             (
                 "prerestore_20260110_015530.db.gpg",
                 BackupKind::PreRestoreEncrypted,
+            ),
+            (
+                "prerestore_rows_20260110_015530.db.gpg",
+                BackupKind::PreRestoreRows,
             ),
         ];
         for (name, kind) in cases {

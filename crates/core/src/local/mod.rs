@@ -20,4 +20,5 @@ pub mod rotation;
 pub mod schedule;
 pub mod snapshot;
 pub mod staging;
+pub mod surgery;
 pub mod verify;

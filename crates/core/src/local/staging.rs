@@ -118,6 +118,20 @@ impl StagedFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The file moved to the staged name `name` in the same folder, its
+    /// guard with it (two staged copies of one process each have a name).
+    ///
+    /// # Errors
+    /// The rename failing (the file then stays where it was, guarded).
+    pub(crate) fn renamed(self, name: &str) -> std::io::Result<StagedFile> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let moved = StagedFile {
+            path: dir.join(format!("{}-{name}", std::process::id())),
+        };
+        std::fs::rename(&self.path, &moved.path)?;
+        Ok(moved)
+    }
 }
 
 impl Drop for StagedFile {

@@ -136,6 +136,14 @@ error_kinds! {
     HostKeyUnknown => "host_key_unknown",
     SshFailed => "ssh_failed",
     WrongPassphrase => "wrong_passphrase",
+    ReadOnlyQuery => "read_only_query",
+    QueryStopped => "query_stopped",
+    NoSuchTable => "no_such_table",
+    SchemaDiffers => "schema_differs",
+    DanglingReferences => "dangling_references",
+    BadWhere => "bad_where",
+    RowsBackup => "rows_backup",
+    RemoteNoContent => "remote_no_content",
 }
 
 impl std::fmt::Display for ErrorKind {

@@ -18,6 +18,10 @@ pub enum BackupKind {
     PreRestoreEncrypted,
     /// `prerestore_*.db`: the scripts' plaintext safety copy.
     PreRestorePlain,
+    /// `prerestore_rows_*.db.gpg`: the rows a partial restore changed or
+    /// deleted, as they were, encrypted (its undo: restoring it puts them
+    /// back). A small database of those rows, never a whole one.
+    PreRestoreRows,
 }
 
 impl BackupKind {
@@ -25,7 +29,7 @@ impl BackupKind {
     pub(crate) fn is_encrypted(self) -> bool {
         matches!(
             self,
-            BackupKind::Encrypted | BackupKind::PreRestoreEncrypted
+            BackupKind::Encrypted | BackupKind::PreRestoreEncrypted | BackupKind::PreRestoreRows
         )
     }
 
@@ -33,8 +37,16 @@ impl BackupKind {
     pub(crate) fn is_pre_restore(self) -> bool {
         matches!(
             self,
-            BackupKind::PreRestoreEncrypted | BackupKind::PreRestorePlain
+            BackupKind::PreRestoreEncrypted
+                | BackupKind::PreRestorePlain
+                | BackupKind::PreRestoreRows
         )
+    }
+
+    /// Whether this holds some rows only (a partial restore's undo), not
+    /// a whole database: never restored over the live one.
+    pub fn is_rows(self) -> bool {
+        self == BackupKind::PreRestoreRows
     }
 }
 
@@ -312,6 +324,7 @@ mod tests {
             BackupKind::LegacyPlain,
             BackupKind::PreRestoreEncrypted,
             BackupKind::PreRestorePlain,
+            BackupKind::PreRestoreRows,
         ];
         let verifications = [
             (VerificationStatus::Never, None),
@@ -363,7 +376,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen, 4 * 2 * 2 * 4 * 3);
+        assert_eq!(seen, 5 * 2 * 2 * 4 * 3);
     }
 
     #[test]

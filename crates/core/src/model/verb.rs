@@ -72,6 +72,10 @@ pub enum VerbKind {
     ScheduleRemove,
     ScheduleStatus,
     Offsite,
+    /// Looking inside a backup (tables, query, diff).
+    Inspect,
+    /// Looking inside the live database only.
+    InspectLive,
 }
 
 impl VerbKind {
@@ -97,6 +101,8 @@ impl VerbKind {
             VerbKind::ScheduleInstall | VerbKind::ScheduleRemove => (Changes, None),
             VerbKind::ScheduleStatus => (ReadsOnly, None),
             VerbKind::Offsite => (Changes, None),
+            VerbKind::Inspect => (ReadsOnly, Some(Reading)),
+            VerbKind::InspectLive => (ReadsOnly, None),
         };
         VerbTraits { effect, passphrase }
     }

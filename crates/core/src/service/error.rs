@@ -38,6 +38,13 @@ pub enum ServiceError {
     Offsite(#[from] crate::offsite::OffsiteError),
     #[error(transparent)]
     Drill(#[from] crate::local::drill::DrillError),
+    #[error(transparent)]
+    Surgery(#[from] crate::local::surgery::SurgeryError),
+    /// A server's API cannot read what is inside a backup.
+    #[error(
+        "{name} is the server {base_url} reached through its API, which offers no way to read what is inside a backup: add an SSH profile for it to look inside, compare or restore rows"
+    )]
+    RemoteNoContent { name: String, base_url: String },
     /// The shell could not give the passphrase the operation needs.
     #[error(transparent)]
     Passphrase(#[from] PassphraseUnavailable),
@@ -92,6 +99,8 @@ impl KindedError for ServiceError {
             ServiceError::Verify(e) => e.kind(),
             ServiceError::Demo(e) => e.kind(),
             ServiceError::Drill(e) => e.kind(),
+            ServiceError::Surgery(e) => e.kind(),
+            ServiceError::RemoteNoContent { .. } => ErrorKind::RemoteNoContent,
             ServiceError::Offsite(e) => e.kind(),
             ServiceError::Passphrase(e) => e.kind,
             ServiceError::RemoteUnsupported { .. } => ErrorKind::RemoteUnsupported,

@@ -22,6 +22,7 @@ pub mod schedules;
 pub mod secrets;
 pub mod selection;
 pub mod session;
+pub mod surgery;
 
 #[cfg(test)]
 mod tests;

@@ -51,6 +51,9 @@ impl ServiceCommands {
 /// # Errors
 /// A bad or unknown name, [`crate::targets::TargetError::VerificationFailed`].
 pub fn restorable(selection: &Selection, name: &str) -> Result<ListItem> {
+    if crate::service::surgery::is_rows_backup(name) {
+        return Err(crate::local::surgery::SurgeryError::RowsBackup(name.to_owned()).into());
+    }
     let item = backups::find(selection, name)?;
     refuse_failed_verification(std::slice::from_ref(&item), name)?;
     Ok(item)

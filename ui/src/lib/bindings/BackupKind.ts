@@ -3,4 +3,4 @@
 /**
  * What a file in the backup folder is.
  */
-export type BackupKind = "encrypted" | "legacy_plain" | "pre_restore_encrypted" | "pre_restore_plain";
+export type BackupKind = "encrypted" | "legacy_plain" | "pre_restore_encrypted" | "pre_restore_plain" | "pre_restore_rows";

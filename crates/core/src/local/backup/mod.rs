@@ -37,6 +37,8 @@ pub enum NewBackupKind {
     Regular,
     /// `prerestore_*.db.gpg`, the safety copy before a restore.
     PreRestore,
+    /// `prerestore_rows_*.db.gpg`, the rows a partial restore changes.
+    PreRestoreRows,
 }
 
 /// Options of [`create_backup`].
@@ -391,4 +393,66 @@ pub(crate) fn backup_locked(
         warnings: Vec::new(),
     };
     Ok((report, staged))
+}
+
+/// Encrypts the SQLite file `plain` (a partial restore's rows, staged and
+/// complete) as a new `prerestore_rows_` backup with its `.meta`, while the
+/// caller holds the [`OperationLock`]. Stages: **name**, **encrypt**,
+/// **meta**, **publish**, as for any backup.
+///
+/// # Errors
+/// As [`create_backup`]; the file unreadable.
+pub(crate) fn backup_rows(
+    data: &DataDir,
+    plain: &Path,
+    passphrase: &Passphrase,
+    ctx: &OperationContext<'_>,
+) -> Result<BackupReport, BackupError> {
+    let started = Instant::now();
+    // The undo of a restore from a backup the default passphrase opened is
+    // made with it too: it must open wherever that backup did.
+    let options = BackupOptions {
+        kind: NewBackupKind::PreRestoreRows,
+        allow_default_passphrase: true,
+        prune_after: false,
+        ..Default::default()
+    };
+    check_passphrase(passphrase, &options)?;
+    let backups = data.backups();
+    ensure_private_dir(&backups).map_err(folder_error(&backups))?;
+    let (now, name) = free_name(&backups, options.kind, ctx)?;
+    let info = snapshot::info_of(plain)?;
+    let file = std::fs::File::open(plain).map_err(folder_error(plain))?;
+    let size = file.metadata().map_err(folder_error(plain))?.len();
+    let (gpg_part, plain_digest, gpg) = encrypt_part(
+        &backups,
+        &name,
+        Box::new(file),
+        size,
+        passphrase,
+        &options,
+        ctx,
+    )?;
+    let meta = meta_of(
+        &name,
+        now,
+        &data.database(),
+        plain_digest,
+        gpg,
+        &options,
+        info,
+        SnapshotSource::FrozenInPlace,
+    );
+    let (gpg_path, meta_path) = publish(&backups, &name, &meta, gpg_part)?;
+    Ok(BackupReport {
+        name,
+        path: gpg_path,
+        meta_path,
+        meta,
+        duration: started.elapsed(),
+        leftovers_removed: 0,
+        snapshot: SnapshotRead::StagedCopy,
+        pruned: None,
+        warnings: Vec::new(),
+    })
 }

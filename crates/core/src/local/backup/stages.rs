@@ -253,6 +253,7 @@ pub(super) fn free_name(
         let name = match kind {
             NewBackupKind::Regular => BackupName::new_encrypted(now.naive_local()),
             NewBackupKind::PreRestore => BackupName::new_pre_restore(now.naive_local()),
+            NewBackupKind::PreRestoreRows => BackupName::new_pre_restore_rows(now.naive_local()),
         };
         let taken = backups.join(name.file_name()).exists()
             || name.meta_name().is_some_and(|m| backups.join(m).exists());

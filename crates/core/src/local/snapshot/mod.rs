@@ -427,6 +427,26 @@ pub(crate) fn table_rows(conn: &Connection) -> rusqlite::Result<Vec<TableRows>> 
         .collect()
 }
 
+/// What [`take_snapshot`] learns, of a database file no one else uses (a
+/// partial restore's rows, staged).
+///
+/// # Errors
+/// The file is no SQLite database, or SQLite fails reading it.
+pub(crate) fn info_of(path: &Path) -> Result<SnapshotInfo, SnapshotError> {
+    check_is_sqlite(path)?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sqlite_err(path))?;
+    let read = || -> rusqlite::Result<SnapshotInfo> {
+        Ok(SnapshotInfo {
+            page_size: pragma_u64(&conn, "page_size")?,
+            page_count: pragma_u64(&conn, "page_count")?,
+            journal_mode: conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+            tables: table_rows(&conn)?,
+        })
+    };
+    read().map_err(sqlite_err(path))
+}
+
 /// Reads an integer pragma such as `page_size`.
 ///
 /// # Errors

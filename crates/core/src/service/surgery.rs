@@ -1,0 +1,171 @@
+//! Surgical recovery for a selection: look inside a backup or the live
+//! database, compare two of them, restore some rows of a backup (or undo
+//! such a restore). A local installation's files are read here; an SSH
+//! profile's verb runs in its server's engine (the CLI relays it there);
+//! a server's API cannot read a backup's content and is refused with
+//! `remote_no_content`.
+
+use serde::Serialize;
+
+use crate::context::OperationContext;
+use crate::format::name::BackupName;
+use crate::local::catalog::BackupCatalog;
+use crate::local::layout::DataDir;
+use crate::local::surgery::{
+    self, DiffOptions, DiffReport, Opened, PartialOptions, PartialPlan, PartialReport, QueryLimits,
+    QueryResult, TableInfo,
+};
+use crate::model::PassphraseUse;
+use crate::service::error::ServiceError;
+use crate::service::selection::{PassphraseSource, Selection};
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// What to look inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A backup, by name.
+    Backup(String),
+    /// The live database (read-only).
+    Live,
+}
+
+/// The tables of a backup or of live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TablesReport {
+    /// The backup's name, or `live`.
+    pub source: String,
+    pub tables: Vec<TableInfo>,
+}
+
+/// A partial restore planned (a dry run) or done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RowsOutcome {
+    Planned(PartialPlan),
+    Done(PartialReport),
+}
+
+/// The installation whose files are read here.
+fn installation(selection: &Selection) -> Result<&DataDir> {
+    match selection.installation() {
+        Err(ServiceError::RemoteUnsupported { name, base_url }) if !selection.is_ssh() => {
+            Err(ServiceError::RemoteNoContent { name, base_url })
+        }
+        other => other,
+    }
+}
+
+/// `source` opened: a backup found (before any passphrase is asked for),
+/// decrypted and checked into the staging folder; or live, read-only.
+fn open(
+    data: &DataDir,
+    source: &Source,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<Opened> {
+    Ok(match source {
+        Source::Live => surgery::open_live(data)?,
+        Source::Backup(name) => {
+            BackupCatalog::scan(data)?.find(name)?;
+            let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+            surgery::open_backup(data, name, &passphrase, ctx)?
+        }
+    })
+}
+
+/// Every table of `source`: rows, size, columns, keys.
+///
+/// # Errors
+/// A server's API; an unknown backup, or one failing its checks.
+pub fn tables(
+    selection: &Selection,
+    source: &Source,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<TablesReport> {
+    let opened = open(installation(selection)?, source, passphrases, ctx)?;
+    Ok(TablesReport {
+        source: opened.label().to_owned(),
+        tables: surgery::tables(opened.connection(), "main")?,
+    })
+}
+
+/// Runs one read-only statement on `source` within `limits`.
+///
+/// # Errors
+/// As [`tables`]; a statement that could write; one past its time.
+pub fn query(
+    selection: &Selection,
+    source: &Source,
+    sql: &str,
+    limits: QueryLimits,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<QueryResult> {
+    let opened = open(installation(selection)?, source, passphrases, ctx)?;
+    Ok(surgery::query(opened.connection(), sql, limits)?)
+}
+
+/// Compares `old` with `new` (table by table, rows by key).
+///
+/// # Errors
+/// As [`tables`], for either; a table neither has.
+pub fn diff(
+    selection: &Selection,
+    old: &Source,
+    new: &Source,
+    options: &DiffOptions,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<DiffReport> {
+    let data = installation(selection)?;
+    let old = open(data, old, passphrases, ctx)?;
+    let new = open(data, new, passphrases, ctx)?;
+    Ok(surgery::diff(&old, &new, options)?)
+}
+
+/// Restores `options` of backup `name` into live, or with `dry_run`
+/// plans it; `name` a `prerestore_rows_` backup: undoes the partial
+/// restore that made it. Callers confirm first.
+///
+/// # Errors
+/// As [`tables`]; the partial restore's own (live unchanged in each).
+pub fn restore_rows(
+    selection: &Selection,
+    name: &str,
+    options: &PartialOptions,
+    dry_run: bool,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<RowsOutcome> {
+    let data = installation(selection)?;
+    BackupCatalog::scan(data)?.find(name)?;
+    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    if is_rows_backup(name) && options.tables.is_empty() {
+        return Ok(
+            match surgery::undo_rows(data, name, &passphrase, dry_run, ctx)? {
+                Ok(done) => RowsOutcome::Done(done),
+                Err(plan) => RowsOutcome::Planned(plan),
+            },
+        );
+    }
+    Ok(if dry_run {
+        RowsOutcome::Planned(surgery::plan_rows(data, name, &passphrase, options, ctx)?)
+    } else {
+        RowsOutcome::Done(surgery::restore_rows(
+            data,
+            name,
+            &passphrase,
+            options,
+            ctx,
+        )?)
+    })
+}
+
+/// Whether `name` is a partial restore's undo (restored only as such).
+pub fn is_rows_backup(name: &str) -> bool {
+    BackupName::parse(name).is_ok_and(|n| n.kind().is_rows())
+}
