@@ -180,6 +180,23 @@ fn count(conn: &Connection, sql: &str, table: &str) -> Result<u64, SurgeryError>
         .map_err(sqlite(format!("comparing {table}")))
 }
 
+/// Why the rows of a table cannot be matched between two sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unmatched {
+    NoPrimaryKey,
+    /// In words.
+    KeyDiffers(String),
+}
+
+impl std::fmt::Display for Unmatched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unmatched::NoPrimaryKey => f.write_str("no primary key: rows not matched"),
+            Unmatched::KeyDiffers(words) => f.write_str(words),
+        }
+    }
+}
+
 /// The shape both sides of a table share.
 pub(crate) struct Shared {
     /// The key's columns.
@@ -198,7 +215,7 @@ impl Shared {
         table: &str,
         a: &str,
         b: &str,
-    ) -> Result<Result<Shared, String>, SurgeryError> {
+    ) -> Result<Result<Shared, Unmatched>, SurgeryError> {
         let (cols_a, key_a) = columns(conn, a, table)?;
         let (cols_b, key_b) = columns(conn, b, table)?;
         let names =
@@ -223,13 +240,13 @@ impl Shared {
             key: key_a.clone(),
         };
         Ok(if key_a.is_empty() {
-            Err("no primary key: rows not matched".to_owned())
+            Err(Unmatched::NoPrimaryKey)
         } else if key_a != key_b {
-            Err(format!(
+            Err(Unmatched::KeyDiffers(format!(
                 "the primary key differs ({} / {}): rows not matched",
                 key_a.join(", "),
                 key_b.join(", ")
-            ))
+            )))
         } else {
             Ok(shared)
         })
@@ -305,8 +322,8 @@ fn table_diff(
     }
     let shared = match Shared::of(conn, table, "old", "new")? {
         Ok(shared) => shared,
-        Err(note) => {
-            diff.note = Some(note);
+        Err(unmatched) => {
+            diff.note = Some(unmatched.to_string());
             return Ok(diff);
         }
     };

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::super::diff::{Shared, read_only_uri};
+use super::super::diff::{Shared, Unmatched, read_only_uri};
 use super::super::schema::{foreign_keys, quote, referencing, table_names};
 use super::super::{Opened, SurgeryError, sqlite};
 use super::{Chosen, PartialOptions, PartialPlan, TableChange};
@@ -268,13 +268,13 @@ impl Drop for Transaction {
 fn same_shape(conn: &Connection, table: &str) -> Result<Shared, SurgeryError> {
     let shared = match Shared::of(conn, table, "bk", "main")? {
         Ok(shared) => shared,
-        Err(note) if note.starts_with("no primary key") => {
+        Err(Unmatched::NoPrimaryKey) => {
             return Err(SurgeryError::NoPrimaryKey(table.to_owned()));
         }
-        Err(note) => {
+        Err(Unmatched::KeyDiffers(detail)) => {
             return Err(SurgeryError::SchemaDiffers {
                 table: table.to_owned(),
-                detail: note,
+                detail,
             });
         }
     };
