@@ -42,7 +42,7 @@ pub fn kind_of(verb: &Verb) -> VerbKind {
         Verb::Offsite(_) => VerbKind::Offsite,
         Verb::Tables(args) if args.live => VerbKind::InspectLive,
         Verb::Query(args) if args.live => VerbKind::InspectLive,
-        Verb::Tables(_) | Verb::Query(_) | Verb::Diff(_) => VerbKind::Inspect,
+        Verb::Tables(_) | Verb::Query(_) | Verb::Diff(_) | Verb::Changes(_) => VerbKind::Inspect,
     }
 }
 

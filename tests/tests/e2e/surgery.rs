@@ -359,3 +359,57 @@ fn surgery_over_ssh_runs_in_the_servers_engine_and_answers_as_locally() {
         "{diff:#}"
     );
 }
+
+#[test]
+fn surgery_changes_tells_the_configurations_history_from_the_backups() {
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let db = inst.data.database();
+    let first = inst.backup();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "INSERT INTO users (username, email, password_hash, role, created_at)
+           VALUES ('intruder', 'i@example.org', 'x', 'admin', '2026-12-04');
+         INSERT INTO monitoring_history (server_id, timestamp, cpu_percent)
+           VALUES (1, '2026-12-04T04:00:00Z', 1.0);",
+    )
+    .unwrap();
+    drop(conn);
+    let second = inst.backup();
+    let (code, report) = inst.json(&["changes"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["changes"].as_array().unwrap().len(), 1, "{report:#}");
+    let change = &report["changes"][0];
+    assert_eq!(
+        (change["older"].as_str(), change["newer"].as_str()),
+        (Some(first.as_str()), Some(second.as_str()))
+    );
+    let users = &change["tables"][0];
+    assert_eq!(
+        (users["table"].as_str(), users["inserted"].as_u64()),
+        (Some("users"), Some(1)),
+        "{report:#}"
+    );
+    assert_eq!(
+        change["tables"].as_array().unwrap().len(),
+        1,
+        "samples are not configuration"
+    );
+    let text = inst.cli(&["changes"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("intruder"),
+        "the new user is named"
+    );
+    let (code, later) = inst.json(&["changes", "--since", "2100-01-01"]);
+    assert_eq!(
+        (code, later["changes"].as_array().map(Vec::len)),
+        (0, Some(0)),
+        "{later:#}"
+    );
+    let (code, bad) = inst.json(&["changes", "--since", "last tuesday"]);
+    assert_eq!(
+        (code, bad["error"]["kind"].as_str()),
+        (2, Some("invalid_time")),
+        "{bad:#}"
+    );
+    assert!(inst.leftovers().is_empty(), "{:?}", inst.leftovers());
+}

@@ -126,6 +126,9 @@ pub enum Verb {
     Query(QueryArgs),
     /// What changed between two backups, or a backup and the live database.
     Diff(DiffArgs),
+    /// The history of the configuration (servers, users, webhooks, settings…)
+    /// from the kept backups, each compared with the one before it.
+    Changes(ChangesArgs),
     /// Delete backups the retention policy no longer keeps.
     Prune(PruneArgs),
     /// Delete one backup (its .gpg and .meta).
@@ -234,6 +237,14 @@ pub struct QueryArgs {
     /// Stop the query after this many seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub time_limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// From this date on ("2026-12-01" or "2026-12-01 14:05"; the backup
+    /// before it is the base).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

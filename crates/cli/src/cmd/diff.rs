@@ -55,7 +55,7 @@ fn print_report(report: &DiffReport) {
     }
 }
 
-fn summary(table: &TableDiff) -> String {
+pub fn summary(table: &TableDiff) -> String {
     let mut words = Vec::new();
     match (table.rows_old, table.rows_new) {
         (None, Some(_)) => words.push("only in the newer".to_owned()),
@@ -91,7 +91,7 @@ fn value(v: &serde_json::Value) -> String {
     }
 }
 
-fn row_words(change: &RowChange) -> String {
+pub fn row_words(change: &RowChange) -> String {
     let key = change.key.iter().map(value).collect::<Vec<_>>().join(", ");
     let columns: Vec<String> = change
         .columns

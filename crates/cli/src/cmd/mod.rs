@@ -2,6 +2,7 @@
 
 mod activity;
 mod backup;
+mod changes;
 pub mod confirm;
 mod delete;
 mod demo;
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Tables(args) => tables::run(&global, &args, ctx),
         Verb::Query(args) => query::run(&global, &args, ctx),
         Verb::Diff(args) => diff::run(&global, &args, ctx),
+        Verb::Changes(args) => changes::run(&global, &args, ctx),
         Verb::Prune(args) => prune::run(&global, &args, ctx),
         Verb::Delete(args) => delete::run(&global, &args.name, ctx),
         Verb::Pin(args) => pin::run(&global, &args.name, true, ctx),

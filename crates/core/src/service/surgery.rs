@@ -12,8 +12,8 @@ use crate::format::name::BackupName;
 use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
 use crate::local::surgery::{
-    self, DiffOptions, DiffReport, Opened, PartialOptions, PartialPlan, PartialReport, QueryLimits,
-    QueryResult, TableInfo,
+    self, ChangesReport, DiffOptions, DiffReport, Opened, PartialOptions, PartialPlan,
+    PartialReport, QueryLimits, QueryResult, TableInfo,
 };
 use crate::model::PassphraseUse;
 use crate::service::error::ServiceError;
@@ -168,4 +168,22 @@ pub fn restore_rows(
 /// Whether `name` is a partial restore's undo (restored only as such).
 pub fn is_rows_backup(name: &str) -> bool {
     BackupName::parse(name).is_ok_and(|n| n.kind().is_rows())
+}
+
+/// The history of the installation's configuration from its backups:
+/// each kept backup compared with the one before it, from the last one
+/// before `since` (or all), in the tables an admin sets.
+///
+/// # Errors
+/// As [`tables`] (a backup that cannot be opened is skipped, and said).
+pub fn changes(
+    selection: &Selection,
+    since: Option<chrono::NaiveDateTime>,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<ChangesReport> {
+    let data = installation(selection)?;
+    BackupCatalog::scan(data)?;
+    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    Ok(surgery::changes(data, &passphrase, since, ctx)?)
 }

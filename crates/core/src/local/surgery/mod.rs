@@ -10,6 +10,7 @@
 //! `prerestore_rows_` backup (its undo).
 
 mod diff;
+mod history;
 mod opened;
 mod partial;
 mod query;
@@ -18,6 +19,7 @@ mod schema;
 mod tests;
 
 pub use diff::{ColumnChange, DiffOptions, DiffReport, RowChange, TableDiff, diff};
+pub use history::{ChangesReport, ConfigChange, RECORDED_TABLES, Skipped, changes};
 pub use opened::{Opened, open_backup, open_live};
 pub use partial::{
     PartialOptions, PartialPlan, PartialReport, TableChange, plan_rows, restore_rows, undo_rows,

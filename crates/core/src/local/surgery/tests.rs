@@ -329,3 +329,61 @@ fn tables_and_queries_read_a_backup_and_never_write() {
     .unwrap_err();
     assert_eq!(e.kind(), crate::ErrorKind::ReadOnlyQuery);
 }
+
+#[test]
+fn changes_walks_the_backups_and_reports_the_configuration_only() {
+    let bench = Bench::new();
+    bench
+        .live()
+        .execute_batch(
+            "INSERT INTO users (username, email, password_hash, role, created_at)
+               VALUES ('newadmin', 'n@example.org', 'x', 'admin', '2026-12-04');
+             UPDATE webhooks SET url = 'https://hooks.example.org/changed' WHERE id = 1;
+             INSERT INTO monitoring_history (server_id, timestamp, cpu_percent)
+               VALUES (1, '2026-12-04T04:00:00Z', 1.0);",
+        )
+        .unwrap();
+    let options = crate::local::backup::BackupOptions {
+        prune_after: false,
+        ..Default::default()
+    };
+    let second = bench
+        .run(5, |ctx| {
+            create_backup(&bench.data, &passphrase(), &options, ctx)
+        })
+        .unwrap();
+    let report = bench
+        .run(6, |ctx| changes(&bench.data, &passphrase(), None, ctx))
+        .unwrap();
+    assert_eq!(report.backups, 2);
+    assert_eq!(report.changes.len(), 1, "{report:#?}");
+    let pair = &report.changes[0];
+    assert_eq!(
+        (pair.older.as_str(), pair.newer.as_str()),
+        (bench.backup.as_str(), second.name.file_name())
+    );
+    let changed: Vec<(&str, u64, u64)> = pair
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.inserted, t.updated))
+        .collect();
+    assert_eq!(
+        changed,
+        [("users", 1, 0), ("webhooks", 0, 1)],
+        "samples are left out"
+    );
+    let since = chrono::NaiveDate::from_ymd_opt(2030, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let later = bench
+        .run(6, |ctx| {
+            changes(&bench.data, &passphrase(), Some(since), ctx)
+        })
+        .unwrap();
+    assert_eq!(
+        (later.backups, later.changes.len()),
+        (1, 0),
+        "only the base before the date"
+    );
+}
