@@ -38,6 +38,12 @@ pub fn print_ok<T: Serialize>(value: &T) {
     });
 }
 
+/// Prints `value` as the JSON answer with `--json`, else in words with
+/// `words`.
+pub fn present<T: Serialize>(json: bool, value: &T, words: fn(&T)) {
+    if json { print_ok(value) } else { words(value) }
+}
+
 /// Prints `{"ok": ok, "<name>": value}`.
 pub fn print_named<T: Serialize>(ok: bool, name: &'static str, value: &T) {
     print_json(&Named {

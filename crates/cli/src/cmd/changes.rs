@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 
 use crate::args::{ChangesArgs, GlobalArgs};
 use crate::failure::usage;
-use crate::output::{print_ok, say};
+use crate::output::say;
 use crate::passphrase::CliPassphrase;
 
 /// "2026-12-01", "2026-12-01 14:05" or "2026-12-01 14:05:07".
@@ -43,11 +43,7 @@ pub fn run(
     let passphrases = CliPassphrase::new(global, ctx);
     let report = surgery::changes(&selection, since, &passphrases, ctx)
         .map_err(|e| passphrases.explain(e))?;
-    if global.json {
-        print_ok(&report);
-    } else {
-        print_report(&report);
-    }
+    crate::output::present(global.json, &report, print_report);
     Ok(ExitCode::SUCCESS)
 }
 

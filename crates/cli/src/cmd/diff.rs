@@ -8,7 +8,7 @@ use backupdesk_core::local::surgery::{DiffOptions, DiffReport, RowChange, TableD
 use backupdesk_core::service::surgery::{self, Source};
 
 use crate::args::{DiffArgs, GlobalArgs};
-use crate::output::{print_ok, say};
+use crate::output::say;
 use crate::passphrase::CliPassphrase;
 
 pub fn run(
@@ -28,11 +28,7 @@ pub fn run(
     };
     let report = surgery::diff(&selection, &old, &new, &options, &passphrases, ctx)
         .map_err(|e| passphrases.explain(e))?;
-    if global.json {
-        print_ok(&report);
-    } else {
-        print_report(&report);
-    }
+    crate::output::present(global.json, &report, print_report);
     Ok(ExitCode::SUCCESS)
 }
 
