@@ -12,6 +12,7 @@
 mod diff;
 mod history;
 mod opened;
+mod page;
 mod partial;
 mod query;
 mod schema;
@@ -21,6 +22,7 @@ mod tests;
 pub use diff::{ColumnChange, DiffOptions, DiffReport, RowChange, TableDiff, diff};
 pub use history::{ChangesReport, ConfigChange, RECORDED_TABLES, Skipped, changes};
 pub use opened::{Opened, open_backup, open_live};
+pub use page::{PageRequest, TablePage, page};
 pub use partial::{
     PartialOptions, PartialPlan, PartialReport, TableChange, plan_rows, restore_rows, undo_rows,
 };
