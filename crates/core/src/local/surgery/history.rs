@@ -8,11 +8,12 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::diff::{DiffOptions, TableDiff, diff};
+use super::opened::open_entry;
 use super::schema::table_names;
-use super::{Opened, SurgeryError, open_backup};
+use super::{Opened, SurgeryError};
 use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
-use crate::local::catalog::BackupCatalog;
+use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
 use crate::model::KindedMessage;
 
@@ -70,13 +71,13 @@ pub fn changes(
     ctx: &OperationContext<'_>,
 ) -> Result<ChangesReport, SurgeryError> {
     let catalog = BackupCatalog::scan(data)?;
-    let mut names: Vec<(NaiveDateTime, String)> = catalog
+    let mut names: Vec<(NaiveDateTime, &CatalogEntry)> = catalog
         .entries()
         .iter()
         .filter(|e| !e.name.kind().is_pre_restore())
-        .map(|e| (e.name.taken_at(), e.name.file_name().to_owned()))
+        .map(|e| (e.name.taken_at(), e))
         .collect();
-    names.sort();
+    names.sort_by(|a, b| (a.0, a.1.name.file_name()).cmp(&(b.0, b.1.name.file_name())));
     if let Some(since) = since {
         let base = names.iter().rposition(|(at, _)| *at < since);
         names.drain(..base.unwrap_or(0));
@@ -87,12 +88,12 @@ pub fn changes(
         skipped: Vec::new(),
     };
     let mut previous: Option<Opened> = None;
-    for (_, name) in names {
-        let opened = match open_backup(data, &name, passphrase, ctx) {
+    for (_, entry) in names {
+        let opened = match open_entry(data, entry, passphrase, ctx) {
             Ok(opened) => opened,
             Err(e) => {
                 report.skipped.push(Skipped {
-                    backup: name,
+                    backup: entry.name.file_name().to_owned(),
                     error: KindedMessage::of(&e),
                 });
                 continue;

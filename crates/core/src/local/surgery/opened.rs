@@ -10,7 +10,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::{SurgeryError, sqlite};
 use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
-use crate::local::catalog::BackupCatalog;
+use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
 use crate::local::ledger::VerifyDepth;
 use crate::local::staging::{StagedFile, Staging};
@@ -74,9 +74,18 @@ pub fn open_backup(
     passphrase: &Passphrase,
     ctx: &OperationContext<'_>,
 ) -> Result<Opened, SurgeryError> {
-    static OPENED: AtomicUsize = AtomicUsize::new(0);
     let catalog = BackupCatalog::scan(data)?;
-    let entry = catalog.find(name)?;
+    open_entry(data, catalog.find(name)?, passphrase, ctx)
+}
+
+/// As [`open_backup`], for an entry of a catalog already read.
+pub(crate) fn open_entry(
+    data: &DataDir,
+    entry: &CatalogEntry,
+    passphrase: &Passphrase,
+    ctx: &OperationContext<'_>,
+) -> Result<Opened, SurgeryError> {
+    static OPENED: AtomicUsize = AtomicUsize::new(0);
     let staging = Staging::open(data).map_err(|source| SurgeryError::Io {
         what: format!("the staging folder {}", data.staging().display()),
         source,
