@@ -51,6 +51,14 @@ fn export_all(dir: &Path) {
         core::service::offsite::OffsiteVerify,
         core::service::offsite::StoredCopy,
         core::service::offsite::Fetched,
+        crate::commands::inside::InsideOpened,
+        core::local::surgery::PageRequest,
+        core::local::surgery::TablePage,
+        core::local::surgery::QueryResult,
+        core::local::surgery::DiffOptions,
+        core::local::surgery::DiffReport,
+        core::local::surgery::PartialOptions,
+        core::service::surgery::RowsOutcome,
     );
     let names: Vec<String> = crate::COMMANDS.iter().map(|c| format!("\"{c}\"")).collect();
     std::fs::write(

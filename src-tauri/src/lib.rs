@@ -51,6 +51,12 @@ commands!(
     backups::delete_backup,
     restore::plan_restore,
     restore::restore_backup,
+    inside::open_inside,
+    inside::inside_page,
+    inside::inside_query,
+    inside::compare_inside,
+    inside::close_inside,
+    inside::restore_rows,
     inspect::database_health,
     inspect::storage_report,
     inspect::activity,
@@ -87,6 +93,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .manage(state::Operations::default())
         .manage(state::Fleet::default())
         .manage(state::Session::default())
+        .manage(state::Inside::default())
         .invoke_handler(handler())
 }
 

@@ -66,3 +66,52 @@ impl Default for Fleet {
         }))
     }
 }
+
+/// A backup (or live) opened for looking inside.
+pub type OpenedSource = Arc<Mutex<backupdesk_core::local::surgery::Opened>>;
+
+/// The sources the app holds open for looking inside, by the id it gave
+/// each: a backup's checked copy stays staged until the UI closes it (or
+/// the app ends; a copy left by a kill is removed by the next open).
+#[derive(Clone, Default)]
+pub struct Inside(Arc<Mutex<InsideShared>>);
+
+#[derive(Default)]
+struct InsideShared {
+    next: u64,
+    open: HashMap<String, OpenedSource>,
+}
+
+impl Inside {
+    /// Keeps `opened`; its new id.
+    pub fn keep(&self, opened: backupdesk_core::local::surgery::Opened) -> String {
+        let mut shared = self.lock();
+        shared.next += 1;
+        let id = format!("open-{}", shared.next);
+        shared.open.insert(id.clone(), Arc::new(Mutex::new(opened)));
+        id
+    }
+
+    /// The source `id`.
+    ///
+    /// # Errors
+    /// `not_open`: closed, or never opened in this run of the app.
+    pub fn get(&self, id: &str) -> Result<OpenedSource, crate::error::IpcError> {
+        self.lock().open.get(id).cloned().ok_or_else(|| {
+            crate::error::IpcError::new(
+                backupdesk_core::ErrorKind::NotOpen,
+                format!("{id} is not open (closed, or the app restarted)"),
+            )
+        })
+    }
+
+    /// Closes `id` (its staged copy removed once no command reads it);
+    /// false when it was not open.
+    pub fn close(&self, id: &str) -> bool {
+        self.lock().open.remove(id).is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, InsideShared> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

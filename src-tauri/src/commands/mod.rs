@@ -4,6 +4,7 @@
 pub mod backups;
 pub mod demo;
 pub mod fleet;
+pub mod inside;
 pub mod inspect;
 pub mod offsite;
 pub mod operations;

@@ -37,6 +37,14 @@ import type { OffsiteVerify } from "./bindings/OffsiteVerify";
 import type { PushReport } from "./bindings/PushReport";
 import type { StoredCopy } from "./bindings/StoredCopy";
 import type { Fetched } from "./bindings/Fetched";
+import type { InsideOpened } from "./bindings/InsideOpened";
+import type { PageRequest } from "./bindings/PageRequest";
+import type { TablePage } from "./bindings/TablePage";
+import type { QueryResult } from "./bindings/QueryResult";
+import type { DiffOptions } from "./bindings/DiffOptions";
+import type { DiffReport } from "./bindings/DiffReport";
+import type { PartialOptions } from "./bindings/PartialOptions";
+import type { RowsOutcome } from "./bindings/RowsOutcome";
 
 /** Invokes a command by its typed name (generated from Rust's list). */
 function invoke<T>(cmd: Command, args?: Record<string, unknown>): Promise<T> {
@@ -122,4 +130,16 @@ export const api = {
   offsiteCopies: (name: string) => invoke<StoredCopy[]>("offsite_copies", { name }),
   fetchOffsite: (profile: string, location: string, name: string, op: string, onProgress: Channel<ProgressEvent>) =>
     invoke<Fetched>("fetch_offsite", { profile, location, name, op, onProgress }),
+  /** Opens backup `name` (decrypted and checked first) or, null, the live database read-only. */
+  openInside: (profile: string, name: string | null, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<InsideOpened>("open_inside", { profile, name, op, onProgress }),
+  insidePage: (id: string, request: PageRequest) => invoke<TablePage>("inside_page", { id, request }),
+  insideQuery: (id: string, sql: string) => invoke<QueryResult>("inside_query", { id, sql }),
+  compareInside: (old: string, newer: string, options: DiffOptions) =>
+    invoke<DiffReport>("compare_inside", { old, new: newer, options }),
+  closeInside: (id: string) => invoke<boolean>("close_inside", { id }),
+  /** A partial restore planned (`dryRun`) or done after the typed confirmation; `name` a
+   *  `prerestore_rows_` backup with no tables: its undo. */
+  restoreRows: (profile: string, name: string, options: PartialOptions, dryRun: boolean, confirmation: string, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<RowsOutcome>("restore_rows", { profile, name, options, dryRun, confirmation, op, onProgress }),
 };

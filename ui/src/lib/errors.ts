@@ -10,6 +10,7 @@ const ADVICE: Record<ErrorKind, string> = {
   dangling_references: "Restoring these rows alone would leave rows pointing at rows that are not there, so nothing was changed. Bring the referenced rows along (with parents), or choose more tables.",
   bad_where: "The row filter is no valid SQL expression for that table: check its column names.",
   rows_backup: "This backup holds only the rows a partial restore changed. Restoring it undoes that restore; it is never restored over the whole database.",
+  not_open: "That backup is no longer open here (it was closed, or Backup Desk restarted): open it again.",
   remote_no_content: "Server Monitor's API cannot read what is inside a backup. Add an SSH profile for this server to look inside its backups.",
   engine_incompatible: "The server's backupdesk is another version. Update it: Settings → Install the engine there (or backupdesk profile install PROFILE).",
   engine_missing: "Backup Desk is not installed on that server yet: Settings → Install the engine there (or backupdesk profile install PROFILE).",

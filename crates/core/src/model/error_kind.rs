@@ -144,6 +144,9 @@ error_kinds! {
     BadWhere => "bad_where",
     RowsBackup => "rows_backup",
     RemoteNoContent => "remote_no_content",
+    /// A backup opened in the app is no longer open (closed, or the app
+    /// restarted): open it again.
+    NotOpen => "not_open",
 }
 
 impl std::fmt::Display for ErrorKind {

@@ -274,6 +274,36 @@ pub fn restore(
     )
 }
 
+/// Restores some rows of backup `file` into profile `name` (or undoes a
+/// partial restore, `file` its `prerestore_rows_` backup), after the admin
+/// typed the profile name as `confirmation`; with `dry_run` only plans it
+/// (no confirmation needed). See [`crate::service::surgery::restore_rows`].
+///
+/// # Errors
+/// [`ServiceError::ConfirmationMismatch`]; the partial restore's own.
+pub fn restore_rows(
+    name: &str,
+    file: &str,
+    options: &crate::local::surgery::PartialOptions,
+    dry_run: bool,
+    confirmation: &str,
+    session: &SessionPassphrases,
+    ctx: &OperationContext<'_>,
+) -> Result<crate::service::surgery::RowsOutcome> {
+    if !dry_run && confirmation != name {
+        return Err(ServiceError::ConfirmationMismatch(name.to_owned()));
+    }
+    let selection = Selection::profile(name, ctx)?;
+    crate::service::surgery::restore_rows(
+        &selection,
+        file,
+        options,
+        dry_run,
+        &StoredPassphrase::new(&selection, ctx).with_session(session),
+        ctx,
+    )
+}
+
 /// The retention policy of local profile `name`: its own, else the one
 /// saved in its data folder.
 ///

@@ -12,8 +12,8 @@ use crate::format::name::BackupName;
 use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
 use crate::local::surgery::{
-    self, ChangesReport, DiffOptions, DiffReport, Opened, PartialOptions, PartialPlan,
-    PartialReport, QueryLimits, QueryResult, TableInfo,
+    self, ChangesReport, DiffOptions, DiffReport, Opened, PageRequest, PartialOptions, PartialPlan,
+    PartialReport, QueryLimits, QueryResult, TableInfo, TablePage,
 };
 use crate::model::PassphraseUse;
 use crate::service::error::ServiceError;
@@ -76,6 +76,37 @@ fn open(
     })
 }
 
+/// Rows one page of the app's grid holds at most.
+pub const PAGE_ROWS_MAX: u64 = 500;
+
+/// `source` opened to be looked at over several calls (the app keeps it
+/// between commands), with its tables. Dropping it removes a backup's
+/// staged copy; a copy left by a kill is removed by the next open.
+///
+/// # Errors
+/// A server's API; an unknown backup, or one failing its checks.
+pub fn open_source(
+    selection: &Selection,
+    source: &Source,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<(Opened, TablesReport)> {
+    let opened = open(installation(selection)?, source, passphrases, ctx)?;
+    let report = tables_of(&opened)?;
+    Ok((opened, report))
+}
+
+/// The tables of an opened source.
+///
+/// # Errors
+/// SQLite cannot read its schema.
+pub fn tables_of(opened: &Opened) -> Result<TablesReport> {
+    Ok(TablesReport {
+        source: opened.label().to_owned(),
+        tables: surgery::tables(opened.connection(), "main")?,
+    })
+}
+
 /// Every table of `source`: rows, size, columns, keys.
 ///
 /// # Errors
@@ -86,11 +117,32 @@ pub fn tables(
     passphrases: &dyn PassphraseSource,
     ctx: &OperationContext<'_>,
 ) -> Result<TablesReport> {
-    let opened = open(installation(selection)?, source, passphrases, ctx)?;
-    Ok(TablesReport {
-        source: opened.label().to_owned(),
-        tables: surgery::tables(opened.connection(), "main")?,
-    })
+    Ok(open_source(selection, source, passphrases, ctx)?.1)
+}
+
+/// One page of a table of an opened source (at most [`PAGE_ROWS_MAX`]
+/// rows), within the default query limits.
+///
+/// # Errors
+/// No such table or column; the query limits.
+pub fn page(opened: &Opened, request: &PageRequest) -> Result<TablePage> {
+    let request = PageRequest {
+        limit: request.limit.clamp(1, PAGE_ROWS_MAX),
+        ..request.clone()
+    };
+    Ok(surgery::page(
+        opened.connection(),
+        &request,
+        QueryLimits::default(),
+    )?)
+}
+
+/// Runs one read-only statement on an opened source within `limits`.
+///
+/// # Errors
+/// A statement that could write; one past its time; SQLite's own.
+pub fn query_opened(opened: &Opened, sql: &str, limits: QueryLimits) -> Result<QueryResult> {
+    Ok(surgery::query(opened.connection(), sql, limits)?)
 }
 
 /// Runs one read-only statement on `source` within `limits`.
@@ -106,7 +158,15 @@ pub fn query(
     ctx: &OperationContext<'_>,
 ) -> Result<QueryResult> {
     let opened = open(installation(selection)?, source, passphrases, ctx)?;
-    Ok(surgery::query(opened.connection(), sql, limits)?)
+    query_opened(&opened, sql, limits)
+}
+
+/// Compares two opened sources (table by table, rows by key).
+///
+/// # Errors
+/// A table neither has; SQLite's own.
+pub fn compare(old: &Opened, new: &Opened, options: &DiffOptions) -> Result<DiffReport> {
+    Ok(surgery::diff(old, new, options)?)
 }
 
 /// Compares `old` with `new` (table by table, rows by key).
@@ -124,7 +184,7 @@ pub fn diff(
     let data = installation(selection)?;
     let old = open(data, old, passphrases, ctx)?;
     let new = open(data, new, passphrases, ctx)?;
-    Ok(surgery::diff(&old, &new, options)?)
+    compare(&old, &new, options)
 }
 
 /// Restores `options` of backup `name` into live, or with `dry_run`

@@ -9,14 +9,15 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::query::json_of;
 use super::schema::{columns, quote, table_names};
 use super::{Opened, SurgeryError, sqlite};
 
 /// What to compare.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DiffOptions {
     /// The tables (empty: every table of either side).
     pub tables: Vec<String>,

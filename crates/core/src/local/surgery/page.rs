@@ -4,14 +4,15 @@
 //! these rows" restores exactly the rows the admin saw.
 
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::SurgeryError;
 use super::query::{QueryLimits, QueryResult, query};
 use super::schema::{columns, quote, table_names};
 
 /// Which page of which table.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PageRequest {
     pub table: String,
     /// A column to sort by (else the primary key, else the rowid).

@@ -19,7 +19,7 @@ mod work;
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Opened, SurgeryError, open_backup};
 use crate::context::OperationContext;
@@ -30,8 +30,10 @@ use crate::local::layout::DataDir;
 use crate::local::lock::OperationLock;
 use work::Transaction;
 
-/// What to restore of a backup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to restore of a backup (the app sends it without
+/// `busy_timeout`, which then takes its default).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PartialOptions {
     /// The tables (at least one).
     pub tables: Vec<String>,
@@ -45,6 +47,8 @@ pub struct PartialOptions {
     /// when live lacks them and the backup has them.
     pub with_parents: bool,
     /// How long to wait for the service's write to end before each step.
+    #[serde(skip, default = "default_busy_timeout")]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub busy_timeout: Duration,
 }
 
@@ -55,14 +59,18 @@ impl Default for PartialOptions {
             where_sql: None,
             replace: false,
             with_parents: false,
-            busy_timeout: Duration::from_secs(10),
+            busy_timeout: default_busy_timeout(),
         }
     }
 }
 
+fn default_busy_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
 /// What a partial restore does (or did) to one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RowsTableChange"))]
 pub struct TableChange {
     pub table: String,
     pub insert: u64,

@@ -16,6 +16,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::support::*;
 
+mod inside;
+
 /// One window at a time: WebKit is heavy and the machine has two cores.
 static ONE_WINDOW: Mutex<()> = Mutex::new(());
 
