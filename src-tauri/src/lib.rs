@@ -100,6 +100,15 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 /// Starts the app.
 pub fn run() {
     logging::init_stderr_logging();
+    // A backup opened for looking inside when the app was killed left its
+    // checked copy in staging: removed now, beside the window's start.
+    std::thread::spawn(|| {
+        match backupdesk_core::service::profile_book::remove_staged_leftovers() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("removed {n} staged copies left by an earlier run"),
+            Err(e) => tracing::warn!("staged copies of an earlier run not removed: {e}"),
+        }
+    });
     app(tauri::Builder::default())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())

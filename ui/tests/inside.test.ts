@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TableDiff } from "../src/lib/bindings/TableDiff";
 import type { PartialPlan } from "../src/lib/bindings/PartialPlan";
-import { cellText, changedCells, differs, diffWords, keyText, planSentence } from "../src/lib/inside";
+import { cellText, changedCells, differs, diffWords, keyText, planSentence, restoreChanges } from "../src/lib/inside";
 
 function diff(over: Partial<TableDiff>): TableDiff {
   return {
@@ -53,5 +53,30 @@ describe("a partial restore's plan", () => {
   it("never says it changes something when nothing differs", () => {
     expect(planSentence(plan([{ table: "tags", insert: 0, update: 0, delete: 0, parent: false, referenced_by: [] }])))
       .toBe("Nothing to change: live already holds these rows.");
+  });
+});
+
+describe("what a full restore changes, by key", () => {
+  it("names what comes back, what goes, what is put back, worst first", () => {
+    const report = {
+      old: "b", new: "live", changed_tables: 3,
+      tables: [
+        diff({ table: "alerts", rows_old: 182, rows_new: 91, deleted: 91 }),
+        diff({ table: "monitoring_history", rows_old: 75000, rows_new: 75500, inserted: 500 }),
+        diff({ table: "servers", updated: 8 }),
+        diff({ table: "tags", inserted: 1 }),
+        diff({ table: "users" }),
+      ],
+    };
+    const changes = restoreChanges(report);
+    expect(changes.sentence).toBe(
+      "Restoring brings back 91 alerts rows; removes 500 newer monitoring_history rows and 1 newer tags row; puts back 8 servers rows as they were.",
+    );
+    expect(changes.tables.map((t) => t.table)).toEqual(["monitoring_history", "servers", "tags", "alerts"]);
+    expect(changes.tables[0].words).toBe("removes 500 newer");
+  });
+  it("says when nothing changes", () => {
+    expect(restoreChanges({ old: "b", new: "live", changed_tables: 0, tables: [diff({})] }).sentence)
+      .toBe("Restoring changes no row: live holds what the backup holds.");
   });
 });

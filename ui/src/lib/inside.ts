@@ -2,6 +2,7 @@
 import type { PartialPlan } from "./bindings/PartialPlan";
 import type { RowChange } from "./bindings/RowChange";
 import type { TableDiff } from "./bindings/TableDiff";
+import type { DiffReport } from "./bindings/DiffReport";
 
 /** A cell as shown: NULL for null, text cut at `max` characters (with …), blobs as core wrote them (x'…'). */
 export function cellText(value: unknown, max = 120): string {
@@ -55,4 +56,48 @@ export function planSentence(plan: PartialPlan, done = false): string {
     .filter((w) => w !== null);
   if (each.length === 0) return done ? "Nothing needed changing: live already held these rows." : "Nothing to change: live already holds these rows.";
   return `${each.join("; ")}. Every other row stays as it is.`;
+}
+
+/** What a full restore of the backup does to live, by primary key, from the backup (old)
+ *  compared with live (new): rows deleted since come back, rows inserted since go, rows
+ *  changed since are put back. Per table, worst (most rows lost) first, and in one sentence
+ *  ("Restoring brings back 91 alerts rows; removes 500 newer monitoring_history rows;
+ *  puts back 8 servers rows as they were."). */
+export function restoreChanges(report: DiffReport): { tables: { table: string; words: string }[]; sentence: string } {
+  const n = (x: number) => x.toLocaleString("en");
+  const rows = (x: number, table: string) => `${n(x)} ${table} row${x === 1 ? "" : "s"}`;
+  const back: string[] = [];
+  const removed: string[] = [];
+  const reverted: string[] = [];
+  const tables: { table: string; words: string; lost: number }[] = [];
+  for (const t of report.tables) {
+    if (t.rows_old === null) {
+      tables.push({ table: t.table, words: `removed (only live has this table): ${n(t.rows_new ?? 0)} rows lost`, lost: t.rows_new ?? 0 });
+      removed.push(`the table ${t.table}`);
+      continue;
+    }
+    if (t.rows_new === null) {
+      tables.push({ table: t.table, words: `brought back (live lacks this table): ${n(t.rows_old)} rows`, lost: 0 });
+      back.push(`the table ${t.table}`);
+      continue;
+    }
+    const words = [
+      t.deleted ? `brings back ${n(t.deleted)}` : null,
+      t.inserted ? `removes ${n(t.inserted)} newer` : null,
+      t.updated ? `puts back ${n(t.updated)} changed` : null,
+    ].filter((w) => w !== null);
+    if (t.deleted) back.push(rows(t.deleted, t.table));
+    if (t.inserted) removed.push(`${n(t.inserted)} newer ${t.table} row${t.inserted === 1 ? "" : "s"}`);
+    if (t.updated) reverted.push(rows(t.updated, t.table));
+    if (words.length) tables.push({ table: t.table, words: words.join(", "), lost: t.inserted + t.updated });
+  }
+  tables.sort((a, b) => b.lost - a.lost || a.table.localeCompare(b.table));
+  const list = (items: string[]) => (items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`);
+  const parts = [
+    back.length ? `brings back ${list(back)}` : null,
+    removed.length ? `removes ${list(removed)}` : null,
+    reverted.length ? `puts back ${list(reverted)} as they were` : null,
+  ].filter((p) => p !== null);
+  const sentence = parts.length ? `Restoring ${parts.join("; ")}.` : "Restoring changes no row: live holds what the backup holds.";
+  return { tables: tables.map(({ table, words }) => ({ table, words })), sentence };
 }

@@ -87,6 +87,27 @@ pub fn demo_folder(
     Ok(crate::local::demo::create_demo(&data, options, ctx.now())?)
 }
 
+/// Removes what dead processes left in the staging folder of every local
+/// profile (a backup opened in the app when it was killed, a verification
+/// cut short): plaintext never outlives the next start. Copies of running
+/// processes stay. Returns how many entries were removed.
+///
+/// # Errors
+/// A damaged book (a folder that cannot be cleaned is skipped).
+pub fn remove_staged_leftovers() -> Result<usize> {
+    let mut removed = 0;
+    for profile in all()?.values() {
+        if let crate::targets::profile::ProfileTarget::Local { data_dir } = &profile.target {
+            let data = crate::local::layout::DataDir::new(data_dir.clone());
+            if data.staging().is_dir() {
+                let staging = crate::local::staging::Staging::open(&data);
+                removed += staging.and_then(|s| s.remove_leftovers()).unwrap_or(0);
+            }
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

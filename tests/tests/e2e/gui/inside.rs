@@ -117,22 +117,41 @@ fn gui_look_inside_compare_with_live_restore_the_rows_shown_and_undo() {
     window.shot("43-inside-undone");
 
     // Closing removes the staged copies: nothing decrypted stays behind.
-    window.click("#inside-close");
-    window.wait_gone("#inside-opened", 10);
-    window.click("#nav-fleet");
     let staging = dir.join("data/.backupdesk/staging");
     let staged = || {
         std::fs::read_dir(&staging)
             .map(|r| r.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !staged().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let settled = |want_empty: bool, secs: u64| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while staged().is_empty() != want_empty && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        staged()
+    };
+    assert!(!staged().is_empty(), "the open backup is staged");
+    window.click("#inside-close");
+    window.wait_gone("#inside-opened", 10);
     assert_eq!(
-        staged(),
+        settled(true, 10),
         Vec::<std::ffi::OsString>::new(),
-        "no staged copy left"
+        "closed: no staged copy left"
+    );
+
+    // Killed while a backup is open: its copy stays until the next start,
+    // which removes it.
+    window.click("#inside-open");
+    window.wait_text("#inside-opened", "decrypted and checked", 120);
+    drop(window);
+    assert!(
+        !staged().is_empty(),
+        "a kill leaves the copy to the next start"
+    );
+    let _window = Window::open(&scratch.path().join("config"));
+    assert_eq!(
+        settled(true, 60),
+        Vec::<std::ffi::OsString>::new(),
+        "the next start removed it"
     );
 }

@@ -822,6 +822,20 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
         preview.contains("count unchanged") && !preview.contains("same"),
         "{preview}"
     );
+    // Issue 29: beside the counts, what changes row by row, by key.
+    let by_key = window.wait_text("#restore-changes", "Row by row:", 120);
+    for words in [
+        "brings back 91 alerts rows",
+        "removes 500 newer monitoring_history rows and 1 newer tags row",
+        "puts back 8 servers rows as they were",
+    ] {
+        assert!(by_key.contains(words), "{words}: {by_key}");
+    }
+    let servers = window.eval(
+        "return [...document.querySelectorAll('#restore-tables tbody tr')]
+           .find((r) => r.cells[0].textContent === 'servers').querySelector('.by-key').textContent",
+    );
+    assert_eq!(servers, "puts back 8 changed", "beside the servers counts");
     window.shot("09-restore-preview");
     // Issue 26, point 8: the service stopped and started, as the CLI's
     // --stop-cmd/--start-cmd (before: the wizard had no way to).
