@@ -71,3 +71,4 @@ bench: deps-test ui
 	target/release/backupdesk-list-bench
 	target/release/backupdesk-fleet-bench
 	target/release/backupdesk-offsite-bench
+	target/release/backupdesk-surgery-bench --size $(SIZE)

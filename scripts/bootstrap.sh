@@ -12,11 +12,14 @@ build_pkgs=(build-essential pkg-config nettle-dev libclang-dev sqlite3 gnupg
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
 test_pkgs=(time util-linux mount gnome-keyring dbus-daemon dbus-bin openssl openssh-client openssh-server
   xvfb xauth x11-utils webkit2gtk-driver python3 python3-venv)
+# The benches' peers from Debian: sqldiff (sqlite3-tools), restic.
+bench_pkgs=(sqlite3-tools restic)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  test|bench) want+=(${test_pkgs[@]+"${test_pkgs[@]}"}) ;;
+  test) want+=(${test_pkgs[@]+"${test_pkgs[@]}"}) ;;
+  bench) want+=(${test_pkgs[@]+"${test_pkgs[@]}"} ${bench_pkgs[@]+"${bench_pkgs[@]}"}) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 

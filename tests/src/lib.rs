@@ -2,5 +2,6 @@
 //! Server Monitor HTTP API, written from the contract document.
 
 pub mod bench_args;
+pub mod bench_timing;
 pub mod scan;
 pub mod standin;

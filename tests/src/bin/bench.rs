@@ -17,68 +17,14 @@
 //!   --rss-only: run each Backup Desk operation once and report its peak RSS
 //!   (for the 2 GiB memory check, where the references take many minutes).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use backupdesk_e2e::bench_args::{flag, median, switch};
+use backupdesk_e2e::bench_timing::{Run, sh, timed, warm};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "bench passphrase, not a secret";
-
-/// Quiet time before each run. Memory a run frees is handed back to the
-/// hypervisor within about 2 s on this project's virtual machines (free page
-/// reporting), and touching fresh memory costs about 3 ms per MiB there, so
-/// without this pause each side would partly be timed on the pages the
-/// other side had just freed.
-const SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
-
-struct Run {
-    seconds: f64,
-    rss_kib: u64,
-}
-
-/// Runs `program args` under `/usr/bin/time`, returning wall time and peak RSS.
-/// Dirty pages of the previous command are flushed first (`sync`, not
-/// timed), so neither side pays for the other's writeback, then [`SETTLE`].
-fn timed(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let _ = Command::new("sync").status();
-    std::thread::sleep(SETTLE);
-    let rss_file = std::env::temp_dir().join(format!("bd-bench-rss-{}", std::process::id()));
-    let started = Instant::now();
-    let status = Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .status()
-        .expect("run /usr/bin/time (package: time)");
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(status.success(), "{} {args:?} failed", program.display());
-    let rss_kib = std::fs::read_to_string(&rss_file)
-        .ok()
-        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()))
-        .unwrap_or(0);
-    let _ = std::fs::remove_file(&rss_file);
-    Run { seconds, rss_kib }
-}
-
-/// Reads `files` once (untimed), as a backup just made or a database in use
-/// would be: the state each run of a pair starts from.
-fn warm(files: &[&Path]) {
-    for file in files {
-        let mut f = std::fs::File::open(file).expect("open a bench input");
-        std::io::copy(&mut f, &mut std::io::sink()).expect("read a bench input");
-    }
-}
-
-fn sh(script: &str) -> Run {
-    timed(Path::new("/bin/bash"), &["-c", script], &[])
-}
 
 struct Bench {
     bin: PathBuf,

@@ -330,30 +330,38 @@ fn table_diff(
     };
     diff.columns_added = shared.added.clone();
     diff.columns_dropped = shared.dropped.clone();
-    let (on, differs) = (shared.key_match("o", "n"), shared.differs("o", "n"));
-    diff.inserted = count(
-        conn,
-        &format!(
-            "SELECT count(*) FROM new.{t} n WHERE NOT EXISTS (SELECT 1 FROM old.{t} o WHERE {on})"
-        ),
-        table,
-    )?;
-    diff.deleted = count(
-        conn,
-        &format!(
-            "SELECT count(*) FROM old.{t} o WHERE NOT EXISTS (SELECT 1 FROM new.{t} n WHERE {on})"
-        ),
-        table,
-    )?;
-    diff.updated = count(
-        conn,
-        &format!("SELECT count(*) FROM old.{t} o JOIN new.{t} n ON {on} WHERE {differs}"),
-        table,
-    )?;
+    let (deleted, updated) = matched_counts(conn, table, &shared)?;
+    let matched = diff.rows_old.unwrap_or(0).saturating_sub(deleted);
+    diff.deleted = deleted;
+    diff.updated = updated;
+    diff.inserted = diff.rows_new.unwrap_or(0).saturating_sub(matched);
     if options.rows {
         rows::page(conn, table, &shared, &mut diff, options)?;
     }
     Ok(diff)
+}
+
+/// Old's rows without a match in new (by key) and those whose values
+/// differ, in one pass over old with a lookup of each key in new (the
+/// rows new has beyond the matched ones are its inserted rows). A matched
+/// row's key equals old's, so it is never NULL: NULL there means no match.
+fn matched_counts(
+    conn: &Connection,
+    table: &str,
+    shared: &Shared,
+) -> Result<(u64, u64), SurgeryError> {
+    let t = quote(table);
+    let (on, differs) = (shared.key_match("o", "n"), shared.differs("o", "n"));
+    let probe = format!("n.{}", quote(&shared.key[0]));
+    conn.query_row(
+        &format!(
+            "SELECT coalesce(sum({probe} IS NULL), 0), coalesce(sum({probe} IS NOT NULL AND ({differs})), 0) \
+             FROM old.{t} o LEFT JOIN new.{t} n ON {on}"
+        ),
+        [],
+        |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+    )
+    .map_err(sqlite(format!("comparing {table}")))
 }
 
 /// The changed rows themselves, one page.
