@@ -60,3 +60,34 @@ pub fn warm(files: &[&Path]) {
 pub fn sh(script: &str) -> Run {
     timed(Path::new("/bin/bash"), &["-c", script], &[])
 }
+
+/// Two sides timed in pairs, summed up: each side's median, the per-pair
+/// ratios (ours / reference) and their median, each side's peak RSS.
+pub fn pair_summary(
+    scenario: &str,
+    ours: &[Run],
+    reference: &[Run],
+) -> serde_json::Map<String, serde_json::Value> {
+    use crate::bench_args::median;
+    use serde_json::json;
+    let ratios: Vec<f64> = ours
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| a.seconds / b.seconds)
+        .collect();
+    let seconds = |runs: &[Run]| median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>());
+    let rss = |runs: &[Run]| runs.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+    let summary = json!({
+        "scenario": scenario,
+        "ours_median_s": seconds(ours),
+        "reference_median_s": seconds(reference),
+        "ratio_median": median(&ratios),
+        "pair_ratios": ratios,
+        "ours_peak_rss_mib": rss(ours),
+        "reference_peak_rss_mib": rss(reference),
+    });
+    match summary {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("a JSON object"),
+    }
+}

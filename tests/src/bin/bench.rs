@@ -20,8 +20,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use backupdesk_e2e::bench_args::{flag, median, switch};
-use backupdesk_e2e::bench_timing::{Run, sh, timed, warm};
+use backupdesk_e2e::bench_args::{flag, switch};
+use backupdesk_e2e::bench_timing::{Run, pair_summary, sh, timed, warm};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "bench passphrase, not a secret";
@@ -69,24 +69,12 @@ impl Bench {
 
 /// One scenario's result, with its target check.
 fn row(scenario: &str, ours: &[Run], reference: &[Run], ratio_target: f64, extra: Value) -> Value {
-    let ratios: Vec<f64> = ours
-        .iter()
-        .zip(reference)
-        .map(|(a, b)| a.seconds / b.seconds)
-        .collect();
-    let ratio = median(&ratios);
-    json!({
-        "scenario": scenario,
-        "ours_median_s": median(&ours.iter().map(|r| r.seconds).collect::<Vec<_>>()),
-        "reference_median_s": median(&reference.iter().map(|r| r.seconds).collect::<Vec<_>>()),
-        "pair_ratios": ratios,
-        "ratio_median": ratio,
-        "ratio_target": ratio_target,
-        "time_met": ratio <= ratio_target,
-        "ours_peak_rss_mib": ours.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0,
-        "reference_peak_rss_mib": reference.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0,
-        "extra": extra,
-    })
+    let mut row = pair_summary(scenario, ours, reference);
+    let met = row["ratio_median"].as_f64().unwrap_or(f64::MAX) <= ratio_target;
+    row.insert("ratio_target".into(), json!(ratio_target));
+    row.insert("time_met".into(), json!(met));
+    row.insert("extra".into(), extra);
+    Value::Object(row)
 }
 
 fn main() {

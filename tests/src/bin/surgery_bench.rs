@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use backupdesk_core::local::layout::DataDir;
 use backupdesk_core::local::surgery::{DiffOptions, diff, open_live};
-use backupdesk_e2e::bench_args::{flag, median};
-use backupdesk_e2e::bench_timing::{Run, sh, timed, warm};
+use backupdesk_e2e::bench_args::flag;
+use backupdesk_e2e::bench_timing::{Run, pair_summary, sh, timed, warm};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "bench passphrase, not a secret";
@@ -94,20 +94,11 @@ fn count(db: &Path, table: &str) -> u64 {
 
 /// One comparison's result, with its target check.
 fn row(scenario: &str, ours: &[Run], reference: &[Run], target: f64) -> Value {
-    let ratios: Vec<f64> = ours
-        .iter()
-        .zip(reference)
-        .map(|(a, b)| a.seconds / b.seconds)
-        .collect();
-    let ratio = median(&ratios);
-    json!({
-        "scenario": scenario,
-        "ours_median_s": median(&ours.iter().map(|r| r.seconds).collect::<Vec<_>>()),
-        "reference_median_s": median(&reference.iter().map(|r| r.seconds).collect::<Vec<_>>()),
-        "pair_ratios": ratios, "ratio_median": ratio, "ratio_target": target,
-        "met": ratio <= target,
-        "ours_peak_rss_mib": ours.iter().map(|r| r.rss_kib).max().unwrap_or(0) as f64 / 1024.0,
-    })
+    let mut row = pair_summary(scenario, ours, reference);
+    let met = row["ratio_median"].as_f64().unwrap_or(f64::MAX) <= target;
+    row.insert("ratio_target".into(), json!(target));
+    row.insert("met".into(), json!(met));
+    Value::Object(row)
 }
 
 /// Pairs of `ours` and `reference`, alternating, each after `prepare`.

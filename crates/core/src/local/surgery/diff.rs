@@ -305,7 +305,7 @@ fn table_diff(
     };
     let mut diff = TableDiff {
         table: table.to_owned(),
-        rows_old: rows_of("old", in_old)?,
+        rows_old: None,
         rows_new: rows_of("new", in_new)?,
         inserted: 0,
         deleted: 0,
@@ -316,50 +316,64 @@ fn table_diff(
         changes: Vec::new(),
         more: false,
     };
-    if !(in_old && in_new) {
-        diff.inserted = diff.rows_new.unwrap_or(0);
-        diff.deleted = diff.rows_old.unwrap_or(0);
-        return Ok(diff);
-    }
-    let shared = match Shared::of(conn, table, "old", "new")? {
-        Ok(shared) => shared,
-        Err(unmatched) => {
-            diff.note = Some(unmatched.to_string());
+    let shared = match (in_old && in_new)
+        .then(|| Shared::of(conn, table, "old", "new"))
+        .transpose()?
+    {
+        Some(Ok(shared)) => shared,
+        unmatched => {
+            // On one side only (every row inserted or deleted), or rows
+            // that cannot be matched (counts only, and why).
+            diff.rows_old = rows_of("old", in_old)?;
+            match unmatched {
+                Some(Err(why)) => diff.note = Some(why.to_string()),
+                _ => {
+                    diff.inserted = diff.rows_new.unwrap_or(0);
+                    diff.deleted = diff.rows_old.unwrap_or(0);
+                }
+            }
             return Ok(diff);
         }
     };
     diff.columns_added = shared.added.clone();
     diff.columns_dropped = shared.dropped.clone();
-    let (deleted, updated) = matched_counts(conn, table, &shared)?;
-    let matched = diff.rows_old.unwrap_or(0).saturating_sub(deleted);
+    // Old's count comes from the same pass: old is read once.
+    let (rows_old, deleted, updated) = matched_counts(conn, table, &shared)?;
+    diff.rows_old = Some(rows_old);
     diff.deleted = deleted;
     diff.updated = updated;
-    diff.inserted = diff.rows_new.unwrap_or(0).saturating_sub(matched);
+    diff.inserted = diff
+        .rows_new
+        .unwrap_or(0)
+        .saturating_sub(rows_old - deleted);
     if options.rows {
         rows::page(conn, table, &shared, &mut diff, options)?;
     }
     Ok(diff)
 }
 
-/// Old's rows without a match in new (by key) and those whose values
-/// differ, in one pass over old with a lookup of each key in new (the
-/// rows new has beyond the matched ones are its inserted rows). A matched
-/// row's key equals old's, so it is never NULL: NULL there means no match.
+/// Old's rows, those without a match in new (by key) and those whose
+/// values differ, in one pass over old with a lookup of each key in new
+/// (the rows new has beyond the matched ones are its inserted rows). A
+/// matched row's key equals old's, so it is never NULL: NULL there means
+/// no match.
 fn matched_counts(
     conn: &Connection,
     table: &str,
     shared: &Shared,
-) -> Result<(u64, u64), SurgeryError> {
+) -> Result<(u64, u64, u64), SurgeryError> {
     let t = quote(table);
     let (on, differs) = (shared.key_match("o", "n"), shared.differs("o", "n"));
     let probe = format!("n.{}", quote(&shared.key[0]));
+    let n = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
     conn.query_row(
         &format!(
-            "SELECT coalesce(sum({probe} IS NULL), 0), coalesce(sum({probe} IS NOT NULL AND ({differs})), 0) \
+            "SELECT count(*), coalesce(sum({probe} IS NULL), 0), \
+             coalesce(sum({probe} IS NOT NULL AND ({differs})), 0) \
              FROM old.{t} o LEFT JOIN new.{t} n ON {on}"
         ),
         [],
-        |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+        |r| Ok((n(r, 0)?, n(r, 1)?, n(r, 2)?)),
     )
     .map_err(sqlite(format!("comparing {table}")))
 }
