@@ -745,7 +745,7 @@ fn decrypt_to(file: &std::path::Path, out: &std::path::Path, passphrase: &str) -
     backupdesk_core::format::crypto::decrypt(
         std::io::BufReader::new(input),
         &mut sink,
-        &[&passphrase],
+        &backupdesk_core::format::crypto::Openers::passphrases(&[&passphrase]),
         None,
         &NoProgress,
     )

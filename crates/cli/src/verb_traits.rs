@@ -5,7 +5,7 @@
 
 use backupdesk_core::model::{VerbKind, VerbTraits};
 
-use crate::args::{PassphraseVerb, ScheduleVerb, Verb};
+use crate::args::{EncryptionVerb, PassphraseVerb, ScheduleVerb, Verb};
 
 /// The kind of `verb` (a dry run is a kind of its own: it only reads).
 pub fn kind_of(verb: &Verb) -> VerbKind {
@@ -40,6 +40,9 @@ pub fn kind_of(verb: &Verb) -> VerbKind {
             ScheduleVerb::Status => VerbKind::ScheduleStatus,
         },
         Verb::Offsite(_) => VerbKind::Offsite,
+        Verb::Encryption(EncryptionVerb::Show) => VerbKind::EncryptionShow,
+        Verb::Encryption(EncryptionVerb::Set(_)) => VerbKind::EncryptionSet,
+        Verb::Key(_) => VerbKind::Key,
         Verb::Tables(args) if args.live => VerbKind::InspectLive,
         Verb::Query(args) if args.live => VerbKind::InspectLive,
         Verb::Tables(_) | Verb::Query(_) | Verb::Diff(_) | Verb::Changes(_) => VerbKind::Inspect,

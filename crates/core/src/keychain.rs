@@ -30,6 +30,10 @@ pub enum SecretKind {
     /// on a server (promoted to [`SecretKind::Passphrase`] once it
     /// completed, even when this machine was cut off from its answer).
     RotationPassphrase,
+    /// An OpenPGP secret key made by `backupdesk key create`, kept under
+    /// the key id of its encryption key (what a backup's public-key packet
+    /// names).
+    SecretKey,
 }
 
 impl SecretKind {
@@ -42,6 +46,7 @@ impl SecretKind {
             SecretKind::OffsiteSecret => "offsite-secret",
             SecretKind::OffsiteKeyPassphrase => "offsite-key-passphrase",
             SecretKind::RotationPassphrase => "rotation-passphrase",
+            SecretKind::SecretKey => "openpgp-secret-key",
         }
     }
 }
@@ -296,6 +301,7 @@ mod label_tests {
             SecretKind::OffsiteSecret,
             SecretKind::OffsiteKeyPassphrase,
             SecretKind::RotationPassphrase,
+            SecretKind::SecretKey,
         ];
         let labels: std::collections::BTreeSet<&str> = kinds.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), kinds.len());

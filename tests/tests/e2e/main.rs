@@ -8,6 +8,7 @@ mod activity;
 mod cancel;
 mod cli;
 mod drill;
+mod encryption;
 mod fleet;
 mod gpg_interop;
 mod gui;

@@ -161,6 +161,50 @@ pub enum Verb {
     /// Off-site copies in S3-compatible storage.
     #[command(subcommand)]
     Offsite(OffsiteVerb),
+    /// Which public keys new backups are encrypted to (a server that keeps
+    /// no passphrase can back up but never read its backups).
+    #[command(subcommand)]
+    Encryption(EncryptionVerb),
+    /// Your own keys for reading backups (the secret part in the keychain).
+    #[command(subcommand)]
+    Key(KeyVerb),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EncryptionVerb {
+    /// The installation's encryption policy.
+    Show,
+    /// Set the policy: the recipients, and whether the passphrase stays a way in.
+    Set(EncryptionSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptionSetArgs {
+    /// A certificate file, or a fingerprint in your GnuPG keyring (repeat).
+    #[arg(long = "recipient", value_name = "CERT", required = true)]
+    pub recipients: Vec<String>,
+    /// Keep the installation's passphrase as a further way in (the default).
+    #[arg(long, conflicts_with = "no_passphrase")]
+    pub passphrase: bool,
+    /// The server keeps no passphrase: it can back up, never read its backups
+    /// (needs two recipients).
+    #[arg(long)]
+    pub no_passphrase: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyVerb {
+    /// Make a key (secret part in the keychain; certificate and recovery sheet written out).
+    Create(KeyCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// The key's name, e.g. "Ops team <ops@example.org>".
+    pub name: String,
+    /// Where the certificate (NAME.pub.asc) and the recovery sheet go.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -8,8 +8,10 @@ mod delete;
 mod demo;
 mod diff;
 mod drill;
+mod encryption;
 mod fleet;
 mod health;
+mod key;
 mod list;
 mod login;
 mod offsite;
@@ -49,7 +51,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = OperationContext::new(&SystemClock, &bars, &keychain);
     let ctx = &ctx;
     if let Some(name) = global.profile.clone()
-        && !matches!(cli.verb, Verb::Profile(_) | Verb::Login(_) | Verb::Fleet(_))
+        && !matches!(
+            cli.verb,
+            Verb::Profile(_) | Verb::Login(_) | Verb::Fleet(_) | Verb::Key(_)
+        )
     {
         // The profile book is read once: here, for the whole run.
         let chosen = profile::load(&name)?;
@@ -101,6 +106,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // verify their copies here; what needs the files (push, prune,
         // fetch) is refused by core with the profile named.
         Verb::Offsite(verb) => offsite::run(&global, verb, ctx),
+        Verb::Encryption(verb) => encryption::run(&global, verb, ctx),
+        Verb::Key(verb) => key::run(&global, verb, ctx),
     }
 }
 

@@ -306,7 +306,7 @@ fn read_header(r: &mut dyn Read) -> Result<Option<Header>, CryptoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::crypto::{Compression, decrypt, encrypt};
+    use crate::format::crypto::{Compression, Openers, Sealing, decrypt, encrypt};
     use crate::progress::NoProgress;
 
     fn backup(dir: &Path, passphrase: &Passphrase) -> (std::path::PathBuf, Vec<u8>) {
@@ -317,7 +317,7 @@ mod tests {
             &mut plain.as_slice(),
             file,
             "b.db",
-            passphrase,
+            &Sealing::passphrase(passphrase.clone()),
             Compression::Default,
             None,
             &NoProgress,
@@ -328,7 +328,15 @@ mod tests {
 
     fn opens(path: &Path, p: &Passphrase) -> Option<Vec<u8>> {
         let mut out = Vec::new();
-        decrypt(File::open(path).unwrap(), &mut out, &[p], None, &NoProgress).ok()?;
+        let candidates = [p];
+        decrypt(
+            File::open(path).unwrap(),
+            &mut out,
+            &Openers::passphrases(&candidates),
+            None,
+            &NoProgress,
+        )
+        .ok()?;
         Some(out)
     }
 

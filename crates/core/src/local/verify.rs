@@ -329,10 +329,15 @@ impl Opened<'_> {
             )) as Box<dyn Write>,
             None => Box::new(std::io::sink()),
         });
+        let keys = crate::local::keyring::KeychainKeys::new(ctx.secrets());
+        let openers = crypto::Openers {
+            passphrases: &candidates,
+            keys: Some(&keys),
+        };
         let decrypted = crypto::decrypt(
             BufReader::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
             &mut sink,
-            &candidates,
+            &openers,
             Some(entry.size),
             ctx,
         );
@@ -361,7 +366,8 @@ impl Opened<'_> {
                 actual: decrypted.ciphertext.sha256,
             });
         }
-        let legacy_used = !passphrase.is_legacy_default() && decrypted.passphrase_index == 1;
+        let legacy_used =
+            !passphrase.is_legacy_default() && decrypted.passphrase_index() == Some(1);
         if legacy_used {
             warnings.push(
                 "opened with Server Monitor's well-known default passphrase, not yours".to_owned(),

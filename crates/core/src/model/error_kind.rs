@@ -147,6 +147,18 @@ error_kinds! {
     /// A backup opened in the app is no longer open (closed, or the app
     /// restarted): open it again.
     NotOpen => "not_open",
+    /// A certificate or key that cannot be used (not OpenPGP, no valid
+    /// encryption key, could not be made).
+    InvalidKey => "invalid_key",
+    /// A backup encrypted to public keys none of whose secret keys is
+    /// reachable here (keychain, gpg-agent), and no passphrase opens it.
+    NoDecryptionKey => "no_decryption_key",
+    /// An encryption policy refused (fewer than two ways in) or unreadable
+    /// (a policy file edited into nonsense): no backup is made under it.
+    EncryptionPolicyInvalid => "encryption_policy_invalid",
+    /// The installation holds no secret (its policy has no passphrase):
+    /// what needs one runs where a key is, such as the laptop.
+    NoSecretHere => "no_secret_here",
 }
 
 impl std::fmt::Display for ErrorKind {

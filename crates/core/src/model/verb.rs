@@ -76,6 +76,12 @@ pub enum VerbKind {
     Inspect,
     /// Looking inside the live database only.
     InspectLive,
+    /// The installation's encryption policy, shown.
+    EncryptionShow,
+    /// The installation's encryption policy, set.
+    EncryptionSet,
+    /// The admin's own keys (made and kept on this machine).
+    Key,
 }
 
 impl VerbKind {
@@ -103,6 +109,8 @@ impl VerbKind {
             VerbKind::Offsite => (Changes, None),
             VerbKind::Inspect => (ReadsOnly, Some(Reading)),
             VerbKind::InspectLive => (ReadsOnly, None),
+            VerbKind::EncryptionShow => (ReadsOnly, None),
+            VerbKind::EncryptionSet | VerbKind::Key => (Changes, None),
         };
         VerbTraits { effect, passphrase }
     }

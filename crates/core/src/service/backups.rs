@@ -176,7 +176,7 @@ pub fn verify(
     if let Some(data) = selection.files_here()? {
         BackupCatalog::scan(data)?.find(name)?;
     }
-    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
     Ok(selection.target().verify(name, &passphrase, depth, ctx)?)
 }
 
@@ -244,7 +244,7 @@ pub(crate) fn verify_names(
 ) -> Result<VerifyAllReport> {
     let data = selection.installation()?;
     let catalog = BackupCatalog::scan(data)?;
-    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
     let mut report = VerifyAllReport {
         ok: true,
         passed: 0,
@@ -297,6 +297,6 @@ pub fn test_passphrase(
     passphrases: &dyn PassphraseSource,
 ) -> Result<String> {
     let data = selection.installation()?;
-    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
     Ok(verify::test_passphrase(data, &passphrase)?)
 }

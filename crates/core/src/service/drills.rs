@@ -5,7 +5,6 @@ use crate::context::OperationContext;
 use crate::local::catalog::BackupCatalog;
 use crate::local::drill::{self, DrillReport};
 use crate::local::rolling::{self, RollingEntry};
-use crate::model::PassphraseUse;
 use crate::service::backups::{VerifyAllReport, VerifyEvent, verify_names};
 use crate::service::error::ServiceError;
 use crate::service::selection::{PassphraseSource, Selection};
@@ -32,7 +31,7 @@ pub fn drill(
             None => drop(drill::default_backup(&catalog)?),
         }
     }
-    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
     Ok(selection.target().drill(name, &passphrase, ctx)?)
 }
 

@@ -40,6 +40,10 @@ pub enum ServiceError {
     Drill(#[from] crate::local::drill::DrillError),
     #[error(transparent)]
     Surgery(#[from] crate::local::surgery::SurgeryError),
+    #[error(transparent)]
+    Policy(#[from] crate::local::encryption_policy::PolicyError),
+    #[error(transparent)]
+    Key(#[from] crate::format::crypto::KeyError),
     /// A server's API cannot read what is inside a backup.
     #[error(
         "{name} is the server {base_url} reached through its API, which offers no way to read what is inside a backup: add an SSH profile for it to look inside, compare or restore rows"
@@ -100,6 +104,8 @@ impl KindedError for ServiceError {
             ServiceError::Demo(e) => e.kind(),
             ServiceError::Drill(e) => e.kind(),
             ServiceError::Surgery(e) => e.kind(),
+            ServiceError::Policy(e) => e.kind(),
+            ServiceError::Key(e) => e.kind(),
             ServiceError::RemoteNoContent { .. } => ErrorKind::RemoteNoContent,
             ServiceError::Offsite(e) => e.kind(),
             ServiceError::Passphrase(e) => e.kind,

@@ -9,6 +9,7 @@
 pub mod activity;
 pub mod backups;
 pub mod drills;
+pub mod encryption;
 pub mod error;
 pub mod fleet;
 pub mod inspect;

@@ -74,9 +74,9 @@ pub fn plan(
 ) -> Result<RestorePlanned> {
     restorable(selection, name)?;
     let passphrase = match selection.data_dir_unchecked() {
-        Some(data) if !meta_has_counts(data, name) => {
-            Some(passphrases.passphrase(PassphraseUse::Reading)?)
-        }
+        Some(data) if !meta_has_counts(data, name) => Some(
+            crate::service::selection::reading_passphrase(selection, passphrases)?,
+        ),
         // The server's engine counts a backup without `.meta` counts in a
         // staged copy: it gets the passphrase when there is one.
         None if selection.is_ssh() => passphrases.passphrase(PassphraseUse::Reading).ok(),
@@ -104,7 +104,7 @@ pub fn restore(
     restorable(selection, name)?;
     let passphrase = match selection.is_remote() {
         true => Passphrase::new(String::new()),
-        false => passphrases.passphrase(PassphraseUse::Reading)?,
+        false => crate::service::selection::reading_passphrase(selection, passphrases)?,
     };
     Ok(selection
         .target()

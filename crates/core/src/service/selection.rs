@@ -227,5 +227,49 @@ pub(crate) fn needed_passphrase(
     if selection.is_remote() {
         return Ok(Passphrase::new(String::new()));
     }
+    if !holds_passphrase(selection)? {
+        // The installation keeps no passphrase: new backups need none, and
+        // reading uses keys, or a passphrase only for backups made before.
+        return Ok(match usage {
+            PassphraseUse::NewBackup => Passphrase::new(String::new()),
+            PassphraseUse::Reading => source
+                .passphrase(usage)
+                .unwrap_or_else(|_| Passphrase::new(String::new())),
+        });
+    }
     source.passphrase(usage)
+}
+
+/// The passphrase for reading backups of `selection`. An installation
+/// whose policy keeps no passphrase is read with keys: a passphrase is
+/// then used only when the shell has one (for backups made before).
+///
+/// # Errors
+/// The source's, where a passphrase is needed; a policy file that cannot
+/// be used.
+pub(crate) fn reading_passphrase(
+    selection: &Selection,
+    source: &dyn PassphraseSource,
+) -> Result<Passphrase, ServiceError> {
+    if !selection.is_remote() && !holds_passphrase(selection)? {
+        return Ok(source
+            .passphrase(PassphraseUse::Reading)
+            .unwrap_or_else(|_| Passphrase::new(String::new())));
+    }
+    source.passphrase(PassphraseUse::Reading)
+}
+
+/// Whether new backups of the selected local installation carry a
+/// passphrase (no policy, or a policy that keeps one).
+///
+/// # Errors
+/// A policy file that cannot be used.
+fn holds_passphrase(selection: &Selection) -> Result<bool, ServiceError> {
+    let Ok(data) = selection.installation() else {
+        return Ok(true);
+    };
+    Ok(
+        crate::local::encryption_policy::EncryptionPolicy::read(data)?
+            .is_none_or(|policy| policy.passphrase),
+    )
 }

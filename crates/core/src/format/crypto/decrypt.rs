@@ -12,17 +12,38 @@ pub struct Decrypted {
     pub plaintext: Digested,
     /// SHA-256 and size of the ciphertext as read.
     pub ciphertext: Digested,
-    /// Index into the candidate passphrases of the one that worked.
-    pub passphrase_index: usize,
+    /// The way in that opened it.
+    pub opened_by: OpenedBy,
+}
+
+/// The way in that opened a backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenedBy {
+    /// The candidate passphrase at this index.
+    Passphrase(usize),
+    /// The secret key of this key id (upper-case hex).
+    Key(String),
+}
+
+impl Decrypted {
+    /// The index of the passphrase that opened it, if one did.
+    pub fn passphrase_index(&self) -> Option<usize> {
+        match self.opened_by {
+            OpenedBy::Passphrase(index) => Some(index),
+            OpenedBy::Key(_) => None,
+        }
+    }
 }
 
 #[derive(Default)]
 struct HelperState {
     saw_skesk: bool,
     saw_v6: bool,
-    /// Encrypted to public keys only, without a passphrase.
-    public_key_only: bool,
-    opened_with: Option<usize>,
+    /// The key ids of the public-key packets when none could be opened.
+    keys_missing: Option<Vec<String>>,
+    /// Why a place of secret keys could not be asked.
+    keys_unreachable: Option<String>,
+    opened_with: Option<OpenedBy>,
     /// The file's first byte, once read: an OpenPGP packet header has its
     /// high bit set, so a text, gzip or SQLite file is told apart from a
     /// cut-short backup.
@@ -40,7 +61,7 @@ impl HelperState {
 }
 
 struct Helper<'p> {
-    candidates: &'p [&'p Passphrase],
+    openers: Openers<'p>,
     state: Arc<Mutex<HelperState>>,
 }
 
@@ -58,31 +79,85 @@ impl DecryptionHelper for Helper<'_> {
         &mut self,
         pkesks: &[PKESK],
         skesks: &[SKESK],
-        _sym_algo: Option<SymmetricAlgorithm>,
+        sym_algo: Option<SymmetricAlgorithm>,
         decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
     ) -> openpgp::Result<Option<openpgp::Cert>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.saw_skesk = !skesks.is_empty();
-        if skesks.is_empty() && !pkesks.is_empty() {
-            state.public_key_only = true;
-            return Err(openpgp::Error::InvalidOperation("public-key encryption".into()).into());
-        }
-        if skesks.iter().any(|s| matches!(s, SKESK::V6(_))) {
+        state.saw_skesk = !skesks.is_empty() || !pkesks.is_empty();
+        if skesks.iter().any(|s| matches!(s, SKESK::V6(_)))
+            || pkesks.iter().any(|p| matches!(p, PKESK::V6(_)))
+        {
             state.saw_v6 = true;
             return Err(openpgp::Error::InvalidOperation("SEIPD v2".into()).into());
         }
-        for (index, candidate) in self.candidates.iter().enumerate() {
+        for (index, candidate) in self.openers.passphrases.iter().enumerate() {
             let password = candidate.to_password();
             for skesk in skesks {
                 if let Ok((algo, key)) = skesk.decrypt(&password)
                     && decrypt(algo, &key)
                 {
-                    state.opened_with = Some(index);
+                    state.opened_with = Some(OpenedBy::Passphrase(index));
                     return Ok(None);
                 }
             }
         }
+        if let Some(opened) = self.open_with_keys(pkesks, sym_algo, decrypt, &mut state) {
+            state.opened_with = Some(opened);
+            return Ok(None);
+        }
+        if !pkesks.is_empty() && (skesks.is_empty() || self.openers.passphrases.is_empty()) {
+            state.keys_missing = Some(pkesks.iter().filter_map(pkesk_key_id).collect());
+        }
         Err(openpgp::Error::InvalidPassword.into())
+    }
+}
+
+impl Helper<'_> {
+    /// Each public-key packet tried with the secret key its key id finds
+    /// (a wildcard packet with every key found for the others).
+    fn open_with_keys(
+        &self,
+        pkesks: &[PKESK],
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+        state: &mut HelperState,
+    ) -> Option<OpenedBy> {
+        let keys = self.openers.keys?;
+        for pkesk in pkesks {
+            let Some(key_id) = pkesk_key_id(pkesk) else {
+                continue;
+            };
+            let cert = match keys.secret_key(&key_id) {
+                Ok(Some(cert)) => cert,
+                Ok(None) => continue,
+                Err(why) => {
+                    state.keys_unreachable = Some(why);
+                    continue;
+                }
+            };
+            for key in cert.keys().secret() {
+                if key.key().keyid().to_hex() != key_id {
+                    continue;
+                }
+                let Ok(mut pair) = key.key().clone().into_keypair() else {
+                    continue;
+                };
+                if let Some((algo, session_key)) = pkesk.decrypt(&mut pair, sym_algo)
+                    && decrypt(algo, &session_key)
+                {
+                    return Some(OpenedBy::Key(key_id));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The key id a public-key packet names (upper-case hex), if not hidden.
+fn pkesk_key_id(pkesk: &PKESK) -> Option<String> {
+    match pkesk {
+        PKESK::V3(v3) => v3.recipient().and_then(super::keys::key_id_hex),
+        _ => None,
     }
 }
 
@@ -100,7 +175,7 @@ impl DecryptionHelper for Helper<'_> {
 pub fn decrypt<R>(
     ciphertext: R,
     sink: &mut dyn Write,
-    candidates: &[&Passphrase],
+    openers: &Openers<'_>,
     total: Option<u64>,
     progress: &dyn Progress,
 ) -> Result<Decrypted, CryptoError>
@@ -110,7 +185,7 @@ where
     let cipher_digest = SharedDigest::default();
     let state = Arc::new(Mutex::new(HelperState::default()));
     let helper = Helper {
-        candidates,
+        openers: *openers,
         state: state.clone(),
     };
     progress.start(Phase::Decrypt, total);
@@ -149,11 +224,12 @@ where
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .opened_with
+        .take()
         .ok_or_else(|| CryptoError::UnsupportedFormat("the message is not encrypted".into()))?;
     Ok(Decrypted {
         plaintext: plain_digest.finish(),
         ciphertext: cipher_digest.finish(),
-        passphrase_index: opened_with,
+        opened_by: opened_with,
     })
 }
 
@@ -305,10 +381,11 @@ fn classify(e: &openpgp::anyhow::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
 
 fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> CryptoError {
     let st = state.lock().unwrap_or_else(|e| e.into_inner());
-    if st.public_key_only {
-        return CryptoError::UnsupportedFormat(
-            "the message is encrypted to a public key, not with a passphrase; Server Monitor backups are passphrase-encrypted (gpg -c)".into(),
-        );
+    if let Some(key_ids) = &st.keys_missing {
+        return CryptoError::NoKey {
+            key_ids: key_ids.clone(),
+            unreachable: st.keys_unreachable.clone(),
+        };
     }
     if st.saw_v6 {
         return CryptoError::UnsupportedFormat(
@@ -345,7 +422,7 @@ where
     let state = Arc::new(Mutex::new(HelperState::default()));
     let candidates = [passphrase];
     let helper = Helper {
-        candidates: &candidates,
+        openers: Openers::passphrases(&candidates),
         state: state.clone(),
     };
     let policy = StandardPolicy::new();

@@ -25,7 +25,12 @@ use crate::format::parallel_deflate::{self, Reorder};
 use crate::progress::{Phase, Progress};
 
 mod decrypt;
-pub use decrypt::{Decrypted, check_passphrase, decrypt};
+mod keys;
+pub use decrypt::{Decrypted, OpenedBy, check_passphrase, decrypt};
+pub use keys::{
+    KeyError, Openers, Recipient, Sealing, SecretKeys, armored_secret, generate_key,
+    secret_from_armored,
+};
 
 #[cfg(test)]
 mod tests;
@@ -206,6 +211,15 @@ pub enum CryptoError {
     /// The file is damaged in a way that stops parsing.
     #[error("the backup file is damaged: {0}")]
     Corrupt(String),
+    /// Encrypted to public keys whose secret keys are not reachable here,
+    /// and no passphrase given opens it.
+    #[error("{}", no_key_message(key_ids, unreachable.as_deref()))]
+    NoKey {
+        /// The key ids the backup's public-key packets name.
+        key_ids: Vec<String>,
+        /// Why a place of secret keys could not be asked, if one could not.
+        unreachable: Option<String>,
+    },
     /// The file is not an OpenPGP message at all.
     #[error("not an encrypted backup: {0}")]
     NotOpenPgp(String),
@@ -224,6 +238,7 @@ impl crate::KindedError for CryptoError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
             CryptoError::WrongPassphrase => crate::ErrorKind::WrongPassphrase,
+            CryptoError::NoKey { .. } => crate::ErrorKind::NoDecryptionKey,
             CryptoError::Truncated(_) => crate::ErrorKind::TruncatedBackup,
             CryptoError::Tampered => crate::ErrorKind::TamperedBackup,
             CryptoError::Corrupt(_) => crate::ErrorKind::CorruptBackup,
@@ -233,6 +248,22 @@ impl crate::KindedError for CryptoError {
             CryptoError::Cancelled => crate::ErrorKind::Cancelled,
         }
     }
+}
+
+fn no_key_message(key_ids: &[String], unreachable: Option<&str>) -> String {
+    let ids = if key_ids.is_empty() {
+        "hidden key ids".to_owned()
+    } else {
+        key_ids.join(", ")
+    };
+    let mut text = format!(
+        "no key here opens this backup: it is encrypted to {ids}, and none of their secret keys \
+         is in the keychain or gpg-agent (a passphrase, where the backup has one, did not open it either)"
+    );
+    if let Some(why) = unreachable {
+        text.push_str(&format!("; the keychain could not be asked: {why}"));
+    }
+    text
 }
 
 /// Encrypts `plain` into `out` as one OpenPGP message whose literal packet is
@@ -251,7 +282,7 @@ pub fn encrypt<W>(
     plain: &mut dyn Read,
     out: W,
     literal_name: &str,
-    passphrase: &Passphrase,
+    sealing: &Sealing,
     compression: Compression,
     total: Option<u64>,
     progress: &dyn Progress,
@@ -260,7 +291,7 @@ where
     W: Write + Send + Sync,
 {
     let Some(level) = compression.level() else {
-        let message = encryptor(Message::new(out), passphrase)?;
+        let message = encryptor(Message::new(out), sealing)?;
         return write_literal(message, plain, literal_name, total, progress);
     };
     std::thread::scope(|scope| {
@@ -270,7 +301,7 @@ where
             .clamp(1, 8);
         let (sink, compressed) = parallel_deflate::start(scope, u32::from(level), workers);
         let writer = scope.spawn(move || -> Result<(), CryptoError> {
-            let message = encryptor(Message::new(out), passphrase)?;
+            let message = encryptor(Message::new(out), sealing)?;
             let mut packet =
                 ArbitraryWriter::new(message, Tag::CompressedData).map_err(openpgp_to_io)?;
             packet
@@ -306,11 +337,27 @@ where
     })
 }
 
-fn encryptor<'a>(
-    message: Message<'a>,
-    passphrase: &Passphrase,
-) -> Result<Message<'a>, CryptoError> {
-    Encryptor::with_passwords(message, Some(passphrase.to_password()))
+/// The encrypting layer: one public-key packet per recipient key first,
+/// then the password packet (gpg tries them in that order), AES-256,
+/// SEIPD v1 with MDC.
+fn encryptor<'a>(message: Message<'a>, sealing: &'a Sealing) -> Result<Message<'a>, CryptoError> {
+    let passwords: Vec<Password> = sealing
+        .passphrase
+        .iter()
+        .map(Passphrase::to_password)
+        .collect();
+    let recipients: Vec<_> = sealing
+        .recipients
+        .iter()
+        .flat_map(Recipient::sequoia_recipients)
+        .collect();
+    if recipients.is_empty() && passwords.is_empty() {
+        return Err(CryptoError::Io(io::Error::other(
+            "nothing to encrypt to: no recipient and no passphrase",
+        )));
+    }
+    Encryptor::for_recipients(message, recipients)
+        .add_passwords(passwords)
         .symmetric_algo(SymmetricAlgorithm::AES256)
         .build()
         .map_err(openpgp_to_io)

@@ -28,7 +28,7 @@ fn sealed(data: &[u8], passphrase: &Passphrase, compression: Compression) -> (Ve
         &mut &data[..],
         &mut out,
         "servers.db",
-        passphrase,
+        &Sealing::passphrase(passphrase.clone()),
         compression,
         Some(data.len() as u64),
         &NoProgress,
@@ -39,7 +39,13 @@ fn sealed(data: &[u8], passphrase: &Passphrase, compression: Compression) -> (Ve
 
 fn opened(cipher: &[u8], candidates: &[&Passphrase]) -> Result<(Vec<u8>, Decrypted), CryptoError> {
     let mut out = Vec::new();
-    let done = decrypt(cipher, &mut out, candidates, None, &NoProgress)?;
+    let done = decrypt(
+        cipher,
+        &mut out,
+        &Openers::passphrases(candidates),
+        None,
+        &NoProgress,
+    )?;
     Ok((out, done))
 }
 
@@ -101,7 +107,7 @@ fn the_candidate_that_opens_the_message_is_named() {
     let (cipher, _) = sealed(&data, &right, Compression::Fast);
     let old = Passphrase::new("the old one".into());
     let (_, done) = opened(&cipher, &[&old, &right]).unwrap();
-    assert_eq!(done.passphrase_index, 1);
+    assert_eq!(done.opened_by, OpenedBy::Passphrase(1));
 }
 
 #[test]
@@ -176,7 +182,7 @@ fn a_stop_asked_for_cancels_encryption() {
         &mut &data[..],
         &mut out,
         "servers.db",
-        &Passphrase::new("p".into()),
+        &Sealing::passphrase(Passphrase::new("p".into())),
         Compression::None,
         Some(data.len() as u64),
         &stop,
@@ -194,4 +200,108 @@ fn a_generated_passphrase_is_long_random_and_never_the_scripts_default() {
     assert!(!a.is_legacy_default());
     assert!(Passphrase::legacy_default().is_legacy_default());
     assert!(check_new_passphrase(&a).is_ok());
+}
+
+/// Secret keys held in memory, by key id.
+struct HeldKeys(Vec<openpgp::Cert>);
+
+impl SecretKeys for HeldKeys {
+    fn secret_key(&self, key_id: &str) -> Result<Option<openpgp::Cert>, String> {
+        Ok(self
+            .0
+            .iter()
+            .find(|c| c.keys().any(|k| k.key().keyid().to_hex() == key_id))
+            .cloned())
+    }
+}
+
+fn sealed_to(data: &[u8], sealing: &Sealing) -> Vec<u8> {
+    let mut out = Vec::new();
+    encrypt(
+        &mut &data[..],
+        &mut out,
+        "servers.db",
+        sealing,
+        Compression::Fast,
+        None,
+        &NoProgress,
+    )
+    .unwrap();
+    out
+}
+
+fn opened_by(
+    cipher: &[u8],
+    passphrases: &[&Passphrase],
+    keys: &HeldKeys,
+) -> Result<Decrypted, CryptoError> {
+    let mut out = Vec::new();
+    let openers = Openers {
+        passphrases,
+        keys: Some(keys),
+    };
+    let done = decrypt(cipher, &mut out, &openers, None, &NoProgress)?;
+    assert_eq!(out, plain());
+    Ok(done)
+}
+
+#[test]
+fn each_recipient_and_the_passphrase_open_a_sealed_backup_alone() {
+    let data = plain();
+    let (admin, recovery) = (
+        generate_key("admin").unwrap(),
+        generate_key("recovery").unwrap(),
+    );
+    let public = |c: &openpgp::Cert| Recipient::from_bytes(armored_secret(c).as_bytes()).unwrap();
+    let passphrase = Passphrase::new("recovery passphrase".into());
+    let sealing = Sealing {
+        recipients: vec![public(&admin), public(&recovery)],
+        passphrase: Some(passphrase.clone()),
+    };
+    let cipher = sealed_to(&data, &sealing);
+    let admin_id = public(&admin).encryption_key_ids()[0].clone();
+    let done = opened_by(&cipher, &[], &HeldKeys(vec![admin.clone()])).unwrap();
+    assert_eq!(done.opened_by, OpenedBy::Key(admin_id));
+    assert!(opened_by(&cipher, &[], &HeldKeys(vec![recovery])).is_ok());
+    let done = opened_by(&cipher, &[&passphrase], &HeldKeys(vec![])).unwrap();
+    assert_eq!(done.opened_by, OpenedBy::Passphrase(0));
+    // A stranger's key and a wrong passphrase open nothing, and say which keys would.
+    let stranger = generate_key("stranger").unwrap();
+    let wrong = Passphrase::new("wrong".into());
+    let err = opened_by(&cipher, &[&wrong], &HeldKeys(vec![stranger])).unwrap_err();
+    assert_eq!(err.kind(), "wrong_passphrase", "{err}");
+    let only_keys = sealed_to(
+        &data,
+        &Sealing {
+            passphrase: None,
+            ..sealing
+        },
+    );
+    let err = opened_by(&only_keys, &[&wrong], &HeldKeys(vec![])).unwrap_err();
+    assert_eq!(err.kind(), "no_decryption_key", "{err}");
+    assert!(
+        err.to_string()
+            .contains(&public(&admin).encryption_key_ids()[0]),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_recipient_never_keeps_secret_parts_and_a_signing_only_cert_is_refused() {
+    let key = generate_key("admin <a@example.org>").unwrap();
+    let recipient = Recipient::from_bytes(armored_secret(&key).as_bytes()).unwrap();
+    assert!(!recipient.armored().contains("PRIVATE"));
+    assert_eq!(
+        recipient.user_id().as_deref(),
+        Some("admin <a@example.org>")
+    );
+    let (signing_only, _) = openpgp::cert::CertBuilder::new()
+        .add_userid("signer")
+        .add_signing_subkey()
+        .generate()
+        .unwrap();
+    let armored = armored_secret(&signing_only);
+    let err = Recipient::from_bytes(armored.as_bytes()).unwrap_err();
+    assert!(matches!(err, KeyError::NoEncryptionKey(_)), "{err}");
+    assert!(Recipient::from_bytes(b"not a key").is_err());
 }

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use crate::KindedError;
 use crate::context::OperationContext;
-use crate::format::crypto::{self, Compression, CryptoError, Passphrase};
+use crate::format::crypto::{self, Compression, CryptoError, Passphrase, Sealing};
 use crate::format::hashing::{HashingWriter, SharedDigest};
 use crate::format::meta::BackupMeta;
 use crate::format::name::BackupName;
 use crate::local::activity_log::{ActivityLog, Level};
 use crate::local::catalog::BackupCatalog;
+use crate::local::encryption_policy::{EncryptionPolicy, PolicyError};
 use crate::local::layout::DataDir;
 use crate::local::ledger::Ledger;
 use crate::local::lock::{LockError, OperationLock};
@@ -131,6 +132,10 @@ pub enum BackupError {
     /// Encryption failed.
     #[error("encryption failed: {0}")]
     Crypto(#[from] CryptoError),
+    /// The installation's encryption policy cannot be used: no backup is
+    /// made under a weaker one.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
     /// Another I/O failure.
     #[error("{path}: {source}")]
     Io {
@@ -153,6 +158,7 @@ impl KindedError for BackupError {
             }
             BackupError::AlreadyExists(_) => crate::ErrorKind::BackupExists,
             BackupError::Crypto(e) => e.kind(),
+            BackupError::Policy(e) => e.kind(),
             BackupError::Io { .. } => crate::ErrorKind::Io,
         }
     }
@@ -246,7 +252,7 @@ fn run(
     options: &BackupOptions,
     ctx: &OperationContext<'_>,
 ) -> Result<BackupReport, BackupError> {
-    check_passphrase(passphrase, options)?;
+    sealing_for(data, passphrase, options)?;
     snapshot::check_is_sqlite(&data.database())?;
     let _lock = OperationLock::acquire(data)?;
     let state_dir = data.state();
@@ -287,6 +293,32 @@ fn run(
         }
     }
     Ok(report)
+}
+
+/// What a new backup of `data` is sealed with: the recipients of its
+/// encryption policy, and the passphrase where the policy keeps one (or
+/// where there is no policy), checked for new backups. A policy that
+/// cannot be read fails the backup: none is made with a weaker one.
+///
+/// # Errors
+/// [`BackupError::Policy`]; the passphrase's refusals.
+pub(crate) fn sealing_for(
+    data: &DataDir,
+    passphrase: &Passphrase,
+    options: &BackupOptions,
+) -> Result<Sealing, BackupError> {
+    match EncryptionPolicy::read(data)? {
+        Some(policy) => {
+            if policy.passphrase {
+                check_passphrase(passphrase, options)?;
+            }
+            Ok(policy.sealing(passphrase))
+        }
+        None => {
+            check_passphrase(passphrase, options)?;
+            Ok(Sealing::passphrase(passphrase.clone()))
+        }
+    }
 }
 
 fn check_passphrase(passphrase: &Passphrase, options: &BackupOptions) -> Result<(), BackupError> {
@@ -351,7 +383,7 @@ pub(crate) fn backup_locked(
     source: SnapshotSource,
 ) -> Result<(BackupReport, Option<StagedFile>), BackupError> {
     let started = Instant::now();
-    check_passphrase(passphrase, options)?;
+    let sealing = sealing_for(data, passphrase, options)?;
     let backups = data.backups();
     ensure_private_dir(&backups).map_err(folder_error(&backups))?;
     let (now, name) = free_name(&backups, options.kind, ctx)?;
@@ -364,7 +396,7 @@ pub(crate) fn backup_locked(
         &name,
         read.reader,
         read.size,
-        passphrase,
+        &sealing,
         options,
         ctx,
     )?;
@@ -417,7 +449,7 @@ pub(crate) fn backup_rows(
         prune_after: false,
         ..Default::default()
     };
-    check_passphrase(passphrase, &options)?;
+    let sealing = sealing_for(data, passphrase, &options)?;
     let backups = data.backups();
     ensure_private_dir(&backups).map_err(folder_error(&backups))?;
     let (now, name) = free_name(&backups, options.kind, ctx)?;
@@ -429,7 +461,7 @@ pub(crate) fn backup_rows(
         &name,
         Box::new(file),
         size,
-        passphrase,
+        &sealing,
         &options,
         ctx,
     )?;

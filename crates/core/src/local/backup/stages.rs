@@ -99,7 +99,7 @@ pub(super) fn encrypt_part(
     name: &BackupName,
     plain: Box<dyn Read>,
     plain_size: u64,
-    passphrase: &Passphrase,
+    sealing: &crate::format::crypto::Sealing,
     options: &BackupOptions,
     ctx: &OperationContext<'_>,
 ) -> Result<
@@ -123,7 +123,7 @@ pub(super) fn encrypt_part(
         &mut plain,
         sink.attach(writer),
         name.db_name(),
-        passphrase,
+        sealing,
         options.compression,
         Some(plain_size),
         ctx,

@@ -1,0 +1,72 @@
+//! `backupdesk encryption show|set`
+
+use std::process::ExitCode;
+
+use backupdesk_core::OperationContext;
+use backupdesk_core::service::encryption::{self, CertSource, PolicyRequest, PolicyView};
+
+use crate::args::{EncryptionVerb, GlobalArgs};
+use crate::failure::fail;
+use crate::output::print_ok;
+
+pub fn run(
+    global: &GlobalArgs,
+    verb: EncryptionVerb,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let selection = super::selection(global, ctx)?;
+    let view = match verb {
+        EncryptionVerb::Show => encryption::show(&selection).map_err(fail)?,
+        EncryptionVerb::Set(args) => {
+            let request = PolicyRequest {
+                recipients: args
+                    .recipients
+                    .iter()
+                    .map(|r| CertSource::parse(r))
+                    .collect(),
+                passphrase: !args.no_passphrase,
+            };
+            encryption::set(&selection, &request).map_err(fail)?
+        }
+    };
+    if global.json {
+        print_ok(&view);
+    } else {
+        present(&view);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn present(view: &PolicyView) {
+    if !view.has_policy {
+        println!(
+            "No encryption policy: new backups are encrypted with the passphrase alone (one way in)."
+        );
+        return;
+    }
+    println!(
+        "New backups have {} ways in: {} recipient(s){}.",
+        view.ways_in,
+        view.recipients.len(),
+        if view.passphrase {
+            " and the passphrase"
+        } else {
+            ", no passphrase"
+        }
+    );
+    for recipient in &view.recipients {
+        println!(
+            "  {}  {}",
+            recipient.fingerprint,
+            recipient.user_id.as_deref().unwrap_or("(no user ID)")
+        );
+    }
+    if view.server_holds_a_secret {
+        println!("The installation keeps its passphrase: whoever takes it can read its backups.");
+    } else {
+        println!(
+            "The installation keeps no secret: it can make backups but never read them. \
+             Deep verification, drills and restores run where a key is (this machine's keychain, gpg-agent)."
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! The encryption policy of an installation and the admin's own keys, for
+//! both shells: show and set the policy (public certificates from files or
+//! from the admin's GnuPG keyring), and make a key for an admin who has
+//! none (its secret part kept in the keychain, its certificate and a
+//! printable recovery sheet written out).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::context::OperationContext;
+use crate::format::crypto::{self, Recipient};
+use crate::local::encryption_policy::EncryptionPolicy;
+use crate::local::keyring::KeychainKeys;
+use crate::service::{Selection, ServiceError};
+
+/// Where a recipient's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertSource {
+    /// A certificate file (armored or binary).
+    File(PathBuf),
+    /// A fingerprint (or key id, or e-mail) found in the admin's GnuPG
+    /// keyring; only its public certificate is exported.
+    GnupgKeyring(String),
+}
+
+impl CertSource {
+    /// A path that exists is a file; anything else is looked up in GnuPG.
+    pub fn parse(text: &str) -> Self {
+        let path = Path::new(text);
+        if path.is_file() {
+            CertSource::File(path.to_path_buf())
+        } else {
+            CertSource::GnupgKeyring(text.to_owned())
+        }
+    }
+}
+
+/// A policy to set.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyRequest {
+    /// The recipients, in order.
+    pub recipients: Vec<CertSource>,
+    /// Keep the installation's passphrase as a further way in.
+    pub passphrase: bool,
+}
+
+/// One recipient as shells show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RecipientView {
+    /// The certificate's fingerprint.
+    pub fingerprint: String,
+    /// Its primary user ID.
+    pub user_id: Option<String>,
+    /// The key ids its public-key packets name.
+    pub key_ids: Vec<String>,
+}
+
+/// An installation's policy as shells show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PolicyView {
+    /// `false`: no policy, backups are sealed with the passphrase alone.
+    pub has_policy: bool,
+    /// The recipients new backups are encrypted to.
+    pub recipients: Vec<RecipientView>,
+    /// Whether the passphrase is a way in.
+    pub passphrase: bool,
+    /// How many independent ways in a new backup has.
+    pub ways_in: usize,
+    /// Whether the server holds any secret for making backups.
+    pub server_holds_a_secret: bool,
+}
+
+impl PolicyView {
+    fn of(policy: Option<&EncryptionPolicy>) -> Self {
+        match policy {
+            None => PolicyView {
+                has_policy: false,
+                recipients: Vec::new(),
+                passphrase: true,
+                ways_in: 1,
+                server_holds_a_secret: true,
+            },
+            Some(policy) => PolicyView {
+                has_policy: true,
+                recipients: policy
+                    .recipients
+                    .iter()
+                    .map(|r| RecipientView {
+                        fingerprint: r.fingerprint(),
+                        user_id: r.user_id(),
+                        key_ids: r.encryption_key_ids(),
+                    })
+                    .collect(),
+                passphrase: policy.passphrase,
+                ways_in: policy.ways_in(),
+                server_holds_a_secret: policy.passphrase,
+            },
+        }
+    }
+}
+
+/// The installation's policy.
+///
+/// # Errors
+/// Not a local installation; a policy file that cannot be used.
+pub fn show(selection: &Selection) -> Result<PolicyView, ServiceError> {
+    let data = selection.installation()?;
+    let policy = EncryptionPolicy::read(data)?;
+    Ok(PolicyView::of(policy.as_ref()))
+}
+
+/// Sets the installation's policy: every certificate read (and checked for
+/// a valid encryption key) first, the policy checked (two ways in), then
+/// written atomically. Backups made before keep their ways in.
+///
+/// # Errors
+/// A certificate that cannot be read or used; fewer than two ways in;
+/// the file cannot be written. Nothing changes on any error.
+pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView, ServiceError> {
+    let data = selection.installation()?;
+    let recipients = request
+        .recipients
+        .iter()
+        .map(read_cert)
+        .collect::<Result<Vec<_>, _>>()?;
+    let policy = EncryptionPolicy {
+        recipients,
+        passphrase: request.passphrase,
+    };
+    policy.write(data)?;
+    Ok(PolicyView::of(Some(&policy)))
+}
+
+/// A recipient's certificate, from its file or from GnuPG.
+fn read_cert(source: &CertSource) -> Result<Recipient, ServiceError> {
+    let bytes = match source {
+        CertSource::File(path) => std::fs::read(path).map_err(|e| ServiceError::Io {
+            what: format!("reading the certificate {}", path.display()),
+            source: e,
+        })?,
+        CertSource::GnupgKeyring(query) => export_from_gnupg(query)?,
+    };
+    Ok(Recipient::from_bytes(&bytes)?)
+}
+
+/// `gpg --export QUERY`: the public certificate only (GnuPG never hands
+/// out a secret key this way).
+fn export_from_gnupg(query: &str) -> Result<Vec<u8>, ServiceError> {
+    let out = std::process::Command::new("gpg")
+        .args(["--batch", "--export", "--", query])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| ServiceError::Io {
+            what: "running gpg to export the certificate".to_owned(),
+            source: e,
+        })?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(crypto::KeyError::NotACertificate(format!(
+            "{query} is neither a certificate file nor a key in your GnuPG keyring (gpg --list-keys {query})"
+        ))
+        .into());
+    }
+    Ok(out.stdout)
+}
+
+/// A key made by [`create_key`].
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct KeyCreated {
+    /// The certificate's fingerprint.
+    pub fingerprint: String,
+    /// Its user ID.
+    pub user_id: String,
+    /// The key ids kept in the keychain.
+    pub key_ids: Vec<String>,
+    /// The public certificate written (for `encryption set --recipient`).
+    pub certificate: String,
+    /// The recovery sheet written (0600): print it, keep it safe, delete it.
+    pub recovery_sheet: String,
+}
+
+/// Makes a key for an admin who has none: its secret part kept in the
+/// keychain (the keychain is reached first: nothing is made that could not
+/// be kept), its public certificate written to `dir/NAME.pub.asc`, and a
+/// printable recovery sheet (the secret key, armored, with how to use it
+/// with plain `gpg`) to `dir/NAME.recovery.txt`, private (0600). Neither
+/// file is overwritten.
+///
+/// # Errors
+/// A name that is empty or not printable; the keychain unreachable; a file
+/// that exists or cannot be written.
+pub fn create_key(
+    name: &str,
+    dir: &Path,
+    ctx: &OperationContext<'_>,
+) -> Result<KeyCreated, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().any(|c| c.is_control() || c == '/') {
+        return Err(crypto::KeyError::Generate(
+            "a key's name is printable text without '/' (e.g. \"Ops team <ops@example.org>\")"
+                .to_owned(),
+        )
+        .into());
+    }
+    ctx.secrets().reachable()?;
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let certificate = dir.join(format!("{stem}.pub.asc"));
+    let sheet = dir.join(format!("{stem}.recovery.txt"));
+    for path in [&certificate, &sheet] {
+        if path.exists() {
+            return Err(ServiceError::Io {
+                what: format!("{} exists; not overwritten", path.display()),
+                source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            });
+        }
+    }
+    let cert = crypto::generate_key(name)?;
+    let public = Recipient::from_bytes(crypto::armored_secret(&cert).as_bytes())?;
+    let key_ids = KeychainKeys::new(ctx.secrets()).keep(&cert)?;
+    write_new(&certificate, public.armored().as_bytes(), 0o644)?;
+    let sheet_text = zeroize::Zeroizing::new(recovery_sheet(name, &public, &cert));
+    write_new(&sheet, sheet_text.as_bytes(), 0o600)?;
+    Ok(KeyCreated {
+        fingerprint: public.fingerprint(),
+        user_id: name.to_owned(),
+        key_ids,
+        certificate: certificate.display().to_string(),
+        recovery_sheet: sheet.display().to_string(),
+    })
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ServiceError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e| ServiceError::Io {
+        what: format!("writing {}", path.display()),
+        source: e,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(failed)?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(failed)
+}
+
+/// The printable recovery sheet: what the key is, how to read a backup
+/// with it and plain `gpg`, and the secret key itself.
+fn recovery_sheet(name: &str, public: &Recipient, cert: &sequoia_openpgp::Cert) -> String {
+    format!(
+        "BACKUP DESK RECOVERY SHEET: {name}\n\
+         Fingerprint: {fpr}\n\
+         \n\
+         This sheet opens every backup encrypted to this key. Print it, keep the paper\n\
+         somewhere safe (a safe, a sealed envelope), then delete this file.\n\
+         \n\
+         To read a backup without Backup Desk:\n\
+         1. Type or scan the key block below into a file, key.asc.\n\
+         2. gpg --import key.asc\n\
+         3. gpg -o servers.db -d servers_db_YYYYMMDD_HHMMSS.db.gpg\n\
+         \n\
+         {secret}",
+        fpr = public.fingerprint(),
+        secret = crypto::armored_secret(cert),
+    )
+}
