@@ -11,7 +11,17 @@ cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 mkdir -p target
 gui_log=target/gui-tests.log
-$CARGO test -p backupdesk-e2e --test e2e -- --test-threads 1 gui:: > "$gui_log" 2>&1 &
+# The test binary itself, not `cargo test`: cargo holds the artifact
+# directory's lock while its tests run, so a second cargo would wait for
+# the first (measured: 6 min blocked).
+e2e=$($CARGO test -p backupdesk-e2e --test e2e --no-run --message-format=json 2>/dev/null \
+    | grep '"kind":\["test"\]' | grep '"name":"e2e"' \
+    | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
+if [ -z "$e2e" ] || [ ! -x "$e2e" ]; then
+    echo "run-tests: the e2e test binary was not found (cargo build --workspace --all-targets first)" >&2
+    exit 1
+fi
+(cd tests && exec "$e2e" --test-threads 1 gui::) > "$gui_log" 2>&1 &
 gui=$!
 $CARGO test --workspace -- --skip gui::
 rest=$?

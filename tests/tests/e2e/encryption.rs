@@ -151,6 +151,23 @@ fn an_installation_that_keeps_no_passphrase_backs_up_and_is_read_with_the_keycha
     assert_eq!(backup["ok"], true, "{backup:#}");
     let verify = json_file(&inst, "verify.json");
     assert_eq!(verify["passed"], 1, "{verify:#}");
+    // Outside the keychain's session no key opens it: a quick verification
+    // compares the encrypted file with its .meta and says so; a deep one
+    // says which keys would open it, and records no fault of the backup.
+    let name = backup["path"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (code, quick) = inst.json(&["verify", &name]);
+    assert_eq!(code, 0, "{quick:#}");
+    let warnings = quick["report"]["warnings"].to_string();
+    assert!(warnings.contains("not decrypted here"), "{quick:#}");
+    let (code, deep) = inst.json(&["verify", &name, "--deep"]);
+    assert_eq!(code, 1, "{deep:#}");
+    assert_eq!(deep["error"]["kind"], "no_decryption_key", "{deep:#}");
     let gpg_made = json_file(&inst, "gpg-made.json");
     assert_eq!(gpg_made["ok"], true, "{gpg_made:#}");
     assert_eq!(

@@ -115,7 +115,7 @@ pub struct VerifyReport {
 impl VerifyError {
     /// Whether this failure is the backup's own: its file is altered,
     /// truncated, corrupt, not a backup, or holds a database that fails its
-    /// checks. Not: a wrong passphrase, I/O (a full disk), a damaged `.meta`,
+    /// checks. Not: a wrong passphrase, no key here to open it, I/O (a full disk), a damaged `.meta`,
     /// a missing file, a lock.
     pub fn is_backup_fault(&self) -> bool {
         match self {
@@ -125,9 +125,10 @@ impl VerifyError {
             | VerifyError::SizeMismatch { .. }
             | VerifyError::NotASqliteDatabase
             | VerifyError::IntegrityCheckFailed(_) => true,
-            VerifyError::Crypto(e) => {
-                !matches!(e, CryptoError::WrongPassphrase | CryptoError::Io(_))
-            }
+            VerifyError::Crypto(e) => !matches!(
+                e,
+                CryptoError::WrongPassphrase | CryptoError::NoKey { .. } | CryptoError::Io(_)
+            ),
             VerifyError::Snapshot(e) => matches!(e, SnapshotError::NotASqliteDatabase(_)),
             _ => false,
         }
@@ -343,6 +344,9 @@ impl Opened<'_> {
         );
         let decrypted = match decrypted {
             Ok(d) => d,
+            Err(e @ CryptoError::NoKey { .. }) if staged.is_none() => {
+                return sealed_to_keys_elsewhere(entry, meta, e, warnings);
+            }
             Err(e) => return Err(diagnose(entry, e)),
         };
         sink.inner.flush().map_err(io_err(&io_path))?;
@@ -486,6 +490,39 @@ pub fn test_passphrase(data: &DataDir, passphrase: &Passphrase) -> Result<String
 /// Turns a decryption failure into the most precise diagnosis: when `.meta`
 /// recorded the `.gpg` file's own SHA-256 and the file no longer matches it,
 /// the file was altered — whatever the decryptor made of it.
+/// A quick verification of a backup sealed to keys that are not here (an
+/// installation that keeps no secret): it passes when the encrypted file is
+/// byte for byte the one its `.meta` recorded, said as a warning; the
+/// content is proven by a deep verification where a key is. Without a
+/// `.meta` to compare with, the missing key is the error.
+fn sealed_to_keys_elsewhere(
+    entry: &CatalogEntry,
+    meta: Option<&crate::format::meta::BackupMeta>,
+    e: CryptoError,
+    warnings: &mut Vec<String>,
+) -> Result<(Digested, bool), VerifyError> {
+    let Some((meta, expected)) = meta.and_then(|m| Some((m, m.gpg_sha256.as_ref()?))) else {
+        return Err(diagnose(entry, e));
+    };
+    let actual = digest_file(&entry.path).map_err(io_err(&entry.path))?;
+    if actual.sha256 != *expected {
+        return Err(diagnose(entry, e));
+    }
+    warnings.push(
+        "not decrypted here (no key for it on this machine, by the encryption policy): the encrypted \
+         file is byte for byte the one its .meta recorded; a deep verification where a key is proves \
+         its content"
+            .to_owned(),
+    );
+    Ok((
+        Digested {
+            sha256: meta.checksum_sha256.clone(),
+            size: meta.size_bytes,
+        },
+        false,
+    ))
+}
+
 fn diagnose(entry: &CatalogEntry, e: CryptoError) -> VerifyError {
     if matches!(e, CryptoError::Cancelled) {
         return VerifyError::Crypto(e);
