@@ -42,6 +42,7 @@ pub fn kind_of(verb: &Verb) -> VerbKind {
         Verb::Offsite(_) => VerbKind::Offsite,
         Verb::Encryption(EncryptionVerb::Show) => VerbKind::EncryptionShow,
         Verb::Encryption(EncryptionVerb::Set(_)) => VerbKind::EncryptionSet,
+        Verb::Encryption(EncryptionVerb::Rewrap(_)) => VerbKind::EncryptionRewrap,
         Verb::Key(_) => VerbKind::Key,
         Verb::Tables(args) if args.live => VerbKind::InspectLive,
         Verb::Query(args) if args.live => VerbKind::InspectLive,

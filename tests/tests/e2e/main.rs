@@ -21,6 +21,7 @@ mod remote;
 mod remote_restore;
 mod restore;
 mod retention;
+mod rewrap;
 mod rotation;
 mod schedule;
 mod snapshot_load;

@@ -427,9 +427,14 @@ export function profileLocation(p: Profile): string {
 /** An unfinished rotation in words: "Rotation in progress: the new
  *  passphrase added to 3 of 6 backups" (as core's RotationState::words). */
 export function rotationStateWords(r: RotationState): string {
-  return r.stage === "adding"
-    ? `Rotation in progress: the new passphrase added to ${r.done} of ${r.total} backups (both passphrases stay stored until all open with the new one)`
-    : `Rotation in progress: the old passphrase removed from ${r.done} of ${r.total} backups`;
+  switch (r.stage) {
+    case "adding":
+      return `Rotation in progress: the new passphrase added to ${r.done} of ${r.total} backups (both passphrases stay stored until all open with the new one)`;
+    case "removing":
+      return `Rotation in progress: the old passphrase removed from ${r.done} of ${r.total} backups`;
+    case "rewrapping":
+      return `Rewrap in progress: ${r.done} of ${r.total} backups given the encryption policy's ways in (each opens under its old ways in or the new)`;
+  }
 }
 
 /** A rotation's whole answer in words: how far it got (in progress: N of

@@ -176,6 +176,26 @@ pub enum EncryptionVerb {
     Show,
     /// Set the policy: the recipients, and whether the passphrase stays a way in.
     Set(EncryptionSetArgs),
+    /// Give backups the policy's ways in by their key packets alone (the
+    /// encrypted body stays byte for byte the same).
+    Rewrap(EncryptionRewrapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptionRewrapArgs {
+    /// The backups to rewrap, by file name.
+    #[arg(
+        value_name = "BACKUP",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub backups: Vec<String>,
+    /// Every encrypted backup of the installation.
+    #[arg(long)]
+    pub all: bool,
+    /// Say what would be rewrapped; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

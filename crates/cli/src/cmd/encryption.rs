@@ -1,13 +1,15 @@
-//! `backupdesk encryption show|set`
+//! `backupdesk encryption show|set|rewrap`
 
 use std::process::ExitCode;
 
 use backupdesk_core::OperationContext;
+use backupdesk_core::local::rotation::{RewrapReport, RewrapRequest};
 use backupdesk_core::service::encryption::{self, CertSource, PolicyRequest, PolicyView};
 
 use crate::args::{EncryptionVerb, GlobalArgs};
 use crate::failure::fail;
-use crate::output::print_ok;
+use crate::output::{print_named, print_ok};
+use crate::passphrase::CliPassphrase;
 
 pub fn run(
     global: &GlobalArgs,
@@ -15,6 +17,26 @@ pub fn run(
     ctx: &OperationContext<'_>,
 ) -> anyhow::Result<ExitCode> {
     let selection = super::selection(global, ctx)?;
+    if let EncryptionVerb::Rewrap(args) = verb {
+        let request = RewrapRequest {
+            backups: args.backups,
+            all: args.all,
+            dry_run: args.dry_run,
+        };
+        let passphrases = CliPassphrase::new(global, ctx);
+        let report = encryption::rewrap(&selection, &request, &passphrases, ctx)
+            .map_err(|e| passphrases.explain(e))?;
+        if global.json {
+            print_named(report.clean(), "report", &report);
+        } else {
+            present_rewrap(&report);
+        }
+        return Ok(if report.clean() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let view = match verb {
         EncryptionVerb::Show => encryption::show(&selection).map_err(fail)?,
         EncryptionVerb::Set(args) => {
@@ -28,6 +50,7 @@ pub fn run(
             };
             encryption::set(&selection, &request).map_err(fail)?
         }
+        EncryptionVerb::Rewrap(_) => unreachable!("handled above"),
     };
     if global.json {
         print_ok(&view);
@@ -68,5 +91,32 @@ fn present(view: &PolicyView) {
             "The installation keeps no secret: it can make backups but never read them. \
              Deep verification, drills and restores run where a key is (this machine's keychain, gpg-agent)."
         );
+    }
+}
+
+fn present_rewrap(report: &RewrapReport) {
+    let verb = if report.dry_run {
+        "would rewrap"
+    } else {
+        "rewrapped"
+    };
+    for name in &report.rewrapped {
+        println!("{verb} {name}");
+    }
+    for left in report.skipped.iter().chain(&report.failed) {
+        println!("LEFT AS IT WAS {}: {}", left.filename, left.message);
+    }
+    println!(
+        "{}. Ways in now: {} public-key packet(s){}.",
+        report.summary(),
+        report.key_ids.len(),
+        if report.passphrase {
+            " and the passphrase"
+        } else {
+            ", no passphrase"
+        }
+    );
+    if let Some(state) = &report.in_progress {
+        println!("{}", state.words());
     }
 }

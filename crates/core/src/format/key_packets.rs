@@ -10,8 +10,14 @@
 //! the backup already had keeps working while a rotation runs, and once
 //! the old packets are removed the new passphrase is the first and only.
 //!
+//! The same head is rewrapped to an encryption policy ([`write_rewrapped`]):
+//! the session key recovered by any way in (a passphrase, a secret key),
+//! and a new head written of one PKESK v3 per recipient key and, where the
+//! policy keeps one, a passphrase's SKESK, before the same body.
+//!
 //! Invariants: the head is at most [`MAX_KEY_PACKETS`] packets of at most
-//! [`MAX_PACKET`] bytes each (SKESK v4, or Marker packets, which are kept);
+//! [`MAX_PACKET`] bytes each (SKESK v4, PKESK v3, or Marker packets, which
+//! are kept);
 //! a packet counts as opened by a passphrase only when the body's first
 //! block decrypts with the session key it yields (the quick check), never
 //! on the SKESK's own say-so.
@@ -22,20 +28,24 @@ use std::path::Path;
 
 use openpgp::Packet;
 use openpgp::crypto::S2K;
-use openpgp::packet::SKESK;
+use openpgp::packet::pkesk::PKESK3;
 use openpgp::packet::skesk::SKESK4;
+use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::Parse;
 use openpgp::serialize::Serialize as _;
 use openpgp::types::SymmetricAlgorithm;
 use sequoia_openpgp as openpgp;
 
-use crate::format::crypto::{CryptoError, Passphrase, check_passphrase};
+use crate::format::crypto::{
+    CryptoError, OpenedSession, Openers, Passphrase, Sealing, check_passphrase, open_session,
+};
 
 /// At most this many packets before the body (a rotation adds one).
 pub(crate) const MAX_KEY_PACKETS: usize = 16;
 /// A key packet larger than this is not one of ours.
 pub(crate) const MAX_PACKET: usize = 1024;
 
+const TAG_PKESK: u8 = 1;
 const TAG_SKESK: u8 = 3;
 const TAG_MARKER: u8 = 10;
 
@@ -58,8 +68,7 @@ impl KeyPackets {
     /// # Errors
     /// [`CryptoError::NotOpenPgp`] when the file does not begin with an
     /// OpenPGP packet, [`CryptoError::Corrupt`] for a head that is too
-    /// long or cut short, [`CryptoError::UnsupportedFormat`] for
-    /// public-key packets, [`CryptoError::Io`] when reading fails.
+    /// long or cut short, [`CryptoError::Io`] when reading fails.
     pub fn read(path: &Path) -> Result<Self, CryptoError> {
         let mut file = BufReader::new(File::open(path).map_err(CryptoError::Io)?);
         let mut packets = Vec::new();
@@ -70,15 +79,10 @@ impl KeyPackets {
                     "the file ends before its body".into(),
                 ));
             };
-            if tag != TAG_SKESK && tag != TAG_MARKER {
-                if tag == 1 {
-                    return Err(CryptoError::UnsupportedFormat(
-                        "public-key encryption (PKESK packets)".into(),
-                    ));
-                }
-                if packets.iter().all(|p: &RawPacket| p.tag != TAG_SKESK) {
+            if tag != TAG_SKESK && tag != TAG_PKESK && tag != TAG_MARKER {
+                if packets.iter().all(|p: &RawPacket| p.tag == TAG_MARKER) {
                     return Err(CryptoError::NotOpenPgp(
-                        "no passphrase packet before the encrypted data".into(),
+                        "no key packet before the encrypted data".into(),
                     ));
                 }
                 return Ok(KeyPackets {
@@ -109,6 +113,49 @@ impl KeyPackets {
     /// How many passphrase (SKESK) packets the backup has.
     pub(crate) fn ways_in(&self) -> usize {
         self.packets.iter().filter(|p| p.tag == TAG_SKESK).count()
+    }
+
+    /// The key ids the public-key packets name (upper-case hex; a packet
+    /// that hides its recipient is named by an empty string).
+    ///
+    /// # Errors
+    /// [`CryptoError::Corrupt`] for a PKESK packet that does not parse.
+    pub fn recipient_key_ids(&self) -> Result<Vec<String>, CryptoError> {
+        self.packets
+            .iter()
+            .filter(|p| p.tag == TAG_PKESK)
+            .map(|p| match Packet::from_bytes(&p.bytes) {
+                Ok(Packet::PKESK(PKESK::V3(v3))) => Ok(v3
+                    .recipient()
+                    .and_then(crate::format::crypto::key_id_hex)
+                    .unwrap_or_default()),
+                _ => Err(CryptoError::Corrupt(
+                    "a public-key packet that does not parse".into(),
+                )),
+            })
+            .collect()
+    }
+
+    /// Where the body (the SEIPD packet and all after it) begins.
+    pub fn body_offset(&self) -> u64 {
+        self.body_offset
+    }
+
+    /// The backup's session key, recovered by the first of `openers` that
+    /// fits one of its packets and proven on the body's first block.
+    ///
+    /// # Errors
+    /// As [`open_session`].
+    pub(crate) fn session(
+        &self,
+        path: &Path,
+        openers: &Openers<'_>,
+    ) -> Result<OpenedSession, CryptoError> {
+        let head: Vec<u8> = self.packets.iter().flat_map(|p| p.bytes.clone()).collect();
+        let mut body = File::open(path).map_err(CryptoError::Io)?;
+        body.seek(SeekFrom::Start(self.body_offset))
+            .map_err(CryptoError::Io)?;
+        open_session(Cursor::new(head).chain(BufReader::new(body)), openers)
     }
 
     /// The positions of the SKESK packets `passphrase` opens (each proven
@@ -235,6 +282,57 @@ pub(crate) fn write_keeping_only(
     }
     copy_body(path, head.body_offset, out)?;
     Ok(left_out)
+}
+
+/// Writes the backup at `path` to `out` with a new head for `sealing`
+/// (one PKESK v3 per encryption key of each recipient, then a passphrase's
+/// SKESK v4 where it keeps one; Marker packets kept, every other key packet
+/// left out) for the session key `session` the old head gave, and the body
+/// copied unchanged.
+///
+/// # Errors
+/// [`CryptoError::Corrupt`] when a packet cannot be made (a recipient's
+/// key unusable); the head's own errors; [`CryptoError::Io`].
+pub(crate) fn write_rewrapped(
+    path: &Path,
+    session: &OpenedSession,
+    sealing: &Sealing,
+    out: &mut dyn Write,
+) -> Result<(), CryptoError> {
+    let head = KeyPackets::read(path)?;
+    let made = |e: openpgp::anyhow::Error| CryptoError::Corrupt(format!("a key packet: {e}"));
+    let mut packets: Vec<Packet> = Vec::new();
+    for recipient in &sealing.recipients {
+        for key in recipient.encryption_keys() {
+            let pkesk = PKESK3::for_recipient(session.algo, &session.key, key).map_err(made)?;
+            packets.push(PKESK::V3(pkesk).into());
+        }
+    }
+    if let Some(passphrase) = &sealing.passphrase {
+        let skesk = SKESK4::with_password(
+            session.algo,
+            SymmetricAlgorithm::AES256,
+            S2K::default(),
+            &session.key,
+            &passphrase.to_password(),
+        )
+        .map_err(made)?;
+        packets.push(SKESK::V4(skesk).into());
+    }
+    if packets.is_empty() {
+        return Err(CryptoError::Io(io::Error::other(
+            "nothing to encrypt to: no recipient and no passphrase",
+        )));
+    }
+    for marker in head.packets.iter().filter(|p| p.tag == TAG_MARKER) {
+        out.write_all(&marker.bytes).map_err(CryptoError::Io)?;
+    }
+    for packet in packets {
+        packet
+            .serialize(out)
+            .map_err(|e| CryptoError::Io(io::Error::other(e.to_string())))?;
+    }
+    copy_body(path, head.body_offset, out)
 }
 
 fn copy_body(path: &Path, offset: u64, out: &mut dyn Write) -> Result<(), CryptoError> {
@@ -415,5 +513,116 @@ mod tests {
             KeyPackets::read(&short),
             Err(CryptoError::Truncated(_))
         ));
+    }
+
+    #[test]
+    fn a_rewrap_gives_the_policys_ways_in_and_keeps_the_body() {
+        use crate::KindedError as _;
+        use crate::format::crypto::tests::HeldKeys;
+        use crate::format::crypto::{Recipient, armored_secret, generate_key};
+        let dir = tempfile::tempdir().unwrap();
+        let old = Passphrase::new("the old passphrase 2026".into());
+        let (path, plain) = backup(dir.path(), &old);
+        let original = std::fs::read(&path).unwrap();
+        let body = &original[KeyPackets::read(&path).unwrap().body_offset as usize..];
+        let (admin, recovery) = (
+            generate_key("admin").unwrap(),
+            generate_key("recovery").unwrap(),
+        );
+        let public =
+            |c: &openpgp::Cert| Recipient::from_bytes(armored_secret(c).as_bytes()).unwrap();
+        let candidates = [&old];
+        let session = KeyPackets::read(&path)
+            .unwrap()
+            .session(&path, &Openers::passphrases(&candidates))
+            .unwrap();
+        // To two recipients, no passphrase: the old passphrase opens it no more.
+        let keys_only = Sealing {
+            recipients: vec![public(&admin), public(&recovery)],
+            passphrase: None,
+        };
+        let rewrapped = dir.path().join("rewrapped.gpg");
+        write_rewrapped(
+            &path,
+            &session,
+            &keys_only,
+            &mut File::create(&rewrapped).unwrap(),
+        )
+        .unwrap();
+        let bytes = std::fs::read(&rewrapped).unwrap();
+        let head = KeyPackets::read(&rewrapped).unwrap();
+        assert_eq!(
+            &bytes[head.body_offset as usize..],
+            body,
+            "the body is byte for byte the same"
+        );
+        let mut ids = head.recipient_key_ids().unwrap();
+        ids.sort();
+        let mut expected: Vec<String> = [&admin, &recovery]
+            .iter()
+            .flat_map(|c| public(c).encryption_key_ids())
+            .collect();
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert_eq!(head.ways_in(), 0);
+        assert!(
+            opens(&rewrapped, &old).is_none(),
+            "the old passphrase is no way in"
+        );
+        for key in [&admin, &recovery] {
+            let held = HeldKeys(vec![key.clone()]);
+            let mut out = Vec::new();
+            decrypt(
+                File::open(&rewrapped).unwrap(),
+                &mut out,
+                &Openers {
+                    passphrases: &[],
+                    keys: Some(&held),
+                },
+                None,
+                &NoProgress,
+            )
+            .unwrap();
+            assert_eq!(out, plain, "each recipient opens it alone");
+        }
+        // Back to the admin and a new passphrase, opened by the admin's key.
+        let held = HeldKeys(vec![admin.clone()]);
+        let by_key = Openers {
+            passphrases: &[],
+            keys: Some(&held),
+        };
+        let session = head.session(&rewrapped, &by_key).unwrap();
+        let new = Passphrase::new("the new passphrase 2027".into());
+        let with_passphrase = Sealing {
+            recipients: vec![public(&admin)],
+            passphrase: Some(new.clone()),
+        };
+        let again = dir.path().join("again.gpg");
+        write_rewrapped(
+            &rewrapped,
+            &session,
+            &with_passphrase,
+            &mut File::create(&again).unwrap(),
+        )
+        .unwrap();
+        assert!(std::fs::read(&again).unwrap().ends_with(body));
+        assert_eq!(opens(&again, &new).as_deref(), Some(plain.as_slice()));
+        let stranger = HeldKeys(vec![recovery]);
+        let err = KeyPackets::read(&again)
+            .unwrap()
+            .session(
+                &again,
+                &Openers {
+                    passphrases: &[],
+                    keys: Some(&stranger),
+                },
+            )
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.kind(),
+            "no_decryption_key",
+            "the removed recipient is refused: {err}"
+        );
     }
 }

@@ -80,6 +80,8 @@ pub enum VerbKind {
     EncryptionShow,
     /// The installation's encryption policy, set.
     EncryptionSet,
+    /// Backups given the encryption policy's ways in (key packets only).
+    EncryptionRewrap,
     /// The admin's own keys (made and kept on this machine).
     Key,
 }
@@ -111,6 +113,7 @@ impl VerbKind {
             VerbKind::InspectLive => (ReadsOnly, None),
             VerbKind::EncryptionShow => (ReadsOnly, None),
             VerbKind::EncryptionSet | VerbKind::Key => (Changes, None),
+            VerbKind::EncryptionRewrap => (Changes, Some(Reading)),
         };
         VerbTraits { effect, passphrase }
     }

@@ -12,7 +12,8 @@ use crate::context::OperationContext;
 use crate::format::crypto::{self, Recipient};
 use crate::local::encryption_policy::EncryptionPolicy;
 use crate::local::keyring::KeychainKeys;
-use crate::service::{Selection, ServiceError};
+use crate::local::rotation::{self, RewrapReport, RewrapRequest};
+use crate::service::{PassphraseSource, Selection, ServiceError};
 
 /// Where a recipient's certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +133,43 @@ pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView,
     };
     policy.write(data)?;
     Ok(PolicyView::of(Some(&policy)))
+}
+
+/// Rewraps the selected backups to the installation's policy by their key
+/// packets alone ([`rotation::rewrap`]): each opened here by its
+/// passphrase (the stored one, or the script's old default) or a keychain
+/// key, given one public-key packet per recipient key and the passphrase's
+/// packet where the policy keeps it, its body unchanged. An installation
+/// without a policy is rewrapped to its passphrase alone.
+///
+/// # Errors
+/// Not a local installation; a policy that cannot be used; the passphrase
+/// the policy keeps not at hand; the rewrap could not start (nothing
+/// changed then). Per-backup problems are in the report.
+pub fn rewrap(
+    selection: &Selection,
+    request: &RewrapRequest,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<RewrapReport, ServiceError> {
+    let data = selection.installation()?;
+    let policy = EncryptionPolicy::read(data)?;
+    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
+    let sealing = match &policy {
+        Some(policy) => policy.sealing(&passphrase),
+        None => crypto::Sealing::passphrase(passphrase.clone()),
+    };
+    let legacy = crypto::Passphrase::legacy_default();
+    let mut candidates = vec![&legacy];
+    if !passphrase.is_empty() && !passphrase.is_legacy_default() {
+        candidates.insert(0, &passphrase);
+    }
+    let keys = KeychainKeys::new(ctx.secrets());
+    let openers = crypto::Openers {
+        passphrases: &candidates,
+        keys: Some(&keys),
+    };
+    Ok(rotation::rewrap(data, &sealing, &openers, request, ctx)?)
 }
 
 /// A recipient's certificate, from its file or from GnuPG.

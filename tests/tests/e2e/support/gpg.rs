@@ -15,6 +15,16 @@ pub struct Gpg {
     home: TempDir,
 }
 
+impl Drop for Gpg {
+    /// The agent a key operation started for this home goes with it.
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .output();
+    }
+}
+
 impl Gpg {
     pub fn new() -> Self {
         let home = tempfile::Builder::new()
@@ -67,6 +77,43 @@ impl Gpg {
                 .arg(input),
             &format!("{passphrase}\n"),
         )
+    }
+
+    /// Makes a key (Cv25519, no passphrase) for `name` in this home and
+    /// writes its public certificate to `cert`.
+    pub fn generate_key(&self, name: &str, cert: &Path) {
+        let made = self
+            .command()
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(["--quick-gen-key", &format!("{name} <{name}@example.org>")])
+            .args(["future-default", "default", "never"])
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let exported = self
+            .command()
+            .args(["--batch", "--armor", "--export", name])
+            .output()
+            .unwrap();
+        assert!(exported.status.success() && !exported.stdout.is_empty());
+        std::fs::write(cert, exported.stdout).unwrap();
+    }
+
+    /// `gpg -d` with the secret keys of this home only (no passphrase).
+    pub fn decrypt_with_keys(&self, input: &Path, output: &Path) -> Output {
+        self.command()
+            .args(["--batch", "--yes", "--pinentry-mode", "loopback"])
+            .args(["--passphrase", "", "-o"])
+            .arg(output)
+            .arg("-d")
+            .arg(input)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     }
 
     fn piped(&self, cmd: &mut Command, stdin: &str) -> Output {

@@ -3,4 +3,4 @@
 /**
  * The stage of an unfinished rotation.
  */
-export type RotationStage = "adding" | "removing";
+export type RotationStage = "adding" | "removing" | "rewrapping";

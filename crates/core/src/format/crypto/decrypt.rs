@@ -44,6 +44,8 @@ struct HelperState {
     /// Why a place of secret keys could not be asked.
     keys_unreachable: Option<String>,
     opened_with: Option<OpenedBy>,
+    /// The session key that opened the body, kept for a rewrap.
+    session_key: Option<(SymmetricAlgorithm, SessionKey)>,
     /// The file's first byte, once read: an OpenPGP packet header has its
     /// high bit set, so a text, gzip or SQLite file is told apart from a
     /// cut-short backup.
@@ -97,6 +99,7 @@ impl DecryptionHelper for Helper<'_> {
                     && decrypt(algo, &key)
                 {
                     state.opened_with = Some(OpenedBy::Passphrase(index));
+                    state.session_key = algo.map(|algo| (algo, key));
                     return Ok(None);
                 }
             }
@@ -145,6 +148,7 @@ impl Helper<'_> {
                 if let Some((algo, session_key)) = pkesk.decrypt(&mut pair, sym_algo)
                     && decrypt(algo, &session_key)
                 {
+                    state.session_key = algo.or(sym_algo).map(|algo| (algo, session_key));
                     return Some(OpenedBy::Key(key_id));
                 }
             }
@@ -409,6 +413,15 @@ fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
     }
 }
 
+/// A backup's session key, recovered by one of its ways in and proven on
+/// the body's first block.
+pub(crate) struct OpenedSession {
+    /// The body's cipher.
+    pub(crate) algo: SymmetricAlgorithm,
+    /// The key the body is encrypted with.
+    pub(crate) key: SessionKey,
+}
+
 /// Checks that `passphrase` opens the OpenPGP message read from
 /// `ciphertext`, decrypting only its first block (fast, whatever the size).
 ///
@@ -419,10 +432,28 @@ pub fn check_passphrase<R>(ciphertext: R, passphrase: &Passphrase) -> Result<(),
 where
     R: Read + Send + Sync,
 {
-    let state = Arc::new(Mutex::new(HelperState::default()));
     let candidates = [passphrase];
+    open_session(ciphertext, &Openers::passphrases(&candidates)).map(|_| ())
+}
+
+/// The session key of the message read from `ciphertext`, recovered by
+/// the first of `openers` that fits and proven by decrypting only the
+/// body's first block (fast, whatever the size). Nothing of the plaintext
+/// leaves this function.
+///
+/// # Errors
+/// [`CryptoError::WrongPassphrase`] or [`CryptoError::NoKey`] when no way
+/// in fits; the other variants for damaged or foreign files.
+pub(crate) fn open_session<R>(
+    ciphertext: R,
+    openers: &Openers<'_>,
+) -> Result<OpenedSession, CryptoError>
+where
+    R: Read + Send + Sync,
+{
+    let state = Arc::new(Mutex::new(HelperState::default()));
     let helper = Helper {
-        openers: Openers::passphrases(&candidates),
+        openers: *openers,
         state: state.clone(),
     };
     let policy = StandardPolicy::new();
@@ -431,8 +462,15 @@ where
         .buffer_size(64 * 1024)
         .with_policy(&policy, None, helper)
         .map_err(|e| classify(&e, &state))?;
-    match io::copy(&mut (&mut decryptor).take(16), &mut io::sink()) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(classify_io(e, &state)),
+    if let Err(e) = io::copy(&mut (&mut decryptor).take(16), &mut io::sink()) {
+        return Err(classify_io(e, &state));
+    }
+    drop(decryptor);
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    match (state.session_key.take(), state.opened_with.take()) {
+        (Some((algo, key)), Some(_)) => Ok(OpenedSession { algo, key }),
+        _ => Err(CryptoError::UnsupportedFormat(
+            "a key packet without a payload algorithm (SEIPD v2)".into(),
+        )),
     }
 }

@@ -108,7 +108,7 @@ impl Recipient {
 
     /// The keys a new message is encrypted to: valid now, not revoked,
     /// flagged for storage or transport encryption.
-    fn encryption_keys(
+    pub(crate) fn encryption_keys(
         &self,
     ) -> Vec<
         &openpgp::packet::Key<

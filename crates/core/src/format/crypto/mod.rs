@@ -27,13 +27,15 @@ use crate::progress::{Phase, Progress};
 mod decrypt;
 mod keys;
 pub use decrypt::{Decrypted, OpenedBy, check_passphrase, decrypt};
+pub(crate) use decrypt::{OpenedSession, open_session};
+pub(crate) use keys::key_id_hex;
 pub use keys::{
     KeyError, Openers, Recipient, Sealing, SecretKeys, armored_secret, generate_key,
     secret_from_armored,
 };
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Buffer size for streaming: large enough to be fast, small enough to keep
 /// memory flat (sequoia's default of 25 MiB costs ~170 MB RSS on decrypt).

@@ -203,7 +203,7 @@ fn a_generated_passphrase_is_long_random_and_never_the_scripts_default() {
 }
 
 /// Secret keys held in memory, by key id.
-struct HeldKeys(Vec<openpgp::Cert>);
+pub(crate) struct HeldKeys(pub(crate) Vec<openpgp::Cert>);
 
 impl SecretKeys for HeldKeys {
     fn secret_key(&self, key_id: &str) -> Result<Option<openpgp::Cert>, String> {

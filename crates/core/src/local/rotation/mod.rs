@@ -37,7 +37,9 @@ use crate::local::staging::Staging;
 use crate::progress::{Phase, Progress};
 use crate::publish::{PartFile, create_private_file, part_path, sync_dir, write_atomic};
 
+mod rewrap;
 mod state;
+pub use rewrap::{RewrapReport, RewrapRequest, rewrap};
 pub use state::{RotationStage, RotationState, in_progress};
 use state::{finish_record, record, state_path};
 
@@ -63,6 +65,10 @@ pub enum RotationError {
          is rewritten beside itself before it is replaced): nothing was changed"
     )]
     NoRoom { needed: u64, available: u64 },
+    /// Another rewrite of the backups' key packets was cut short: it is
+    /// finished first (by running it again).
+    #[error("{0}: run it again to finish it first; nothing was changed")]
+    OtherUnfinished(String),
     /// The staging folder or the rotation's record cannot be used.
     #[error("{path}: {source}")]
     Io {
@@ -80,6 +86,7 @@ impl KindedError for RotationError {
             RotationError::Refused(e) => e.kind(),
             RotationError::UnusableNewPassphrase(_) => crate::ErrorKind::SamePassphrase,
             RotationError::NoRoom { .. } => crate::ErrorKind::BackupFolderFull,
+            RotationError::OtherUnfinished(_) => crate::ErrorKind::Busy,
             RotationError::Io { .. } => crate::ErrorKind::Io,
         }
     }
@@ -202,6 +209,9 @@ pub fn rotate(
         ));
     }
     let _lock = OperationLock::acquire(data)?;
+    if let Some(other) = in_progress(data).filter(|s| s.stage == RotationStage::Rewrapping) {
+        return Err(RotationError::OtherUnfinished(other.words()));
+    }
     let io = |path: std::path::PathBuf| {
         move |source| RotationError::Io {
             path: path.display().to_string(),
@@ -211,7 +221,7 @@ pub fn rotate(
     let staging = Staging::open(data).map_err(io(data.staging()))?;
     crate::local::backup::remove_leftovers(data, &staging);
     let catalog = BackupCatalog::scan(data)?;
-    repair_interrupted(data, &catalog, &[old, new]);
+    repair_interrupted(data, &catalog, &|path| opens_with(path, &[old, new]));
     let mut report = RotationReport::default();
     let mut to_add = Vec::new();
     let mut to_trim = Vec::new();
@@ -376,7 +386,7 @@ fn add_stage(
     for entry in entries {
         state.current = Some(name_of(entry));
         record(data, &state)?;
-        let added = rewrite(data, entry, &[new, old], |out| {
+        let added = rewrite(data, entry, proven_by(&[new, old]), |out| {
             key_packets::write_with_added(&entry.path, old, new, out)?;
             Ok(())
         });
@@ -413,7 +423,7 @@ fn remove_stage(
     for entry in entries {
         state.current = Some(name_of(entry));
         record(data, &state)?;
-        let trimmed = rewrite(data, entry, &[new], |out| {
+        let trimmed = rewrite(data, entry, proven_by(&[new]), |out| {
             key_packets::write_keeping_only(&entry.path, new, out)?;
             Ok(())
         });
@@ -432,14 +442,40 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The proof a part opens with each of `must_open`.
+fn proven_by<'a>(
+    must_open: &'a [&'a Passphrase],
+) -> impl FnOnce(&std::path::Path) -> Result<(), BackupRotationError> + 'a {
+    move |part| {
+        let head = KeyPackets::read(part)?;
+        for p in must_open {
+            if !head.access(part, p)?.opens {
+                return Err(BackupRotationError::NotProven(
+                    "a passphrase that must open it does not",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether one of `passphrases` opens the backup at `path`.
+fn opens_with(path: &std::path::Path, passphrases: &[&Passphrase]) -> bool {
+    KeyPackets::read(path).is_ok_and(|head| {
+        passphrases
+            .iter()
+            .any(|p| head.access(path, p).is_ok_and(|a| a.opens))
+    })
+}
+
 /// Rewrites one backup through `write` into a part beside it, proves the
-/// part opens with each of `must_open`, renames it over the backup, then
-/// updates its `.meta`'s file hash and size. A part that fails is removed
-/// and the backup left as it was.
+/// part with `prove`, renames it over the backup, then updates its
+/// `.meta`'s file hash and size. A part that fails is removed and the
+/// backup left as it was.
 fn rewrite(
     data: &DataDir,
     entry: &CatalogEntry,
-    must_open: &[&Passphrase],
+    prove: impl FnOnce(&std::path::Path) -> Result<(), BackupRotationError>,
     write: impl FnOnce(&mut dyn Write) -> Result<(), BackupRotationError>,
 ) -> Result<(), BackupRotationError> {
     let backups = data.backups();
@@ -453,14 +489,8 @@ fn rewrite(
     }
     file.sync_all()?;
     let written = digest.finish();
-    let head = KeyPackets::read(part.path())?;
-    for p in must_open {
-        if !head.access(part.path(), p)?.opens {
-            return Err(BackupRotationError::NotProven(
-                "a passphrase that must open it does not",
-            ));
-        }
-    }
+    prove(part.path())?;
+    test_hooks::killed_before_rename();
     std::fs::rename(part.path(), &entry.path)?;
     part.disarm();
     sync_dir(&backups)?;
@@ -472,21 +502,38 @@ fn rewrite(
 /// A kill a test injects (feature `test-hooks`:
 /// `BACKUPDESK_TEST_ROTATION_KILL_AFTER=N` aborts the process, as SIGKILL
 /// would, right after the N-th backup is renamed into place, before its
-/// `.meta` is updated), so a test can stop a rotation at a known point.
+/// `.meta` is updated; `BACKUPDESK_TEST_ROTATION_KILL_BEFORE=N` right
+/// before the N-th rename, its part written and proven), so a test can
+/// stop a rotation or a rewrap at a known point.
 mod test_hooks {
+    #[cfg(feature = "test-hooks")]
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[cfg(feature = "test-hooks")]
+    fn abort_at(counter: &AtomicUsize, variable: &str) {
+        let reached = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        if std::env::var(variable)
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            == Some(reached)
+        {
+            std::process::abort();
+        }
+    }
+
     pub(super) fn killed_here() {
         #[cfg(feature = "test-hooks")]
         {
-            use std::sync::atomic::{AtomicUsize, Ordering};
             static RENAMED: AtomicUsize = AtomicUsize::new(0);
-            let renamed = RENAMED.fetch_add(1, Ordering::SeqCst) + 1;
-            if std::env::var("BACKUPDESK_TEST_ROTATION_KILL_AFTER")
-                .ok()
-                .and_then(|n| n.parse::<usize>().ok())
-                == Some(renamed)
-            {
-                std::process::abort();
-            }
+            abort_at(&RENAMED, "BACKUPDESK_TEST_ROTATION_KILL_AFTER");
+        }
+    }
+
+    pub(super) fn killed_before_rename() {
+        #[cfg(feature = "test-hooks")]
+        {
+            static PROVEN: AtomicUsize = AtomicUsize::new(0);
+            abort_at(&PROVEN, "BACKUPDESK_TEST_ROTATION_KILL_BEFORE");
         }
     }
 }
@@ -512,9 +559,13 @@ fn update_meta(
 
 /// A run killed between a backup's rename and its `.meta`'s update left
 /// the `.meta` describing the file before: re-derived here once the file
-/// is proven to open with one of `passphrases` (its body, and so its
-/// plaintext checksum, is the one the `.meta` describes).
-fn repair_interrupted(data: &DataDir, catalog: &BackupCatalog, passphrases: &[&Passphrase]) {
+/// is proven to open (`opens`: its body, and so its plaintext checksum, is
+/// the one the `.meta` describes).
+fn repair_interrupted(
+    data: &DataDir,
+    catalog: &BackupCatalog,
+    opens: &dyn Fn(&std::path::Path) -> bool,
+) {
     let Some(current) = in_progress(data).and_then(|s| s.current) else {
         return;
     };
@@ -528,12 +579,7 @@ fn repair_interrupted(data: &DataDir, catalog: &BackupCatalog, passphrases: &[&P
     if meta.gpg_sha256.is_none() || meta.gpg_sha256.as_deref() == Some(actual.sha256.as_str()) {
         return;
     }
-    let opens = KeyPackets::read(&entry.path).is_ok_and(|head| {
-        passphrases
-            .iter()
-            .any(|p| head.access(&entry.path, p).is_ok_and(|a| a.opens))
-    });
-    if opens {
+    if opens(&entry.path) {
         let _ = update_meta(data, entry, actual);
     }
 }

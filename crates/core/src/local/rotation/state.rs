@@ -34,6 +34,9 @@ pub enum RotationStage {
     /// Every backup opens with the new passphrase; the old one is being
     /// removed.
     Removing,
+    /// The backups' key packets are being rewritten to the encryption
+    /// policy; each opens under the old ways in or the new.
+    Rewrapping,
 }
 
 impl RotationState {
@@ -48,6 +51,11 @@ impl RotationState {
             ),
             RotationStage::Removing => format!(
                 "rotation in progress: the old passphrase removed from {} of {} backups",
+                self.done, self.total
+            ),
+            RotationStage::Rewrapping => format!(
+                "rewrap in progress: {} of {} backups given the encryption policy's ways in \
+                 (each opens under its old ways in or the new)",
                 self.done, self.total
             ),
         }
