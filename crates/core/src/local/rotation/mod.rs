@@ -372,36 +372,32 @@ fn add_stage(
     ctx: &OperationContext<'_>,
     report: &mut RotationReport,
 ) -> std::io::Result<()> {
-    let mut state = RotationState {
-        stage: RotationStage::Adding,
-        done: 0,
-        total: count(entries.len() + report.already_rotated.len()),
-        current: None,
-    };
-    state.done = count(report.already_rotated.len());
     if entries.is_empty() {
         return Ok(());
     }
-    ctx.start(Phase::Encrypt, Some(entries.iter().map(|e| e.size).sum()));
-    for entry in entries {
-        state.current = Some(name_of(entry));
-        record(data, &state)?;
-        let added = rewrite(data, entry, proven_by(&[new, old]), |out| {
-            key_packets::write_with_added(&entry.path, old, new, out)?;
-            Ok(())
-        });
-        match added {
-            Ok(()) => {
-                report.rotated.push(name_of(entry));
-                state.done += 1;
-            }
+    let state = RotationState {
+        stage: RotationStage::Adding,
+        done: count(report.already_rotated.len()),
+        total: count(entries.len() + report.already_rotated.len()),
+        current: None,
+    };
+    recorded_stage(
+        data,
+        state,
+        entries,
+        |e| e,
+        ctx,
+        |entry| {
+            rewrite(data, entry, proven_by(&[new, old]), |out| {
+                key_packets::write_with_added(&entry.path, old, new, out)?;
+                Ok(())
+            })
+        },
+        |entry, outcome| match outcome {
+            Ok(()) => report.rotated.push(name_of(entry)),
             Err(e) => report.failed.push(skipped(entry, &e)),
-        }
-        ctx.advance(entry.size);
-    }
-    ctx.finish();
-    state.current = None;
-    record(data, &state)
+        },
+    )
 }
 
 /// Stage **remove**: each backup left with the new passphrase's packets
@@ -413,24 +409,57 @@ fn remove_stage(
     ctx: &OperationContext<'_>,
     report: &mut RotationReport,
 ) -> std::io::Result<()> {
-    let mut state = RotationState {
+    let state = RotationState {
         stage: RotationStage::Removing,
         done: 0,
         total: count(entries.len()),
         current: None,
     };
-    ctx.start(Phase::Encrypt, Some(entries.iter().map(|e| e.size).sum()));
-    for entry in entries {
+    recorded_stage(
+        data,
+        state,
+        entries,
+        |e| e,
+        ctx,
+        |entry| {
+            rewrite(data, entry, proven_by(&[new]), |out| {
+                key_packets::write_keeping_only(&entry.path, new, out)?;
+                Ok(())
+            })
+        },
+        |entry, outcome| {
+            if outcome.is_err() {
+                report.old_kept.push(name_of(entry));
+            }
+        },
+    )
+}
+
+/// Runs `one` on each item of a stage with progress, the state recorded
+/// (the backup being rewritten named) before each rewrite and once after
+/// the last; each outcome goes to `outcome`.
+fn recorded_stage<T>(
+    data: &DataDir,
+    mut state: RotationState,
+    items: &[T],
+    entry_of: impl Fn(&T) -> &CatalogEntry,
+    ctx: &OperationContext<'_>,
+    mut one: impl FnMut(&T) -> Result<(), BackupRotationError>,
+    mut outcome: impl FnMut(&CatalogEntry, Result<(), BackupRotationError>),
+) -> std::io::Result<()> {
+    ctx.start(
+        Phase::Encrypt,
+        Some(items.iter().map(|i| entry_of(i).size).sum()),
+    );
+    for item in items {
+        let entry = entry_of(item);
         state.current = Some(name_of(entry));
         record(data, &state)?;
-        let trimmed = rewrite(data, entry, proven_by(&[new]), |out| {
-            key_packets::write_keeping_only(&entry.path, new, out)?;
-            Ok(())
-        });
-        match trimmed {
-            Ok(()) => state.done += 1,
-            Err(_) => report.old_kept.push(name_of(entry)),
+        let done = one(item);
+        if done.is_ok() {
+            state.done += 1;
         }
+        outcome(entry, done);
         ctx.advance(entry.size);
     }
     ctx.finish();

@@ -20,7 +20,8 @@ use serde::Serialize;
 
 use super::{
     BackupRotationError, RotationError, RotationStage, RotationState, Skipped, count,
-    finish_record, in_progress, name_of, record, repair_interrupted, rewrite, skipped, state_path,
+    finish_record, in_progress, name_of, recorded_stage, repair_interrupted, rewrite, skipped,
+    state_path,
 };
 use crate::context::OperationContext;
 use crate::format::crypto::{OpenedSession, Openers, Sealing};
@@ -29,7 +30,6 @@ use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
 use crate::local::lock::OperationLock;
 use crate::local::staging::Staging;
-use crate::progress::{Phase, Progress};
 
 /// Which backups to rewrap.
 #[derive(Debug, Clone, Default)]
@@ -279,35 +279,29 @@ fn rewrap_stage(
     if entries.is_empty() {
         return Ok(());
     }
-    let mut state = RotationState {
+    let state = RotationState {
         stage: RotationStage::Rewrapping,
         done: 0,
         total: count(entries.len()),
         current: None,
     };
-    ctx.start(
-        Phase::Encrypt,
-        Some(entries.iter().map(|(e, _)| e.size).sum()),
-    );
-    for (entry, session) in entries {
-        state.current = Some(name_of(entry));
-        record(data, &state)?;
-        let written = rewrite(data, entry, proven(sealing, session), |out| {
-            key_packets::write_rewrapped(&entry.path, session, sealing, out)?;
-            Ok(())
-        });
-        match written {
-            Ok(()) => {
-                report.rewrapped.push(name_of(entry));
-                state.done += 1;
-            }
+    recorded_stage(
+        data,
+        state,
+        entries,
+        |(entry, _)| entry,
+        ctx,
+        |(entry, session)| {
+            rewrite(data, entry, proven(sealing, session), |out| {
+                key_packets::write_rewrapped(&entry.path, session, sealing, out)?;
+                Ok(())
+            })
+        },
+        |entry, outcome| match outcome {
+            Ok(()) => report.rewrapped.push(name_of(entry)),
             Err(e) => report.failed.push(skipped(entry, &e)),
-        }
-        ctx.advance(entry.size);
-    }
-    ctx.finish();
-    state.current = None;
-    record(data, &state)
+        },
+    )
 }
 
 fn log(data: &DataDir, ctx: &OperationContext<'_>, report: &RewrapReport) {
