@@ -466,11 +466,16 @@ where
         return Err(classify_io(e, &state));
     }
     drop(decryptor);
-    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-    match (state.session_key.take(), state.opened_with.take()) {
-        (Some((algo, key)), Some(_)) => Ok(OpenedSession { algo, key }),
-        _ => Err(CryptoError::UnsupportedFormat(
-            "a key packet without a payload algorithm (SEIPD v2)".into(),
-        )),
-    }
+    let session = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .session_key
+        .take();
+    session
+        .map(|(algo, key)| OpenedSession { algo, key })
+        .ok_or_else(|| {
+            CryptoError::UnsupportedFormat(
+                "a key packet without a payload algorithm (SEIPD v2)".into(),
+            )
+        })
 }

@@ -212,13 +212,7 @@ pub fn rotate(
     if let Some(other) = in_progress(data).filter(|s| s.stage == RotationStage::Rewrapping) {
         return Err(RotationError::OtherUnfinished(other.words()));
     }
-    let io = |path: std::path::PathBuf| {
-        move |source| RotationError::Io {
-            path: path.display().to_string(),
-            source,
-        }
-    };
-    let staging = Staging::open(data).map_err(io(data.staging()))?;
+    let staging = Staging::open(data).map_err(io_at(data.staging()))?;
     crate::local::backup::remove_leftovers(data, &staging);
     let catalog = BackupCatalog::scan(data)?;
     repair_interrupted(data, &catalog, &|path| opens_with(path, &[old, new]));
@@ -238,7 +232,7 @@ pub fn rotate(
         }
     }
     check_room(data, to_add.iter().chain(&to_trim).copied())?;
-    add_stage(data, &to_add, old, new, ctx, &mut report).map_err(io(state_path(data)))?;
+    add_stage(data, &to_add, old, new, ctx, &mut report).map_err(io_at(state_path(data)))?;
     to_trim.extend(
         to_add
             .iter()
@@ -246,7 +240,7 @@ pub fn rotate(
             .filter(|e| report.rotated.contains(&name_of(e))),
     );
     if report.complete() && keep_new() {
-        remove_stage(data, &to_trim, new, ctx, &mut report).map_err(io(state_path(data)))?;
+        remove_stage(data, &to_trim, new, ctx, &mut report).map_err(io_at(state_path(data)))?;
     } else {
         report.old_kept = to_trim.iter().map(|e| name_of(e)).collect();
     }
@@ -256,6 +250,15 @@ pub fn rotate(
     report.in_progress = in_progress(data);
     log(data, ctx, &report);
     Ok(report)
+}
+
+/// An I/O error at `path` (the staging folder, the record) as the
+/// rotation's error.
+fn io_at(path: std::path::PathBuf) -> impl FnOnce(std::io::Error) -> RotationError {
+    move |source| RotationError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn log(data: &DataDir, ctx: &OperationContext<'_>, report: &RotationReport) {

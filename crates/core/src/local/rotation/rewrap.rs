@@ -20,11 +20,11 @@ use serde::Serialize;
 
 use super::{
     BackupRotationError, RotationError, RotationStage, RotationState, Skipped, count,
-    finish_record, in_progress, name_of, recorded_stage, repair_interrupted, rewrite, skipped,
-    state_path,
+    finish_record, in_progress, io_at, name_of, recorded_stage, repair_interrupted, rewrite,
+    skipped, state_path,
 };
 use crate::context::OperationContext;
-use crate::format::crypto::{OpenedSession, Openers, Sealing};
+use crate::format::crypto::{CryptoError, OpenedSession, Openers, Sealing};
 use crate::format::key_packets::{self, KeyPackets};
 use crate::local::catalog::{BackupCatalog, CatalogEntry};
 use crate::local::layout::DataDir;
@@ -126,12 +126,6 @@ pub fn rewrap(
     if let Some(other) = in_progress(data).filter(|s| s.stage != RotationStage::Rewrapping) {
         return Err(RotationError::OtherUnfinished(other.words()));
     }
-    let io = |path: std::path::PathBuf| {
-        move |source| RotationError::Io {
-            path: path.display().to_string(),
-            source,
-        }
-    };
     let catalog = BackupCatalog::scan(data)?;
     let selected = select(&catalog, request)?;
     let mut report = RewrapReport {
@@ -141,7 +135,7 @@ pub fn rewrap(
         ..RewrapReport::default()
     };
     if !request.dry_run {
-        let staging = Staging::open(data).map_err(io(data.staging()))?;
+        let staging = Staging::open(data).map_err(io_at(data.staging()))?;
         crate::local::backup::remove_leftovers(data, &staging);
         repair_interrupted(data, &catalog, &|path| {
             KeyPackets::read(path).is_ok_and(|h| h.session(path, openers).is_ok())
@@ -149,7 +143,7 @@ pub fn rewrap(
     }
     let mut to_rewrap = Vec::new();
     for entry in selected {
-        match plan_one(entry, sealing, openers) {
+        match plan_one(entry, sealing, &report.key_ids, openers) {
             Step::Matches => report.already.push(name_of(entry)),
             Step::Rewrap(session) => to_rewrap.push((entry, session)),
             Step::LeaveAlone(left) => report.skipped.push(left),
@@ -160,7 +154,7 @@ pub fn rewrap(
         return Ok(report);
     }
     super::check_room(data, to_rewrap.iter().map(|(e, _)| *e))?;
-    rewrap_stage(data, &to_rewrap, sealing, ctx, &mut report).map_err(io(state_path(data)))?;
+    rewrap_stage(data, &to_rewrap, sealing, ctx, &mut report).map_err(io_at(state_path(data)))?;
     if report.failed.is_empty() {
         finish_record(data);
     }
@@ -200,12 +194,24 @@ fn target_key_ids(sealing: &Sealing) -> Vec<String> {
     ids
 }
 
+/// The key ids a head's public-key packets name, sorted.
+fn named_key_ids(head: &KeyPackets) -> Result<Vec<String>, CryptoError> {
+    let mut ids = head.recipient_key_ids()?;
+    ids.sort();
+    Ok(ids)
+}
+
 /// The plan for one backup: its ways in compared with the policy's, and
 /// its session key recovered when they differ.
-fn plan_one(entry: &CatalogEntry, sealing: &Sealing, openers: &Openers<'_>) -> Step {
-    let step = || -> Result<Step, crate::format::crypto::CryptoError> {
+fn plan_one(
+    entry: &CatalogEntry,
+    sealing: &Sealing,
+    target: &[String],
+    openers: &Openers<'_>,
+) -> Step {
+    let step = || -> Result<Step, CryptoError> {
         let head = KeyPackets::read(&entry.path)?;
-        if matches_policy(&head, entry, sealing)? {
+        if matches_policy(&head, entry, sealing, target)? {
             return Ok(Step::Matches);
         }
         Ok(Step::Rewrap(head.session(&entry.path, openers)?))
@@ -221,15 +227,15 @@ fn plan_one(entry: &CatalogEntry, sealing: &Sealing, openers: &Openers<'_>) -> S
 
 /// Whether the head already has exactly the policy's ways in: a public-key
 /// packet for each recipient key and no other, and the passphrase's one
-/// packet where the policy keeps it (none where it does not).
+/// packet where the policy keeps it (none where it does not). `target`:
+/// the policy's key ids, sorted.
 fn matches_policy(
     head: &KeyPackets,
     entry: &CatalogEntry,
     sealing: &Sealing,
-) -> Result<bool, crate::format::crypto::CryptoError> {
-    let mut ids = head.recipient_key_ids()?;
-    ids.sort();
-    if ids != target_key_ids(sealing) {
+    target: &[String],
+) -> Result<bool, CryptoError> {
+    if named_key_ids(head)? != target {
         return Ok(false);
     }
     Ok(match &sealing.passphrase {
@@ -243,13 +249,12 @@ fn matches_policy(
 /// the session key it gives is the one the old head gave.
 fn proven<'a>(
     sealing: &'a Sealing,
+    target: &'a [String],
     session: &'a OpenedSession,
 ) -> impl FnOnce(&std::path::Path) -> Result<(), BackupRotationError> + 'a {
     move |part| {
         let head = KeyPackets::read(part)?;
-        let mut ids = head.recipient_key_ids()?;
-        ids.sort();
-        if ids != target_key_ids(sealing) {
+        if named_key_ids(&head)? != target {
             return Err(BackupRotationError::NotProven(
                 "its public-key packets are not the policy's",
             ));
@@ -279,6 +284,8 @@ fn rewrap_stage(
     if entries.is_empty() {
         return Ok(());
     }
+    let target = report.key_ids.clone();
+    let target = &target;
     let state = RotationState {
         stage: RotationStage::Rewrapping,
         done: 0,
@@ -292,7 +299,7 @@ fn rewrap_stage(
         |(entry, _)| entry,
         ctx,
         |(entry, session)| {
-            rewrite(data, entry, proven(sealing, session), |out| {
+            rewrite(data, entry, proven(sealing, target, session), |out| {
                 key_packets::write_rewrapped(&entry.path, session, sealing, out)?;
                 Ok(())
             })
