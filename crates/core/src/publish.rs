@@ -147,6 +147,19 @@ pub(crate) fn is_not_writable(e: &io::Error) -> bool {
     )
 }
 
+/// `PID-N`: this process's id and a number no other call in this process
+/// got. Names made from it are unique among processes (the PID) and among
+/// the threads of one process (the app runs a restore's verification
+/// beside a background one: a name of the PID alone was taken twice).
+/// Anything that sorts leftovers by their owner reads the PID before the
+/// first `-`.
+pub(crate) fn process_unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 /// Replaces `path` atomically with `bytes` (0600): temporary file, fsync,
 /// rename, fsync of the folder.
 ///
@@ -159,7 +172,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = PartFile::new(dir.join(format!(".{file_name}.{}.tmp", std::process::id())));
+    let tmp = PartFile::new(dir.join(format!(".{file_name}.{}.tmp", process_unique())));
     let _ = std::fs::remove_file(tmp.path());
     let mut file = create_private_file(tmp.path())?;
     file.write_all(bytes)?;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::local::layout::DataDir;
-use crate::publish::ensure_private_dir;
+use crate::publish::{ensure_private_dir, process_unique};
 
 /// The staging folder of one data directory.
 #[derive(Debug, Clone)]
@@ -84,12 +84,15 @@ impl Staging {
         Ok(removed)
     }
 
-    /// A guard for a new staged file `name` (not created yet). The file and
+    /// A guard for a new staged file `name` (not created yet), named
+    /// `PID-N-name`: two operations of one process staging the same kind
+    /// of file at once (a restore's verification beside a background one)
+    /// each get their own. The file and
     /// its SQLite companions (`-wal`, `-shm`, `-journal`) are removed when
     /// the guard drops.
     pub fn file(&self, name: &str) -> StagedFile {
         StagedFile {
-            path: self.dir.join(format!("{}-{name}", std::process::id())),
+            path: self.dir.join(format!("{}-{name}", process_unique())),
         }
     }
 }
@@ -127,7 +130,7 @@ impl StagedFile {
     pub(crate) fn renamed(self, name: &str) -> std::io::Result<StagedFile> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let moved = StagedFile {
-            path: dir.join(format!("{}-{name}", std::process::id())),
+            path: dir.join(format!("{}-{name}", process_unique())),
         };
         std::fs::rename(&self.path, &moved.path)?;
         Ok(moved)
@@ -181,5 +184,20 @@ mod tests {
         assert_eq!(staging.remove_leftovers().unwrap(), 2);
         assert!(mine.path().is_dir());
         assert!(!dead.exists());
+    }
+
+    #[test]
+    fn two_files_of_one_kind_staged_at_once_by_one_process_each_have_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::at(dir.path().join("staging")).unwrap();
+        let (first, second) = (staging.file("verify.db"), staging.file("verify.db"));
+        assert_ne!(first.path(), second.path());
+        std::fs::write(first.path(), "a").unwrap();
+        std::fs::write(second.path(), "b").unwrap();
+        let renamed = second.renamed("verify.db").unwrap();
+        assert_ne!(first.path(), renamed.path());
+        // Still this live process's: a leftover sweep leaves them.
+        assert_eq!(staging.remove_leftovers().unwrap(), 0);
+        assert!(first.path().is_file() && renamed.path().is_file());
     }
 }

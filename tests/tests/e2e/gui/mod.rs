@@ -446,6 +446,21 @@ impl Window {
         self.block(self.client().perform_actions(mouse)).unwrap();
     }
 
+    /// Waits (up to 120 s) for the restore wizard's outcome and asserts it
+    /// says "Restored"; a refusal fails with the error the wizard showed and
+    /// the installation's `logs/restore.log` (the why, not only the what).
+    fn wait_restored(&self, dir: &Path) -> String {
+        self.wait("#restore-outcome", 120);
+        let outcome = self.text("#restore-outcome");
+        if !outcome.contains("Restored") || outcome.contains("Not restored") {
+            let kind = self.attr("div.error[role='alert']", "data-kind");
+            let shown = self.text("div.error[role='alert']");
+            let log = std::fs::read_to_string(dir.join("logs/restore.log")).unwrap_or_default();
+            panic!("not restored: {outcome:?}; error {kind:?}: {shown:?}; restore.log:\n{log}");
+        }
+        outcome
+    }
+
     fn backup_now(&self) -> String {
         self.click("#nav-backups");
         self.wait("#backup-now", 20);
@@ -775,7 +790,7 @@ fn gui_without_a_keychain_the_session_keeps_the_passphrase_for_backup_and_restor
     window.click("#restore-next");
     window.fill("#restore-confirm", "nokey");
     window.click("#restore-go");
-    window.wait_text("#restore-outcome", "Restored", 120);
+    window.wait_restored(&dir);
     assert_eq!(content_digest(&live, None), expected);
 
     // Nothing secret was written anywhere under the config or the demo.
@@ -867,7 +882,7 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
     window.fill("#restore-confirm", "prod");
     window.shot("10-restore-confirm");
     window.click("#restore-go");
-    let outcome = window.wait_text("#restore-outcome", "Restored", 120);
+    let outcome = window.wait_restored(&dir);
     assert!(outcome.contains("prerestore_"), "{outcome}");
     assert!(
         stopped.exists() && started.exists(),
@@ -2050,7 +2065,7 @@ fn gui_an_ssh_profile_is_deep_verified_and_restored_through_the_wizard() {
     window.click("#restore-next");
     window.fill("#restore-confirm", "edge");
     window.click("#restore-go");
-    let outcome = window.wait_text("#restore-outcome", "Restored", 120);
+    let outcome = window.wait_restored(server.data.root());
     assert!(outcome.contains("prerestore_"), "{outcome}");
     window.shot("33-ssh-restore-outcome");
     assert_eq!(sqlite3_integrity(&live), "ok");
@@ -2187,7 +2202,7 @@ fn gui_an_offsite_location_is_added_in_settings_and_its_copies_are_shown() {
     window.click("#restore-next");
     window.fill("#restore-confirm", "demo");
     window.click("#restore-go");
-    window.wait_text("#restore-outcome", "Restored", 120);
+    window.wait_restored(&dir);
     assert_eq!(content_digest(&live, None), expected);
 
     let leaks = files_holding(&config, SECRET);
