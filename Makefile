@@ -86,3 +86,4 @@ bench: deps-test ui
 	target/release/backupdesk-fleet-bench
 	target/release/backupdesk-offsite-bench
 	target/release/backupdesk-surgery-bench --size $(SIZE)
+	target/release/backupdesk-rewrap-bench

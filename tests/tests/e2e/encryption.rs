@@ -168,6 +168,29 @@ fn an_installation_that_keeps_no_passphrase_backs_up_and_is_read_with_the_keycha
     let (code, deep) = inst.json(&["verify", &name, "--deep"]);
     assert_eq!(code, 1, "{deep:#}");
     assert_eq!(deep["error"]["kind"], "no_decryption_key", "{deep:#}");
+    // The server's own restore cannot read it: the policy and the restore
+    // plan say so (§6.9: it would leave an empty database).
+    let note = set["server_restore_note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("reads only backups with a passphrase")
+            && note.contains("never with the server's own restore"),
+        "{set:#}"
+    );
+    let (code, plan) = inst.json(&["restore", &name, "--dry-run"]);
+    assert_eq!(code, 0, "{plan:#}");
+    let warnings = plan["plan"]["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "no passphrase (it is encrypted to keys alone): only Backup Desk restores it"
+        ) && warnings.contains("§6.9"),
+        "{plan:#}"
+    );
+    let shown = inst.cli(&["encryption", "show"]).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("reads only backups with a passphrase"),
+        "{text}"
+    );
     let gpg_made = json_file(&inst, "gpg-made.json");
     assert_eq!(gpg_made["ok"], true, "{gpg_made:#}");
     assert_eq!(

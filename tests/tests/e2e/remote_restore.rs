@@ -263,6 +263,13 @@ fn an_undecryptable_file_that_empties_the_database_is_a_failed_restore_naming_th
         "{json:#}"
     );
     assert!(message.contains(copies[0].as_str().unwrap()), "{message}");
+    // Why a server's restore cannot read a file: a backup encrypted to keys
+    // alone is one (issue 30 point 5).
+    let warnings = json["report"]["warnings"].to_string();
+    assert!(
+        warnings.contains("encrypted to keys alone") && warnings.contains("SSH profile"),
+        "{json:#}"
+    );
     assert!(
         err.contains("Go back now: restore servers_db_"),
         "the text names it too: {err}"
@@ -349,6 +356,11 @@ fn the_dry_run_says_what_the_servers_restore_does_and_which_evidence_decides() {
     assert!(
         text.contains("evidence: Backup Desk recorded what"),
         "{text}"
+    );
+    assert!(
+        text.contains("reads only backups with a passphrase")
+            && text.contains("encryption set --no-passphrase"),
+        "an API profile is told why keys-only backups are not for it: {text}"
     );
     let json = s.json("dry.json");
     assert_eq!(json["plan"]["has_record"], true, "{json:#}");

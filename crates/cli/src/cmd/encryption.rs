@@ -92,6 +92,9 @@ fn present(view: &PolicyView) {
              Deep verification, drills and restores run where a key is (this machine's keychain, gpg-agent)."
         );
     }
+    if let Some(note) = &view.server_restore_note {
+        println!("{note}.");
+    }
 }
 
 fn present_rewrap(report: &RewrapReport) {

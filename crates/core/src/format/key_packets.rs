@@ -55,6 +55,13 @@ struct RawPacket {
     bytes: Vec<u8>,
 }
 
+/// What Server Monitor's own tools can read (contract §2, §6.1, §6.9): its
+/// restore (the web page, `scripts/restore-database.sh`, `POST
+/// /api/database/restore`) decrypts with a passphrase only. A backup with
+/// no passphrase packet (encrypted to keys alone) is to it a file it
+/// cannot decrypt, and such a restore leaves a 0-byte live database.
+pub const SERVER_RESTORE_NEEDS_A_PASSPHRASE: &str = "Server Monitor's own restore (its web page, scripts/restore-database.sh, POST /api/database/restore) reads only backups with a passphrase: it cannot read one encrypted to keys alone, and its failed decryption leaves an empty live database (contract §6.9)";
+
 /// The head of an encrypted backup: its key packets, and where the body
 /// starts.
 pub struct KeyPackets {
@@ -108,6 +115,12 @@ impl KeyPackets {
             offset += bytes.len() as u64;
             packets.push(RawPacket { tag, bytes });
         }
+    }
+
+    /// Whether a passphrase opens the backup at all (it has a SKESK
+    /// packet): without one, [`SERVER_RESTORE_NEEDS_A_PASSPHRASE`].
+    pub fn has_passphrase_way_in(&self) -> bool {
+        self.ways_in() > 0
     }
 
     /// How many passphrase (SKESK) packets the backup has.
@@ -565,6 +578,7 @@ mod tests {
         expected.sort();
         assert_eq!(ids, expected);
         assert_eq!(head.ways_in(), 0);
+        assert!(!head.has_passphrase_way_in());
         assert!(
             opens(&rewrapped, &old).is_none(),
             "the old passphrase is no way in"

@@ -32,6 +32,7 @@ use super::outcome::{
     SettleTracker, judge,
 };
 use super::{READ_TIMEOUT, RESTORE_TIMEOUT, RemoteError, RemoteServer, error_text};
+use crate::format::key_packets::SERVER_RESTORE_NEEDS_A_PASSPHRASE;
 use crate::format::name::{BackupKind, BackupName};
 use crate::model::HealthReport;
 use crate::model::ListItem;
@@ -240,6 +241,11 @@ impl RemoteServer {
                 Vec::new()
             }
         };
+        if !matches!(outcome, RemoteRestoreOutcome::Restored { .. }) {
+            warnings.push(format!(
+                "if {name} is encrypted to keys alone (made under an encryption policy without a passphrase), that is why: {SERVER_RESTORE_NEEDS_A_PASSPHRASE}; restore it through an SSH profile (Backup Desk's engine on the server)"
+            ));
+        }
         let mut report = RemoteRestoreReport {
             backup: name.to_owned(),
             server: self.base_url().to_owned(),

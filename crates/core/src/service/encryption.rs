@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::context::OperationContext;
 use crate::format::crypto::{self, Recipient};
+use crate::format::key_packets::SERVER_RESTORE_NEEDS_A_PASSPHRASE;
 use crate::local::encryption_policy::EncryptionPolicy;
 use crate::local::keyring::KeychainKeys;
 use crate::local::rotation::{self, RewrapReport, RewrapRequest};
@@ -72,6 +73,9 @@ pub struct PolicyView {
     pub ways_in: usize,
     /// Whether the server holds any secret for making backups.
     pub server_holds_a_secret: bool,
+    /// Present when new backups have no passphrase: the server's own
+    /// restore cannot read them, and what to use instead.
+    pub server_restore_note: Option<String>,
 }
 
 impl PolicyView {
@@ -83,6 +87,7 @@ impl PolicyView {
                 passphrase: true,
                 ways_in: 1,
                 server_holds_a_secret: true,
+                server_restore_note: None,
             },
             Some(policy) => PolicyView {
                 has_policy: true,
@@ -98,6 +103,11 @@ impl PolicyView {
                 passphrase: policy.passphrase,
                 ways_in: policy.ways_in(),
                 server_holds_a_secret: policy.passphrase,
+                server_restore_note: (!policy.passphrase).then(|| {
+                    format!(
+                        "{SERVER_RESTORE_NEEDS_A_PASSPHRASE}: backups made under this policy are restored with Backup Desk (backupdesk restore here, or over SSH with its engine on the server), never with the server's own restore"
+                    )
+                }),
             },
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
+use crate::format::key_packets::SERVER_RESTORE_NEEDS_A_PASSPHRASE;
 use crate::local::backup::BackupOptions;
 use crate::local::catalog::ListItem;
 use crate::local::drill::DrillReport;
@@ -201,6 +202,7 @@ impl Target for RemoteTarget {
             "Server Monitor 2.4.0's own restore fails for every valid backup: it answers 500 and leaves a plaintext copy of the backup in its backups folder (contract §6.2); Backup Desk then reports \"not restored\" and removes that copy".to_owned(),
             "for a file it cannot decrypt (another passphrase, not a backup) the server's restore leaves a 0-byte database and may say it succeeded; after its next start it recreates the tables empty (§6.1, §6.9): Backup Desk reports that as failed, data at risk, and names the way back".to_owned(),
             "the restore restarts the server's API: other clients' tokens stop working".to_owned(),
+            format!("{SERVER_RESTORE_NEEDS_A_PASSPHRASE}. A backup made under an encryption policy without a passphrase (backupdesk encryption set --no-passphrase) is such a file to this server: restore it through an SSH profile (Backup Desk's engine on the server), not through its API"),
         ];
         if !self.server.has_password() {
             warnings.push("no password is kept for this server: when its restart invalidates the token, the outcome cannot be checked and is reported as unverified (log in with \"keep the password\" first)".to_owned());

@@ -919,11 +919,16 @@ fn gui_the_restore_wizard_puts_the_backup_content_back() {
 fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     let _one = lock();
     let scratch = tempfile::tempdir().unwrap();
-    // Backups read slowly (a test hook): long enough to leave the screen.
+    // A backup waits while the gate file exists (a test hook): it runs
+    // until the screens were left and come back to, then ends at full speed.
+    let gate = scratch.path().join("backup-gate");
     let window = Window::open_with(
         &scratch.path().join("config"),
         Keychain::FreshKeyring,
-        &[("BACKUPDESK_TEST_READ_DELAY_MS", "150")],
+        &[(
+            "BACKUPDESK_TEST_READ_GATE",
+            gate.as_os_str().to_str().unwrap(),
+        )],
     );
     let dir = scratch.path().join("demo");
     window.try_demo("lab", &dir, PASSPHRASE);
@@ -933,6 +938,7 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     // result is said and the list read again (before: leaving lost its
     // progress and Cancel and enabled "Back up now" again).
     window.click("#nav-backups");
+    std::fs::write(&gate, "held").unwrap();
     window.click("#backup-now");
     window.wait("#job-running[data-label='Backup']", 10);
     window.click("#nav-health");
@@ -942,6 +948,7 @@ fn gui_a_wrong_passphrase_shows_the_clear_error_and_changes_nothing() {
     window.wait("#backup-now[disabled]", 10);
     window.wait(".progress button", 10);
     window.shot("12c-job-outlives-its-screen");
+    std::fs::remove_file(&gate).unwrap();
     window.wait_text("#notice", "Backup created", 120);
     window.wait_gone("nav .jobs", 10);
     let backup = backups_of(&dir).pop().unwrap();

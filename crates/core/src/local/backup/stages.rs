@@ -205,36 +205,37 @@ pub(super) fn publish(
     Ok((gpg_path, meta_path))
 }
 
-/// A pause a test injects into the encryption (feature `test-hooks`:
-/// `BACKUPDESK_TEST_READ_DELAY_MS` sleeps that long per 64 KiB read of the
-/// plaintext), so a GUI test can leave a screen while a backup runs.
+/// A pause a test injects into the encryption (feature `test-hooks`): while
+/// the file `BACKUPDESK_TEST_READ_GATE` names exists, reading the plaintext
+/// waits, so a GUI test can leave a screen while a backup runs and let it
+/// finish (at full speed) by removing the file.
 pub(super) mod test_hooks {
     use std::io::Read;
 
     pub(super) fn slowed(reader: Box<dyn Read>) -> Box<dyn Read> {
         #[cfg(feature = "test-hooks")]
-        if let Some(delay) = std::env::var("BACKUPDESK_TEST_READ_DELAY_MS")
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map(std::time::Duration::from_millis)
-        {
-            return Box::new(Slowed { reader, delay });
+        if let Some(gate) = std::env::var_os("BACKUPDESK_TEST_READ_GATE") {
+            return Box::new(Gated {
+                reader,
+                gate: gate.into(),
+            });
         }
         reader
     }
 
     #[cfg(feature = "test-hooks")]
-    struct Slowed {
+    struct Gated {
         reader: Box<dyn Read>,
-        delay: std::time::Duration,
+        gate: std::path::PathBuf,
     }
 
     #[cfg(feature = "test-hooks")]
-    impl Read for Slowed {
+    impl Read for Gated {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            std::thread::sleep(self.delay);
-            let max = buf.len().min(64 * 1024);
-            self.reader.read(&mut buf[..max])
+            while self.gate.exists() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            self.reader.read(buf)
         }
     }
 }

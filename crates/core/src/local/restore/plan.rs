@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::context::OperationContext;
 use crate::format::crypto::Passphrase;
+use crate::format::key_packets::{KeyPackets, SERVER_RESTORE_NEEDS_A_PASSPHRASE};
 use crate::format::meta::TableRows;
 use crate::format::name::{BackupKind, BackupName};
 use crate::local::catalog::{BackupCatalog, CatalogEntry};
@@ -147,7 +148,8 @@ fn table_changes(backup: &[TableRows], live: &[TableRows]) -> Vec<TableChange> {
         .collect()
 }
 
-/// What the plan warns of: no `.meta`, a plaintext file, no stop command.
+/// What the plan warns of: no `.meta`, a plaintext file, a backup only
+/// Backup Desk can restore (no passphrase packet), no stop command.
 fn warnings(entry: &CatalogEntry, live: &Path, options: &RestoreOptions) -> Vec<String> {
     let mut warnings = Vec::new();
     if entry.meta.is_none() {
@@ -156,6 +158,10 @@ fn warnings(entry: &CatalogEntry, live: &Path, options: &RestoreOptions) -> Vec<
     if !entry.name.kind().is_encrypted() {
         warnings
             .push("this backup is a plaintext file left by Server Monitor's scripts".to_owned());
+    } else if KeyPackets::read(&entry.path).is_ok_and(|head| !head.has_passphrase_way_in()) {
+        warnings.push(format!(
+            "this backup has no passphrase (it is encrypted to keys alone): only Backup Desk restores it, as here; {SERVER_RESTORE_NEEDS_A_PASSPHRASE}"
+        ));
     }
     if options.stop_cmd.is_none() && live.exists() {
         warnings.push("no stop command (--stop-cmd, or the wizard's Stop command): the swap is safe against a running service, but writes it makes between the safety backup and the swap are lost".to_owned());
