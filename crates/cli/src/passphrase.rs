@@ -95,6 +95,33 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
     Ok(crate::args::StdinSecrets(secrets))
 }
 
+/// Takes the session key off the front of the framed secrets
+/// (`--session-key-on-stdin`). What follows, if anything, is the
+/// passphrase; with none, an empty one stands in (it opens nothing: the
+/// session key is the way in, and no passphrase is asked for).
+pub fn session_key_from_stdin(
+    secrets: &mut crate::args::StdinSecrets,
+) -> anyhow::Result<backupdesk_core::format::crypto::OpenedSession> {
+    if secrets.0.is_empty() {
+        return Err(failed(
+            backupdesk_core::ErrorKind::PassphraseFileUnreadable,
+            "no session key on stdin",
+        ));
+    }
+    let framed = secrets.0.remove(0);
+    let key =
+        backupdesk_core::format::crypto::OpenedSession::parse(framed.expose()).map_err(|e| {
+            failed(
+                backupdesk_core::ErrorKind::PassphraseFileUnreadable,
+                e.to_string(),
+            )
+        })?;
+    if secrets.0.is_empty() {
+        secrets.0.push(Passphrase::new(String::new()));
+    }
+    Ok(key)
+}
+
 /// Asks on the terminal (twice for a new backup's passphrase).
 pub fn prompt(purpose: PassphraseUse) -> anyhow::Result<Passphrase> {
     if !std::io::stdin().is_terminal() {

@@ -16,6 +16,7 @@ use chrono::{DateTime, FixedOffset};
 use zeroize::Zeroizing;
 
 use crate::clock::Clock;
+use crate::format::crypto::OpenedSession;
 use crate::keychain::{Keychain, KeychainError, SecretKind};
 use crate::progress::{NoProgress, Phase, Progress};
 
@@ -238,13 +239,16 @@ impl SecretStore for NoSecrets {
 }
 
 /// One operation's context: its clock, its progress (and cancellation),
-/// its secret store. Cheap to copy; a shell builds one per run (the CLI) or
-/// per command (the app) and hands it to the service layer.
+/// its secret store, and a session key handed over for the one backup it
+/// reads (an engine run by a laptop that holds the key). Cheap to copy; a
+/// shell builds one per run (the CLI) or per command (the app) and hands
+/// it to the service layer.
 #[derive(Clone, Copy)]
 pub struct OperationContext<'a> {
     clock: &'a dyn Clock,
     progress: &'a dyn Progress,
     secrets: &'a SharedSecrets,
+    session_key: Option<&'a OpenedSession>,
 }
 
 impl std::fmt::Debug for OperationContext<'_> {
@@ -265,6 +269,7 @@ impl<'a> OperationContext<'a> {
             clock,
             progress,
             secrets,
+            session_key: None,
         }
     }
 
@@ -290,6 +295,20 @@ impl<'a> OperationContext<'a> {
             progress: &NoProgress,
             ..*self
         }
+    }
+
+    /// This context with `key` handed over: every decryption in it tries
+    /// that session key first (it opens only the backup it was taken from).
+    pub fn with_session_key(&self, key: &'a OpenedSession) -> OperationContext<'a> {
+        OperationContext {
+            session_key: Some(key),
+            ..*self
+        }
+    }
+
+    /// The session key handed over for this operation, if any.
+    pub fn session_key(&self) -> Option<&'a OpenedSession> {
+        self.session_key
     }
 
     /// The current instant.

@@ -15,6 +15,7 @@ mod gui;
 mod health;
 mod hostile;
 mod keychain;
+mod no_secret_server;
 mod offsite;
 mod offsite_sftp;
 mod remote;

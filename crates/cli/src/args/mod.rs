@@ -55,6 +55,11 @@ pub struct GlobalArgs {
     /// over SSH): the passphrase, then a rotation's new one.
     #[arg(long, global = true, hide = true)]
     pub secrets_on_stdin: bool,
+    /// The first secret framed on stdin is the session key (`ALGO:HEX`) of
+    /// the one backup this verb reads: what a laptop holding the key hands
+    /// a server that holds none. No passphrase is then needed.
+    #[arg(long, global = true, hide = true, requires = "secrets_on_stdin")]
+    pub session_key_on_stdin: bool,
     /// The secrets read from stdin with `--secrets-on-stdin` (filled in
     /// after parsing).
     #[arg(skip)]

@@ -41,14 +41,25 @@ use crate::args::{Cli, GlobalArgs, Verb};
 /// backups and fail others).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut global = cli.global;
+    let mut given_session = None;
     if global.secrets_on_stdin {
         global.stdin_secrets = crate::passphrase::framed_from_stdin()?;
+        if global.session_key_on_stdin {
+            given_session = Some(crate::passphrase::session_key_from_stdin(
+                &mut global.stdin_secrets,
+            )?);
+        }
     }
     // The one context of this run: the system clock, this terminal's bars
-    // (and Ctrl-C), the OS keychain (reached at its first use only).
+    // (and Ctrl-C), the OS keychain (reached at its first use only), and
+    // a session key handed over, if one was.
     let bars = crate::progress::Bars::new(&global);
     let keychain: SharedSecrets = std::sync::Arc::new(SystemKeychain::default());
     let ctx = OperationContext::new(&SystemClock, &bars, &keychain);
+    let ctx = match &given_session {
+        Some(key) => ctx.with_session_key(key),
+        None => ctx,
+    };
     let ctx = &ctx;
     if let Some(name) = global.profile.clone()
         && !matches!(

@@ -3,7 +3,9 @@
 //! side checks the engine's version, confirms destructive verbs on the
 //! admin's terminal, and sends the passphrase from this machine's sources
 //! (file, `$DB_BACKUP_PASSPHRASE`, keychain, prompt) over the channel's
-//! stdin. `profile install` copies this build to the server.
+//! stdin; or, for one backup a key held here opens, only that backup's
+//! session key (the server then needs no secret at all). `profile install`
+//! copies this build to the server.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -57,9 +59,17 @@ pub fn relay(
         )?;
         args.push("--yes".to_owned());
     }
-    let passphrase = match traits.passphrase {
-        Some(purpose) => Some(crate::passphrase::resolve(global, purpose, ctx.secrets())?),
-        None => None,
+    // One backup read with a key held here: only its session key crosses
+    // (the server keeps no secret; neither the key nor a passphrase goes).
+    let session = backup_read(&verb).and_then(|backup| {
+        let key = host.session_key_here(&global.data_dir, backup, ctx)?;
+        args.push("--session-key-on-stdin".to_owned());
+        Some(Passphrase::new(key.to_text().to_string()))
+    });
+    let passphrase = match (traits.passphrase, session) {
+        (_, Some(session)) => Some(session),
+        (Some(purpose), None) => Some(crate::passphrase::resolve(global, purpose, ctx.secrets())?),
+        (None, None) => None,
     };
     // A rotation's new passphrase, from this machine too: the second
     // secret framed on the channel's stdin there.
@@ -90,6 +100,17 @@ pub fn relay(
     std::io::stdout().write_all(&run.stdout)?;
     std::io::stdout().flush()?;
     Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
+}
+
+/// The one backup `verb` only reads, when it names one: verify, drill.
+/// (Not a restore: its safety backup may need the installation's
+/// passphrase, which a session key does not replace.)
+fn backup_read(verb: &Verb) -> Option<&str> {
+    match verb {
+        Verb::Verify(args) => args.name.as_deref(),
+        Verb::Drill(args) => args.name.as_deref(),
+        _ => None,
+    }
 }
 
 /// A rotation's new passphrase: its file, or typed twice.

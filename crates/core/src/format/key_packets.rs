@@ -592,6 +592,7 @@ mod tests {
                 &Openers {
                     passphrases: &[],
                     keys: Some(&held),
+                    session: None,
                 },
                 None,
                 &NoProgress,
@@ -604,6 +605,7 @@ mod tests {
         let by_key = Openers {
             passphrases: &[],
             keys: Some(&held),
+            session: None,
         };
         let session = head.session(&rewrapped, &by_key).unwrap();
         let new = Passphrase::new("the new passphrase 2027".into());
@@ -629,6 +631,7 @@ mod tests {
                 &Openers {
                     passphrases: &[],
                     keys: Some(&stranger),
+                    session: None,
                 },
             )
             .err()

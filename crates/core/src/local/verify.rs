@@ -334,6 +334,7 @@ impl Opened<'_> {
         let openers = crypto::Openers {
             passphrases: &candidates,
             keys: Some(&keys),
+            session: ctx.session_key(),
         };
         let decrypted = crypto::decrypt(
             BufReader::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),

@@ -178,6 +178,7 @@ pub fn rewrap(
     let openers = crypto::Openers {
         passphrases: &candidates,
         keys: Some(&keys),
+        session: None,
     };
     Ok(rotation::rewrap(data, &sealing, &openers, request, ctx)?)
 }

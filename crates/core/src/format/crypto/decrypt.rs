@@ -23,6 +23,9 @@ pub enum OpenedBy {
     Passphrase(usize),
     /// The secret key of this key id (upper-case hex).
     Key(String),
+    /// The session key handed over for this one backup (by a laptop that
+    /// holds a key, to a server that holds none).
+    GivenSessionKey,
 }
 
 impl Decrypted {
@@ -30,7 +33,7 @@ impl Decrypted {
     pub fn passphrase_index(&self) -> Option<usize> {
         match self.opened_by {
             OpenedBy::Passphrase(index) => Some(index),
-            OpenedBy::Key(_) => None,
+            OpenedBy::Key(_) | OpenedBy::GivenSessionKey => None,
         }
     }
 }
@@ -91,6 +94,13 @@ impl DecryptionHelper for Helper<'_> {
         {
             state.saw_v6 = true;
             return Err(openpgp::Error::InvalidOperation("SEIPD v2".into()).into());
+        }
+        if let Some(given) = self.openers.session
+            && decrypt(Some(given.algo), &given.key)
+        {
+            state.opened_with = Some(OpenedBy::GivenSessionKey);
+            state.session_key = Some((given.algo, given.key.clone()));
+            return Ok(None);
         }
         for (index, candidate) in self.openers.passphrases.iter().enumerate() {
             let password = candidate.to_password();
@@ -414,12 +424,86 @@ fn classify_openpgp(e: &openpgp::Error, state: &Arc<Mutex<HelperState>>) -> Cryp
 }
 
 /// A backup's session key, recovered by one of its ways in and proven on
-/// the body's first block.
-pub(crate) struct OpenedSession {
+/// the body's first block. It opens that one backup and nothing else: what
+/// a laptop holding a key hands a server's engine (on the channel's stdin)
+/// so the server decrypts the backup without ever holding a secret key.
+pub struct OpenedSession {
     /// The body's cipher.
     pub(crate) algo: SymmetricAlgorithm,
     /// The key the body is encrypted with.
     pub(crate) key: SessionKey,
+}
+
+impl std::fmt::Debug for OpenedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpenedSession({}, key hidden)", self.algo)
+    }
+}
+
+impl OpenedSession {
+    /// As text, `ALGO:HEX` (gpg's `--override-session-key` form: the
+    /// cipher's OpenPGP number, then the key).
+    pub fn to_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!(
+            "{}:{}",
+            u8::from(self.algo),
+            openpgp::fmt::hex::encode(&self.key[..])
+        ))
+    }
+
+    /// Reads [`OpenedSession::to_text`]'s form.
+    ///
+    /// # Errors
+    /// [`CryptoError::Corrupt`] for text that is not `ALGO:HEX` of a cipher
+    /// we write and a key of its size.
+    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+        let bad = || CryptoError::Corrupt("a handed-over session key is not ALGO:HEX".into());
+        let (algo, hex) = text.trim().split_once(':').ok_or_else(bad)?;
+        let algo = SymmetricAlgorithm::from(algo.parse::<u8>().map_err(|_| bad())?);
+        let bytes = Zeroizing::new(openpgp::fmt::hex::decode(hex).map_err(|_| bad())?);
+        if !algo.is_supported() || algo.key_size().ok() != Some(bytes.len()) {
+            return Err(bad());
+        }
+        Ok(OpenedSession {
+            algo,
+            key: SessionKey::from(&bytes[..]),
+        })
+    }
+}
+
+/// The session key of a message of which only `head` is at hand (its key
+/// packets and the body's first bytes, read from a server), recovered by
+/// the first of `openers` that fits and proven by the body's quick check
+/// (the two repeated bytes after SEIPD v1's first block, which sequoia
+/// checks before it accepts a key): the rest of the message is not needed.
+///
+/// # Errors
+/// As [`open_session`], for a head that holds no way in the openers fit.
+pub(crate) fn session_of_head(
+    head: &[u8],
+    openers: &Openers<'_>,
+) -> Result<OpenedSession, CryptoError> {
+    let state = Arc::new(Mutex::new(HelperState::default()));
+    let helper = Helper {
+        openers: *openers,
+        state: state.clone(),
+    };
+    let policy = StandardPolicy::new();
+    let opened = DecryptorBuilder::from_bytes(head)
+        .and_then(|b| b.buffer_size(16 * 1024).with_policy(&policy, None, helper));
+    // Cut short by design: what counts is whether a key was accepted.
+    let recorded = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .session_key
+        .take();
+    match (recorded, opened) {
+        (Some((algo, key)), _) => Ok(OpenedSession { algo, key }),
+        (None, Err(e)) => Err(classify(&e, &state)),
+        (None, Ok(_)) => Err(CryptoError::UnsupportedFormat(
+            "a key packet without a payload algorithm (SEIPD v2)".into(),
+        )),
+    }
 }
 
 /// Checks that `passphrase` opens the OpenPGP message read from

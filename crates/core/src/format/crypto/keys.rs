@@ -20,7 +20,7 @@ use openpgp::serialize::SerializeInto as _;
 use openpgp::types::{Features, KeyFlags};
 use sequoia_openpgp as openpgp;
 
-use super::Passphrase;
+use super::{OpenedSession, Passphrase};
 
 /// The policy every key is judged by (a constant, so keys borrowed from a
 /// certificate outlive no local).
@@ -186,6 +186,8 @@ pub struct Openers<'a> {
     pub passphrases: &'a [&'a Passphrase],
     /// Where secret keys are looked up, if anywhere.
     pub keys: Option<&'a dyn SecretKeys>,
+    /// A session key handed over for this one backup, tried first.
+    pub session: Option<&'a OpenedSession>,
 }
 
 impl<'a> Openers<'a> {
@@ -194,6 +196,7 @@ impl<'a> Openers<'a> {
         Openers {
             passphrases,
             keys: None,
+            session: None,
         }
     }
 }

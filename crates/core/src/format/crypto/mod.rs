@@ -26,8 +26,8 @@ use crate::progress::{Phase, Progress};
 
 mod decrypt;
 mod keys;
-pub use decrypt::{Decrypted, OpenedBy, check_passphrase, decrypt};
-pub(crate) use decrypt::{OpenedSession, open_session};
+pub use decrypt::{Decrypted, OpenedBy, OpenedSession, check_passphrase, decrypt};
+pub(crate) use decrypt::{open_session, session_of_head};
 pub(crate) use keys::key_id_hex;
 pub use keys::{
     KeyError, Openers, Recipient, Sealing, SecretKeys, armored_secret, generate_key,

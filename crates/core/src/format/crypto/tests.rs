@@ -215,7 +215,7 @@ impl SecretKeys for HeldKeys {
     }
 }
 
-fn sealed_to(data: &[u8], sealing: &Sealing) -> Vec<u8> {
+pub(crate) fn sealed_to(data: &[u8], sealing: &Sealing) -> Vec<u8> {
     let mut out = Vec::new();
     encrypt(
         &mut &data[..],
@@ -239,6 +239,7 @@ fn opened_by(
     let openers = Openers {
         passphrases,
         keys: Some(keys),
+        session: None,
     };
     let done = decrypt(cipher, &mut out, &openers, None, &NoProgress)?;
     assert_eq!(out, plain());

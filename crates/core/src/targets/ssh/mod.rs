@@ -19,6 +19,7 @@ use crate::format::crypto::Passphrase;
 mod error;
 mod pending;
 mod protocol;
+mod session_key;
 pub use error::SshError;
 pub use protocol::new_op_id;
 use protocol::*;

@@ -1,0 +1,112 @@
+//! A server that keeps no secret (issue 30, point 3), against a real
+//! `sshd`: its installation's policy has two keys and no passphrase, its
+//! own engine makes backups with public keys only and refuses a deep
+//! verification with its kind, and the laptop, whose keychain holds one of
+//! the keys, deep-verifies and drills the backup over SSH by handing the
+//! engine that backup's session key alone: the secret key's bytes are
+//! nowhere on the server's side.
+
+use std::path::Path;
+
+use crate::ssh::served;
+use crate::support::*;
+
+/// Every file under `root` (below 64 MiB: not the engine's executable)
+/// whose bytes hold `needle`.
+fn files_holding(root: &Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                folders.push(path);
+            } else if meta.is_file()
+                && meta.len() < 64 << 20
+                && std::fs::read(&path)
+                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_the_session_key() {
+    let served = served(2 * MIB);
+    let (inst, laptop) = (&served.inst, &served.laptop);
+    let script = format!(
+        r#"set -e
+        export BACKUPDESK_CONFIG_DIR='{config}' BACKUPDESK_SSH_CONFIG='{ssh_config}'
+        $B --json key create "Laptop" --out "$OUT" > "$OUT/laptop.json"
+        $B --json key create "Safe" --out "$OUT" > "$OUT/safe.json"
+        # The server's own engine, as its scheduled job runs it: no keychain,
+        # no passphrase anywhere.
+        there() {{ env -u DBUS_SESSION_BUS_ADDRESS "$B" --data-dir "$ROOT" --json "$@" < /dev/null; }}
+        there encryption set --no-passphrase \
+            --recipient "$OUT/Laptop.pub.asc" --recipient "$OUT/Safe.pub.asc" > "$OUT/set.json"
+        there backup > "$OUT/backup.json"
+        N=$(cd "$ROOT/data/backups" && ls servers_db_*.db.gpg | sort | tail -1)
+        echo "$N" > "$OUT/name"
+        set +e
+        there verify "$N" --deep > "$OUT/there.json"; echo $? > "$OUT/there.code"
+        set -e
+        # From the laptop: the session key alone crosses.
+        $B --profile srv --json verify "$N" --deep < /dev/null > "$OUT/verify.json"
+        $B --profile srv --json drill "$N" < /dev/null > "$OUT/drill.json"
+        "#,
+        config = laptop.config.path().display(),
+        ssh_config = laptop.ssh_config.display(),
+    );
+    let (ok, text) = keyring_session(inst, &[], &script);
+    let out = |name: &str| inst.dir.path().join("out").join(name);
+    let json = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out(name)).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{text}"))
+    };
+    assert!(ok, "{text}");
+    assert_eq!(json("set.json")["server_holds_a_secret"], false);
+    assert_eq!(json("backup.json")["ok"], true, "{text}");
+    assert_eq!(
+        std::fs::read_to_string(out("there.code")).unwrap().trim(),
+        "1"
+    );
+    let there = json("there.json");
+    assert_eq!(there["error"]["kind"], "no_decryption_key", "{there:#}");
+    let verify = json("verify.json");
+    assert_eq!(verify["ok"], true, "{verify:#}\n{text}");
+    let name = std::fs::read_to_string(out("name")).unwrap();
+    assert_eq!(verify["report"]["filename"], name.trim(), "{verify:#}");
+    assert_eq!(
+        verify["report"]["checksum_sha256"],
+        json("backup.json")["meta"]["checksum_sha256"],
+        "the server decrypted the whole backup with the session key: {verify:#}"
+    );
+    let drill = json("drill.json");
+    assert_eq!(drill["ok"], true, "{drill:#}");
+
+    // The laptop's secret key (a line of its armor, from the recovery
+    // sheet) is nowhere on the server's side: not in the installation, not
+    // in the server's home (its engine's state, its operation records).
+    let sheet = std::fs::read_to_string(out("Laptop.recovery.txt")).unwrap();
+    let armor: Vec<&str> = sheet
+        .lines()
+        .skip_while(|l| !l.contains("BEGIN PGP PRIVATE KEY BLOCK"))
+        .filter(|l| l.len() >= 60)
+        .collect();
+    assert!(armor.len() >= 3, "{sheet}");
+    for line in &armor[1..3] {
+        for root in [inst.root(), served.sshd.dir.path()] {
+            assert_eq!(
+                files_holding(root, line),
+                Vec::<std::path::PathBuf>::new(),
+                "the secret key is on the server's side"
+            );
+        }
+    }
+}
