@@ -64,7 +64,7 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
     std::thread::spawn(move || {
         let _ = tx.send(secret_frame::decode(&mut std::io::stdin().lock()));
     });
-    let frames = match rx.recv_timeout(backupdesk_core::secret_file::PIPE_WAIT) {
+    let frames = match rx.recv_timeout(backupdesk_core::secret_file::pipe_wait()) {
         Ok(Ok(frames)) => frames,
         Ok(Err(e)) => {
             return Err(failed(
@@ -77,7 +77,7 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
                 backupdesk_core::ErrorKind::PassphraseFileUnreadable,
                 format!(
                     "the secrets on stdin did not end within {} s",
-                    backupdesk_core::secret_file::PIPE_WAIT.as_secs()
+                    backupdesk_core::secret_file::pipe_wait().as_secs()
                 ),
             ));
         }

@@ -19,6 +19,20 @@ pub(crate) const SECRET_FILE_LIMIT: u64 = 4096;
 /// its line.
 pub const PIPE_WAIT: Duration = Duration::from_secs(10);
 
+/// [`PIPE_WAIT`], or (feature `test-hooks`) the whole seconds of
+/// `BACKUPDESK_TEST_PIPE_WAIT_S`: a test of a FIFO nobody writes to then
+/// waits 1 s instead of 10 for the same refusal.
+pub fn pipe_wait() -> Duration {
+    #[cfg(feature = "test-hooks")]
+    if let Some(seconds) = std::env::var("BACKUPDESK_TEST_PIPE_WAIT_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return Duration::from_secs(seconds);
+    }
+    PIPE_WAIT
+}
+
 /// Why a secret file gave no secret, with the kind both shells report.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
@@ -120,12 +134,12 @@ pub(crate) fn read_secret_file(file: &Path, what: &str) -> Result<Vec<u8>, Secre
         };
         let _ = tx.send(read);
     });
-    match rx.recv_timeout(PIPE_WAIT) {
+    match rx.recv_timeout(pipe_wait()) {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => Err(unreadable(e.to_string())),
         Err(_) => Err(unreadable(format!(
             "nothing was written to it within {} s",
-            PIPE_WAIT.as_secs()
+            pipe_wait().as_secs()
         ))),
     }
 }

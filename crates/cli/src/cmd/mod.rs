@@ -41,15 +41,7 @@ use crate::args::{Cli, GlobalArgs, Verb};
 /// backups and fail others).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut global = cli.global;
-    let mut given_session = None;
-    if global.secrets_on_stdin {
-        global.stdin_secrets = crate::passphrase::framed_from_stdin()?;
-        if global.session_key_on_stdin {
-            given_session = Some(crate::passphrase::session_key_from_stdin(
-                &mut global.stdin_secrets,
-            )?);
-        }
-    }
+    let given_session = read_stdin_secrets(&mut global)?;
     // The one context of this run: the system clock, this terminal's bars
     // (and Ctrl-C), the OS keychain (reached at its first use only), and
     // a session key handed over, if one was.
@@ -120,6 +112,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Encryption(verb) => encryption::run(&global, verb, ctx),
         Verb::Key(verb) => key::run(&global, verb, ctx),
     }
+}
+
+/// The secrets a laptop framed on stdin (`--secrets-on-stdin`), kept in
+/// `global`; the session key among them (`--session-key-on-stdin`).
+fn read_stdin_secrets(
+    global: &mut GlobalArgs,
+) -> anyhow::Result<Option<backupdesk_core::format::crypto::OpenedSession>> {
+    if !global.secrets_on_stdin {
+        return Ok(None);
+    }
+    global.stdin_secrets = crate::passphrase::framed_from_stdin()?;
+    if !global.session_key_on_stdin {
+        return Ok(None);
+    }
+    crate::passphrase::session_key_from_stdin(&mut global.stdin_secrets).map(Some)
 }
 
 /// What the global flags select: the remote server or local profile of

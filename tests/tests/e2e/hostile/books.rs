@@ -197,9 +197,12 @@ fn secret_files_that_are_fifos_or_endless_are_refused_in_bounded_time() {
     ];
     for (args, says) in cases {
         let mut cmd = inst.cli(&args);
+        // (The FIFO is given up on after 1 s here, not 10: the same
+        // refusal, sooner.)
         cmd.arg("--json")
             .env("BACKUPDESK_CONFIG_DIR", &config)
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none");
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+            .env("BACKUPDESK_TEST_PIPE_WAIT_S", "1");
         let out = output_within(60, cmd);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));

@@ -135,7 +135,11 @@ fn passphrase_files_that_are_no_passphrase_files_are_refused_with_their_kind() {
             &["--json", "restore", name.as_str(), "--yes"][..],
             &["--json", "verify", &name][..],
         ] {
-            let (code, out) = run_json(inst.cli_with(path, args));
+            // (A FIFO nobody writes to is given up on after 1 s here, not
+            // 10: the same refusal, sooner.)
+            let mut cmd = inst.cli_with(path, args);
+            cmd.env("BACKUPDESK_TEST_PIPE_WAIT_S", "1");
+            let (code, out) = run_json(cmd);
             assert_eq!(
                 (code, out["error"]["kind"].as_str()),
                 (1, Some(*kind)),
