@@ -176,8 +176,10 @@ pub fn verify(
     if let Some(data) = selection.files_here()? {
         BackupCatalog::scan(data)?.find(name)?;
     }
-    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
-    Ok(selection.target().verify(name, &passphrase, depth, ctx)?)
+    let way = crate::service::selection::reading_way(selection, Some(name), passphrases, ctx)?;
+    Ok(selection
+        .target()
+        .verify(name, &way.passphrase, depth, &way.context(ctx))?)
 }
 
 /// One backup's result in [`verify_all`]'s report (`ok` with the report,

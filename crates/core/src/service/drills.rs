@@ -31,8 +31,10 @@ pub fn drill(
             None => drop(drill::default_backup(&catalog)?),
         }
     }
-    let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
-    Ok(selection.target().drill(name, &passphrase, ctx)?)
+    let way = crate::service::selection::reading_way(selection, name, passphrases, ctx)?;
+    Ok(selection
+        .target()
+        .drill(name, &way.passphrase, &way.context(ctx))?)
 }
 
 /// The scheduled verification: a deep verification of the newest backup

@@ -259,6 +259,51 @@ pub(crate) fn reading_passphrase(
     source.passphrase(PassphraseUse::Reading)
 }
 
+/// How one backup of a selection is read: by a session key recovered on
+/// this machine (an SSH profile whose backup a key in this keychain opens:
+/// only that key crosses to the server, issue 30), else by the passphrase.
+pub(crate) struct ReadingWay {
+    /// The passphrase (empty when the session key is the way in).
+    pub(crate) passphrase: Passphrase,
+    /// The backup's session key, recovered here.
+    pub(crate) session: Option<crate::format::crypto::OpenedSession>,
+}
+
+impl ReadingWay {
+    /// `ctx` carrying the session key, when there is one.
+    pub(crate) fn context<'c>(&'c self, ctx: &OperationContext<'c>) -> OperationContext<'c> {
+        match &self.session {
+            Some(key) => ctx.with_session_key(key),
+            None => *ctx,
+        }
+    }
+}
+
+/// [`reading_passphrase`], or for backup `name` of an SSH profile that a
+/// key held here opens, its session key (no passphrase asked for).
+///
+/// # Errors
+/// As [`reading_passphrase`].
+pub(crate) fn reading_way(
+    selection: &Selection,
+    name: Option<&str>,
+    source: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<ReadingWay, ServiceError> {
+    let session = match (&selection.target, name) {
+        (OpenedTarget::Ssh(target), Some(name)) => target.session_key_here(name, ctx),
+        _ => None,
+    };
+    let passphrase = match session {
+        Some(_) => Passphrase::new(String::new()),
+        None => reading_passphrase(selection, source)?,
+    };
+    Ok(ReadingWay {
+        passphrase,
+        session,
+    })
+}
+
 /// Whether new backups of the selected local installation carry a
 /// passphrase (no policy, or a policy that keeps one).
 ///

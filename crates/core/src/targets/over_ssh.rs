@@ -60,6 +60,36 @@ pub struct SshTarget {
     unattended: std::sync::Mutex<Option<crate::local::schedule::Unattended>>,
 }
 
+/// The secret an engine reading one backup gets on stdin: the backup's
+/// session key when the operation's context carries one (recovered on
+/// this machine: no passphrase crosses), else the passphrase.
+enum Secret<'p> {
+    Passphrase(&'p Passphrase),
+    /// The session key as text, framed like a passphrase.
+    SessionKey(Passphrase),
+}
+
+impl<'p> Secret<'p> {
+    /// The secret for `ctx`, with the flag that tells the engine which it
+    /// is added to `verb`.
+    fn of(passphrase: &'p Passphrase, ctx: &OperationContext<'_>, verb: &mut Vec<&str>) -> Self {
+        match ctx.session_key() {
+            Some(key) => {
+                verb.push("--session-key-on-stdin");
+                Secret::SessionKey(Passphrase::new(key.to_text().to_string()))
+            }
+            None => Secret::Passphrase(passphrase),
+        }
+    }
+
+    fn passphrase(&self) -> &Passphrase {
+        match self {
+            Secret::Passphrase(p) => p,
+            Secret::SessionKey(text) => text,
+        }
+    }
+}
+
 /// What the engine answers for a failure (`--json`).
 #[derive(serde::Deserialize)]
 struct Failed {
@@ -186,6 +216,17 @@ impl SshTarget {
         progress: &dyn Progress,
     ) -> Result<T, TargetError> {
         Ok(self.run(kind, verb, passphrase, progress)?.0)
+    }
+
+    /// The session key of backup `name`, recovered with a key held in
+    /// `ctx`'s keychain from the backup's head read over SSH
+    /// ([`SshHost::session_key_here`]).
+    pub(crate) fn session_key_here(
+        &self,
+        name: &str,
+        ctx: &OperationContext<'_>,
+    ) -> Option<crate::format::crypto::OpenedSession> {
+        self.host.session_key_here(&self.data_dir, name, ctx)
     }
 
     /// The engine's `--json` answer to `verb`, run attached (reads); a
@@ -393,8 +434,9 @@ impl Target for SshTarget {
         if depth == VerifyDepth::Deep {
             verb.push("--deep");
         }
+        let secret = Secret::of(passphrase, ctx, &mut verb);
         let (Report { mut report }, notes): (Report<VerifyReport>, _) =
-            self.run(VerbKind::Verify, &verb, Some(passphrase), ctx)?;
+            self.run(VerbKind::Verify, &verb, Some(secret.passphrase()), ctx)?;
         report.warnings.extend(notes);
         Ok(report)
     }
@@ -407,10 +449,11 @@ impl Target for SshTarget {
     ) -> Result<DrillReport, TargetError> {
         let mut verb = vec!["drill"];
         verb.extend(name);
+        let secret = Secret::of(passphrase, ctx, &mut verb);
         // (Cut-off operations' notes are logged by `change`; a drill
         // report has no warnings to carry them.)
         let (Report { report }, _): (Report<DrillReport>, _) =
-            self.run(VerbKind::Drill, &verb, Some(passphrase), ctx)?;
+            self.run(VerbKind::Drill, &verb, Some(secret.passphrase()), ctx)?;
         Ok(report)
     }
 
