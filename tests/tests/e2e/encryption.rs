@@ -223,3 +223,127 @@ fn a_policy_edited_into_nonsense_stops_backups_instead_of_weakening_them() {
     assert_eq!(code, 1, "{show:#}");
     assert_eq!(inst.fingerprint(), before, "no backup was made");
 }
+
+#[test]
+fn a_recovery_passphrase_is_a_way_in_the_server_never_holds() {
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    gnupg_homes(&inst, &["admin-gnupg", "sheet-gnupg"]);
+    let out = inst.dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let recovery = inst.dir.path().join("recovery-passphrase");
+    write_private(&recovery, "the recovery passphrase of 2026\n");
+    let admin_home = inst.dir.path().join("admin-gnupg");
+    let admin_cert = out.join("admin.asc");
+    let made = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "export GNUPGHOME='{h}'; gpg --batch --pinentry-mode loopback --passphrase '' \
+             --quick-gen-key 'Admin <admin@example.org>' default default never 2>/dev/null && \
+             gpg --batch --armor --export admin@example.org > '{c}'",
+            h = admin_home.display(),
+            c = admin_cert.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let set = |args: &[&str]| {
+        let mut cmd = inst.cli(&["encryption", "set", "--no-passphrase"]);
+        cmd.args(args)
+            .arg("--json")
+            .env_remove("DB_BACKUP_PASSPHRASE");
+        run_json(cmd)
+    };
+    let recovery_arg = recovery.display().to_string();
+    let out_arg = out.display().to_string();
+
+    // The recovery passphrase alone is one way in: refused, no sheet made.
+    let (code, alone) = set(&[
+        "--recovery-passphrase-file",
+        &recovery_arg,
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(code, 1, "{alone:#}");
+    assert_eq!(
+        alone["error"]["kind"], "encryption_policy_invalid",
+        "{alone:#}"
+    );
+    let sheets = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".recovery.txt"))
+            .collect()
+    };
+    assert!(sheets().is_empty(), "{:?}", sheets());
+
+    // A recipient and the recovery passphrase: two ways in, none on the server.
+    let admin_arg = admin_cert.display().to_string();
+    let (code, view) = set(&[
+        "--recipient",
+        &admin_arg,
+        "--recovery-passphrase-file",
+        &recovery_arg,
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(code, 0, "{view:#}");
+    assert_eq!(view["ways_in"], 2, "{view:#}");
+    assert_eq!(view["server_holds_a_secret"], false, "{view:#}");
+    let sheet = Path::new(view["recovery_sheet"].as_str().unwrap()).to_owned();
+    assert_eq!(sheets(), vec![sheet.clone()]);
+    let mode = std::fs::metadata(&sheet).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the recovery sheet is private");
+    // Its secret key is encrypted by the passphrase: useless without it.
+    let text = std::fs::read_to_string(&sheet).unwrap();
+    let block = &text[text.find("-----BEGIN PGP PRIVATE KEY BLOCK-----").unwrap()..];
+    let cert = {
+        use sequoia_openpgp::parse::Parse;
+        sequoia_openpgp::Cert::from_bytes(block.as_bytes()).unwrap()
+    };
+    assert!(cert.is_tsk());
+    assert!(
+        cert.keys()
+            .secret()
+            .all(|k| k.key().optional_secret().is_some_and(|s| s.is_encrypted())),
+        "every secret part is encrypted"
+    );
+    let policy =
+        std::fs::read_to_string(inst.root().join("data/.backupdesk/encryption.json")).unwrap();
+    assert!(!policy.contains("PRIVATE KEY"), "{policy}");
+
+    // A backup made under it (the passphrase file given is not used: the
+    // policy keeps none) opens with gpg by the sheet and the recovery
+    // passphrase.
+    let mut backup = inst.cli(&["--json", "backup"]);
+    backup.env_remove("DB_BACKUP_PASSPHRASE");
+    let (code, made) = run_json(backup);
+    assert_eq!(code, 0, "{made:#}");
+    let expected = meta_checksum(&made);
+    let file = made["path"].as_str().unwrap();
+    let plain = out.join("by-recovery.db");
+    let read = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "export GNUPGHOME='{h}'; g='gpg --batch --pinentry-mode loopback --passphrase-file {p}'; \
+             $g --import '{s}' 2>/dev/null; $g -o '{o}' -d '{f}'",
+            h = inst.dir.path().join("sheet-gnupg").display(),
+            p = recovery.display(),
+            s = sheet.display(),
+            o = plain.display(),
+            f = file,
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    assert_eq!(
+        sha256_file(&plain),
+        expected,
+        "the recovery way in gives the snapshot"
+    );
+}

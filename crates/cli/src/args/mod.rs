@@ -206,15 +206,27 @@ pub struct EncryptionRewrapArgs {
 #[derive(Debug, Args)]
 pub struct EncryptionSetArgs {
     /// A certificate file, or a fingerprint in your GnuPG keyring (repeat).
-    #[arg(long = "recipient", value_name = "CERT", required = true)]
+    #[arg(
+        long = "recipient",
+        value_name = "CERT",
+        required_unless_present = "recovery_passphrase_file"
+    )]
     pub recipients: Vec<String>,
     /// Keep the installation's passphrase as a further way in (the default).
     #[arg(long, conflicts_with = "no_passphrase")]
     pub passphrase: bool,
     /// The server keeps no passphrase: it can back up, never read its backups
-    /// (needs two recipients).
+    /// (needs two ways in: two recipients, or one and a recovery passphrase).
     #[arg(long)]
     pub no_passphrase: bool,
+    /// A recovery passphrase (the file's first line): a recovery key is made,
+    /// its public part added as a recipient, its secret part, encrypted by
+    /// this passphrase, written to a recovery sheet; the server keeps neither.
+    #[arg(long, value_name = "FILE")]
+    pub recovery_passphrase_file: Option<std::path::PathBuf>,
+    /// Where the recovery sheet is written (default: the current folder).
+    #[arg(long, value_name = "DIR", requires = "recovery_passphrase_file")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use backupdesk_core::OperationContext;
 use backupdesk_core::local::rotation::{RewrapReport, RewrapRequest};
-use backupdesk_core::service::encryption::{self, CertSource, PolicyRequest, PolicyView};
+use backupdesk_core::service::encryption::{
+    self, CertSource, PolicyRequest, PolicyView, RecoveryRequest,
+};
 
 use crate::args::{EncryptionVerb, GlobalArgs};
 use crate::failure::fail;
@@ -47,6 +49,13 @@ pub fn run(
                     .map(|r| CertSource::parse(r))
                     .collect(),
                 passphrase: !args.no_passphrase,
+                recovery: match &args.recovery_passphrase_file {
+                    Some(file) => Some(RecoveryRequest {
+                        passphrase: crate::passphrase::from_file(file)?,
+                        sheet_dir: args.out.clone().unwrap_or_else(|| ".".into()),
+                    }),
+                    None => None,
+                },
             };
             encryption::set(&selection, &request).map_err(fail)?
         }
@@ -94,6 +103,12 @@ fn present(view: &PolicyView) {
     }
     if let Some(note) = &view.server_restore_note {
         println!("{note}.");
+    }
+    if let Some(sheet) = &view.recovery_sheet {
+        println!(
+            "The recovery key's sheet is {sheet} (its secret key, encrypted by the recovery passphrase): \
+             print it, keep it apart from the passphrase, then delete the file."
+        );
     }
 }
 

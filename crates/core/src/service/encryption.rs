@@ -45,6 +45,23 @@ pub struct PolicyRequest {
     pub recipients: Vec<CertSource>,
     /// Keep the installation's passphrase as a further way in.
     pub passphrase: bool,
+    /// A recovery passphrase as a further way in that the server never
+    /// holds.
+    pub recovery: Option<RecoveryRequest>,
+}
+
+/// A recovery passphrase: a recovery key is made, its public part added
+/// to the policy's recipients, its secret part (encrypted by the
+/// passphrase, as `gpg --import` understands) written to a recovery sheet
+/// in `sheet_dir`. Neither the passphrase nor the secret key stays with
+/// the installation; `gpg --import` of the sheet and the passphrase read
+/// every backup made under the policy.
+#[derive(Debug, Clone)]
+pub struct RecoveryRequest {
+    /// The recovery passphrase (not empty, not the scripts' default).
+    pub passphrase: crypto::Passphrase,
+    /// Where the sheet is written (`recovery-YYYYMMDD-HHMMSS.recovery.txt`).
+    pub sheet_dir: PathBuf,
 }
 
 /// One recipient as shells show it.
@@ -76,6 +93,9 @@ pub struct PolicyView {
     /// Present when new backups have no passphrase: the server's own
     /// restore cannot read them, and what to use instead.
     pub server_restore_note: Option<String>,
+    /// The recovery sheet written by this change, if it made a recovery
+    /// key.
+    pub recovery_sheet: Option<String>,
 }
 
 impl PolicyView {
@@ -88,6 +108,7 @@ impl PolicyView {
                 ways_in: 1,
                 server_holds_a_secret: true,
                 server_restore_note: None,
+                recovery_sheet: None,
             },
             Some(policy) => PolicyView {
                 has_policy: true,
@@ -108,6 +129,7 @@ impl PolicyView {
                         "{SERVER_RESTORE_NEEDS_A_PASSPHRASE}: backups made under this policy are restored with Backup Desk (backupdesk restore here, or over SSH with its engine on the server), never with the server's own restore"
                     )
                 }),
+                recovery_sheet: None,
             },
         }
     }
@@ -132,17 +154,95 @@ pub fn show(selection: &Selection) -> Result<PolicyView, ServiceError> {
 /// the file cannot be written. Nothing changes on any error.
 pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView, ServiceError> {
     let data = selection.installation()?;
-    let recipients = request
+    let mut recipients = request
         .recipients
         .iter()
         .map(read_cert)
         .collect::<Result<Vec<_>, _>>()?;
+    let recovery = match &request.recovery {
+        Some(wanted) => Some(RecoveryKey::make(wanted, data)?),
+        None => None,
+    };
+    recipients.extend(recovery.as_ref().map(|key| key.public.clone()));
     let policy = EncryptionPolicy {
         recipients,
         passphrase: request.passphrase,
     };
+    // Checked before the sheet is written: a refused policy leaves no
+    // sheet of a key nothing is encrypted to.
+    policy.check()?;
+    let sheet = match &recovery {
+        Some(key) => Some(key.write_sheet()?),
+        None => None,
+    };
     policy.write(data)?;
-    Ok(PolicyView::of(Some(&policy)))
+    Ok(PolicyView {
+        recovery_sheet: sheet.map(|p| p.display().to_string()),
+        ..PolicyView::of(Some(&policy))
+    })
+}
+
+/// A recovery key made for a policy, not yet written out.
+struct RecoveryKey {
+    public: Recipient,
+    /// The sheet's text: the secret key, encrypted by the passphrase.
+    sheet: zeroize::Zeroizing<String>,
+    path: PathBuf,
+}
+
+impl RecoveryKey {
+    /// Makes the key (its secret parts encrypted by the passphrase) and
+    /// its sheet's text; nothing is written.
+    ///
+    /// # Errors
+    /// An empty or default passphrase; a sheet that exists already.
+    fn make(
+        wanted: &RecoveryRequest,
+        data: &crate::local::layout::DataDir,
+    ) -> Result<Self, ServiceError> {
+        crypto::check_new_passphrase(&wanted.passphrase)?;
+        let made = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let path = wanted
+            .sheet_dir
+            .join(format!("recovery-{made}.recovery.txt"));
+        if path.exists() {
+            return Err(ServiceError::Io {
+                what: format!("{} exists; not overwritten", path.display()),
+                source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            });
+        }
+        let name = format!("Backup Desk recovery key ({})", data.root().display());
+        let cert = crypto::generate_protected_key(&name, &wanted.passphrase)?;
+        let public = Recipient::from_bytes(crypto::armored_secret(&cert).as_bytes())?;
+        let sheet = zeroize::Zeroizing::new(format!(
+            "BACKUP DESK RECOVERY SHEET: {name}\n\
+             Fingerprint: {fpr}\n\
+             \n\
+             With the recovery passphrase, this sheet opens every backup made under the\n\
+             installation's encryption policy. Keep it apart from the passphrase (a safe),\n\
+             then delete this file.\n\
+             \n\
+             To read a backup without Backup Desk:\n\
+             1. Type or scan the key block below into a file, key.asc.\n\
+             2. gpg --import key.asc   (gpg asks for the recovery passphrase)\n\
+             3. gpg -o servers.db -d servers_db_YYYYMMDD_HHMMSS.db.gpg\n\
+             \n\
+             {secret}",
+            fpr = public.fingerprint(),
+            secret = crypto::armored_secret(&cert),
+        ));
+        Ok(RecoveryKey {
+            public,
+            sheet,
+            path,
+        })
+    }
+
+    /// Writes the sheet (0600, never over a file); returns its path.
+    fn write_sheet(&self) -> Result<PathBuf, ServiceError> {
+        write_new(&self.path, self.sheet.as_bytes(), 0o600)?;
+        Ok(self.path.clone())
+    }
 }
 
 /// Rewraps the selected backups to the installation's policy by their key

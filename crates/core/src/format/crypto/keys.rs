@@ -209,11 +209,27 @@ impl<'a> Openers<'a> {
 /// # Errors
 /// [`KeyError::Generate`].
 pub fn generate_key(name: &str) -> Result<Cert, KeyError> {
+    generate(name, None)
+}
+
+/// [`generate_key`] with its secret parts encrypted by `passphrase` (the
+/// S2K protection `gpg --import` understands: gpg asks for the passphrase
+/// when it uses the key). A recovery key whose secret may be written out
+/// and printed: without the passphrase it opens nothing.
+///
+/// # Errors
+/// [`KeyError::Generate`].
+pub fn generate_protected_key(name: &str, passphrase: &Passphrase) -> Result<Cert, KeyError> {
+    generate(name, Some(passphrase.to_password()))
+}
+
+fn generate(name: &str, password: Option<openpgp::crypto::Password>) -> Result<Cert, KeyError> {
     let generate = || -> openpgp::Result<Cert> {
         let (cert, _revocation) = CertBuilder::new()
             .set_cipher_suite(CipherSuite::Cv25519)
             .set_profile(openpgp::Profile::RFC4880)?
             .set_features(Features::empty().set_seipdv1())?
+            .set_password(password)
             .add_userid(name)
             .add_storage_encryption_subkey()
             .generate()?;

@@ -31,7 +31,7 @@ pub(crate) use decrypt::{open_session, session_of_head};
 pub(crate) use keys::key_id_hex;
 pub use keys::{
     KeyError, Openers, Recipient, Sealing, SecretKeys, armored_secret, generate_key,
-    secret_from_armored,
+    generate_protected_key, secret_from_armored,
 };
 
 #[cfg(test)]
