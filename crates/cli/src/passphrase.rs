@@ -23,24 +23,41 @@ pub fn resolve(
     purpose: PassphraseUse,
     secrets: &dyn SecretStore,
 ) -> anyhow::Result<Passphrase> {
+    match without_asking(global, secrets)? {
+        Some(passphrase) => Ok(passphrase),
+        None => prompt(purpose),
+    }
+}
+
+/// The passphrase from every source but the prompt: stdin's frames,
+/// `--passphrase-file`, `$DB_BACKUP_PASSPHRASE`, the keychain. `None` when
+/// none has one (a keychain that cannot be reached is said on stderr).
+///
+/// # Errors
+/// A passphrase file that gives no passphrase.
+pub fn without_asking(
+    global: &GlobalArgs,
+    secrets: &dyn SecretStore,
+) -> anyhow::Result<Option<Passphrase>> {
     if let Some(given) = global.stdin_secrets.passphrase() {
-        return Ok(given.clone());
+        return Ok(Some(given.clone()));
     }
     if let Some(file) = &global.passphrase_file {
-        return from_file(file);
+        return from_file(file).map(Some);
     }
     if let Ok(text) = std::env::var("DB_BACKUP_PASSPHRASE")
         && !text.is_empty()
     {
-        return Ok(Passphrase::new(text));
+        return Ok(Some(Passphrase::new(text)));
     }
     let scope = crate::cmd::keychain_scope(global);
     match secrets::stored_passphrase(secrets, &scope) {
-        Ok(Some(passphrase)) => return Ok(passphrase),
-        Ok(None) => {}
-        Err(e) => eprintln!("note: {e}; asking for the passphrase instead"),
+        Ok(found) => Ok(found),
+        Err(e) => {
+            eprintln!("note: {e}; asking for the passphrase instead");
+            Ok(None)
+        }
     }
-    prompt(purpose)
 }
 
 /// The first line of `file` (a regular file, a pipe or process

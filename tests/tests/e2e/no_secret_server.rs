@@ -2,9 +2,9 @@
 //! `sshd`: its installation's policy has two keys and no passphrase, its
 //! own engine makes backups with public keys only and refuses a deep
 //! verification with its kind, and the laptop, whose keychain holds one of
-//! the keys, deep-verifies and drills the backup over SSH by handing the
-//! engine that backup's session key alone: the secret key's bytes are
-//! nowhere on the server's side.
+//! the keys, deep-verifies, drills and restores the backup over SSH by
+//! handing the engine that backup's session key alone: the secret key's
+//! bytes are nowhere on the server's side.
 
 use std::path::Path;
 
@@ -59,6 +59,10 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         # From the laptop: the session key alone crosses.
         $B --profile srv --json verify "$N" --deep < /dev/null > "$OUT/verify.json"
         $B --profile srv --json drill "$N" < /dev/null > "$OUT/drill.json"
+        # A change after the backup, then the restore over SSH: its safety
+        # backup needs no secret there either.
+        sqlite3 "$ROOT/data/servers.db" "INSERT INTO tags (name, color) VALUES ('after-the-backup', '#000000')"
+        $B --profile srv --yes --json restore "$N" < /dev/null > "$OUT/restore.json"
         "#,
         config = laptop.config.path().display(),
         ssh_config = laptop.ssh_config.display(),
@@ -89,6 +93,17 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
     );
     let drill = json("drill.json");
     assert_eq!(drill["ok"], true, "{drill:#}");
+    let restore = json("restore.json");
+    assert_eq!(restore["ok"], true, "{restore:#}");
+    let live = rusqlite::Connection::open(inst.data.database()).unwrap();
+    let after: i64 = live
+        .query_row(
+            "SELECT count(*) FROM tags WHERE name = 'after-the-backup'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(after, 0, "the backup's content is back: {restore:#}");
 
     // The laptop's secret key (a line of its armor, from the recovery
     // sheet) is nowhere on the server's side: not in the installation, not

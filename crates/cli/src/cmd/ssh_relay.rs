@@ -60,12 +60,18 @@ pub fn relay(
         args.push("--yes".to_owned());
     }
     // One backup read with a key held here: only its session key crosses
-    // (the server keeps no secret; neither the key nor a passphrase goes).
+    // (the server keeps no secret; neither the key nor, for a read, a
+    // passphrase goes). A restore's safety backup may need the passphrase:
+    // it follows the key when this machine has one without asking.
     let session = backup_read(&verb).and_then(|backup| {
         let key = host.session_key_here(&global.data_dir, backup, ctx)?;
         args.push("--session-key-on-stdin".to_owned());
         Some(Passphrase::new(key.to_text().to_string()))
     });
+    let also = match (&session, &verb) {
+        (Some(_), Verb::Restore(_)) => crate::passphrase::without_asking(global, ctx.secrets())?,
+        _ => None,
+    };
     let passphrase = match (traits.passphrase, session) {
         (_, Some(session)) => Some(session),
         (Some(purpose), None) => Some(crate::passphrase::resolve(global, purpose, ctx.secrets())?),
@@ -88,7 +94,11 @@ pub fn relay(
     let run = if !traits.effect.runs_detached() {
         host.run_engine(&args, passphrase.as_ref(), ctx)
     } else {
-        let secrets: Vec<_> = passphrase.iter().chain(new_passphrase.iter()).collect();
+        let secrets: Vec<_> = passphrase
+            .iter()
+            .chain(also.iter())
+            .chain(new_passphrase.iter())
+            .collect();
         let detached = Detached {
             host,
             pending: &pending,
@@ -102,13 +112,13 @@ pub fn relay(
     Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
 }
 
-/// The one backup `verb` only reads, when it names one: verify, drill.
-/// (Not a restore: its safety backup may need the installation's
-/// passphrase, which a session key does not replace.)
+/// The one backup `verb` decrypts, when it names one: verify, drill,
+/// restore.
 fn backup_read(verb: &Verb) -> Option<&str> {
     match verb {
         Verb::Verify(args) => args.name.as_deref(),
         Verb::Drill(args) => args.name.as_deref(),
+        Verb::Restore(args) => args.name.as_deref(),
         _ => None,
     }
 }

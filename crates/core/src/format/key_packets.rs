@@ -312,6 +312,7 @@ pub(crate) fn write_rewrapped(
     sealing: &Sealing,
     out: &mut dyn Write,
 ) -> Result<(), CryptoError> {
+    sealing.check_some_way_in()?;
     let head = KeyPackets::read(path)?;
     let made = |e: openpgp::anyhow::Error| CryptoError::Corrupt(format!("a key packet: {e}"));
     let mut packets: Vec<Packet> = Vec::new();
@@ -331,11 +332,6 @@ pub(crate) fn write_rewrapped(
         )
         .map_err(made)?;
         packets.push(SKESK::V4(skesk).into());
-    }
-    if packets.is_empty() {
-        return Err(CryptoError::Io(io::Error::other(
-            "nothing to encrypt to: no recipient and no passphrase",
-        )));
     }
     for marker in head.packets.iter().filter(|p| p.tag == TAG_MARKER) {
         out.write_all(&marker.bytes).map_err(CryptoError::Io)?;

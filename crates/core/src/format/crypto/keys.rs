@@ -165,6 +165,20 @@ impl Sealing {
             passphrase: Some(passphrase),
         }
     }
+
+    /// Refuses a sealing with no way in at all (nothing to encrypt to):
+    /// a message nobody could ever open is never written.
+    ///
+    /// # Errors
+    /// [`super::CryptoError::Io`] saying so.
+    pub(crate) fn check_some_way_in(&self) -> Result<(), super::CryptoError> {
+        if self.recipients.is_empty() && self.passphrase.is_none() {
+            return Err(super::CryptoError::Io(std::io::Error::other(
+                "nothing to encrypt to: no recipient and no passphrase",
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Where secret keys are found by the key id a public-key packet names

@@ -353,11 +353,7 @@ fn encryptor<'a>(message: Message<'a>, sealing: &'a Sealing) -> Result<Message<'
         .iter()
         .flat_map(Recipient::sequoia_recipients)
         .collect();
-    if recipients.is_empty() && passwords.is_empty() {
-        return Err(CryptoError::Io(io::Error::other(
-            "nothing to encrypt to: no recipient and no passphrase",
-        )));
-    }
+    sealing.check_some_way_in()?;
     Encryptor::for_recipients(message, recipients)
         .add_passwords(passwords)
         .symmetric_algo(SymmetricAlgorithm::AES256)
