@@ -343,3 +343,125 @@ fn a_scheduled_backup_pushes_off_site_with_the_aws_credentials_file() {
         std::fs::metadata(inst.backup_path(&newest)).unwrap().len()
     );
 }
+
+/// Issue 30: an installation whose policy keeps no passphrase is scheduled
+/// with no passphrase file. Its jobs hold no secret (not in their text, not
+/// in their environment); the backup runs, the daily verification checks
+/// each backup against its `.meta` without opening it (the deep one runs
+/// where a key is), prune runs, and no drill job is installed (a drill
+/// decrypts). Without such a policy, a passphrase file is still required.
+#[test]
+fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
+    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
+    let units = inst.dir.path().join("units");
+    std::fs::create_dir_all(&units).unwrap();
+    let systemctl = inst.dir.path().join("systemctl");
+    script(&systemctl, "exit 0");
+    // The server's own engine: no passphrase file, no variable, no keychain.
+    let there = |args: &[&str]| {
+        let mut cmd = backupdesk();
+        cmd.arg("--data-dir")
+            .arg(inst.root())
+            .arg("--json")
+            .args(args)
+            .env_remove("DB_BACKUP_PASSPHRASE")
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+            .env("BACKUPDESK_SYSTEMD_UNIT_DIR", &units)
+            .env("BACKUPDESK_SYSTEMCTL", &systemctl);
+        run_json(cmd)
+    };
+    let (code, out) = there(&["schedule", "install", "--at", "01:15"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(out["error"]["kind"], "passphrase_file_required", "{out:#}");
+    let certs: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            let cert = generate_key(n).unwrap();
+            let public = Recipient::from_bytes(armored_secret(&cert).as_bytes()).unwrap();
+            let path = inst.dir.path().join(format!("{n}.pub.asc"));
+            std::fs::write(&path, public.armored()).unwrap();
+            path.display().to_string()
+        })
+        .collect();
+    let (code, out) = there(&[
+        "encryption",
+        "set",
+        "--no-passphrase",
+        "--recipient",
+        &certs[0],
+        "--recipient",
+        &certs[1],
+    ]);
+    assert_eq!(code, 0, "{out:#}");
+    let (code, out) = there(&["schedule", "install", "--at", "01:15"]);
+    assert_eq!(code, 0, "{out:#}");
+    let installed: Vec<(&str, bool)> = out["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| (j["job"].as_str().unwrap(), j["installed"] == true))
+        .collect();
+    assert_eq!(
+        installed,
+        [("backup", true), ("verify", true), ("drill", false)],
+        "{out:#}"
+    );
+    for unit in ["backupdesk-backup", "backupdesk-verify"] {
+        let service = std::fs::read_to_string(units.join(format!("{unit}.service"))).unwrap();
+        assert!(!service.contains("--passphrase-file"), "{service}");
+        let exec = service
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(exec)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{unit}: {exec}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, list) = there(&["list"]);
+    let newest = &list["backups"][0];
+    assert_eq!(newest["verified"]["depth"], "quick", "{list:#}");
+    assert_eq!(newest["verified"]["state"], "passed", "{list:#}");
+    let (code, pruned) = there(&["prune", "--yes"]);
+    assert_eq!(code, 0, "{pruned:#}");
+    // Nothing of a secret in the installation, the units, or the jobs' text.
+    for root in [inst.root(), units.as_path()] {
+        for entry in walk(root) {
+            let bytes = std::fs::read(&entry).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(PASSPHRASE) && !text.contains("PRIVATE KEY"),
+                "{}",
+                entry.display()
+            );
+        }
+    }
+}
+
+/// Every regular file under `root`.
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => folders.push(path),
+                Ok(m) if m.is_file() => files.push(path),
+                _ => {}
+            }
+        }
+    }
+    files
+}

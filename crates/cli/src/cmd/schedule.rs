@@ -20,12 +20,8 @@ pub fn run(
     let installing = matches!(verb, ScheduleVerb::Install(_));
     let change = match verb {
         ScheduleVerb::Install(args) => {
-            let Some(passphrase_file) = &global.passphrase_file else {
-                return Err(usage(
-                    backupdesk_core::ErrorKind::PassphraseFileRequired,
-                    "schedule install needs --passphrase-file FILE (a root-only file); the passphrase is never put in the job itself",
-                ));
-            };
+            // (Without one, core says whether the installation's jobs can
+            // run with no secret: a policy that keeps no passphrase.)
             let choice = ScheduleChoice {
                 at: args.at,
                 verify_at: args.verify_at,
@@ -33,7 +29,7 @@ pub fn run(
                 drill_day: args.drill_day,
                 drill_at: args.drill_at,
                 drill: !args.no_drill,
-                passphrase_file: passphrase_file.clone(),
+                passphrase_file: global.passphrase_file.clone(),
             };
             if let Err(e) = choice.times() {
                 return Err(usage(

@@ -61,12 +61,12 @@ pub fn verify_rolling(
         })
         .collect();
     let names = rolling::rolling_plan(&entries, rolling::DEFAULT_CYCLE);
-    verify_names(
-        selection,
-        passphrases,
-        crate::local::ledger::VerifyDepth::Deep,
-        Some(&names),
-        ctx,
-        each,
-    )
+    // Where no secret is kept (a policy with no passphrase), the scheduled
+    // verification checks each backup against its .meta without opening
+    // it; the deep one runs where a key is (the laptop, over SSH).
+    let depth = match crate::service::selection::holds_passphrase(selection)? {
+        true => crate::local::ledger::VerifyDepth::Deep,
+        false => crate::local::ledger::VerifyDepth::Quick,
+    };
+    verify_names(selection, passphrases, depth, Some(&names), ctx, each)
 }

@@ -309,7 +309,7 @@ pub(crate) fn reading_way(
 ///
 /// # Errors
 /// A policy file that cannot be used.
-fn holds_passphrase(selection: &Selection) -> Result<bool, ServiceError> {
+pub(crate) fn holds_passphrase(selection: &Selection) -> Result<bool, ServiceError> {
     let Ok(data) = selection.installation() else {
         return Ok(true);
     };

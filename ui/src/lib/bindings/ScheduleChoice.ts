@@ -30,6 +30,7 @@ drill_at: string | null,
 drill: boolean, 
 /**
  * The private file holding the passphrase the jobs use (on the
- * machine where the jobs run).
+ * machine where the jobs run); `None` for an installation whose
+ * encryption policy keeps no passphrase (its jobs hold no secret).
  */
-passphrase_file: string, };
+passphrase_file: string | null, };

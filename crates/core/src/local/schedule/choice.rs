@@ -38,8 +38,10 @@ pub struct ScheduleChoice {
     /// Whether to schedule the drill at all.
     pub drill: bool,
     /// The private file holding the passphrase the jobs use (on the
-    /// machine where the jobs run).
-    pub passphrase_file: PathBuf,
+    /// machine where the jobs run); `None` for an installation whose
+    /// encryption policy keeps no passphrase (its jobs hold no secret).
+    #[serde(default)]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// What to do with the schedule.
@@ -124,10 +126,9 @@ impl ScheduleChoice {
                 }
             }
         }
-        words.extend([
-            "--passphrase-file".into(),
-            self.passphrase_file.display().to_string(),
-        ]);
+        if let Some(file) = &self.passphrase_file {
+            words.extend(["--passphrase-file".into(), file.display().to_string()]);
+        }
         words
     }
 }
@@ -208,13 +209,25 @@ pub(crate) fn install_checked(
             data_dir.display().to_string(),
         ));
     }
-    let passphrase_file = absolute(&choice.passphrase_file);
-    let passphrase = crate::secret_file::first_line_of(&passphrase_file, "the passphrase file")?;
-    opens_the_newest_backup(&data_dir, &Passphrase::new(passphrase))?;
+    let keys_only = keeps_no_passphrase(&data_dir)?;
+    let passphrase_file = match (&choice.passphrase_file, keys_only) {
+        (Some(file), _) => {
+            let file = absolute(file);
+            let passphrase = crate::secret_file::first_line_of(&file, "the passphrase file")?;
+            opens_the_newest_backup(&data_dir, &Passphrase::new(passphrase))?;
+            Some(file)
+        }
+        (None, true) => None,
+        (None, false) => return Err(ScheduleError::PassphraseFileNeeded),
+    };
     let spec = ScheduleSpec {
         at: times.at,
         verify_at: times.verify_at,
-        drill: times.drill,
+        // A drill decrypts: where no secret is kept it runs from where a
+        // key is (the laptop), never as a job that could only fail.
+        drill: times
+            .drill
+            .filter(|_| passphrase_file.is_some() || !keys_only),
         program: program.to_path_buf(),
         data_dir: data_dir.clone(),
         passphrase_file,
@@ -240,6 +253,17 @@ pub(crate) fn remove_own(data_dir: &Path) -> Result<ScheduleView, ScheduleError>
         });
     }
     Ok(view_of(data_dir, super::remove(&Scheduler::detect())?))
+}
+
+/// Whether the installation's encryption policy keeps no passphrase (its
+/// backups are sealed to keys alone: its jobs need no secret).
+///
+/// # Errors
+/// A policy file that cannot be used.
+fn keeps_no_passphrase(data_dir: &Path) -> Result<bool, ScheduleError> {
+    let policy = crate::local::encryption_policy::EncryptionPolicy::read(&DataDir::new(data_dir))
+        .map_err(|e| ScheduleError::Policy(e.to_string()))?;
+    Ok(policy.is_some_and(|p| !p.passphrase))
 }
 
 /// Refuses a passphrase that does not open the installation's newest
@@ -282,7 +306,7 @@ mod tests {
             drill_day: "sun".into(),
             drill_at: None,
             drill: true,
-            passphrase_file: "/root/p".into(),
+            passphrase_file: Some("/root/p".into()),
         }
     }
 

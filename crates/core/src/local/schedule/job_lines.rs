@@ -80,11 +80,14 @@ pub(super) fn effective_uid() -> u32 {
 }
 
 pub(super) fn command_line(spec: &ScheduleSpec, job: Job) -> Result<String, ScheduleError> {
+    let passphrase = match &spec.passphrase_file {
+        Some(file) => format!(" --passphrase-file {}", safe(file)?),
+        None => String::new(),
+    };
     Ok(format!(
-        "{} --data-dir {} --passphrase-file {} --yes {}",
+        "{} --data-dir {}{passphrase} --yes {}",
         safe(&spec.program)?,
         safe(&spec.data_dir)?,
-        safe(&spec.passphrase_file)?,
         job.verb()
     ))
 }

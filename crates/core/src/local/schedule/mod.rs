@@ -167,8 +167,9 @@ pub struct ScheduleSpec {
     pub program: PathBuf,
     /// The installation to back up.
     pub data_dir: PathBuf,
-    /// The root-only file holding the passphrase.
-    pub passphrase_file: PathBuf,
+    /// The root-only file holding the passphrase (`None`: the
+    /// installation keeps none, and neither do its jobs).
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// Why scheduling failed.
@@ -180,6 +181,14 @@ pub enum ScheduleError {
     /// The passphrase file is missing.
     #[error("passphrase file {0} does not exist")]
     PassphraseFileMissing(String),
+    /// No passphrase file, for an installation whose backups carry one.
+    #[error(
+        "the jobs need --passphrase-file FILE (a root-only file): this installation's backups carry a passphrase (only an encryption policy with --no-passphrase lets its jobs run with no secret); the passphrase is never put in the job itself"
+    )]
+    PassphraseFileNeeded,
+    /// The installation's encryption policy cannot be used.
+    #[error("{0}")]
+    Policy(String),
     /// The passphrase file can be read by others, or is not ours.
     #[error(
         "passphrase file {path} must be owned by the user running the job and not readable by group or others (mode {mode:o}); run: chmod 600 {path}"
@@ -234,6 +243,8 @@ impl crate::KindedError for ScheduleError {
         match self {
             ScheduleError::NoProgram => crate::ErrorKind::EngineMissing,
             ScheduleError::PassphraseFileMissing(_) => crate::ErrorKind::PassphraseFileMissing,
+            ScheduleError::PassphraseFileNeeded => crate::ErrorKind::PassphraseFileRequired,
+            ScheduleError::Policy(_) => crate::ErrorKind::EncryptionPolicyInvalid,
             ScheduleError::PassphraseFileNotPrivate { .. } => {
                 crate::ErrorKind::PassphraseFileNotPrivate
             }
@@ -313,7 +324,9 @@ pub fn install(
     scheduler: &Scheduler,
     spec: &ScheduleSpec,
 ) -> Result<ScheduleStatus, ScheduleError> {
-    check_passphrase_file(&spec.passphrase_file)?;
+    if let Some(file) = &spec.passphrase_file {
+        check_passphrase_file(file)?;
+    }
     let jobs = wanted(spec);
     let commands: Vec<(Job, JobTime, String)> = jobs
         .iter()

@@ -83,7 +83,7 @@ fn spec(program: &str, data_dir: &str) -> ScheduleSpec {
         drill: None,
         program: program.into(),
         data_dir: data_dir.into(),
-        passphrase_file: "/root/.pass".into(),
+        passphrase_file: Some("/root/.pass".into()),
     }
 }
 
