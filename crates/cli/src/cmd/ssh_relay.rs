@@ -59,24 +59,7 @@ pub fn relay(
         )?;
         args.push("--yes".to_owned());
     }
-    // One backup read with a key held here: only its session key crosses
-    // (the server keeps no secret; neither the key nor, for a read, a
-    // passphrase goes). A restore's safety backup may need the passphrase:
-    // it follows the key when this machine has one without asking.
-    let session = backup_read(&verb).and_then(|backup| {
-        let key = host.session_key_here(&global.data_dir, backup, ctx)?;
-        args.push("--session-key-on-stdin".to_owned());
-        Some(Passphrase::new(key.to_text().to_string()))
-    });
-    let also = match (&session, &verb) {
-        (Some(_), Verb::Restore(_)) => crate::passphrase::without_asking(global, ctx.secrets())?,
-        _ => None,
-    };
-    let passphrase = match (traits.passphrase, session) {
-        (_, Some(session)) => Some(session),
-        (Some(purpose), None) => Some(crate::passphrase::resolve(global, purpose, ctx.secrets())?),
-        (None, None) => None,
-    };
+    let (passphrase, also) = secrets_for(global, host, &verb, &mut args, ctx)?;
     // A rotation's new passphrase, from this machine too: the second
     // secret framed on the channel's stdin there.
     let new_passphrase = match &verb {
@@ -110,6 +93,38 @@ pub fn relay(
     std::io::stdout().write_all(&run.stdout)?;
     std::io::stdout().flush()?;
     Ok(ExitCode::from(u8::try_from(run.code).unwrap_or(1)))
+}
+
+/// The first secret the engine gets on stdin for `verb`, and a second
+/// one. For one backup read with a key held here only its session key
+/// crosses (the server keeps no secret; neither the key nor, for a read,
+/// a passphrase goes); a restore's safety backup may need the passphrase,
+/// which follows the key when this machine has one without asking.
+/// Otherwise the passphrase, from this machine's sources.
+fn secrets_for(
+    global: &GlobalArgs,
+    host: &SshHost,
+    verb: &Verb,
+    args: &mut Vec<String>,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<(Option<Passphrase>, Option<Passphrase>)> {
+    let session = backup_read(verb).and_then(|backup| {
+        let key = host.session_key_here(&global.data_dir, backup, ctx)?;
+        args.push("--session-key-on-stdin".to_owned());
+        Some(Passphrase::new(key.to_text().to_string()))
+    });
+    if let Some(session) = session {
+        let also = match verb {
+            Verb::Restore(_) => crate::passphrase::without_asking(global, ctx.secrets())?,
+            _ => None,
+        };
+        return Ok((Some(session), also));
+    }
+    let passphrase = match verb_traits::of(verb).passphrase {
+        Some(purpose) => Some(crate::passphrase::resolve(global, purpose, ctx.secrets())?),
+        None => None,
+    };
+    Ok((passphrase, None))
 }
 
 /// The one backup `verb` decrypts, when it names one: verify, drill,
