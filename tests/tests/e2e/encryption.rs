@@ -347,3 +347,64 @@ fn a_recovery_passphrase_is_a_way_in_the_server_never_holds() {
         "the recovery way in gives the snapshot"
     );
 }
+
+/// Issue 30, point 2: the admin's own GnuPG key (here a software key in a
+/// throwaway GNUPGHOME; a smartcard's works the same way, its PIN asked by
+/// gpg-agent's pinentry) opens a backup sealed to it: `gpg` is handed the
+/// backup's public-key packets and reports the session key, Backup Desk
+/// never reads the secret key. Without that GnuPG home, no key here opens
+/// it.
+#[test]
+fn a_key_held_by_gpg_agent_opens_backups_through_the_agent() {
+    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
+    let inst = Installation::demo(2 * MIB, JournalMode::Wal);
+    let admin = Gpg::new();
+    let admin_cert = inst.dir.path().join("admin.asc");
+    admin.generate_key("admin", &admin_cert);
+    let safe_cert = inst.dir.path().join("safe.asc");
+    let safe = generate_key("Safe").unwrap();
+    std::fs::write(
+        &safe_cert,
+        Recipient::from_bytes(armored_secret(&safe).as_bytes())
+            .unwrap()
+            .armored(),
+    )
+    .unwrap();
+    let empty = Gpg::new();
+    let run = |gnupg: &Path, args: &[&str]| {
+        let mut cmd = inst.cli(args);
+        cmd.arg("--json")
+            .env("GNUPGHOME", gnupg)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+            .env_remove("DB_BACKUP_PASSPHRASE");
+        run_json(cmd)
+    };
+    let (code, set) = run(
+        empty.home(),
+        &[
+            "encryption",
+            "set",
+            "--no-passphrase",
+            "--recipient",
+            &admin_cert.display().to_string(),
+            "--recipient",
+            &safe_cert.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{set:#}");
+    let (code, backup) = run(empty.home(), &["backup"]);
+    assert_eq!(code, 0, "{backup:#}");
+    let name = backup["filename"].as_str().unwrap().to_owned();
+    let (code, refused) = run(empty.home(), &["verify", &name, "--deep"]);
+    assert_eq!(code, 1, "{refused:#}");
+    assert_eq!(refused["error"]["kind"], "no_decryption_key", "{refused:#}");
+    let (code, verified) = run(admin.home(), &["verify", &name, "--deep"]);
+    assert_eq!(code, 0, "{verified:#}");
+    assert_eq!(
+        verified["report"]["checksum_sha256"],
+        meta_checksum(&backup),
+        "opened through the agent, the whole body checked: {verified:#}"
+    );
+    let (code, drill) = run(admin.home(), &["drill", &name]);
+    assert_eq!(code, 0, "{drill:#}");
+}

@@ -77,11 +77,21 @@ impl KeyPackets {
     /// OpenPGP packet, [`CryptoError::Corrupt`] for a head that is too
     /// long or cut short, [`CryptoError::Io`] when reading fails.
     pub fn read(path: &Path) -> Result<Self, CryptoError> {
-        let mut file = BufReader::new(File::open(path).map_err(CryptoError::Io)?);
+        Self::read_from(&mut BufReader::new(
+            File::open(path).map_err(CryptoError::Io)?,
+        ))
+    }
+
+    /// [`KeyPackets::read`] of the bytes `file` gives (a backup's first
+    /// bytes read from a server).
+    ///
+    /// # Errors
+    /// As [`KeyPackets::read`].
+    pub(crate) fn read_from(file: &mut dyn Read) -> Result<Self, CryptoError> {
         let mut packets = Vec::new();
         let mut offset = 0u64;
         loop {
-            let Some((tag, header, length)) = read_header(&mut file)? else {
+            let Some((tag, header, length)) = read_header(file)? else {
                 return Err(CryptoError::Truncated(
                     "the file ends before its body".into(),
                 ));
@@ -115,6 +125,26 @@ impl KeyPackets {
             offset += bytes.len() as u64;
             packets.push(RawPacket { tag, bytes });
         }
+    }
+
+    /// `head` (a backup's first bytes) with its passphrase packets left
+    /// out: what a tool that would ask for a passphrase it cannot have
+    /// (gpg's pinentry) is handed to open it by its public-key packets
+    /// alone. `None` when `head` does not begin with key packets.
+    pub(crate) fn public_key_head(head: &[u8]) -> Option<Vec<u8>> {
+        let parsed = Self::read_from(&mut Cursor::new(head)).ok()?;
+        let body = head.get(parsed.body_offset as usize..)?;
+        let mut out: Vec<u8> = parsed
+            .packets
+            .iter()
+            .filter(|p| p.tag == TAG_PKESK)
+            .flat_map(|p| p.bytes.iter().copied())
+            .collect();
+        if out.is_empty() {
+            return None;
+        }
+        out.extend_from_slice(body);
+        Some(out)
     }
 
     /// Whether a passphrase opens the backup at all (it has a SKESK

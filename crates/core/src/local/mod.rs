@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod demo;
 pub mod drill;
 pub mod encryption_policy;
+pub(crate) mod gnupg_agent;
 pub mod health;
 pub mod keyring;
 pub mod layout;

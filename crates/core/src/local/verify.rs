@@ -296,6 +296,23 @@ fn usable_meta<'a>(
     })
 }
 
+/// The backup read from `file` decrypted into `sink` by `openers`.
+fn decrypt_file(
+    file: std::fs::File,
+    sink: &mut HeaderCheck,
+    openers: &crypto::Openers<'_>,
+    size: u64,
+    ctx: &OperationContext<'_>,
+) -> Result<crypto::Decrypted, CryptoError> {
+    crypto::decrypt(
+        BufReader::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
+        sink,
+        openers,
+        Some(size),
+        ctx,
+    )
+}
+
 /// Stage **open** of an encrypted backup: decrypted with the passphrase (or
 /// Server Monitor's well-known default, said as a warning) into the staged
 /// copy or nowhere, the ciphertext checked against the `.meta`'s record.
@@ -336,13 +353,21 @@ impl Opened<'_> {
             keys: Some(&keys),
             session: ctx.session_key(),
         };
-        let decrypted = crypto::decrypt(
-            BufReader::with_capacity(crypto::STREAM_BUFFER, DropBehind::new(file)),
-            &mut sink,
-            &openers,
-            Some(entry.size),
-            ctx,
-        );
+        let mut decrypted = decrypt_file(file, &mut sink, &openers, entry.size, ctx);
+        // No key here opened it: for a deep check, the admin's own GnuPG
+        // key (software or card, through gpg-agent) may.
+        if matches!(decrypted, Err(CryptoError::NoKey { .. }))
+            && staged.is_some()
+            && let Some(session) = crate::local::gnupg_agent::session_key_of_file(&entry.path)
+        {
+            let file = std::fs::File::open(&entry.path).map_err(io_err(&io_path))?;
+            let by_gnupg = crypto::Openers {
+                passphrases: &[],
+                keys: None,
+                session: Some(&session),
+            };
+            decrypted = decrypt_file(file, &mut sink, &by_gnupg, entry.size, ctx);
+        }
         let decrypted = match decrypted {
             Ok(d) => d,
             Err(e @ CryptoError::NoKey { .. }) if staged.is_none() => {

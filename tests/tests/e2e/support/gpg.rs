@@ -35,6 +35,11 @@ impl Gpg {
         Gpg { home }
     }
 
+    /// The GnuPG home (GNUPGHOME) of this throwaway keyring.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new("gpg");
         cmd.env("GNUPGHOME", self.home.path());

@@ -22,33 +22,49 @@ use crate::local::layout::DataDir;
 const HEAD_BYTES: usize = 64 * 1024;
 
 impl SshHost {
-    /// [`SshHost::session_key_of`] with the keys kept in `ctx`'s secret
-    /// store (this machine's keychain). `None` also when the head cannot
-    /// be read (the verb itself then says why, in the engine's words).
+    /// The session key of backup `name` of the installation at `data_dir`
+    /// on the server, recovered here: by a key kept in `ctx`'s secret
+    /// store (this machine's keychain), else by the admin's own GnuPG key
+    /// (through gpg-agent, a card's PIN asked by its pinentry). `None` when
+    /// no key here opens it, it is no encrypted backup of ours, or its head
+    /// cannot be read (the verb itself then says why, in the engine's
+    /// words).
     pub fn session_key_here(
         &self,
         data_dir: &Path,
         name: &str,
         ctx: &OperationContext<'_>,
     ) -> Option<OpenedSession> {
+        let head = self.head_of(data_dir, name).ok().flatten()?;
         let keys = KeychainKeys::new(ctx.secrets());
-        self.session_key_of(data_dir, name, &keys).ok().flatten()
+        session_of_head(&head, &keys)
+            .ok()
+            .or_else(|| crate::local::gnupg_agent::session_key_of_head(&head))
     }
 
-    /// The session key of backup `name` of the installation at `data_dir`
-    /// on the server, recovered here by one of `keys` (only secret keys are
-    /// tried: a passphrase travels the usual way). `None` when no key held
-    /// here opens it, or the backup is no encrypted backup of ours.
+    /// [`SshHost::session_key_here`] with `keys` only (no GnuPG).
     ///
     /// # Errors
-    /// An invalid name; the connection's own errors; a backup that is
-    /// missing or unreadable there.
+    /// As [`SshHost::head_of`].
     pub fn session_key_of(
         &self,
         data_dir: &Path,
         name: &str,
         keys: &dyn SecretKeys,
     ) -> Result<Option<OpenedSession>, SshError> {
+        Ok(self
+            .head_of(data_dir, name)?
+            .and_then(|head| session_of_head(&head, keys).ok()))
+    }
+
+    /// The first [`HEAD_BYTES`] of backup `name` of the installation at
+    /// `data_dir` on the server (its key packets and the body's start);
+    /// `None` for a plaintext backup.
+    ///
+    /// # Errors
+    /// An invalid name; the connection's own errors; a backup that is
+    /// missing or unreadable there.
+    fn head_of(&self, data_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, SshError> {
         let failed = |detail: String| SshError::Failed {
             host: self.destination.clone(),
             detail,
@@ -67,14 +83,10 @@ impl SshHost {
         if run.code != 0 {
             return Err(failed(last_line(&run.stderr)));
         }
-        let head = base64::engine::general_purpose::STANDARD
+        base64::engine::general_purpose::STANDARD
             .decode(run.stdout.trim_ascii())
-            .map_err(|e| failed(format!("the head of {name} came back damaged: {e}")))?;
-        match session_of_head(&head, keys) {
-            Ok(session) => Ok(Some(session)),
-            Err(CryptoError::Io(e)) => Err(failed(e.to_string())),
-            Err(_) => Ok(None),
-        }
+            .map(Some)
+            .map_err(|e| failed(format!("the head of {name} came back damaged: {e}")))
     }
 }
 
