@@ -39,6 +39,8 @@ fn export_all(dir: &Path) {
         core::local::retention::RetentionPlan,
         core::local::retention::PruneOutcome,
         core::local::rotation::RotationReport,
+        core::local::rotation::RewrapReport,
+        core::service::encryption::PolicyView,
         core::service::recovery::RecoverySheet,
         core::service::restore::ServiceCommands,
         core::local::schedule::ScheduleStatus,

@@ -72,6 +72,8 @@ commands!(
     secrets::rotate_passphrase,
     secrets::login,
     secrets::logout,
+    encryption::encryption_policy,
+    encryption::rewrap_backups,
     schedule::schedule_status,
     schedule::install_schedule,
     schedule::remove_schedule,

@@ -8,7 +8,7 @@ import { ageHuman, localTime, sizeHuman } from "../src/lib/format";
 import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
-  profileLocation, rotationWords, rotationStateWords, shellQuoted, jobWhen, emptyTableWords, categories, stateWords, backupWords, policyProblems,
+  profileLocation, rotationWords, rotationStateWords, rewrapWords, shellQuoted, jobWhen, emptyTableWords, categories, stateWords, backupWords, policyProblems,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -319,6 +319,27 @@ describe("shellQuoted", () => {
   it("makes any folder one shell word", () => {
     expect(shellQuoted("/opt/server-monitor")).toBe("'/opt/server-monitor'");
     expect(shellQuoted("/srv/it's here")).toBe("'/srv/it'\\''s here'");
+  });
+});
+
+describe("rewrapWords", () => {
+  const none = { dry_run: false, rewrapped: [], already: [], skipped: [], failed: [], key_ids: ["A1", "B2"], passphrase: false, in_progress: null };
+  it("says how many backups were given the policy's ways in, and which ones", () => {
+    const words = rewrapWords({ ...none, rewrapped: ["a", "b"], already: ["c"] });
+    expect(words).toContain("2 backup(s) given the policy's ways in (2 key packet(s), no passphrase)");
+    expect(words).toContain("1 had them already");
+    expect(words).toContain("encrypted contents untouched");
+    expect(words).not.toContain("Left as they were");
+  });
+  it("names every backup left as it was, with why, and an unfinished run", () => {
+    const words = rewrapWords({
+      ...none, passphrase: true, rewrapped: ["a"],
+      skipped: [{ filename: "servers_db_20261201_000000.db.gpg", kind: "no_decryption_key", message: "no key here opens it" }],
+      in_progress: { stage: "rewrapping", done: 1, total: 3 },
+    });
+    expect(words).toContain("and the passphrase");
+    expect(words).toContain("servers_db_20261201_000000.db.gpg (no key here opens it)");
+    expect(words).toContain("run it again to finish");
   });
 });
 

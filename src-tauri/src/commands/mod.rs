@@ -3,6 +3,7 @@
 
 pub mod backups;
 pub mod demo;
+pub mod encryption;
 pub mod fleet;
 pub mod inside;
 pub mod inspect;

@@ -86,9 +86,9 @@ pub async fn forget_passphrase(
     in_context(move |ctx| Ok(profiles::forget_passphrase(&profile, &session.0, ctx)?)).await
 }
 
-/// Re-encrypts every backup of `profile` with `new_passphrase` and keeps
-/// it where the old one was (a backup is only replaced once its new copy
-/// verified).
+/// Rotates every backup of `profile` to `new_passphrase` by its key
+/// packets (the encrypted body untouched) and keeps it where the old one
+/// was (the old one is removed only once every backup opens with the new).
 #[tauri::command]
 #[tracing::instrument(skip(new_passphrase, session))]
 pub async fn rotate_passphrase(

@@ -25,6 +25,8 @@ import type { RestorePlanned } from "./bindings/RestorePlanned";
 import type { RetentionPlan } from "./bindings/RetentionPlan";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
+import type { RewrapReport } from "./bindings/RewrapReport";
+import type { PolicyView } from "./bindings/PolicyView";
 import type { ScheduleChoice } from "./bindings/ScheduleChoice";
 import type { ScheduleView } from "./bindings/ScheduleView";
 import type { SecretStatus } from "./bindings/SecretStatus";
@@ -114,6 +116,9 @@ export const api = {
     invoke<RotationReport>("rotate_passphrase", { profile, newPassphrase }),
   login: (profile: string, password: string, remember: boolean) => invoke<void>("login", { profile, password, remember }),
   logout: (profile: string) => invoke<void>("logout", { profile }),
+  encryptionPolicy: (profile: string) => invoke<PolicyView>("encryption_policy", { profile }),
+  rewrapBackups: (profile: string, op: string, onProgress: Channel<ProgressEvent>) =>
+    invoke<RewrapReport>("rewrap_backups", { profile, op, onProgress }),
   scheduleStatus: (profile: string) => invoke<ScheduleView>("schedule_status", { profile }),
   installSchedule: (profile: string, choice: ScheduleChoice) => invoke<ScheduleView>("install_schedule", { profile, choice }),
   removeSchedule: (profile: string) => invoke<ScheduleView>("remove_schedule", { profile }),

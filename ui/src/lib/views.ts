@@ -16,6 +16,7 @@ import type { RemoteRestoreOutcome } from "./bindings/RemoteRestoreOutcome";
 import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
+import type { RewrapReport } from "./bindings/RewrapReport";
 import type { RotationState } from "./bindings/RotationState";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
@@ -454,6 +455,20 @@ export function rotationWords(r: RotationReport): string {
     words = `${parts.join(", ")}; the old one removed from every backup; the new passphrase is stored.`;
   }
   if (r.skipped.length) words += ` Left alone (opened by neither passphrase): ${named(r.skipped)}.`;
+  return words;
+}
+
+/** A rewrap's answer in words: how many backups were given the policy's
+ *  ways in, how many had them, each one left as it was (named, with why). */
+export function rewrapWords(r: RewrapReport): string {
+  const named = (list: { filename: string; message: string }[]) => list.map((s) => `${s.filename} (${s.message})`).join("; ");
+  const ways = `${r.key_ids.length} key packet(s)${r.passphrase ? " and the passphrase" : ", no passphrase"}`;
+  const parts = [`${r.rewrapped.length} backup(s) given the policy's ways in (${ways})`];
+  if (r.already.length) parts.push(`${r.already.length} had them already`);
+  let words = `${parts.join("; ")}; their encrypted contents untouched.`;
+  const left = [...r.skipped, ...r.failed];
+  if (left.length) words += ` Left as they were: ${named(left)}.`;
+  if (r.in_progress) words += ` ${rotationStateWords(r.in_progress)}: run it again to finish.`;
   return words;
 }
 

@@ -799,6 +799,69 @@ fn gui_without_a_keychain_the_session_keeps_the_passphrase_for_backup_and_restor
     }
 }
 
+/// Issue 30, point 6: Settings → Encryption shows a local installation's
+/// policy (its ways in, each key's fingerprint) and gives the existing
+/// backups its ways in (rewrap) with the outcome said.
+#[test]
+fn gui_settings_show_the_encryption_policy_and_rewrap_the_backups() {
+    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
+    use backupdesk_core::format::key_packets::KeyPackets;
+    let _one = lock();
+    let scratch = tempfile::tempdir().unwrap();
+    let window = Window::open(&scratch.path().join("config"));
+    let dir = scratch.path().join("demo");
+    window.try_demo("vault", &dir, PASSPHRASE);
+    window.backup_now();
+    window.settings();
+    window.wait("#encryption-summary[data-ways-in='1']", 30);
+
+    // A policy set from the command line: two keys and the passphrase.
+    let certs: Vec<(String, String)> = ["ops", "safe"]
+        .iter()
+        .map(|n| {
+            let public =
+                Recipient::from_bytes(armored_secret(&generate_key(n).unwrap()).as_bytes())
+                    .unwrap();
+            let path = scratch.path().join(format!("{n}.asc"));
+            std::fs::write(&path, public.armored()).unwrap();
+            (path.display().to_string(), public.fingerprint())
+        })
+        .collect();
+    let pass = scratch.path().join("passphrase");
+    write_private(&pass, &format!("{PASSPHRASE}\n"));
+    let set = backupdesk()
+        .arg("--data-dir")
+        .arg(&dir)
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .args(["encryption", "set", "--recipient", &certs[0].0])
+        .args(["--recipient", &certs[1].0])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
+    window.click("#nav-backups");
+    window.settings();
+    window.wait("#encryption-summary[data-ways-in='3']", 30);
+    for (_, fingerprint) in &certs {
+        window.wait(
+            &format!("#encryption-recipients li[data-fingerprint='{fingerprint}']"),
+            10,
+        );
+    }
+    window.click("#encryption-rewrap");
+    let said = window.wait_text("#encryption-notice", "given the policy's ways in", 60);
+    assert!(
+        said.contains("(2 key packet(s) and the passphrase)")
+            && !said.contains("Left as they were"),
+        "{said}"
+    );
+    window.shot("44-settings-encryption");
+    for name in backups_of(&dir) {
+        let head = KeyPackets::read(&dir.join("data/backups").join(&name)).unwrap();
+        assert_eq!(head.recipient_key_ids().unwrap().len(), 2, "{name}");
+    }
+}
+
 #[test]
 fn gui_the_restore_wizard_puts_the_backup_content_back() {
     let _one = lock();

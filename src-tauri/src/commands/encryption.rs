@@ -1,0 +1,47 @@
+//! The installation's encryption policy in Settings: shown (its keys'
+//! fingerprints, its ways in, what the server's own restore cannot read),
+//! and existing backups given its ways in by their key packets alone.
+
+use backupdesk_core::local::rotation::{RewrapReport, RewrapRequest};
+use backupdesk_core::service::encryption::{self, PolicyView};
+use backupdesk_core::service::{Selection, StoredPassphrase};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::error::{CommandResult, in_context, operation};
+use crate::progress::ProgressEvent;
+use crate::state::{Operations, Session};
+
+/// The encryption policy of a local profile's installation.
+#[tauri::command]
+pub async fn encryption_policy(profile: String) -> CommandResult<PolicyView> {
+    in_context(move |ctx| Ok(encryption::show(&Selection::profile(&profile, ctx)?)?)).await
+}
+
+/// Gives every backup of `profile` the policy's ways in (operation `op`):
+/// new key packets, the encrypted body untouched.
+#[tauri::command]
+pub async fn rewrap_backups(
+    profile: String,
+    op: String,
+    on_progress: Channel<ProgressEvent>,
+    operations: State<'_, Operations>,
+    session: State<'_, Session>,
+) -> CommandResult<RewrapReport> {
+    let session = session.inner().clone();
+    operation(&operations, op, on_progress, move |ctx| {
+        let selection = Selection::profile(&profile, ctx)?;
+        let request = RewrapRequest {
+            backups: Vec::new(),
+            all: true,
+            dry_run: false,
+        };
+        Ok(encryption::rewrap(
+            &selection,
+            &request,
+            &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
+            ctx,
+        )?)
+    })
+    .await
+}
