@@ -296,6 +296,55 @@ fn usable_meta<'a>(
     })
 }
 
+impl Opened<'_> {
+    /// The backup decrypted into `sink` by the session key the admin's own
+    /// GnuPG key gives (gpg-agent); `None` when gpg gives none.
+    fn by_gnupg(
+        &self,
+        sink: &mut HeaderCheck,
+        ctx: &OperationContext<'_>,
+    ) -> Result<Option<Result<crypto::Decrypted, CryptoError>>, VerifyError> {
+        let path = &self.entry.path;
+        let Some(session) = crate::local::gnupg_agent::session_key_of_file(path) else {
+            return Ok(None);
+        };
+        let file = std::fs::File::open(path).map_err(io_err(path))?;
+        let by_gnupg = crypto::Openers {
+            passphrases: &[],
+            keys: None,
+            session: Some(&session),
+        };
+        Ok(Some(decrypt_file(file, sink, &by_gnupg, self.entry.size, ctx)))
+    }
+}
+
+/// The encrypted file as read is the one `.meta` recorded (its SHA-256;
+/// shorter than recorded: cut short).
+fn ciphertext_as_recorded(
+    meta: Option<&crate::format::meta::BackupMeta>,
+    decrypted: &crypto::Decrypted,
+) -> Result<(), VerifyError> {
+    let Some(expected) = meta.and_then(|m| m.gpg_sha256.as_ref()) else {
+        return Ok(());
+    };
+    if *expected == decrypted.ciphertext.sha256 {
+        return Ok(());
+    }
+    if let Some(size) = meta
+        .and_then(|m| m.gpg_size)
+        .filter(|s| *s > decrypted.ciphertext.size)
+    {
+        return Err(VerifyError::BackupTruncated {
+            expected: size,
+            actual: decrypted.ciphertext.size,
+        });
+    }
+    Err(VerifyError::BackupAltered {
+        expected: expected.clone(),
+        actual: decrypted.ciphertext.sha256.clone(),
+    })
+}
+
 /// The backup read from `file` decrypted into `sink` by `openers`.
 fn decrypt_file(
     file: std::fs::File,
@@ -356,17 +405,8 @@ impl Opened<'_> {
         let mut decrypted = decrypt_file(file, &mut sink, &openers, entry.size, ctx);
         // No key here opened it: for a deep check, the admin's own GnuPG
         // key (software or card, through gpg-agent) may.
-        if matches!(decrypted, Err(CryptoError::NoKey { .. }))
-            && staged.is_some()
-            && let Some(session) = crate::local::gnupg_agent::session_key_of_file(&entry.path)
-        {
-            let file = std::fs::File::open(&entry.path).map_err(io_err(&io_path))?;
-            let by_gnupg = crypto::Openers {
-                passphrases: &[],
-                keys: None,
-                session: Some(&session),
-            };
-            decrypted = decrypt_file(file, &mut sink, &by_gnupg, entry.size, ctx);
+        if matches!(decrypted, Err(CryptoError::NoKey { .. })) && staged.is_some() {
+            decrypted = self.by_gnupg(&mut sink, ctx)?.unwrap_or(decrypted);
         }
         let decrypted = match decrypted {
             Ok(d) => d,
@@ -379,23 +419,7 @@ impl Opened<'_> {
         if !sink.looks_like_sqlite() {
             return Err(VerifyError::NotASqliteDatabase);
         }
-        if let Some(expected) = meta.and_then(|m| m.gpg_sha256.as_ref())
-            && *expected != decrypted.ciphertext.sha256
-        {
-            if let Some(size) = meta
-                .and_then(|m| m.gpg_size)
-                .filter(|s| *s > decrypted.ciphertext.size)
-            {
-                return Err(VerifyError::BackupTruncated {
-                    expected: size,
-                    actual: decrypted.ciphertext.size,
-                });
-            }
-            return Err(VerifyError::BackupAltered {
-                expected: expected.clone(),
-                actual: decrypted.ciphertext.sha256,
-            });
-        }
+        ciphertext_as_recorded(meta, &decrypted)?;
         let legacy_used =
             !passphrase.is_legacy_default() && decrypted.passphrase_index() == Some(1);
         if legacy_used {
