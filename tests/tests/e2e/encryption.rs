@@ -356,20 +356,11 @@ fn a_recovery_passphrase_is_a_way_in_the_server_never_holds() {
 /// it.
 #[test]
 fn a_key_held_by_gpg_agent_opens_backups_through_the_agent() {
-    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
     let inst = Installation::demo(2 * MIB, JournalMode::Wal);
     let admin = Gpg::new();
     let admin_cert = inst.dir.path().join("admin.asc");
     admin.generate_key("admin", &admin_cert);
-    let safe_cert = inst.dir.path().join("safe.asc");
-    let safe = generate_key("Safe").unwrap();
-    std::fs::write(
-        &safe_cert,
-        Recipient::from_bytes(armored_secret(&safe).as_bytes())
-            .unwrap()
-            .armored(),
-    )
-    .unwrap();
+    let (safe_cert, _) = public_cert(inst.dir.path(), "safe");
     let empty = Gpg::new();
     let run = |gnupg: &Path, args: &[&str]| {
         let mut cmd = inst.cli(args);

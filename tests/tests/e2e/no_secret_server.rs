@@ -6,35 +6,8 @@
 //! handing the engine that backup's session key alone: the secret key's
 //! bytes are nowhere on the server's side.
 
-use std::path::Path;
-
 use crate::ssh::served;
 use crate::support::*;
-
-/// Every file under `root` (below 64 MiB: not the engine's executable)
-/// whose bytes hold `needle`.
-fn files_holding(root: &Path, needle: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if meta.is_dir() {
-                folders.push(path);
-            } else if meta.is_file()
-                && meta.len() < 64 << 20
-                && std::fs::read(&path)
-                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
 
 #[test]
 fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_the_session_key() {
@@ -118,7 +91,7 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
     for line in &armor[1..3] {
         for root in [inst.root(), served.sshd.dir.path()] {
             assert_eq!(
-                files_holding(root, line),
+                files_holding_below(root, line, 64 << 20),
                 Vec::<std::path::PathBuf>::new(),
                 "the secret key is on the server's side"
             );

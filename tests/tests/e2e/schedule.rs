@@ -11,6 +11,29 @@ use std::path::Path;
 
 use crate::support::*;
 
+/// The command a systemd unit's `ExecStart=` line runs, through `sh -c`
+/// (stdin empty).
+fn exec_start(service: &str) -> std::process::Command {
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap_or_else(|| panic!("no ExecStart in {service}"));
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(exec).stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Runs a unit's job and asserts it succeeded (its output said if not).
+fn runs(unit: &str, mut job: std::process::Command) {
+    let out = job.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{unit}: {job:?}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -210,23 +233,9 @@ fn the_verification_and_drill_jobs_run_the_real_binary() {
     for unit in ["backupdesk-verify", "backupdesk-drill"] {
         let service = std::fs::read_to_string(units.join(format!("{unit}.service"))).unwrap();
         assert!(!service.contains(PASSPHRASE), "{service}");
-        let exec = service
-            .lines()
-            .find_map(|l| l.strip_prefix("ExecStart="))
-            .unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(exec)
-            .env_remove("DB_BACKUP_PASSPHRASE")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{unit}: {exec}\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut job = exec_start(&service);
+        job.env_remove("DB_BACKUP_PASSPHRASE");
+        runs(unit, job);
     }
     let (_, list) = inst.json(&["list"]);
     let item = &list["backups"][0];
@@ -352,7 +361,6 @@ fn a_scheduled_backup_pushes_off_site_with_the_aws_credentials_file() {
 /// decrypts). Without such a policy, a passphrase file is still required.
 #[test]
 fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
-    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
     let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
     let units = inst.dir.path().join("units");
     std::fs::create_dir_all(&units).unwrap();
@@ -376,13 +384,7 @@ fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
     assert_eq!(out["error"]["kind"], "passphrase_file_required", "{out:#}");
     let certs: Vec<String> = ["a", "b"]
         .iter()
-        .map(|n| {
-            let cert = generate_key(n).unwrap();
-            let public = Recipient::from_bytes(armored_secret(&cert).as_bytes()).unwrap();
-            let path = inst.dir.path().join(format!("{n}.pub.asc"));
-            std::fs::write(&path, public.armored()).unwrap();
-            path.display().to_string()
-        })
+        .map(|n| public_cert(inst.dir.path(), n).0.display().to_string())
         .collect();
     let (code, out) = there(&[
         "encryption",
@@ -410,24 +412,11 @@ fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
     for unit in ["backupdesk-backup", "backupdesk-verify"] {
         let service = std::fs::read_to_string(units.join(format!("{unit}.service"))).unwrap();
         assert!(!service.contains("--passphrase-file"), "{service}");
-        let exec = service
-            .lines()
-            .find_map(|l| l.strip_prefix("ExecStart="))
-            .unwrap();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(exec)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{unit}: {exec}\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // An empty environment: the job needs no variable holding a secret.
+        let mut job = exec_start(&service);
+        job.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap());
+        runs(unit, job);
     }
     let (_, list) = there(&["list"]);
     let newest = &list["backups"][0];
@@ -437,31 +426,11 @@ fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
     assert_eq!(code, 0, "{pruned:#}");
     // Nothing of a secret in the installation, the units, or the jobs' text.
     for root in [inst.root(), units.as_path()] {
-        for entry in walk(root) {
-            let bytes = std::fs::read(&entry).unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes);
-            assert!(
-                !text.contains(PASSPHRASE) && !text.contains("PRIVATE KEY"),
-                "{}",
-                entry.display()
+        for secret in [PASSPHRASE, "PRIVATE KEY"] {
+            assert_eq!(
+                files_holding(root, secret),
+                Vec::<std::path::PathBuf>::new()
             );
         }
     }
-}
-
-/// Every regular file under `root`.
-fn walk(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let path = entry.path();
-            match std::fs::symlink_metadata(&path) {
-                Ok(m) if m.is_dir() => folders.push(path),
-                Ok(m) if m.is_file() => files.push(path),
-                _ => {}
-            }
-        }
-    }
-    files
 }

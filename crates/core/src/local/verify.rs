@@ -314,7 +314,13 @@ impl Opened<'_> {
             keys: None,
             session: Some(&session),
         };
-        Ok(Some(decrypt_file(file, sink, &by_gnupg, self.entry.size, ctx)))
+        Ok(Some(decrypt_file(
+            file,
+            sink,
+            &by_gnupg,
+            self.entry.size,
+            ctx,
+        )))
     }
 }
 

@@ -804,7 +804,6 @@ fn gui_without_a_keychain_the_session_keeps_the_passphrase_for_backup_and_restor
 /// backups its ways in (rewrap) with the outcome said.
 #[test]
 fn gui_settings_show_the_encryption_policy_and_rewrap_the_backups() {
-    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
     use backupdesk_core::format::key_packets::KeyPackets;
     let _one = lock();
     let scratch = tempfile::tempdir().unwrap();
@@ -819,12 +818,8 @@ fn gui_settings_show_the_encryption_policy_and_rewrap_the_backups() {
     let certs: Vec<(String, String)> = ["ops", "safe"]
         .iter()
         .map(|n| {
-            let public =
-                Recipient::from_bytes(armored_secret(&generate_key(n).unwrap()).as_bytes())
-                    .unwrap();
-            let path = scratch.path().join(format!("{n}.asc"));
-            std::fs::write(&path, public.armored()).unwrap();
-            (path.display().to_string(), public.fingerprint())
+            let (path, fingerprint) = public_cert(scratch.path(), n);
+            (path.display().to_string(), fingerprint)
         })
         .collect();
     let pass = scratch.path().join("passphrase");

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
@@ -162,4 +162,16 @@ pub fn gpg_decrypt_to(passphrase: &str, backup: &Path, out: &Path) {
         backup.display(),
         String::from_utf8_lossy(&result.stderr)
     );
+}
+
+/// A new key's public certificate written to `dir/NAME.asc` (its secret
+/// part is dropped: a recipient nothing here opens with), and its
+/// fingerprint.
+pub fn public_cert(dir: &Path, name: &str) -> (PathBuf, String) {
+    use backupdesk_core::format::crypto::{Recipient, armored_secret, generate_key};
+    let public =
+        Recipient::from_bytes(armored_secret(&generate_key(name).unwrap()).as_bytes()).unwrap();
+    let path = dir.join(format!("{name}.asc"));
+    std::fs::write(&path, public.armored()).unwrap();
+    (path, public.fingerprint())
 }

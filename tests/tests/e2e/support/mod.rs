@@ -11,7 +11,7 @@ mod sessions;
 mod sqlite;
 mod sshd;
 
-pub use backupdesk_e2e::scan::files_holding;
+pub use backupdesk_e2e::scan::{files_holding, files_holding_below};
 pub use contract::*;
 pub use cron::*;
 pub use gpg::*;
