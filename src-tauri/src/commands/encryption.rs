@@ -15,7 +15,7 @@ use crate::state::{Operations, Session};
 /// The encryption policy of a local profile's installation.
 #[tauri::command]
 pub async fn encryption_policy(profile: String) -> CommandResult<PolicyView> {
-    in_context(move |ctx| Ok(encryption::show(&Selection::profile(&profile, ctx)?)?)).await
+    in_context(move |ctx| Ok(encryption::show(&Selection::profile(&profile, ctx)?, ctx)?)).await
 }
 
 /// Gives every backup of `profile` the policy's ways in (operation `op`):

@@ -1067,4 +1067,60 @@ fn offsite_a_rewrapped_backup_is_pushed_again_and_the_locked_old_copy_stays() {
     );
     let (code, checked) = json(&inst, &["offsite", "verify"]);
     assert_eq!(code, 0, "{checked:#}");
+    let kept = named(&second, "superseded", &name);
+    assert_eq!(kept["retain_until"], locked_before, "{second:#}");
+
+    // A key removed from the policy: the copy made before still needs it
+    // while its lock holds it, and `encryption show` says so.
+    let (newer, _) = public_cert(inst.dir.path(), "newer");
+    let newer = newer.display().to_string();
+    let (code, set) = json(
+        &inst,
+        &[
+            "encryption",
+            "set",
+            "--recipient",
+            &certs[1],
+            "--recipient",
+            &newer,
+        ],
+    );
+    assert_eq!(code, 0, "{set:#}");
+    let (code, again) = json(&inst, &["encryption", "rewrap", "--all"]);
+    assert_eq!(code, 0, "{again:#}");
+    let ids = |report: &serde_json::Value| -> Vec<String> {
+        report["report"]["key_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let retired: Vec<String> = ids(&rewrap)
+        .into_iter()
+        .filter(|id| !ids(&again).contains(id))
+        .collect();
+    assert!(!retired.is_empty(), "{rewrap:#}\n{again:#}");
+    let (code, third) = json(&inst, &["offsite", "push"]);
+    assert_eq!(code, 0, "{third:#}");
+    let kept = named(&third, "superseded", &name);
+    assert_eq!(
+        kept["retired"]["key_ids"],
+        serde_json::json!(retired),
+        "{third:#}"
+    );
+    let (code, show) = json(&inst, &["encryption", "show"]);
+    assert_eq!(code, 0, "{show:#}");
+    let needed = &show["still_needed"][0];
+    assert_eq!(needed["location"], "cold", "{show:#}");
+    assert_eq!(needed["copy"]["name"], name.as_str(), "{show:#}");
+    assert_eq!(
+        needed["copy"]["retired"]["key_ids"],
+        serde_json::json!(retired)
+    );
+    let words = needed["words"].as_str().unwrap();
+    assert!(
+        words.contains(&format!("key {}", retired[0])) && words.contains("still needed until"),
+        "{words}"
+    );
 }

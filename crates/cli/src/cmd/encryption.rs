@@ -40,7 +40,7 @@ pub fn run(
         });
     }
     let view = match verb {
-        EncryptionVerb::Show => encryption::show(&selection).map_err(fail)?,
+        EncryptionVerb::Show => encryption::show(&selection, ctx).map_err(fail)?,
         EncryptionVerb::Set(args) => {
             let request = PolicyRequest {
                 recipients: args
@@ -103,6 +103,9 @@ fn present(view: &PolicyView) {
     }
     if let Some(note) = &view.server_restore_note {
         println!("{note}.");
+    }
+    for needed in &view.still_needed {
+        println!("Still needed: {}.", needed.words);
     }
     if let Some(sheet) = &view.recovery_sheet {
         println!(

@@ -43,6 +43,35 @@ pub struct CopyRecord {
     pub retain_until: Option<String>,
     pub quick: Option<CopyCheck>,
     pub deep: Option<CopyCheck>,
+    /// What the local file was when pushed ([`local_version`]): a local
+    /// file of the same size that is another version (a rewrapped backup,
+    /// its updated `.meta`) is pushed again. `None` in older ledgers.
+    pub local_version: Option<String>,
+}
+
+/// A cheap fingerprint of local file `path` named `name`: a `.meta`'s
+/// own SHA-256 (it is small); a backup's `.gpg` SHA-256 as its `.meta`
+/// records it (updated by every rewrap and rotation); else its size and
+/// modification time.
+pub(crate) fn local_version(name: &str, path: &std::path::Path) -> Option<String> {
+    use sha2::Digest as _;
+    if name.ends_with(".meta") {
+        let bytes = std::fs::read(path).ok()?;
+        return Some(hex::encode(sha2::Sha256::digest(&bytes)));
+    }
+    let meta = path.with_extension("meta");
+    if let Ok(recorded) = crate::format::meta::BackupMeta::read(&meta)
+        && let Some(sha) = recorded.gpg_sha256
+    {
+        return Some(sha);
+    }
+    let m = std::fs::metadata(path).ok()?;
+    let modified = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!("{}@{}", m.len(), modified.as_nanos()))
 }
 
 /// The records of one location.
@@ -55,6 +84,47 @@ pub(crate) struct CopyLedger {
     pub copies: BTreeMap<String, CopyRecord>,
     /// How the latest push to this location ended (`None`: none yet).
     pub last_push: Option<CopyCheck>,
+    /// Copies a push replaced while their lock still held them: the store
+    /// keeps each (an older version) until its lock ends.
+    pub superseded: Vec<SupersededCopy>,
+}
+
+/// A copy replaced in the store by a newer one of the same backup (after a
+/// rewrap) and kept there, locked, until `retain_until`: the ways in its
+/// backup had then are still needed to read it until that date.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SupersededCopy {
+    /// The backup's file name.
+    pub name: String,
+    /// Until when its lock keeps it (RFC 3339, UTC).
+    pub retain_until: String,
+    /// The ways in a rewrap took from the backup since (what only this
+    /// older copy still needs).
+    pub retired: crate::local::rotation::Retired,
+}
+
+impl SupersededCopy {
+    /// In words: the older copy kept, until when, and what it still needs.
+    pub fn words(&self) -> String {
+        let mut needs: Vec<String> = self
+            .retired
+            .key_ids
+            .iter()
+            .map(|id| format!("key {id}"))
+            .collect();
+        if self.retired.passphrase {
+            needs.push("the passphrase".to_owned());
+        }
+        let needs = match needs.is_empty() {
+            true => "the ways in it was made with".to_owned(),
+            false => needs.join(", "),
+        };
+        format!(
+            "the older copy of {} stays locked until {}: {needs} still needed until then",
+            self.name, self.retain_until
+        )
+    }
 }
 
 /// Whether the location's bucket locks copies.

@@ -96,6 +96,22 @@ pub struct PolicyView {
     /// The recovery sheet written by this change, if it made a recovery
     /// key.
     pub recovery_sheet: Option<String>,
+    /// Older copies the off-site stores keep locked after a rewrap
+    /// replaced them: the ways in they need are still needed until then.
+    pub still_needed: Vec<StillNeeded>,
+}
+
+/// An older off-site copy, kept locked, that needs ways in a rewrap took
+/// from its backup.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct StillNeeded {
+    /// The off-site location holding it.
+    pub location: String,
+    /// The copy, its lock's end, what it needs.
+    pub copy: crate::offsite::ledger::SupersededCopy,
+    /// In words.
+    pub words: String,
 }
 
 impl PolicyView {
@@ -109,6 +125,7 @@ impl PolicyView {
                 server_holds_a_secret: true,
                 server_restore_note: None,
                 recovery_sheet: None,
+                still_needed: Vec::new(),
             },
             Some(policy) => PolicyView {
                 has_policy: true,
@@ -130,6 +147,7 @@ impl PolicyView {
                     )
                 }),
                 recovery_sheet: None,
+                still_needed: Vec::new(),
             },
         }
     }
@@ -139,10 +157,22 @@ impl PolicyView {
 ///
 /// # Errors
 /// Not a local installation; a policy file that cannot be used.
-pub fn show(selection: &Selection) -> Result<PolicyView, ServiceError> {
+pub fn show(selection: &Selection, ctx: &OperationContext<'_>) -> Result<PolicyView, ServiceError> {
     let data = selection.installation()?;
     let policy = EncryptionPolicy::read(data)?;
-    Ok(PolicyView::of(policy.as_ref()))
+    let still_needed = crate::service::offsite::superseded_copies(selection, ctx)
+        .into_iter()
+        .filter(|(_, copy)| !copy.retired.is_empty())
+        .map(|(location, copy)| StillNeeded {
+            words: format!("at {location}, {}", copy.words()),
+            location,
+            copy,
+        })
+        .collect();
+    Ok(PolicyView {
+        still_needed,
+        ..PolicyView::of(policy.as_ref())
+    })
 }
 
 /// Sets the installation's policy: every certificate read (and checked for

@@ -17,4 +17,10 @@ pushed_at: string | null,
 /**
  * Until when Object Lock holds it (RFC 3339, UTC).
  */
-retain_until: string | null, quick: CopyCheck | null, deep: CopyCheck | null, };
+retain_until: string | null, quick: CopyCheck | null, deep: CopyCheck | null, 
+/**
+ * What the local file was when pushed ([`local_version`]): a local
+ * file of the same size that is another version (a rewrapped backup,
+ * its updated `.meta`) is pushed again. `None` in older ledgers.
+ */
+local_version: string | null, };

@@ -37,8 +37,10 @@ use crate::local::staging::Staging;
 use crate::progress::{Phase, Progress};
 use crate::publish::{PartFile, create_private_file, part_path, sync_dir, write_atomic};
 
+mod retired;
 mod rewrap;
 mod state;
+pub use retired::{Retired, RetiredWays};
 pub use rewrap::{RewrapReport, RewrapRequest, rewrap};
 pub use state::{RotationStage, RotationState, in_progress};
 use state::{finish_record, record, state_path};

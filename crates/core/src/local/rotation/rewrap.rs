@@ -18,6 +18,7 @@
 
 use serde::Serialize;
 
+use super::retired::{Retired, RetiredWays};
 use super::{
     BackupRotationError, RotationError, RotationStage, RotationState, Skipped, count,
     finish_record, in_progress, io_at, name_of, recorded_stage, repair_interrupted, rewrite,
@@ -103,7 +104,8 @@ impl RewrapReport {
 /// What the plan does with one backup.
 enum Step {
     Matches,
-    Rewrap(OpenedSession),
+    /// Its session key, and the ways in it loses.
+    Rewrap(OpenedSession, Retired),
     LeaveAlone(Skipped),
 }
 
@@ -142,10 +144,14 @@ pub fn rewrap(
         });
     }
     let mut to_rewrap = Vec::new();
+    let mut lost = Vec::new();
     for entry in selected {
         match plan_one(entry, sealing, &report.key_ids, openers) {
             Step::Matches => report.already.push(name_of(entry)),
-            Step::Rewrap(session) => to_rewrap.push((entry, session)),
+            Step::Rewrap(session, retired) => {
+                lost.push((name_of(entry), retired));
+                to_rewrap.push((entry, session));
+            }
             Step::LeaveAlone(left) => report.skipped.push(left),
         }
     }
@@ -154,6 +160,8 @@ pub fn rewrap(
         return Ok(report);
     }
     super::check_room(data, to_rewrap.iter().map(|(e, _)| *e))?;
+    // What each backup loses is kept before any is rewritten.
+    RetiredWays::note(data, &lost).map_err(io_at(data.state()))?;
     rewrap_stage(data, &to_rewrap, sealing, ctx, &mut report).map_err(io_at(state_path(data)))?;
     if report.failed.is_empty() {
         finish_record(data);
@@ -214,7 +222,14 @@ fn plan_one(
         if matches_policy(&head, entry, sealing, target)? {
             return Ok(Step::Matches);
         }
-        Ok(Step::Rewrap(head.session(&entry.path, openers)?))
+        let retired = Retired {
+            key_ids: named_key_ids(&head)?
+                .into_iter()
+                .filter(|id| !target.contains(id))
+                .collect(),
+            passphrase: head.ways_in() > 0 && sealing.passphrase.is_none(),
+        };
+        Ok(Step::Rewrap(head.session(&entry.path, openers)?, retired))
     };
     if !entry.name.kind().is_encrypted() {
         return Step::LeaveAlone(skipped(

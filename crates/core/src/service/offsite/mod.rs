@@ -263,6 +263,34 @@ fn staging(
     Ok(staging)
 }
 
+/// The older copies of the selection's backups that their stores keep,
+/// locked, after a push replaced them with rewrapped ones (by location,
+/// their lock still running): what the ways in a rewrap took away are
+/// still needed for. A location book or ledger that cannot be read adds
+/// nothing here (the off-site screens say why).
+pub(crate) fn superseded_copies(
+    selection: &Selection,
+    ctx: &OperationContext<'_>,
+) -> Vec<(String, crate::offsite::ledger::SupersededCopy)> {
+    let Ok(all) = locations(Some(selection)) else {
+        return Vec::new();
+    };
+    let now = ctx.now();
+    all.iter()
+        .flat_map(|location| {
+            let ledger = crate::offsite::ledger::CopyLedger::load(&ledger_path(&location.name))
+                .unwrap_or_default();
+            ledger
+                .superseded
+                .into_iter()
+                .filter(move |c| {
+                    chrono::DateTime::parse_from_rfc3339(&c.retain_until).is_ok_and(|t| t > now)
+                })
+                .map(|c| (location.name.clone(), c))
+        })
+        .collect()
+}
+
 fn ledger_path(name: &str) -> std::path::PathBuf {
     crate::offsite::ledger::CopyLedger::path(&config_dir(), name)
 }

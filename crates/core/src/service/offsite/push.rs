@@ -12,7 +12,7 @@ use crate::local::activity_log::{ActivityLog, Level};
 use crate::local::catalog::BackupCatalog;
 use crate::local::ledger::Ledger;
 use crate::local::retention;
-use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState};
+use crate::offsite::ledger::{CopyLedger, CopyRecord, LockState, SupersededCopy, local_version};
 use crate::offsite::throttle::Throttle;
 use crate::service::selection::Selection;
 
@@ -43,6 +43,10 @@ pub struct PushReport {
     pub present: Vec<String>,
     /// Copies whose lock was set or extended now, with its new date.
     pub locked: Vec<LockSet>,
+    /// Copies this push replaced with a newer one (after a rewrap) while
+    /// their lock still held them: kept in the store until that date, and
+    /// readable only by the ways in they were made with.
+    pub superseded: Vec<SupersededCopy>,
 }
 
 /// A copy's lock set or extended by a push.
@@ -95,6 +99,7 @@ pub fn push(
     let policy = crate::service::retention::policy(selection)?;
     let run = PushRun {
         files: files_to_push(data, &catalog),
+        retired: crate::local::rotation::RetiredWays::load(data),
         plan: retention::plan(&catalog, &Ledger::load(data), &policy, ctx),
         policy,
         ctx: *ctx,
@@ -143,6 +148,9 @@ impl PushReport {
         if !self.locked.is_empty() {
             line.push_str(&format!(", {} lock(s) set or extended", self.locked.len()));
         }
+        for kept in &self.superseded {
+            line.push_str(&format!("; {}", kept.words()));
+        }
         line
     }
 }
@@ -151,12 +159,30 @@ impl PushReport {
 /// the locks follow, the clock and the progress.
 struct PushRun<'a> {
     files: Vec<(String, std::path::PathBuf)>,
+    /// What each backup's rewraps took from it.
+    retired: crate::local::rotation::RetiredWays,
     plan: retention::RetentionPlan,
     policy: retention::RetentionPolicy,
     ctx: OperationContext<'a>,
 }
 
 impl PushRun<'_> {
+    /// The copy of `name` the store holds under a lock that still runs,
+    /// about to be replaced by a newer one (a rewrapped backup): what it
+    /// still needs, from the ways in its backup lost since.
+    fn superseded(&self, name: &str, ledger: &CopyLedger) -> Option<SupersededCopy> {
+        let until = ledger.copies.get(name)?.retain_until.clone()?;
+        let ends = chrono::DateTime::parse_from_rfc3339(&until).ok()?;
+        if ends <= self.ctx.now() {
+            return None;
+        }
+        Some(SupersededCopy {
+            name: name.to_owned(),
+            retain_until: until,
+            retired: self.retired.backups.get(name).cloned().unwrap_or_default(),
+        })
+    }
+
     /// Stage **copy**, then stage **lock**, at one location.
     fn to(&self, location: &super::OffsiteLocation, throttle: &mut Throttle) -> Result<PushReport> {
         let remote = store(location, &self.ctx)?;
@@ -168,15 +194,29 @@ impl PushRun<'_> {
             copied: Vec::new(),
             present: Vec::new(),
             locked: Vec::new(),
+            superseded: Vec::new(),
         };
         for (name, path) in &self.files {
             let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            if there.iter().any(|(n, s)| n == name && *s == size) {
+            let version = local_version(name, path);
+            // Held already: the same size, and (where this machine pushed
+            // it) the same version of the local file.
+            let same_version = ledger
+                .copies
+                .get(name)
+                .and_then(|r| r.local_version.as_ref())
+                .is_none_or(|pushed| Some(pushed) == version.as_ref());
+            if same_version && there.iter().any(|(n, s)| n == name && *s == size) {
                 report.present.push(name.clone());
                 continue;
             }
+            if let Some(kept) = self.superseded(name, &ledger) {
+                ledger.superseded.push(kept.clone());
+                report.superseded.push(kept);
+            }
             let uploaded = remote.upload_file(name, path, throttle, &self.ctx)?;
             *ledger.entry(name) = CopyRecord {
+                local_version: version,
                 size: uploaded.size,
                 store_checksum: Some(uploaded.checksum_sha256.clone()),
                 pushed_at: Some(stamp(&self.ctx)),
