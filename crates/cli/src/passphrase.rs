@@ -112,13 +112,14 @@ pub fn framed_from_stdin() -> anyhow::Result<crate::args::StdinSecrets> {
     Ok(crate::args::StdinSecrets(secrets))
 }
 
-/// Takes the session key off the front of the framed secrets
-/// (`--session-key-on-stdin`). What follows, if anything, is the
-/// passphrase; with none, an empty one stands in (it opens nothing: the
-/// session key is the way in, and no passphrase is asked for).
-pub fn session_key_from_stdin(
+/// Takes the session keys off the front of the framed secrets
+/// (`--session-key-on-stdin`: a line `NAME ALGO:HEX` per backup read).
+/// What follows, if anything, is the passphrase; with none, an empty one
+/// stands in (it opens nothing: the session keys are the way in, and no
+/// passphrase is asked for).
+pub fn session_keys_from_stdin(
     secrets: &mut crate::args::StdinSecrets,
-) -> anyhow::Result<backupdesk_core::format::crypto::OpenedSession> {
+) -> anyhow::Result<backupdesk_core::format::crypto::SessionKeys> {
     if secrets.0.is_empty() {
         return Err(failed(
             backupdesk_core::ErrorKind::PassphraseFileUnreadable,
@@ -126,8 +127,8 @@ pub fn session_key_from_stdin(
         ));
     }
     let framed = secrets.0.remove(0);
-    let key =
-        backupdesk_core::format::crypto::OpenedSession::parse(framed.expose()).map_err(|e| {
+    let keys =
+        backupdesk_core::format::crypto::SessionKeys::parse(framed.expose()).map_err(|e| {
             failed(
                 backupdesk_core::ErrorKind::PassphraseFileUnreadable,
                 e.to_string(),
@@ -136,7 +137,7 @@ pub fn session_key_from_stdin(
     if secrets.0.is_empty() {
         secrets.0.push(Passphrase::new(String::new()));
     }
-    Ok(key)
+    Ok(keys)
 }
 
 /// Asks on the terminal (twice for a new backup's passphrase).

@@ -16,7 +16,7 @@ use chrono::{DateTime, FixedOffset};
 use zeroize::Zeroizing;
 
 use crate::clock::Clock;
-use crate::format::crypto::OpenedSession;
+use crate::format::crypto::{OpenedSession, SessionKeys};
 use crate::keychain::{Keychain, KeychainError, SecretKind};
 use crate::progress::{NoProgress, Phase, Progress};
 
@@ -239,8 +239,8 @@ impl SecretStore for NoSecrets {
 }
 
 /// One operation's context: its clock, its progress (and cancellation),
-/// its secret store, and a session key handed over for the one backup it
-/// reads (an engine run by a laptop that holds the key). Cheap to copy; a
+/// its secret store, and the session keys handed over for the backups it
+/// reads (an engine run by a laptop that holds the keys). Cheap to copy; a
 /// shell builds one per run (the CLI) or per command (the app) and hands
 /// it to the service layer.
 #[derive(Clone, Copy)]
@@ -248,7 +248,7 @@ pub struct OperationContext<'a> {
     clock: &'a dyn Clock,
     progress: &'a dyn Progress,
     secrets: &'a SharedSecrets,
-    session_key: Option<&'a OpenedSession>,
+    session_keys: Option<&'a SessionKeys>,
 }
 
 impl std::fmt::Debug for OperationContext<'_> {
@@ -269,7 +269,7 @@ impl<'a> OperationContext<'a> {
             clock,
             progress,
             secrets,
-            session_key: None,
+            session_keys: None,
         }
     }
 
@@ -297,18 +297,23 @@ impl<'a> OperationContext<'a> {
         }
     }
 
-    /// This context with `key` handed over: every decryption in it tries
-    /// that session key first (it opens only the backup it was taken from).
-    pub fn with_session_key(&self, key: &'a OpenedSession) -> OperationContext<'a> {
+    /// This context with `keys` handed over: a decryption of a backup
+    /// named among them tries its key first (it opens only that backup).
+    pub fn with_session_keys(&self, keys: &'a SessionKeys) -> OperationContext<'a> {
         OperationContext {
-            session_key: Some(key),
+            session_keys: Some(keys),
             ..*self
         }
     }
 
-    /// The session key handed over for this operation, if any.
-    pub fn session_key(&self) -> Option<&'a OpenedSession> {
-        self.session_key
+    /// The session keys handed over for this operation, if any.
+    pub fn session_keys(&self) -> Option<&'a SessionKeys> {
+        self.session_keys
+    }
+
+    /// The session key handed over for backup `name`, if any.
+    pub fn session_key_for(&self, name: &str) -> Option<&'a OpenedSession> {
+        self.session_keys.and_then(|keys| keys.get(name))
     }
 
     /// The current instant.

@@ -23,6 +23,8 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         there() {{ env -u DBUS_SESSION_BUS_ADDRESS "$B" --data-dir "$ROOT" --json "$@" < /dev/null; }}
         there encryption set --no-passphrase \
             --recipient "$OUT/Laptop.pub.asc" --recipient "$OUT/Safe.pub.asc" > "$OUT/set.json"
+        there backup > "$OUT/first.json"
+        sleep 1.1
         there backup > "$OUT/backup.json"
         N=$(cd "$ROOT/data/backups" && ls servers_db_*.db.gpg | sort | tail -1)
         echo "$N" > "$OUT/name"
@@ -32,6 +34,11 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         # From the laptop: the session key alone crosses.
         $B --profile srv --json verify "$N" --deep < /dev/null > "$OUT/verify.json"
         $B --profile srv --json drill "$N" < /dev/null > "$OUT/drill.json"
+        # Several backups, each by its own session key: all of them, the
+        # scheduled verification's share, and the drill of the newest.
+        $B --profile srv --json verify --all --deep < /dev/null > "$OUT/all.json"
+        $B --profile srv --json verify --rolling < /dev/null > "$OUT/rolling.json"
+        $B --profile srv --json drill < /dev/null > "$OUT/newest.json"
         # A change after the backup, then the restore over SSH: its safety
         # backup needs no secret there either.
         sqlite3 "$ROOT/data/servers.db" "INSERT INTO tags (name, color) VALUES ('after-the-backup', '#000000')"
@@ -55,9 +62,9 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
     );
     let there = json("there.json");
     assert_eq!(there["error"]["kind"], "no_decryption_key", "{there:#}");
+    let name = std::fs::read_to_string(out("name")).unwrap();
     let verify = json("verify.json");
     assert_eq!(verify["ok"], true, "{verify:#}\n{text}");
-    let name = std::fs::read_to_string(out("name")).unwrap();
     assert_eq!(verify["report"]["filename"], name.trim(), "{verify:#}");
     assert_eq!(
         verify["report"]["checksum_sha256"],
@@ -66,6 +73,42 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
     );
     let drill = json("drill.json");
     assert_eq!(drill["ok"], true, "{drill:#}");
+    // Every backup deep-verified there, each opened by its own key.
+    let all = json("all.json");
+    assert_eq!(
+        (&all["ok"], &all["passed"], &all["failed"]),
+        (&serde_json::json!(true), &serde_json::json!(2), &serde_json::json!(0)),
+        "{all:#}"
+    );
+    let sums: Vec<&serde_json::Value> = all["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["report"]["checksum_sha256"])
+        .collect();
+    assert_eq!(
+        sums,
+        [
+            &json("backup.json")["meta"]["checksum_sha256"],
+            &json("first.json")["meta"]["checksum_sha256"]
+        ],
+        "{all:#}"
+    );
+    for result in all["results"].as_array().unwrap() {
+        assert_eq!(result["report"]["depth"], "deep", "{result:#}");
+    }
+    // The scheduled share is deep when run from here (quick there).
+    let rolling = json("rolling.json");
+    assert_eq!(rolling["ok"], true, "{rolling:#}");
+    let first = &rolling["results"][0];
+    assert_eq!(
+        (&first["filename"], &first["report"]["depth"]),
+        (&serde_json::json!(name.trim()), &serde_json::json!("deep")),
+        "{rolling:#}"
+    );
+    let newest = json("newest.json");
+    assert_eq!(newest["ok"], true, "{newest:#}");
+    assert_eq!(newest["report"]["filename"], name.trim(), "{newest:#}");
     let restore = json("restore.json");
     assert_eq!(restore["ok"], true, "{restore:#}");
     let live = rusqlite::Connection::open(inst.data.database()).unwrap();

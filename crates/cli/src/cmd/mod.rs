@@ -44,12 +44,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let given_session = read_stdin_secrets(&mut global)?;
     // The one context of this run: the system clock, this terminal's bars
     // (and Ctrl-C), the OS keychain (reached at its first use only), and
-    // a session key handed over, if one was.
+    // the session keys handed over, if any were.
     let bars = crate::progress::Bars::new(&global);
     let keychain: SharedSecrets = std::sync::Arc::new(SystemKeychain::default());
     let ctx = OperationContext::new(&SystemClock, &bars, &keychain);
     let ctx = match &given_session {
-        Some(key) => ctx.with_session_key(key),
+        Some(keys) => ctx.with_session_keys(keys),
         None => ctx,
     };
     let ctx = &ctx;
@@ -115,10 +115,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The secrets a laptop framed on stdin (`--secrets-on-stdin`), kept in
-/// `global`; the session key among them (`--session-key-on-stdin`).
+/// `global`; the session keys among them (`--session-key-on-stdin`).
 fn read_stdin_secrets(
     global: &mut GlobalArgs,
-) -> anyhow::Result<Option<backupdesk_core::format::crypto::OpenedSession>> {
+) -> anyhow::Result<Option<backupdesk_core::format::crypto::SessionKeys>> {
     if !global.secrets_on_stdin {
         return Ok(None);
     }
@@ -126,7 +126,7 @@ fn read_stdin_secrets(
     if !global.session_key_on_stdin {
         return Ok(None);
     }
-    crate::passphrase::session_key_from_stdin(&mut global.stdin_secrets).map(Some)
+    crate::passphrase::session_keys_from_stdin(&mut global.stdin_secrets).map(Some)
 }
 
 /// What the global flags select: the remote server or local profile of

@@ -16,7 +16,7 @@ use backupdesk_core::model::{Effect, PassphraseUse};
 use backupdesk_core::progress::Progress;
 use backupdesk_core::targets::profile::config_dir;
 use backupdesk_core::targets::ssh::{
-    EngineRun, PendingOps, RotationNotRecorded, SshError, SshHost,
+    BackupsRead, EngineRun, PendingOps, RotationNotRecorded, SshError, SshHost,
 };
 use backupdesk_core::{ErrorKind, OperationContext};
 
@@ -96,10 +96,10 @@ pub fn relay(
 }
 
 /// The first secret the engine gets on stdin for `verb`, and a second
-/// one. For one backup read with a key held here only its session key
-/// crosses (the server keeps no secret; neither the key nor, for a read,
+/// one. For backups read with a key held here only their session keys
+/// cross (the server keeps no secret; neither the key nor, for a read,
 /// a passphrase goes); a restore's safety backup may need the passphrase,
-/// which follows the key when this machine has one without asking.
+/// which follows the keys when this machine has one without asking.
 /// Otherwise the passphrase, from this machine's sources.
 fn secrets_for(
     global: &GlobalArgs,
@@ -108,10 +108,10 @@ fn secrets_for(
     args: &mut Vec<String>,
     ctx: &OperationContext<'_>,
 ) -> anyhow::Result<(Option<Passphrase>, Option<Passphrase>)> {
-    let session = backup_read(verb).and_then(|backup| {
-        let key = host.session_key_here(&global.data_dir, backup, ctx)?;
+    let session = backups_read(verb).and_then(|which| {
+        let keys = host.session_keys_here(&global.data_dir, which, ctx)?;
         args.push("--session-key-on-stdin".to_owned());
-        Some(Passphrase::new(key.to_text().to_string()))
+        Some(Passphrase::new(keys.to_text().to_string()))
     });
     if let Some(session) = session {
         let also = match verb {
@@ -127,13 +127,20 @@ fn secrets_for(
     Ok((passphrase, None))
 }
 
-/// The one backup `verb` decrypts, when it names one: verify, drill,
-/// restore.
-fn backup_read(verb: &Verb) -> Option<&str> {
+/// The backups `verb` decrypts: verify (one, all, the rolling share),
+/// drill (one, or the newest), restore.
+fn backups_read(verb: &Verb) -> Option<BackupsRead<'_>> {
     match verb {
-        Verb::Verify(args) => args.name.as_deref(),
-        Verb::Drill(args) => args.name.as_deref(),
-        Verb::Restore(args) => args.name.as_deref(),
+        Verb::Verify(args) => Some(match (&args.name, args.all) {
+            (Some(name), _) => BackupsRead::One(name),
+            (None, true) => BackupsRead::All,
+            (None, false) => BackupsRead::Rolling,
+        }),
+        Verb::Drill(args) => Some(match &args.name {
+            Some(name) => BackupsRead::One(name),
+            None => BackupsRead::NewestRegular,
+        }),
+        Verb::Restore(args) => args.name.as_deref().map(BackupsRead::One),
         _ => None,
     }
 }

@@ -406,7 +406,7 @@ impl Opened<'_> {
         let openers = crypto::Openers {
             passphrases: &candidates,
             keys: Some(&keys),
-            session: ctx.session_key(),
+            session: ctx.session_key_for(entry.name.file_name()),
         };
         let mut decrypted = decrypt_file(file, &mut sink, &openers, entry.size, ctx);
         // No key here opened it: for a deep check, the admin's own GnuPG

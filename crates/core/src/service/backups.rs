@@ -176,7 +176,12 @@ pub fn verify(
     if let Some(data) = selection.files_here()? {
         BackupCatalog::scan(data)?.find(name)?;
     }
-    let way = crate::service::selection::reading_way(selection, Some(name), passphrases, ctx)?;
+    let way = crate::service::selection::reading_way(
+        selection,
+        crate::targets::ssh::BackupsRead::One(name),
+        passphrases,
+        ctx,
+    )?;
     Ok(selection
         .target()
         .verify(name, &way.passphrase, depth, &way.context(ctx))?)

@@ -31,7 +31,11 @@ pub fn drill(
             None => drop(drill::default_backup(&catalog)?),
         }
     }
-    let way = crate::service::selection::reading_way(selection, name, passphrases, ctx)?;
+    let which = match name {
+        Some(name) => crate::targets::ssh::BackupsRead::One(name),
+        None => crate::targets::ssh::BackupsRead::NewestRegular,
+    };
+    let way = crate::service::selection::reading_way(selection, which, passphrases, ctx)?;
     Ok(selection
         .target()
         .drill(name, &way.passphrase, &way.context(ctx))?)
@@ -63,8 +67,10 @@ pub fn verify_rolling(
     let names = rolling::rolling_plan(&entries, rolling::DEFAULT_CYCLE);
     // Where no secret is kept (a policy with no passphrase), the scheduled
     // verification checks each backup against its .meta without opening
-    // it; the deep one runs where a key is (the laptop, over SSH).
-    let depth = match crate::service::selection::holds_passphrase(selection)? {
+    // it; the deep one runs where a key is: from the laptop over SSH,
+    // which hands over the session keys of the backups this run reads.
+    let keys_given = ctx.session_keys().is_some();
+    let depth = match keys_given || crate::service::selection::holds_passphrase(selection)? {
         true => crate::local::ledger::VerifyDepth::Deep,
         false => crate::local::ledger::VerifyDepth::Quick,
     };

@@ -102,6 +102,9 @@ pub fn restore(
     ctx: &OperationContext<'_>,
 ) -> Result<RestoreDone> {
     restorable(selection, name)?;
+    if selection.is_ssh() {
+        return restore_over_ssh(selection, name, passphrases, options, ctx);
+    }
     let passphrase = match selection.is_remote() {
         true => Passphrase::new(String::new()),
         false => crate::service::selection::reading_passphrase(selection, passphrases)?,
@@ -109,6 +112,34 @@ pub fn restore(
     Ok(selection
         .target()
         .restore(name, &passphrase, options, ctx)?)
+}
+
+/// A restore by the server's engine: a backup a key held here opens is
+/// read by its session key alone (the server keeps no secret, issue 30),
+/// with the passphrase this machine has, if any, for the safety backup
+/// of a policy that keeps one; otherwise by the passphrase.
+fn restore_over_ssh(
+    selection: &Selection,
+    name: &str,
+    passphrases: &dyn PassphraseSource,
+    options: &RestoreOptions,
+    ctx: &OperationContext<'_>,
+) -> Result<RestoreDone> {
+    let way = crate::service::selection::reading_way(
+        selection,
+        crate::targets::ssh::BackupsRead::One(name),
+        passphrases,
+        ctx,
+    )?;
+    let passphrase = match &way.session {
+        Some(_) => passphrases
+            .passphrase(PassphraseUse::Reading)
+            .unwrap_or_else(|_| Passphrase::new(String::new())),
+        None => way.passphrase.clone(),
+    };
+    Ok(selection
+        .target()
+        .restore(name, &passphrase, options, &way.context(ctx))?)
 }
 
 fn meta_has_counts(data: &crate::local::layout::DataDir, name: &str) -> bool {

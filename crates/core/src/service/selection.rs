@@ -259,39 +259,41 @@ pub(crate) fn reading_passphrase(
     source.passphrase(PassphraseUse::Reading)
 }
 
-/// How one backup of a selection is read: by a session key recovered on
-/// this machine (an SSH profile whose backup a key in this keychain opens:
-/// only that key crosses to the server, issue 30), else by the passphrase.
+/// How backups of a selection are read: by session keys recovered on
+/// this machine (an SSH profile whose backups a key in this keychain, or
+/// the admin's GnuPG key, opens: only those keys cross to the server,
+/// issue 30), else by the passphrase.
 pub(crate) struct ReadingWay {
-    /// The passphrase (empty when the session key is the way in).
+    /// The passphrase (empty when session keys are the way in).
     pub(crate) passphrase: Passphrase,
-    /// The backup's session key, recovered here.
-    pub(crate) session: Option<crate::format::crypto::OpenedSession>,
+    /// The session keys of the backups read, recovered here.
+    pub(crate) session: Option<crate::format::crypto::SessionKeys>,
 }
 
 impl ReadingWay {
-    /// `ctx` carrying the session key, when there is one.
+    /// `ctx` carrying the session keys, when there are some.
     pub(crate) fn context<'c>(&'c self, ctx: &OperationContext<'c>) -> OperationContext<'c> {
         match &self.session {
-            Some(key) => ctx.with_session_key(key),
+            Some(keys) => ctx.with_session_keys(keys),
             None => *ctx,
         }
     }
 }
 
-/// [`reading_passphrase`], or for backup `name` of an SSH profile that a
-/// key held here opens, its session key (no passphrase asked for).
+/// [`reading_passphrase`], or for the backups `which` names of an SSH
+/// profile that a key held here opens, their session keys (no passphrase
+/// asked for).
 ///
 /// # Errors
 /// As [`reading_passphrase`].
 pub(crate) fn reading_way(
     selection: &Selection,
-    name: Option<&str>,
+    which: crate::targets::ssh::BackupsRead<'_>,
     source: &dyn PassphraseSource,
     ctx: &OperationContext<'_>,
 ) -> Result<ReadingWay, ServiceError> {
-    let session = match (&selection.target, name) {
-        (OpenedTarget::Ssh(target), Some(name)) => target.session_key_here(name, ctx),
+    let session = match &selection.target {
+        OpenedTarget::Ssh(target) => target.session_keys_here(which, ctx),
         _ => None,
     };
     let passphrase = match session {

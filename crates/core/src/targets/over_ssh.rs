@@ -60,23 +60,24 @@ pub struct SshTarget {
     unattended: std::sync::Mutex<Option<crate::local::schedule::Unattended>>,
 }
 
-/// The secret an engine reading one backup gets on stdin: the backup's
-/// session key when the operation's context carries one (recovered on
-/// this machine: no passphrase crosses), else the passphrase.
+/// The secret an engine reading backups gets on stdin: the session keys
+/// of the backups it reads when the operation's context carries them
+/// (recovered on this machine: no passphrase crosses), else the
+/// passphrase.
 enum Secret<'p> {
     Passphrase(&'p Passphrase),
-    /// The session key as text, framed like a passphrase.
-    SessionKey(Passphrase),
+    /// The session keys as text, framed like a passphrase.
+    SessionKeys(Passphrase),
 }
 
 impl<'p> Secret<'p> {
     /// The secret for `ctx`, with the flag that tells the engine which it
     /// is added to `verb`.
     fn of(passphrase: &'p Passphrase, ctx: &OperationContext<'_>, verb: &mut Vec<&str>) -> Self {
-        match ctx.session_key() {
-            Some(key) => {
+        match ctx.session_keys() {
+            Some(keys) => {
                 verb.push("--session-key-on-stdin");
-                Secret::SessionKey(Passphrase::new(key.to_text().to_string()))
+                Secret::SessionKeys(Passphrase::new(keys.to_text().to_string()))
             }
             None => Secret::Passphrase(passphrase),
         }
@@ -85,7 +86,7 @@ impl<'p> Secret<'p> {
     fn passphrase(&self) -> &Passphrase {
         match self {
             Secret::Passphrase(p) => p,
-            Secret::SessionKey(text) => text,
+            Secret::SessionKeys(text) => text,
         }
     }
 }
@@ -190,9 +191,21 @@ impl SshTarget {
         passphrase: Option<&Passphrase>,
         progress: &dyn Progress,
     ) -> Result<(T, Vec<String>), TargetError> {
+        self.run_with(kind, verb, passphrase.as_slice(), progress)
+    }
+
+    /// [`SshTarget::run`] with `secrets` framed on the engine's stdin in
+    /// order (a change may take two: session keys, then the passphrase).
+    fn run_with<T: DeserializeOwned>(
+        &self,
+        kind: VerbKind,
+        verb: &[&str],
+        secrets: &[&Passphrase],
+        progress: &dyn Progress,
+    ) -> Result<(T, Vec<String>), TargetError> {
         let traits = kind.traits();
         debug_assert!(
-            passphrase.is_none() || traits.passphrase.is_some(),
+            secrets.is_empty() || traits.passphrase.is_some(),
             "{kind:?} takes no passphrase"
         );
         let mut words = Vec::with_capacity(verb.len() + 1);
@@ -201,9 +214,12 @@ impl SshTarget {
         }
         words.extend_from_slice(verb);
         if traits.effect.runs_detached() {
-            self.change(&words, passphrase, progress)
+            self.change(&words, secrets, progress)
         } else {
-            Ok((self.read(&words, passphrase, progress)?, Vec::new()))
+            Ok((
+                self.read(&words, secrets.first().copied(), progress)?,
+                Vec::new(),
+            ))
         }
     }
 
@@ -218,15 +234,15 @@ impl SshTarget {
         Ok(self.run(kind, verb, passphrase, progress)?.0)
     }
 
-    /// The session key of backup `name`, recovered with a key held in
-    /// `ctx`'s keychain from the backup's head read over SSH
-    /// ([`SshHost::session_key_here`]).
-    pub(crate) fn session_key_here(
+    /// The session keys of the backups `which` names, recovered with a key
+    /// held here from their heads read over SSH
+    /// ([`SshHost::session_keys_here`]).
+    pub(crate) fn session_keys_here(
         &self,
-        name: &str,
+        which: crate::targets::ssh::BackupsRead<'_>,
         ctx: &OperationContext<'_>,
-    ) -> Option<crate::format::crypto::OpenedSession> {
-        self.host.session_key_here(&self.data_dir, name, ctx)
+    ) -> Option<crate::format::crypto::SessionKeys> {
+        self.host.session_keys_here(&self.data_dir, which, ctx)
     }
 
     /// The engine's `--json` answer to `verb`, run attached (reads); a
@@ -251,7 +267,7 @@ impl SshTarget {
     fn change<T: DeserializeOwned>(
         &self,
         verb: &[&str],
-        passphrase: Option<&Passphrase>,
+        secrets: &[&Passphrase],
         progress: &dyn Progress,
     ) -> Result<(T, Vec<String>), TargetError> {
         self.handshake()?;
@@ -269,9 +285,9 @@ impl SshTarget {
         if let Err(e) = &recorded {
             tracing::warn!("the pending record of {op} could not be written: {e}");
         }
-        let run =
-            self.host
-                .run_engine_detached(&self.words(verb), passphrase.as_slice(), &op, progress);
+        let run = self
+            .host
+            .run_engine_detached(&self.words(verb), secrets, &op, progress);
         if matches!(
             run,
             Ok(_) | Err(crate::targets::ssh::SshError::DiedWithoutAnswer { .. })
@@ -496,8 +512,15 @@ impl Target for SshTarget {
     ) -> Result<RestoreDone, TargetError> {
         let mut verb = vec!["restore", name];
         push_commands(&mut verb, options);
+        // Read by its session key, the passphrase this machine has (if
+        // any) follows: the safety backup of a policy that keeps one.
+        let secret = Secret::of(passphrase, ctx, &mut verb);
+        let mut secrets = vec![secret.passphrase()];
+        if matches!(secret, Secret::SessionKeys(_)) && !passphrase.expose().is_empty() {
+            secrets.push(passphrase);
+        }
         let (Report { mut report }, notes): (Report<RestoreReport>, _) =
-            self.run(VerbKind::Restore, &verb, Some(passphrase), ctx)?;
+            self.run_with(VerbKind::Restore, &verb, &secrets, ctx)?;
         report.warnings.extend(notes);
         Ok(RestoreDone::Local(Box::new(report)))
     }

@@ -26,6 +26,7 @@ use crate::progress::{Phase, Progress};
 
 mod decrypt;
 mod keys;
+mod session_keys;
 pub use decrypt::{Decrypted, OpenedBy, OpenedSession, check_passphrase, decrypt};
 pub(crate) use decrypt::{open_session, session_of_head};
 pub(crate) use keys::key_id_hex;
@@ -33,6 +34,7 @@ pub use keys::{
     KeyError, Openers, Recipient, Sealing, SecretKeys, armored_secret, generate_key,
     generate_protected_key, secret_from_armored,
 };
+pub use session_keys::SessionKeys;
 
 #[cfg(test)]
 pub(crate) mod tests;

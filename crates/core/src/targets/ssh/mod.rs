@@ -23,6 +23,7 @@ mod session_key;
 pub use error::SshError;
 pub use protocol::new_op_id;
 use protocol::*;
+pub use session_key::BackupsRead;
 mod shell;
 pub use pending::{CutOff, Detached, PendingOps, RotationNotRecorded};
 use shell::{classify_ssh_failure, control_dir, last_line, quote, shell_line};

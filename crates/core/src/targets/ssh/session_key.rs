@@ -12,81 +12,163 @@ use base64::Engine as _;
 
 use super::{SshError, SshHost, last_line, quote};
 use crate::context::OperationContext;
-use crate::format::crypto::{self, CryptoError, OpenedSession, Openers, SecretKeys};
+use crate::format::crypto::{self, CryptoError, OpenedSession, Openers, SecretKeys, SessionKeys};
 use crate::format::name::BackupName;
 use crate::local::keyring::KeychainKeys;
 use crate::local::layout::DataDir;
+use crate::local::rolling::{DEFAULT_CYCLE, RollingEntry, rolling_plan};
 
 /// How much of the backup is read: the key packets (at most 16 of at most
 /// 1 KiB each) and enough of the body to decrypt its first block.
 const HEAD_BYTES: usize = 64 * 1024;
 
+/// Which backups of the server a verb reads, as this machine tells before
+/// the engine runs: the keys of those, and of no other, are handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupsRead<'a> {
+    /// One backup, named.
+    One(&'a str),
+    /// The newest regular backup (a drill with no name).
+    NewestRegular,
+    /// Every backup (`verify --all`).
+    All,
+    /// The scheduled verification's share: the newest regular backup and
+    /// those deep-checked longest ago (`verify --rolling`).
+    Rolling,
+}
+
 impl SshHost {
-    /// The session key of backup `name` of the installation at `data_dir`
-    /// on the server, recovered here: by a key kept in `ctx`'s secret
-    /// store (this machine's keychain), else by the admin's own GnuPG key
-    /// (through gpg-agent, a card's PIN asked by its pinentry). `None` when
-    /// no key here opens it, it is no encrypted backup of ours, or its head
-    /// cannot be read (the verb itself then says why, in the engine's
-    /// words).
-    pub fn session_key_here(
+    /// The session keys of the backups `which` names, of the installation
+    /// at `data_dir` on the server, recovered here: by a key kept in
+    /// `ctx`'s secret store (this machine's keychain), else by the admin's
+    /// own GnuPG key (through gpg-agent, a card's PIN asked by its
+    /// pinentry). `None` when no key here opens any of them (or their
+    /// heads cannot be read: the verb itself then says why, in the
+    /// engine's words); a backup no key here opens is left out (the
+    /// engine reads it as it can).
+    pub fn session_keys_here(
         &self,
         data_dir: &Path,
-        name: &str,
+        which: BackupsRead<'_>,
         ctx: &OperationContext<'_>,
-    ) -> Option<OpenedSession> {
-        let head = self.head_of(data_dir, name).ok().flatten()?;
+    ) -> Option<SessionKeys> {
+        let names = match which {
+            BackupsRead::One(name) => vec![name.to_owned()],
+            other => self.names_read(data_dir, other, ctx).ok()?,
+        };
         let keys = KeychainKeys::new(ctx.secrets());
-        session_of_head(&head, &keys)
-            .ok()
-            .or_else(|| crate::local::gnupg_agent::session_key_of_head(&head))
+        let mut found = SessionKeys::new();
+        for (name, head) in self.heads_of(data_dir, &names).ok()? {
+            let key = session_of_head(&head, &keys)
+                .ok()
+                .or_else(|| crate::local::gnupg_agent::session_key_of_head(&head));
+            if let Some(key) = key {
+                found.insert(&name, key);
+            }
+        }
+        (!found.is_empty()).then_some(found)
     }
 
-    /// [`SshHost::session_key_here`] with `keys` only (no GnuPG).
-    ///
-    /// # Errors
-    /// As [`SshHost::head_of`].
-    pub fn session_key_of(
+    /// The names of the backups `which` reads, from the engine's list (the
+    /// same catalog and ledger it then reads them by).
+    fn names_read(
         &self,
         data_dir: &Path,
-        name: &str,
-        keys: &dyn SecretKeys,
-    ) -> Result<Option<OpenedSession>, SshError> {
-        Ok(self
-            .head_of(data_dir, name)?
-            .and_then(|head| session_of_head(&head, keys).ok()))
+        which: BackupsRead<'_>,
+        ctx: &OperationContext<'_>,
+    ) -> Result<Vec<String>, SshError> {
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            backups: Vec<crate::model::ListItem>,
+        }
+        let args = [
+            "--data-dir".to_owned(),
+            data_dir.display().to_string(),
+            "--json".to_owned(),
+            "list".to_owned(),
+        ];
+        let run = self.run_engine(&args, None, ctx.quiet().progress())?;
+        let listed: Listed = serde_json::from_slice(&run.stdout).map_err(|e| SshError::Failed {
+            host: self.destination.clone(),
+            detail: format!("the server's list came back unreadable: {e}"),
+        })?;
+        let entries: Vec<RollingEntry> = listed
+            .backups
+            .into_iter()
+            .filter_map(|item| {
+                let name = BackupName::parse(&item.filename).ok()?;
+                Some(RollingEntry {
+                    pre_restore: name.kind().is_pre_restore(),
+                    name: item.filename,
+                    deep_checked_at: item.verified.deep_passed_at,
+                })
+            })
+            .collect();
+        Ok(match which {
+            BackupsRead::One(name) => vec![name.to_owned()],
+            BackupsRead::All => entries.into_iter().map(|e| e.name).collect(),
+            BackupsRead::NewestRegular => entries
+                .into_iter()
+                .find(|e| !e.pre_restore)
+                .map(|e| e.name)
+                .into_iter()
+                .collect(),
+            BackupsRead::Rolling => rolling_plan(&entries, DEFAULT_CYCLE),
+        })
     }
 
-    /// The first [`HEAD_BYTES`] of backup `name` of the installation at
-    /// `data_dir` on the server (its key packets and the body's start);
-    /// `None` for a plaintext backup.
+    /// The first [`HEAD_BYTES`] of each encrypted backup among `names` of
+    /// the installation at `data_dir` on the server (their key packets and
+    /// the body's start), read in one call; a plaintext backup, or one
+    /// that is missing there, is left out.
     ///
     /// # Errors
-    /// An invalid name; the connection's own errors; a backup that is
-    /// missing or unreadable there.
-    fn head_of(&self, data_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, SshError> {
+    /// An invalid name; the connection's own errors; an answer that came
+    /// back damaged.
+    fn heads_of(
+        &self,
+        data_dir: &Path,
+        names: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, SshError> {
         let failed = |detail: String| SshError::Failed {
             host: self.destination.clone(),
             detail,
         };
-        let parsed = BackupName::parse(name).map_err(|e| failed(e.to_string()))?;
-        if !parsed.kind().is_encrypted() {
-            return Ok(None);
+        let mut files = Vec::new();
+        for name in names {
+            let parsed = BackupName::parse(name).map_err(|e| failed(e.to_string()))?;
+            if parsed.kind().is_encrypted() {
+                files.push(quote(parsed.file_name()));
+            }
         }
-        let path = DataDir::new(data_dir).backup_file(parsed.file_name());
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let folder = DataDir::new(data_dir).backups();
         let script = format!(
-            "f={}; [ -f \"$f\" ] && [ -r \"$f\" ] || {{ echo \"no readable backup $f\" >&2; exit 3; }}; \
-             head -c {HEAD_BYTES} \"$f\" | base64 -w 0",
-            quote(&path.display().to_string())
+            "cd {} || exit 3; for f in {}; do [ -f \"$f\" ] && [ -r \"$f\" ] || continue; \
+             printf '%s ' \"$f\"; head -c {HEAD_BYTES} \"$f\" | base64 -w 0; echo; done",
+            quote(&folder.display().to_string()),
+            files.join(" ")
         );
         let run = self.judge(self.run_raw(&script, b"")?)?;
         if run.code != 0 {
             return Err(failed(last_line(&run.stderr)));
         }
-        base64::engine::general_purpose::STANDARD
-            .decode(run.stdout.trim_ascii())
-            .map(Some)
-            .map_err(|e| failed(format!("the head of {name} came back damaged: {e}")))
+        let engine = base64::engine::general_purpose::STANDARD;
+        String::from_utf8_lossy(&run.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let (name, head) = line
+                    .split_once(' ')
+                    .ok_or_else(|| failed("a backup's head came back damaged".to_owned()))?;
+                let head = engine
+                    .decode(head)
+                    .map_err(|e| failed(format!("the head of {name} came back damaged: {e}")))?;
+                Ok((name.to_owned(), head))
+            })
+            .collect()
     }
 }
 
