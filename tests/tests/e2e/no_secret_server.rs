@@ -77,7 +77,11 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
     let all = json("all.json");
     assert_eq!(
         (&all["ok"], &all["passed"], &all["failed"]),
-        (&serde_json::json!(true), &serde_json::json!(2), &serde_json::json!(0)),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!(2),
+            &serde_json::json!(0)
+        ),
         "{all:#}"
     );
     let sums: Vec<&serde_json::Value> = all["results"]

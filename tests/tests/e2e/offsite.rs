@@ -1124,3 +1124,61 @@ fn offsite_a_rewrapped_backup_is_pushed_again_and_the_locked_old_copy_stays() {
         "{words}"
     );
 }
+
+/// Issue 30: an installation that keeps no passphrase pushes its backups
+/// with public keys only, and its copies are deep-checked by a key the
+/// admin holds (here in gpg-agent): no passphrase is asked for first.
+#[test]
+fn offsite_copies_of_an_installation_that_keeps_no_passphrase_are_deep_checked_by_a_key() {
+    let moto = Moto::start(BUCKET);
+    let inst = Installation::demo(MIB, JournalMode::Wal);
+    let gpg = Gpg::new();
+    let admin = inst.dir.path().join("admin.asc");
+    gpg.generate_key("admin", &admin);
+    let (safe, _) = public_cert(inst.dir.path(), "safe");
+    let no_passphrase = |args: &[&str]| {
+        let mut cmd = backupdesk();
+        cmd.arg("--data-dir")
+            .arg(inst.root())
+            .arg("--json")
+            .args(args);
+        on_a_machine(&mut cmd, &inst.dir.path().join("config"));
+        cmd.env_remove("DB_BACKUP_PASSPHRASE")
+            .env("GNUPGHOME", gpg.home())
+            .stdin(std::process::Stdio::null());
+        run_json(cmd)
+    };
+    let (code, set) = json(
+        &inst,
+        &[
+            "encryption",
+            "set",
+            "--no-passphrase",
+            "--recipient",
+            &admin.display().to_string(),
+            "--recipient",
+            &safe.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{set:#}");
+    let (code, made) = no_passphrase(&["backup"]);
+    assert_eq!(code, 0, "{made:#}");
+    add_location(&inst, &moto, "cold");
+    let (code, pushed) = no_passphrase(&["offsite", "push"]);
+    assert_eq!(code, 0, "{pushed:#}");
+    let (code, out) = no_passphrase(&["offsite", "verify", "--deep", "--all"]);
+    assert_eq!(code, 0, "{out:#}");
+    let copies = out["locations"][0]["copies"].as_array().unwrap();
+    assert!(!copies.is_empty(), "{out:#}");
+    for copy in copies {
+        assert_eq!(
+            (&copy["depth"], &copy["ok"]),
+            (&"deep".into(), &true.into()),
+            "{out:#}"
+        );
+        assert!(
+            copy["note"].as_str().unwrap().contains("integrity ok"),
+            "{copy:#}"
+        );
+    }
+}

@@ -21,7 +21,6 @@ use crate::format::name::BackupName;
 use crate::local::catalog::BackupCatalog;
 use crate::local::layout::DataDir;
 use crate::local::rolling::{RollingEntry, rolling_plan};
-use crate::model::PassphraseUse;
 use crate::model::{ErrorKind, KindedMessage, VerifyDepth};
 use crate::offsite::OffsiteError;
 use crate::offsite::ledger::{CopyCheck, CopyLedger, same_checksum};
@@ -72,8 +71,13 @@ pub fn verify(
     ctx: &OperationContext<'_>,
 ) -> Result<Vec<OffsiteVerify>> {
     let targets = chosen(selection, only)?;
+    // An installation whose policy keeps no passphrase is read by keys
+    // (keychain, gpg-agent): no passphrase is asked for first.
     let passphrase = match deep {
-        Some(_) => Some(passphrases.passphrase(PassphraseUse::Reading)?),
+        Some(_) => Some(crate::service::selection::reading_passphrase(
+            selection,
+            passphrases,
+        )?),
         None => None,
     };
     let local = selection.data_dir_unchecked().cloned();
