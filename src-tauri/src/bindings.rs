@@ -41,6 +41,8 @@ fn export_all(dir: &Path) {
         core::local::rotation::RotationReport,
         core::local::rotation::RewrapReport,
         core::service::encryption::PolicyView,
+        core::service::encryption::PolicySetting,
+        core::service::encryption::KeyCreated,
         core::service::recovery::RecoverySheet,
         core::service::restore::ServiceCommands,
         core::local::schedule::ScheduleStatus,

@@ -74,6 +74,8 @@ commands!(
     secrets::logout,
     encryption::encryption_policy,
     encryption::rewrap_backups,
+    encryption::set_encryption_policy,
+    encryption::create_key,
     schedule::schedule_status,
     schedule::install_schedule,
     schedule::remove_schedule,

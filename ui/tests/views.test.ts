@@ -9,6 +9,7 @@ import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
   profileLocation, rotationWords, rotationStateWords, rewrapWords, shellQuoted, jobWhen, emptyTableWords, categories, stateWords, backupWords, policyProblems,
+  policyFormProblem, formRecipients, keyCreatedWords,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -464,5 +465,29 @@ describe("emptyTableWords", () => {
     expect(emptyTableWords(1, "x", "all")).toBe('No backup whose name contains "x" among the 1 backup: clear the filter to see them.');
     expect(emptyTableWords(5, "", "failed")).toBe("No backup marked failed verification among the 5 backups: clear the filter to see them.");
     expect(emptyTableWords(5, " y ", "pinned")).toBe('No backup whose name contains "y" and marked pinned among the 5 backups: clear the filter to see them.');
+  });
+});
+
+describe("policyFormProblem", () => {
+  const form = { recipients: "", keepPassphrase: false, recovery: "", recoveryAgain: "", folder: "" };
+  it("counts the ways in as core does and refuses fewer than two", () => {
+    expect(policyFormProblem({ ...form, recipients: "/k/ops.pub.asc" })).toBe(
+      "A policy needs at least two ways in (this one has 1): losing that one key would lose every backup.");
+    expect(policyFormProblem({ ...form, recipients: "/k/ops.pub.asc\n\n  \n" , keepPassphrase: true })).toBeNull();
+    expect(policyFormProblem({ ...form, recipients: "A\nB" })).toBeNull();
+    expect(policyFormProblem({ ...form, recipients: "A", recovery: "r", recoveryAgain: "r", folder: "/k" })).toBeNull();
+    expect(formRecipients({ ...form, recipients: " A \n\nB\n" })).toEqual(["A", "B"]);
+  });
+  it("needs the recovery passphrase twice alike, and a folder for its sheet", () => {
+    expect(policyFormProblem({ ...form, recipients: "A", recovery: "r", recoveryAgain: "s", folder: "/k" })).toBe("The two recovery passphrases differ.");
+    expect(policyFormProblem({ ...form, recipients: "A", recovery: "r", recoveryAgain: "r", folder: " " })).toBe(
+      "Choose the folder the recovery sheet goes to.");
+  });
+});
+
+describe("keyCreatedWords", () => {
+  it("says where the certificate and the recovery sheet went", () => {
+    expect(keyCreatedWords({ fingerprint: "AB12", user_id: "Ops", key_ids: ["CD34"], certificate: "/k/Ops.pub.asc", recovery_sheet: "/k/Ops.recovery.txt" })).toBe(
+      "Key made: Ops (AB12); its secret part is in the keychain. Certificate: /k/Ops.pub.asc. Recovery sheet: /k/Ops.recovery.txt (readable by you alone): print it, keep the paper safe, then delete the file.");
   });
 });

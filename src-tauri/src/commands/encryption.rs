@@ -3,7 +3,7 @@
 //! and existing backups given its ways in by their key packets alone.
 
 use backupdesk_core::local::rotation::{RewrapReport, RewrapRequest};
-use backupdesk_core::service::encryption::{self, PolicyView};
+use backupdesk_core::service::encryption::{self, KeyCreated, PolicySetting, PolicyView};
 use backupdesk_core::service::{Selection, StoredPassphrase};
 use tauri::State;
 use tauri::ipc::Channel;
@@ -40,6 +40,38 @@ pub async fn rewrap_backups(
             &selection,
             &request,
             &StoredPassphrase::new(&selection, ctx).with_session(&session.0),
+            ctx,
+        )?)
+    })
+    .await
+}
+
+/// Sets the encryption policy of `profile`'s installation from the form:
+/// refused, with nothing changed, when it has fewer than two ways in or a
+/// recipient cannot be read.
+#[tauri::command]
+#[tracing::instrument(skip(setting))]
+pub async fn set_encryption_policy(
+    profile: String,
+    setting: PolicySetting,
+) -> CommandResult<PolicyView> {
+    in_context(move |ctx| {
+        Ok(encryption::set(
+            &Selection::profile(&profile, ctx)?,
+            &setting.request(),
+        )?)
+    })
+    .await
+}
+
+/// Makes a key for the admin: its secret part in the keychain, its
+/// certificate and recovery sheet (0600) in `folder`.
+#[tauri::command]
+pub async fn create_key(name: String, folder: String) -> CommandResult<KeyCreated> {
+    in_context(move |ctx| {
+        Ok(encryption::create_key(
+            &name,
+            std::path::Path::new(&folder),
             ctx,
         )?)
     })

@@ -27,6 +27,8 @@ import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
 import type { RewrapReport } from "./bindings/RewrapReport";
 import type { PolicyView } from "./bindings/PolicyView";
+import type { PolicySetting } from "./bindings/PolicySetting";
+import type { KeyCreated } from "./bindings/KeyCreated";
 import type { ScheduleChoice } from "./bindings/ScheduleChoice";
 import type { ScheduleView } from "./bindings/ScheduleView";
 import type { SecretStatus } from "./bindings/SecretStatus";
@@ -117,6 +119,8 @@ export const api = {
   login: (profile: string, password: string, remember: boolean) => invoke<void>("login", { profile, password, remember }),
   logout: (profile: string) => invoke<void>("logout", { profile }),
   encryptionPolicy: (profile: string) => invoke<PolicyView>("encryption_policy", { profile }),
+  setEncryptionPolicy: (profile: string, setting: PolicySetting) => invoke<PolicyView>("set_encryption_policy", { profile, setting }),
+  createKey: (name: string, folder: string) => invoke<KeyCreated>("create_key", { name, folder }),
   rewrapBackups: (profile: string, op: string, onProgress: Channel<ProgressEvent>) =>
     invoke<RewrapReport>("rewrap_backups", { profile, op, onProgress }),
   scheduleStatus: (profile: string) => invoke<ScheduleView>("schedule_status", { profile }),

@@ -17,6 +17,7 @@ import type { Evidence } from "./bindings/Evidence";
 import type { RetentionPolicy } from "./bindings/RetentionPolicy";
 import type { RotationReport } from "./bindings/RotationReport";
 import type { RewrapReport } from "./bindings/RewrapReport";
+import type { KeyCreated } from "./bindings/KeyCreated";
 import type { RotationState } from "./bindings/RotationState";
 import type { BackupSummary } from "./bindings/BackupSummary";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
@@ -460,6 +461,37 @@ export function rotationWords(r: RotationReport): string {
 
 /** A rewrap's answer in words: how many backups were given the policy's
  *  ways in, how many had them, each one left as it was (named, with why). */
+/** The encryption policy form as typed: recipients one per line, the
+ *  passphrase kept or not, a recovery passphrase typed twice. */
+export interface PolicyForm {
+  recipients: string;
+  keepPassphrase: boolean;
+  recovery: string;
+  recoveryAgain: string;
+  folder: string;
+}
+
+/** The form's recipients, blank lines left out. */
+export function formRecipients(form: PolicyForm): string[] {
+  return form.recipients.split("\n").map((r) => r.trim()).filter((r) => r !== "");
+}
+
+/** Why the policy form cannot be sent yet, or null (core checks again:
+ *  a certificate that cannot be read is its refusal). */
+export function policyFormProblem(form: PolicyForm): string | null {
+  if (form.recovery !== form.recoveryAgain) return "The two recovery passphrases differ.";
+  if (form.recovery !== "" && form.folder.trim() === "") return "Choose the folder the recovery sheet goes to.";
+  const ways = formRecipients(form).length + (form.keepPassphrase ? 1 : 0) + (form.recovery !== "" ? 1 : 0);
+  if (ways < 2) return `A policy needs at least two ways in (this one has ${ways}): losing that one key would lose every backup.`;
+  return null;
+}
+
+/** A key just made, in words: where each part went. */
+export function keyCreatedWords(k: KeyCreated): string {
+  return `Key made: ${k.user_id} (${k.fingerprint}); its secret part is in the keychain. Certificate: ${k.certificate}. ` +
+    `Recovery sheet: ${k.recovery_sheet} (readable by you alone): print it, keep the paper safe, then delete the file.`;
+}
+
 export function rewrapWords(r: RewrapReport): string {
   const named = (list: { filename: string; message: string }[]) => list.map((s) => `${s.filename} (${s.message})`).join("; ");
   const ways = `${r.key_ids.length} key packet(s)${r.passphrase ? " and the passphrase" : ", no passphrase"}`;

@@ -21,8 +21,9 @@ use crate::service::{PassphraseSource, Selection, ServiceError};
 pub enum CertSource {
     /// A certificate file (armored or binary).
     File(PathBuf),
-    /// A fingerprint (or key id, or e-mail) found in the admin's GnuPG
-    /// keyring; only its public certificate is exported.
+    /// The fingerprint of a recipient of the policy in force (kept as it
+    /// is), else a fingerprint (or key id, or e-mail) found in the admin's
+    /// GnuPG keyring; only its public certificate is exported.
     GnupgKeyring(String),
 }
 
@@ -48,6 +49,44 @@ pub struct PolicyRequest {
     /// A recovery passphrase as a further way in that the server never
     /// holds.
     pub recovery: Option<RecoveryRequest>,
+}
+
+/// A policy as the app's form gives it ([`PolicySetting::request`]).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PolicySetting {
+    /// Each recipient: a certificate file, the fingerprint of a recipient
+    /// of the policy in force, or a key in the admin's GnuPG keyring.
+    pub recipients: Vec<String>,
+    /// Keep the installation's passphrase as a further way in.
+    pub keep_passphrase: bool,
+    /// A recovery passphrase (the form asked for it twice), if wanted.
+    pub recovery_passphrase: Option<String>,
+    /// Where the recovery sheet goes, with a recovery passphrase.
+    pub sheet_folder: String,
+}
+
+impl PolicySetting {
+    /// The request this form makes (blank lines left out).
+    pub fn request(self) -> PolicyRequest {
+        PolicyRequest {
+            recipients: self
+                .recipients
+                .iter()
+                .map(|r| r.trim())
+                .filter(|r| !r.is_empty())
+                .map(CertSource::parse)
+                .collect(),
+            passphrase: self.keep_passphrase,
+            recovery: self
+                .recovery_passphrase
+                .filter(|p| !p.is_empty())
+                .map(|p| RecoveryRequest {
+                    passphrase: crypto::Passphrase::new(p),
+                    sheet_dir: PathBuf::from(self.sheet_folder.trim()),
+                }),
+        }
+    }
 }
 
 /// A recovery passphrase: a recovery key is made, its public part added
@@ -184,10 +223,14 @@ pub fn show(selection: &Selection, ctx: &OperationContext<'_>) -> Result<PolicyV
 /// the file cannot be written. Nothing changes on any error.
 pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView, ServiceError> {
     let data = selection.installation()?;
+    // A recipient of the policy in force may be named by its fingerprint
+    // alone (kept as it is: no certificate file, no GnuPG needed); a
+    // policy file that cannot be read is no reason to refuse a new one.
+    let current = EncryptionPolicy::read(data).ok().flatten();
     let mut recipients = request
         .recipients
         .iter()
-        .map(read_cert)
+        .map(|source| read_cert(source, current.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     let recovery = match &request.recovery {
         Some(wanted) => Some(RecoveryKey::make(wanted, data)?),
@@ -314,7 +357,20 @@ pub fn rewrap(
 }
 
 /// A recipient's certificate, from its file or from GnuPG.
-fn read_cert(source: &CertSource) -> Result<Recipient, ServiceError> {
+fn read_cert(
+    source: &CertSource,
+    current: Option<&EncryptionPolicy>,
+) -> Result<Recipient, ServiceError> {
+    if let CertSource::GnupgKeyring(query) = source {
+        let wanted = query.replace(' ', "").to_ascii_uppercase();
+        let kept = current
+            .into_iter()
+            .flat_map(|policy| &policy.recipients)
+            .find(|r| r.fingerprint().eq_ignore_ascii_case(&wanted));
+        if let Some(kept) = kept {
+            return Ok(kept.clone());
+        }
+    }
     let bytes = match source {
         CertSource::File(path) => std::fs::read(path).map_err(|e| ServiceError::Io {
             what: format!("reading the certificate {}", path.display()),

@@ -855,6 +855,82 @@ fn gui_settings_show_the_encryption_policy_and_rewrap_the_backups() {
         let head = KeyPackets::read(&dir.join("data/backups").join(&name)).unwrap();
         assert_eq!(head.recipient_key_ids().unwrap().len(), 2, "{name}");
     }
+
+    // Point 6: a key made here (secret part in the app's keychain,
+    // certificate and recovery sheet in the chosen folder), then a policy
+    // of that key and one kept from before, with no passphrase, set here.
+    let keys = scratch.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    window.fill("#key-folder", &keys.display().to_string());
+    window.fill("#key-name", "Laptop");
+    window.click("#key-create:not([disabled])");
+    let said = window.wait_text("#encryption-notice", "Key made: Laptop", 60);
+    let (cert, sheet) = (
+        keys.join("Laptop.pub.asc"),
+        keys.join("Laptop.recovery.txt"),
+    );
+    assert!(
+        cert.is_file() && said.contains(&cert.display().to_string()),
+        "{said}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sheet).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{said}");
+    window.click("#key-use");
+    let typed = window.prop("#policy-recipients", "value");
+    assert!(typed.ends_with(&cert.display().to_string()), "{typed}");
+    window.click("#policy-keep-passphrase");
+    window.fill("#policy-recipients", &cert.display().to_string());
+    window.wait_text("#policy-problem", "this one has 1", 10);
+    assert_eq!(
+        window.attr("#policy-set", "disabled").as_deref(),
+        Some("true")
+    );
+    // (A line break is typed as the Enter key.)
+    let enter: char = fantoccini::key::Key::Enter.into();
+    window.fill(
+        "#policy-recipients",
+        &format!("{}{enter}{}", cert.display(), certs[1].1),
+    );
+    window.wait_gone("#policy-problem", 10);
+    window.click("#policy-set:not([disabled])");
+    window.wait_text(
+        "#encryption-notice",
+        "Policy set: new backups have 2 ways in",
+        60,
+    );
+    window.wait("#encryption-summary[data-ways-in='2']", 30);
+    assert!(
+        window
+            .text("#encryption-summary")
+            .contains("keeps no secret"),
+        "{}",
+        window.text("#encryption-summary")
+    );
+    window.shot("45-settings-encryption-set");
+
+    // A backup under it holds no passphrase packet, and the restore wizard
+    // reads it with the key in this keychain.
+    window.backup_now();
+    let newest = backups_of(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with("servers_db_"))
+        .max()
+        .unwrap();
+    let head = KeyPackets::read(&dir.join("data/backups").join(&newest)).unwrap();
+    assert_eq!(head.recipient_key_ids().unwrap().len(), 2, "{newest}");
+    let live = dir.join("data/servers.db");
+    let expected = content_digest(&live, None);
+    change_live(&live, "changed-after-the-key-only-backup");
+    window.click(&format!("button[aria-label='Restore {newest}']"));
+    window.wait("#restore-choice", 20);
+    window.click("#restore-verify");
+    window.wait("#restore-tables", 120);
+    window.click("#restore-next");
+    window.fill("#restore-confirm", "vault");
+    window.click("#restore-go:not([disabled])");
+    window.wait_restored(&dir);
+    assert_eq!(content_digest(&live, None), expected);
 }
 
 #[test]
