@@ -9,7 +9,7 @@ import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
   profileLocation, rotationWords, rotationStateWords, rewrapWords, shellQuoted, jobWhen, emptyTableWords, categories, stateWords, backupWords, policyProblems,
-  policyFormProblem, formRecipients, keyCreatedWords,
+  policyFormProblem, formRecipients, keyCreatedWords, provenText,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -24,7 +24,7 @@ function item(filename: string, over: Partial<ListItem> = {}): ListItem {
   const b: ListItem = {
     filename, path: `/x/${filename}`, taken_at: nameTime(filename), size: 1000, size_human: "1.00 KB", created_at: "", encrypted: true, checksum: null,
     timestamp: null, kind: "encrypted", has_meta: true, meta_problem: null, db_size: 4000,
-    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null }, pinned: false, drill: null, states: [], ...over,
+    verified: { state: "never", depth: null, at: null, error_kind: null, deep_passed_at: null, by: null }, pinned: false, drill: null, states: [], ...over,
   };
   if (over.states) return b;
   const v = b.verified;
@@ -44,7 +44,7 @@ function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
     profile, location: "/opt/x", remote: false, over_ssh: false, status: "ok", problems: [], read_at: "2026-12-02T10:00:00Z", from_cache: false, healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
     overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
     sizes: [], error_kind: null, last_drill_at: null, last_drill_passed: null, restore_estimate_ms: null,
-    drill_overdue_after_days: 8, drill_overdue: false, offsite: null, ...over,
+    drill_overdue_after_days: 8, drill_overdue: false, offsite: null, last_proven: null, ...over,
   };
 }
 
@@ -74,9 +74,9 @@ describe("format", () => {
 
 describe("backups", () => {
   const list = [
-    item("servers_db_20261120_020000.db.gpg", { verified: { state: "passed", depth: "quick", at: "x", error_kind: null, deep_passed_at: null } }),
+    item("servers_db_20261120_020000.db.gpg", { verified: { state: "passed", depth: "quick", at: "x", error_kind: null, deep_passed_at: null, by: null } }),
     item("servers_db_20261121_020000.db.gpg", { size: 3000, pinned: true }),
-    item("servers_db_20261122_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "y", error_kind: "checksum_mismatch", deep_passed_at: null } }),
+    item("servers_db_20261122_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "y", error_kind: "checksum_mismatch", deep_passed_at: null, by: null } }),
     item("prerestore_20261123_020000.db.gpg", { kind: "pre_restore_encrypted", size: 2000 }),
     item("servers_db_20261124_020000.db.gpg", { size: 500 }),
   ];
@@ -87,7 +87,7 @@ describe("backups", () => {
     expect(t.pre_restore[0].y).toBe(2000);
   });
   it("a failed backup is failed first, whatever else holds, and every filter that holds finds it", () => {
-    const failed = { state: "failed", depth: "deep", at: "y", error_kind: "wrong_passphrase", deep_passed_at: null } as const;
+    const failed = { state: "failed", depth: "deep", at: "y", error_kind: "wrong_passphrase", deep_passed_at: null, by: null } as const;
     const pinnedFailed = item("servers_db_20261125_020000.db.gpg", { pinned: true, verified: failed });
     const safetyFailed = item("prerestore_20261126_020000.db.gpg", { kind: "pre_restore_encrypted", verified: failed });
     expect(category(pinnedFailed)).toBe("failed");
@@ -120,7 +120,7 @@ describe("restore wizard", () => {
   });
 
   const good = item("servers_db_20261120_020000.db.gpg");
-  const failed = item("servers_db_20261121_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "x", error_kind: "checksum_mismatch", deep_passed_at: null } });
+  const failed = item("servers_db_20261121_020000.db.gpg", { verified: { state: "failed", depth: "deep", at: "x", error_kind: "checksum_mismatch", deep_passed_at: null, by: null } });
   it("a local backup must pass verification first", () => {
     expect(restoreBlocker(undefined, null, false)).toMatch(/Choose/);
     expect(restoreBlocker(good, null, false)).toMatch(/Verify/);
@@ -213,7 +213,7 @@ describe("restore drills", () => {
   it("a drill's proof no longer holds once its backup failed verification since", () => {
     const broken = item("servers_db_20261130_020000.db.gpg", {
       drill: { ok: true, at: "2026-11-30T03:00:00Z", restore_ms: 4200, error_kind: null },
-      verified: { state: "failed", depth: "deep", at: "2026-12-02T11:00:00Z", error_kind: "wrong_passphrase", deep_passed_at: null },
+      verified: { state: "failed", depth: "deep", at: "2026-12-02T11:00:00Z", error_kind: "wrong_passphrase", deep_passed_at: null, by: null },
     });
     const s = drillSummary([broken]);
     expect(s.state).toBe("no_longer");
@@ -235,7 +235,7 @@ describe("restore drills", () => {
     const never = tile("gone", { read_at: null, status: "error", healthy: null, newest_backup: null, newest_age_seconds: null, backup_count: 0, storage_bytes: 0,
       problems: [{ condition: "unreachable", message: "connection refused" }] });
     const f = tileFacts(never, now);
-    expect(f).toEqual({ health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", storage: "unknown", storageShort: "unknown" });
+    expect(f).toEqual({ health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", proven: "unknown", storage: "unknown", storageShort: "unknown" });
     const read = tileFacts(tile("empty", { newest_backup: null, newest_age_seconds: null, backup_count: 0 }), now);
     expect(read.newest).toBe("none");
     expect(read.storage).toBe("0.00 B in 0 backups");
@@ -489,5 +489,17 @@ describe("keyCreatedWords", () => {
   it("says where the certificate and the recovery sheet went", () => {
     expect(keyCreatedWords({ fingerprint: "AB12", user_id: "Ops", key_ids: ["CD34"], certificate: "/k/Ops.pub.asc", recovery_sheet: "/k/Ops.recovery.txt" })).toBe(
       "Key made: Ops (AB12); its secret part is in the keychain. Certificate: /k/Ops.pub.asc. Recovery sheet: /k/Ops.recovery.txt (readable by you alone): print it, keep the paper safe, then delete the file.");
+  });
+});
+
+describe("provenText", () => {
+  const now = new Date("2026-12-02T12:00:00Z");
+  it("says how, when and whose key proved a backup", () => {
+    expect(provenText(tile("a"), now)).toBe("never");
+    const proof = { at: "2026-12-02T10:00:00Z", backup: "b", drill: true, by: "ops@laptop" };
+    expect(provenText(tile("a", { over_ssh: true, last_proven: proof }), now)).toBe("restore drill 2 hours ago, by ops@laptop");
+    expect(provenText(tile("a", { over_ssh: true, last_proven: { ...proof, drill: false, by: null } }), now)).toBe(
+      "deep verification 2 hours ago, by the server itself");
+    expect(provenText(tile("a", { last_proven: { ...proof, by: null } }), now)).toBe("restore drill 2 hours ago, by this machine");
   });
 });

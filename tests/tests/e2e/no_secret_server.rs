@@ -39,6 +39,9 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         $B --profile srv --json verify --all --deep < /dev/null > "$OUT/all.json"
         $B --profile srv --json verify --rolling < /dev/null > "$OUT/rolling.json"
         $B --profile srv --json drill < /dev/null > "$OUT/newest.json"
+        # The fleet says who proved the server's backups, and when.
+        $B --json fleet < /dev/null > "$OUT/fleet.json" || true
+        echo "$(id -un)@$(cat /proc/sys/kernel/hostname)" > "$OUT/me"
         # A change after the backup, then the restore over SSH: its safety
         # backup needs no secret there either.
         sqlite3 "$ROOT/data/servers.db" "INSERT INTO tags (name, color) VALUES ('after-the-backup', '#000000')"
@@ -112,6 +115,22 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
     );
     let newest = json("newest.json");
     assert_eq!(newest["ok"], true, "{newest:#}");
+    let fleet = json("fleet.json");
+    let tile = fleet["tiles"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["profile"] == "srv"))
+        .unwrap_or_else(|| panic!("{fleet:#}"));
+    let proven = &tile["last_proven"];
+    let me = std::fs::read_to_string(out("me")).unwrap();
+    assert_eq!(
+        (&proven["backup"], &proven["drill"], &proven["by"]),
+        (
+            &serde_json::json!(name.trim()),
+            &serde_json::json!(true),
+            &serde_json::json!(me.trim())
+        ),
+        "the laptop proved it, with its key: {tile:#}"
+    );
     assert_eq!(newest["report"]["filename"], name.trim(), "{newest:#}");
     let restore = json("restore.json");
     assert_eq!(restore["ok"], true, "{restore:#}");

@@ -209,6 +209,7 @@ fn pinned_deep_verified_and_future_backups_survive() {
             ok: true,
             at: "2026-06-10T03:00:00+00:00".to_owned(),
             error_kind: None,
+            by: None,
         },
     )
     .unwrap();

@@ -394,11 +394,20 @@ export function tileDrillText(t: FleetTile, now: Date = new Date()): string {
 /** What a tile says of its profile, in words. A profile never read (no
  *  answer yet, none cached) says "unknown" for every fact, never "none" or
  *  "0 B in 0 backups": nothing was learnt, so nothing is stated. */
-export type TileFacts = { health: string; newest: string; verification: string; drill: string; storage: string; storageShort: string };
+export type TileFacts = { health: string; newest: string; verification: string; drill: string; proven: string; storage: string; storageShort: string };
+
+/** The newest proof that a backup reads back whole, in words: how, when,
+ *  and whose key it took ("on the server": the installation's own). */
+export function provenText(t: FleetTile, now: Date = new Date()): string {
+  const p = t.last_proven;
+  if (!p) return "never";
+  const how = p.drill ? "restore drill" : "deep verification";
+  return `${how} ${ageHuman(secondsSince(new Date(p.at), now))}, by ${p.by ?? (t.over_ssh || t.remote ? "the server itself" : "this machine")}`;
+}
 
 export function tileFacts(t: FleetTile, now: Date = new Date()): TileFacts {
   if (t.read_at === null) {
-    return { health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", storage: "unknown", storageShort: "unknown" };
+    return { health: "unknown", newest: "unknown", verification: "unknown", drill: "unknown", proven: "unknown", storage: "unknown", storageShort: "unknown" };
   }
   const verification = t.last_verified_at
     ? `${t.last_verification_passed ? "passed" : "failed"} ${ageHuman(secondsSince(new Date(t.last_verified_at), now))}`
@@ -409,6 +418,7 @@ export function tileFacts(t: FleetTile, now: Date = new Date()): TileFacts {
     newest,
     verification,
     drill: tileDrillText(t, now),
+    proven: provenText(t, now),
     storage: `${sizeHuman(t.storage_bytes)} in ${t.backup_count} backups`,
     storageShort: sizeHuman(t.storage_bytes),
   };

@@ -87,8 +87,25 @@ fn line(tile: &FleetTile) -> String {
                 Some(ms) => format!(", restore ≈ {:.1} s", ms as f64 / 1000.0),
                 None => String::new(),
             };
+            let proven = match &tile.last_proven {
+                Some(p) => format!(
+                    ", proven {} by {} ({})",
+                    p.at,
+                    p.by.as_deref().unwrap_or(if tile.over_ssh || tile.remote {
+                        "the server itself"
+                    } else {
+                        "this machine"
+                    }),
+                    if p.drill {
+                        "drill"
+                    } else {
+                        "deep verification"
+                    }
+                ),
+                None => String::new(),
+            };
             format!(
-                "{age}, {} in {} backup(s){drill}",
+                "{age}, {} in {} backup(s){drill}{proven}",
                 size_human(tile.storage_bytes),
                 tile.backup_count
             )

@@ -246,6 +246,7 @@ impl CatalogEntry {
                     serde_json::from_value(serde_json::Value::String(k.clone())).ok()
                 }),
                 deep_passed_at: self.deep_passed_at.clone(),
+                by: v.by.clone(),
             },
         };
         ListItem {

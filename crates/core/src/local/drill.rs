@@ -170,18 +170,22 @@ pub fn drill(
             &format!("Restore drill of {file_name} failed: {e}"),
         ),
     }
+    // Who held the way in: the machine that handed over the session key.
+    let by = ctx.session_keys().and_then(|k| k.from()).map(str::to_owned);
     let record = match &result {
         Ok(report) => Some(DrillRecord {
             ok: true,
             at: report.at.clone(),
             restore_ms: Some(report.restore_ms),
             error_kind: None,
+            by: by.clone(),
         }),
         Err(e) if e.is_backup_fault() => Some(DrillRecord {
             ok: false,
             at,
             restore_ms: None,
             error_kind: Some(e.kind()),
+            by: by.clone(),
         }),
         Err(_) => None,
     };
@@ -194,6 +198,7 @@ pub fn drill(
             ok: record.ok,
             at: record.at.clone(),
             error_kind: record.error_kind.map(|k| k.as_str().to_owned()),
+            by: record.by.clone(),
         };
         let recorded = Ledger::record_drill(data, &file_name, record)
             .and_then(|()| Ledger::record(data, &file_name, verification));

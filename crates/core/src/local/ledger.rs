@@ -30,6 +30,10 @@ pub struct Verification {
     /// The error kind when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
+    /// The machine that held the way in, when it was not the one that
+    /// ran it (a laptop that handed over session keys); `None`: here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Everything in the ledger.

@@ -182,6 +182,8 @@ pub fn verify_entry(
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         error_kind: result.as_ref().err().map(|e| e.kind().as_str().to_owned()),
+        // Who held the way in: the machine that handed over the keys.
+        by: ctx.session_keys().and_then(|k| k.from()).map(str::to_owned),
     };
     if let Err(e) = Ledger::record(data, entry.name.file_name(), record) {
         tracing::warn!(error = %e, "cannot record the verification result");

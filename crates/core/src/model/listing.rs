@@ -106,6 +106,10 @@ pub struct VerifiedState {
     pub error_kind: Option<ErrorKind>,
     /// When it last passed a deep verification.
     pub deep_passed_at: Option<String>,
+    /// Who held the way in for the latest verification, when it was not
+    /// the installation's own machine.
+    #[serde(default)]
+    pub by: Option<String>,
 }
 
 impl VerifiedState {
@@ -117,6 +121,7 @@ impl VerifiedState {
             at: None,
             error_kind: None,
             deep_passed_at: None,
+            by: None,
         }
     }
 }
@@ -283,6 +288,11 @@ pub struct DrillRecord {
     pub restore_ms: Option<u64>,
     /// Why it failed.
     pub error_kind: Option<ErrorKind>,
+    /// The machine that held the way in, when it was not the one that
+    /// ran it (a laptop that handed over the session key); `None`: the
+    /// installation's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[cfg(test)]
@@ -347,6 +357,7 @@ mod tests {
                                 at: "2026-12-01T03:00:00Z".into(),
                                 restore_ms: None,
                                 error_kind: None,
+                                by: None,
                             });
                             let s = b.derive_states();
                             let has = |x: BackupState| s.contains(&x);

@@ -22,4 +22,10 @@ restore_ms: number | null,
 /**
  * Why it failed.
  */
-error_kind: ErrorKind | null, };
+error_kind: ErrorKind | null, 
+/**
+ * The machine that held the way in, when it was not the one that
+ * ran it (a laptop that handed over the session key); `None`: the
+ * installation's own.
+ */
+by?: string | null, };

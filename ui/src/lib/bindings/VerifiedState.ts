@@ -27,4 +27,9 @@ error_kind: ErrorKind | null,
 /**
  * When it last passed a deep verification.
  */
-deep_passed_at: string | null, };
+deep_passed_at: string | null, 
+/**
+ * Who held the way in for the latest verification, when it was not
+ * the installation's own machine.
+ */
+by: string | null, };

@@ -4,9 +4,10 @@
 //! the backup it is named for, so handing over the keys of the backups a
 //! verb reads gives the server nothing more than that verb needs.
 //!
-//! As text (framed like a passphrase on the engine's stdin): a line per
-//! backup, `NAME ALGO:HEX` (the key in gpg's `--override-session-key`
-//! form).
+//! As text (framed like a passphrase on the engine's stdin): first, when
+//! known, `from MACHINE` (who recovered them: the ledger records that
+//! machine as the one that proved the backups), then a line per backup,
+//! `NAME ALGO:HEX` (the key in gpg's `--override-session-key` form).
 
 use std::collections::BTreeMap;
 
@@ -18,12 +19,30 @@ use super::{CryptoError, OpenedSession};
 #[derive(Debug, Default)]
 pub struct SessionKeys {
     by_name: BTreeMap<String, OpenedSession>,
+    from: Option<String>,
 }
 
 impl SessionKeys {
     /// No key.
     pub fn new() -> Self {
         SessionKeys::default()
+    }
+
+    /// The machine that recovered the keys (it holds the way in), as the
+    /// ledger names who proved a backup.
+    pub fn from(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    /// These keys, said to come from `machine` (printable, one line).
+    pub fn recovered_on(mut self, machine: &str) -> Self {
+        let machine: String = machine
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(128)
+            .collect();
+        self.from = (!machine.trim().is_empty()).then(|| machine.trim().to_owned());
+        self
     }
 
     /// The key of backup `name` (replacing one given before).
@@ -54,6 +73,11 @@ impl SessionKeys {
     /// As text: a line `NAME ALGO:HEX` per backup.
     pub fn to_text(&self) -> Zeroizing<String> {
         let mut text = Zeroizing::new(String::new());
+        if let Some(from) = &self.from {
+            text.push_str("from ");
+            text.push_str(from);
+            text.push('\n');
+        }
         for (name, key) in &self.by_name {
             text.push_str(name);
             text.push(' ');
@@ -79,6 +103,10 @@ impl SessionKeys {
             let bad = |why: &str| {
                 CryptoError::Corrupt(format!("handed-over session key {}: {why}", n + 1))
             };
+            if let Some(from) = line.strip_prefix("from ") {
+                keys = keys.recovered_on(from);
+                continue;
+            }
             let (name, key) = line
                 .trim()
                 .split_once(' ')
@@ -112,10 +140,11 @@ mod tests {
 
     #[test]
     fn each_key_is_found_under_its_backup_only_and_survives_its_text() {
-        let mut keys = SessionKeys::new();
+        let mut keys = SessionKeys::new().recovered_on("laptop\n7");
         keys.insert(A, key(1));
         keys.insert(B, key(2));
         let again = SessionKeys::parse(&keys.to_text()).unwrap();
+        assert_eq!(again.from(), Some("laptop7"));
         assert_eq!(again.len(), 2);
         assert_eq!(*again.get(A).unwrap().to_text(), *key(1).to_text());
         assert_eq!(*again.get(B).unwrap().to_text(), *key(2).to_text());
@@ -129,6 +158,7 @@ mod tests {
         for bad in [
             String::new(),
             "\n\n".to_owned(),
+            "from laptop".to_owned(),
             one.to_string(),
             format!("../etc/passwd {}", *one),
             format!("{A} 9:zz"),

@@ -197,6 +197,7 @@ fn the_newest_drilled_backup_is_kept_a_failed_drill_keeps_nothing() {
         at: "2026-11-20T03:00:00+00:00".to_owned(),
         restore_ms: ok.then_some(4000),
         error_kind: None,
+        by: None,
     };
     ledger
         .drills

@@ -184,6 +184,27 @@ pub struct FleetTile {
     /// (`None`: no location).
     #[serde(default)]
     pub offsite: Option<OffsiteGlance>,
+    /// The newest proof that a backup reads back whole (a passed deep
+    /// verification or restore drill): when, of which, by whom.
+    #[serde(default)]
+    pub last_proven: Option<Proven>,
+}
+
+/// A backup proven to read back whole: by a deep verification or a
+/// restore drill that passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Proven {
+    /// When (RFC 3339).
+    pub at: String,
+    /// The backup.
+    pub backup: String,
+    /// `true`: a restore drill; `false`: a deep verification.
+    pub drill: bool,
+    /// The machine that held the way in (a laptop that handed over the
+    /// session keys to a server that keeps no secret); `None`: the
+    /// installation's own machine.
+    pub by: Option<String>,
 }
 
 /// The off-site side of a tile, from the ledgers alone (no request).

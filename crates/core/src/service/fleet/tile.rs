@@ -138,6 +138,7 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
             Some(latest.1.verified.state == crate::model::VerificationStatus::Passed);
     }
     summarize_drills(tile, list, now);
+    tile.last_proven = last_proven(list);
     let local = !tile.remote;
     if regular.is_empty() {
         tile.add(Condition::NoBackup, "no backup yet");
@@ -177,6 +178,35 @@ fn summarize(tile: &mut FleetTile, list: &[ListItem], now: chrono::DateTime<chro
             }
         }
     }
+}
+
+/// The newest passed deep verification or drill among `list`.
+fn last_proven(list: &[ListItem]) -> Option<super::Proven> {
+    let verified = list.iter().filter_map(|b| {
+        let v = &b.verified;
+        let deep_pass = v.state == crate::model::VerificationStatus::Passed
+            && v.depth == Some(crate::model::VerifyDepth::Deep);
+        Some(super::Proven {
+            at: v.at.clone().filter(|_| deep_pass)?,
+            backup: b.filename.clone(),
+            drill: false,
+            by: v.by.clone(),
+        })
+    });
+    let drilled = list.iter().filter_map(|b| {
+        let d = b.drill.as_ref().filter(|d| d.ok)?;
+        Some(super::Proven {
+            at: d.at.clone(),
+            backup: b.filename.clone(),
+            drill: true,
+            by: d.by.clone(),
+        })
+    });
+    // (A drill records a deep verification at the same time: the drill,
+    // the stronger proof, wins a tie.)
+    verified
+        .chain(drilled)
+        .max_by(|a, b| a.at.cmp(&b.at).then(a.drill.cmp(&b.drill)))
 }
 
 /// The failures among `list` that keep a tile from ok: every backup whose
@@ -326,6 +356,7 @@ impl FleetTile {
             drill_overdue_after_days: policy.drill_overdue_after_days,
             drill_overdue: false,
             offsite: None,
+            last_proven: None,
         }
     }
 }
@@ -375,6 +406,7 @@ mod tests {
             at: Some("2026-12-02T03:00:00+00:00".into()),
             error_kind: None,
             deep_passed_at: None,
+            by: None,
         };
         item
     }
@@ -386,6 +418,7 @@ mod tests {
             at: at.to_rfc3339(),
             restore_ms: ok.then_some(4200),
             error_kind: (!ok).then_some(crate::ErrorKind::BackupAltered),
+            by: None,
         });
         item
     }
@@ -400,6 +433,36 @@ mod tests {
         tile.status = TileStatus::Ok;
         summarize(&mut tile, list, now());
         tile
+    }
+
+    #[test]
+    fn the_newest_proof_says_when_of_which_and_by_whom() {
+        // Nothing passed deep: no proof (a quick check proves no read).
+        let mut quick = verified(backup(2), true);
+        quick.verified.depth = Some(VerifyDepth::Quick);
+        assert_eq!(
+            judged(false, &[quick, verified(backup(3), false)]).last_proven,
+            None
+        );
+        // A deep verification by the laptop that handed over the keys,
+        // then a drill of an older backup made later: the drill is newer.
+        let mut by_laptop = verified(backup(2), true);
+        by_laptop.verified.by = Some("ops@laptop".into());
+        let mut drill = drilled(backup(30), true, 0);
+        drill.drill.as_mut().unwrap().by = Some("ops@laptop".into());
+        let tile = judged(false, &[by_laptop.clone(), drill.clone()]);
+        let proven = tile.last_proven.unwrap();
+        assert_eq!(
+            (proven.backup.as_str(), proven.drill, proven.by.as_deref()),
+            (drill.filename.as_str(), true, Some("ops@laptop"))
+        );
+        // A failed drill proves nothing: the deep verification stands.
+        let tile = judged(false, &[by_laptop.clone(), drilled(backup(30), false, 0)]);
+        let proven = tile.last_proven.unwrap();
+        assert_eq!(
+            (proven.backup, proven.drill, proven.by.as_deref()),
+            (by_laptop.filename, false, Some("ops@laptop"))
+        );
     }
 
     #[test]

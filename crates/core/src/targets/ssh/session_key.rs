@@ -66,7 +66,7 @@ impl SshHost {
                 found.insert(&name, key);
             }
         }
-        (!found.is_empty()).then_some(found)
+        (!found.is_empty()).then(|| found.recovered_on(&this_machine()))
     }
 
     /// The names of the backups `which` reads, from the engine's list (the
@@ -169,6 +169,37 @@ impl SshHost {
                 Ok((name.to_owned(), head))
             })
             .collect()
+    }
+}
+
+/// This machine as a server's ledger names the one that proved its
+/// backups: `USER@HOST`.
+fn this_machine() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let uid = rustix::process::getuid().as_raw().to_string();
+    // The account's name: the environment's, else the password file's.
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/passwd")
+                .ok()?
+                .lines()
+                .find_map(|l| {
+                    let mut fields = l.split(':');
+                    let name = fields.next()?;
+                    (fields.nth(1)? == uid).then(|| name.to_owned())
+                })
+        })
+        .unwrap_or_default();
+    match (user.is_empty(), host.is_empty()) {
+        (false, false) => format!("{user}@{host}"),
+        (true, false) => host,
+        (false, true) => user,
+        (true, true) => "another machine".to_owned(),
     }
 }
 
