@@ -38,6 +38,7 @@ pub fn kind_of(verb: &Verb) -> VerbKind {
             ScheduleVerb::Install(_) => VerbKind::ScheduleInstall,
             ScheduleVerb::Remove => VerbKind::ScheduleRemove,
             ScheduleVerb::Status => VerbKind::ScheduleStatus,
+            ScheduleVerb::Prove(_) => VerbKind::ScheduleProve,
         },
         Verb::Offsite(_) => VerbKind::Offsite,
         Verb::Encryption(EncryptionVerb::Show) => VerbKind::EncryptionShow,

@@ -46,6 +46,20 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         # backup needs no secret there either.
         sqlite3 "$ROOT/data/servers.db" "INSERT INTO tags (name, color) VALUES ('after-the-backup', '#000000')"
         $B --profile srv --yes --json restore "$N" < /dev/null > "$OUT/restore.json"
+        # The proving jobs on this machine (a user timer; systemctl a
+        # stand-in), then the verification job run as its unit says, with
+        # its own environment lines only, after a new backup there.
+        export BACKUPDESK_USER_UNIT_DIR="$OUT/units" BACKUPDESK_SYSTEMCTL=/bin/true
+        $B --profile srv --json schedule prove --at 03:10 < /dev/null > "$OUT/prove.json"
+        there backup > "$OUT/later.json"
+        unit="$OUT/units/backupdesk-prove-srv-verify.service"
+        set +e
+        env -u BACKUPDESK_CONFIG_DIR -u BACKUPDESK_SSH_CONFIG \
+            $(sed -n 's/^Environment="\(.*\)"$/\1/p' "$unit") \
+            sh -c "$(sed -n 's/^ExecStart=//p' "$unit")" < /dev/null > "$OUT/job.out" 2>&1
+        echo $? > "$OUT/job.code"
+        set -e
+        $B --profile srv --json list < /dev/null > "$OUT/after-job.json"
         "#,
         config = laptop.config.path().display(),
         ssh_config = laptop.ssh_config.display(),
@@ -143,6 +157,56 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         )
         .unwrap();
     assert_eq!(after, 0, "the backup's content is back: {restore:#}");
+
+    // The proving jobs: a daily verification and a weekly drill, here;
+    // the job run as its unit says proved the newest backup, deep, by
+    // this machine.
+    let prove = json("prove.json");
+    let definitions: Vec<&serde_json::Value> = prove["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| &j["definition"])
+        .collect();
+    assert_eq!(
+        definitions,
+        [
+            &serde_json::json!("*-*-* 03:10:00"),
+            &serde_json::json!("Sun *-*-* 05:10:00")
+        ],
+        "{prove:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out("job.code")).unwrap().trim(),
+        "0",
+        "{}",
+        std::fs::read_to_string(out("job.out")).unwrap_or_default()
+    );
+    let later = json("later.json")["path"]
+        .as_str()
+        .and_then(|p| p.rsplit('/').next())
+        .unwrap()
+        .to_owned();
+    let listed = json("after-job.json");
+    let item = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["filename"] == later.as_str())
+        .unwrap_or_else(|| panic!("{listed:#}"));
+    assert_eq!(
+        (
+            &item["verified"]["state"],
+            &item["verified"]["depth"],
+            &item["verified"]["by"]
+        ),
+        (
+            &serde_json::json!("passed"),
+            &serde_json::json!("deep"),
+            &serde_json::json!(me.trim())
+        ),
+        "{item:#}"
+    );
 
     // The laptop's secret key (a line of its armor, from the recovery
     // sheet) is nowhere on the server's side: not in the installation, not

@@ -584,6 +584,36 @@ pub enum ScheduleVerb {
     Status,
     /// Remove every job.
     Remove,
+    /// For an SSH profile whose server keeps no secret: run its daily deep
+    /// verification and weekly drill from this machine, where the key is.
+    Prove(ScheduleProveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleProveArgs {
+    /// Time of day of the deep verification, HH:MM (local time).
+    #[arg(long, default_value = "03:00")]
+    pub at: String,
+    /// Weekday of the restore drill (mon..sun).
+    #[arg(
+        long,
+        default_value = "sun",
+        value_name = "DAY",
+        conflicts_with = "no_drill"
+    )]
+    pub drill_day: String,
+    /// Time of day of the restore drill, HH:MM (default: two hours after the verification).
+    #[arg(long, value_name = "HH:MM", conflicts_with = "no_drill")]
+    pub drill_at: Option<String>,
+    /// Do not schedule the weekly restore drill.
+    #[arg(long)]
+    pub no_drill: bool,
+    /// Say which proving jobs are installed here.
+    #[arg(long, conflicts_with_all = ["remove", "no_drill", "drill_at"])]
+    pub status: bool,
+    /// Remove this profile's proving jobs from this machine.
+    #[arg(long, conflicts_with_all = ["status", "no_drill", "drill_at"])]
+    pub remove: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use backupdesk_core::OperationContext;
+use backupdesk_core::local::schedule::proving::ProvingJob;
 use backupdesk_core::local::schedule::{
     Job, ScheduleChange, ScheduleChoice, ScheduleView, Scheduler,
 };
+use backupdesk_core::service::schedules::ProvingChange;
 use backupdesk_core::service::{offsite, schedules};
 
 use crate::args::{GlobalArgs, ScheduleVerb};
@@ -17,6 +19,9 @@ pub fn run(
     verb: ScheduleVerb,
     ctx: &OperationContext<'_>,
 ) -> anyhow::Result<ExitCode> {
+    if let ScheduleVerb::Prove(args) = verb {
+        return prove(global, &args, ctx);
+    }
     let installing = matches!(verb, ScheduleVerb::Install(_));
     let change = match verb {
         ScheduleVerb::Install(args) => {
@@ -45,6 +50,7 @@ pub fn run(
         }
         ScheduleVerb::Status => ScheduleChange::Read,
         ScheduleVerb::Remove => ScheduleChange::Remove,
+        ScheduleVerb::Prove(_) => unreachable!("handled above"),
     };
     let selection = super::selection(global, ctx)?;
     let view = schedules::apply(&selection, &change).map_err(fail)?;
@@ -85,4 +91,64 @@ fn print_view(global: &GlobalArgs, view: &ScheduleView) {
             backupdesk_core::printable::escaped(other)
         );
     }
+}
+
+/// `schedule prove`: this machine's jobs that prove an SSH profile's
+/// backups with the key held here.
+pub fn prove(
+    global: &GlobalArgs,
+    args: &crate::args::ScheduleProveArgs,
+    ctx: &OperationContext<'_>,
+) -> anyhow::Result<ExitCode> {
+    let change = if args.status {
+        ProvingChange::Read
+    } else if args.remove {
+        ProvingChange::Remove
+    } else {
+        let choice = ScheduleChoice {
+            at: args.at.clone(),
+            verify_at: None,
+            verify: true,
+            drill_day: args.drill_day.clone(),
+            drill_at: args.drill_at.clone(),
+            drill: !args.no_drill,
+            passphrase_file: None,
+        };
+        if let Err(e) = choice.times() {
+            return Err(usage(
+                backupdesk_core::ErrorKind::InvalidTime,
+                e.to_string(),
+            ));
+        }
+        ProvingChange::Install {
+            choice,
+            program: std::env::current_exe()?,
+        }
+    };
+    let selection = super::selection(global, ctx)?;
+    let status = schedules::proving(&selection, &change).map_err(fail)?;
+    if global.json {
+        print_json(&status);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for job in &status.jobs {
+        let what = match job.job {
+            ProvingJob::Verify => "Daily deep verification from here",
+            ProvingJob::Drill => "Weekly restore drill from here",
+        };
+        match &job.definition {
+            Some(definition) => println!(
+                "{what} of {} ({}): {definition}",
+                status.profile, status.scheduler
+            ),
+            None => println!(
+                "{what} of {}: not scheduled ({}).",
+                status.profile, status.scheduler
+            ),
+        }
+    }
+    if let Some(note) = &status.note {
+        println!("note: {note}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

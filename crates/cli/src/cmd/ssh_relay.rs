@@ -40,6 +40,10 @@ pub fn relay(
         Verb::Passphrase(here @ (PassphraseVerb::Set | PassphraseVerb::Forget)) => {
             return super::passphrase::run(global, here, ctx);
         }
+        // The jobs that prove the server's backups from this machine.
+        Verb::Schedule(crate::args::ScheduleVerb::Prove(args)) => {
+            return super::schedule::prove(global, &args, ctx);
+        }
         other => other,
     };
     host.handshake().map_err(fail)?;

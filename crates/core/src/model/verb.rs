@@ -71,6 +71,8 @@ pub enum VerbKind {
     ScheduleInstall,
     ScheduleRemove,
     ScheduleStatus,
+    /// This machine's jobs that prove an SSH profile's backups.
+    ScheduleProve,
     Offsite,
     /// Looking inside a backup (tables, query, diff).
     Inspect,
@@ -106,7 +108,9 @@ impl VerbKind {
             VerbKind::Demo | VerbKind::Profile | VerbKind::Login => (Changes, None),
             VerbKind::PassphraseSet | VerbKind::PassphraseForget => (Changes, None),
             VerbKind::PassphraseTest | VerbKind::PassphraseRotate => (Changes, Some(Reading)),
-            VerbKind::ScheduleInstall | VerbKind::ScheduleRemove => (Changes, None),
+            VerbKind::ScheduleInstall | VerbKind::ScheduleRemove | VerbKind::ScheduleProve => {
+                (Changes, None)
+            }
             VerbKind::ScheduleStatus => (ReadsOnly, None),
             VerbKind::Offsite => (Changes, None),
             VerbKind::Inspect => (ReadsOnly, Some(Reading)),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod choice;
 mod job_lines;
+pub mod proving;
 mod unattended;
 
 use job_lines::*;
