@@ -9,7 +9,7 @@ import { advice, asIpcError } from "../src/lib/errors";
 import {
   asOf, category, drillSummary, drillText, fleetView, tileFacts, activityQuery, restoreLosses, tableChangeWords, deleteWarnings, mergeTile, pageOf, timeTick, tileDrillText, EVIDENCE_LABEL, fleetOrder, isRemoteDone, REMOTE_OUTCOME_TITLE, timeAxis, notificationsFor, percent, reasonLabel, restoreBlocker, settledFootprint, sparkline, tableRows, timeline,
   profileLocation, rotationWords, rotationStateWords, rewrapWords, shellQuoted, jobWhen, emptyTableWords, categories, stateWords, backupWords, policyProblems,
-  policyFormProblem, formRecipients, keyCreatedWords, provenText,
+  policyFormProblem, formRecipients, keyCreatedWords, provenText, encryptionText,
 } from "../src/lib/views";
 
 /** The time in a backup name, as core's `taken_at` gives it. */
@@ -44,7 +44,7 @@ function tile(profile: string, over: Partial<FleetTile> = {}): FleetTile {
     profile, location: "/opt/x", remote: false, over_ssh: false, status: "ok", problems: [], read_at: "2026-12-02T10:00:00Z", from_cache: false, healthy: true, newest_backup: "b", newest_taken_at: null, newest_age_seconds: 60,
     overdue_after_hours: 26, overdue: false, last_verified_at: null, last_verification_passed: null, storage_bytes: 0, backup_count: 1,
     sizes: [], error_kind: null, last_drill_at: null, last_drill_passed: null, restore_estimate_ms: null,
-    drill_overdue_after_days: 8, drill_overdue: false, offsite: null, last_proven: null, ...over,
+    drill_overdue_after_days: 8, drill_overdue: false, offsite: null, last_proven: null, encryption: null, ...over,
   };
 }
 
@@ -501,5 +501,15 @@ describe("provenText", () => {
     expect(provenText(tile("a", { over_ssh: true, last_proven: { ...proof, drill: false, by: null } }), now)).toBe(
       "deep verification 2 hours ago, by the server itself");
     expect(provenText(tile("a", { last_proven: { ...proof, by: null } }), now)).toBe("restore drill 2 hours ago, by this machine");
+  });
+});
+
+describe("encryptionText", () => {
+  it("says how new backups are sealed, and nothing when unknown", () => {
+    expect(encryptionText(tile("a"))).toBe("");
+    expect(encryptionText(tile("a", { encryption: { keys: 0, passphrase: true, problem: null } }))).toBe("passphrase only (one way in)");
+    expect(encryptionText(tile("a", { encryption: { keys: 2, passphrase: false, problem: null } }))).toBe("2 key(s), no passphrase: keeps no secret");
+    expect(encryptionText(tile("a", { encryption: { keys: 1, passphrase: true, problem: null } }))).toBe("1 key(s) and the passphrase");
+    expect(encryptionText(tile("a", { encryption: { keys: 0, passphrase: true, problem: "x" } }))).toBe("policy unusable: backups stop");
   });
 });

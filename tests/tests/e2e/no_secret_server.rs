@@ -134,6 +134,11 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         .as_array()
         .and_then(|t| t.iter().find(|t| t["profile"] == "srv"))
         .unwrap_or_else(|| panic!("{fleet:#}"));
+    assert_eq!(
+        tile["encryption"],
+        serde_json::json!({"keys": 2, "passphrase": false, "problem": null}),
+        "the tile says how the server seals its backups: {tile:#}"
+    );
     let proven = &tile["last_proven"];
     let me = std::fs::read_to_string(out("me")).unwrap();
     assert_eq!(

@@ -396,6 +396,16 @@ export function tileDrillText(t: FleetTile, now: Date = new Date()): string {
  *  "0 B in 0 backups": nothing was learnt, so nothing is stated. */
 export type TileFacts = { health: string; newest: string; verification: string; drill: string; proven: string; storage: string; storageShort: string };
 
+/** How a tile's installation seals new backups, in words ("" when not
+ *  known: a server reached through its API). */
+export function encryptionText(t: FleetTile): string {
+  const e = t.encryption;
+  if (!e) return "";
+  if (e.problem) return "policy unusable: backups stop";
+  if (e.keys === 0) return "passphrase only (one way in)";
+  return e.passphrase ? `${e.keys} key(s) and the passphrase` : `${e.keys} key(s), no passphrase: keeps no secret`;
+}
+
 /** The newest proof that a backup reads back whole, in words: how, when,
  *  and whose key it took ("on the server": the installation's own). */
 export function provenText(t: FleetTile, now: Date = new Date()): string {

@@ -931,6 +931,13 @@ fn gui_settings_show_the_encryption_policy_and_rewrap_the_backups() {
     window.click("#restore-go:not([disabled])");
     window.wait_restored(&dir);
     assert_eq!(content_digest(&live, None), expected);
+    // The fleet tile says how the installation seals its backups.
+    window.click("#nav-fleet");
+    window.wait_text(
+        ".tiles li[data-profile='vault'] .encryption",
+        "2 key(s), no passphrase: keeps no secret",
+        60,
+    );
 }
 
 #[test]

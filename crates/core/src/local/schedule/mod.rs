@@ -19,7 +19,7 @@ mod unattended;
 use job_lines::*;
 
 pub use choice::{JobTimes, ScheduleChange, ScheduleChoice, ScheduleView, apply, view};
-pub use unattended::{Unattended, unattended};
+pub use unattended::{EncryptionGlance, Unattended, unattended};
 
 /// The marker on the backup job's crontab line and its systemd unit's
 /// base name.

@@ -23,6 +23,44 @@ pub struct Unattended {
     /// The newest "Backup created" or "Backup failed" line of
     /// `logs/backup.log` (`None`: no attempt recorded).
     pub latest_attempt: Option<ActivityEntry>,
+    /// How new backups are sealed (issue 30: shown on the tile).
+    #[serde(default)]
+    pub encryption: Option<EncryptionGlance>,
+}
+
+/// An installation's encryption policy at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EncryptionGlance {
+    /// Public keys new backups are encrypted to (0: no policy).
+    pub keys: usize,
+    /// Whether the passphrase is a way in (the installation keeps it).
+    pub passphrase: bool,
+    /// The policy file cannot be used (backups stop): why.
+    pub problem: Option<String>,
+}
+
+impl EncryptionGlance {
+    /// The policy of the installation at `data`, read now.
+    pub fn of(data: &DataDir) -> Self {
+        match crate::local::encryption_policy::EncryptionPolicy::read(data) {
+            Ok(None) => EncryptionGlance {
+                keys: 0,
+                passphrase: true,
+                problem: None,
+            },
+            Ok(Some(policy)) => EncryptionGlance {
+                keys: policy.recipients.len(),
+                passphrase: policy.passphrase,
+                problem: None,
+            },
+            Err(e) => EncryptionGlance {
+                keys: 0,
+                passphrase: true,
+                problem: Some(e.to_string()),
+            },
+        }
+    }
 }
 
 impl Unattended {
@@ -49,6 +87,7 @@ pub fn unattended(data_dir: &Path) -> Unattended {
     Unattended {
         schedule: super::view(data_dir).ok(),
         latest_attempt,
+        encryption: Some(EncryptionGlance::of(&DataDir::new(data_dir))),
     }
 }
 

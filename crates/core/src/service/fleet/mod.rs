@@ -188,6 +188,10 @@ pub struct FleetTile {
     /// verification or restore drill): when, of which, by whom.
     #[serde(default)]
     pub last_proven: Option<Proven>,
+    /// How new backups are sealed (`None`: not known, as for a server
+    /// reached through its API).
+    #[serde(default)]
+    pub encryption: Option<crate::local::schedule::EncryptionGlance>,
 }
 
 /// A backup proven to read back whole: by a deep verification or a

@@ -106,6 +106,7 @@ mod tests {
                 let evidence = Unattended {
                     schedule: schedule.clone(),
                     latest_attempt: latest_attempt.clone(),
+                    encryption: None,
                 };
                 let mut expected = Vec::new();
                 if *missing {
@@ -128,6 +129,7 @@ mod tests {
         let evidence = Unattended {
             schedule: Some(view(false, Some("/srv/other"))),
             latest_attempt: Some(line("Backup failed: disk full")),
+            encryption: None,
         };
         let problems = schedule_problems(&evidence);
         assert!(problems[0].1.contains("runs on /srv/other"), "{problems:?}");
@@ -143,6 +145,7 @@ mod tests {
             Unattended {
                 schedule: None,
                 latest_attempt: Some(line(message)),
+                encryption: None,
             }
             .latest_attempt_failed()
         };

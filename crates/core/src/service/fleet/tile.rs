@@ -93,6 +93,7 @@ pub fn read(
         for (condition, problem) in super::schedule_check::schedule_problems(&evidence) {
             tile.add(condition, problem);
         }
+        tile.encryption = evidence.encryption;
     }
     (tile, Some(list), health.ok())
 }
@@ -357,6 +358,7 @@ impl FleetTile {
             drill_overdue: false,
             offsite: None,
             last_proven: None,
+            encryption: None,
         }
     }
 }
