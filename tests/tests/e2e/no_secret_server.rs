@@ -60,6 +60,15 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         echo $? > "$OUT/job.code"
         set -e
         $B --profile srv --json list < /dev/null > "$OUT/after-job.json"
+        # The policy set from the laptop: its certificate file read here,
+        # a recovery key made here (its sheet written here), then every
+        # backup rewrapped there with the session keys handed over.
+        printf 'the recovery passphrase of 2026\n' > "$OUT/recovery-passphrase"
+        mkdir -p "$OUT/sheets"
+        $B --profile srv --json encryption set --no-passphrase --recipient "$OUT/Laptop.pub.asc" \
+            --recovery-passphrase-file "$OUT/recovery-passphrase" --out "$OUT/sheets" < /dev/null > "$OUT/set-here.json"
+        $B --profile srv --json encryption rewrap --all < /dev/null > "$OUT/rewrap.json"
+        $B --profile srv --json verify --all --deep < /dev/null > "$OUT/all-after.json"
         "#,
         config = laptop.config.path().display(),
         ssh_config = laptop.ssh_config.display(),
@@ -213,6 +222,67 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         "{item:#}"
     );
 
+    // The policy from the laptop: the certificates went to the server's
+    // home as public files; the recovery sheet stayed here.
+    let set_here = json("set-here.json");
+    assert_eq!(
+        (&set_here["ways_in"], &set_here["server_holds_a_secret"]),
+        (&serde_json::json!(2), &serde_json::json!(false)),
+        "{set_here:#}"
+    );
+    let sheet = set_here["recovery_sheet"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{set_here:#}"));
+    assert!(
+        sheet.starts_with(&out("sheets").display().to_string()),
+        "{sheet}"
+    );
+    let recipients: Vec<String> = set_here["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fingerprint"].as_str().unwrap().to_owned())
+        .collect();
+    // (The login's home there is this account's own: the test's sshd.)
+    let home = std::process::Command::new("sh")
+        .args(["-c", "getent passwd \"$(id -un)\" | cut -d: -f6"])
+        .output()
+        .unwrap();
+    let engine_state = std::path::PathBuf::from(String::from_utf8_lossy(&home.stdout).trim())
+        .join(".local/state/backupdesk");
+    let uploaded = engine_state.join("certificates");
+    for fingerprint in &recipients {
+        let file = uploaded.join(format!("{fingerprint}.asc"));
+        let cert = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            cert.contains("PUBLIC KEY BLOCK") && !cert.contains("PRIVATE"),
+            "{cert}"
+        );
+        let _ = std::fs::remove_file(file);
+    }
+    // Every backup rewrapped there by the session keys from here: each now
+    // names the laptop's key and the recovery key, and nothing else.
+    let rewrap = json("rewrap.json");
+    assert_eq!(rewrap["ok"], true, "{rewrap:#}");
+    let rewrapped = rewrap["report"]["rewrapped"].as_array().unwrap();
+    assert!(rewrapped.len() >= 3, "{rewrap:#}");
+    let wanted: std::collections::BTreeSet<String> = set_here["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["key_ids"].as_array().unwrap().iter())
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    for name in rewrapped {
+        let path = inst.data.backups().join(name.as_str().unwrap());
+        let head = backupdesk_core::format::key_packets::KeyPackets::read(&path).unwrap();
+        let ids: std::collections::BTreeSet<String> =
+            head.recipient_key_ids().unwrap().into_iter().collect();
+        assert_eq!(ids, wanted, "{name}");
+    }
+    let all_after = json("all-after.json");
+    assert_eq!(all_after["ok"], true, "{all_after:#}");
+
     // The laptop's secret key (a line of its armor, from the recovery
     // sheet) is nowhere on the server's side: not in the installation, not
     // in the server's home (its engine's state, its operation records).
@@ -224,7 +294,7 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         .collect();
     assert!(armor.len() >= 3, "{sheet}");
     for line in &armor[1..3] {
-        for root in [inst.root(), served.sshd.dir.path()] {
+        for root in [inst.root(), served.sshd.dir.path(), engine_state.as_path()] {
             assert_eq!(
                 files_holding_below(root, line, 64 << 20),
                 Vec::<std::path::PathBuf>::new(),

@@ -20,7 +20,7 @@ use backupdesk_core::targets::ssh::{
 };
 use backupdesk_core::{ErrorKind, OperationContext};
 
-use crate::args::{GlobalArgs, PassphraseVerb, Verb};
+use crate::args::{EncryptionVerb, GlobalArgs, PassphraseVerb, Verb};
 use crate::cmd::confirm;
 use crate::cmd::profile::{Resolved, resolve};
 use crate::failure::{fail, failed};
@@ -39,6 +39,12 @@ pub fn relay(
         // The passphrase kept on this machine for the profile.
         Verb::Passphrase(here @ (PassphraseVerb::Set | PassphraseVerb::Forget)) => {
             return super::passphrase::run(global, here, ctx);
+        }
+        // The policy is read and set from here: the certificates and the
+        // admin's GnuPG keyring are on this machine (core puts the public
+        // certificates on the server and has its engine set the policy).
+        Verb::Encryption(here @ (EncryptionVerb::Show | EncryptionVerb::Set(_))) => {
+            return super::encryption::run(global, here, ctx);
         }
         // The jobs that prove the server's backups from this machine.
         Verb::Schedule(crate::args::ScheduleVerb::Prove(args)) => {
@@ -132,7 +138,7 @@ fn secrets_for(
 }
 
 /// The backups `verb` decrypts: verify (one, all, the rolling share),
-/// drill (one, or the newest), restore.
+/// drill (one, or the newest), restore, a rewrap (named, or all).
 fn backups_read(verb: &Verb) -> Option<BackupsRead<'_>> {
     match verb {
         Verb::Verify(args) => Some(match (&args.name, args.all) {
@@ -145,6 +151,7 @@ fn backups_read(verb: &Verb) -> Option<BackupsRead<'_>> {
             None => BackupsRead::NewestRegular,
         }),
         Verb::Restore(args) => args.name.as_deref().map(BackupsRead::One),
+        Verb::Encryption(EncryptionVerb::Rewrap(args)) => Some(BackupsRead::Named(&args.backups)),
         _ => None,
     }
 }

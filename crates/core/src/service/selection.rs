@@ -82,6 +82,14 @@ impl Selection {
         self.target.is_remote()
     }
 
+    /// The server reached over SSH, when this is one.
+    pub(crate) fn ssh(&self) -> Option<&crate::targets::over_ssh::SshTarget> {
+        match &self.target {
+            OpenedTarget::Ssh(target) => Some(target),
+            _ => None,
+        }
+    }
+
     /// Whether this is a server reached over SSH (its own engine works on
     /// its files).
     pub fn is_ssh(&self) -> bool {

@@ -234,6 +234,71 @@ impl SshTarget {
         Ok(self.run(kind, verb, passphrase, progress)?.0)
     }
 
+    /// Where the installation is: `ssh://DEST/DATA_DIR`.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The engine's `encryption show`.
+    pub(crate) fn encryption_show(
+        &self,
+    ) -> Result<crate::service::encryption::PolicyView, TargetError> {
+        self.answer(
+            VerbKind::EncryptionShow,
+            &["encryption", "show"],
+            None,
+            &NoProgress,
+        )
+    }
+
+    /// The engine's `encryption set` with `words` (`encryption set
+    /// --recipient PATH-THERE …`).
+    pub(crate) fn encryption_set(
+        &self,
+        words: &[&str],
+    ) -> Result<crate::service::encryption::PolicyView, TargetError> {
+        Ok(self
+            .run(VerbKind::EncryptionSet, words, None, &NoProgress)?
+            .0)
+    }
+
+    /// The engine's `encryption rewrap` of `request`'s backups (all when it
+    /// names none), read by the session keys `ctx` carries or `passphrase`.
+    pub(crate) fn encryption_rewrap(
+        &self,
+        request: &crate::local::rotation::RewrapRequest,
+        passphrase: &Passphrase,
+        ctx: &OperationContext<'_>,
+    ) -> Result<crate::local::rotation::RewrapReport, TargetError> {
+        let mut verb = vec!["encryption", "rewrap"];
+        match request.backups.is_empty() {
+            true => verb.push("--all"),
+            false => verb.extend(request.backups.iter().map(String::as_str)),
+        }
+        if request.dry_run {
+            verb.push("--dry-run");
+        }
+        let secret = Secret::of(passphrase, ctx, &mut verb);
+        let (Report { report }, _): (Report<crate::local::rotation::RewrapReport>, _) = self.run(
+            VerbKind::EncryptionRewrap,
+            &verb,
+            Some(secret.passphrase()),
+            ctx,
+        )?;
+        Ok(report)
+    }
+
+    /// Puts the public certificate `armored` of `fingerprint` on the
+    /// server, where the engine's `encryption set` reads it; its path there.
+    pub(crate) fn put_certificate(
+        &self,
+        fingerprint: &str,
+        armored: &[u8],
+    ) -> Result<String, TargetError> {
+        self.handshake()?;
+        Ok(self.host.put_certificate(fingerprint, armored)?)
+    }
+
     /// The session keys of the backups `which` names, recovered with a key
     /// held here from their heads read over SSH
     /// ([`SshHost::session_keys_here`]).

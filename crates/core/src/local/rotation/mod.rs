@@ -95,7 +95,7 @@ impl KindedError for RotationError {
 }
 
 /// A backup rotation left alone, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Skipped {
     pub filename: String,

@@ -44,7 +44,7 @@ pub struct RewrapRequest {
 }
 
 /// What a rewrap did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RewrapReport {
     /// Nothing was changed: the plan only.
@@ -110,7 +110,9 @@ enum Step {
 }
 
 /// Rewraps the selected backups of `data` to `sealing` (the policy's
-/// recipients and passphrase), opening each with `openers`.
+/// recipients and passphrase), opening each with `openers`, or with the
+/// session key `ctx` carries for it (handed over by a laptop that holds a
+/// key: a server that keeps no secret is rewrapped so).
 ///
 /// # Errors
 /// [`RotationError`] when the rewrap cannot start (another operation, an
@@ -146,7 +148,11 @@ pub fn rewrap(
     let mut to_rewrap = Vec::new();
     let mut lost = Vec::new();
     for entry in selected {
-        match plan_one(entry, sealing, &report.key_ids, openers) {
+        let openers = Openers {
+            session: ctx.session_key_for(entry.name.file_name()),
+            ..*openers
+        };
+        match plan_one(entry, sealing, &report.key_ids, &openers) {
             Step::Matches => report.already.push(name_of(entry)),
             Step::Rewrap(session, retired) => {
                 lost.push((name_of(entry), retired));

@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 
 use crate::format::crypto::Passphrase;
 
+mod certificates;
 mod error;
 mod pending;
 mod protocol;

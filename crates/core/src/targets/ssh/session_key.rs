@@ -28,6 +28,8 @@ const HEAD_BYTES: usize = 64 * 1024;
 pub enum BackupsRead<'a> {
     /// One backup, named.
     One(&'a str),
+    /// The backups named (none: every backup).
+    Named(&'a [String]),
     /// The newest regular backup (a drill with no name).
     NewestRegular,
     /// Every backup (`verify --all`).
@@ -54,6 +56,7 @@ impl SshHost {
     ) -> Option<SessionKeys> {
         let names = match which {
             BackupsRead::One(name) => vec![name.to_owned()],
+            BackupsRead::Named(names) if !names.is_empty() => names.to_vec(),
             other => self.names_read(data_dir, other, ctx).ok()?,
         };
         let keys = KeychainKeys::new(ctx.secrets());
@@ -106,7 +109,9 @@ impl SshHost {
             .collect();
         Ok(match which {
             BackupsRead::One(name) => vec![name.to_owned()],
-            BackupsRead::All => entries.into_iter().map(|e| e.name).collect(),
+            BackupsRead::Named(_) | BackupsRead::All => {
+                entries.into_iter().map(|e| e.name).collect()
+            }
             BackupsRead::NewestRegular => entries
                 .into_iter()
                 .find(|e| !e.pre_restore)

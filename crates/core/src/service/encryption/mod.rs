@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+mod over_ssh;
+
 use crate::context::OperationContext;
 use crate::format::crypto::{self, Recipient};
 use crate::format::key_packets::SERVER_RESTORE_NEEDS_A_PASSPHRASE;
@@ -104,7 +106,7 @@ pub struct RecoveryRequest {
 }
 
 /// One recipient as shells show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecipientView {
     /// The certificate's fingerprint.
@@ -116,7 +118,7 @@ pub struct RecipientView {
 }
 
 /// An installation's policy as shells show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PolicyView {
     /// `false`: no policy, backups are sealed with the passphrase alone.
@@ -142,7 +144,7 @@ pub struct PolicyView {
 
 /// An older off-site copy, kept locked, that needs ways in a rewrap took
 /// from its backup.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StillNeeded {
     /// The off-site location holding it.
@@ -197,6 +199,9 @@ impl PolicyView {
 /// # Errors
 /// Not a local installation; a policy file that cannot be used.
 pub fn show(selection: &Selection, ctx: &OperationContext<'_>) -> Result<PolicyView, ServiceError> {
+    if let Some(target) = selection.ssh() {
+        return Ok(target.encryption_show()?);
+    }
     let data = selection.installation()?;
     let policy = EncryptionPolicy::read(data)?;
     let still_needed = crate::service::offsite::superseded_copies(selection, ctx)
@@ -222,6 +227,9 @@ pub fn show(selection: &Selection, ctx: &OperationContext<'_>) -> Result<PolicyV
 /// A certificate that cannot be read or used; fewer than two ways in;
 /// the file cannot be written. Nothing changes on any error.
 pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView, ServiceError> {
+    if let Some(target) = selection.ssh() {
+        return over_ssh::set(target, request);
+    }
     let data = selection.installation()?;
     // A recipient of the policy in force may be named by its fingerprint
     // alone (kept as it is: no certificate file, no GnuPG needed); a
@@ -233,7 +241,10 @@ pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView,
         .map(|source| read_cert(source, current.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     let recovery = match &request.recovery {
-        Some(wanted) => Some(RecoveryKey::make(wanted, data)?),
+        Some(wanted) => Some(RecoveryKey::make(
+            wanted,
+            &data.root().display().to_string(),
+        )?),
         None => None,
     };
     recipients.extend(recovery.as_ref().map(|key| key.public.clone()));
@@ -256,8 +267,8 @@ pub fn set(selection: &Selection, request: &PolicyRequest) -> Result<PolicyView,
 }
 
 /// A recovery key made for a policy, not yet written out.
-struct RecoveryKey {
-    public: Recipient,
+pub(super) struct RecoveryKey {
+    pub(super) public: Recipient,
     /// The sheet's text: the secret key, encrypted by the passphrase.
     sheet: zeroize::Zeroizing<String>,
     path: PathBuf,
@@ -269,10 +280,7 @@ impl RecoveryKey {
     ///
     /// # Errors
     /// An empty or default passphrase; a sheet that exists already.
-    fn make(
-        wanted: &RecoveryRequest,
-        data: &crate::local::layout::DataDir,
-    ) -> Result<Self, ServiceError> {
+    pub(super) fn make(wanted: &RecoveryRequest, installation: &str) -> Result<Self, ServiceError> {
         crypto::check_new_passphrase(&wanted.passphrase)?;
         let made = chrono::Local::now().format("%Y%m%d-%H%M%S");
         let path = wanted
@@ -284,7 +292,7 @@ impl RecoveryKey {
                 source: std::io::Error::from(std::io::ErrorKind::AlreadyExists),
             });
         }
-        let name = format!("Backup Desk recovery key ({})", data.root().display());
+        let name = format!("Backup Desk recovery key ({installation})");
         let cert = crypto::generate_protected_key(&name, &wanted.passphrase)?;
         let public = Recipient::from_bytes(crypto::armored_secret(&cert).as_bytes())?;
         let sheet = zeroize::Zeroizing::new(format!(
@@ -312,7 +320,7 @@ impl RecoveryKey {
     }
 
     /// Writes the sheet (0600, never over a file); returns its path.
-    fn write_sheet(&self) -> Result<PathBuf, ServiceError> {
+    pub(super) fn write_sheet(&self) -> Result<PathBuf, ServiceError> {
         write_new(&self.path, self.sheet.as_bytes(), 0o600)?;
         Ok(self.path.clone())
     }
@@ -335,6 +343,13 @@ pub fn rewrap(
     passphrases: &dyn PassphraseSource,
     ctx: &OperationContext<'_>,
 ) -> Result<RewrapReport, ServiceError> {
+    if let Some(target) = selection.ssh() {
+        // The server's engine rewraps; a server that keeps no secret gets
+        // the session keys of the backups it rewraps from here.
+        let which = crate::targets::ssh::BackupsRead::Named(&request.backups);
+        let way = crate::service::selection::reading_way(selection, which, passphrases, ctx)?;
+        return Ok(target.encryption_rewrap(request, &way.passphrase, &way.context(ctx))?);
+    }
     let data = selection.installation()?;
     let policy = EncryptionPolicy::read(data)?;
     let passphrase = crate::service::selection::reading_passphrase(selection, passphrases)?;
@@ -383,7 +398,7 @@ fn read_cert(
 
 /// `gpg --export QUERY`: the public certificate only (GnuPG never hands
 /// out a secret key this way).
-fn export_from_gnupg(query: &str) -> Result<Vec<u8>, ServiceError> {
+pub(super) fn export_from_gnupg(query: &str) -> Result<Vec<u8>, ServiceError> {
     let out = std::process::Command::new("gpg")
         .args(["--batch", "--export", "--", query])
         .stdin(std::process::Stdio::null())
