@@ -239,10 +239,8 @@ impl SshTarget {
         &self.location
     }
 
-    /// The engine's `encryption show`.
-    pub(crate) fn encryption_show(
-        &self,
-    ) -> Result<crate::service::encryption::PolicyView, TargetError> {
+    /// The engine's `encryption show` (read as `T`: the service's view).
+    pub(crate) fn encryption_show<T: DeserializeOwned>(&self) -> Result<T, TargetError> {
         self.answer(
             VerbKind::EncryptionShow,
             &["encryption", "show"],
@@ -252,11 +250,11 @@ impl SshTarget {
     }
 
     /// The engine's `encryption set` with `words` (`encryption set
-    /// --recipient PATH-THERE …`).
-    pub(crate) fn encryption_set(
+    /// --recipient PATH-THERE …`), its answer read as `T`.
+    pub(crate) fn encryption_set<T: DeserializeOwned>(
         &self,
         words: &[&str],
-    ) -> Result<crate::service::encryption::PolicyView, TargetError> {
+    ) -> Result<T, TargetError> {
         Ok(self
             .run(VerbKind::EncryptionSet, words, None, &NoProgress)?
             .0)

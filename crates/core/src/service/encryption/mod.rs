@@ -200,7 +200,7 @@ impl PolicyView {
 /// Not a local installation; a policy file that cannot be used.
 pub fn show(selection: &Selection, ctx: &OperationContext<'_>) -> Result<PolicyView, ServiceError> {
     if let Some(target) = selection.ssh() {
-        return Ok(target.encryption_show()?);
+        return Ok(target.encryption_show::<PolicyView>()?);
     }
     let data = selection.installation()?;
     let policy = EncryptionPolicy::read(data)?;

@@ -62,7 +62,7 @@ pub(super) fn set(target: &SshTarget, request: &PolicyRequest) -> Result<PolicyV
         None => None,
     };
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    match target.encryption_set(&words) {
+    match target.encryption_set::<PolicyView>(&words) {
         Ok(view) => Ok(PolicyView {
             recovery_sheet: sheet.map(|p| p.display().to_string()),
             ..view
