@@ -131,6 +131,9 @@ fn an_installation_that_keeps_no_passphrase_backs_up_and_is_read_with_the_keycha
         # No passphrase anywhere: not in a file, not in the environment.
         $B --data-dir "$ROOT" --json backup < /dev/null > "$OUT/backup.json"
         $B --data-dir "$ROOT" --json verify --all --deep < /dev/null > "$OUT/verify.json"
+        # Looking inside, with the keychain's key.
+        N=$(cd "$ROOT/data/backups" && ls servers_db_*.db.gpg | sort | tail -1)
+        $B --data-dir "$ROOT" --json query "$N" "SELECT count(*) AS n FROM tags" < /dev/null > "$OUT/query.json"
         # A backup gpg -e -r made to the laptop's key, as the server's own tool would.
         export GNUPGHOME="$ROOT/../gnupg"
         gpg --batch --import "$OUT/Laptop.pub.asc" 2>/dev/null
@@ -151,6 +154,8 @@ fn an_installation_that_keeps_no_passphrase_backs_up_and_is_read_with_the_keycha
     assert_eq!(backup["ok"], true, "{backup:#}");
     let verify = json_file(&inst, "verify.json");
     assert_eq!(verify["passed"], 1, "{verify:#}");
+    let query = json_file(&inst, "query.json");
+    assert_eq!(query["ok"], true, "{query:#}");
     // Outside the keychain's session no key opens it: a quick verification
     // compares the encrypted file with its .meta and says so; a deep one
     // says which keys would open it, and records no fault of the backup.

@@ -39,6 +39,10 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         $B --profile srv --json verify --all --deep < /dev/null > "$OUT/all.json"
         $B --profile srv --json verify --rolling < /dev/null > "$OUT/rolling.json"
         $B --profile srv --json drill < /dev/null > "$OUT/newest.json"
+        # Looking inside, by the session keys of the backups read.
+        $B --profile srv --json tables "$N" < /dev/null > "$OUT/tables.json"
+        F1=$(cd "$ROOT/data/backups" && ls servers_db_*.db.gpg | sort | head -1)
+        $B --profile srv --json diff "$F1" "$N" < /dev/null > "$OUT/diff.json"
         # The fleet says who proved the server's backups, and when.
         $B --json fleet < /dev/null > "$OUT/fleet.json" || true
         echo "$(id -un)@$(cat /proc/sys/kernel/hostname)" > "$OUT/me"
@@ -136,6 +140,11 @@ fn ssh_a_server_that_keeps_no_secret_is_deep_verified_from_the_laptop_with_only_
         (&serde_json::json!(name.trim()), &serde_json::json!("deep")),
         "{rolling:#}"
     );
+    let tables = json("tables.json");
+    assert_eq!(tables["ok"], true, "{tables:#}");
+    assert!(tables.to_string().contains("\"tags\""), "{tables:#}");
+    let diff = json("diff.json");
+    assert_eq!(diff["ok"], true, "{diff:#}");
     let newest = json("newest.json");
     assert_eq!(newest["ok"], true, "{newest:#}");
     let fleet = json("fleet.json");

@@ -416,7 +416,11 @@ fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
         let mut job = exec_start(&service);
         job.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap());
-        runs(unit, job);
+        if unit == "backupdesk-backup" {
+            backup_job_shows_no_secret(&inst, job);
+        } else {
+            runs(unit, job);
+        }
     }
     let (_, list) = there(&["list"]);
     let newest = &list["backups"][0];
@@ -433,4 +437,66 @@ fn an_installation_that_keeps_no_secret_is_scheduled_without_one() {
             );
         }
     }
+}
+
+/// Runs the backup job held mid-backup (a test gate), and meanwhile reads
+/// what `ps` shows of its processes: their command lines and their
+/// environments hold neither the passphrase nor a secret key.
+fn backup_job_shows_no_secret(inst: &Installation, mut job: std::process::Command) {
+    let gate = inst.dir.path().join("hold-the-backup");
+    std::fs::write(&gate, "").unwrap();
+    let child = job
+        .env("BACKUPDESK_TEST_READ_GATE", &gate)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let root = inst.root().display().to_string();
+    // The job's processes: those whose command line names the installation.
+    let of_job = || -> Vec<(String, String, String)> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter_map(|e| {
+                let read = |f: &str| std::fs::read(e.path().join(f)).ok();
+                let args = String::from_utf8_lossy(&read("cmdline")?).replace('\0', " ");
+                let env = String::from_utf8_lossy(&read("environ")?).replace('\0', "\n");
+                let pid = e.file_name().to_string_lossy().into_owned();
+                args.contains(&root).then_some((pid, args, env))
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let seen = loop {
+        // Held by the gate while it reads the snapshot: the engine's own
+        // process (not only its shell) is there to be seen.
+        let procs = of_job();
+        if procs
+            .iter()
+            .any(|(_, args, _)| !args.starts_with("sh ") && args.contains(" backup"))
+        {
+            break procs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backup job never started: {procs:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    for (pid, args, env) in &seen {
+        for secret in [PASSPHRASE, "PRIVATE KEY", "DB_BACKUP_PASSPHRASE"] {
+            assert!(
+                !args.contains(secret) && !env.contains(secret),
+                "process {pid} shows {secret:?}: {args}\n{env}"
+            );
+        }
+    }
+    std::fs::remove_file(&gate).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

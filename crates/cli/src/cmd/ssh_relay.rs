@@ -138,7 +138,8 @@ fn secrets_for(
 }
 
 /// The backups `verb` decrypts: verify (one, all, the rolling share),
-/// drill (one, or the newest), restore, a rewrap (named, or all).
+/// drill (one, or the newest), restore, a rewrap (named, or all), and the
+/// verbs that look inside.
 fn backups_read(verb: &Verb) -> Option<BackupsRead<'_>> {
     match verb {
         Verb::Verify(args) => Some(match (&args.name, args.all) {
@@ -152,6 +153,15 @@ fn backups_read(verb: &Verb) -> Option<BackupsRead<'_>> {
         }),
         Verb::Restore(args) => args.name.as_deref().map(BackupsRead::One),
         Verb::Encryption(EncryptionVerb::Rewrap(args)) => Some(BackupsRead::Named(&args.backups)),
+        // Looking inside: the backup, or both sides of a diff; `changes`
+        // reads a run of backups.
+        Verb::Tables(args) if !args.live => args.name.as_deref().map(BackupsRead::One),
+        Verb::Query(args) if !args.live => args.words.first().map(|n| BackupsRead::One(n)),
+        Verb::Diff(args) => Some(match (&args.new, args.live) {
+            (Some(new), false) => BackupsRead::Pair(&args.old, new),
+            _ => BackupsRead::One(&args.old),
+        }),
+        Verb::Changes(_) => Some(BackupsRead::All),
         _ => None,
     }
 }

@@ -259,12 +259,29 @@ pub(crate) fn reading_passphrase(
     selection: &Selection,
     source: &dyn PassphraseSource,
 ) -> Result<Passphrase, ServiceError> {
-    if !selection.is_remote() && !holds_passphrase(selection)? {
-        return Ok(source
-            .passphrase(PassphraseUse::Reading)
-            .unwrap_or_else(|_| Passphrase::new(String::new())));
+    match selection.installation() {
+        Ok(data) => reading_passphrase_of(data, source),
+        Err(_) => source.passphrase(PassphraseUse::Reading),
     }
-    source.passphrase(PassphraseUse::Reading)
+}
+
+/// [`reading_passphrase`] for the local installation at `data` (the
+/// surgery verbs, which hold the folder rather than the selection).
+///
+/// # Errors
+/// As [`reading_passphrase`].
+pub(crate) fn reading_passphrase_of(
+    data: &crate::local::layout::DataDir,
+    source: &dyn PassphraseSource,
+) -> Result<Passphrase, ServiceError> {
+    let keeps_one = crate::local::encryption_policy::EncryptionPolicy::read(data)?
+        .is_none_or(|policy| policy.passphrase);
+    if keeps_one {
+        return source.passphrase(PassphraseUse::Reading);
+    }
+    Ok(source
+        .passphrase(PassphraseUse::Reading)
+        .unwrap_or_else(|_| Passphrase::new(String::new())))
 }
 
 /// How backups of a selection are read: by session keys recovered on

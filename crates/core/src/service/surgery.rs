@@ -15,7 +15,6 @@ use crate::local::surgery::{
     self, ChangesReport, DiffOptions, DiffReport, Opened, PageRequest, PartialOptions, PartialPlan,
     PartialReport, QueryLimits, QueryResult, TableInfo, TablePage,
 };
-use crate::model::PassphraseUse;
 use crate::service::error::ServiceError;
 use crate::service::selection::{PassphraseSource, Selection};
 
@@ -70,7 +69,7 @@ fn open(
         Source::Live => surgery::open_live(data)?,
         Source::Backup(name) => {
             BackupCatalog::scan(data)?.find(name)?;
-            let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+            let passphrase = crate::service::selection::reading_passphrase_of(data, passphrases)?;
             surgery::open_backup(data, name, &passphrase, ctx)?
         }
     })
@@ -203,7 +202,7 @@ pub fn restore_rows(
 ) -> Result<RowsOutcome> {
     let data = installation(selection)?;
     BackupCatalog::scan(data)?.find(name)?;
-    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let passphrase = crate::service::selection::reading_passphrase_of(data, passphrases)?;
     if is_rows_backup(name) && options.tables.is_empty() {
         return Ok(
             match surgery::undo_rows(data, name, &passphrase, dry_run, ctx)? {
@@ -244,6 +243,6 @@ pub fn changes(
 ) -> Result<ChangesReport> {
     let data = installation(selection)?;
     BackupCatalog::scan(data)?;
-    let passphrase = passphrases.passphrase(PassphraseUse::Reading)?;
+    let passphrase = crate::service::selection::reading_passphrase_of(data, passphrases)?;
     Ok(surgery::changes(data, &passphrase, since, ctx)?)
 }

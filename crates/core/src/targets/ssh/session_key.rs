@@ -30,6 +30,8 @@ pub enum BackupsRead<'a> {
     One(&'a str),
     /// The backups named (none: every backup).
     Named(&'a [String]),
+    /// Two backups, named (a diff).
+    Pair(&'a str, &'a str),
     /// The newest regular backup (a drill with no name).
     NewestRegular,
     /// Every backup (`verify --all`).
@@ -57,6 +59,7 @@ impl SshHost {
         let names = match which {
             BackupsRead::One(name) => vec![name.to_owned()],
             BackupsRead::Named(names) if !names.is_empty() => names.to_vec(),
+            BackupsRead::Pair(a, b) => vec![a.to_owned(), b.to_owned()],
             other => self.names_read(data_dir, other, ctx).ok()?,
         };
         let keys = KeychainKeys::new(ctx.secrets());
@@ -109,6 +112,7 @@ impl SshHost {
             .collect();
         Ok(match which {
             BackupsRead::One(name) => vec![name.to_owned()],
+            BackupsRead::Pair(a, b) => vec![a.to_owned(), b.to_owned()],
             BackupsRead::Named(_) | BackupsRead::All => {
                 entries.into_iter().map(|e| e.name).collect()
             }
