@@ -594,20 +594,8 @@ pub struct ScheduleProveArgs {
     /// Time of day of the deep verification, HH:MM (local time).
     #[arg(long, default_value = "03:00")]
     pub at: String,
-    /// Weekday of the restore drill (mon..sun).
-    #[arg(
-        long,
-        default_value = "sun",
-        value_name = "DAY",
-        conflicts_with = "no_drill"
-    )]
-    pub drill_day: String,
-    /// Time of day of the restore drill, HH:MM (default: two hours after the verification).
-    #[arg(long, value_name = "HH:MM", conflicts_with = "no_drill")]
-    pub drill_at: Option<String>,
-    /// Do not schedule the weekly restore drill.
-    #[arg(long)]
-    pub no_drill: bool,
+    #[command(flatten)]
+    pub drill: DrillWhen,
     /// Say which proving jobs are installed here.
     #[arg(long, conflicts_with_all = ["remove", "no_drill", "drill_at"])]
     pub status: bool,
@@ -627,6 +615,13 @@ pub struct ScheduleInstallArgs {
     /// Do not schedule the daily verification.
     #[arg(long)]
     pub no_verify: bool,
+    #[command(flatten)]
+    pub drill: DrillWhen,
+}
+
+/// When the weekly restore drill runs.
+#[derive(Debug, Args)]
+pub struct DrillWhen {
     /// Weekday of the restore drill (mon..sun).
     #[arg(
         long,
@@ -635,7 +630,7 @@ pub struct ScheduleInstallArgs {
         conflicts_with = "no_drill"
     )]
     pub drill_day: String,
-    /// Time of day of the restore drill, HH:MM (default: two hours after the backup).
+    /// Time of day of the restore drill, HH:MM (default: two hours after --at).
     #[arg(long, value_name = "HH:MM", conflicts_with = "no_drill")]
     pub drill_at: Option<String>,
     /// Do not schedule the weekly restore drill.

@@ -31,9 +31,9 @@ pub fn run(
                 at: args.at,
                 verify_at: args.verify_at,
                 verify: !args.no_verify,
-                drill_day: args.drill_day,
-                drill_at: args.drill_at,
-                drill: !args.no_drill,
+                drill_day: args.drill.drill_day,
+                drill_at: args.drill.drill_at,
+                drill: !args.drill.no_drill,
                 passphrase_file: global.passphrase_file.clone(),
             };
             if let Err(e) = choice.times() {
@@ -109,9 +109,9 @@ pub fn prove(
             at: args.at.clone(),
             verify_at: None,
             verify: true,
-            drill_day: args.drill_day.clone(),
-            drill_at: args.drill_at.clone(),
-            drill: !args.no_drill,
+            drill_day: args.drill.drill_day.clone(),
+            drill_at: args.drill.drill_at.clone(),
+            drill: !args.drill.no_drill,
             passphrase_file: None,
         };
         if let Err(e) = choice.times() {
