@@ -45,6 +45,7 @@ pub fn kind_of(verb: &Verb) -> VerbKind {
         Verb::Encryption(EncryptionVerb::Set(_)) => VerbKind::EncryptionSet,
         Verb::Encryption(EncryptionVerb::Rewrap(_)) => VerbKind::EncryptionRewrap,
         Verb::Key(_) => VerbKind::Key,
+        Verb::Notify(_) => VerbKind::Notify,
         Verb::Tables(args) if args.live => VerbKind::InspectLive,
         Verb::Query(args) if args.live => VerbKind::InspectLive,
         Verb::Tables(_) | Verb::Query(_) | Verb::Diff(_) | Verb::Changes(_) => VerbKind::Inspect,

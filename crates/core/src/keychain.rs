@@ -34,6 +34,8 @@ pub enum SecretKind {
     /// the key id of its encryption key (what a backup's public-key packet
     /// names).
     SecretKey,
+    /// A notifier's URL (its token) or SMTP URL.
+    NotifierUrl,
 }
 
 impl SecretKind {
@@ -47,6 +49,7 @@ impl SecretKind {
             SecretKind::OffsiteKeyPassphrase => "offsite-key-passphrase",
             SecretKind::RotationPassphrase => "rotation-passphrase",
             SecretKind::SecretKey => "openpgp-secret-key",
+            SecretKind::NotifierUrl => "notifier-url",
         }
     }
 }
@@ -302,6 +305,7 @@ mod label_tests {
             SecretKind::OffsiteKeyPassphrase,
             SecretKind::RotationPassphrase,
             SecretKind::SecretKey,
+            SecretKind::NotifierUrl,
         ];
         let labels: std::collections::BTreeSet<&str> = kinds.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), kinds.len());

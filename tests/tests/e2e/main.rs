@@ -16,6 +16,7 @@ mod health;
 mod hostile;
 mod keychain;
 mod no_secret_server;
+mod notify;
 mod offsite;
 mod offsite_sftp;
 mod remote;

@@ -14,6 +14,8 @@ const ADVICE: Record<ErrorKind, string> = {
   no_decryption_key: "None of the keys this backup is encrypted to is available here. Unlock the keychain, insert the card, or use the recovery passphrase.",
   encryption_policy_invalid: "The encryption policy is not valid; no backup was made under it. Fix it in Settings → Encryption (at least two ways in).",
   no_secret_here: "This server holds no secret by design: run this from a machine with the key, such as this laptop over SSH.",
+  notifier_exists: "A notifier of that name exists already. Remove it first, or pick another name.",
+  notifier_not_found: "No notifier of that name: see the list of notifiers.",
   not_open: "That backup is no longer open here (it was closed, or Backup Desk restarted): open it again.",
   remote_no_content: "Server Monitor's API cannot read what is inside a backup. Add an SSH profile for this server to look inside its backups.",
   engine_incompatible: "The server's backupdesk is another version. Update it: Settings → Install the engine there (or backupdesk profile install PROFILE).",

@@ -173,6 +173,9 @@ pub enum Verb {
     /// Your own keys for reading backups (the secret part in the keychain).
     #[command(subcommand)]
     Key(KeyVerb),
+    /// Alerts from the installation itself: ntfy, webhooks, ping checks.
+    #[command(subcommand)]
+    Notify(NotifyVerb),
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +230,50 @@ pub struct EncryptionSetArgs {
     /// Where the recovery sheet is written (default: the current folder).
     #[arg(long, value_name = "DIR", requires = "recovery_passphrase_file")]
     pub out: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyVerb {
+    /// Add a notifier. Its URL is a secret (tokens live in URLs): given
+    /// after the flag it shows in `ps`; left out, it is read from stdin
+    /// (asked for, hidden, on a terminal).
+    Add(NotifyAddArgs),
+    /// The notifiers, their URLs redacted.
+    List,
+    /// Remove a notifier and its secret.
+    Remove(NotifyNameArg),
+    /// Send a test to one notifier, or to all.
+    Test(NotifyTestArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["ntfy", "webhook", "ping"])))]
+pub struct NotifyAddArgs {
+    /// Its name (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// An ntfy topic URL.
+    #[arg(long, num_args = 0..=1, value_name = "URL", default_missing_value = "")]
+    pub ntfy: Option<String>,
+    /// A URL that gets each event as JSON (event, installation, backup, kind, message, time).
+    #[arg(long, num_args = 0..=1, value_name = "URL", default_missing_value = "")]
+    pub webhook: Option<String>,
+    /// A healthchecks.io-style check URL (URL/start, URL, URL/fail).
+    #[arg(long, num_args = 0..=1, value_name = "URL", default_missing_value = "")]
+    pub ping: Option<String>,
+    /// What it hears of: failures, changes (failures and recoveries), or all (also each job that went well).
+    #[arg(long, default_value = "changes", value_parser = ["failures", "changes", "all"])]
+    pub on: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyNameArg {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// The notifier (default: all).
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ mod health;
 mod key;
 mod list;
 mod login;
+mod notify;
 mod offsite;
 mod passphrase;
 mod pin;
@@ -111,6 +112,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Verb::Offsite(verb) => offsite::run(&global, verb, ctx),
         Verb::Encryption(verb) => encryption::run(&global, verb, ctx),
         Verb::Key(verb) => key::run(&global, verb, ctx),
+        Verb::Notify(verb) => {
+            local_only(&global)?;
+            notify::run(&global, verb, ctx)
+        }
     }
 }
 

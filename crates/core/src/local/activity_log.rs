@@ -50,6 +50,13 @@ impl ActivityLog {
         }
     }
 
+    /// `logs/notify.log`: every notification attempt and its outcome.
+    pub fn notify(data: &DataDir) -> Self {
+        ActivityLog {
+            path: data.logs().join("notify.log"),
+        }
+    }
+
     /// `logs/restore.log`.
     pub fn restore(data: &DataDir) -> Self {
         ActivityLog {

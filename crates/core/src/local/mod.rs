@@ -15,6 +15,7 @@ pub mod keyring;
 pub mod layout;
 pub mod ledger;
 pub mod lock;
+pub mod notify;
 pub mod page_cache;
 pub mod restore;
 pub mod retention;

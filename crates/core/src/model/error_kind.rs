@@ -159,6 +159,10 @@ error_kinds! {
     /// The installation holds no secret (its policy has no passphrase):
     /// what needs one runs where a key is, such as the laptop.
     NoSecretHere => "no_secret_here",
+    /// A notifier of that name exists already.
+    NotifierExists => "notifier_exists",
+    /// No notifier of that name.
+    NotifierNotFound => "notifier_not_found",
 }
 
 impl std::fmt::Display for ErrorKind {

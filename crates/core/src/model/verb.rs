@@ -74,6 +74,8 @@ pub enum VerbKind {
     /// This machine's jobs that prove an SSH profile's backups.
     ScheduleProve,
     Offsite,
+    /// The installation's notifiers.
+    Notify,
     /// Looking inside a backup (tables, query, diff).
     Inspect,
     /// Looking inside the live database only.
@@ -112,7 +114,7 @@ impl VerbKind {
                 (Changes, None)
             }
             VerbKind::ScheduleStatus => (ReadsOnly, None),
-            VerbKind::Offsite => (Changes, None),
+            VerbKind::Offsite | VerbKind::Notify => (Changes, None),
             VerbKind::Inspect => (ReadsOnly, Some(Reading)),
             VerbKind::InspectLive => (ReadsOnly, None),
             VerbKind::EncryptionShow => (ReadsOnly, None),

@@ -54,9 +54,31 @@ pub fn find(selection: &Selection, name: &str) -> Result<ListItem> {
 /// scripts' well-known default passphrase (allowed by the options) is
 /// warned about in the summary.
 ///
+/// The installation's notifiers hear of it (a ping check: `start`, and
+/// `fail` when it fails; the others: what changed).
+///
 /// # Errors
 /// A missing folder, a refused passphrase, the backup's own errors.
 pub fn backup(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+    options: &BackupOptions,
+    ctx: &OperationContext<'_>,
+) -> Result<BackupSummary> {
+    use crate::service::notify::{Job, job_finished, job_started};
+    job_started(selection, Job::Backup, ctx);
+    let made = make_backup(selection, passphrases, options, ctx);
+    job_finished(
+        selection,
+        Job::Backup,
+        made.as_ref().err().map(|e| e.to_string()),
+        ctx,
+    );
+    made
+}
+
+/// [`backup`], before the notifiers hear of it.
+fn make_backup(
     selection: &Selection,
     passphrases: &dyn PassphraseSource,
     options: &BackupOptions,

@@ -23,6 +23,24 @@ pub fn drill(
     passphrases: &dyn PassphraseSource,
     ctx: &OperationContext<'_>,
 ) -> Result<DrillReport> {
+    use crate::service::notify::{Job, job_finished};
+    let drilled = drill_now(selection, name, passphrases, ctx);
+    job_finished(
+        selection,
+        Job::Drill,
+        drilled.as_ref().err().map(|e| e.to_string()),
+        ctx,
+    );
+    drilled
+}
+
+/// [`drill`], before the notifiers hear of it.
+fn drill_now(
+    selection: &Selection,
+    name: Option<&str>,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+) -> Result<DrillReport> {
     // An unknown backup is refused before a passphrase is asked for.
     if let Some(data) = selection.files_here()? {
         let catalog = BackupCatalog::scan(data)?;
@@ -48,6 +66,34 @@ pub fn drill(
 /// # Errors
 /// A server, an unreadable folder, no passphrase.
 pub fn verify_rolling(
+    selection: &Selection,
+    passphrases: &dyn PassphraseSource,
+    ctx: &OperationContext<'_>,
+    each: &mut dyn FnMut(VerifyEvent<'_>),
+) -> Result<VerifyAllReport> {
+    use crate::service::notify::{Job, job_finished};
+    let verified = verify_rolling_now(selection, passphrases, ctx, each);
+    let failed = match &verified {
+        Err(e) => Some(e.to_string()),
+        Ok(report) if report.failed > 0 => Some(format!(
+            "{} backup(s) failed verification: {}",
+            report.failed,
+            report
+                .results
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| r.filename.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Ok(_) => None,
+    };
+    job_finished(selection, Job::Verify, failed, ctx);
+    verified
+}
+
+/// [`verify_rolling`], before the notifiers hear of it.
+fn verify_rolling_now(
     selection: &Selection,
     passphrases: &dyn PassphraseSource,
     ctx: &OperationContext<'_>,

@@ -44,6 +44,8 @@ pub enum ServiceError {
     Policy(#[from] crate::local::encryption_policy::PolicyError),
     #[error(transparent)]
     Key(#[from] crate::format::crypto::KeyError),
+    #[error(transparent)]
+    Notify(#[from] crate::local::notify::NotifyBookError),
     /// A server's API cannot read what is inside a backup.
     #[error(
         "{name} is the server {base_url} reached through its API, which offers no way to read what is inside a backup: add an SSH profile for it to look inside, compare or restore rows"
@@ -106,6 +108,7 @@ impl KindedError for ServiceError {
             ServiceError::Surgery(e) => e.kind(),
             ServiceError::Policy(e) => e.kind(),
             ServiceError::Key(e) => e.kind(),
+            ServiceError::Notify(e) => e.kind(),
             ServiceError::RemoteNoContent { .. } => ErrorKind::RemoteNoContent,
             ServiceError::Offsite(e) => e.kind(),
             ServiceError::Passphrase(e) => e.kind,

@@ -13,6 +13,7 @@ pub mod encryption;
 pub mod error;
 pub mod fleet;
 pub mod inspect;
+pub mod notify;
 pub mod offsite;
 pub mod profile_book;
 pub mod profiles;

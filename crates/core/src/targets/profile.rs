@@ -145,11 +145,11 @@ impl Profile {
     }
 }
 
-fn default_overdue_hours() -> u32 {
+pub(crate) fn default_overdue_hours() -> u32 {
     26
 }
 
-fn default_drill_overdue_days() -> u32 {
+pub(crate) fn default_drill_overdue_days() -> u32 {
     8
 }
 

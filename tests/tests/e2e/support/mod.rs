@@ -8,6 +8,7 @@ mod installation;
 mod limits;
 mod moto;
 mod sessions;
+mod sink;
 mod sqlite;
 mod sshd;
 
@@ -20,5 +21,6 @@ pub use installation::*;
 pub use limits::*;
 pub use moto::*;
 pub use sessions::*;
+pub use sink::*;
 pub use sqlite::*;
 pub use sshd::*;

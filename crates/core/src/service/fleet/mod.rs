@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::targets::profile::{ProfileBook, ProfileTarget};
 
 pub use cache::{CacheError, CachedProfile, FleetCache, KnownBackups};
+pub(crate) use refresh::offsite_glance_of;
 pub use refresh::{FleetOptions, FleetRefresher, TileSink, refresh, refresh_one};
 pub use tile::{TilePolicy, condition_of, problems_first, read, tile, unreachable_tile};
 

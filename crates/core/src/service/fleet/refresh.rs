@@ -73,7 +73,15 @@ pub fn refresh_one(
 /// The profile's off-site copies as this machine's ledgers know them.
 fn offsite_glance(name: &str, ctx: &OperationContext<'_>) -> Option<super::OffsiteGlance> {
     let selection = crate::service::Selection::profile(name, ctx).ok()?;
-    let locations = crate::service::offsite::overview(&selection).ok()?;
+    offsite_glance_of(&selection)
+}
+
+/// The selection's off-site copies as this machine's ledgers know them
+/// (`None`: no location, or none readable).
+pub(crate) fn offsite_glance_of(
+    selection: &crate::service::Selection,
+) -> Option<super::OffsiteGlance> {
+    let locations = crate::service::offsite::overview(selection).ok()?;
     if locations.is_empty() {
         return None;
     }

@@ -18,6 +18,16 @@ pub struct TilePolicy {
     pub drill_overdue_after_days: u32,
 }
 
+impl Default for TilePolicy {
+    /// A profile's defaults: overdue after 26 hours, a drill within 8 days.
+    fn default() -> Self {
+        TilePolicy {
+            overdue_after_hours: crate::targets::profile::default_overdue_hours(),
+            drill_overdue_after_days: crate::targets::profile::default_drill_overdue_days(),
+        }
+    }
+}
+
 impl TilePolicy {
     /// The thresholds of `profile`.
     pub fn of(profile: &crate::targets::profile::Profile) -> Self {

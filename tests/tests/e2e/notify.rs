@@ -1,0 +1,271 @@
+//! Issue 31: alerts from the installation itself. A stand-in sink
+//! (`support::sink`, written from ntfy's, healthchecks.io's and a
+//! webhook's public docs) receives what each notifier is told: each change
+//! once and its recovery once; a ping check `start`, `fail` with why, and
+//! success only when the whole proof holds; a sink that hangs or answers
+//! 500 neither fails nor delays a backup past the bound; no notifier
+//! secret in any file (but its private one), log or output.
+
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+
+/// The installation's CLI with no keychain (a server's job), its
+/// scheduler a stand-in crontab.
+fn cli(inst: &Installation, crontab: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = inst.cli(args);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+        .env("BACKUPDESK_CRONTAB", crontab)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// `notify add`, the URL given on stdin; `secret` (its token) is in no
+/// output.
+fn add(
+    inst: &Installation,
+    crontab: &std::path::Path,
+    name: &str,
+    kind: &str,
+    url: &str,
+    on: &str,
+) {
+    let secret = url.split_once("//").map(|(_, rest)| rest).unwrap_or(url);
+    let secret = secret
+        .split_once('/')
+        .map(|(_, path)| path)
+        .unwrap_or(secret);
+    let mut cmd = cli(
+        inst,
+        crontab,
+        &["--json", "notify", "add", name, kind, "--on", on],
+    );
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "{url}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains(secret),
+        "the URL's path in the output: {text}"
+    );
+}
+
+/// The newest request under `path`.
+fn last_at(sink: &Sink, path: &str) -> Received {
+    let all: Vec<Received> = sink
+        .received()
+        .into_iter()
+        .filter(|r| r.path.starts_with(path))
+        .collect();
+    all.last()
+        .cloned()
+        .unwrap_or_else(|| panic!("nothing at {path}"))
+}
+
+/// The webhook's events at `path` (each a JSON POST): (kind, event).
+fn events(sink: &Sink, path: &str) -> Vec<(String, String)> {
+    sink.at(path)
+        .iter()
+        .map(|r| {
+            assert_eq!(r.method, "POST");
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            (
+                v["kind"].as_str().unwrap().to_owned(),
+                v["event"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn notify_each_change_is_told_once_its_recovery_once_and_the_ping_follows_the_proof() {
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
+    let (crontab, _) = stand_in_crontab(inst.dir.path());
+    let run = |args: &[&str]| {
+        let mut cmd = cli(&inst, &crontab, args);
+        cmd.arg("--json");
+        run_json(cmd)
+    };
+    let (code, out) = run(&["schedule", "install", "--at", "02:00"]);
+    assert_eq!(code, 0, "{out:#}");
+    let sink = Sink::start();
+    let token = "tk_7f3a9c0d1e";
+    add(
+        &inst,
+        &crontab,
+        "phone",
+        "--ntfy",
+        &format!("{}/ops-{token}", sink.base),
+        "changes",
+    );
+    add(
+        &inst,
+        &crontab,
+        "hook",
+        "--webhook",
+        &format!("{}/hook-{token}", sink.base),
+        "changes",
+    );
+    add(
+        &inst,
+        &crontab,
+        "check",
+        "--ping",
+        &format!("{}/ping-{token}", sink.base),
+        "changes",
+    );
+    let (ntfy, hook, ping) = (
+        format!("/ops-{token}"),
+        format!("/hook-{token}"),
+        format!("/ping-{token}"),
+    );
+    let (code, listed) = run(&["notify", "list"]);
+    assert_eq!(code, 0);
+    assert!(!listed.to_string().contains(token), "{listed:#}");
+
+    // A test reaches each one.
+    let (code, tested) = run(&["notify", "test"]);
+    assert_eq!(code, 0, "{tested:#}");
+    assert_eq!(sink.at(&ntfy).len(), 1);
+    assert_eq!(
+        events(&sink, &hook),
+        [("test".to_owned(), "test".to_owned())]
+    );
+    assert_eq!(sink.at(&ping)[0].body, "test from Backup Desk");
+
+    // A backup that fails (its encryption policy edited into nonsense:
+    // no backup is made under it), twice: told once; the ping check hears
+    // start and fail each time.
+    let policy = inst.root().join("data/.backupdesk/encryption.json");
+    std::fs::write(&policy, "recipients: everyone").unwrap();
+    for _ in 0..2 {
+        let (code, out) = run(&["backup"]);
+        assert_eq!(code, 1, "{out:#}");
+    }
+    std::fs::remove_file(&policy).unwrap();
+    assert_eq!(
+        events(&sink, &hook)[1..],
+        [("backup".to_owned(), "failed".to_owned())]
+    );
+    let ntfy_got = sink.at(&ntfy);
+    assert_eq!(ntfy_got.len(), 2, "{ntfy_got:?}");
+    assert_eq!(ntfy_got[1].header("Priority"), Some("high"));
+    let pings: Vec<String> = sink
+        .received()
+        .iter()
+        .filter(|r| r.path.starts_with(&ping))
+        .map(|r| r.path.trim_start_matches(&ping).to_owned())
+        .collect();
+    assert_eq!(pings, ["", "/start", "/fail", "/start", "/fail"]);
+
+    // Back to normal: the recovery, once.
+    let (code, out) = run(&["backup"]);
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(
+        events(&sink, &hook)[2..],
+        [("backup".to_owned(), "recovered".to_owned())]
+    );
+
+    // The verification passes but no drill ever did: the proof's broken
+    // link goes to the ping check; after a drill, it holds.
+    let (code, out) = run(&["verify", "--rolling"]);
+    assert_eq!(code, 0, "{out:#}");
+    let last = last_at(&sink, &ping);
+    assert_eq!(last.path, format!("{ping}/fail"));
+    assert!(
+        last.body.contains("no restore drill passed"),
+        "{}",
+        last.body
+    );
+    let (code, out) = run(&["drill"]);
+    assert_eq!(code, 0, "{out:#}");
+    let last = last_at(&sink, &ping);
+    assert_eq!(
+        (last.path.as_str(), last.body.as_str()),
+        (ping.as_str(), "the proof holds")
+    );
+
+    // The timer removed: told by the next job, once.
+    let (code, _) = run(&["schedule", "remove"]);
+    assert_eq!(code, 0);
+    let (code, _) = run(&["verify", "--rolling"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        events(&sink, &hook)[3..],
+        [("schedule".to_owned(), "failed".to_owned())]
+    );
+
+    // Every attempt is logged, without the token; no file holds the
+    // token but the private one (0600).
+    let log = std::fs::read_to_string(inst.root().join("logs/notify.log")).unwrap();
+    assert!(
+        log.contains("webhook hook (http://127.0.0.1:") && log.contains("attempt 1 delivered"),
+        "{log}"
+    );
+    let holding = files_holding(inst.root(), token);
+    let private = inst.root().join("data/.backupdesk/notifier-secrets.json");
+    assert_eq!(
+        holding,
+        std::slice::from_ref(&private),
+        "the token outside its private file"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn notify_a_sink_that_hangs_or_fails_neither_fails_nor_holds_a_backup_past_the_bound() {
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
+    let (crontab, _) = stand_in_crontab(inst.dir.path());
+    let sink = Sink::start();
+    add(
+        &inst,
+        &crontab,
+        "stuck",
+        "--webhook",
+        &format!("{}/hang/x", sink.base),
+        "all",
+    );
+    add(
+        &inst,
+        &crontab,
+        "broken",
+        "--ntfy",
+        &format!("{}/err/y", sink.base),
+        "all",
+    );
+    let started = std::time::Instant::now();
+    let (code, out) = run_json({
+        let mut cmd = cli(&inst, &crontab, &["--json", "backup"]);
+        cmd.stdin(Stdio::null());
+        cmd
+    });
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{out:#}");
+    // The bound is 10 s per notifier, the notifiers at once; the backup of
+    // 1 MiB itself takes well under a second.
+    assert!(took < std::time::Duration::from_secs(14), "{took:?}");
+    let errs = sink.at("/err/y").len();
+    assert!(
+        errs >= 3 && errs.is_multiple_of(3),
+        "three attempts per message at the one that answers 500: {errs}"
+    );
+    assert!(!sink.at("/hang/x").is_empty());
+    let log = std::fs::read_to_string(inst.root().join("logs/notify.log")).unwrap();
+    assert!(
+        log.contains("attempt 3 failed (HTTP 500)") && log.contains("no answer in time"),
+        "{log}"
+    );
+}
