@@ -142,16 +142,42 @@ fn notify_each_change_is_told_once_its_recovery_once_and_the_ping_follows_the_pr
     );
     assert_eq!(sink.at(&ping)[0].body, "test from Backup Desk");
 
-    // A backup that fails (its encryption policy edited into nonsense:
-    // no backup is made under it), twice: told once; the ping check hears
-    // start and fail each time.
+    // A backup that fails (a passphrase that opens none of the set: no
+    // backup is made under it, the set is not split), then another (its
+    // encryption policy edited into nonsense): told once; the ping check
+    // hears start and fail each time.
+    let (code, out) = run(&["backup"]);
+    assert_eq!(code, 0, "{out:#}");
+    let before = inst.fingerprint();
+    let wrong = inst.dir.path().join("wrong");
+    write_private(&wrong, "not the passphrase of this set\n");
+    let mut cmd = inst.cli_with(&wrong, &["--json", "backup"]);
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+        .env("BACKUPDESK_CRONTAB", &crontab)
+        .stdin(Stdio::null());
+    let (code, out) = run_json(cmd);
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &"wrong_passphrase".into()),
+        "{out:#}"
+    );
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--new-set"),
+        "{out:#}"
+    );
     let policy = inst.root().join("data/.backupdesk/encryption.json");
     std::fs::write(&policy, "recipients: everyone").unwrap();
-    for _ in 0..2 {
-        let (code, out) = run(&["backup"]);
-        assert_eq!(code, 1, "{out:#}");
-    }
+    let (code, out) = run(&["backup"]);
+    assert_eq!(code, 1, "{out:#}");
     std::fs::remove_file(&policy).unwrap();
+    assert_eq!(
+        inst.fingerprint(),
+        before,
+        "no backup was made, nothing changed"
+    );
     assert_eq!(
         events(&sink, &hook)[1..],
         [("backup".to_owned(), "failed".to_owned())]
@@ -165,7 +191,9 @@ fn notify_each_change_is_told_once_its_recovery_once_and_the_ping_follows_the_pr
         .filter(|r| r.path.starts_with(&ping))
         .map(|r| r.path.trim_start_matches(&ping).to_owned())
         .collect();
-    assert_eq!(pings, ["", "/start", "/fail", "/start", "/fail"]);
+    // (The test's success ping; the good backup's start, which ends with
+    // no ping: the day's proof completes at the verification.)
+    assert_eq!(pings, ["", "/start", "/start", "/fail", "/start", "/fail"]);
 
     // Back to normal: the recovery, once.
     let (code, out) = run(&["backup"]);

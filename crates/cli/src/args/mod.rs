@@ -302,6 +302,10 @@ pub struct BackupArgs {
     /// Do not prune old backups after this one.
     #[arg(long)]
     pub no_prune: bool,
+    /// The passphrase opens none of the backups here, and a new set is
+    /// meant (else refused: the backups would split into two sets).
+    #[arg(long)]
+    pub new_set: bool,
 }
 
 #[derive(Debug, Args)]

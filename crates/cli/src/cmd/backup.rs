@@ -21,6 +21,7 @@ pub fn run(
         compression: args.compression,
         allow_default_passphrase: args.allow_default_passphrase,
         prune_after: !args.no_prune,
+        new_set: args.new_set,
         ..BackupOptions::default()
     };
     let made = backups::backup(&selection, &passphrases, &options, ctx)

@@ -33,6 +33,46 @@ pub fn list(selection: &Selection) -> Result<Vec<ListItem>> {
     Ok(items)
 }
 
+/// Refuses `passphrase` for a new backup when the newest backup that has a
+/// passphrase way in does not open with it (a typo, another machine's
+/// passphrase): backups under it would form a second set the set's
+/// passphrase cannot open. Instant: that backup's key packet only.
+///
+/// # Errors
+/// [`ServiceError::OpensNoBackup`].
+fn refuse_a_second_set(
+    selection: &Selection,
+    data: &crate::local::layout::DataDir,
+    passphrase: &crate::format::crypto::Passphrase,
+) -> Result<()> {
+    if passphrase.is_empty() {
+        return Ok(());
+    }
+    let Ok(catalog) = BackupCatalog::scan(data) else {
+        return Ok(());
+    };
+    let newest = catalog.entries().iter().find(|e| {
+        e.name.kind().is_encrypted()
+            && crate::format::key_packets::KeyPackets::read(&e.path)
+                .is_ok_and(|head| head.has_passphrase_way_in())
+    });
+    let Some(newest) = newest else {
+        return Ok(());
+    };
+    let opens = std::fs::File::open(&newest.path).map(|file| {
+        crate::format::crypto::check_passphrase(std::io::BufReader::new(file), passphrase)
+    });
+    match opens {
+        Ok(Err(crate::format::crypto::CryptoError::WrongPassphrase)) => {
+            Err(ServiceError::SecondSet {
+                folder: selection.label().to_owned(),
+                newest: newest.name.file_name().to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The listed backup called `name`: refuses names that could escape a
 /// folder before anything reads them (a server does not URL-decode), then
 /// unknown ones.
@@ -90,6 +130,11 @@ fn make_backup(
         retention: options.retention.or(selection.retention()),
         ..options.clone()
     };
+    if let Some(data) = selection.data_dir_unchecked()
+        && !options.new_set
+    {
+        refuse_a_second_set(selection, data, &passphrase)?;
+    }
     let done = selection.target().backup(&passphrase, &options, ctx)?;
     // (An SSH profile's engine says so itself.)
     let made_here = matches!(done, BackupDone::Local(_));

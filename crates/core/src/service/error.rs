@@ -79,6 +79,14 @@ pub enum ServiceError {
          cannot open; store it anyway only to start a new set on purpose"
     )]
     OpensNoBackup { profile: String, newest: String },
+    /// A backup's passphrase opens none of the set (a typo, another
+    /// machine's): no backup was made under it.
+    #[error(
+        "the passphrase does not open {newest}, the newest backup of {folder}: no backup was made \
+         (a typo?). Backups made with it would form a second set the set's passphrase cannot \
+         open; give --new-set only to start one on purpose"
+    )]
+    SecondSet { folder: String, newest: String },
     /// The profile is not reached over SSH.
     #[error("profile {0} is not reached over SSH: there is no server to put the engine on")]
     NotAnSshProfile(String),
@@ -116,7 +124,9 @@ impl KindedError for ServiceError {
             ServiceError::NotAnInstallation(_) => ErrorKind::NotAnInstallation,
             ServiceError::NoPassphraseStored(_) => ErrorKind::NoPassphraseStored,
             ServiceError::ConfirmationMismatch(_) => ErrorKind::ConfirmationMismatch,
-            ServiceError::OpensNoBackup { .. } => ErrorKind::WrongPassphrase,
+            ServiceError::OpensNoBackup { .. } | ServiceError::SecondSet { .. } => {
+                ErrorKind::WrongPassphrase
+            }
             ServiceError::NotAnSshProfile(_) => ErrorKind::RemoteUnsupported,
             ServiceError::Io { .. } => ErrorKind::Io,
         }

@@ -57,6 +57,10 @@ pub struct BackupOptions {
     /// The policy for that prune (a profile's); `None`: the one saved in
     /// the data directory, or the default.
     pub retention: Option<crate::local::retention::RetentionPolicy>,
+    /// A passphrase that opens none of the backups here starts a new set
+    /// on purpose (else it is refused: a backup the stored passphrase
+    /// cannot open would split the set).
+    pub new_set: bool,
 }
 
 impl Default for BackupOptions {
@@ -67,6 +71,7 @@ impl Default for BackupOptions {
             kind: NewBackupKind::Regular,
             prune_after: true,
             retention: None,
+            new_set: false,
         }
     }
 }

@@ -244,6 +244,8 @@ impl Run<'_> {
             kind: NewBackupKind::PreRestore,
             prune_after: false,
             retention: None,
+            // (The live database's safety copy, under the set's passphrase.)
+            new_set: true,
         }
     }
 
