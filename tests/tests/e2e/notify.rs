@@ -297,3 +297,128 @@ fn notify_a_sink_that_hangs_or_fails_neither_fails_nor_holds_a_backup_past_the_b
         "{log}"
     );
 }
+
+/// One sample: its name, its labels, its value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// A line of Prometheus' text format (0.0.4) read strictly: `# HELP name
+/// text`, `# TYPE name gauge`, or `name{label="value",…} number`, every
+/// sample of a family after its HELP and TYPE. Returns the samples.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let mut typed = std::collections::BTreeSet::new();
+    let mut samples = Vec::new();
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            assert!(name_ok(rest.split(' ').next().unwrap()), "{line}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(name_ok(name) && kind == "gauge", "{line}");
+            typed.insert(name.to_owned());
+        } else {
+            let (head, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number: {line}"));
+            let (name, labels) = match head.split_once('{') {
+                None => (head, Vec::new()),
+                Some((name, rest)) => {
+                    let body = rest.strip_suffix('}').unwrap_or_else(|| panic!("{line}"));
+                    let mut labels = Vec::new();
+                    for pair in body.split("\",").map(|p| p.trim_end_matches('"')) {
+                        let (k, v) = pair.split_once("=\"").unwrap_or_else(|| panic!("{line}"));
+                        assert!(name_ok(k), "{line}");
+                        labels.push((k.to_owned(), v.to_owned()));
+                    }
+                    (name, labels)
+                }
+            };
+            assert!(typed.contains(name), "a sample before its TYPE: {line}");
+            samples.push((name.to_owned(), labels, value));
+        }
+    }
+    samples
+}
+
+#[test]
+fn notify_each_job_writes_the_metrics_file_whole_and_the_fleet_renders_as_prometheus() {
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
+    let (crontab, _) = stand_in_crontab(inst.dir.path());
+    let run = |args: &[&str]| {
+        let mut cmd = cli(&inst, &crontab, args);
+        cmd.arg("--json");
+        run_json(cmd)
+    };
+    for args in [&["backup"][..], &["verify", "--rolling"], &["drill"]] {
+        let (code, out) = run(args);
+        assert_eq!(code, 0, "{out:#}");
+    }
+    let file = inst.root().join("logs/backupdesk.prom");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    let samples = parse_prometheus(&text);
+    let value = |name: &str, job: Option<&str>| {
+        samples
+            .iter()
+            .find(|(n, labels, _)| {
+                n == name && job.is_none_or(|j| labels.iter().any(|(k, v)| k == "job" && v == j))
+            })
+            .map(|(_, _, v)| *v)
+            .unwrap_or_else(|| panic!("no {name} {job:?} in\n{text}"))
+    };
+    assert_eq!(value("backupdesk_backups", None), 1.0, "{text}");
+    for job in ["backup", "verification", "drill"] {
+        assert_eq!(value("backupdesk_job_ok", Some(job)), 1.0, "{text}");
+        assert!(value("backupdesk_job_last_success_timestamp_seconds", Some(job)) > 1.7e9);
+    }
+    // Never half written: only the file itself is there, no temporary.
+    let names: Vec<String> = std::fs::read_dir(inst.root().join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("prom"))
+        .collect();
+    assert_eq!(names, ["backupdesk.prom"]);
+
+    // The fleet from the cache, as Prometheus reads it.
+    let config = inst.dir.path().join("config");
+    let laptop = |args: &[&str]| {
+        let out = backupdesk()
+            .env("BACKUPDESK_CONFIG_DIR", &config)
+            .env("BACKUPDESK_CRONTAB", &crontab)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/none")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let root = inst.root().display().to_string();
+    assert_eq!(laptop(&["profile", "add", "here", "--local", &root]).0, 0);
+    laptop(&["fleet"]);
+    let (code, text) = laptop(&["fleet", "--format", "prometheus"]);
+    assert_eq!(code, 0, "{text}");
+    let fleet = parse_prometheus(&text);
+    let status = fleet
+        .iter()
+        .find(|(n, labels, _)| n == "backupdesk_fleet_status" && labels[0].1 == "here")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(status.2 <= 2.0, "{text}");
+    assert!(
+        fleet
+            .iter()
+            .any(|(n, _, _)| n == "backupdesk_fleet_last_proven_timestamp_seconds"),
+        "{text}"
+    );
+}

@@ -450,6 +450,10 @@ pub struct FleetArgs {
     /// Read nothing: the fleet as last known (the cache), offline too.
     #[arg(long)]
     pub cached: bool,
+    /// `prometheus`: the fleet as last known (the cache) in Prometheus'
+    /// text format, for a textfile collector or a scrape.
+    #[arg(long, value_parser = ["text", "prometheus"], default_value = "text")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,11 @@ pub fn run(
     ctx: &OperationContext<'_>,
 ) -> anyhow::Result<ExitCode> {
     let book = profiles::book().map_err(fail)?;
+    if args.format == "prometheus" {
+        let tiles = fleet::cached(&book, fleet::open_cache().as_ref());
+        print!("{}", fleet::prometheus(&tiles));
+        return Ok(ExitCode::SUCCESS);
+    }
     let out = Mutex::new(std::io::stdout());
     let options = FleetOptions {
         in_flight: args.in_flight as usize,

@@ -107,13 +107,10 @@ pub fn backup(
 ) -> Result<BackupSummary> {
     use crate::service::notify::{Job, job_finished, job_started};
     job_started(selection, Job::Backup, ctx);
+    let started = std::time::Instant::now();
     let made = make_backup(selection, passphrases, options, ctx);
-    job_finished(
-        selection,
-        Job::Backup,
-        made.as_ref().err().map(|e| e.to_string()),
-        ctx,
-    );
+    let failed = made.as_ref().err().map(|e| e.to_string());
+    job_finished(selection, Job::Backup, failed, started.elapsed(), ctx);
     made
 }
 

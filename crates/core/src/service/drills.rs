@@ -24,13 +24,10 @@ pub fn drill(
     ctx: &OperationContext<'_>,
 ) -> Result<DrillReport> {
     use crate::service::notify::{Job, job_finished};
+    let started = std::time::Instant::now();
     let drilled = drill_now(selection, name, passphrases, ctx);
-    job_finished(
-        selection,
-        Job::Drill,
-        drilled.as_ref().err().map(|e| e.to_string()),
-        ctx,
-    );
+    let failed = drilled.as_ref().err().map(|e| e.to_string());
+    job_finished(selection, Job::Drill, failed, started.elapsed(), ctx);
     drilled
 }
 
@@ -72,6 +69,7 @@ pub fn verify_rolling(
     each: &mut dyn FnMut(VerifyEvent<'_>),
 ) -> Result<VerifyAllReport> {
     use crate::service::notify::{Job, job_finished};
+    let started = std::time::Instant::now();
     let verified = verify_rolling_now(selection, passphrases, ctx, each);
     let failed = match &verified {
         Err(e) => Some(e.to_string()),
@@ -88,7 +86,7 @@ pub fn verify_rolling(
         )),
         Ok(_) => None,
     };
-    job_finished(selection, Job::Verify, failed, ctx);
+    job_finished(selection, Job::Verify, failed, started.elapsed(), ctx);
     verified
 }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fleet;
 pub mod inspect;
 pub mod notify;
+mod notify_metrics;
 pub mod offsite;
 pub mod profile_book;
 pub mod profiles;

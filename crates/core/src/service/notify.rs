@@ -124,37 +124,63 @@ pub(crate) fn job_started(selection: &Selection, job: Job, ctx: &OperationContex
     send_all(data, &pings, ctx, |_| vec![Message::Ping(Ping::Start)]);
 }
 
-/// A job ended (`failed`: why, when it did): the installation is read as
-/// its tile is, every change is told once, a ping check hears how the
-/// proof stands. Nothing here changes the job's outcome.
+/// A job ended (`failed`: why, when it did; `took`: how long): its run
+/// is recorded and the metrics file written; with notifiers, the
+/// installation is read as its tile is, every change is told once, and a
+/// ping check hears how the proof stands. Nothing here changes the job's
+/// outcome.
 pub(crate) fn job_finished(
     selection: &Selection,
     job: Job,
     failed: Option<String>,
+    took: std::time::Duration,
     ctx: &OperationContext<'_>,
 ) {
     let Ok(data) = selection.installation() else {
         return;
     };
-    let notifiers = match book::list(data) {
-        Ok(list) if !list.is_empty() => list,
-        Ok(_) => return,
-        Err(e) => {
-            tracing::warn!("the notifiers cannot be read: {e}");
-            return;
-        }
-    };
-    let (tile, newest_deep_passed) = read_tile(selection, ctx);
-    let mut seen = observed(&tile);
-    if let (Job::Backup, Some(why)) = (job, &failed) {
-        seen.retain(|o| o.watch != Watch::Backup);
-        seen.push(Observed::failing(Watch::Backup, why.clone()));
-    }
     let mut state = WatchState::load(data);
-    let changes = state.observe(&seen);
+    state.record_job(job.word(), failed.is_none(), took, ctx.now().timestamp());
+    match book::list(data) {
+        Ok(notifiers) if !notifiers.is_empty() => {
+            tell(
+                selection,
+                data,
+                &notifiers,
+                job,
+                failed.as_deref(),
+                &mut state,
+                ctx,
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("the notifiers cannot be read: {e}"),
+    }
     if let Err(e) = state.save(data) {
         tracing::warn!("the notifiers' state cannot be kept: {e}");
     }
+    super::notify_metrics::write(selection, data, &state, ctx);
+}
+
+/// Tells `notifiers` what changed after `job` (and a ping check how the
+/// proof stands), keeping the watched state in `state`.
+fn tell(
+    selection: &Selection,
+    data: &DataDir,
+    notifiers: &[Notifier],
+    job: Job,
+    failed: Option<&str>,
+    state: &mut WatchState,
+    ctx: &OperationContext<'_>,
+) {
+    let (tile, newest_deep_passed) = read_tile(selection, ctx);
+    let mut seen = observed(&tile);
+    if let (Job::Backup, Some(why)) = (job, failed) {
+        seen.retain(|o| o.watch != Watch::Backup);
+        seen.push(Observed::failing(Watch::Backup, why));
+    }
+    let changes = state.observe(&seen);
+    state.watched = true;
     let events: Vec<Event> = changes
         .iter()
         .map(|c| {
@@ -174,7 +200,7 @@ pub(crate) fn job_finished(
             ctx,
         )
     });
-    let ping = match (&failed, job) {
+    let ping = match (failed, job) {
         (Some(why), _) => Some(Ping::Fail(format!("{} failed: {why}", job.word()))),
         (None, Job::Backup) => None,
         (None, _) => Some(match broken_link(&tile, newest_deep_passed) {
@@ -182,7 +208,10 @@ pub(crate) fn job_finished(
             Some(why) => Ping::Fail(why),
         }),
     };
-    send_all(data, &notifiers, ctx, |n| match (n.kind, n.on) {
+    if let Some(ping) = &ping {
+        state.proof_holds = Some(matches!(ping, Ping::Success(_)));
+    }
+    send_all(data, notifiers, ctx, |n| match (n.kind, n.on) {
         (NotifierKind::Ping, _) => ping.iter().cloned().map(Message::Ping).collect(),
         (_, on) => events
             .iter()

@@ -461,6 +461,20 @@ impl Window {
         outcome
     }
 
+    /// Restores `backup` of profile `profile` (installation `dir`) through
+    /// the wizard: its deep check, the plan, the typed confirmation, and
+    /// the outcome "Restored".
+    fn restore_through_the_wizard(&self, backup: &str, profile: &str, dir: &Path) -> String {
+        self.click(&format!("button[aria-label='Restore {backup}']"));
+        self.wait("#restore-choice", 20);
+        self.click("#restore-verify");
+        self.wait("#restore-tables", 120);
+        self.click("#restore-next");
+        self.fill("#restore-confirm", profile);
+        self.click("#restore-go:not([disabled])");
+        self.wait_restored(dir)
+    }
+
     fn backup_now(&self) -> String {
         self.click("#nav-backups");
         self.wait("#backup-now", 20);
@@ -783,14 +797,7 @@ fn gui_without_a_keychain_the_session_keeps_the_passphrase_for_backup_and_restor
         content_digest(&out, None)
     };
     change_live(&live, "changed-after-the-backup");
-    window.click(&format!("button[aria-label='Restore {backup}']"));
-    window.wait("#restore-choice", 20);
-    window.click("#restore-verify");
-    window.wait("#restore-tables", 120);
-    window.click("#restore-next");
-    window.fill("#restore-confirm", "nokey");
-    window.click("#restore-go");
-    window.wait_restored(&dir);
+    window.restore_through_the_wizard(&backup, "nokey", &dir);
     assert_eq!(content_digest(&live, None), expected);
 
     // Nothing secret was written anywhere under the config or the demo.
@@ -922,14 +929,7 @@ fn gui_settings_show_the_encryption_policy_and_rewrap_the_backups() {
     let live = dir.join("data/servers.db");
     let expected = content_digest(&live, None);
     change_live(&live, "changed-after-the-key-only-backup");
-    window.click(&format!("button[aria-label='Restore {newest}']"));
-    window.wait("#restore-choice", 20);
-    window.click("#restore-verify");
-    window.wait("#restore-tables", 120);
-    window.click("#restore-next");
-    window.fill("#restore-confirm", "vault");
-    window.click("#restore-go:not([disabled])");
-    window.wait_restored(&dir);
+    window.restore_through_the_wizard(&newest, "vault", &dir);
     assert_eq!(content_digest(&live, None), expected);
     // The fleet tile says how the installation seals its backups.
     window.click("#nav-fleet");

@@ -7,6 +7,7 @@
 
 pub mod book;
 pub mod deliver;
+pub mod metrics;
 pub mod watch;
 
 pub use book::{KeptIn, Notifier, NotifierKind, NotifyBookError, NotifyOn};

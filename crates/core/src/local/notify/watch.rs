@@ -92,6 +92,28 @@ pub struct Change {
 pub struct WatchState {
     #[serde(default)]
     failing: BTreeMap<Watch, String>,
+    /// Each job's latest run, by its word (`backup`, `verification`,
+    /// `drill`): the metrics file's source.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobRun>,
+    /// Whether the whole proof held after the latest verification or
+    /// drill (`None`: not judged yet: no ping check).
+    #[serde(default)]
+    pub proof_holds: Option<bool>,
+    /// Whether the watched things were read (by a job with notifiers).
+    #[serde(default)]
+    pub watched: bool,
+}
+
+/// A job's latest run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRun {
+    /// When it last ended (seconds since the epoch).
+    pub ended: i64,
+    pub ok: bool,
+    pub duration_ms: u64,
+    /// When it last succeeded (seconds since the epoch).
+    pub last_success: Option<i64>,
 }
 
 impl WatchState {
@@ -113,6 +135,22 @@ impl WatchState {
         crate::publish::ensure_private_dir(&data.state())?;
         let text = serde_json::to_string_pretty(self).expect("serializes");
         crate::publish::write_atomic(&state_path(data), text.as_bytes())
+    }
+
+    /// Records a run of job `job` that ended at `ended`.
+    pub fn record_job(&mut self, job: &str, ok: bool, took: std::time::Duration, ended: i64) {
+        let run = self.jobs.entry(job.to_owned()).or_default();
+        run.ended = ended;
+        run.ok = ok;
+        run.duration_ms = took.as_millis() as u64;
+        if ok {
+            run.last_success = Some(ended);
+        }
+    }
+
+    /// Whether `watch` is failing now.
+    pub fn is_failing(&self, watch: Watch) -> bool {
+        self.failing.contains_key(&watch)
     }
 
     /// What is failing now, and why.

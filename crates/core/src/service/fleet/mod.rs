@@ -14,6 +14,7 @@
 //!   profile, in SQLite, for the first paint and for offline use.
 
 mod cache;
+mod metrics;
 mod passphrase_check;
 mod refresh;
 mod schedule_check;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::targets::profile::{ProfileBook, ProfileTarget};
 
 pub use cache::{CacheError, CachedProfile, FleetCache, KnownBackups};
+pub use metrics::prometheus;
 pub(crate) use refresh::offsite_glance_of;
 pub use refresh::{FleetOptions, FleetRefresher, TileSink, refresh, refresh_one};
 pub use tile::{TilePolicy, condition_of, problems_first, read, tile, unreachable_tile};
