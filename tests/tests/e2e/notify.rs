@@ -422,3 +422,80 @@ fn notify_each_job_writes_the_metrics_file_whole_and_the_fleet_renders_as_promet
         "{text}"
     );
 }
+
+/// The passphrase of the demo installation, for a backup made here.
+struct Given;
+
+impl backupdesk_core::service::PassphraseSource for Given {
+    fn passphrase(
+        &self,
+        _: backupdesk_core::model::PassphraseUse,
+    ) -> Result<backupdesk_core::format::crypto::Passphrase, backupdesk_core::service::ServiceError>
+    {
+        Ok(backupdesk_core::format::crypto::Passphrase::new(
+            PASSPHRASE.to_owned(),
+        ))
+    }
+}
+
+#[test]
+fn notify_a_backup_30_hours_old_and_a_damaged_live_database_are_each_told_once() {
+    let inst = Installation::demo(MIB, backupdesk_core::local::demo::JournalMode::Wal);
+    let (crontab, _) = stand_in_crontab(inst.dir.path());
+    let run = |args: &[&str]| {
+        let mut cmd = cli(&inst, &crontab, args);
+        cmd.arg("--json");
+        run_json(cmd)
+    };
+    assert_eq!(run(&["schedule", "install", "--at", "02:00"]).0, 0);
+    // The newest backup, taken 30 hours ago (a clock set back).
+    let then = chrono::Utc::now() - chrono::Duration::hours(30);
+    let clock = backupdesk_core::clock::FixedClock(then.fixed_offset());
+    backupdesk_core::service::backups::backup(
+        &backupdesk_core::service::Selection::data_dir(inst.root()),
+        &Given,
+        &backupdesk_core::local::backup::BackupOptions::default(),
+        &backupdesk_core::OperationContext::bare(&clock),
+    )
+    .unwrap();
+    let sink = Sink::start();
+    add(
+        &inst,
+        &crontab,
+        "hook",
+        "--webhook",
+        &format!("{}/hook-k9", sink.base),
+        "changes",
+    );
+    // The scheduled verification notices it, twice: told once.
+    for _ in 0..2 {
+        let (code, out) = run(&["verify", "--rolling"]);
+        assert_eq!(code, 0, "{out:#}");
+    }
+    assert_eq!(
+        events(&sink, "/hook-k9"),
+        [("overdue".to_owned(), "failed".to_owned())]
+    );
+    let told = &sink.at("/hook-k9")[0].body;
+    assert!(told.contains("older than 26 hours"), "{told}");
+    // A backup now: back to normal, once.
+    assert_eq!(run(&["backup"]).0, 0);
+    assert_eq!(
+        events(&sink, "/hook-k9")[1..],
+        [("overdue".to_owned(), "recovered".to_owned())]
+    );
+    // The live database damaged (pages overwritten in its middle): the
+    // next job says the database is unhealthy, once.
+    let db = inst.root().join("data/servers.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let middle = bytes.len() / 2 / 4096 * 4096;
+    bytes[middle..middle + 8192].fill(0xA5);
+    std::fs::write(&db, bytes).unwrap();
+    for _ in 0..2 {
+        run(&["verify", "--rolling"]);
+    }
+    assert_eq!(
+        events(&sink, "/hook-k9")[2..],
+        [("health".to_owned(), "failed".to_owned())]
+    );
+}
